@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import BigInteger, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -56,6 +56,8 @@ def get_engine() -> Engine:
 
 @lru_cache
 def get_sessionmaker() -> sessionmaker[Session]:
+    import app.models  # noqa: F401  (every mapper known before the first flush)
+
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 
@@ -70,3 +72,7 @@ def get_session() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# BIGINT on PostgreSQL, INTEGER on SQLite (so it stays the autoincrementing rowid alias).
+BigId = BigInteger().with_variant(Integer, "sqlite")

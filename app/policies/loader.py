@@ -133,7 +133,9 @@ def _cross_check(docs: list[LoadedDocument]) -> list[str]:
                 if ref is None or owner[ref.id] is not doc:
                     errors.append(f"{where}: amount.of_rule: no rule {rule.amount.of_rule} in this document")
                 elif ref.event != rule.event or ref.amount is None or ref.amount.shape == "share":
-                    errors.append(f"{where}: amount.of_rule: {ref.id} must answer the same event, not by a share")
+                    errors.append(
+                        f"{where}: amount.of_rule: {ref.id} must answer the same event, not by a share"
+                    )
     return errors
 
 

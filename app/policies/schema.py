@@ -181,7 +181,9 @@ class Rule(_Model):
                 raise ValueError("a benefit has no amount")
         else:
             if self.amount is None:
-                raise ValueError("a money rule needs an amount (use shape: unspecified if the clause has none)")
+                raise ValueError(
+                    "a money rule needs an amount (use shape: unspecified if the clause has none)"
+                )
             if self.funder is None and self.amount.shape != "unspecified":
                 raise ValueError("a money rule with an amount needs a funder")
         c = self.conditions

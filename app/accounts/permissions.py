@@ -1,0 +1,95 @@
+"""Who is acting, and what they may see and change.
+
+A Principal is either a logged-in user (role + township) or an API key (scopes).
+Township staff see and change only their own township's data; to them another
+township's enterprise does not exist (404, never 403, so nothing leaks).
+"""
+
+from dataclasses import dataclass, field
+
+from app.errors import Forbidden
+
+SCOPES = (
+    "enterprises:read",
+    "enterprises:write",
+    "pools:read",
+    "pools:write",
+    "targets:read",
+    "targets:write",
+    "awards:read",
+    "awards:write",
+    "awards:approve",
+    "filings:read",
+    "filings:write",
+    "policies:read",
+    "changes:read",
+    "platform:write",
+    "webhooks:write",
+)
+
+_READ = {s for s in SCOPES if s.endswith(":read")}
+ROLE_SCOPES: dict[str, set[str]] = {
+    "county_admin": set(SCOPES),
+    "county_viewer": set(_READ),
+    "township_staff": _READ | {"enterprises:write", "pools:write", "filings:write"},
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "user" | "api_key" | "system"
+    id: int | None
+    name: str
+    role: str | None = None
+    township: str | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    csrf_token: str | None = None
+
+    @property
+    def is_county(self) -> bool:
+        """County-wide visibility: county roles and API keys (the municipal platform)."""
+        return self.township is None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "county_admin" or (self.kind == "system")
+
+    def has(self, scope: str) -> bool:
+        return self.kind == "system" or scope in self.scopes
+
+    def require(self, scope: str) -> None:
+        if not self.has(scope):
+            raise Forbidden(f"缺少权限 {scope}")
+
+    def sees_township(self, township: str | None) -> bool:
+        return self.is_county or township == self.township
+
+    def township_filter(self) -> str | None:
+        """The township every query of this principal must be limited to (None: all)."""
+        return self.township
+
+
+SYSTEM = Principal(kind="system", id=None, name="system", role="county_admin", scopes=frozenset(SCOPES))
+
+
+def user_principal(user, csrf_token: str | None = None) -> Principal:
+    return Principal(
+        kind="user",
+        id=user.id,
+        name=user.username,
+        role=user.role,
+        township=user.township if user.role == "township_staff" else None,
+        scopes=frozenset(ROLE_SCOPES[user.role]),
+        csrf_token=csrf_token,
+    )
+
+
+def api_key_principal(key) -> Principal:
+    return Principal(
+        kind="api_key",
+        id=key.id,
+        name=f"api:{key.name}",
+        role=None,
+        township=None,
+        scopes=frozenset(s for s in key.scopes.split(",") if s),
+    )

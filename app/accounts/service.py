@@ -1,0 +1,151 @@
+"""Users, log-in sessions, throttling and API keys."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from app.accounts.models import ROLES, ApiKey, LoginAttempt, User, UserSession
+from app.accounts.permissions import SCOPES, Principal, api_key_principal, user_principal
+from app.config import get_settings
+from app.db import utcnow
+from app.errors import FieldError, TooManyRequests, Unauthorized, ValidationFailed
+from app.reference import township_names
+
+_hasher = PasswordHash((Argon2Hasher(),))  # argon2id
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def _sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    township: str | None = None,
+    display_name: str | None = None,
+) -> User:
+    errors = []
+    if role not in ROLES:
+        errors.append(FieldError("role", f"角色须为 {', '.join(ROLES)} 之一"))
+    if role == "township_staff" and township not in township_names():
+        errors.append(FieldError("township", "乡镇工作人员须指定有效的乡镇代码"))
+    if role != "township_staff" and township:
+        errors.append(FieldError("township", "县级角色不属于某个乡镇"))
+    if len(password) < 8:
+        errors.append(FieldError("password", "密码至少 8 位"))
+    if session.scalar(select(User.id).where(User.username == username)):
+        errors.append(FieldError("username", "用户名已存在"))
+    if errors:
+        raise ValidationFailed(errors)
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        password_hash=_hasher.hash(password),
+        role=role,
+        township=township if role == "township_staff" else None,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _throttle_check(session: Session, username: str, address: str) -> None:
+    s = get_settings()
+    since = utcnow() - timedelta(minutes=s.login_window_minutes)
+    by_user = session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.username == username, LoginAttempt.at >= since)
+    )
+    by_addr = session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.address == address, LoginAttempt.at >= since)
+    )
+    if by_user >= s.login_max_failures_per_account or by_addr >= s.login_max_failures_per_address:
+        raise TooManyRequests(
+            f"登录失败次数过多，请 {s.login_window_minutes} 分钟后再试", retry_after=s.login_window_minutes * 60
+        )
+
+
+def authenticate(session: Session, *, username: str, password: str, address: str) -> User:
+    """Check a password. Failures are recorded by the caller in their own transaction."""
+    _throttle_check(session, username, address)
+    user = session.scalar(select(User).where(User.username == username, User.is_active.is_(True)))
+    if user is None:
+        _hasher.verify(password, _DUMMY_HASH)  # same work whether or not the account exists
+        raise Unauthorized("用户名或密码错误")
+    ok, new_hash = _hasher.verify_and_update(password, user.password_hash)
+    if not ok:
+        raise Unauthorized("用户名或密码错误")
+    if new_hash:
+        user.password_hash = new_hash
+    session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
+    return user
+
+
+def record_failed_login(session: Session, *, username: str, address: str) -> None:
+    session.add(LoginAttempt(username=username[:64], address=address[:64]))
+    session.flush()
+
+
+def start_session(session: Session, user: User) -> tuple[str, UserSession]:
+    token = secrets.token_urlsafe(32)
+    us = UserSession(
+        token_hash=_sha256(token),
+        csrf_token=secrets.token_urlsafe(24),
+        user_id=user.id,
+        expires_at=utcnow() + timedelta(hours=get_settings().session_hours),
+    )
+    session.add(us)
+    session.flush()
+    return token, us
+
+
+def principal_for_session_token(session: Session, token: str) -> Principal | None:
+    row = session.execute(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == _sha256(token), User.is_active.is_(True))
+    ).first()
+    if row is None:
+        return None
+    us, user = row
+    expires = us.expires_at if us.expires_at.tzinfo else us.expires_at.replace(tzinfo=utcnow().tzinfo)
+    if expires < utcnow():
+        return None
+    return user_principal(user, csrf_token=us.csrf_token)
+
+
+def end_session(session: Session, token: str) -> None:
+    session.execute(delete(UserSession).where(UserSession.token_hash == _sha256(token)))
+
+
+def create_api_key(session: Session, *, name: str, scopes: list[str]) -> tuple[str, ApiKey]:
+    """Returns the key in clear (shown once) and its stored record (hash only)."""
+    unknown = [s for s in scopes if s not in SCOPES]
+    errors = []
+    if unknown:
+        errors.append(FieldError("scopes", f"未知权限范围：{', '.join(unknown)}；可选：{', '.join(SCOPES)}"))
+    if not scopes:
+        errors.append(FieldError("scopes", "至少需要一个权限范围"))
+    if session.scalar(select(ApiKey.id).where(ApiKey.name == name)):
+        errors.append(FieldError("name", "该名称的 API 密钥已存在"))
+    if errors:
+        raise ValidationFailed(errors)
+    prefix = secrets.token_hex(4)
+    key = f"ym_{prefix}_{secrets.token_urlsafe(32)}"
+    record = ApiKey(name=name, prefix=prefix, key_hash=_sha256(key), scopes=",".join(scopes))
+    session.add(record)
+    session.flush()
+    return key, record
+
+
+def principal_for_api_key(session: Session, key: str) -> Principal | None:
+    record = session.scalar(select(ApiKey).where(ApiKey.key_hash == _sha256(key), ApiKey.revoked_at.is_(None)))
+    return api_key_principal(record) if record else None

@@ -1,0 +1,75 @@
+"""Dependencies declared once: the session, who is calling, and what they may do."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from app.accounts import service as accounts
+from app.accounts.permissions import Principal
+from app.db import get_session
+from app.errors import Forbidden, Unauthorized
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+SESSION_COOKIE = "yumiao_session"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def _principal(request: Request, session: Session) -> Principal | None:
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    principal = None
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        principal = accounts.principal_for_api_key(session, auth[7:].strip())
+        if principal is None:
+            raise Unauthorized("API 密钥无效或已吊销")
+    else:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            principal = accounts.principal_for_session_token(session, token)
+            if principal is not None and request.method not in SAFE_METHODS:
+                sent = request.headers.get("x-csrf-token") or getattr(request.state, "form_csrf", None)
+                if not sent or sent != principal.csrf_token:
+                    raise Forbidden("CSRF 校验失败：请刷新页面后重试")
+    request.state.principal = principal
+    return principal
+
+
+async def read_form_csrf(request: Request) -> None:
+    """A plain HTML form sends its CSRF token as a field; htmx sends it as the X-CSRF-Token header."""
+    if request.method not in SAFE_METHODS and "x-csrf-token" not in request.headers:
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()  # Starlette caches it for the route's own Form() parameters
+            request.state.form_csrf = form.get("csrf_token")
+
+
+FormCsrf = Depends(read_form_csrf)
+
+
+def get_principal(request: Request, session: SessionDep, _csrf: None = FormCsrf) -> Principal:
+    principal = _principal(request, session)
+    if principal is None:
+        raise Unauthorized()
+    return principal
+
+
+def get_optional_principal(request: Request, session: SessionDep, _csrf: None = FormCsrf) -> Principal | None:
+    try:
+        return _principal(request, session)
+    except Unauthorized:
+        return None
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_scope(scope: str):
+    def dep(principal: CurrentPrincipal) -> Principal:
+        principal.require(scope)
+        return principal
+
+    return Depends(dep)

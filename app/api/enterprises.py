@@ -1,0 +1,337 @@
+"""JSON API for the enterprise registry: /api/v1/enterprises."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Header, Query, Request, Response, UploadFile
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from app.api import idempotency
+from app.api.deps import CurrentPrincipal, SessionDep
+from app.api.problems import responses
+from app.config import get_settings
+from app.enterprises import excel
+from app.enterprises import service as enterprise_service
+from app.enterprises.schemas import (
+    SORTS,
+    AuditEntryRead,
+    EnterpriseCreate,
+    EnterprisePage,
+    EnterpriseRead,
+    EnterpriseSummary,
+    EnterpriseUpdate,
+    FigureIn,
+    FigureRead,
+    HonourIn,
+    HonourRead,
+)
+from app.errors import PreconditionRequired, ValidationFailed
+
+router = APIRouter(prefix="/api/v1/enterprises", tags=["enterprises 企业"])
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def parse_if_match(value: str | None, *, required: bool = True) -> int | None:
+    if value is None:
+        if required:
+            raise PreconditionRequired()
+        return None
+    v = value.strip()
+    if v.startswith("W/"):
+        v = v[2:]
+    v = v.strip('"')
+    if not v.isdigit():
+        raise ValidationFailed.one("If-Match", "If-Match 应为此前响应中的 ETag，如 \"3\"")
+    return int(v)
+
+
+def _read(ent) -> dict:
+    return jsonable_encoder(EnterpriseRead.model_validate(ent))
+
+
+def filters_dep(
+    q: Annotated[str | None, Query(max_length=100, description="按企业名称或统一社会信用代码搜索")] = None,
+    township: Annotated[list[str] | None, Query(description="乡镇代码，可多选")] = None,
+    size: Annotated[list[str] | None, Query(description="规模：micro/small/medium/large")] = None,
+    ownership: Annotated[list[str] | None, Query(description="所有制")] = None,
+    above_scale: Annotated[bool | None, Query(description="是否规上")] = None,
+    mu_class: Annotated[list[str] | None, Query(description="亩产效益类别 A–D")] = None,
+    honour: Annotated[str | None, Query(description="持有该认定（新认定或复审通过）")] = None,
+    honour_level: Annotated[str | None, Query(description="认定级别")] = None,
+    pool: Annotated[str | None, Query(description="在该培育库中（现有成员）")] = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100, description="营业收入所取年度，默认最近年度")] = None,
+    revenue_min: Annotated[int | None, Query(ge=0, description="营业收入下限（元）")] = None,
+    revenue_max: Annotated[int | None, Query(ge=0, description="营业收入上限（元）")] = None,
+) -> enterprise_service.ListFilters:
+    for name, values, allowed in (
+        ("size", size, ("micro", "small", "medium", "large")),
+        ("ownership", ownership, ("private", "state", "foreign", "other")),
+        ("mu_class", mu_class, ("A", "B", "C", "D")),
+    ):
+        bad = [v for v in values or [] if v not in allowed]
+        if bad:
+            raise ValidationFailed.one(name, f"{name} 取值“{bad[0]}”无效，应为 {', '.join(allowed)} 之一")
+    return enterprise_service.ListFilters(
+        q=q,
+        township=township,
+        size=size,
+        ownership=ownership,
+        above_scale=above_scale,
+        mu_class=mu_class,
+        honour=honour,
+        honour_level=honour_level,
+        pool=pool,
+        year=year,
+        revenue_min=revenue_min,
+        revenue_max=revenue_max,
+    )
+
+
+Filters = Annotated[enterprise_service.ListFilters, Depends(filters_dep)]
+
+
+@router.get(
+    "",
+    summary="企业列表（筛选、排序、游标分页）",
+    response_model=EnterprisePage,
+    responses=responses(401, 403, 422, 429),
+)
+def list_enterprises(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    filters: Filters,
+    sort: Annotated[str, Query(description=f"排序：{', '.join(SORTS)}")] = "name",
+    cursor: Annotated[str | None, Query(max_length=500, description="上一页响应中的 next_cursor")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+):
+    """按乡镇、规模、规上、认定、培育库、营业收入区间筛选，按名称或统一社会信用代码搜索。
+
+    分页为游标（keyset）分页：任意深度的翻页代价相同。乡镇工作人员只看到本乡镇企业。
+    """
+    principal.require("enterprises:read")
+    rows, next_cursor, year = enterprise_service.list_page(
+        session, actor=principal, filters=filters, sort=sort, cursor=cursor, limit=limit
+    )
+    items = [
+        EnterpriseSummary.model_validate(ent).model_copy(update={"revenue_yuan": rev}) for ent, rev in rows
+    ]
+    return EnterprisePage(items=items, next_cursor=next_cursor, year=year)
+
+
+@router.get(
+    "/export.xlsx",
+    summary="导出当前筛选结果为 Excel",
+    responses={200: {"content": {excel.XLSX: {}}, "description": "Excel 文件"}, **responses(401, 403, 422)},
+    response_class=StreamingResponse,
+)
+def export_enterprises(session: SessionDep, principal: CurrentPrincipal, filters: Filters):
+    """导出与列表相同筛选条件的企业（文本单元格一律按字符串写入，防公式注入）。"""
+    principal.require("enterprises:read")
+    data = excel.export_enterprises(session, actor=principal, filters=filters)
+    return Response(
+        data, media_type=excel.XLSX, headers={"Content-Disposition": "attachment; filename=enterprises.xlsx"}
+    )
+
+
+@router.get(
+    "/import-template.xlsx",
+    summary="下载企业导入模板",
+    responses={200: {"content": {excel.XLSX: {}}, "description": "Excel 模板"}, **responses(401, 403)},
+    response_class=StreamingResponse,
+)
+def import_template(principal: CurrentPrincipal):
+    """中文表头的导入模板；导入时按表头识别列。"""
+    principal.require("enterprises:read")
+    return Response(
+        excel.template_bytes(),
+        media_type=excel.XLSX,
+        headers={"Content-Disposition": "attachment; filename=enterprise-template.xlsx"},
+    )
+
+
+@router.post(
+    "",
+    summary="登记企业",
+    status_code=201,
+    response_model=EnterpriseRead,
+    responses=responses(401, 403, 409, 422, 429),
+)
+def create_enterprise(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    data: EnterpriseCreate,
+    idempotency_key: Annotated[
+        str | None, Header(description="幂等键：重试同一请求只登记一次", max_length=200)
+    ] = None,
+):
+    """登记一家企业（可同时带年度数据和认定）。统一社会信用代码按 GB 32100-2015 校验且唯一。
+
+    带 `Idempotency-Key` 时，同一键的重试返回首次的结果，不会重复登记。
+    """
+    principal.require("enterprises:write")
+    reservation = None
+    if idempotency_key is not None:
+        body_hash = idempotency.request_hash(data.model_dump(mode="json"))
+        reservation, replay = idempotency.reserve(session, principal, idempotency_key, body_hash)
+        if replay is not None:
+            status, body = replay
+            return JSONResponse(body, status_code=status, headers={"ETag": etag(body["version"])})
+    ent = enterprise_service.create(session, actor=principal, data=data)
+    ent = enterprise_service.get(session, actor=principal, enterprise_id=ent.id)
+    body = _read(ent)
+    if reservation is not None:
+        idempotency.complete(session, reservation, 201, body)
+    return JSONResponse(
+        body,
+        status_code=201,
+        headers={"ETag": etag(ent.version), "Location": f"/api/v1/enterprises/{ent.id}"},
+    )
+
+
+@router.get(
+    "/by-uscc/{uscc}",
+    summary="按统一社会信用代码查询企业",
+    response_model=EnterpriseRead,
+    responses=responses(401, 403, 404),
+)
+def get_enterprise_by_uscc(uscc: str, session: SessionDep, principal: CurrentPrincipal, response: Response):
+    principal.require("enterprises:read")
+    ent = enterprise_service.get_by_uscc(session, actor=principal, uscc=uscc)
+    response.headers["ETag"] = etag(ent.version)
+    return ent
+
+
+@router.get(
+    "/{enterprise_id}",
+    summary="企业详情（含年度数据和认定）",
+    response_model=EnterpriseRead,
+    responses=responses(401, 403, 404),
+)
+def get_enterprise(enterprise_id: int, session: SessionDep, principal: CurrentPrincipal, response: Response):
+    """响应头 `ETag` 为当前版本，修改时放入 `If-Match`。"""
+    principal.require("enterprises:read")
+    ent = enterprise_service.get(session, actor=principal, enterprise_id=enterprise_id)
+    response.headers["ETag"] = etag(ent.version)
+    return ent
+
+
+@router.patch(
+    "/{enterprise_id}",
+    summary="修改企业（部分字段）",
+    response_model=EnterpriseRead,
+    responses=responses(401, 403, 404, 409, 412, 422, 428),
+)
+def update_enterprise(
+    enterprise_id: int,
+    data: EnterpriseUpdate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    if_match: Annotated[str | None, Header(description="取自 ETag，防止覆盖他人修改")] = None,
+):
+    """只修改请求中出现的字段。必须带 `If-Match`：缺少返回 428，版本不符返回 412。"""
+    principal.require("enterprises:write")
+    version = parse_if_match(if_match)
+    ent = enterprise_service.update(session, actor=principal, enterprise_id=enterprise_id, data=data, if_match=version)
+    ent = enterprise_service.get(session, actor=principal, enterprise_id=ent.id)
+    response.headers["ETag"] = etag(ent.version)
+    return ent
+
+
+@router.delete(
+    "/{enterprise_id}",
+    summary="注销（软删除）企业",
+    status_code=204,
+    responses=responses(401, 403, 404, 412, 428),
+)
+def delete_enterprise(
+    enterprise_id: int,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    if_match: Annotated[str | None, Header(description="取自 ETag")] = None,
+):
+    """软删除：记录保留，列表和查询不再出现。必须带 `If-Match`。"""
+    principal.require("enterprises:write")
+    enterprise_service.delete(
+        session, actor=principal, enterprise_id=enterprise_id, if_match=parse_if_match(if_match)
+    )
+    return Response(status_code=204)
+
+
+@router.put(
+    "/{enterprise_id}/figures/{year}",
+    summary="写入某年度数据",
+    response_model=FigureRead,
+    responses=responses(401, 403, 404, 422),
+)
+def put_figures(
+    enterprise_id: int, year: int, data: FigureIn, session: SessionDep, principal: CurrentPrincipal
+):
+    """整体替换该企业该年度的数据（金额为整数元）。路径中的年度须与请求体一致。"""
+    principal.require("enterprises:write")
+    if data.year != year:
+        raise ValidationFailed.one("year", "路径中的年度与请求体中的 year 不一致")
+    return enterprise_service.set_figures(session, actor=principal, enterprise_id=enterprise_id, figures=data)
+
+
+@router.post(
+    "/{enterprise_id}/honours",
+    summary="记录认定（新认定、复审、未通过）",
+    status_code=201,
+    response_model=HonourRead,
+    responses=responses(401, 403, 404, 409, 422),
+)
+def add_honour(enterprise_id: int, data: HonourIn, session: SessionDep, principal: CurrentPrincipal):
+    """记录一条认定。新认定会自动按政策生成待审核的奖补（免申即享）。"""
+    principal.require("enterprises:write")
+    return enterprise_service.add_honour(session, actor=principal, enterprise_id=enterprise_id, honour=data)
+
+
+@router.delete(
+    "/{enterprise_id}/honours/{honour_id}",
+    summary="删除认定记录",
+    status_code=204,
+    responses=responses(401, 403, 404),
+)
+def delete_honour(enterprise_id: int, honour_id: int, session: SessionDep, principal: CurrentPrincipal):
+    principal.require("enterprises:write")
+    enterprise_service.delete_honour(session, actor=principal, enterprise_id=enterprise_id, honour_id=honour_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{enterprise_id}/history",
+    summary="企业变更历史（审计记录）",
+    response_model=list[AuditEntryRead],
+    responses=responses(401, 403, 404),
+)
+def enterprise_history(enterprise_id: int, session: SessionDep, principal: CurrentPrincipal):
+    """谁、何时、改了什么（字段的修改前 → 修改后）。"""
+    principal.require("enterprises:read")
+    return enterprise_service.history(session, actor=principal, enterprise_id=enterprise_id)
+
+
+
+class ImportSummary(BaseModel):
+    created: int = Field(description="新登记企业数")
+    figures: int = Field(description="写入的年度数据条数")
+
+
+@router.post(
+    "/import",
+    summary="从 Excel 批量导入企业（全部成功或全部不写入）",
+    response_model=ImportSummary,
+    status_code=201,
+    responses=responses(401, 403, 422),
+)
+def import_enterprises(session: SessionDep, principal: CurrentPrincipal, file: Annotated[UploadFile, File()]):
+    """上传按模板填写的 .xlsx。任何一行有误则整个文件被拒绝，`errors` 列出每处错误的行、列和原因。"""
+    principal.require("enterprises:write")
+    data = file.file.read(get_settings().import_max_bytes + 1)
+    result = excel.import_enterprises(session, actor=principal, data=data)
+    return ImportSummary(created=result.created, figures=result.figures)

@@ -1,0 +1,435 @@
+"""The award engine: from one event and what is known of the enterprise, the award lines the rules give.
+
+Pure functions — no database, no files, no clock. The rules come in as a
+`PolicySet` (app.policies.loader.load_policies()); the engine knows rule
+shapes (fixed, up_to, percent with caps, share of another line, range,
+unspecified, benefit), never documents.
+
+Public API
+----------
+    compute(event, facts, policy_set, *, overrides=None) -> Result
+        event:      an app.awards.events Event (parse_event(dict) builds one)
+        facts:      EnterpriseFacts describing the enterprise before the event, or None (all unknown)
+        overrides:  {rule_id: value} for what-if forecasts without touching the rules —
+                    fixed/up_to/unspecified: amount in 元 (int); percent/share/range: the percent
+                    (40 = 40%). An unknown rule id or an override of a benefit raises ValueError.
+
+    rules_in_force(event_type, day, policy_set) -> list[Rule]
+        The rules that answer that event type on that day, after supersession.
+
+    Result.lines          money lines (Line), in rule order; different funders stack
+    Result.benefits       non-monetary benefits (Benefit), e.g. 高新技术企业 15% 税率
+    Result.not_computable rules that apply or may apply but cannot be computed (NotComputable):
+                          an amount the text does not give, or a condition on an unknown fact
+    Result.total_yuan / Result.total_by_funder()
+
+How a rule is applied
+---------------------
+* Only rules of documents in force on `event.date` answer the event; outside
+  every period the result is empty.
+* A rule whose `supersedes` names an older rule removes that rule on the days
+  the newer document is in force (the same funder never pays twice).
+* Every condition must hold. One that fails → no line. One that needs an
+  unknown fact → NotComputable with the reason and the facts missing.
+* Amounts are integer 元, rounded half up. `kind` is fixed / up_to / computed;
+  `ceiling` is True when the amount is the most a person may grant
+  (最高 X 万, 不超过 X%).
+* A share line is computed from the line of the rule it names in the same
+  result; if that line is missing there is no share line.
+"""
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from app import reference
+from app.awards.events import FIELD_LABELS, EnterpriseFacts, Event
+from app.policies.loader import PolicySet
+from app.policies.schema import Fixed, Funder, PercentOf, Range, Rule, Share, Unspecified, UpTo
+from app.reference import SIZE_NAMES
+
+__all__ = ["Benefit", "Line", "NotComputable", "Result", "compute", "rules_in_force"]
+
+OverrideValue = int | float | Decimal
+Kind = Literal["fixed", "up_to", "computed"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    rule_id: str
+    document: str  # 文号
+    document_code: str
+    document_version: str  # sha256 of the policy file
+    clause: str
+
+
+class Line(_Out):
+    """One amount from one funder under one rule."""
+
+    funder: Funder
+    kind: Kind
+    amount_yuan: int
+    ceiling: bool  # the amount is the most a person may grant, not the amount granted
+    fund_id: str | None = None  # the document's fund this funder pays from, if the document sets one
+    overridden: bool = False  # a what-if value replaced the rule's figure
+    explanation: str
+
+
+class Benefit(_Out):
+    """A benefit that is not money paid (tax rate, tax base)."""
+
+    description: str
+    explanation: str
+
+
+class NotComputable(_Out):
+    funder: Funder | None
+    reason: str
+    missing_facts: list[str] = []
+
+
+class Result(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    lines: list[Line] = []
+    benefits: list[Benefit] = []
+    not_computable: list[NotComputable] = []
+
+    @property
+    def total_yuan(self) -> int:
+        return sum(line.amount_yuan for line in self.lines)
+
+    def total_by_funder(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for line in self.lines:
+            totals[line.funder] = totals.get(line.funder, 0) + line.amount_yuan
+        return totals
+
+
+def yuan(amount: int) -> str:
+    """12345 -> '12,345 元'."""
+    return f"{amount:,} 元"
+
+
+def _pct(value: Decimal) -> str:
+    return f"{value.normalize():f}%"
+
+
+def _round(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def rules_in_force(event_type: str, day: date, policy_set: PolicySet) -> list[Rule]:
+    """Rules answering `event_type` on `day`, in file order, with superseded rules removed."""
+    rules = [
+        rule
+        for rule_id, rule in policy_set.rules.items()
+        if rule.event == event_type and policy_set.document_of(rule_id).in_force(day)
+    ]
+    superseded = {rule.supersedes for rule in rules if rule.supersedes}
+    return [rule for rule in rules if rule.id not in superseded]
+
+
+# ── conditions ──────────────────────────────────────────────────────────────
+
+
+class _Verdict:
+    """Outcome of checking a rule's conditions: fails, or unknowns, or holds."""
+
+    def __init__(self) -> None:
+        self.fails = False
+        self.unknown: list[str] = []
+        self.missing: list[str] = []
+
+    def require(self, ok: bool) -> None:
+        if not ok:
+            self.fails = True
+
+    def need(self, ok: bool | None, fact: str, reason: str) -> None:
+        if ok is None:
+            self.unknown.append(reason)
+            self.missing.append(fact)
+        elif not ok:
+            self.fails = True
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _check(rule: Rule, event: Event, facts: EnterpriseFacts) -> _Verdict:
+    c = rule.conditions
+    v = _Verdict()
+    if c.honour is not None:
+        v.require(event.honour == c.honour)
+    if c.levels is not None:
+        v.require(event.level in c.levels)
+    if c.outcomes is not None:
+        v.require(event.outcome in c.outcomes)
+    if c.first_time and not v.fails:
+        held = facts.holds(event.honour, c.levels)
+        v.need(
+            None if held is None else not held, "honours", "未知企业此前是否已获得同类认定，无法判断是否首次"
+        )
+    if c.revenue_crossing_yuan is not None:
+        v.require(event.previous_revenue_yuan < c.revenue_crossing_yuan <= event.revenue_yuan)
+    for name in ("purpose", "contest", "rank"):
+        wanted = getattr(c, name)
+        if wanted is not None:
+            v.require(getattr(event, name) == wanted)
+    if c.min_participants is not None:
+        v.require(event.participants >= c.min_participants)
+    if c.new_output_above_yuan is not None:
+        v.require(event.new_output_yuan > c.new_output_above_yuan)
+    if c.min_growth_rate is not None:
+        v.require(event.growth_rate >= c.min_growth_rate)
+    if c.max_city_rank is not None:
+        v.require(event.city_rank <= c.max_city_rank)
+    if c.date_from is not None:
+        v.require(event.date >= c.date_from)
+    if c.date_to is not None:
+        v.require(event.date <= c.date_to)
+    if v.fails:  # the event itself does not qualify: facts are not asked about
+        return v
+    if c.sizes is not None:
+        wanted = "、".join(SIZE_NAMES[s] for s in c.sizes)
+        v.need(
+            None if facts.size is None else facts.size in c.sizes,
+            "size",
+            f"未知企业规模，无法判断是否为{wanted}企业",
+        )
+    if c.ownership is not None:
+        ok = None if facts.ownership is None else facts.ownership in c.ownership
+        v.need(ok, "ownership", "未知企业所有制，无法判断是否为民营企业")
+    for code in c.holds or []:
+        name = reference.honours()[code]["name"]
+        v.need(facts.holds(code), "honours", f"未知企业是否为{name}，无法判断是否符合条件")
+    if c.no_other_interest_subsidy:
+        ok = None if facts.other_interest_subsidy is None else not facts.other_interest_subsidy
+        v.need(ok, "other_interest_subsidy", "未知企业是否已获得其他类别贷款贴息")
+    if c.within_years_of_talent_founding is not None:
+        start = facts.talent_founded_date
+        ok = None
+        if start is not None:
+            ok = start <= event.date < _add_years(start, c.within_years_of_talent_founding)
+        v.need(ok, "talent_founded_date", "未知领军人才来冠创（领）办企业的日期，无法判断是否在3年内")
+    return v
+
+
+# ── amounts ─────────────────────────────────────────────────────────────────
+
+
+def _override_value(rule: Rule, value: OverrideValue) -> int | Decimal:
+    if rule.amount is None:
+        raise ValueError(f"{rule.id} 是非货币待遇，不能设定测算金额")
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValueError(f"{rule.id} 的测算值须为数字")
+    number = Decimal(str(value))
+    if number < 0:
+        raise ValueError(f"{rule.id} 的测算值不能为负")
+    if isinstance(rule.amount, Fixed | UpTo | Unspecified):
+        if number != number.to_integral_value():
+            raise ValueError(f"{rule.id} 的测算金额须为整数元")
+        return int(number)
+    return number
+
+
+def _source(rule: Rule, policy_set: PolicySet) -> dict:
+    doc = policy_set.document_of(rule.id)
+    return {
+        "rule_id": rule.id,
+        "document": doc.number,
+        "document_code": doc.code,
+        "document_version": doc.version,
+        "clause": rule.clause,
+    }
+
+
+def _cite(rule: Rule, policy_set: PolicySet) -> str:
+    return f"{policy_set.document_of(rule.id).number} {rule.clause}"
+
+
+class _Builder:
+    """Builds one result; holds the event, the facts and the overrides while the rules are applied."""
+
+    def __init__(self, event: Event, facts: EnterpriseFacts, policy_set: PolicySet, overrides: dict):
+        self.event = event
+        self.facts = facts
+        self.ps = policy_set
+        self.overrides = overrides
+        self.lines: dict[str, Line] = {}
+        self.benefits: list[Benefit] = []
+        self.not_computable: dict[str, NotComputable] = {}
+
+    def skip(self, rule: Rule, reason: str, missing: list[str] | None = None) -> None:
+        self.not_computable[rule.id] = NotComputable(
+            **_source(rule, self.ps), funder=rule.funder, reason=reason, missing_facts=missing or []
+        )
+
+    def line(self, rule: Rule, *, kind: Kind, amount: int, ceiling: bool, text: str) -> None:
+        notes = []
+        if rule.supersedes and self.ps.document_of(rule.supersedes).in_force(self.event.date):
+            notes.append(f"本条取代{_cite(self.ps.rules[rule.supersedes], self.ps)}的同一奖励")
+        if rule.review:
+            notes.append(f"须人工核实：{rule.review}")
+        if rule.id in self.overrides:
+            notes.append("测算假设：按给定的测算值计算，非文件规定")
+        if ceiling:
+            notes.append("此为上限，实际金额由审核确定")
+        explanation = text + "".join(f"。{n}" for n in notes)
+        fund = self.ps.fund_for(rule.id)
+        self.lines[rule.id] = Line(
+            **_source(rule, self.ps),
+            funder=rule.funder,
+            kind=kind,
+            amount_yuan=amount,
+            ceiling=ceiling,
+            fund_id=fund.id if fund else None,
+            overridden=rule.id in self.overrides,
+            explanation=explanation,
+        )
+
+    def apply(self, rule: Rule) -> None:
+        verdict = _check(rule, self.event, self.facts)
+        if verdict.fails:
+            return
+        if verdict.unknown:
+            self.skip(rule, "；".join(verdict.unknown), sorted(set(verdict.missing)))
+            return
+        if rule.kind == "benefit":
+            self.benefits.append(
+                Benefit(
+                    **_source(rule, self.ps),
+                    description=rule.subject,
+                    explanation=f"{rule.label}：{rule.subject}（{_cite(rule, self.ps)}）",
+                )
+            )
+            return
+        amount = rule.amount
+        override = self.overrides.get(rule.id)
+        if isinstance(amount, Fixed | UpTo | Unspecified):
+            self._flat(rule, amount, override)
+        elif isinstance(amount, PercentOf):
+            self._percent(rule, amount, override)
+        elif isinstance(amount, Range):
+            self._range(rule, amount, override)
+        elif isinstance(amount, Share):
+            self._share(rule, amount, override)
+
+    def _flat(self, rule: Rule, amount: Fixed | UpTo | Unspecified, override: int | None) -> None:
+        if isinstance(amount, Unspecified):
+            if override is None:
+                self.skip(rule, f"{rule.subject}：{amount.reason}")
+                return
+            if rule.funder is None:
+                raise ValueError(f"{rule.id} 未定出资层级，不能测算金额")
+            kind, one_off, value = "fixed", False, override
+        else:
+            kind, one_off = amount.shape, amount.one_off
+            value = amount.yuan if override is None else override
+        prefix = ("一次性" if one_off else "") + ("最高" if kind == "up_to" else "")
+        text = (
+            f"{rule.label}：{rule.subject}，{prefix} {yuan(value)}"
+            if prefix
+            else f"{rule.label}：{rule.subject}，{yuan(value)}"
+        )
+        self.line(
+            rule, kind=kind, amount=value, ceiling=kind == "up_to", text=f"{text}（{_cite(rule, self.ps)}）"
+        )
+
+    def _percent(self, rule: Rule, amount: PercentOf, override: Decimal | None) -> None:
+        percent = amount.percent if override is None else override
+        base = getattr(self.event, amount.base)
+        raw = _round(base * percent / 100)
+        value = raw
+        steps = [f"{rule.label} = {FIELD_LABELS[amount.base]} {yuan(base)} × {_pct(percent)} = {yuan(raw)}"]
+        if amount.limit_to is not None:
+            limit = getattr(self.event, amount.limit_to)
+            if value > limit:
+                value = limit
+                steps.append(f"超过{FIELD_LABELS[amount.limit_to]} {yuan(limit)}，按 {yuan(limit)}计")
+        if amount.cap_yuan is not None:
+            if amount.cap_scope == "enterprise":
+                if self.facts.prior_grants_yuan is None:
+                    self.skip(
+                        rule, "未知企业此前已按本条获得的累计金额，无法扣减累计上限", ["prior_grants_yuan"]
+                    )
+                    return
+                prior = self.facts.prior_grants_yuan.get(rule.id, 0)
+                remaining = max(amount.cap_yuan - prior, 0)
+                if value > remaining:
+                    steps.append(
+                        f"单户累计上限 {yuan(amount.cap_yuan)}，此前已获 {yuan(prior)}，"
+                        f"尚余 {yuan(remaining)}，按 {yuan(remaining)}计"
+                    )
+                    value = remaining
+            elif value > amount.cap_yuan:
+                steps.append(f"超过上限 {yuan(amount.cap_yuan)}，按上限计")
+                value = amount.cap_yuan
+        text = "；".join(steps) + f"（{rule.subject}；{_cite(rule, self.ps)}）"
+        self.line(rule, kind="computed", amount=value, ceiling=amount.ceiling, text=text)
+
+    def _range(self, rule: Rule, amount: Range, override: Decimal | None) -> None:
+        percent = amount.percent if override is None else override
+        base = getattr(self.event, amount.base)
+        raw = _round(base * percent / 100)
+        value = min(max(raw, amount.min_yuan), amount.max_yuan)
+        steps = [f"{rule.label} = {FIELD_LABELS[amount.base]} {yuan(base)} × {_pct(percent)} = {yuan(raw)}"]
+        if raw < amount.min_yuan:
+            steps.append(f"低于下限 {yuan(amount.min_yuan)}，按下限计")
+        elif raw > amount.max_yuan:
+            steps.append(f"高于上限 {yuan(amount.max_yuan)}，按上限计")
+        text = "；".join(steps) + f"（{rule.subject}；{_cite(rule, self.ps)}）"
+        self.line(rule, kind="computed", amount=value, ceiling=False, text=text)
+
+    def _share(self, rule: Rule, amount: Share, override: Decimal | None) -> None:
+        ref = self.ps.rules[amount.of_rule]
+        if amount.of_rule in self.not_computable:
+            self.skip(rule, f"所依据的{ref.label}无法计算：{self.not_computable[amount.of_rule].reason}")
+            return
+        base_line = self.lines.get(amount.of_rule)
+        if base_line is None:
+            return
+        percent = amount.percent if override is None else override
+        value = _round(base_line.amount_yuan * percent / 100)
+        text = (
+            f"{rule.label} = {ref.label} {yuan(base_line.amount_yuan)} × {_pct(percent)} = {yuan(value)}"
+            f"（{rule.subject}；{_cite(rule, self.ps)}）"
+        )
+        self.line(rule, kind="computed", amount=value, ceiling=base_line.ceiling, text=text)
+
+
+def compute(
+    event: Event,
+    facts: EnterpriseFacts | None,
+    policy_set: PolicySet,
+    *,
+    overrides: Mapping[str, OverrideValue] | None = None,
+) -> Result:
+    """The lines, benefits and not-computable rules for one event. See the module docstring."""
+    normalised = {}
+    for rule_id, value in (overrides or {}).items():
+        if rule_id not in policy_set.rules:
+            raise ValueError(f"没有规则 {rule_id}")
+        normalised[rule_id] = _override_value(policy_set.rules[rule_id], value)
+    builder = _Builder(event, facts or EnterpriseFacts(), policy_set, normalised)
+    rules = rules_in_force(event.type, event.date, policy_set)
+    for rule in rules:  # shares last: they read the line they are a share of
+        if not isinstance(rule.amount, Share):
+            builder.apply(rule)
+    for rule in rules:
+        if isinstance(rule.amount, Share):
+            builder.apply(rule)
+    order = {rule.id: i for i, rule in enumerate(rules)}
+    return Result(
+        lines=sorted(builder.lines.values(), key=lambda line: order[line.rule_id]),
+        benefits=builder.benefits,
+        not_computable=sorted(builder.not_computable.values(), key=lambda nc: order[nc.rule_id]),
+    )

@@ -1,0 +1,205 @@
+"""Admin commands: `yumiao migrate | seed-demo | create-user | create-api-key | serve | import-enterprises | quickstart`."""
+
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="育苗（冠县中小企业梯度培育系统）管理命令", no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def alembic_config(database_url: str | None = None):
+    from alembic.config import Config
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "alembic"))
+    if database_url:
+        cfg.attributes["database_url"] = database_url
+    return cfg
+
+
+def run_migrations(database_url: str | None = None) -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(database_url), "heads")
+
+
+@app.command()
+def migrate() -> None:
+    """把数据库迁移到最新版本（alembic upgrade heads）。"""
+    run_migrations()
+    typer.echo("数据库已迁移到最新版本")
+
+
+def _session():
+    from app.db import get_sessionmaker
+
+    return get_sessionmaker()()
+
+
+@app.command("create-user")
+def create_user(
+    username: Annotated[str, typer.Option(help="用户名")],
+    role: Annotated[str, typer.Option(help="county_admin | county_viewer | township_staff")],
+    township: Annotated[str | None, typer.Option(help="乡镇代码（乡镇工作人员必填）")] = None,
+    password: Annotated[str | None, typer.Option(help="密码；不填则交互输入")] = None,
+    display_name: Annotated[str | None, typer.Option(help="显示名")] = None,
+) -> None:
+    """创建用户。"""
+    from app.accounts import service as accounts
+    from app.errors import ValidationFailed
+
+    if password is None:
+        password = typer.prompt("密码", hide_input=True, confirmation_prompt=True)
+    with _session() as s:
+        try:
+            accounts.create_user(s, username=username, password=password, role=role, township=township,
+                                 display_name=display_name)
+        except ValidationFailed as e:
+            for err in e.errors:
+                typer.echo(f"错误：{err.field}：{err.message}", err=True)
+            raise typer.Exit(2) from None
+        s.commit()
+    typer.echo(f"已创建用户 {username}（{role}）")
+
+
+@app.command("create-api-key")
+def create_api_key(
+    name: Annotated[str, typer.Option(help="密钥名称，如 liaocheng-policy-platform")],
+    scopes: Annotated[str, typer.Option(help="逗号分隔的权限范围，如 enterprises:read,awards:read")],
+) -> None:
+    """创建 API 密钥。密钥只显示一次，单独打印在最后一行；库中只存其哈希。"""
+    from app.accounts import service as accounts
+    from app.errors import ValidationFailed
+
+    scope_list = [s.strip() for s in scopes.split(",") if s.strip()]
+    with _session() as s:
+        try:
+            key, record = accounts.create_api_key(s, name=name, scopes=scope_list)
+        except ValidationFailed as e:
+            for err in e.errors:
+                typer.echo(f"错误：{err.field}：{err.message}", err=True)
+            raise typer.Exit(2) from None
+        s.commit()
+    typer.echo(f"已创建 API 密钥“{name}”，权限范围：{','.join(scope_list)}。请妥善保存，它不会再次显示：")
+    typer.echo(key)
+
+
+@app.command("seed-demo")
+def seed_demo(
+    enterprises: Annotated[int, typer.Option(help="生成的企业数")] = 3000,
+    seed: Annotated[int, typer.Option(help="随机种子")] = 20230323,
+) -> None:
+    """载入演示数据：一个县的企业（19 个乡镇，含年度数据和认定）与演示账号。数据库非空时不重复载入。"""
+    from sqlalchemy import func, select
+
+    from app.demo import seed as demo_seed
+    from app.enterprises.models import Enterprise
+
+    with _session() as s:
+        if s.scalar(select(func.count()).select_from(Enterprise)):
+            typer.echo("数据库中已有企业，跳过演示数据")
+            return
+        n = demo_seed.load(s, enterprises, seed=seed)
+        _demo_extras(s)
+        s.commit()
+    typer.echo(f"已载入演示数据：{n} 家企业")
+
+
+def _demo_extras(session) -> None:
+    """Hook for other domains' demo data (pools, awards, filings)."""
+    import importlib
+
+    for module in ("app.pools.demo", "app.awards.demo", "app.targets.demo", "app.reports.demo"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError:
+            continue
+        mod.seed(session)
+
+
+@app.command("import-enterprises")
+def import_enterprises(path: Annotated[Path, typer.Argument(help=".xlsx 文件路径")]) -> None:
+    """从 Excel 导入企业（全部成功或全部不写入）。"""
+    from app.accounts.permissions import SYSTEM
+    from app.enterprises import excel
+    from app.errors import ValidationFailed
+
+    data = path.read_bytes()
+    with _session() as s:
+        try:
+            result = excel.import_enterprises(s, actor=SYSTEM, data=data)
+        except ValidationFailed as e:
+            typer.echo(e.detail, err=True)
+            for err in e.errors:
+                typer.echo(f"  {err.message}", err=True)
+            raise typer.Exit(2) from None
+        s.commit()
+    typer.echo(f"导入成功：{result.created} 家企业，{result.figures} 条年度数据")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option()] = 1,
+) -> None:
+    """启动 Web 服务（uvicorn）。"""
+    import uvicorn
+
+    uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, access_log=False)
+
+
+@app.command()
+def quickstart(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """本机试用：迁移 SQLite 数据库、载入演示数据、创建演示账号、启动服务并打印登录信息。"""
+    var = ROOT / "var"
+    var.mkdir(exist_ok=True)
+    if not os.environ.get("YUMIAO_SECRET_KEY"):
+        key_file = var / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(32))
+            key_file.chmod(0o600)
+        os.environ["YUMIAO_SECRET_KEY"] = key_file.read_text().strip()
+    os.environ.setdefault("YUMIAO_DATABASE_URL", f"sqlite:///{var / 'yumiao.db'}")
+    os.environ.setdefault("YUMIAO_LOG_JSON", "false")
+    run_migrations()
+    seed_demo(enterprises=3000, seed=20230323)
+    from sqlalchemy import select
+
+    from app.accounts import service as accounts
+    from app.accounts.models import User
+
+    pw_file = var / "demo_password"
+    if not pw_file.exists():
+        pw_file.write_text(secrets.token_urlsafe(9))
+        pw_file.chmod(0o600)
+    password = pw_file.read_text().strip()
+    with _session() as s:
+        for username, role, township in (
+            ("admin", "county_admin", None),
+            ("viewer", "county_viewer", None),
+            ("qingquan", "township_staff", "qingquan"),
+        ):
+            if not s.scalar(select(User.id).where(User.username == username)):
+                accounts.create_user(s, username=username, password=password, role=role, township=township)
+        s.commit()
+    typer.echo("")
+    typer.echo(f"  打开 http://{host}:{port}/")
+    typer.echo(f"  登录：admin / {password}（县工信局管理员）；viewer、qingquan（清泉街道）密码相同")
+    typer.echo("")
+    sys.stdout.flush()
+    serve(host=host, port=port, workers=1)
+
+
+if __name__ == "__main__":
+    app()

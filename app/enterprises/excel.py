@@ -1,0 +1,406 @@
+"""Excel import and export of the registry.
+
+Import is all-or-nothing: every row is checked first, and any bad row rejects the whole
+file with a list of (row, column, reason); only a clean file is written. Before parsing,
+the file's zip structure is checked so a zip bomb or a huge sheet is refused cheaply.
+"""
+
+import io
+import zipfile
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import xlsxwriter
+from python_calamine import CalamineError, CalamineWorkbook
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from app.accounts.permissions import Principal
+from app.audit.models import AuditEntry
+from app.config import get_settings
+from app.db import utcnow
+from app.enterprises.models import Enterprise, EnterpriseFigure
+from app.enterprises.service import ListFilters, list_query
+from app.enterprises.uscc import normalise, uscc_error
+from app.errors import FieldError, Forbidden, ValidationFailed
+from app.reference import OWNERSHIP_NAMES, SIZE_NAMES, township_names
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# (header, field, kind). The importer recognises columns by these headers.
+COLUMNS = [
+    ("统一社会信用代码", "uscc", "uscc"),
+    ("企业名称", "name", "text"),
+    ("乡镇（街道）", "township", "township"),
+    ("产业链", "chain", "text?"),
+    ("行业", "industry", "text?"),
+    ("企业规模", "size", "size"),
+    ("所有制", "ownership", "ownership"),
+    ("是否规上", "above_scale", "bool"),
+    ("亩产效益类别", "mu_class", "mu"),
+    ("年度", "year", "year?"),
+    ("营业收入（元）", "revenue_yuan", "yuan"),
+    ("主营业务收入（元）", "main_revenue_yuan", "yuan"),
+    ("工业总产值（元）", "output_value_yuan", "yuan"),
+    ("研发经费（元）", "rd_spend_yuan", "yuan"),
+    ("税收（元）", "tax_yuan", "yuan"),
+    ("从业人员（人）", "employees", "count"),
+    ("用地面积（亩）", "land_mu", "decimal"),
+    ("综合能耗（吨标准煤）", "energy_tce", "decimal"),
+]
+REQUIRED = {"uscc", "name", "township", "size"}
+FIGURE_KEYS = [c[1] for c in COLUMNS[10:]]
+
+_TOWNSHIP_BY_NAME = None
+
+
+def _township_lookup() -> dict[str, str]:
+    global _TOWNSHIP_BY_NAME
+    if _TOWNSHIP_BY_NAME is None:
+        from app.reference import townships
+
+        m = {}
+        for t in townships():
+            m[t["code"]] = t["code"]
+            m[t["name"]] = t["code"]
+            m[t["short"]] = t["code"]
+        _TOWNSHIP_BY_NAME = m
+    return _TOWNSHIP_BY_NAME
+
+
+_SIZE_BY_NAME = {**{v: k for k, v in SIZE_NAMES.items()}, **{k: k for k in SIZE_NAMES}}
+_OWN_BY_NAME = {**{v: k for k, v in OWNERSHIP_NAMES.items()}, **{k: k for k in OWNERSHIP_NAMES}}
+_BOOL = {"是": True, "否": False, "规上": True, "规下": False, "true": True, "false": False, "1": True, "0": False}
+
+
+class ImportRejected(ValidationFailed):
+    """The whole file is refused; `errors` lists every bad cell."""
+
+
+@dataclass
+class ImportResult:
+    created: int
+    figures: int
+
+
+def template_bytes() -> bytes:
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False})
+    ws = wb.add_worksheet("企业")
+    head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+    for i, (h, _, _) in enumerate(COLUMNS):
+        ws.write_string(0, i, h, head)
+        ws.set_column(i, i, max(12, len(h) * 2))
+    ws.write_string(1, 0, "91371525MA3C0F0X4H")
+    ws.write_string(1, 1, "（示例）冠县某某机械有限公司")
+    ws.write_string(1, 2, "清泉街道")
+    ws.write_string(1, 5, "小型")
+    ws.write_string(1, 6, "民营")
+    ws.write_string(1, 7, "否")
+    ws.write_number(1, 9, 2024)
+    ws.write_number(1, 10, 16_500_000)
+    notes = wb.add_worksheet("说明")
+    for i, line in enumerate(
+        [
+            "每行一家企业；统一社会信用代码、企业名称、乡镇（街道）、企业规模为必填。",
+            "乡镇填名称（如“清泉街道”“开发区”）或代码；企业规模填 微型/小型/中型/大型；是否规上填 是/否。",
+            "金额以元为单位填写整数；填写年度数据时须填“年度”。",
+            "任何一行有误，整个文件都不会导入，并列出每个错误的行、列和原因。",
+            "请删除示例行后再导入。",
+        ]
+    ):
+        notes.write_string(i, 0, line)
+    notes.set_column(0, 0, 100)
+    wb.close()
+    return buf.getvalue()
+
+
+def check_container(data: bytes) -> None:
+    """Refuse, before parsing, what is not a sane .xlsx: too large, not a zip, or a zip bomb."""
+    s = get_settings()
+    if len(data) == 0:
+        raise ImportRejected([FieldError("file", "文件为空")])
+    if len(data) > s.import_max_bytes:
+        raise ImportRejected([FieldError("file", f"文件过大（{len(data) // 1024 // 1024} MB），上限 {s.import_max_bytes // 1024 // 1024} MB")])
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as e:
+        raise ImportRejected([FieldError("file", "不是有效的 .xlsx 文件（无法作为 Excel 打开）")]) from e
+    if len(infos) > 1000:
+        raise ImportRejected([FieldError("file", "文件内部条目过多，疑似异常文件")])
+    total = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    if total > s.import_max_uncompressed_bytes or total / packed > s.import_max_ratio and total > 10 * 1024 * 1024:
+        raise ImportRejected([FieldError("file", "文件解压后过大（疑似压缩炸弹），已拒绝")])
+    names = {i.filename for i in infos}
+    if "[Content_Types].xml" not in names or not any(n.startswith("xl/worksheets/") for n in names):
+        raise ImportRejected([FieldError("file", "不是有效的 .xlsx 文件（缺少工作表）")])
+
+
+def read_rows(data: bytes) -> list[list]:
+    check_container(data)
+    max_rows = get_settings().import_max_rows
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheet = wb.get_sheet_by_index(0)
+        if sheet.height > max_rows + 1:
+            raise ImportRejected([FieldError("file", f"行数过多（{sheet.height - 1} 行），单个文件上限 {max_rows} 行")])
+        return sheet.to_python(skip_empty_area=False)
+    except CalamineError as e:
+        raise ImportRejected([FieldError("file", f"无法读取 Excel 内容：{type(e).__name__}")]) from e
+    except (ValueError, OSError, IndexError) as e:
+        raise ImportRejected([FieldError("file", "无法读取 Excel 内容，文件可能已损坏")]) from e
+
+
+def _cell_text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def _parse_row(values: dict[str, object], rownum: int, errors: list[FieldError]) -> dict | None:
+    out: dict = {}
+    ok = True
+
+    def err(field: str, msg: str) -> None:
+        nonlocal ok
+        ok = False
+        header = next(h for h, f, _ in COLUMNS if f == field)
+        errors.append(FieldError(header, f"第 {rownum} 行“{header}”：{msg}", row=rownum))
+
+    for header, field, kind in COLUMNS:
+        raw = values.get(field)
+        text = _cell_text(raw)
+        if isinstance(raw, str) and raw.startswith("="):
+            err(field, "不接受公式，请填写数值或文字")
+            continue
+        if text == "":
+            if field in REQUIRED:
+                err(field, "必填")
+            continue
+        if kind == "uscc":
+            code = normalise(text)
+            reason = uscc_error(code)
+            if reason:
+                err(field, reason)
+            out[field] = code
+        elif kind in ("text", "text?"):
+            if len(text) > (200 if field == "name" else 50):
+                err(field, "内容过长")
+            out[field] = text
+        elif kind == "township":
+            code = _township_lookup().get(text)
+            if code is None:
+                err(field, f"未知的乡镇“{text}”")
+            out[field] = code
+        elif kind == "size":
+            if text not in _SIZE_BY_NAME:
+                err(field, "应为 微型/小型/中型/大型")
+            out[field] = _SIZE_BY_NAME.get(text)
+        elif kind == "ownership":
+            if text not in _OWN_BY_NAME:
+                err(field, "应为 民营/国有/外资/其他")
+            out[field] = _OWN_BY_NAME.get(text)
+        elif kind == "bool":
+            if text.lower() not in _BOOL:
+                err(field, "应为 是 或 否")
+            out[field] = _BOOL.get(text.lower())
+        elif kind == "mu":
+            if text.upper() not in ("A", "B", "C", "D"):
+                err(field, "应为 A、B、C、D 之一")
+            out[field] = text.upper()
+        elif kind in ("yuan", "count", "year?"):
+            try:
+                num = Decimal(text)
+                if num != num.to_integral_value():
+                    raise InvalidOperation
+                n = int(num)
+            except (InvalidOperation, ValueError):
+                err(field, "应为整数" + ("（金额以元为单位）" if kind == "yuan" else ""))
+                continue
+            if kind == "year?" and not 2000 <= n <= 2100:
+                err(field, "年度应在 2000–2100 之间")
+            elif n < 0:
+                err(field, "不能为负数")
+            elif n > 10**15:
+                err(field, "数值过大")
+            out[field] = n
+        elif kind == "decimal":
+            try:
+                d = Decimal(text).quantize(Decimal("0.01"))
+            except InvalidOperation:
+                err(field, "应为数字")
+                continue
+            if d < 0:
+                err(field, "不能为负数")
+            elif d >= Decimal(10) ** 10:
+                err(field, "数值过大")
+            out[field] = d
+    has_figures = any(out.get(k) is not None for k in FIGURE_KEYS)
+    if has_figures and out.get("year") is None and "year" not in {e.field for e in errors if e.row == rownum}:
+        err("year", "填写了年度数据，须同时填写年度")
+    return out if ok else None
+
+
+def parse(rows: list[list]) -> tuple[list[dict], list[FieldError]]:
+    """Map the sheet's rows onto fields by header; returns (parsed rows, errors)."""
+    if not rows:
+        return [], [FieldError("file", "工作表为空")]
+    header_row = [_cell_text(c) for c in rows[0]]
+    by_header = {h: f for h, f, _ in COLUMNS}
+    colmap: dict[int, str] = {}
+    errors: list[FieldError] = []
+    for i, h in enumerate(header_row):
+        if h in by_header:
+            colmap[i] = by_header[h]
+        elif h:
+            errors.append(FieldError(h, f"第 1 行：无法识别的列“{h}”，请使用下载的模板", row=1))
+    missing = [h for h, f, _ in COLUMNS if f in REQUIRED and f not in colmap.values()]
+    for h in missing:
+        errors.append(FieldError(h, f"缺少必需的列“{h}”", row=1))
+    if errors:
+        return [], errors
+    parsed: list[dict] = []
+    seen: dict[str, int] = {}
+    for idx, row in enumerate(rows[1:], start=2):
+        values = {colmap[i]: v for i, v in enumerate(row) if i in colmap}
+        if all(_cell_text(v) == "" for v in values.values()):
+            continue
+        out = _parse_row(values, idx, errors)
+        if out is None:
+            continue
+        first = seen.get(out["uscc"])
+        if first is not None:
+            errors.append(
+                FieldError("统一社会信用代码", f"第 {idx} 行“统一社会信用代码”：与第 {first} 行重复", row=idx)
+            )
+            continue
+        seen[out["uscc"]] = idx
+        out["_row"] = idx
+        parsed.append(out)
+    if not parsed and not errors:
+        errors.append(FieldError("file", "文件中没有数据行"))
+    return parsed, errors
+
+
+def import_enterprises(session: Session, *, actor: Principal, data: bytes) -> ImportResult:
+    """Validate every row, then write all of them in the caller's transaction — or nothing."""
+    actor.require("enterprises:write")
+    rows = read_rows(data)
+    parsed, errors = parse(rows)
+    if actor.township_filter():
+        for r in parsed:
+            if r["township"] != actor.township_filter():
+                errors.append(
+                    FieldError("乡镇（街道）", f"第 {r['_row']} 行“乡镇（街道）”：只能导入本乡镇的企业", row=r["_row"])
+                )
+    codes = [r["uscc"] for r in parsed]
+    existing: set[str] = set()
+    for i in range(0, len(codes), 1000):
+        existing.update(session.scalars(select(Enterprise.uscc).where(Enterprise.uscc.in_(codes[i : i + 1000]))))
+    for r in parsed:
+        if r["uscc"] in existing:
+            errors.append(
+                FieldError("统一社会信用代码", f"第 {r['_row']} 行“统一社会信用代码”：{r['uscc']} 已登记", row=r["_row"])
+            )
+    if errors:
+        errors.sort(key=lambda e: (e.row or 0))
+        raise ImportRejected(errors, detail=f"导入被拒绝：共 {len(errors)} 处错误，未写入任何数据")
+    if not actor.has("enterprises:write"):
+        raise Forbidden()
+
+    now = utcnow()
+    ent_rows = [
+        {
+            "uscc": r["uscc"],
+            "name": r["name"],
+            "township": r["township"],
+            "chain": r.get("chain"),
+            "industry": r.get("industry"),
+            "size": r["size"],
+            "ownership": r.get("ownership") or "private",
+            "above_scale": bool(r.get("above_scale") or False),
+            "mu_class": r.get("mu_class"),
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for r in parsed
+    ]
+    ids: dict[str, int] = {}
+    for i in range(0, len(ent_rows), 2000):
+        for eid, uscc in session.execute(
+            insert(Enterprise).returning(Enterprise.id, Enterprise.uscc, sort_by_parameter_order=True),
+            ent_rows[i : i + 2000],
+        ):
+            ids[uscc] = eid
+    fig_rows = [
+        {"enterprise_id": ids[r["uscc"]], "year": r["year"], **{k: r.get(k) for k in FIGURE_KEYS}}
+        for r in parsed
+        if r.get("year") is not None
+    ]
+    if fig_rows:
+        session.execute(insert(EnterpriseFigure), fig_rows)
+    audit_rows = [
+        {
+            "at": now,
+            "actor_kind": actor.kind,
+            "actor_id": actor.id,
+            "actor_name": actor.name,
+            "action": "create",
+            "entity_type": "enterprise",
+            "entity_id": str(ids[e["uscc"]]),
+            "enterprise_id": ids[e["uscc"]],
+            "township": e["township"],
+            "changes": {k: [None, v] for k, v in e.items() if v is not None and k not in ("version", "created_at", "updated_at")},
+            "note": "Excel 导入",
+        }
+        for e in ent_rows
+    ]
+    session.execute(insert(AuditEntry), audit_rows)
+    session.flush()
+    return ImportResult(created=len(ent_rows), figures=len(fig_rows))
+
+
+def _safe_text(v) -> str:
+    return "" if v is None else str(v)
+
+
+def export_enterprises(session: Session, *, actor: Principal, filters: ListFilters, sort: str = "name") -> bytes:
+    """The filtered list as .xlsx; every text cell written as a string, so nothing runs as a formula."""
+    stmt, year, key = list_query(session, actor=actor, filters=filters, sort=sort)
+    stmt = stmt.order_by(key, Enterprise.id)
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(
+        buf,
+        {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False},
+    )
+    ws = wb.add_worksheet("企业")
+    headers = ["统一社会信用代码", "企业名称", "乡镇（街道）", "产业链", "企业规模", "所有制", "是否规上", "亩产效益类别",
+               f"{year or ''} 年营业收入（万元）"]
+    bold = wb.add_format({"bold": True})
+    wan = wb.add_format({"num_format": "#,##0.00"})
+    for i, h in enumerate(headers):
+        ws.write_string(0, i, h, bold)
+    names = township_names()
+    r = 0
+    for r, (ent, rev) in enumerate(session.execute(stmt), start=1):
+        ws.write_string(r, 0, ent.uscc)
+        ws.write_string(r, 1, _safe_text(ent.name))
+        ws.write_string(r, 2, names.get(ent.township, ent.township))
+        ws.write_string(r, 3, _safe_text(ent.chain))
+        ws.write_string(r, 4, SIZE_NAMES.get(ent.size, ent.size))
+        ws.write_string(r, 5, OWNERSHIP_NAMES.get(ent.ownership, ent.ownership))
+        ws.write_string(r, 6, "是" if ent.above_scale else "否")
+        ws.write_string(r, 7, _safe_text(ent.mu_class))
+        if rev is not None:
+            ws.write_number(r, 8, rev / 10000, wan)
+    ws.autofilter(0, 0, max(r, 1), len(headers) - 1)
+    ws.set_column(0, 0, 22)
+    ws.set_column(1, 1, 36)
+    ws.set_column(2, 8, 14)
+    wb.close()
+    return buf.getvalue()

@@ -1,0 +1,147 @@
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Size = Literal["micro", "small", "medium", "large"]
+Ownership = Literal["private", "state", "foreign", "other"]
+MuClass = Literal["A", "B", "C", "D"]
+Outcome = Literal["new", "renewed", "rejected"]
+Level = Literal["national", "provincial", "city"]
+
+Yuan = Field(default=None, ge=0, description="整数元")
+
+
+class FigureIn(BaseModel):
+    """One year's figures. Money in integer 元."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    year: int = Field(ge=2000, le=2100, examples=[2024])
+    revenue_yuan: int | None = Field(default=None, ge=0, description="营业收入（元）", examples=[16_500_000])
+    main_revenue_yuan: int | None = Field(default=None, ge=0, description="主营业务收入（元）")
+    output_value_yuan: int | None = Field(default=None, ge=0, description="工业总产值（元）")
+    rd_spend_yuan: int | None = Field(default=None, ge=0, description="研发经费支出（元）")
+    tax_yuan: int | None = Field(default=None, ge=0, description="税收（元）")
+    employees: int | None = Field(default=None, ge=0, description="从业人员（人）")
+    land_mu: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2, description="用地面积（亩）")
+    energy_tce: Decimal | None = Field(
+        default=None, ge=0, max_digits=14, decimal_places=2, description="综合能耗（吨标准煤）"
+    )
+
+
+class FigureRead(FigureIn):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class HonourIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(description="认定代码，见 DOMAIN.md，如 specialized_sme", examples=["specialized_sme"])
+    level: Level = Field(examples=["provincial"])
+    outcome: Outcome = Field(default="new", description="new 新认定 / renewed 复审通过 / rejected 申报未通过")
+    honour_date: date = Field(description="认定或未通过的日期", examples=["2023-06-30"])
+    certificate_no: str | None = Field(default=None, max_length=100)
+
+
+class HonourRead(HonourIn):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    level: str
+
+
+class EnterpriseBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=2, max_length=200, description="企业名称", examples=["冠县示例机械有限公司"])
+    township: str = Field(description="乡镇（街道）代码，见 DOMAIN.md", examples=["qingquan"])
+    chain: str | None = Field(default=None, max_length=50, description="产业链", examples=["高端装备"])
+    industry: str | None = Field(default=None, max_length=50, description="行业", examples=["工业"])
+    size: Size = Field(description="企业规模", examples=["small"])
+    ownership: Ownership = Field(default="private", description="所有制")
+    above_scale: bool = Field(default=False, description="是否规上")
+    mu_class: MuClass | None = Field(default=None, description="亩产效益评价类别")
+    platform_registered_date: date | None = Field(default=None, description="聊城企业政策通平台注册日期")
+
+
+class EnterpriseCreate(EnterpriseBase):
+    uscc: str = Field(min_length=18, max_length=18, description="统一社会信用代码", examples=["91371525MA3C0F0X4H"])
+    figures: list[FigureIn] = Field(default_factory=list)
+    honours: list[HonourIn] = Field(default_factory=list)
+
+
+class EnterpriseUpdate(BaseModel):
+    """Partial update: only the fields sent change."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    uscc: str | None = Field(default=None, min_length=18, max_length=18)
+    name: str | None = Field(default=None, min_length=2, max_length=200)
+    township: str | None = None
+    chain: str | None = Field(default=None, max_length=50)
+    industry: str | None = Field(default=None, max_length=50)
+    size: Size | None = None
+    ownership: Ownership | None = None
+    above_scale: bool | None = None
+    mu_class: MuClass | None = None
+    platform_registered_date: date | None = None
+
+
+class EnterpriseRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    uscc: str
+    name: str
+    township: str
+    chain: str | None
+    industry: str | None
+    size: str
+    ownership: str
+    above_scale: bool
+    mu_class: str | None
+    platform_registered_date: date | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    figures: list[FigureRead] = []
+    honours: list[HonourRead] = []
+
+
+class EnterpriseSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    uscc: str
+    name: str
+    township: str
+    size: str
+    ownership: str
+    above_scale: bool
+    mu_class: str | None
+    revenue_yuan: int | None = Field(default=None, description="所选年度营业收入（元）")
+
+
+class EnterprisePage(BaseModel):
+    items: list[EnterpriseSummary]
+    next_cursor: str | None = Field(description="下一页游标；为空表示已是最后一页")
+    year: int | None = Field(description="营业收入所取的年度")
+
+
+class AuditEntryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor_kind: str
+    actor_name: str
+    action: str
+    entity_type: str
+    entity_id: str
+    changes: dict
+    note: str | None
+
+
+SORTS = ("name", "-name", "revenue", "-revenue", "created_at", "-created_at", "id", "-id")

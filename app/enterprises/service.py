@@ -1,0 +1,439 @@
+"""The enterprise registry: every read and write of enterprises, their yearly figures and honours."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, exists, func, or_, select, tuple_
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from app import events
+from app.accounts.permissions import Principal
+from app.audit import service as audit
+from app.db import utcnow
+from app.enterprises.models import FIGURE_FIELDS, Enterprise, EnterpriseFigure, Honour
+from app.enterprises.schemas import SORTS, EnterpriseCreate, EnterpriseUpdate, FigureIn, HonourIn
+from app.enterprises.uscc import normalise, uscc_error
+from app.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, ValidationFailed
+from app.pagination import decode_cursor, encode_cursor
+from app.reference import honours as honour_codes
+from app.reference import township_names
+
+ENTERPRISE_FIELDS = (
+    "uscc",
+    "name",
+    "township",
+    "chain",
+    "industry",
+    "size",
+    "ownership",
+    "above_scale",
+    "mu_class",
+    "platform_registered_date",
+)
+
+
+# --- validation shared by the API, the pages and the Excel importer -------------------------
+
+
+def field_errors(data: dict, *, prefix: str = "") -> list[FieldError]:
+    """Domain checks a schema cannot express, with Chinese messages naming the field."""
+    errors: list[FieldError] = []
+    if "uscc" in data and data["uscc"] is not None:
+        reason = uscc_error(normalise(data["uscc"]))
+        if reason:
+            errors.append(FieldError(prefix + "uscc", reason))
+    if "township" in data and data["township"] is not None and data["township"] not in township_names():
+        errors.append(FieldError(prefix + "township", f"未知的乡镇代码“{data['township']}”"))
+    return errors
+
+
+def honour_errors(h: HonourIn, prefix: str = "") -> list[FieldError]:
+    spec = honour_codes().get(h.code)
+    if spec is None:
+        return [FieldError(prefix + "code", f"未知的认定代码“{h.code}”")]
+    if h.level not in spec["levels"]:
+        names = "、".join(spec["levels"])
+        return [FieldError(prefix + "level", f"{spec['name']}没有该级别（可选：{names}）")]
+    return []
+
+
+def _check_township_write(actor: Principal, township: str) -> None:
+    if not actor.sees_township(township):
+        raise Forbidden("乡镇工作人员只能登记和修改本乡镇的企业")
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+
+def _visible(actor: Principal):
+    conds = [Enterprise.deleted_at.is_(None)]
+    if actor.township_filter():
+        conds.append(Enterprise.township == actor.township_filter())
+    return and_(*conds)
+
+
+def get(session: Session, *, actor: Principal, enterprise_id: int, with_details: bool = True) -> Enterprise:
+    """The enterprise, or 404 if it does not exist, was deleted, or lies outside the actor's township."""
+    stmt = select(Enterprise).where(Enterprise.id == enterprise_id, _visible(actor))
+    if with_details:
+        stmt = stmt.options(selectinload(Enterprise.figures), selectinload(Enterprise.honours))
+    ent = session.scalar(stmt)
+    if ent is None:
+        raise NotFound("未找到该企业")
+    return ent
+
+
+def get_by_uscc(session: Session, *, actor: Principal, uscc: str, with_details: bool = True) -> Enterprise:
+    stmt = select(Enterprise).where(Enterprise.uscc == normalise(uscc), _visible(actor))
+    if with_details:
+        stmt = stmt.options(selectinload(Enterprise.figures), selectinload(Enterprise.honours))
+    ent = session.scalar(stmt)
+    if ent is None:
+        raise NotFound("未找到该统一社会信用代码对应的企业")
+    return ent
+
+
+def latest_figures_year(session: Session) -> int | None:
+    return session.scalar(select(func.max(EnterpriseFigure.year)))
+
+
+@dataclass
+class ListFilters:
+    q: str | None = None
+    township: list[str] | None = None
+    size: list[str] | None = None
+    ownership: list[str] | None = None
+    above_scale: bool | None = None
+    mu_class: list[str] | None = None
+    honour: str | None = None
+    honour_level: str | None = None
+    pool: str | None = None
+    year: int | None = None
+    revenue_min: int | None = None
+    revenue_max: int | None = None
+
+
+def _escape_like(s: str) -> str:
+    return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_query(session: Session, *, actor: Principal, filters: ListFilters, sort: str = "name"):
+    """The filtered query (without order and limit) and the figures year it uses.
+
+    Returns (select of (Enterprise, revenue_yuan), year, sort key expression).
+    """
+    if sort not in SORTS:
+        raise ValidationFailed.one("sort", f"排序方式须为 {', '.join(SORTS)} 之一")
+    year = filters.year or latest_figures_year(session)
+    fig = EnterpriseFigure
+    stmt = (
+        select(Enterprise, fig.revenue_yuan)
+        .outerjoin(fig, and_(fig.enterprise_id == Enterprise.id, fig.year == year))
+        .where(_visible(actor))
+    )
+    f = filters
+    if f.q:
+        q = f.q.strip()
+        pat = f"%{_escape_like(q)}%"
+        stmt = stmt.where(
+            or_(Enterprise.name.ilike(pat, escape="\\"), Enterprise.uscc.like(f"%{_escape_like(q.upper())}%", escape="\\"))
+        )
+    if f.township:
+        unknown = [t for t in f.township if t not in township_names()]
+        if unknown:
+            raise ValidationFailed.one("township", f"未知的乡镇代码“{unknown[0]}”")
+        stmt = stmt.where(Enterprise.township.in_(f.township))
+    if f.size:
+        stmt = stmt.where(Enterprise.size.in_(f.size))
+    if f.ownership:
+        stmt = stmt.where(Enterprise.ownership.in_(f.ownership))
+    if f.above_scale is not None:
+        stmt = stmt.where(Enterprise.above_scale.is_(f.above_scale))
+    if f.mu_class:
+        stmt = stmt.where(Enterprise.mu_class.in_(f.mu_class))
+    if f.honour:
+        if f.honour not in honour_codes():
+            raise ValidationFailed.one("honour", f"未知的认定代码“{f.honour}”")
+        h = [Honour.enterprise_id == Enterprise.id, Honour.code == f.honour, Honour.outcome.in_(("new", "renewed"))]
+        if f.honour_level:
+            h.append(Honour.level == f.honour_level)
+        stmt = stmt.where(exists().where(*h))
+    if f.pool:
+        from app.pools import service as pool_service  # the pools domain owns membership
+
+        stmt = stmt.where(pool_service.member_clause(f.pool, Enterprise.id))
+    if f.revenue_min is not None and f.revenue_max is not None and f.revenue_min > f.revenue_max:
+        raise ValidationFailed.one("revenue_min", "营业收入下限不能大于上限")
+    if f.revenue_min is not None:
+        stmt = stmt.where(fig.revenue_yuan >= f.revenue_min)
+    if f.revenue_max is not None:
+        stmt = stmt.where(fig.revenue_yuan <= f.revenue_max)
+
+    field = sort.lstrip("-")
+    key = {
+        "name": Enterprise.name,
+        "revenue": func.coalesce(fig.revenue_yuan, -1),
+        "created_at": Enterprise.created_at,
+        "id": Enterprise.id,
+    }[field]
+    return stmt, year, key
+
+
+def list_page(
+    session: Session,
+    *,
+    actor: Principal,
+    filters: ListFilters,
+    sort: str = "name",
+    cursor: str | None = None,
+    limit: int = 50,
+):
+    """One keyset page: rows after the cursor in (sort key, id) order, so any depth costs the same."""
+    if not 1 <= limit <= 500:
+        raise ValidationFailed.one("limit", "每页条数须在 1–500 之间")
+    stmt, year, key = list_query(session, actor=actor, filters=filters, sort=sort)
+    desc = sort.startswith("-")
+    if cursor:
+        k, last_id = decode_cursor(cursor, sort)
+        if sort.lstrip("-") == "created_at":
+            try:
+                k = datetime.fromisoformat(k)
+            except (TypeError, ValueError) as e:
+                raise ValidationFailed.one("cursor", "分页游标无效") from e
+        cmp = tuple_(key, Enterprise.id) < tuple_(k, last_id) if desc else tuple_(key, Enterprise.id) > tuple_(k, last_id)
+        stmt = stmt.where(cmp)
+    order = (key.desc(), Enterprise.id.desc()) if desc else (key.asc(), Enterprise.id.asc())
+    rows = session.execute(stmt.order_by(*order).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more and rows:
+        ent, rev = rows[-1]
+        field = sort.lstrip("-")
+        kval = {
+            "name": ent.name,
+            "revenue": rev if rev is not None else -1,
+            "created_at": ent.created_at.isoformat() if ent.created_at else None,
+            "id": ent.id,
+        }[field]
+        next_cursor = encode_cursor(sort, kval, ent.id)
+    return rows, next_cursor, year
+
+
+def history(session: Session, *, actor: Principal, enterprise_id: int):
+    get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
+    return audit.for_enterprise(session, enterprise_id)
+
+
+# --- writes ---------------------------------------------------------------------------------
+
+
+def _ensure_unique_uscc(session: Session, uscc: str, exclude_id: int | None = None) -> None:
+    stmt = select(Enterprise.id).where(Enterprise.uscc == uscc)
+    if exclude_id:
+        stmt = stmt.where(Enterprise.id != exclude_id)
+    if session.scalar(stmt):
+        raise Conflict(
+            "该统一社会信用代码已登记", errors=[FieldError("uscc", f"统一社会信用代码 {uscc} 已登记")], code="duplicate_uscc"
+        )
+
+
+def create(session: Session, *, actor: Principal, data: EnterpriseCreate) -> Enterprise:
+    actor.require("enterprises:write")
+    payload = data.model_dump(exclude={"figures", "honours"})
+    errors = field_errors(payload)
+    years = [f.year for f in data.figures]
+    if len(years) != len(set(years)):
+        errors.append(FieldError("figures", "同一年度的数据只能有一条"))
+    for i, h in enumerate(data.honours):
+        errors.extend(honour_errors(h, prefix=f"honours[{i}]."))
+    if errors:
+        raise ValidationFailed(errors)
+    _check_township_write(actor, data.township)
+    payload["uscc"] = normalise(payload["uscc"])
+    _ensure_unique_uscc(session, payload["uscc"])
+    ent = Enterprise(**payload)
+    session.add(ent)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="enterprise",
+        entity_id=ent.id,
+        enterprise_id=ent.id,
+        township=ent.township,
+        changes={k: [None, v] for k, v in audit.snapshot(ent, ENTERPRISE_FIELDS).items() if v is not None},
+    )
+    for f in data.figures:
+        _upsert_figures(session, actor, ent, f)
+    for h in data.honours:
+        _add_honour(session, actor, ent, h)
+    return ent
+
+
+def update(
+    session: Session, *, actor: Principal, enterprise_id: int, data: EnterpriseUpdate, if_match: int | None
+) -> Enterprise:
+    """Partial update guarded by the version the client last saw (If-Match)."""
+    actor.require("enterprises:write")
+    ent = get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
+    if if_match is not None and if_match != ent.version:
+        raise PreconditionFailed()
+    changes = data.model_dump(exclude_unset=True)
+    for k in ("name", "township", "size", "ownership", "above_scale", "uscc"):
+        if k in changes and changes[k] is None:
+            raise ValidationFailed.one(k, f"字段 {k} 不能为空")
+    errors = field_errors(changes)
+    if errors:
+        raise ValidationFailed(errors)
+    if "township" in changes:
+        _check_township_write(actor, changes["township"])
+    if "uscc" in changes:
+        changes["uscc"] = normalise(changes["uscc"])
+        _ensure_unique_uscc(session, changes["uscc"], exclude_id=ent.id)
+    before = audit.snapshot(ent, ENTERPRISE_FIELDS)
+    for k, v in changes.items():
+        setattr(ent, k, v)
+    after = audit.snapshot(ent, ENTERPRISE_FIELDS)
+    delta = audit.diff(before, after)
+    if not delta:
+        return ent
+    ent.updated_at = utcnow()
+    try:
+        session.flush()  # UPDATE ... WHERE version = <seen>: a concurrent writer makes this fail
+    except StaleDataError as e:
+        raise PreconditionFailed() from e
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity_type="enterprise",
+        entity_id=ent.id,
+        enterprise_id=ent.id,
+        township=ent.township,
+        changes=delta,
+    )
+    if delta.get("above_scale") == [False, True]:
+        events.publish("became_above_scale", session=session, actor=actor, enterprise=ent)
+    return ent
+
+
+def delete(session: Session, *, actor: Principal, enterprise_id: int, if_match: int | None = None) -> None:
+    actor.require("enterprises:write")
+    ent = get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
+    if if_match is not None and if_match != ent.version:
+        raise PreconditionFailed()
+    ent.deleted_at = utcnow()
+    try:
+        session.flush()
+    except StaleDataError as e:
+        raise PreconditionFailed() from e
+    audit.record(
+        session,
+        actor=actor,
+        action="delete",
+        entity_type="enterprise",
+        entity_id=ent.id,
+        enterprise_id=ent.id,
+        township=ent.township,
+        changes={"deleted_at": [None, ent.deleted_at.isoformat()]},
+    )
+
+
+def _upsert_figures(session: Session, actor: Principal, ent: Enterprise, f: FigureIn) -> EnterpriseFigure:
+    row = session.scalar(
+        select(EnterpriseFigure).where(EnterpriseFigure.enterprise_id == ent.id, EnterpriseFigure.year == f.year)
+    )
+    new_values = f.model_dump(exclude={"year"})
+    if row is None:
+        row = EnterpriseFigure(enterprise_id=ent.id, year=f.year, **new_values)
+        session.add(row)
+        before = {}
+        action = "create"
+    else:
+        before = audit.snapshot(row, FIGURE_FIELDS)
+        for k, v in new_values.items():
+            setattr(row, k, v)
+        action = "update"
+    session.flush()
+    delta = audit.diff(before, audit.snapshot(row, FIGURE_FIELDS))
+    if delta:
+        audit.record(
+            session,
+            actor=actor,
+            action=action,
+            entity_type="enterprise_figure",
+            entity_id=f"{ent.id}:{f.year}",
+            enterprise_id=ent.id,
+            township=ent.township,
+            changes=delta,
+            note=f"{f.year} 年度数据",
+        )
+    return row
+
+
+def set_figures(session: Session, *, actor: Principal, enterprise_id: int, figures: FigureIn) -> EnterpriseFigure:
+    actor.require("enterprises:write")
+    ent = get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
+    return _upsert_figures(session, actor, ent, figures)
+
+
+def _add_honour(session: Session, actor: Principal, ent: Enterprise, h: HonourIn) -> Honour:
+    honour = Honour(enterprise_id=ent.id, **h.model_dump())
+    session.add(honour)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="honour",
+        entity_id=honour.id,
+        enterprise_id=ent.id,
+        township=ent.township,
+        changes={k: [None, v] for k, v in audit.snapshot(honour, list(HonourIn.model_fields)).items()},
+    )
+    events.publish("honour_recorded", session=session, actor=actor, enterprise=ent, honour=honour)
+    return honour
+
+
+def add_honour(session: Session, *, actor: Principal, enterprise_id: int, honour: HonourIn) -> Honour:
+    actor.require("enterprises:write")
+    errors = honour_errors(honour)
+    if errors:
+        raise ValidationFailed(errors)
+    ent = get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
+    dup = session.scalar(
+        select(Honour.id).where(
+            Honour.enterprise_id == ent.id,
+            Honour.code == honour.code,
+            Honour.level == honour.level,
+            Honour.outcome == honour.outcome,
+            Honour.honour_date == honour.honour_date,
+        )
+    )
+    if dup:
+        raise Conflict("该认定记录已存在", errors=[FieldError("code", "同一认定、级别、结果和日期的记录已存在")])
+    return _add_honour(session, actor, ent, honour)
+
+
+def delete_honour(session: Session, *, actor: Principal, enterprise_id: int, honour_id: int) -> None:
+    actor.require("enterprises:write")
+    ent = get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
+    honour = session.scalar(select(Honour).where(Honour.id == honour_id, Honour.enterprise_id == ent.id))
+    if honour is None:
+        raise NotFound("未找到该认定记录")
+    snap = audit.snapshot(honour, list(HonourIn.model_fields))
+    session.delete(honour)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="delete",
+        entity_type="honour",
+        entity_id=honour_id,
+        enterprise_id=ent.id,
+        township=ent.township,
+        changes={k: [v, None] for k, v in snap.items()},
+    )

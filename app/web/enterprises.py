@@ -1,0 +1,260 @@
+"""Registry pages: list with live search, detail with figures/honours/history, forms, Excel."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from app.api.deps import SessionDep
+from app.api.enterprises import filters_dep
+from app.api.problems import translate
+from app.config import get_settings
+from app.enterprises import excel
+from app.enterprises import service as enterprise_service
+from app.enterprises.schemas import EnterpriseCreate, EnterpriseUpdate, FigureIn, HonourIn
+from app.enterprises.service import ListFilters
+from app.errors import AppError, FieldError, PreconditionFailed, ValidationFailed
+from app.web.deps import PagePrincipal
+from app.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+FORM_FIELDS = ("uscc", "name", "township", "chain", "industry", "size", "ownership", "above_scale", "mu_class",
+               "platform_registered_date")
+
+
+def _errors_by_field(errors: list[FieldError]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for e in errors:
+        key = e.field.split(".")[0]
+        msg = e.message.split("：", 1)[1] if e.message.startswith(f"{e.field}：") else e.message
+        out.setdefault(key, msg)
+    return out
+
+
+def _form_dict(form) -> dict:
+    data = {}
+    for k in FORM_FIELDS:
+        v = form.get(k)
+        if v is None:
+            continue
+        v = v.strip()
+        data[k] = v if v != "" else None
+    data["above_scale"] = form.get("above_scale") in ("on", "true", "1", "是")
+    return data
+
+
+@router.get("/enterprises")
+def list_page(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipal,
+    filters: Annotated[ListFilters, Depends(filters_dep)],
+    sort: str = "name",
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+):
+    principal.require("enterprises:read")
+    rows, next_cursor, year = enterprise_service.list_page(
+        session, actor=principal, filters=filters, sort=sort, cursor=cursor, limit=50
+    )
+    query = request.url.query
+    base_qs = "&".join(p for p in query.split("&") if p and not p.startswith("cursor="))
+    return render(
+        request,
+        "enterprises/list.html",
+        {
+            "section": "enterprises",
+            "rows": rows,
+            "next_cursor": next_cursor,
+            "year": year,
+            "f": filters,
+            "sort": sort,
+            "base_qs": base_qs,
+            "is_first_page": cursor is None,
+        },
+        block="results",
+    )
+
+
+@router.get("/enterprises/export.xlsx")
+def export(session: SessionDep, principal: PagePrincipal, filters: Annotated[ListFilters, Depends(filters_dep)]):
+    principal.require("enterprises:read")
+    data = excel.export_enterprises(session, actor=principal, filters=filters)
+    return Response(data, media_type=excel.XLSX, headers={"Content-Disposition": "attachment; filename=enterprises.xlsx"})
+
+
+@router.get("/enterprises/template.xlsx")
+def template(principal: PagePrincipal):
+    return Response(
+        excel.template_bytes(),
+        media_type=excel.XLSX,
+        headers={"Content-Disposition": "attachment; filename=enterprise-template.xlsx"},
+    )
+
+
+@router.get("/enterprises/import")
+def import_page(request: Request, principal: PagePrincipal):
+    principal.require("enterprises:write")
+    return render(request, "enterprises/import.html", {"section": "enterprises", "max_mb": get_settings().import_max_bytes // 1024 // 1024})
+
+
+@router.post("/enterprises/import")
+def import_upload(request: Request, session: SessionDep, principal: PagePrincipal, file: Annotated[UploadFile, File()]):
+    principal.require("enterprises:write")
+    data = file.file.read(get_settings().import_max_bytes + 1)
+    try:
+        with session.begin_nested():
+            result = excel.import_enterprises(session, actor=principal, data=data)
+    except ValidationFailed as e:
+        return render(request, "enterprises/_import_result.html", {"error": e}, status_code=422)
+    return render(request, "enterprises/_import_result.html", {"result": result})
+
+
+@router.get("/enterprises/new")
+def new_page(request: Request, principal: PagePrincipal):
+    principal.require("enterprises:write")
+    values = {"township": principal.township, "ownership": "private", "size": "small"}
+    return render(request, "enterprises/form.html", {"section": "enterprises", "values": values, "errors": {}, "ent": None})
+
+
+@router.post("/enterprises/new")
+async def create(request: Request, session: SessionDep, principal: PagePrincipal):
+    principal.require("enterprises:write")
+    form = await request.form()
+    values = _form_dict(form)
+    try:
+        data = EnterpriseCreate.model_validate({k: v for k, v in values.items() if v is not None})
+        errs = enterprise_service.field_errors(data.model_dump())
+        if errs:
+            raise ValidationFailed(errs)
+        with session.begin_nested():
+            ent = enterprise_service.create(session, actor=principal, data=data)
+    except ValidationError as e:
+        return _form_errors(request, values, [translate(x) for x in e.errors()], None)
+    except AppError as e:
+        if e.status_code in (409, 422, 403):
+            return _form_errors(request, values, e.errors or [FieldError("form", e.detail)], None)
+        raise
+    return RedirectResponse(f"/enterprises/{ent.id}", status_code=303, headers={"HX-Redirect": f"/enterprises/{ent.id}"})
+
+
+def _form_errors(request, values, errors, ent):
+    return render(
+        request,
+        "enterprises/form.html",
+        {"section": "enterprises", "values": values, "errors": _errors_by_field(errors), "ent": ent},
+        block="form",
+        status_code=422,
+    )
+
+
+@router.post("/enterprises/validate/uscc")
+async def validate_uscc(request: Request, principal: PagePrincipal):
+    """Inline check of one field as the user types (htmx)."""
+    form = await request.form()
+    errs = enterprise_service.field_errors({"uscc": (form.get("uscc") or "").strip()})
+    msg = errs[0].message if errs and (form.get("uscc") or "").strip() else ""
+    return render(request, "enterprises/_field_error.html", {"field": "uscc", "message": msg})
+
+
+@router.get("/enterprises/{enterprise_id}")
+def detail(request: Request, enterprise_id: int, session: SessionDep, principal: PagePrincipal, tab: str = "overview"):
+    principal.require("enterprises:read")
+    ent = enterprise_service.get(session, actor=principal, enterprise_id=enterprise_id)
+    ctx = {"section": "enterprises", "ent": ent, "tab": tab, "panels": _panels(session, principal, ent)}
+    if tab == "history":
+        ctx["history"] = enterprise_service.history(session, actor=principal, enterprise_id=enterprise_id)
+    return render(request, "enterprises/detail.html", ctx, block="tab_body")
+
+
+def _panels(session, principal, ent) -> list[dict]:
+    """Panels other domains contribute to the enterprise page (pools, awards ...)."""
+    from app.web.panels import enterprise_panels
+
+    return enterprise_panels(session, principal, ent)
+
+
+@router.get("/enterprises/{enterprise_id}/edit")
+def edit_page(request: Request, enterprise_id: int, session: SessionDep, principal: PagePrincipal):
+    principal.require("enterprises:write")
+    ent = enterprise_service.get(session, actor=principal, enterprise_id=enterprise_id, with_details=False)
+    values = {k: getattr(ent, k) for k in FORM_FIELDS}
+    return render(request, "enterprises/form.html", {"section": "enterprises", "values": values, "errors": {}, "ent": ent})
+
+
+@router.post("/enterprises/{enterprise_id}/edit")
+async def edit(request: Request, enterprise_id: int, session: SessionDep, principal: PagePrincipal):
+    principal.require("enterprises:write")
+    ent = enterprise_service.get(session, actor=principal, enterprise_id=enterprise_id, with_details=False)
+    form = await request.form()
+    values = _form_dict(form)
+    version = form.get("version")
+    try:
+        data = EnterpriseUpdate.model_validate(values)
+        with session.begin_nested():
+            enterprise_service.update(
+                session,
+                actor=principal,
+                enterprise_id=enterprise_id,
+                data=data,
+                if_match=int(version) if version and version.isdigit() else None,
+            )
+    except ValidationError as e:
+        return _form_errors(request, values, [translate(x) for x in e.errors()], ent)
+    except PreconditionFailed:
+        return _form_errors(request, values, [FieldError("form", "该企业已被他人修改，请刷新页面后重新编辑")], ent)
+    except AppError as e:
+        if e.status_code in (409, 422, 403):
+            return _form_errors(request, values, e.errors or [FieldError("form", e.detail)], ent)
+        raise
+    return RedirectResponse(f"/enterprises/{enterprise_id}", status_code=303, headers={"HX-Redirect": f"/enterprises/{enterprise_id}"})
+
+
+@router.post("/enterprises/{enterprise_id}/delete")
+def delete(enterprise_id: int, session: SessionDep, principal: PagePrincipal, version: Annotated[int, Form()]):
+    principal.require("enterprises:write")
+    enterprise_service.delete(session, actor=principal, enterprise_id=enterprise_id, if_match=version)
+    return RedirectResponse("/enterprises", status_code=303, headers={"HX-Redirect": "/enterprises"})
+
+
+@router.post("/enterprises/{enterprise_id}/figures")
+async def save_figures(request: Request, enterprise_id: int, session: SessionDep, principal: PagePrincipal):
+    principal.require("enterprises:write")
+    form = await request.form()
+    raw = {k: (v.strip() or None) for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
+    try:
+        if raw.get("year") is None:
+            raise ValidationFailed.one("year", "请填写年度")
+        data = FigureIn.model_validate(raw)
+        with session.begin_nested():
+            enterprise_service.set_figures(session, actor=principal, enterprise_id=enterprise_id, figures=data)
+    except ValidationError as e:
+        return _tab(request, session, principal, enterprise_id, "figures", {"figure_errors": [translate(x).message for x in e.errors()]}, 422)
+    except ValidationFailed as e:
+        return _tab(request, session, principal, enterprise_id, "figures", {"figure_errors": [x.message for x in e.errors]}, 422)
+    return _tab(request, session, principal, enterprise_id, "figures", {"saved": True})
+
+
+@router.post("/enterprises/{enterprise_id}/honours")
+async def add_honour(request: Request, enterprise_id: int, session: SessionDep, principal: PagePrincipal):
+    principal.require("enterprises:write")
+    form = await request.form()
+    raw = {k: (v.strip() or None) for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
+    try:
+        data = HonourIn.model_validate(raw)
+        with session.begin_nested():
+            enterprise_service.add_honour(session, actor=principal, enterprise_id=enterprise_id, honour=data)
+    except ValidationError as e:
+        return _tab(request, session, principal, enterprise_id, "honours", {"honour_errors": [translate(x).message for x in e.errors()]}, 422)
+    except AppError as e:
+        if e.status_code in (409, 422):
+            return _tab(request, session, principal, enterprise_id, "honours", {"honour_errors": [x.message for x in e.errors] or [e.detail]}, 422)
+        raise
+    return _tab(request, session, principal, enterprise_id, "honours", {"saved": True})
+
+
+def _tab(request, session, principal, enterprise_id, tab, extra, status=200):
+    ent = enterprise_service.get(session, actor=principal, enterprise_id=enterprise_id)
+    ctx = {"section": "enterprises", "ent": ent, "tab": tab, "panels": _panels(session, principal, ent), **extra}
+    return render(request, "enterprises/detail.html", ctx, block="tab_body", status_code=status)

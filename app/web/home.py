@@ -1,0 +1,17 @@
+"""The landing page: a township sees its own dashboard, the county sees the county's."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+
+from app.web.deps import PagePrincipal
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def home(request: Request, principal: PagePrincipal):
+    import importlib.util
+
+    if importlib.util.find_spec("app.web.targets") is not None:
+        return RedirectResponse("/dashboard", status_code=303)
+    return RedirectResponse("/enterprises", status_code=303)

@@ -1,0 +1,82 @@
+"""Template rendering for pages: whole page normally, one named block for an htmx request."""
+
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2_fragments.fastapi import Jinja2Blocks
+
+from app.errors import AppError
+from app.reference import (
+    LEVEL_NAMES,
+    OUTCOME_NAMES,
+    OWNERSHIP_NAMES,
+    SIZE_NAMES,
+    honours,
+    township_names,
+    townships,
+)
+
+templates = Jinja2Blocks(directory=str(Path(__file__).parent.parent / "templates"))
+
+
+def wan(yuan) -> str:
+    """Integer 元 shown as 万元 with two decimals."""
+    if yuan is None:
+        return "—"
+    return f"{yuan / 10000:,.2f}"
+
+
+def yuan_fmt(yuan) -> str:
+    return "—" if yuan is None else f"{yuan:,}"
+
+
+env = templates.env
+env.filters["wan"] = wan
+env.filters["yuan"] = yuan_fmt
+env.globals.update(
+    township_names=township_names,
+    townships=townships,
+    honour_specs=honours,
+    LEVEL_NAMES=LEVEL_NAMES,
+    OUTCOME_NAMES=OUTCOME_NAMES,
+    SIZE_NAMES=SIZE_NAMES,
+    OWNERSHIP_NAMES=OWNERSHIP_NAMES,
+    ROLE_NAMES={"county_admin": "县工信局管理员", "county_viewer": "县级查看", "township_staff": "乡镇工作人员"},
+)
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
+
+
+def render(request: Request, template: str, context: dict, *, block: str | None = None, status_code: int = 200):
+    """Render the page, or only `block` when htmx asks for a fragment (Vary: HX-Request)."""
+    ctx = {"request": request, "principal": getattr(request.state, "principal", None), **context}
+    if block and is_htmx(request):
+        resp = templates.TemplateResponse(request, template, ctx, block_name=block, status_code=status_code)
+    else:
+        resp = templates.TemplateResponse(request, template, ctx, status_code=status_code)
+    resp.headers["Vary"] = "HX-Request"
+    return resp
+
+
+class LoginRequired(AppError):
+    def __init__(self) -> None:
+        super().__init__(detail="请先登录", status_code=401, code="login_required", title="Unauthorized")
+
+
+def error_page(request: Request, exc: AppError):
+    if exc.status_code == 401:
+        target = "/login?next=" + request.url.path
+        if request.headers.get("hx-request"):
+            return HTMLResponse("", status_code=200, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+    ctx = {"error": exc, "principal": getattr(request.state, "principal", None)}
+    if request.headers.get("hx-request") and request.headers.get("hx-boosted") != "true":
+        resp = templates.TemplateResponse(request, "_error.html", {"request": request, **ctx}, status_code=exc.status_code)
+    else:
+        resp = templates.TemplateResponse(request, "error.html", {"request": request, **ctx}, status_code=exc.status_code)
+    if getattr(exc, "retry_after", None):
+        resp.headers["Retry-After"] = str(exc.retry_after)
+    return resp

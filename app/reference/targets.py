@@ -346,17 +346,7 @@ def parse_target_table(
 
 # what an uploaded row takes from the catalogue's indicator of the same code when it leaves it out;
 # not clause or responsible: those belong to one year's document
-_INHERITED = {
-    "measure",
-    "unit",
-    "kind",
-    "clause",
-    "county_only",
-    "at_least",
-    "parts",
-    "filing_day",
-    "responsible",
-}
+_INHERITED = {"measure", "unit", "kind", "county_only", "at_least", "parts", "filing_day"}
 
 
 def _parse_rows(

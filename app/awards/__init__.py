@@ -1,0 +1,1 @@
+"""Awards: events, the pure award engine (engine.py), and — built on them — records and services."""

@@ -152,7 +152,8 @@ def read_policies(directory: Path | str | None = None) -> PolicySet:
         errors.extend(problems)
         if doc is not None:
             docs.append(doc)
-    errors.extend(_cross_check(docs))
+    if not errors:  # references across files only make sense once every file has loaded
+        errors.extend(_cross_check(docs))
     if errors:
         raise PolicyError(errors)
     return PolicySet(

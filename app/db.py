@@ -44,8 +44,9 @@ def make_engine(url: str, **kw) -> Engine:
             cur.close()
 
         return engine
-    kw.setdefault("pool_size", 10)
-    kw.setdefault("max_overflow", 20)
+    if "poolclass" not in kw:
+        kw.setdefault("pool_size", 10)
+        kw.setdefault("max_overflow", 20)
     return create_engine(url, pool_pre_ping=True, **kw)
 
 

@@ -67,9 +67,17 @@ def get_optional_principal(request: Request, session: SessionDep, _csrf: None = 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def require_scope(scope: str):
-    def dep(principal: CurrentPrincipal) -> Principal:
-        principal.require(scope)
-        return principal
+_scoped_cache: dict[str, object] = {}
 
-    return Depends(dep)
+
+def scoped(scope: str):
+    """`principal: Annotated[Principal, scoped("enterprises:write")]`: checked before the body is parsed,
+    so a key without the scope gets 403, not a validation error."""
+    if scope not in _scoped_cache:
+
+        def dep(principal: CurrentPrincipal) -> Principal:
+            principal.require(scope)
+            return principal
+
+        _scoped_cache[scope] = Depends(dep)
+    return _scoped_cache[scope]

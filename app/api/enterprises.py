@@ -7,8 +7,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
+from app.accounts.permissions import Principal
 from app.api import idempotency
-from app.api.deps import CurrentPrincipal, SessionDep
+from app.api.deps import SessionDep, scoped
 from app.api.problems import responses
 from app.config import get_settings
 from app.enterprises import excel
@@ -102,7 +103,7 @@ Filters = Annotated[enterprise_service.ListFilters, Depends(filters_dep)]
 )
 def list_enterprises(
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: Annotated[Principal, scoped("enterprises:read")],
     filters: Filters,
     sort: Annotated[str, Query(description=f"排序：{', '.join(SORTS)}")] = "name",
     cursor: Annotated[str | None, Query(max_length=500, description="上一页响应中的 next_cursor")] = None,
@@ -112,7 +113,6 @@ def list_enterprises(
 
     分页为游标（keyset）分页：任意深度的翻页代价相同。乡镇工作人员只看到本乡镇企业。
     """
-    principal.require("enterprises:read")
     rows, next_cursor, year = enterprise_service.list_page(
         session, actor=principal, filters=filters, sort=sort, cursor=cursor, limit=limit
     )
@@ -128,9 +128,8 @@ def list_enterprises(
     responses={200: {"content": {excel.XLSX: {}}, "description": "Excel 文件"}, **responses(401, 403, 422)},
     response_class=StreamingResponse,
 )
-def export_enterprises(session: SessionDep, principal: CurrentPrincipal, filters: Filters):
+def export_enterprises(session: SessionDep, principal: Annotated[Principal, scoped("enterprises:read")], filters: Filters):
     """导出与列表相同筛选条件的企业（文本单元格一律按字符串写入，防公式注入）。"""
-    principal.require("enterprises:read")
     data = excel.export_enterprises(session, actor=principal, filters=filters)
     return Response(
         data, media_type=excel.XLSX, headers={"Content-Disposition": "attachment; filename=enterprises.xlsx"}
@@ -143,9 +142,8 @@ def export_enterprises(session: SessionDep, principal: CurrentPrincipal, filters
     responses={200: {"content": {excel.XLSX: {}}, "description": "Excel 模板"}, **responses(401, 403)},
     response_class=StreamingResponse,
 )
-def import_template(principal: CurrentPrincipal):
+def import_template(principal: Annotated[Principal, scoped("enterprises:read")]):
     """中文表头的导入模板；导入时按表头识别列。"""
-    principal.require("enterprises:read")
     return Response(
         excel.template_bytes(),
         media_type=excel.XLSX,
@@ -163,7 +161,7 @@ def import_template(principal: CurrentPrincipal):
 def create_enterprise(
     request: Request,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: Annotated[Principal, scoped("enterprises:write")],
     data: EnterpriseCreate,
     idempotency_key: Annotated[
         str | None, Header(description="幂等键：重试同一请求只登记一次", max_length=200)
@@ -173,7 +171,6 @@ def create_enterprise(
 
     带 `Idempotency-Key` 时，同一键的重试返回首次的结果，不会重复登记。
     """
-    principal.require("enterprises:write")
     reservation = None
     if idempotency_key is not None:
         body_hash = idempotency.request_hash(data.model_dump(mode="json"))
@@ -199,8 +196,7 @@ def create_enterprise(
     response_model=EnterpriseRead,
     responses=responses(401, 403, 404),
 )
-def get_enterprise_by_uscc(uscc: str, session: SessionDep, principal: CurrentPrincipal, response: Response):
-    principal.require("enterprises:read")
+def get_enterprise_by_uscc(uscc: str, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:read")], response: Response):
     ent = enterprise_service.get_by_uscc(session, actor=principal, uscc=uscc)
     response.headers["ETag"] = etag(ent.version)
     return ent
@@ -212,9 +208,8 @@ def get_enterprise_by_uscc(uscc: str, session: SessionDep, principal: CurrentPri
     response_model=EnterpriseRead,
     responses=responses(401, 403, 404),
 )
-def get_enterprise(enterprise_id: int, session: SessionDep, principal: CurrentPrincipal, response: Response):
+def get_enterprise(enterprise_id: int, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:read")], response: Response):
     """响应头 `ETag` 为当前版本，修改时放入 `If-Match`。"""
-    principal.require("enterprises:read")
     ent = enterprise_service.get(session, actor=principal, enterprise_id=enterprise_id)
     response.headers["ETag"] = etag(ent.version)
     return ent
@@ -230,12 +225,11 @@ def update_enterprise(
     enterprise_id: int,
     data: EnterpriseUpdate,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: Annotated[Principal, scoped("enterprises:write")],
     response: Response,
     if_match: Annotated[str | None, Header(description="取自 ETag，防止覆盖他人修改")] = None,
 ):
     """只修改请求中出现的字段。必须带 `If-Match`：缺少返回 428，版本不符返回 412。"""
-    principal.require("enterprises:write")
     version = parse_if_match(if_match)
     ent = enterprise_service.update(session, actor=principal, enterprise_id=enterprise_id, data=data, if_match=version)
     ent = enterprise_service.get(session, actor=principal, enterprise_id=ent.id)
@@ -252,11 +246,10 @@ def update_enterprise(
 def delete_enterprise(
     enterprise_id: int,
     session: SessionDep,
-    principal: CurrentPrincipal,
+    principal: Annotated[Principal, scoped("enterprises:write")],
     if_match: Annotated[str | None, Header(description="取自 ETag")] = None,
 ):
     """软删除：记录保留，列表和查询不再出现。必须带 `If-Match`。"""
-    principal.require("enterprises:write")
     enterprise_service.delete(
         session, actor=principal, enterprise_id=enterprise_id, if_match=parse_if_match(if_match)
     )
@@ -270,10 +263,9 @@ def delete_enterprise(
     responses=responses(401, 403, 404, 422),
 )
 def put_figures(
-    enterprise_id: int, year: int, data: FigureIn, session: SessionDep, principal: CurrentPrincipal
+    enterprise_id: int, year: int, data: FigureIn, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:write")]
 ):
     """整体替换该企业该年度的数据（金额为整数元）。路径中的年度须与请求体一致。"""
-    principal.require("enterprises:write")
     if data.year != year:
         raise ValidationFailed.one("year", "路径中的年度与请求体中的 year 不一致")
     return enterprise_service.set_figures(session, actor=principal, enterprise_id=enterprise_id, figures=data)
@@ -286,9 +278,8 @@ def put_figures(
     response_model=HonourRead,
     responses=responses(401, 403, 404, 409, 422),
 )
-def add_honour(enterprise_id: int, data: HonourIn, session: SessionDep, principal: CurrentPrincipal):
+def add_honour(enterprise_id: int, data: HonourIn, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:write")]):
     """记录一条认定。新认定会自动按政策生成待审核的奖补（免申即享）。"""
-    principal.require("enterprises:write")
     return enterprise_service.add_honour(session, actor=principal, enterprise_id=enterprise_id, honour=data)
 
 
@@ -298,8 +289,7 @@ def add_honour(enterprise_id: int, data: HonourIn, session: SessionDep, principa
     status_code=204,
     responses=responses(401, 403, 404),
 )
-def delete_honour(enterprise_id: int, honour_id: int, session: SessionDep, principal: CurrentPrincipal):
-    principal.require("enterprises:write")
+def delete_honour(enterprise_id: int, honour_id: int, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:write")]):
     enterprise_service.delete_honour(session, actor=principal, enterprise_id=enterprise_id, honour_id=honour_id)
     return Response(status_code=204)
 
@@ -310,9 +300,8 @@ def delete_honour(enterprise_id: int, honour_id: int, session: SessionDep, princ
     response_model=list[AuditEntryRead],
     responses=responses(401, 403, 404),
 )
-def enterprise_history(enterprise_id: int, session: SessionDep, principal: CurrentPrincipal):
+def enterprise_history(enterprise_id: int, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:read")]):
     """谁、何时、改了什么（字段的修改前 → 修改后）。"""
-    principal.require("enterprises:read")
     return enterprise_service.history(session, actor=principal, enterprise_id=enterprise_id)
 
 
@@ -329,9 +318,8 @@ class ImportSummary(BaseModel):
     status_code=201,
     responses=responses(401, 403, 422),
 )
-def import_enterprises(session: SessionDep, principal: CurrentPrincipal, file: Annotated[UploadFile, File()]):
+def import_enterprises(session: SessionDep, principal: Annotated[Principal, scoped("enterprises:write")], file: Annotated[UploadFile, File()]):
     """上传按模板填写的 .xlsx。任何一行有误则整个文件被拒绝，`errors` 列出每处错误的行、列和原因。"""
-    principal.require("enterprises:write")
     data = file.file.read(get_settings().import_max_bytes + 1)
     result = excel.import_enterprises(session, actor=principal, data=data)
     return ImportSummary(created=result.created, figures=result.figures)

@@ -91,7 +91,7 @@ def template_bytes() -> bytes:
     for i, (h, _, _) in enumerate(COLUMNS):
         ws.write_string(0, i, h, head)
         ws.set_column(i, i, max(12, len(h) * 2))
-    ws.write_string(1, 0, "91371525MA3C0F0X4H")
+    ws.write_string(1, 0, "91371525MA3C0F0X4D")
     ws.write_string(1, 1, "（示例）冠县某某机械有限公司")
     ws.write_string(1, 2, "清泉街道")
     ws.write_string(1, 5, "小型")
@@ -136,6 +136,18 @@ def check_container(data: bytes) -> None:
     names = {i.filename for i in infos}
     if "[Content_Types].xml" not in names or not any(n.startswith("xl/worksheets/") for n in names):
         raise ImportRejected([FieldError("file", "不是有效的 .xlsx 文件（缺少工作表）")])
+    # Formula cells (<f> elements) are refused: the importer takes values typed in, not computed.
+    for info in infos:
+        if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+            try:
+                with zf.open(info) as f:
+                    tail = b""
+                    while chunk := f.read(1 << 20):
+                        if b"<f>" in tail + chunk or b"<f " in tail + chunk:
+                            raise ImportRejected([FieldError("file", "文件含公式，请将公式单元格改为数值或文字后再导入")])
+                        tail = chunk[-3:]
+            except (zipfile.BadZipFile, OSError, EOFError) as e:
+                raise ImportRejected([FieldError("file", "不是有效的 .xlsx 文件（内容损坏）")]) from e
 
 
 def read_rows(data: bytes) -> list[list]:

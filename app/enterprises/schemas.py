@@ -67,7 +67,7 @@ class EnterpriseBase(BaseModel):
 
 
 class EnterpriseCreate(EnterpriseBase):
-    uscc: str = Field(min_length=18, max_length=18, description="统一社会信用代码", examples=["91371525MA3C0F0X4H"])
+    uscc: str = Field(min_length=18, max_length=18, description="统一社会信用代码", examples=["91371525MA3C0F0X4D"])
     figures: list[FigureIn] = Field(default_factory=list)
     honours: list[HonourIn] = Field(default_factory=list)
 

@@ -1,0 +1,229 @@
+"""Test harness: a throwaway PostgreSQL database built by the migrations, one per test run.
+
+Each test runs inside a transaction that is rolled back. Tests that need real commits
+(concurrency, the live server for the browser) use `committed` and the tables are
+emptied afterwards.
+"""
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+ADMIN_URL = os.environ.get("YUMIAO_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DB_NAME = f"yumiao_test_{os.getpid()}_{secrets.token_hex(3)}"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _url_for(db: str) -> str:
+    base = ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{db}"
+
+
+os.environ["YUMIAO_DATABASE_URL"] = _url_for(DB_NAME)
+os.environ.setdefault("YUMIAO_SECRET_KEY", "test-" + secrets.token_hex(16))
+os.environ["YUMIAO_LOG_JSON"] = "true"
+
+from app.config import get_settings, normalise_database_url  # noqa: E402
+
+PASSWORD = "correct-horse-9"
+KEEP_TABLES = {"township", "alembic_version"}
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    admin = create_engine(normalise_database_url(ADMIN_URL), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
+    except Exception as e:  # noqa: BLE001
+        pytest.exit(f"PostgreSQL is required for the tests ({ADMIN_URL}): {e}", returncode=3)
+    url = os.environ["YUMIAO_DATABASE_URL"]
+    from app.cli import run_migrations
+
+    run_migrations(url)
+    yield url
+    from app.db import get_engine
+
+    get_engine().dispose()
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    from app.db import get_engine
+
+    get_settings.cache_clear()
+    return get_engine()
+
+
+@pytest.fixture
+def db(engine):
+    """A session whose work is rolled back at the end of the test (commits become savepoints)."""
+    from sqlalchemy.orm import Session
+
+    conn = engine.connect()
+    outer = conn.begin()
+    session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    yield session
+    session.close()
+    outer.rollback()
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def app(engine):
+    from app.main import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def client(app, db):
+    """An HTTP client whose requests share the test's rolled-back transaction."""
+    from fastapi.testclient import TestClient
+
+    from app.db import get_session
+
+    def _session():
+        db.commit()  # keep the test's set-up; the request gets a savepoint of its own
+        try:
+            yield db
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+
+    app.dependency_overrides[get_session] = _session
+    with TestClient(app, base_url="http://testserver") as c:
+        yield c
+    app.dependency_overrides.clear()
+
+
+@pytest.fixture
+def committed(engine):
+    """For tests that need real commits: a sessionmaker; every table is emptied afterwards."""
+    from sqlalchemy.orm import sessionmaker
+
+    yield sessionmaker(bind=engine, expire_on_commit=False)
+    truncate_all(engine)
+
+
+def truncate_all(engine) -> None:
+    from app.db import Base
+
+    names = [t.name for t in Base.metadata.sorted_tables if t.name not in KEEP_TABLES]
+    with engine.begin() as c:
+        c.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+
+
+# --- factories -------------------------------------------------------------------------------
+
+
+class Factory:
+    def __init__(self, session):
+        self.s = session
+        self._n = 0
+
+    def user(self, role="county_admin", township=None, username=None):
+        from app.accounts import service as accounts
+
+        self._n += 1
+        return accounts.create_user(
+            self.s, username=username or f"{role}-{township or 'county'}-{self._n}", password=PASSWORD,
+            role=role, township=township,
+        )
+
+    def api_key(self, scopes=("enterprises:read", "enterprises:write"), name=None):
+        from app.accounts import service as accounts
+
+        self._n += 1
+        key, _ = accounts.create_api_key(self.s, name=name or f"key-{self._n}", scopes=list(scopes))
+        return key
+
+    def enterprise(self, township="qingquan", **kw):
+        import random
+
+        from app.accounts.permissions import SYSTEM
+        from app.enterprises import service
+        from app.enterprises.schemas import EnterpriseCreate
+        from app.enterprises.uscc import generate
+
+        self._n += 1
+        data = {
+            "uscc": generate(random.Random(f"{id(self)}-{self._n}")),
+            "name": f"测试企业{self._n}有限公司",
+            "township": township,
+            "size": "small",
+            "ownership": "private",
+            **kw,
+        }
+        return service.create(self.s, actor=SYSTEM, data=EnterpriseCreate.model_validate(data))
+
+
+@pytest.fixture
+def make(db):
+    return Factory(db)
+
+
+def login(client, user, password=PASSWORD) -> str:
+    """Log in through the real form; returns the CSRF token of the new session."""
+    r = client.post("/login", data={"username": user.username, "password": password}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return csrf_of(client)
+
+
+def csrf_of(client) -> str:
+    import re
+
+    page = client.get("/enterprises").text
+    m = re.search(r'"X-CSRF-Token": "([^"]+)"', page)
+    assert m, "page carries no CSRF token"
+    return m.group(1)
+
+
+def bearer(key: str) -> dict:
+    return {"Authorization": f"Bearer {key}"}
+
+
+# --- a live server for the browser tests and API fuzzing --------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url):
+    """uvicorn in a subprocess against the test database; data must be committed to be seen."""
+    port = _free_port()
+    env = {**os.environ, "YUMIAO_DATABASE_URL": database_url}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    import httpx
+
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        raise RuntimeError("live server did not start: " + proc.stderr.read().decode()[-2000:])
+    yield base
+    proc.terminate()
+    proc.wait(10)

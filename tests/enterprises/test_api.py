@@ -1,0 +1,190 @@
+"""The enterprise JSON API: create, read, PATCH with ETag, soft delete, list, idempotency, problems."""
+
+from sqlalchemy import func, select, text
+
+from app.audit.models import AuditEntry
+from app.enterprises.models import Enterprise
+from tests.conftest import bearer
+
+VALID = "91350100M000100Y43"
+
+
+def body(**kw):
+    return {"uscc": VALID, "name": "冠县恒通机械有限公司", "township": "qingquan", "size": "small", **kw}
+
+
+def test_create_read_roundtrip_with_figures_and_honours(client, make):
+    key = make.api_key()
+    r = client.post("/api/v1/enterprises", headers=bearer(key), json=body(
+        figures=[{"year": 2024, "revenue_yuan": 16_500_000, "land_mu": "12.5"}],
+        honours=[{"code": "innovative_sme", "level": "provincial", "outcome": "new", "honour_date": "2024-05-01"}],
+    ))
+    assert r.status_code == 201, r.text
+    assert r.headers["etag"] == '"1"' and r.headers["location"] == f"/api/v1/enterprises/{r.json()['id']}"
+    got = client.get(r.headers["location"], headers=bearer(key)).json()
+    assert got["figures"][0]["revenue_yuan"] == 16_500_000
+    assert got["honours"][0]["code"] == "innovative_sme"
+
+
+def test_bad_uscc_is_422_problem_naming_the_field(client, make, db):
+    key = make.api_key()
+    before = db.scalar(select(func.count()).select_from(Enterprise))
+    r = client.post("/api/v1/enterprises", headers=bearer(key), json=body(uscc="91350100M000100Y44"))
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    p = r.json()
+    assert p["errors"][0]["field"] == "uscc" and "校验位错误" in p["errors"][0]["message"]
+    assert db.scalar(select(func.count()).select_from(Enterprise)) == before
+
+
+def test_unknown_township_negative_revenue_and_bad_size_each_named(client, make):
+    key = make.api_key()
+    r = client.post("/api/v1/enterprises", headers=bearer(key), json=body(township="atlantis"))
+    assert r.json()["errors"][0]["field"] == "township"
+    r = client.post("/api/v1/enterprises", headers=bearer(key), json=body(figures=[{"year": 2024, "revenue_yuan": -1}]))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "figures.0.revenue_yuan"
+    assert "不能小于 0" in r.json()["errors"][0]["message"]
+    r = client.post("/api/v1/enterprises", headers=bearer(key), json=body(size="huge"))
+    assert r.json()["errors"][0]["field"] == "size"
+
+
+def test_duplicate_uscc_is_409(client, make):
+    key = make.api_key()
+    assert client.post("/api/v1/enterprises", headers=bearer(key), json=body()).status_code == 201
+    r = client.post("/api/v1/enterprises", headers=bearer(key), json=body(name="另一家公司"))
+    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "uscc"
+
+
+def test_idempotent_create_makes_one_enterprise(client, make, db):
+    key = make.api_key()
+    h = {**bearer(key), "Idempotency-Key": "req-123"}
+    r1 = client.post("/api/v1/enterprises", headers=h, json=body())
+    r2 = client.post("/api/v1/enterprises", headers=h, json=body())
+    assert r1.status_code == r2.status_code == 201
+    assert r1.json()["id"] == r2.json()["id"]
+    assert db.scalar(select(func.count()).select_from(Enterprise).where(Enterprise.uscc == VALID)) == 1
+    r3 = client.post("/api/v1/enterprises", headers=h, json=body(name="不同内容"))
+    assert r3.status_code == 409 and r3.json()["code"] == "idempotency_key_reused"
+
+
+def test_patch_requires_if_match_and_refuses_stale(client, make):
+    key = make.api_key()
+    ent = make.enterprise()
+    url = f"/api/v1/enterprises/{ent.id}"
+    r = client.patch(url, headers=bearer(key), json={"name": "改名有限公司"})
+    assert r.status_code == 428
+    r = client.patch(url, headers={**bearer(key), "If-Match": '"1"'}, json={"name": "改名有限公司"})
+    assert r.status_code == 200 and r.headers["etag"] == '"2"' and r.json()["name"] == "改名有限公司"
+    r = client.patch(url, headers={**bearer(key), "If-Match": '"1"'}, json={"name": "过期的修改"})
+    assert r.status_code == 412
+    assert client.get(url, headers=bearer(key)).json()["name"] == "改名有限公司"
+
+
+def test_patch_and_delete_are_audited_with_before_and_after(client, make, db):
+    key = make.api_key()
+    ent = make.enterprise(name="旧名称有限公司")
+    client.patch(f"/api/v1/enterprises/{ent.id}", headers={**bearer(key), "If-Match": '"1"'},
+                 json={"name": "新名称有限公司", "above_scale": True})
+    hist = client.get(f"/api/v1/enterprises/{ent.id}/history", headers=bearer(key)).json()
+    upd = next(h for h in hist if h["action"] == "update")
+    assert upd["changes"]["name"] == ["旧名称有限公司", "新名称有限公司"]
+    assert upd["changes"]["above_scale"] == [False, True]
+    assert upd["actor_kind"] == "api_key"
+    r = client.delete(f"/api/v1/enterprises/{ent.id}", headers={**bearer(key), "If-Match": '"2"'})
+    assert r.status_code == 204
+    assert client.get(f"/api/v1/enterprises/{ent.id}", headers=bearer(key)).status_code == 404
+    assert db.scalar(select(Enterprise.deleted_at).where(Enterprise.id == ent.id)) is not None  # soft
+    actions = db.scalars(select(AuditEntry.action).where(AuditEntry.enterprise_id == ent.id)).all()
+    assert actions.count("create") == 1 and "update" in actions and "delete" in actions
+
+
+def test_every_write_is_audited(client, make, db):
+    key = make.api_key()
+    ent = make.enterprise()
+    n0 = db.scalar(select(func.count()).select_from(AuditEntry))
+    client.put(f"/api/v1/enterprises/{ent.id}/figures/2024", headers=bearer(key),
+               json={"year": 2024, "revenue_yuan": 12_000_000})
+    client.put(f"/api/v1/enterprises/{ent.id}/figures/2024", headers=bearer(key),
+               json={"year": 2024, "revenue_yuan": 13_000_000})
+    h = client.post(f"/api/v1/enterprises/{ent.id}/honours", headers=bearer(key),
+                    json={"code": "gazelle", "level": "provincial", "honour_date": "2024-03-01"}).json()
+    client.delete(f"/api/v1/enterprises/{ent.id}/honours/{h['id']}", headers=bearer(key))
+    rows = db.execute(select(AuditEntry.entity_type, AuditEntry.action, AuditEntry.changes)
+                      .where(AuditEntry.id > 0).order_by(AuditEntry.id)).all()[n0:]
+    kinds = [(t, a) for t, a, _ in rows]
+    assert ("enterprise_figure", "create") in kinds and ("enterprise_figure", "update") in kinds
+    assert ("honour", "create") in kinds and ("honour", "delete") in kinds
+    fig_update = next(c for t, a, c in rows if (t, a) == ("enterprise_figure", "update"))
+    assert fig_update == {"revenue_yuan": [12_000_000, 13_000_000]}
+
+
+def test_audit_log_is_append_only_in_the_database(db, make):
+    import pytest
+    from sqlalchemy.exc import DBAPIError
+
+    make.enterprise()
+    with pytest.raises(DBAPIError, match="append-only"), db.begin_nested():
+        db.execute(text("UPDATE audit_entry SET actor_name = 'x'"))
+    with pytest.raises(DBAPIError, match="append-only"), db.begin_nested():
+        db.execute(text("DELETE FROM audit_entry"))
+
+
+def test_list_filters_and_text_search(client, make):
+    key = make.api_key()
+    a = make.enterprise(name="冠县恒通轴承有限公司", township="qingquan", above_scale=True, size="medium",
+                        figures=[{"year": 2024, "revenue_yuan": 50_000_000}])
+    b = make.enterprise(name="冠县华泰纺织有限公司", township="kaifaqu",
+                        figures=[{"year": 2024, "revenue_yuan": 15_000_000}],
+                        honours=[{"code": "specialized_sme", "level": "city", "honour_date": "2024-01-01"}])
+    get = lambda **q: [e["id"] for e in client.get("/api/v1/enterprises", headers=bearer(key), params=q).json()["items"]]  # noqa: E731
+    assert get(q="恒通") == [a.id]
+    assert get(q=b.uscc[:10]) == [b.id]
+    assert get(township="kaifaqu") == [b.id]
+    assert set(get(township=["kaifaqu", "qingquan"])) == {a.id, b.id}
+    assert get(above_scale="true") == [a.id]
+    assert get(size="medium") == [a.id]
+    assert get(honour="specialized_sme") == [b.id]
+    assert get(revenue_min=10_000_000, revenue_max=20_000_000, year=2024) == [b.id]
+    assert get(sort="-revenue", year=2024) == [a.id, b.id]
+    assert get(q="100%") == []  # LIKE wildcards are searched literally
+
+
+def test_keyset_pagination_visits_every_row_once(client, make):
+    key = make.api_key()
+    ids = {make.enterprise(figures=[{"year": 2024, "revenue_yuan": (i % 4) * 1_000_000}]).id for i in range(23)}
+    for sort in ("name", "-revenue", "revenue", "-created_at", "id"):
+        seen, cursor = [], None
+        while True:
+            params = {"limit": 5, "sort": sort, "year": 2024, **({"cursor": cursor} if cursor else {})}
+            page = client.get("/api/v1/enterprises", headers=bearer(key), params=params).json()
+            seen += [e["id"] for e in page["items"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert sorted(seen) == sorted(ids), sort
+        assert len(seen) == len(set(seen))
+
+
+def test_bad_cursor_and_sort_are_named(client, make):
+    key = make.api_key()
+    r = client.get("/api/v1/enterprises", headers=bearer(key), params={"cursor": "garbage"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "cursor"
+    r = client.get("/api/v1/enterprises", headers=bearer(key), params={"sort": "colour"})
+    assert r.json()["errors"][0]["field"] == "sort"
+
+
+def test_by_uscc_and_export_are_township_scoped(client, make):
+    from tests.conftest import login
+
+    mine = make.enterprise(township="qingquan", name="本乡镇企业有限公司")
+    other = make.enterprise(township="kaifaqu", name="外乡镇企业有限公司")
+    login(client, make.user(role="township_staff", township="qingquan"))
+    assert client.get(f"/api/v1/enterprises/by-uscc/{mine.uscc}").status_code == 200
+    assert client.get(f"/api/v1/enterprises/by-uscc/{other.uscc}").status_code == 404
+    import io
+
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(client.get("/enterprises/export.xlsx").content))
+    names = [r[1].value for r in wb.active.iter_rows(min_row=2)]
+    assert "本乡镇企业有限公司" in names and "外乡镇企业有限公司" not in names

@@ -110,7 +110,7 @@ class Result(BaseModel):
         return totals
 
 
-def yuan(amount: int) -> str:
+def _yuan(amount: int) -> str:
     """12345 -> '12,345 元'."""
     return f"{amount:,} 元"
 
@@ -336,9 +336,9 @@ class _Builder:
             value = amount.yuan if override is None else override
         prefix = ("一次性" if one_off else "") + ("最高" if kind == "up_to" else "")
         text = (
-            f"{rule.label}：{rule.subject}，{prefix} {yuan(value)}"
+            f"{rule.label}：{rule.subject}，{prefix} {_yuan(value)}"
             if prefix
-            else f"{rule.label}：{rule.subject}，{yuan(value)}"
+            else f"{rule.label}：{rule.subject}，{_yuan(value)}"
         )
         self.line(
             rule, kind=kind, amount=value, ceiling=kind == "up_to", text=f"{text}（{_cite(rule, self.ps)}）"
@@ -349,12 +349,12 @@ class _Builder:
         base = getattr(self.event, amount.base)
         raw = _round(base * percent / 100)
         value = raw
-        steps = [f"{rule.label} = {FIELD_LABELS[amount.base]} {yuan(base)} × {_pct(percent)} = {yuan(raw)}"]
+        steps = [f"{rule.label} = {FIELD_LABELS[amount.base]} {_yuan(base)} × {_pct(percent)} = {_yuan(raw)}"]
         if amount.limit_to is not None:
             limit = getattr(self.event, amount.limit_to)
             if value > limit:
                 value = limit
-                steps.append(f"超过{FIELD_LABELS[amount.limit_to]} {yuan(limit)}，按 {yuan(limit)}计")
+                steps.append(f"超过{FIELD_LABELS[amount.limit_to]} {_yuan(limit)}，按 {_yuan(limit)}计")
         if amount.cap_yuan is not None:
             if amount.cap_scope == "enterprise":
                 if self.facts.prior_grants_yuan is None:
@@ -366,12 +366,12 @@ class _Builder:
                 remaining = max(amount.cap_yuan - prior, 0)
                 if value > remaining:
                     steps.append(
-                        f"单户累计上限 {yuan(amount.cap_yuan)}，此前已获 {yuan(prior)}，"
-                        f"尚余 {yuan(remaining)}，按 {yuan(remaining)}计"
+                        f"单户累计上限 {_yuan(amount.cap_yuan)}，此前已获 {_yuan(prior)}，"
+                        f"尚余 {_yuan(remaining)}，按 {_yuan(remaining)}计"
                     )
                     value = remaining
             elif value > amount.cap_yuan:
-                steps.append(f"超过上限 {yuan(amount.cap_yuan)}，按上限计")
+                steps.append(f"超过上限 {_yuan(amount.cap_yuan)}，按上限计")
                 value = amount.cap_yuan
         text = "；".join(steps) + f"（{rule.subject}；{_cite(rule, self.ps)}）"
         self.line(rule, kind="computed", amount=value, ceiling=amount.ceiling, text=text)
@@ -381,11 +381,11 @@ class _Builder:
         base = getattr(self.event, amount.base)
         raw = _round(base * percent / 100)
         value = min(max(raw, amount.min_yuan), amount.max_yuan)
-        steps = [f"{rule.label} = {FIELD_LABELS[amount.base]} {yuan(base)} × {_pct(percent)} = {yuan(raw)}"]
+        steps = [f"{rule.label} = {FIELD_LABELS[amount.base]} {_yuan(base)} × {_pct(percent)} = {_yuan(raw)}"]
         if raw < amount.min_yuan:
-            steps.append(f"低于下限 {yuan(amount.min_yuan)}，按下限计")
+            steps.append(f"低于下限 {_yuan(amount.min_yuan)}，按下限计")
         elif raw > amount.max_yuan:
-            steps.append(f"高于上限 {yuan(amount.max_yuan)}，按上限计")
+            steps.append(f"高于上限 {_yuan(amount.max_yuan)}，按上限计")
         text = "；".join(steps) + f"（{rule.subject}；{_cite(rule, self.ps)}）"
         self.line(rule, kind="computed", amount=value, ceiling=False, text=text)
 
@@ -400,7 +400,7 @@ class _Builder:
         percent = amount.percent if override is None else override
         value = _round(base_line.amount_yuan * percent / 100)
         text = (
-            f"{rule.label} = {ref.label} {yuan(base_line.amount_yuan)} × {_pct(percent)} = {yuan(value)}"
+            f"{rule.label} = {ref.label} {_yuan(base_line.amount_yuan)} × {_pct(percent)} = {_yuan(value)}"
             f"（{rule.subject}；{_cite(rule, self.ps)}）"
         )
         self.line(rule, kind="computed", amount=value, ceiling=base_line.ceiling, text=text)

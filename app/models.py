@@ -8,3 +8,7 @@ from app.integration import models as integration_models  # noqa: F401
 from app.pools import models as pools_models  # noqa: F401
 from app.reports import models as reports_models  # noqa: F401
 from app.targets import models as targets_models  # noqa: F401
+
+from app import wiring  # noqa: E402
+
+wiring.connect()

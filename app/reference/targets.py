@@ -296,6 +296,11 @@ def _township_keys() -> dict[str, str]:
     return keys
 
 
+def _looks_like_township(key: object) -> bool:
+    """A sheet column such as 冠城镇 that is meant as a township, so it is reported as an unknown one."""
+    return isinstance(key, str) and key.strip().endswith(("镇", "乡", "街道", "开发区"))
+
+
 def _norm_name(s: str) -> str:
     return re.sub(r"\s+", "", s).replace("\u201c", "").replace("\u201d", "").replace('"', "")
 
@@ -392,7 +397,7 @@ def _parse_rows(
 
         # township cells: a mapping, or top-level keys named after townships
         cells: dict[str, Any] = dict(row.pop("townships", None) or {})
-        for k in [k for k in row if k in keys and k not in Target.model_fields]:
+        for k in [k for k in row if k not in Target.model_fields and (k in keys or _looks_like_township(k))]:
             cells[k] = row.pop(k)
         bad_cell = False
         rejected: set[str] = set()  # townships whose cell was already reported
@@ -421,7 +426,7 @@ def _parse_rows(
                 row["total"] = 0  # reported above; lets the other cells still be checked
             else:
                 row["total"] = total
-        if row.get("deadline") is None and row.get("deadline_text") and "deadline" not in row:
+        if "deadline" not in row and row.get("deadline_text"):
             row["deadline"] = parse_deadline_text(str(row["deadline_text"]))
         problems: list[tuple[str, str]] = []
         try:

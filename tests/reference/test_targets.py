@@ -419,6 +419,15 @@ def test_unknown_township_names_the_cell():
     assert errors[0].message.startswith("第 1 行（高新技术企业培育数量）")
 
 
+def test_unknown_township_column_of_a_sheet():
+    """A sheet column 冠城镇 beside the 19 real ones is reported as an unknown township, not a stray column."""
+    shorts = [t["short"] for t in reference.townships()]
+    row = {"name": "高新技术企业培育数量", "total": 19, "deadline_text": "2024年9月", "冠城镇": 0}
+    row |= dict.fromkeys(shorts, 1)
+    (err,) = _errors([row])
+    assert err.field == "townships.冠城镇" and "未知乡镇“冠城镇”" in err.message
+
+
 def test_unknown_indicator_is_refused():
     """An indicator outside the catalogue cannot be measured, so it is an error."""
     (err,) = _errors(

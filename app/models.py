@@ -1,5 +1,6 @@
 """Every model module, imported once so that Base.metadata knows the whole schema (Alembic, tests)."""
 
+from app import wiring  # noqa: E402
 from app.accounts import models as accounts_models  # noqa: F401
 from app.audit import models as audit_models  # noqa: F401
 from app.awards import models as awards_models  # noqa: F401
@@ -8,7 +9,5 @@ from app.integration import models as integration_models  # noqa: F401
 from app.pools import models as pools_models  # noqa: F401
 from app.reports import models as reports_models  # noqa: F401
 from app.targets import models as targets_models  # noqa: F401
-
-from app import wiring  # noqa: E402
 
 wiring.connect()

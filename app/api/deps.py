@@ -81,3 +81,19 @@ def scoped(scope: str):
 
         _scoped_cache[scope] = Depends(dep)
     return _scoped_cache[scope]
+
+
+def get_enterprise_or_404(enterprise_id: int, session: SessionDep, principal: CurrentPrincipal):
+    """The enterprise in the path, resolved before the body is parsed: another township's is a 404."""
+    from app.enterprises import service as enterprise_service
+
+    return enterprise_service.get(session, actor=principal, enterprise_id=enterprise_id, with_details=False)
+
+
+def _enterprise_type():
+    from app.enterprises.models import Enterprise
+
+    return Enterprise
+
+
+CurrentEnterprise = Annotated[_enterprise_type(), Depends(get_enterprise_or_404)]

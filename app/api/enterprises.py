@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from app.accounts.permissions import Principal
 from app.api import idempotency
-from app.api.deps import SessionDep, scoped
+from app.api.deps import CurrentEnterprise, SessionDep, scoped
 from app.api.problems import responses
 from app.config import get_settings
 from app.enterprises import excel
@@ -223,6 +223,7 @@ def get_enterprise(enterprise_id: int, session: SessionDep, principal: Annotated
 )
 def update_enterprise(
     enterprise_id: int,
+    _ent: CurrentEnterprise,
     data: EnterpriseUpdate,
     session: SessionDep,
     principal: Annotated[Principal, scoped("enterprises:write")],
@@ -245,6 +246,7 @@ def update_enterprise(
 )
 def delete_enterprise(
     enterprise_id: int,
+    _ent: CurrentEnterprise,
     session: SessionDep,
     principal: Annotated[Principal, scoped("enterprises:write")],
     if_match: Annotated[str | None, Header(description="取自 ETag")] = None,
@@ -263,7 +265,8 @@ def delete_enterprise(
     responses=responses(401, 403, 404, 422),
 )
 def put_figures(
-    enterprise_id: int, year: int, data: FigureIn, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:write")]
+    enterprise_id: int,
+    _ent: CurrentEnterprise, year: int, data: FigureIn, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:write")]
 ):
     """整体替换该企业该年度的数据（金额为整数元）。路径中的年度须与请求体一致。"""
     if data.year != year:
@@ -278,7 +281,8 @@ def put_figures(
     response_model=HonourRead,
     responses=responses(401, 403, 404, 409, 422),
 )
-def add_honour(enterprise_id: int, data: HonourIn, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:write")]):
+def add_honour(enterprise_id: int,
+    _ent: CurrentEnterprise, data: HonourIn, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:write")]):
     """记录一条认定。新认定会自动按政策生成待审核的奖补（免申即享）。"""
     return enterprise_service.add_honour(session, actor=principal, enterprise_id=enterprise_id, honour=data)
 
@@ -289,7 +293,8 @@ def add_honour(enterprise_id: int, data: HonourIn, session: SessionDep, principa
     status_code=204,
     responses=responses(401, 403, 404),
 )
-def delete_honour(enterprise_id: int, honour_id: int, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:write")]):
+def delete_honour(enterprise_id: int,
+    _ent: CurrentEnterprise, honour_id: int, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:write")]):
     enterprise_service.delete_honour(session, actor=principal, enterprise_id=enterprise_id, honour_id=honour_id)
     return Response(status_code=204)
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from app.api.deps import SessionDep
+from app.api.deps import CurrentEnterprise, SessionDep
 from app.api.enterprises import filters_dep
 from app.api.problems import translate
 from app.config import get_settings
@@ -212,14 +212,14 @@ async def edit(request: Request, enterprise_id: int, session: SessionDep, princi
 
 
 @router.post("/enterprises/{enterprise_id}/delete")
-def delete(enterprise_id: int, session: SessionDep, principal: PagePrincipal, version: Annotated[int, Form()]):
+def delete(enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal, version: Annotated[int, Form()]):
     principal.require("enterprises:write")
     enterprise_service.delete(session, actor=principal, enterprise_id=enterprise_id, if_match=version)
     return RedirectResponse("/enterprises", status_code=303, headers={"HX-Redirect": "/enterprises"})
 
 
 @router.post("/enterprises/{enterprise_id}/figures")
-async def save_figures(request: Request, enterprise_id: int, session: SessionDep, principal: PagePrincipal):
+async def save_figures(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal):
     principal.require("enterprises:write")
     form = await request.form()
     raw = {k: (v.strip() or None) for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
@@ -237,7 +237,7 @@ async def save_figures(request: Request, enterprise_id: int, session: SessionDep
 
 
 @router.post("/enterprises/{enterprise_id}/honours")
-async def add_honour(request: Request, enterprise_id: int, session: SessionDep, principal: PagePrincipal):
+async def add_honour(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal):
     principal.require("enterprises:write")
     form = await request.form()
     raw = {k: (v.strip() or None) for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}

@@ -37,7 +37,7 @@ def _fill(path, params, ent):
     out = path
     for p in params:
         value = str(ent.id) if p == "enterprise_id" else ent.uscc if p == "uscc" else FILLERS.get(p, "1")
-        out = re.sub(r"{%s(?::\w+)?}" % p, value, out)
+        out = re.sub(r"{" + p + r"(?::\w+)?}", value, out)
     return out
 
 

@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import ValidationError
 
 from app.api.deps import CurrentEnterprise, SessionDep
@@ -16,12 +16,48 @@ from app.enterprises.schemas import EnterpriseCreate, EnterpriseUpdate, FigureIn
 from app.enterprises.service import ListFilters
 from app.errors import AppError, FieldError, PreconditionFailed, ValidationFailed
 from app.web.deps import PagePrincipal
-from app.web.render import render
+from app.web.render import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
 FORM_FIELDS = ("uscc", "name", "township", "chain", "industry", "size", "ownership", "above_scale", "mu_class",
                "platform_registered_date")
+
+
+def page_filters(request: Request) -> ListFilters:
+    """Filters from a page's query string, where an empty form field means "any"."""
+    qp = request.query_params
+
+    def many(k):
+        return [x for x in qp.getlist(k) if x] or None
+
+    def integer(k):
+        v = qp.get(k)
+        if not v:
+            return None
+        try:
+            return int(v)
+        except ValueError:
+            raise ValidationFailed.one(k, f"{k} 应为整数") from None
+
+    above = qp.get("above_scale")
+    return filters_dep(
+        q=(qp.get("q") or "").strip()[:100] or None,
+        township=many("township"),
+        size=many("size"),
+        ownership=many("ownership"),
+        above_scale={"true": True, "false": False}.get(above) if above else None,
+        mu_class=many("mu_class"),
+        honour=qp.get("honour") or None,
+        honour_level=qp.get("honour_level") or None,
+        pool=qp.get("pool") or None,
+        year=integer("year"),
+        revenue_min=integer("revenue_min"),
+        revenue_max=integer("revenue_max"),
+    )
+
+
+PageFilters = Annotated[ListFilters, Depends(page_filters)]
 
 
 def _errors_by_field(errors: list[FieldError]) -> dict[str, str]:
@@ -50,7 +86,7 @@ def list_page(
     request: Request,
     session: SessionDep,
     principal: PagePrincipal,
-    filters: Annotated[ListFilters, Depends(filters_dep)],
+    filters: PageFilters,
     sort: str = "name",
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ):
@@ -59,7 +95,7 @@ def list_page(
         session, actor=principal, filters=filters, sort=sort, cursor=cursor, limit=50
     )
     query = request.url.query
-    base_qs = "&".join(p for p in query.split("&") if p and not p.startswith("cursor="))
+    base_qs = "&".join(p for p in query.split("&") if p and not p.startswith("cursor=") and not p.endswith("="))
     return render(
         request,
         "enterprises/list.html",
@@ -78,7 +114,7 @@ def list_page(
 
 
 @router.get("/enterprises/export.xlsx")
-def export(session: SessionDep, principal: PagePrincipal, filters: Annotated[ListFilters, Depends(filters_dep)]):
+def export(session: SessionDep, principal: PagePrincipal, filters: PageFilters):
     principal.require("enterprises:read")
     data = excel.export_enterprises(session, actor=principal, filters=filters)
     return Response(data, media_type=excel.XLSX, headers={"Content-Disposition": "attachment; filename=enterprises.xlsx"})
@@ -136,7 +172,7 @@ async def create(request: Request, session: SessionDep, principal: PagePrincipal
         if e.status_code in (409, 422, 403):
             return _form_errors(request, values, e.errors or [FieldError("form", e.detail)], None)
         raise
-    return RedirectResponse(f"/enterprises/{ent.id}", status_code=303, headers={"HX-Redirect": f"/enterprises/{ent.id}"})
+    return redirect(request, f"/enterprises/{ent.id}")
 
 
 def _form_errors(request, values, errors, ent):
@@ -208,14 +244,14 @@ async def edit(request: Request, enterprise_id: int, session: SessionDep, princi
         if e.status_code in (409, 422, 403):
             return _form_errors(request, values, e.errors or [FieldError("form", e.detail)], ent)
         raise
-    return RedirectResponse(f"/enterprises/{enterprise_id}", status_code=303, headers={"HX-Redirect": f"/enterprises/{enterprise_id}"})
+    return redirect(request, f"/enterprises/{enterprise_id}")
 
 
 @router.post("/enterprises/{enterprise_id}/delete")
-def delete(enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal, version: Annotated[int, Form()]):
+def delete(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal, version: Annotated[int, Form()]):
     principal.require("enterprises:write")
     enterprise_service.delete(session, actor=principal, enterprise_id=enterprise_id, if_match=version)
-    return RedirectResponse("/enterprises", status_code=303, headers={"HX-Redirect": "/enterprises"})
+    return redirect(request, "/enterprises")
 
 
 @router.post("/enterprises/{enterprise_id}/figures")

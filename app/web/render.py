@@ -61,6 +61,13 @@ def render(request: Request, template: str, context: dict, *, block: str | None 
     return resp
 
 
+def redirect(request: Request, url: str):
+    """After a successful form: htmx follows HX-Redirect; a plain form follows the 303."""
+    if request.headers.get("hx-request"):
+        return HTMLResponse("", status_code=200, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
 class LoginRequired(AppError):
     def __init__(self) -> None:
         super().__init__(detail="请先登录", status_code=401, code="login_required", title="Unauthorized")

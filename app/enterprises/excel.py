@@ -183,7 +183,7 @@ def _parse_row(values: dict[str, object], rownum: int, errors: list[FieldError])
         header = next(h for h, f, _ in COLUMNS if f == field)
         errors.append(FieldError(header, f"第 {rownum} 行“{header}”：{msg}", row=rownum))
 
-    for header, field, kind in COLUMNS:
+    for _header, field, kind in COLUMNS:
         raw = values.get(field)
         text = _cell_text(raw)
         if isinstance(raw, str) and raw.startswith("="):

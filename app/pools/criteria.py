@@ -206,6 +206,31 @@ def industry_section(industry: str | None) -> str | None:
     return None
 
 
+# Words the registry holds instead of a code, and the 门类 they stand for. 工业 is the statistical
+# grouping 采矿业、制造业、电力热力燃气及水生产和供应业 (GB/T 4754 门类 B、C、D).
+INDUSTRY_GROUPS: dict[str, tuple[str, ...]] = {"工业": ("B", "C", "D")}
+
+
+def section_divisions(section: str) -> list[str]:
+    """The two-digit 大类 codes ("06" … "12") a 门类 covers."""
+    lower = 1
+    for upper, letter in _DIVISION_UPPER_BOUNDS:
+        if letter == section:
+            return [f"{d:02d}" for d in range(lower, upper + 1)]
+        lower = upper + 1
+    return []
+
+
+def industry_sections(industry: str | None) -> tuple[str, ...] | None:
+    """The 门类 an industry entry may belong to: one for a code, several for a group word, else None."""
+    section = industry_section(industry)
+    if section is not None:
+        return (section,)
+    if industry:
+        return INDUSTRY_GROUPS.get(industry.strip().upper())
+    return None
+
+
 # --- evaluation
 
 
@@ -289,13 +314,24 @@ def _evaluate(c: Criterion, facts: FirmFacts, year: int, entry_class: str) -> Cr
 
         case IndustryIn():
             allowed = "门类 " + "、".join(c.sections)
-            section = industry_section(facts.industry)
-            if section is None:
+            sections = industry_sections(facts.industry)
+            if sections is None:
+                if facts.industry and facts.industry.strip():
+                    return result(
+                        Status.UNKNOWN, f"所属行业“{facts.industry.strip()}”无法对应国民经济行业分类的门类"
+                    )
                 return result(Status.UNKNOWN, "未登记所属行业（国民经济行业分类）")
-            said = f"所属行业 {facts.industry}，门类 {section}（{SECTION_NAMES[section]}）"
-            if section in c.sections:
+            if len(sections) == 1:
+                (section,) = sections
+                said = f"所属行业 {facts.industry}，门类 {section}（{SECTION_NAMES[section]}）"
+            else:
+                said = f"所属行业 {facts.industry.strip()}（门类 {'、'.join(sections)}）"
+            inside = [s for s in sections if s in c.sections]
+            if len(inside) == len(sections):
                 return result(Status.MET, f"{said}，属于 {allowed}")
-            return result(Status.FAILED, f"{said}，不属于 {allowed}")
+            if not inside:
+                return result(Status.FAILED, f"{said}，不属于 {allowed}")
+            return result(Status.UNKNOWN, f"{said}，须登记具体行业代码才能确定是否属于 {allowed}")
 
         case HonourHeld() | HonourNotHeld():
             wanted = _honour_list(c.codes, c.levels)
@@ -387,3 +423,57 @@ def entry_rule_status(pool_def: PoolDefinition, facts: FirmFacts, year: int) -> 
 def pool_status(pool_def: PoolDefinition, facts: FirmFacts, year: int) -> Status:
     """Met when some entry class is met, failed when every class fails, else unknown."""
     return _combine([s.status for s in entry_rule_status(pool_def, facts, year)], all_needed=False)
+
+
+# --- candidates: which unknowns only a person can settle
+
+
+class Candidacy(StrEnum):
+    """Where a firm stands for an entry class (or a pool) when drawing candidate lists."""
+
+    MET = "met"  # every criterion met
+    JUDGEMENT = "judgement"  # the checkable criteria hold; a person must judge the rest (待人工判断)
+    MISSING = "missing"  # nothing failed, but a figure or record needed is missing (数据不全)
+    FAILED = "failed"  # a criterion fails
+
+
+CANDIDACY_NAMES = {
+    Candidacy.MET: "符合",
+    Candidacy.JUDGEMENT: "待人工判断",
+    Candidacy.MISSING: "数据不全",
+    Candidacy.FAILED: "不符合",
+}
+
+
+def needs_judgement(r: CriterionResult) -> bool:
+    """Unknown because a person must judge (a judgement, or an any_of left open by one), not for want of data."""
+    if r.kind == "judgement":
+        return True
+    if r.kind == "any_of":
+        return r.status is Status.UNKNOWN and any(needs_judgement(c) for c in r.children)
+    return False
+
+
+def class_candidacy(results: Sequence[CriterionResult]) -> Candidacy:
+    if all(r.met for r in results):
+        return Candidacy.MET
+    if all(r.met or needs_judgement(r) for r in results):
+        return Candidacy.JUDGEMENT
+    if any(r.status is Status.FAILED for r in results):
+        return Candidacy.FAILED
+    return Candidacy.MISSING
+
+
+def pool_candidacy(pool_def: PoolDefinition, facts: FirmFacts, year: int) -> dict[str, Candidacy]:
+    """Entry class code → candidacy; the pool's own is `combine_candidacy` of them."""
+    return {
+        entry.code: class_candidacy(evaluate_entry_class(entry, facts, year)) for entry in pool_def.entry_classes
+    }
+
+
+def combine_candidacy(values: Sequence[Candidacy]) -> Candidacy:
+    """The best of the entry classes: met, else judgement, else missing, else failed."""
+    for c in (Candidacy.MET, Candidacy.JUDGEMENT, Candidacy.MISSING):
+        if c in values:
+            return c
+    return Candidacy.FAILED

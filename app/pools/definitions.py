@@ -250,6 +250,8 @@ class PoolDefinition(_Model):
     review: Review | None = None
     criteria_note: str | None = None  # where the documents give no entry condition
     goals: list[Goal] = Field(min_length=1)
+    # 梯度培育: the pools a graduate is proposed to move on to (初级 → 中级 → 高级)
+    next_pools: list[str] = Field(default_factory=list)
     entry_classes: list[EntryClass] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -320,6 +322,10 @@ class PoolCatalogue(_Model):
         codes = [p.code for p in self.pools]
         if len(codes) != len(set(codes)):
             raise ValueError("培育库代码重复")
+        for p in self.pools:
+            unknown = [n for n in p.next_pools if n not in codes or n == p.code]
+            if unknown:
+                raise ValueError(f"{p.code}：next_pools 引用了未知的培育库 {'、'.join(unknown)}")
         return self
 
     def by_code(self) -> dict[str, PoolDefinition]:

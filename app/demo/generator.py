@@ -17,6 +17,7 @@ CORE = ["恒通", "华泰", "鑫源", "瑞丰", "金桥", "宏达", "永盛", "�
         "德润", "天成", "联创", "华鲁", "信诚", "盛世", "新华", "万利", "福瑞", "汇丰", "长城", "鸿运", "明德", "凯达"]
 KIND = {"高端装备": "机械", "轴承": "轴承", "纺织服装": "纺织", "新材料": "新材料", "食品加工": "食品",
         "汽车零部件": "汽车配件", "生物医药": "生物科技", "钢管": "钢管", "包装印刷": "包装", "电子信息": "电子"}
+SUFFIX = ["有限公司", "有限公司", "股份有限公司", "科技有限公司", "制造有限公司", "实业有限公司"]
 # Relative weight of each township in enterprise count (开发区 and the 街道 are denser).
 WEIGHTS = [6, 4, 4, 4, 2, 2, 3, 2, 3, 3, 2, 3, 2, 2, 2, 2, 2, 2, 2]
 HONOUR_MIX = [
@@ -39,15 +40,20 @@ def enterprises(n: int, seed: int = 20230323, years: tuple[int, ...] = (2022, 20
     rng = random.Random(seed)
     codes = [t["code"] for t in townships()]
     used: set[str] = set()
+    names: set[str] = set()
     for i in range(n):
         uscc = gen_uscc(rng)
         while uscc in used:
             uscc = gen_uscc(rng)
         used.add(uscc)
         chain = rng.choice(CHAINS)
-        name = f"{rng.choice(PREFIX)}{rng.choice(CORE)}{rng.choice(CORE)}{KIND[chain]}有限公司"
-        if i >= len(CORE) ** 2:
-            name = name.replace("有限公司", f"{i}号有限公司")
+        for _ in range(20):
+            name = f"{rng.choice(PREFIX)}{rng.choice(CORE)}{rng.choice(CORE)}{KIND[chain]}{rng.choice(SUFFIX)}"
+            if name not in names:
+                break
+        else:
+            name = f"{name[:-4]}第{i}分公司"
+        names.add(name)
         # Revenue: log-normal around 1500万, a long tail of large firms.
         base = int(min(max(rng.lognormvariate(16.4, 1.1), 500_000), 8_000_000_000))
         above = base >= 20_000_000 and rng.random() < 0.9

@@ -27,7 +27,7 @@ def county(committed):
         accounts.create_user(s, username="qq", password=PASSWORD, role="township_staff", township="qingquan")
         seed.load(s, 120, seed=5)
         service.create(s, actor=SYSTEM, data=EnterpriseCreate(
-            uscc="91350100M000100Y43", name="冠县恒通轴承有限公司", township="qingquan", size="small",
+            uscc="91350100M000100Y43", name="冠县恒通精工轴承有限公司", township="qingquan", size="small",
             figures=[{"year": 2025, "revenue_yuan": 16_500_000}]))
         s.commit()
     return committed
@@ -57,9 +57,9 @@ def test_log_in_and_out(page, live_server, county):
 def test_live_search_and_filter(page, live_server, county):
     log_in(page, live_server)
     page.goto(live_server + "/enterprises")
-    page.fill("input[name=q]", "恒通轴承")
+    page.fill("input[name=q]", "恒通精工")
     page.wait_for_function("document.querySelectorAll('#enterprise-table tbody tr').length === 1")
-    assert "冠县恒通轴承有限公司" in page.inner_text("#enterprise-table")
+    assert "冠县恒通精工轴承有限公司" in page.inner_text("#enterprise-table")
     assert "q=" in page.url  # the search is in the address bar, so it can be shared and reloaded
     page.fill("input[name=q]", "")
     page.select_option("select[name=township]", "kaifaqu")

@@ -314,6 +314,10 @@ class MuClassRead(BaseModel):
     recorded_at: datetime
 
 
+class EnterpriseMuRead(BaseModel):
+    items: list[MuClassRead]
+
+
 class MuImportResult(BaseModel):
     year: int
     recorded: int

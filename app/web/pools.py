@@ -1,0 +1,409 @@
+"""Pool pages: overview (pools × townships), a pool's members and candidates, yearly review, graduation,
+亩产效益, and the pool panel on the enterprise page."""
+
+import io
+from datetime import date
+from typing import Annotated
+
+import xlsxwriter
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, ValidationError
+
+from app.api.deps import CurrentEnterprise, SessionDep
+from app.api.pools import pool_filters
+from app.api.problems import translate
+from app.config import get_settings
+from app.errors import AppError, ValidationFailed
+from app.pools import service as pool_service
+from app.pools.criteria import STATUS_NAMES, Status
+from app.pools.definitions import load_mu_scheme, load_pools
+from app.pools.models import LEAVE_REASONS
+from app.pools.schemas import (
+    EnterIn,
+    GraduationConfirm,
+    LeaveIn,
+    MuBandIn,
+    MuSchemeIn,
+    ReviewConfirm,
+    ReviewEnterItem,
+    ReviewLeaveItem,
+)
+from app.pools.service import CANDIDACY_LABELS, MU_SOURCE_NAMES, PoolFilters
+from app.reference import township_names, townships
+from app.web.deps import PagePrincipal
+from app.web.render import render, templates
+
+router = APIRouter(include_in_schema=False)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+templates.env.globals.update(
+    POOL_CANDIDACY=CANDIDACY_LABELS,
+    LEAVE_REASONS=LEAVE_REASONS,
+    MU_SOURCE_NAMES=MU_SOURCE_NAMES,
+    CRITERION_STATUS={s.value: STATUS_NAMES[s] for s in Status},
+    pool_defs=load_pools,
+)
+
+Filters = Annotated[PoolFilters, Depends(pool_filters)]
+
+
+def _model(cls: type[BaseModel], data: dict):
+    """Build a request model from form fields; a bad field becomes the usual Chinese 422."""
+    try:
+        return cls.model_validate(data)
+    except ValidationError as e:
+        raise ValidationFailed([translate(x) for x in e.errors()]) from None
+
+
+def _form_value(form, key: str) -> str | None:
+    v = form.get(key)
+    if v is None:
+        return None
+    v = str(v).strip()
+    return v or None
+
+
+def _qs(request: Request, drop: tuple[str, ...] = ("cursor",)) -> str:
+    return "&".join(p for p in request.url.query.split("&") if p and not p.startswith(tuple(f"{d}=" for d in drop)))
+
+
+# --- overview --------------------------------------------------------------------------------
+
+
+@router.get("/pools")
+def overview(request: Request, session: SessionDep, principal: PagePrincipal):
+    principal.require("pools:read")
+    rows = pool_service.overview(session, actor=principal)
+    towns = [t for t in townships() if principal.sees_township(t["code"])]
+    totals = {t["code"]: sum(r.by_township.get(t["code"], 0) for r in rows) for t in towns}
+    return render(request, "pools/overview.html", {"section": "pools", "rows": rows, "towns": towns, "totals": totals})
+
+
+# --- 亩产效益 ----------------------------------------------------------------------------------
+
+
+@router.get("/pools/mu")
+def mu_page(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipal,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    township: Annotated[list[str] | None, Query()] = None,
+    mu_class: Annotated[list[str] | None, Query()] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+):
+    principal.require("pools:read")
+    township = [t for t in township or [] if t] or None
+    mu_class = [c for c in mu_class or [] if c] or None
+    rows, next_cursor, year = pool_service.mu_page(
+        session, actor=principal, year=year, township=township, mu_class=mu_class, q=q, cursor=cursor, limit=50
+    )
+    scheme, setting = pool_service.effective_scheme(session)
+    n, computed_at = pool_service.provisional_status(session, year)
+    return render(
+        request,
+        "pools/mu.html",
+        {
+            "section": "pools",
+            "rows": rows,
+            "next_cursor": next_cursor,
+            "year": year,
+            "scheme": scheme,
+            "setting": setting,
+            "provisional_count": n,
+            "computed_at": computed_at,
+            "f": {"township": township or [], "mu_class": mu_class or [], "q": q or ""},
+            "base_qs": _qs(request),
+            "is_first_page": cursor is None,
+        },
+        block="results",
+    )
+
+
+@router.post("/pools/mu/scheme")
+async def mu_scheme(request: Request, session: SessionDep, principal: PagePrincipal):
+    form = await request.form()
+    weights = {k[7:]: v for k, v in form.items() if k.startswith("weight_") and str(v).strip()}
+    bands = [{"mu_class": c, "percent": form.get(f"band_{c}")} for c in "ABCD" if _form_value(form, f"band_{c}")]
+    data = _model(MuSchemeIn, {"weights": weights, "bands": [_model(MuBandIn, b) for b in bands] or None})
+    pool_service.set_scheme(session, actor=principal, data=data)
+    return render(request, "pools/_message.html", {"message": "已保存权重与分档；请重新测算暂定分类。"})
+
+
+@router.post("/pools/mu/scheme/reset")
+def mu_scheme_reset(request: Request, session: SessionDep, principal: PagePrincipal):
+    pool_service.reset_scheme(session, actor=principal)
+    return Response(status_code=200, headers={"HX-Refresh": "true"})
+
+
+@router.post("/pools/mu/compute")
+def mu_compute(request: Request, session: SessionDep, principal: PagePrincipal, year: Annotated[int, Form()]):
+    s = pool_service.compute_provisional(session, actor=principal, year=year)
+    classes = "、".join(f"{c} 类 {n} 家" for c, n in s.classes.items())
+    return render(
+        request,
+        "pools/_message.html",
+        {"message": f"已按 {s.year} 年数据测算：参与排名 {s.ranked} 家（{classes}），数据不足未分类 {s.unranked} 家。",
+         "refresh": True},
+    )
+
+
+@router.post("/pools/mu/import")
+def mu_import(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipal,
+    year: Annotated[int, Form(ge=2000, le=2100)],
+    file: Annotated[UploadFile, File()],
+):
+    data = file.file.read(get_settings().import_max_bytes + 1)
+    try:
+        with session.begin_nested():
+            recorded, changed = pool_service.import_mu_classes(session, actor=principal, year=year, data=data)
+    except ValidationFailed as e:
+        return render(request, "enterprises/_import_result.html", {"error": e}, status_code=422)
+    return render(
+        request, "pools/_message.html",
+        {"message": f"导入成功：{year} 年亩产效益评价类别 {recorded} 家，其中 {changed} 家有变化。"},
+    )
+
+
+@router.post("/enterprises/{enterprise_id}/mu-class")
+async def record_mu_class(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep,
+                          principal: PagePrincipal):
+    form = await request.form()
+    year = _form_value(form, "year")
+    if year is None or not year.isdigit():
+        raise ValidationFailed.one("year", "请填写评价年度")
+    pool_service.record_mu_class(
+        session, actor=principal, enterprise_id=enterprise_id, year=int(year),
+        mu_class=(_form_value(form, "mu_class") or "").upper(), note=_form_value(form, "note"),
+    )
+    return Response(status_code=200, headers={"HX-Refresh": "true"})
+
+
+# --- graduation ------------------------------------------------------------------------------
+
+
+@router.post("/pools/graduations/{proposal_id}/confirm")
+async def graduation_confirm(request: Request, proposal_id: int, session: SessionDep, principal: PagePrincipal):
+    form = await request.form()
+    data = _model(GraduationConfirm, {k: _form_value(form, k) for k in ("left_date", "next_pool", "next_entry_class", "note")})
+    g, entered = pool_service.confirm_graduation(session, actor=principal, proposal_id=proposal_id, data=data)
+    msg = f"已确认毕业并出库（{LEAVE_REASONS['above_scale' if g.trigger == 'above_scale' else 'honoured']}）"
+    if entered is not None:
+        msg += f"，已转入“{load_pools()[entered.pool].name}”"
+    return render(request, "pools/_message.html", {"message": msg})
+
+
+@router.post("/pools/graduations/{proposal_id}/dismiss")
+async def graduation_dismiss(request: Request, proposal_id: int, session: SessionDep, principal: PagePrincipal):
+    form = await request.form()
+    pool_service.dismiss_graduation(session, actor=principal, proposal_id=proposal_id, note=_form_value(form, "note"))
+    return render(request, "pools/_message.html", {"message": "已驳回，企业留在库中"})
+
+
+# --- one pool --------------------------------------------------------------------------------
+
+
+def _clean(f: PoolFilters) -> PoolFilters:
+    """Empty select options arrive as ""; they mean "all"."""
+    return PoolFilters(
+        year=f.year,
+        township=[t for t in f.township or [] if t] or None,
+        mu_class=[c for c in f.mu_class or [] if c] or None,
+        entry_class=f.entry_class or None,
+        candidacy=[c for c in f.candidacy or [] if c] or None,
+        q=f.q or None,
+    )
+
+
+@router.get("/pools/{pool_code}")
+def pool_page(
+    request: Request,
+    pool_code: str,
+    session: SessionDep,
+    principal: PagePrincipal,
+    filters: Filters,
+    tab: str = "members",
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+):
+    principal.require("pools:read")
+    pool_def = pool_service.get_pool_def(pool_code)
+    f = _clean(filters)
+    ctx = {
+        "section": "pools",
+        "pool": pool_def,
+        "tab": tab,
+        "f": f,
+        "base_qs": _qs(request),
+        "is_first_page": cursor is None,
+        "next_cursor": None,
+        "year": None,
+    }
+    if tab in ("members", "history"):
+        rows, ctx["next_cursor"], ctx["year"] = pool_service.members_page(
+            session, actor=principal, pool_code=pool_code, filters=f, include_left=tab == "history", cursor=cursor,
+        )
+        ctx["rows"] = rows
+    elif tab == "candidates":
+        rows, ctx["next_cursor"], ctx["year"] = pool_service.candidates_page(
+            session, actor=principal, pool_code=pool_code, filters=f, cursor=cursor
+        )
+        ctx["rows"] = rows
+        ctx["counts"], _ = pool_service.candidate_counts(session, actor=principal, pool_code=pool_code, filters=f)
+    elif tab == "graduations":
+        ctx["graduations"] = pool_service.graduations(session, actor=principal, pool_code=pool_code)
+    else:
+        raise ValidationFailed.one("tab", "未知的页签")
+    ctx["member_counts"] = pool_service.member_counts(session, actor=principal).get(pool_code, {})
+    return render(request, "pools/pool.html", ctx, block="results")
+
+
+def _xlsx(sheet: str, headers: list[str], rows: list[list]) -> bytes:
+    """Text is written as text: nothing in a name can run as a formula."""
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(
+        buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+    )
+    ws = wb.add_worksheet(sheet)
+    bold = wb.add_format({"bold": True})
+    wan = wb.add_format({"num_format": "#,##0.00"})
+    for i, h in enumerate(headers):
+        ws.write_string(0, i, h, bold)
+        ws.set_column(i, i, max(10, len(h) * 2))
+    for r, row in enumerate(rows, start=1):
+        for c, v in enumerate(row):
+            if v is None:
+                continue
+            if isinstance(v, float):
+                ws.write_number(r, c, v, wan)
+            elif isinstance(v, int):
+                ws.write_number(r, c, v)
+            else:
+                ws.write_string(r, c, str(v))
+    wb.close()
+    return buf.getvalue()
+
+
+def _wan(yuan: int | None) -> float | None:
+    return None if yuan is None else yuan / 10000
+
+
+@router.get("/pools/{pool_code}/members.xlsx")
+def members_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipal, filters: Filters,
+                 tab: str = "members"):
+    rows, year = pool_service.all_members(
+        session, actor=principal, pool_code=pool_code, filters=_clean(filters), include_left=tab == "history"
+    )
+    names = township_names()
+    data = _xlsx(
+        "成员",
+        ["统一社会信用代码", "企业名称", "乡镇（街道）", "入库类别", "入库日期", "入库人", "出库日期", "出库原因",
+         f"{year} 年营业收入（万元）", f"{year} 年主营业务收入（万元）", f"按 {year} 年数据判断", "亩产效益类别", "类别来源"],
+        [
+            [r.enterprise.uscc, r.enterprise.name, names.get(r.enterprise.township),
+             pool_service.class_name(pool_code, r.membership.entry_class) or r.membership.entry_class,
+             r.membership.entered_date.isoformat(), r.membership.entered_by,
+             r.membership.left_date.isoformat() if r.membership.left_date else None,
+             LEAVE_REASONS.get(r.membership.leave_reason) if r.membership.leave_reason else None,
+             _wan(r.revenue_yuan), _wan(r.main_revenue_yuan), CANDIDACY_LABELS[r.candidacy], r.mu_class,
+             MU_SOURCE_NAMES.get(r.mu_source) if r.mu_source else None]
+            for r in rows
+        ],
+    )
+    return Response(data, media_type=XLSX, headers={"Content-Disposition": f"attachment; filename={pool_code}-members.xlsx"})
+
+
+@router.get("/pools/{pool_code}/candidates.xlsx")
+def candidates_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipal, filters: Filters):
+    rows, year = pool_service.all_candidates(session, actor=principal, pool_code=pool_code, filters=_clean(filters))
+    pool_def = pool_service.get_pool_def(pool_code)
+    names = township_names()
+    data = _xlsx(
+        "候选企业",
+        ["统一社会信用代码", "企业名称", "乡镇（街道）", "规模", "行业", f"{year} 年营业收入（万元）",
+         f"{year} 年主营业务收入（万元）", "判断", *[e.name for e in pool_def.entry_classes], "亩产效益类别"],
+        [
+            [r.enterprise.uscc, r.enterprise.name, names.get(r.enterprise.township), r.enterprise.size,
+             r.enterprise.industry, _wan(r.revenue_yuan), _wan(r.main_revenue_yuan), CANDIDACY_LABELS[r.candidacy],
+             *[CANDIDACY_LABELS[r.classes[e.code]] for e in pool_def.entry_classes], r.mu_class]
+            for r in rows
+        ],
+    )
+    return Response(data, media_type=XLSX,
+                    headers={"Content-Disposition": f"attachment; filename={pool_code}-candidates.xlsx"})
+
+
+@router.post("/pools/{pool_code}/enter")
+async def enter(request: Request, pool_code: str, session: SessionDep, principal: PagePrincipal):
+    form = await request.form()
+    data = _model(EnterIn, {k: _form_value(form, k) for k in ("enterprise_id", "entry_class", "entered_date", "year", "note")})
+    m = pool_service.enter(session, actor=principal, pool_code=pool_code, data=data)
+    if form.get("from") == "panel":
+        return Response(status_code=200, headers={"HX-Refresh": "true"})
+    return render(request, "pools/_message.html",
+                  {"message": f"已入库（{m.entered_date}，{pool_service.class_name(pool_code, m.entry_class)}）"})
+
+
+@router.post("/pools/{pool_code}/members/{enterprise_id}/leave")
+async def leave(request: Request, pool_code: str, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep,
+                principal: PagePrincipal):
+    form = await request.form()
+    data = _model(LeaveIn, {k: _form_value(form, k) for k in ("reason", "left_date", "note")})
+    m = pool_service.leave(session, actor=principal, pool_code=pool_code, enterprise_id=enterprise_id, data=data)
+    if form.get("from") == "panel":
+        return Response(status_code=200, headers={"HX-Refresh": "true"})
+    return render(request, "pools/_message.html", {"message": f"已出库（{m.left_date}，{LEAVE_REASONS[m.leave_reason]}）"})
+
+
+@router.get("/pools/{pool_code}/review")
+def review_page(request: Request, pool_code: str, session: SessionDep, principal: PagePrincipal,
+                year: Annotated[int | None, Query(ge=2000, le=2100)] = None):
+    principal.require("pools:read")
+    plan = pool_service.review_plan(session, actor=principal, pool_code=pool_code, year=year)
+    return render(request, "pools/review.html", {"section": "pools", "pool": plan.pool_def, "plan": plan,
+                                                 "today": date.today()})
+
+
+@router.post("/pools/{pool_code}/review")
+async def review_confirm(request: Request, pool_code: str, session: SessionDep, principal: PagePrincipal):
+    form = await request.form()
+    leave_items = [
+        _model(ReviewLeaveItem, {"enterprise_id": eid, "reason": _form_value(form, f"reason_{eid}") or "not_eligible"})
+        for eid in form.getlist("leave")
+    ]
+    enter_items = [
+        _model(ReviewEnterItem, {"enterprise_id": eid, "entry_class": _form_value(form, f"class_{eid}")})
+        for eid in form.getlist("enter")
+    ]
+    data = _model(
+        ReviewConfirm,
+        {"year": _form_value(form, "year"), "review_date": _form_value(form, "review_date"),
+         "note": _form_value(form, "note"), "leave": leave_items, "enter": enter_items},
+    )
+    review = pool_service.confirm_review(session, actor=principal, pool_code=pool_code, data=data)
+    return render(request, "pools/_message.html",
+                  {"message": f"{review.year} 年度调整已完成：出库 {review.left_count} 家，入库 {review.entered_count} 家。",
+                   "link": f"/pools/{pool_code}"})
+
+
+# --- the enterprise page's panel -------------------------------------------------------------
+
+
+def enterprise_panel(session, principal, ent) -> dict | None:
+    if not principal.has("pools:read"):
+        return None
+    try:
+        status = pool_service.enterprise_status(session, actor=principal, enterprise_id=ent.id)
+    except AppError:
+        return None
+    return {
+        "title": "培育库与亩产效益",
+        "template": "pools/_panel.html",
+        "context": {"st": status, "today": date.today(), "can_write": principal.has("pools:write"),
+                    "county_writer": principal.has("pools:write") and principal.is_county,
+                    "indicator_names": {i.code: i.name for i in load_mu_scheme().indicators}},
+    }

@@ -1,1 +1,182 @@
-"""Models of this domain."""
+"""Awards (奖补): recorded events, the award lines computed from them, funds and their ledger.
+
+An award line is one amount from one funder under one rule for one event of one enterprise.
+It keeps a receipt — the event, the facts, the rule and the versions of the policy files —
+so the decision can be recomputed and explained years later (`policy_snapshot` keeps the
+text of every version a line was computed with).
+"""
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, utcnow
+
+STATUSES = ("proposed", "approved", "paid", "rejected")
+STATUS_NAMES = {"proposed": "待审核", "approved": "已批准", "paid": "已拨付", "rejected": "已驳回"}
+FUND_ENTRY_KINDS = ("allocation", "top_up", "draw", "release")
+FUND_ENTRY_NAMES = {"allocation": "预算安排", "top_up": "追加", "draw": "批准支出", "release": "驳回退回"}
+
+
+class PolicySnapshot(Base):
+    """The exact text of one version of one policy file, kept so old lines can be recomputed."""
+
+    __tablename__ = "policy_snapshot"
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the file
+    document_code: Mapped[str] = mapped_column(String(40))
+    file_name: Mapped[str] = mapped_column(String(100))
+    content: Mapped[str] = mapped_column(Text)
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class EnterpriseEvent(Base):
+    """Something that happened to an enterprise and may earn awards (DOMAIN.md, Events).
+
+    Honours are recorded by the registry; each gets an event of type `honour` here too, so every
+    award line points at one event. `event_key` (a hash of the event's fields) makes recording
+    the same event twice a conflict, never a second set of lines.
+    """
+
+    __tablename__ = "enterprise_event"
+    __table_args__ = (
+        UniqueConstraint("enterprise_id", "event_key", name="enterprise_event_key"),
+        Index("ix_enterprise_event_event_date", "event_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(30))
+    event_date: Mapped[date] = mapped_column(Date)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)  # the event as DOMAIN.md fields
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # facts the recorder added
+    event_key: Mapped[str] = mapped_column(String(64))
+    honour_id: Mapped[int | None] = mapped_column(
+        ForeignKey("honour.id", ondelete="SET NULL"), nullable=True, unique=True
+    )
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Fund(Base):
+    """A funder's budget for a period (DOMAIN.md, Funds). Approvals draw on it under a row lock.
+
+    `budget_yuan` is the allocation plus top-ups; `drawn_yuan` the approved amounts not released.
+    The CHECK makes an overdraft impossible even for a writer that skips the service.
+    """
+
+    __tablename__ = "fund"
+    __table_args__ = (
+        CheckConstraint("funder IN ('province','city','county')", name="funder"),
+        CheckConstraint("budget_yuan >= 0", name="budget_nonneg"),
+        CheckConstraint("drawn_yuan >= 0 AND drawn_yuan <= budget_yuan", name="not_overdrawn"),
+        CheckConstraint("period_end >= period_start", name="period"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    funder: Mapped[str] = mapped_column(String(10))
+    document_code: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    clause: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    budget_yuan: Mapped[int] = mapped_column(BigInteger)
+    drawn_yuan: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FundEntry(Base):
+    """The fund's ledger: every allocation, top-up, draw (approval) and release (rejection after approval)."""
+
+    __tablename__ = "fund_entry"
+    __table_args__ = (
+        CheckConstraint("kind IN ('allocation','top_up','draw','release')", name="kind"),
+        CheckConstraint("amount_yuan >= 0", name="amount_nonneg"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fund_id: Mapped[int] = mapped_column(ForeignKey("fund.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    amount_yuan: Mapped[int] = mapped_column(BigInteger)
+    award_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("award_line.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    actor_name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AwardLine(Base):
+    """One amount from one funder under one rule for one event: proposed → approved → paid, or rejected."""
+
+    __tablename__ = "award_line"
+    __table_args__ = (
+        UniqueConstraint("enterprise_id", "rule_id", "event_id", name="enterprise_rule_event"),
+        CheckConstraint("status IN ('proposed','approved','paid','rejected')", name="status"),
+        CheckConstraint("funder IN ('province','city','county')", name="funder"),
+        CheckConstraint("kind IN ('fixed','up_to','computed')", name="kind"),
+        CheckConstraint("computed_yuan >= 0", name="computed_nonneg"),
+        CheckConstraint(
+            "amount_yuan IS NULL OR (amount_yuan >= 0 AND amount_yuan <= computed_yuan)", name="amount_within_cap"
+        ),
+        Index("ix_award_line_status_id", "status", "id"),
+        Index("ix_award_line_event_date", "event_date"),
+        Index("ix_award_line_enterprise_rule", "enterprise_id", "rule_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("enterprise_event.id"), index=True)
+    event_type: Mapped[str] = mapped_column(String(30))
+    event_date: Mapped[date] = mapped_column(Date)
+    rule_id: Mapped[str] = mapped_column(String(100))
+    document_code: Mapped[str] = mapped_column(String(40))
+    document: Mapped[str] = mapped_column(String(60))  # 文号
+    document_version: Mapped[str] = mapped_column(String(64))
+    clause: Mapped[str] = mapped_column(String(40))
+    funder: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(10))
+    ceiling: Mapped[bool] = mapped_column(Boolean)
+    computed_yuan: Mapped[int] = mapped_column(BigInteger)  # the engine's amount: the cap when `ceiling`
+    amount_yuan: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # granted, set on approval
+    explanation: Mapped[str] = mapped_column(Text)
+    receipt: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default="proposed")
+    fund_id: Mapped[int | None] = mapped_column(ForeignKey("fund.id"), nullable=True, index=True)
+    decision_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    rejected_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    paid_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    voucher_no: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    paid_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+__all__ = [
+    "STATUSES",
+    "STATUS_NAMES",
+    "AwardLine",
+    "EnterpriseEvent",
+    "Fund",
+    "FundEntry",
+    "PolicySnapshot",
+]

@@ -827,6 +827,13 @@ def confirm_graduation(
 ) -> tuple[PoolGraduation, PoolMembership | None]:
     """Leave the pool for the goal reached; optionally enter the next pool. All or nothing."""
     actor.require("pools:write")
+    with session.begin_nested():
+        return _confirm_graduation(session, actor, proposal_id, data)
+
+
+def _confirm_graduation(
+    session: Session, actor: Principal, proposal_id: int, data: GraduationConfirm
+) -> tuple[PoolGraduation, PoolMembership | None]:
     g, ent = _graduation(session, actor, proposal_id)
     pool_def = get_pool_def(g.pool)
     if data.next_pool is not None and data.next_pool not in load_pools():
@@ -860,9 +867,8 @@ def confirm_graduation(
                     ),
                 )
             except AppError as e:
-                e.errors = [
-                    FieldError("next_entry_class" if x.field == "entry_class" else "next_pool", x.message) for x in e.errors
-                ]
+                named = "next_entry_class" if data.next_entry_class else "next_pool"
+                e.errors = [FieldError(named if x.field == "entry_class" else "next_pool", x.message) for x in e.errors]
                 raise
         g.next_pool = data.next_pool
     session.flush()
@@ -1024,10 +1030,14 @@ def confirm_review(session: Session, *, actor: Principal, pool_code: str, data: 
         raise ValidationFailed.one("review_date", f"调整日期 {when} 晚于今天")
     errors: list[FieldError] = []
     for name, items in (("leave", data.leave), ("enter", data.enter)):
-        seen = Counter(i.enterprise_id for i in items)
+        first: dict[int, int] = {}
         for idx, i in enumerate(items):
-            if seen[i.enterprise_id] > 1:
-                errors.append(FieldError(f"{name}[{idx}].enterprise_id", f"{name}[{idx}]：企业 {i.enterprise_id} 重复出现"))
+            if i.enterprise_id in first:
+                errors.append(FieldError(
+                    f"{name}[{idx}].enterprise_id",
+                    f"{name}[{idx}]：企业 {i.enterprise_id} 与 {name}[{first[i.enterprise_id]}] 重复",
+                ))
+            first.setdefault(i.enterprise_id, idx)
     if errors:
         raise ValidationFailed(errors)
     if not data.leave and not data.enter:

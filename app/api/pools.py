@@ -354,6 +354,7 @@ def get_review(
             membership_id=r.membership.id, entry_class=r.membership.entry_class,
             entered_date=r.membership.entered_date, candidacy=r.candidacy, proposed_reason=r.proposed_reason,
             proposed_reason_name=LEAVE_REASONS[r.proposed_reason], deleted=r.enterprise.deleted_at is not None,
+            other_classes=r.other_classes,
         )
         for r in plan.leaving + plan.missing_data
     ]

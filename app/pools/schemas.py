@@ -105,7 +105,9 @@ class MemberRow(BaseModel):
     size: str
     revenue_yuan: int | None = Field(description="所选年度营业收入（元）")
     main_revenue_yuan: int | None = Field(description="所选年度主营业务收入（元）")
-    candidacy: CandidacyCode = Field(description="按所选年度数据：met 仍符合、judgement 待人工判断、missing 数据不全、failed 不再符合")
+    candidacy: CandidacyCode = Field(
+        description="按其入库类别和所选年度数据：met 仍符合、judgement 待人工判断、missing 数据不全、failed 不再符合"
+    )
     mu_class: MuClass | None = Field(description="所选年度的亩产效益类别（已评价优先，其次暂定，再次企业登记）")
     mu_class_source: Literal["entered", "imported", "provisional", "registry"] | None
 
@@ -157,10 +159,11 @@ class ReviewLeaving(BaseModel):
     membership_id: int
     entry_class: str
     entered_date: date
-    candidacy: CandidacyCode
+    candidacy: CandidacyCode = Field(description="按其入库类别的判断")
     proposed_reason: str
     proposed_reason_name: str
     deleted: bool
+    other_classes: list[str] = Field(description="仍符合（或待人工判断）的其他入库类别：可改按该类别保留")
 
 
 class ReviewEntering(BaseModel):

@@ -342,7 +342,8 @@ def _members_stmt(actor: Principal, pool_def: PoolDefinition, f: PoolFilters, ye
     mu = MuJoin(year)
     shown = aliased(EnterpriseFigure, name="shown_fig")
     stmt = select(
-        M, Enterprise, psql.candidacy.label("candidacy"), mu.cls, mu.source, shown.revenue_yuan, shown.main_revenue_yuan
+        M, Enterprise, psql.class_candidacy_of(M.entry_class).label("candidacy"), mu.cls, mu.source,
+        shown.revenue_yuan, shown.main_revenue_yuan,
     ).select_from(M).join(Enterprise, Enterprise.id == M.enterprise_id)
     stmt = psql.join(stmt)
     stmt = mu.join(stmt).outerjoin(shown, and_(shown.enterprise_id == Enterprise.id, shown.year == year))
@@ -353,7 +354,7 @@ def _members_stmt(actor: Principal, pool_def: PoolDefinition, f: PoolFilters, ye
         _entry_class(pool_def, f.entry_class)
         stmt = stmt.where(M.entry_class == f.entry_class)
     if f.candidacy:
-        stmt = stmt.where(psql.candidacy.in_(f.candidacy))
+        stmt = stmt.where(psql.class_candidacy_of(M.entry_class).in_(f.candidacy))
     return _common_filters(stmt, actor, f, mu)
 
 
@@ -915,8 +916,9 @@ def dismiss_graduation(session: Session, *, actor: Principal, proposal_id: int, 
 class LeavingRow:
     membership: PoolMembership
     enterprise: Enterprise
-    candidacy: str
+    candidacy: str  # by the entry class it entered by
     proposed_reason: str
+    other_classes: list[str] = field(default_factory=list)  # classes that still hold (met or 待人工判断)
 
 
 @dataclass
@@ -963,58 +965,58 @@ def _goal_reached(pool_def: PoolDefinition) -> list[tuple[str, ColumnElement[boo
 def review_plan(
     session: Session, *, actor: Principal, pool_code: str, year: int | None, limit: int = 1000
 ) -> ReviewPlanData:
-    """For the year: members who no longer qualify (with a proposed reason), and firms that newly do."""
+    """For the year: members who no longer meet the rule they entered by (with a proposed reason), and
+    firms for which some entry class newly holds (it did not the year before)."""
     actor.require("pools:read")
     pool_def = get_pool_def(pool_code)
     year = resolve_year(session, year)
     if not 1 <= limit <= 5000:
         raise ValidationFailed.one("limit", "limit 须在 1–5000 之间")
     plan = ReviewPlanData(pool_def, year)
+    codes = [e.code for e in pool_def.entry_classes]
+    n = len(codes)
     psql = pool_sql.PoolSql(pool_def, year)
     goals = _goal_reached(pool_def)
-    stmt = select(M, Enterprise, psql.candidacy, *[c for _, c in goals]).select_from(M).join(
-        Enterprise, Enterprise.id == M.enterprise_id
-    )
+    stmt = select(
+        M, Enterprise, psql.class_candidacy_of(M.entry_class), *[k.candidacy for k in psql.classes],
+        *[c for _, c in goals],
+    ).select_from(M).join(Enterprise, Enterprise.id == M.enterprise_id)
     stmt = _scope(psql.join(stmt).where(M.pool == pool_code, M.left_date.is_(None)), actor)
-    for m, ent, cand, *reached in session.execute(stmt.order_by(Enterprise.township, Enterprise.name, M.id)):
+    for m, ent, own, *rest in session.execute(stmt.order_by(Enterprise.township, Enterprise.name, M.id)):
+        classes, reached = dict(zip(codes, rest[:n], strict=True)), rest[n:]
+        others = [c for c, v in classes.items() if c != m.entry_class and v in ("met", "judgement")]
         if ent.deleted_at is not None:
-            plan.leaving.append(LeavingRow(m, ent, cand, "deregistered"))
-        elif cand == "failed":
+            plan.leaving.append(LeavingRow(m, ent, own, "deregistered", others))
+        elif own == "failed":
             reason = next((code for (code, _), hit in zip(goals, reached, strict=True) if hit), "not_eligible")
-            plan.leaving.append(LeavingRow(m, ent, cand, reason))
-        elif cand == "missing":
-            plan.missing_data.append(LeavingRow(m, ent, cand, "not_eligible"))
+            plan.leaving.append(LeavingRow(m, ent, own, reason, others))
+        elif own == "missing":
+            plan.missing_data.append(LeavingRow(m, ent, own, "not_eligible", others))
         else:
             plan.kept += 1
 
     prev = pool_sql.PoolSql(pool_def, year - 1, name="prev")
-    shown = aliased(EnterpriseFigure, name="shown_fig")
-    newly = [
-        Enterprise.deleted_at.is_(None),
-        ~member_clause(pool_code, Enterprise.id),
-        psql.candidate,
-        ~prev.candidate,
-    ]
-    count_stmt = _scope(prev.join(psql.join(select(func.count()).select_from(Enterprise))).where(*newly), actor)
+    newly = [and_(k.candidate, ~p.candidate) for k, p in zip(psql.classes, prev.classes, strict=True)]
+    where = [Enterprise.deleted_at.is_(None), ~member_clause(pool_code, Enterprise.id), or_(*newly)]
+    count_stmt = _scope(prev.join(psql.join(select(func.count()).select_from(Enterprise))).where(*where), actor)
     plan.entering_total = session.scalar(count_stmt) or 0
+    shown = aliased(EnterpriseFigure, name="shown_fig")
     stmt = select(
         Enterprise,
-        case((psql.met, "met"), else_="judgement"),
         *[k.candidacy for k in psql.classes],
-        prev.candidacy,
+        *[p.candidacy for p in prev.classes],
+        *[case((x, 1), else_=0) for x in newly],
         shown.revenue_yuan,
         shown.main_revenue_yuan,
     ).select_from(Enterprise)
     stmt = prev.join(psql.join(stmt)).outerjoin(shown, and_(shown.enterprise_id == Enterprise.id, shown.year == year))
-    stmt = _scope(stmt.where(*newly), actor).order_by(Enterprise.township, Enterprise.name, Enterprise.id).limit(limit)
-    n = len(pool_def.entry_classes)
+    stmt = _scope(stmt.where(*where), actor).order_by(Enterprise.township, Enterprise.name, Enterprise.id).limit(limit)
     for r in session.execute(stmt):
-        ent, cand = r[0], r[1]
-        classes = dict(zip([e.code for e in pool_def.entry_classes], r[2 : 2 + n], strict=True))
-        best = next((c for c, v in classes.items() if v == "met"), None) or next(
-            c for c, v in classes.items() if v == "judgement"
-        )
-        plan.entering.append(EnteringRow(ent, cand, best, r[2 + n], r[3 + n], r[4 + n]))
+        ent = r[0]
+        now, before, new = r[1 : 1 + n], r[1 + n : 1 + 2 * n], r[1 + 2 * n : 1 + 3 * n]
+        fresh = [i for i in range(n) if new[i]]
+        best = next((i for i in fresh if now[i] == "met"), fresh[0])
+        plan.entering.append(EnteringRow(ent, now[best], codes[best], before[best], r[-2], r[-1]))
     plan.truncated = plan.entering_total > len(plan.entering)
     return plan
 

@@ -156,6 +156,12 @@ class PoolSql:
             else_=Candidacy.FAILED.value,
         )
 
+    def class_candidacy_of(self, entry_class) -> ColumnElement[str]:
+        """The candidacy by the entry class named in a column (a member judged by the rule it entered by)."""
+        return case(
+            *[(entry_class == k.code, k.candidacy) for k in self.classes], else_=Candidacy.FAILED.value
+        )
+
     # --- criteria
 
     def _honour_condition(self, c: HonourHeld | HonourNotHeld | HonourApplied) -> ColumnElement[bool]:

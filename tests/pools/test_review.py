@@ -162,3 +162,26 @@ def test_review_through_the_api_and_the_page(client, make, county, db):
         "enter": [str(f["newly"].id)], f"class_{f['newly'].id}": "seed", "review_date": "2024-01-10"})
     assert r.status_code == 200, r.text
     assert "出库 1 家，入库 1 家" in r.text
+
+
+def test_members_are_judged_by_the_rule_they_entered_by(db, firm):
+    """2022 pool: a 小升规 member now at 营业收入 2,500 万 no longer meets 三（一）1 even though 三（一）2 (高成长性)
+    could keep it on a person's judgement; a firm newly inside 1000–2000 万 is proposed, the judgement-only
+    classes that held last year too are not "new"."""
+    grown = firm(name="长大企业有限公司", figures=[{"year": 2022, "revenue_yuan": 15_000_000},
+                                             {"year": 2023, "revenue_yuan": 25_000_000}])
+    newly = firm(name="刚达标企业有限公司", figures=[{"year": 2022, "revenue_yuan": 9_000_000},
+                                               {"year": 2023, "revenue_yuan": 10_000_000}])
+    firm(name="一直在范围内有限公司", figures=[{"year": 2022, "revenue_yuan": 12_000_000},
+                                          {"year": 2023, "revenue_yuan": 12_000_000}])
+    pool_service.enter(db, actor=SYSTEM, pool_code="yumiao_pool", data=EnterIn(
+        enterprise_id=grown.id, entry_class="xiaoshenggui", entered_date=date(2023, 1, 10), year=2022))
+    plan = pool_service.review_plan(db, actor=SYSTEM, pool_code="yumiao_pool", year=2023)
+    (row,) = plan.leaving
+    assert (row.enterprise.id, row.candidacy, row.proposed_reason) == (grown.id, "failed", "not_eligible")
+    assert row.other_classes == ["high_growth", "applying"]
+    assert [(r.enterprise.id, r.entry_class, r.candidacy, r.previous_candidacy) for r in plan.entering] == [
+        (newly.id, "xiaoshenggui", "met", "failed")]
+    rows, _, _ = pool_service.members_page(db, actor=SYSTEM, pool_code="yumiao_pool",
+                                           filters=pool_service.PoolFilters(year=2023, candidacy=["failed"]))
+    assert [r.enterprise.id for r in rows] == [grown.id]

@@ -201,5 +201,33 @@ def quickstart(
     serve(host=host, port=port, workers=1)
 
 
+@app.command("deliver-webhooks")
+def deliver_webhooks(
+    once: Annotated[bool, typer.Option("--once", help="只处理一轮后退出（供定时任务或测试）")] = False,
+    interval: Annotated[float, typer.Option(help="两轮之间的间隔（秒）")] = 5.0,
+    max_attempts: Annotated[int, typer.Option(help="每批最多尝试次数，之后记为失败")] = 6,
+    base_delay: Annotated[float, typer.Option(help="首次重试前的等待（秒），之后每次加倍，最长 1 小时")] = 30.0,
+    timeout: Annotated[float, typer.Option(help="每次 POST 的超时（秒）")] = 10.0,
+) -> None:
+    """把变更流推送到已登记的 webhook 地址（HMAC-SHA256 签名，指数退避重试，记录每次投递）。"""
+    import time
+
+    import httpx
+
+    from app.db import get_sessionmaker
+    from app.integration import webhooks
+
+    with httpx.Client(timeout=timeout, follow_redirects=False) as http:
+        while True:
+            stats = webhooks.run_once(get_sessionmaker(), http=http, max_attempts=max_attempts, base_delay=base_delay)
+            if stats.enqueued or stats.delivered or stats.retried or stats.failed:
+                typer.echo(
+                    f"新批次 {stats.enqueued}，送达 {stats.delivered}，待重试 {stats.retried}，失败 {stats.failed}"
+                )
+            if once:
+                return
+            time.sleep(interval)
+
+
 if __name__ == "__main__":
     app()

@@ -9,7 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.api import problems
+from app.api import problems, ratelimit
 from app.config import get_settings
 from app.db import get_engine
 from app.errors import AppError, NotFound
@@ -55,6 +55,7 @@ def create_app() -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
     )
+    ratelimit.install(app)  # inside the request log, so a 429 is logged too
     app.add_middleware(RequestLogMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -111,3 +111,24 @@ def responses(*codes: int) -> dict:
         429: "请求过于频繁，见 Retry-After",
     }
     return {c: {"model": Problem, "description": text[c], "content": {PROBLEM: {}}} for c in codes}
+
+
+def finish_openapi(schema: dict) -> dict:
+    """Every error of every /api operation is documented as what the handlers send: problem+json
+    with the Problem schema (FastAPI's own 422 says application/json HTTPValidationError)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    if "Problem" not in components:
+        spec = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(spec.pop("$defs", {}))
+        components["Problem"] = spec
+    ref = {"$ref": "#/components/schemas/Problem"}
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith("/api/"):
+            continue
+        for op in operations.values():
+            if not isinstance(op, dict):
+                continue
+            for code, response in op.get("responses", {}).items():
+                if str(code).isdigit() and int(code) >= 400:
+                    response["content"] = {PROBLEM: {"schema": ref}}
+    return schema

@@ -1,0 +1,155 @@
+"""Rate limits on /api: per API key, else per log-in session, else per client address.
+
+A pure ASGI middleware (no BaseHTTPMiddleware) using the `limits` package with a sliding-window
+counter. The limit is `Settings.api_rate_limit` (YUMIAO_API_RATE_LIMIT, e.g. "600/minute"; several
+may be given as "20/second;600/minute"). Every /api response carries `RateLimit-Limit`,
+`RateLimit-Remaining` and `RateLimit-Reset`; over the limit the answer is 429 problem+json with
+`Retry-After` (seconds).
+
+Counters live in each process's memory: with `uvicorn --workers N` a client may make up to N times
+the limit, and a restart forgets the counts. A shared store (`limits` supports redis:// and
+memcached://) would make it exact; the county's single server does not need one.
+
+The key is a hash of the bearer token or the session cookie, not the account it names: no
+database lookup happens before the limit, and a flood of wrong keys is limited like any other.
+"""
+
+import hashlib
+import json
+import math
+import time
+from functools import lru_cache
+
+from fastapi import FastAPI
+from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage
+from limits.strategies import SlidingWindowCounterRateLimiter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.problems import PROBLEM, finish_openapi
+from app.config import get_settings
+
+SESSION_COOKIE = "yumiao_session"
+
+
+@lru_cache(maxsize=16)
+def _items(text: str) -> tuple[RateLimitItem, ...]:
+    return tuple(parse_many(text))
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+def client_key(scope: Scope) -> str:
+    """API key, else session, else address — hashed, never looked up."""
+    headers = dict(scope.get("headers") or [])
+    auth = headers.get(b"authorization", b"").decode("latin-1")
+    if auth.lower().startswith("bearer ") and auth[7:].strip():
+        return "key:" + _digest(auth[7:].strip())
+    for part in headers.get(b"cookie", b"").decode("latin-1").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == SESSION_COOKIE and value:
+            return "session:" + _digest(value)
+    client = scope.get("client") or ("unknown", 0)
+    return "addr:" + str(client[0])
+
+
+class RateLimitMiddleware:
+    def __init__(self, app: ASGIApp, limit: str | None = None) -> None:
+        self.app = app
+        self.limit = limit  # None: Settings.api_rate_limit, read per request (tests may change it)
+        self.storage = MemoryStorage()
+        self.limiter = SlidingWindowCounterRateLimiter(self.storage)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        items = _items(self.limit or get_settings().api_rate_limit)
+        key = client_key(scope)
+        for item in items:
+            if not self.limiter.hit(item, key):
+                await self._refuse(scope, send, item, key)
+                return
+        # The tightest window decides what the client is told.
+        item = items[0]
+        stats = self.limiter.get_window_stats(item, key)
+        headers = [
+            (b"ratelimit-limit", str(item.amount).encode()),
+            (b"ratelimit-remaining", str(max(0, stats.remaining)).encode()),
+            (b"ratelimit-reset", str(max(0, math.ceil(stats.reset_time - time.time()))).encode()),
+        ]
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).extend(headers)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    async def _refuse(self, scope: Scope, send: Send, item: RateLimitItem, key: str) -> None:
+        stats = self.limiter.get_window_stats(item, key)
+        retry = max(1, math.ceil(stats.reset_time - time.time()))
+        window = f"{item.amount} 次/{item.multiples if item.multiples > 1 else ''}{_UNIT.get(item.GRANULARITY.name, item.GRANULARITY.name)}"
+        body = {
+            "type": "https://yumiao.guanxian.gov.cn/problems/too_many_requests",
+            "title": "Too Many Requests",
+            "status": 429,
+            "detail": f"请求过于频繁（上限 {window}），请 {retry} 秒后再试",
+            "instance": scope["path"],
+            "code": "too_many_requests",
+            "errors": [],
+        }
+        data = json.dumps(body, ensure_ascii=False).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 429,
+                "headers": [
+                    (b"content-type", PROBLEM.encode()),
+                    (b"content-length", str(len(data)).encode()),
+                    (b"retry-after", str(retry).encode()),
+                    (b"ratelimit-limit", str(item.amount).encode()),
+                    (b"ratelimit-remaining", b"0"),
+                    (b"ratelimit-reset", str(retry).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": data})
+
+
+_UNIT = {"second": "秒", "minute": "分钟", "hour": "小时", "day": "天", "month": "月", "year": "年"}
+
+_RATE_HEADERS = {
+    "RateLimit-Limit": {"description": "当前窗口允许的请求数", "schema": {"type": "integer"}},
+    "RateLimit-Remaining": {"description": "当前窗口剩余的请求数", "schema": {"type": "integer"}},
+    "RateLimit-Reset": {"description": "窗口重置前的秒数", "schema": {"type": "integer"}},
+}
+
+
+def install(app: FastAPI) -> None:
+    """Add the middleware; document 429 (with Retry-After) on every /api operation, and every error
+    as the problem+json the handlers send."""
+    app.add_middleware(RateLimitMiddleware)
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        for path, operations in schema.get("paths", {}).items():
+            if not path.startswith("/api/"):
+                continue
+            for op in operations.values():
+                if not isinstance(op, dict) or "responses" not in op:
+                    continue
+                r = op["responses"].setdefault("429", {"description": "请求过于频繁，见 Retry-After"})
+                r.setdefault("content", {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}})
+                r.setdefault("headers", {})["Retry-After"] = {
+                    "description": "可再次请求前须等待的秒数",
+                    "schema": {"type": "integer"},
+                }
+        return finish_openapi(schema)
+
+    app.openapi = openapi

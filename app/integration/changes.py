@@ -1,0 +1,167 @@
+"""The change feed: the audit trail as a stream the platform can follow with a cursor.
+
+Order and the commit-order gap
+------------------------------
+Audit ids come from a sequence when the row is inserted, not when its transaction commits, so a
+reader that pages by id alone can skip an entry: transaction A takes id 5, B takes id 6 and
+commits, a reader serves 6 and moves its cursor past 5, then A commits 5 — behind the cursor.
+
+On PostgreSQL every audit entry's writing transaction id is recorded (table audit_entry_xid, filled
+by a trigger; see migration 0005) and the feed is ordered by (xid, id). A page serves only entries
+whose xid is below `pg_snapshot_xmin(pg_current_snapshot())`: every transaction below that horizon
+has ended, so no entry can appear later behind the cursor. A long transaction delays the feed
+(entries wait until it ends); it never makes it lose an entry. SQLite has a single writer, so
+there id order is commit order and the xid is 0.
+
+The cursor is the (xid, id) of the last entry served, opaque to clients and stable across restarts
+(both are stored). `next_cursor` is always returned: when nothing more is ready it moves past the
+horizon, so filtered-out entries are not read again.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, literal, select, text, tuple_
+from sqlalchemy.orm import Session
+
+from app.accounts.permissions import Principal
+from app.audit.models import AuditEntry
+from app.enterprises.models import Enterprise
+from app.errors import Conflict, ValidationFailed
+from app.integration.models import AuditEntryXid
+from app.pagination import decode_cursor, encode_cursor
+
+SORT = "changes"
+MAX_ID = 2**63 - 1
+# Entries about accounts and webhooks stay internal: they say nothing about enterprises.
+HIDDEN_TYPES = frozenset(
+    {"user", "app_user", "api_key", "user_session", "login_attempt", "webhook_subscription", "webhook_delivery"}
+)
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    xid: int
+    id: int
+
+    def cursor(self) -> str:
+        return encode_cursor(SORT, self.xid, self.id)
+
+
+START = Position(0, 0)
+
+
+def decode(cursor: str | None, field: str = "cursor") -> Position:
+    if not cursor:
+        return START
+    try:
+        xid, last_id = decode_cursor(cursor, SORT)
+    except ValidationFailed:
+        raise ValidationFailed.one(field, f"{field}：变更游标无效，请使用此前响应中的 next_cursor，或省略以从头读取") from None
+    if not isinstance(xid, int) or isinstance(xid, bool) or not 0 <= xid <= MAX_ID or not 0 <= last_id <= MAX_ID:
+        raise ValidationFailed.one(field, f"{field}：变更游标无效，请使用此前响应中的 next_cursor，或省略以从头读取")
+    return Position(xid, last_id)
+
+
+def _is_pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _snapshot(session: Session) -> tuple[int, int]:
+    """(xmin, xmax) of the current snapshot: every xid below xmin has ended."""
+    row = session.execute(
+        text(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
+            "pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def head(session: Session) -> Position:
+    """The position just past everything committed and settled now (a new follower starts here)."""
+    if _is_pg(session):
+        xmin, _ = _snapshot(session)
+        return Position(xmin - 1, MAX_ID)
+    return Position(0, session.scalar(select(func.coalesce(func.max(AuditEntry.id), 0))))
+
+
+@dataclass
+class Change:
+    position: Position
+    entry: AuditEntry
+    uscc: str | None
+
+
+@dataclass
+class FeedPage:
+    items: list[Change]
+    next_position: Position
+    has_more: bool
+
+
+def check_types(entity_types: list[str] | None, field: str = "entity_type") -> list[str]:
+    types = [t.strip() for t in entity_types or [] if t.strip()]
+    bad = [t for t in types if len(t) > 40 or not t.replace("_", "").isalnum() or not t.isascii()]
+    if bad:
+        raise ValidationFailed.one(field, f"{field}：实体类型“{bad[0][:40]}”无效，应为小写字母与下划线，如 honour")
+    if len(types) > 20:
+        raise ValidationFailed.one(field, f"{field}：最多 20 个实体类型")
+    return types
+
+
+def read(
+    session: Session,
+    *,
+    actor: Principal,
+    after: Position = START,
+    limit: int = 100,
+    entity_types: list[str] | None = None,
+    enterprise_id: int | None = None,
+) -> FeedPage:
+    """Up to `limit` changes after `after`, in commit-safe order, that the actor may see."""
+    actor.require("changes:read")
+    if not 1 <= limit <= 500:
+        raise ValidationFailed.one("limit", "limit：每页条数须在 1–500 之间")
+    types = check_types(entity_types)
+    a = AuditEntry
+    conds = [a.entity_type.not_in(HIDDEN_TYPES)]
+    if types:
+        conds.append(a.entity_type.in_(types))
+    if actor.township_filter():
+        conds.append(a.township == actor.township_filter())
+    if enterprise_id is not None:
+        conds.append(a.enterprise_id == enterprise_id)
+    if _is_pg(session):
+        xmin, xmax = _snapshot(session)
+        if after.xid >= xmax:
+            raise Conflict(
+                "变更游标超前于本数据库（数据库可能已从备份恢复到另一台服务器）：请省略 cursor 从头读取，按条目 id 去重",
+                code="cursor_ahead",
+            )
+        x = AuditEntryXid
+        stmt = (
+            select(a, x.xid, Enterprise.uscc)
+            .join(x, x.audit_entry_id == a.id)
+            .outerjoin(Enterprise, Enterprise.id == a.enterprise_id)
+            .where(tuple_(x.xid, x.audit_entry_id) > tuple_(after.xid, after.id), x.xid < xmin, *conds)
+            .order_by(x.xid, x.audit_entry_id)
+            .limit(limit + 1)
+        )
+        settled = Position(xmin - 1, MAX_ID)
+    else:
+        top = session.scalar(select(func.coalesce(func.max(a.id), 0)))
+        stmt = (
+            select(a, literal(0), Enterprise.uscc)
+            .outerjoin(Enterprise, Enterprise.id == a.enterprise_id)
+            .where(a.id > after.id, a.id <= top, and_(*conds))
+            .order_by(a.id)
+            .limit(limit + 1)
+        )
+        settled = Position(0, top)
+    rows = session.execute(stmt).all()
+    has_more = len(rows) > limit
+    items = [Change(Position(int(xid), e.id), e, uscc) for e, xid, uscc in rows[:limit]]
+    nxt = items[-1].position if items else after
+    if not has_more:  # everything up to the horizon has been looked at: skip what the filters left out
+        nxt = max(nxt, settled)
+    return FeedPage(items, nxt, has_more)

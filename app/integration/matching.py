@@ -1,0 +1,608 @@
+"""Policy matching (政策直达): the rules an enterprise meets now or is closest to meeting — no database.
+
+    match(firm, as_of=day, policy_set=load_policies(), pools=load_pools()) -> list[Match]
+
+Two sources of rules:
+
+* the award and benefit rules of app/policies whose document is in force on `as_of` (after
+  supersession), judged by the award engine (app/awards/engine.py) on the enterprise's honours,
+  or on the event the enterprise would need (a hypothetical one, to show the possible amount);
+* the entry classes of the cultivation pools in force on `as_of` (app/pools/criteria.py) the
+  enterprise is not yet a member of.
+
+Every rule comes out with the conditions it checked, each `met`, `failed` or `unknown`, in
+Chinese with the figures used ("2024 年主营业务收入 1,650 万元，差 350 万元达到 2,000 万元"):
+
+* `met`      every condition the system can check holds now;
+* `near`     a condition fails that the enterprise can still reach (revenue short of a line,
+             an honour not yet held, not yet 规上) — `missing` says what and by how much;
+* `unknown`  nothing fails, but a figure is not recorded, a person must judge, or the rule
+             answers an event the registry does not record (a loan, a purchase, a prize).
+
+A rule that fails on what will not change (size, ownership, already past a milestone, an honour
+already held where the rule wants the first one) is left out. Figures and thresholds that are not
+policy rules (the 规上 line) come from matching.yaml beside this module.
+"""
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from app import reference
+from app.awards import engine
+from app.awards.events import (
+    FIELD_LABELS,
+    DesignPrizeEvent,
+    EnterpriseFacts,
+    EquipmentPurchaseEvent,
+    FirstAboveScaleEvent,
+    HonourEvent,
+    LoanInterestEvent,
+    OutputGrowthEvent,
+    SalesMilestoneEvent,
+    SkillsContestEvent,
+    TalentLoanInterestEvent,
+    TalentProgramEvent,
+)
+from app.policies.loader import PolicySet
+from app.policies.schema import Fixed, PercentOf, Range, Rule, Share, Unspecified, UpTo
+from app.pools import criteria as pool_criteria
+from app.pools.definitions import (
+    FIGURE_NAMES,
+    AnyOf,
+    Criterion,
+    FigurePositive,
+    Flag,
+    HonourApplied,
+    HonourHeld,
+    HonourNotHeld,
+    PoolDefinition,
+    RevenueBetween,
+)
+
+HERE = Path(__file__).parent
+Status = Literal["met", "failed", "unknown"]
+MatchStatus = Literal["met", "near", "unknown"]
+MATCH_STATUSES: tuple[str, ...] = ("met", "near", "unknown")
+HELD = ("new", "renewed")
+
+
+@lru_cache
+def prospects() -> dict:
+    return yaml.safe_load((HERE / "matching.yaml").read_text(encoding="utf-8"))
+
+
+# --- what is known of one enterprise
+
+
+@dataclass(frozen=True)
+class HonourRecord:
+    code: str
+    level: str
+    outcome: str
+    date: dt.date
+
+
+@dataclass(frozen=True)
+class Firm:
+    id: int
+    uscc: str
+    name: str
+    township: str
+    size: str
+    ownership: str
+    above_scale: bool
+    industry: str | None = None
+    chain: str | None = None
+    mu_class: str | None = None
+    figures: Mapping[int, Mapping[str, int | float | None]] = field(default_factory=dict)
+    honours: tuple[HonourRecord, ...] = ()
+    pools: Mapping[str, dt.date] = field(default_factory=dict)  # current memberships: pool -> entered
+
+    def year_for(self, as_of: dt.date) -> int | None:
+        """The latest year with figures, not after `as_of`."""
+        return max((y for y in self.figures if y <= as_of.year), default=None)
+
+    def figure(self, year: int | None, name: str) -> int | float | None:
+        if year is None or year not in self.figures:
+            return None
+        return self.figures[year].get(name)
+
+
+# --- what comes out
+
+
+@dataclass(frozen=True)
+class Condition:
+    key: str
+    status: Status
+    explanation: str
+    current_yuan: int | None = None
+    target_yuan: int | None = None
+    gap_yuan: int | None = None
+    reachable: bool = True  # a failed condition the enterprise can still meet
+
+    @property
+    def ratio(self) -> float:
+        """How far a failed condition is, 0–1 (1 when it cannot be measured)."""
+        if self.status != "failed":
+            return 0.0
+        if self.gap_yuan is not None and self.target_yuan:
+            return min(1.0, self.gap_yuan / self.target_yuan)
+        return 1.0
+
+
+@dataclass(frozen=True)
+class Amount:
+    kind: Literal["fixed", "up_to", "computed", "unspecified", "benefit"]
+    yuan: int | None
+    ceiling: bool
+    funder: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Match:
+    id: str
+    kind: Literal["award", "benefit", "pool_entry"]
+    status: MatchStatus
+    title: str
+    document: str
+    clause: str
+    clause_text: str | None
+    funder: str | None
+    amount: Amount | None
+    conditions: tuple[Condition, ...]
+    review: str | None = None
+    event_date: dt.date | None = None  # the honour or event a met rule rests on
+
+    @property
+    def missing(self) -> tuple[Condition, ...]:
+        return tuple(c for c in self.conditions if c.status != "met")
+
+    def sort_key(self) -> tuple:
+        rank = MATCH_STATUSES.index(self.status)
+        failed = [c for c in self.conditions if c.status == "failed"]
+        yuan = (self.amount.yuan or 0) if self.amount else 0
+        return (rank, len(failed), max((c.ratio for c in failed), default=0.0), -yuan, self.id)
+
+
+# --- formatting
+
+
+def wan(yuan: int | float) -> str:
+    """元 → 万元 without rounding, grouped: 16,500,000 → "1,650"."""
+    d = (Decimal(str(yuan)) / Decimal(10000)).normalize()
+    return f"{d:,f}"
+
+
+def _honour_name(code: str, levels: list[str] | tuple[str, ...] | None = None) -> str:
+    name = reference.honours().get(code, {}).get("name", code)
+    if not levels:
+        return name
+    return "、".join(reference.LEVEL_NAMES.get(lv, lv) for lv in levels) + name
+
+
+def _record_text(h: HonourRecord) -> str:
+    return f"{h.date.isoformat()} {reference.OUTCOME_NAMES.get(h.outcome, h.outcome)}{_honour_name(h.code, [h.level])}"
+
+
+def _period(doc) -> str:
+    p = doc.spec.in_force
+    return f"{p.start.isoformat()}–{p.end.isoformat()}"
+
+
+def _gap(year: int, label: str, value: int, target: int, key: str, what: str = "") -> Condition:
+    """A money figure short of a line: "2024 年主营业务收入 1,650 万元，差 350 万元达到 2,000 万元"."""
+    text = f"{year} 年{label} {wan(value)} 万元，差 {wan(target - value)} 万元达到 {wan(target)} 万元{what}"
+    return Condition(key, "failed", text, current_yuan=int(value), target_yuan=int(target), gap_yuan=int(target - value))
+
+
+# --- amounts
+
+
+def describe_amount(rule: Rule, policy_set: PolicySet) -> Amount | None:
+    """The amount a rule gives, in words, without an event's figures."""
+    funder = rule.funder
+    if rule.kind == "benefit":
+        return Amount("benefit", None, False, None, f"{rule.label}：{rule.subject}")
+    a = rule.amount
+    once = "一次性" if getattr(a, "one_off", False) else ""
+    if isinstance(a, Fixed):
+        return Amount("fixed", a.yuan, False, funder, f"{rule.label}{once} {a.yuan:,} 元")
+    if isinstance(a, UpTo):
+        return Amount("up_to", a.yuan, True, funder, f"{rule.label}{once}最高 {a.yuan:,} 元")
+    if isinstance(a, PercentOf):
+        text = f"{rule.label}：{FIELD_LABELS[a.base]} × {a.percent.normalize():f}%"
+        if a.ceiling:
+            text += "（为上限）"
+        if a.limit_to:
+            text += f"，不超过{FIELD_LABELS[a.limit_to]}"
+        if a.cap_yuan is not None:
+            text += f"，{'单户累计' if a.cap_scope == 'enterprise' else ''}最高 {a.cap_yuan:,} 元"
+        return Amount("computed", None, a.ceiling, funder, text)
+    if isinstance(a, Share):
+        ref = policy_set.rules[a.of_rule]
+        return Amount("computed", None, False, funder, f"{rule.label}：{ref.label}金额 × {a.percent.normalize():f}%")
+    if isinstance(a, Range):
+        text = (
+            f"{rule.label}：{FIELD_LABELS[a.base]} × {a.percent.normalize():f}%，"
+            f"不低于 {a.min_yuan:,} 元、不高于 {a.max_yuan:,} 元"
+        )
+        return Amount("computed", None, False, funder, text)
+    if isinstance(a, Unspecified):
+        return Amount("unspecified", None, False, funder, f"{rule.label}：{a.reason}")
+    return None
+
+
+def _from_result(rule: Rule, result: engine.Result, policy_set: PolicySet, *, exact: bool):
+    """(amount, unknown conditions) for `rule` in an engine result, or None if the rule does not apply.
+
+    `exact`: the event's figures are real, so a computed line's amount stands; otherwise only
+    fixed and capped amounts are figures, and the rest is described in words.
+    """
+    for line in result.lines:
+        if line.rule_id == rule.id:
+            if exact or line.kind in ("fixed", "up_to"):
+                amount = Amount(line.kind, line.amount_yuan, line.ceiling, line.funder, line.explanation)
+            else:
+                amount = describe_amount(rule, policy_set)
+            return amount, []
+    for b in result.benefits:
+        if b.rule_id == rule.id:
+            return Amount("benefit", None, False, None, b.explanation), []
+    for nc in result.not_computable:
+        if nc.rule_id == rule.id:
+            unknown = [Condition(",".join(nc.missing_facts) or "amount", "unknown", nc.reason)]
+            return describe_amount(rule, policy_set), unknown
+    return None
+
+
+# --- the matcher
+
+
+class _Matcher:
+    def __init__(self, firm: Firm, as_of: dt.date, policy_set: PolicySet):
+        self.firm = firm
+        self.as_of = as_of
+        self.ps = policy_set
+        self.year = firm.year_for(as_of)
+        self._results: dict = {}
+
+    def facts(self, before: dt.date | None = None, extra: tuple[str, ...] = ()) -> EnterpriseFacts:
+        def counts(h: HonourRecord) -> bool:
+            return h.date < before if before is not None else h.date <= self.as_of
+
+        held = {(h.code, h.level) for h in self.firm.honours if h.outcome in HELD and counts(h)}
+        for code in extra:  # assume a required honour is held, to see what else the rule asks
+            if not any(c == code for c, _ in held):
+                held.add((code, reference.honours()[code]["levels"][0]))
+        return EnterpriseFacts(
+            size=self.firm.size,
+            ownership=self.firm.ownership,
+            above_scale=self.firm.above_scale,
+            honours=sorted(held),
+        )
+
+    def compute(self, event, facts: EnterpriseFacts) -> engine.Result:
+        key = (event, tuple(facts.honours or ()))  # size and ownership are the firm's, fixed
+        if key not in self._results:
+            self._results[key] = engine.compute(event, facts, self.ps)
+        return self._results[key]
+
+    def award(self, rule: Rule, status: MatchStatus, conditions: list[Condition], amount: Amount | None,
+              event_date: dt.date | None = None) -> Match:
+        doc = self.ps.document_of(rule.id)
+        return Match(
+            id=rule.id,
+            kind="benefit" if rule.kind == "benefit" else "award",
+            status=status,
+            title=f"{rule.subject}（{rule.label}）",
+            document=doc.number,
+            clause=rule.clause,
+            clause_text=rule.clause_text,
+            funder=rule.funder,
+            amount=amount,
+            conditions=tuple(conditions),
+            review=rule.review,
+            event_date=event_date,
+        )
+
+    # -- policy rules
+
+    def rules(self) -> list[Rule]:
+        types = {r.event for r in self.ps.rules.values()} - {"strong_town"}  # a township's, not a firm's
+        in_force = {r.id for t in types for r in engine.rules_in_force(t, self.as_of, self.ps)}
+        return [r for r in self.ps.rules.values() if r.id in in_force]
+
+    def rule(self, rule: Rule) -> Match | None:
+        if rule.event == "honour":
+            return self._honour(rule)
+        if rule.event == "first_above_scale":
+            return self._first_above_scale(rule)
+        if rule.event == "sales_milestone":
+            return self._sales_milestone(rule)
+        return self._needs_event(rule)
+
+    def _fact_conditions(self, rule: Rule) -> list[Condition]:
+        """The enterprise conditions the engine found to hold, said plainly."""
+        c = rule.conditions
+        out = []
+        if c.sizes:
+            names = "、".join(reference.SIZE_NAMES[s] for s in c.sizes)
+            out.append(Condition("size", "met", f"{reference.SIZE_NAMES[self.firm.size]}企业，属于{names}企业"))
+        if c.ownership:
+            names = "、".join(reference.OWNERSHIP_NAMES[o] for o in c.ownership)
+            out.append(Condition("ownership", "met", f"{reference.OWNERSHIP_NAMES[self.firm.ownership]}企业，属于{names}企业"))
+        return out
+
+    def _holds(self, rule: Rule) -> list[Condition]:
+        out = []
+        for code in rule.conditions.holds or []:
+            held = [h for h in self.firm.honours if h.code == code and h.outcome in HELD and h.date <= self.as_of]
+            if held:
+                out.append(Condition("honours", "met", "持有：" + "；".join(_record_text(h) for h in held)))
+            else:
+                out.append(Condition("honours", "failed", f"须持有{_honour_name(code)}认定（尚未登记）"))
+        return out
+
+    def _honour(self, rule: Rule) -> Match | None:
+        c = rule.conditions
+        doc = self.ps.document_of(rule.id)
+        records = sorted(
+            (
+                h
+                for h in self.firm.honours
+                if h.code == c.honour
+                and h.level in c.levels
+                and h.outcome in c.outcomes
+                and h.date <= self.as_of
+                and doc.in_force(h.date)
+                and (c.date_from is None or h.date >= c.date_from)
+                and (c.date_to is None or h.date <= c.date_to)
+            ),
+            key=lambda h: h.date,
+            reverse=True,
+        )
+        for h in records:
+            event = HonourEvent(date=h.date, honour=h.code, level=h.level, outcome=h.outcome)
+            found = _from_result(rule, self.compute(event, self.facts(before=h.date)), self.ps, exact=True)
+            if found is None:
+                continue  # e.g. held before, so not the first time
+            amount, unknown = found
+            conds = [Condition("honour", "met", _record_text(h)), *self._fact_conditions(rule), *unknown]
+            return self.award(rule, "unknown" if unknown else "met", conds, amount, event_date=h.date)
+        wanted = [o for o in c.outcomes if o in HELD]
+        if not wanted:
+            return None  # a rule for a refused application is never something to aim for
+        already = [h for h in self.firm.honours if h.code == c.honour and h.level in c.levels and h.outcome in HELD]
+        if "renewed" not in wanted and already:
+            return None  # holds it already: a new recognition is not in prospect
+        if wanted == ["renewed"] and not already:
+            return None  # renewal presupposes the honour
+        outcome = wanted[0]
+        event = HonourEvent(date=self.as_of, honour=c.honour, level=c.levels[0], outcome=outcome)
+        found = _from_result(rule, self.compute(event, self.facts()), self.ps, exact=False)
+        if found is None:
+            return None  # the enterprise facts rule it out (size, first time)
+        amount, unknown = found
+        outcome_name = "、".join(reference.OUTCOME_NAMES[o] for o in wanted)
+        need = Condition(
+            "honour", "failed", f"尚未{outcome_name}{_honour_name(c.honour, c.levels)}（政策期 {_period(doc)}）"
+        )
+        return self.award(rule, "near", [need, *self._fact_conditions(rule), *unknown], amount)
+
+    def _first_above_scale(self, rule: Rule) -> Match | None:
+        p = prospects()["first_above_scale"]
+        facts = self.facts()
+        found = _from_result(rule, self.compute(FirstAboveScaleEvent(date=self.as_of), facts), self.ps, exact=False)
+        if found is None:
+            return None
+        amount, unknown = found
+        if self.firm.above_scale:
+            cond = Condition("above_scale", "met", "现为规模以上企业（首次升规的时间须在政策期内，由审核人核实）")
+            return self.award(rule, "unknown" if unknown else "met", [cond, *unknown], amount)
+        conds: list[Condition] = []
+        sections = pool_criteria.industry_sections(self.firm.industry)
+        allowed = p["sections"]
+        if sections is None:
+            conds.append(Condition("industry", "unknown", "未登记可对应国民经济行业门类的所属行业，无法确定是否为工业企业"))
+        elif not any(s in allowed for s in sections):
+            return None  # not an industrial firm: 升规 here means 规上工业
+        else:
+            conds.append(Condition("industry", "met", f"所属行业 {self.firm.industry}，属于工业（门类 {'、'.join(allowed)}）"))
+        label = FIGURE_NAMES.get(p["figure"], p["figure"])
+        value = self.firm.figure(self.year, p["figure"])
+        if value is None:
+            when = f"{self.year} 年" if self.year else ""
+            conds.append(Condition(p["figure"], "unknown", f"{when}无{label}数据，无法判断与规上标准的差距"))
+        elif value < p["min_yuan"]:
+            conds.append(_gap(self.year, label, value, p["min_yuan"], p["figure"], "（规模以上工业企业标准）"))
+        else:
+            conds.append(
+                Condition(
+                    "above_scale", "failed",
+                    f"{self.year} 年{label} {wan(value)} 万元，已达 {wan(p['min_yuan'])} 万元，尚未纳入规模以上企业统计",
+                    current_yuan=int(value), target_yuan=p["min_yuan"], gap_yuan=0,
+                )
+            )
+        failed = any(c.status == "failed" for c in conds)
+        status: MatchStatus = "near" if failed else "unknown"
+        return self.award(rule, status, conds + unknown, amount)
+
+    def _sales_milestone(self, rule: Rule) -> Match | None:
+        line = rule.conditions.revenue_crossing_yuan
+        label = "营业收入"
+        year = self.year
+        rev = self.firm.figure(year, "revenue_yuan")
+        prev = self.firm.figure(year - 1, "revenue_yuan") if year else None
+        if rev is None:
+            when = f"{year} 年" if year else ""
+            cond = Condition("revenue_yuan", "unknown", f"{when}无营业收入数据")
+            event = SalesMilestoneEvent(date=self.as_of, previous_revenue_yuan=line - 1, revenue_yuan=line)
+            status: MatchStatus = "unknown"
+        elif rev >= line:
+            if prev is None:
+                cond = Condition(
+                    "revenue_yuan", "unknown",
+                    f"{year} 年营业收入 {wan(rev)} 万元，已达 {wan(line)} 万元；无 {year - 1} 年数据，无法判断是否首次突破",
+                )
+                event = SalesMilestoneEvent(date=self.as_of, previous_revenue_yuan=line - 1, revenue_yuan=int(rev))
+                status = "unknown"
+            elif prev >= line:
+                return None  # crossed before: not a first time
+            else:
+                cond = Condition(
+                    "revenue_yuan", "met",
+                    f"{year} 年营业收入 {wan(rev)} 万元，首次突破 {wan(line)} 万元（{year - 1} 年 {wan(prev)} 万元）",
+                    current_yuan=int(rev), target_yuan=line, gap_yuan=0,
+                )
+                event = SalesMilestoneEvent(date=self.as_of, previous_revenue_yuan=int(prev), revenue_yuan=int(rev))
+                status = "met"
+        else:
+            cond = _gap(year, label, rev, line, "revenue_yuan")
+            event = SalesMilestoneEvent(date=self.as_of, previous_revenue_yuan=line - 1, revenue_yuan=line)
+            status = "near"
+        found = _from_result(rule, self.compute(event, self.facts()), self.ps, exact=False)
+        if found is None:
+            return None  # ownership rules it out
+        amount, unknown = found
+        if unknown and status == "met":
+            status = "unknown"
+        return self.award(rule, status, [cond, *self._fact_conditions(rule), *unknown], amount)
+
+    def _dummy_event(self, rule: Rule):
+        """An event of the rule's type that meets its event conditions, to see what the facts allow."""
+        c = rule.conditions
+        d = self.as_of
+        match rule.event:
+            case "loan_interest":
+                return LoanInterestEvent(date=d, interest_paid_yuan=0)
+            case "equipment_purchase":
+                return EquipmentPurchaseEvent(date=d, purpose=c.purpose or "tech_upgrade", amount_yuan=0)
+            case "design_prize":
+                return DesignPrizeEvent(date=d, contest=c.contest or "liaocheng", rank=c.rank or "gold")
+            case "skills_contest":
+                return SkillsContestEvent(date=d, participants=c.min_participants or 0)
+            case "talent_program":
+                return TalentProgramEvent(date=d, level=(c.levels or ["provincial"])[0], grant_yuan=0)
+            case "talent_loan_interest":
+                return TalentLoanInterestEvent(date=d, interest_paid_yuan=0, benchmark_interest_yuan=0)
+            case "output_growth":
+                return OutputGrowthEvent(
+                    date=d,
+                    new_output_yuan=(c.new_output_above_yuan or 0) + 1,
+                    growth_rate=c.min_growth_rate or Decimal(0),
+                    city_rank=c.max_city_rank or 1,
+                )
+        return None
+
+    def _needs_event(self, rule: Rule) -> Match | None:
+        event = self._dummy_event(rule)
+        if event is None:
+            return None
+        holds = self._holds(rule)
+        facts = self.facts(extra=tuple(rule.conditions.holds or ()))
+        found = _from_result(rule, self.compute(event, facts), self.ps, exact=False)
+        if found is None:
+            return None  # the facts, or the event's dates, rule it out
+        amount, unknown = found
+        need = prospects()["event_needs"].get(rule.event, rule.event)
+        conds = [*holds, *self._fact_conditions(rule), Condition("event", "unknown", f"须有：{need}"), *unknown]
+        status: MatchStatus = "near" if any(c.status == "failed" for c in holds) else "unknown"
+        return self.award(rule, status, conds, amount)
+
+    # -- pool entry classes
+
+    def pool_facts(self) -> pool_criteria.FirmFacts:
+        f = self.firm
+        figures = {
+            y: pool_criteria.YearFigures(**{k: (float(v) if isinstance(v, Decimal) else v) for k, v in vals.items()
+                                            if k in pool_criteria.YearFigures.model_fields})
+            for y, vals in f.figures.items()
+        }
+        return pool_criteria.FirmFacts(
+            above_scale=f.above_scale,
+            size=f.size,
+            industry=f.industry,
+            chain=f.chain,
+            township=f.township,
+            figures=figures,
+            honours=[pool_criteria.HonourFact(code=h.code, level=h.level, outcome=h.outcome, date=h.date)
+                     for h in f.honours if h.date <= self.as_of],
+            mu_class=f.mu_class,
+        )
+
+    def _criterion(self, c: Criterion, r: pool_criteria.CriterionResult, year: int) -> Condition:
+        status: Status = r.status.value  # met / failed / unknown
+        if status != "failed":
+            return Condition(c.kind, status, r.explanation)
+        if isinstance(c, RevenueBetween):
+            v = self.firm.figure(year, c.figure)
+            if v is not None and v < c.min_yuan:
+                return _gap(year, FIGURE_NAMES[c.figure], v, c.min_yuan, c.figure)
+            return Condition(c.kind, "failed", r.explanation, reachable=False)
+        if isinstance(c, Flag):
+            return Condition(c.kind, "failed", r.explanation, reachable=c.above_scale)
+        if isinstance(c, HonourHeld | HonourApplied | FigurePositive):
+            return Condition(c.kind, "failed", r.explanation)
+        if isinstance(c, AnyOf):
+            reachable = any(self._criterion(cc, rr, year).reachable for cc, rr in zip(c.criteria, r.children, strict=True))
+            return Condition(c.kind, "failed", r.explanation, reachable=reachable)
+        if isinstance(c, HonourNotHeld):
+            return Condition(c.kind, "failed", r.explanation, reachable=False)
+        return Condition(c.kind, "failed", r.explanation, reachable=False)  # size, industry
+
+    def pool_entries(self, pools: Mapping[str, PoolDefinition]) -> list[Match]:
+        out = []
+        facts = self.pool_facts()
+        year = self.year or self.as_of.year
+        for pool in pools.values():
+            if not pool.in_force.covers(self.as_of) or pool.code in self.firm.pools:
+                continue
+            for entry in pool.entry_classes:
+                results = pool_criteria.evaluate_entry_class(entry, facts, year)
+                conds = [self._criterion(c, r, year) for c, r in zip(entry.criteria, results, strict=True)]
+                if any(c.status == "failed" and not c.reachable for c in conds):
+                    continue
+                if any(c.status == "failed" for c in conds):
+                    status: MatchStatus = "near"
+                elif any(c.status == "unknown" for c in conds):
+                    status = "unknown"
+                else:
+                    status = "met"
+                out.append(
+                    Match(
+                        id=f"pool:{pool.code}.{entry.code}",
+                        kind="pool_entry",
+                        status=status,
+                        title=f"入{pool.name}：{entry.name}",
+                        document=pool.document,
+                        clause=entry.clause,
+                        clause_text=entry.text,
+                        funder=None,
+                        amount=None,
+                        conditions=tuple(conds),
+                    )
+                )
+        return out
+
+
+def match(
+    firm: Firm,
+    *,
+    as_of: dt.date,
+    policy_set: PolicySet,
+    pools: Mapping[str, PoolDefinition],
+) -> list[Match]:
+    """Every rule the enterprise meets or may still meet on `as_of`, closest first."""
+    m = _Matcher(firm, as_of, policy_set)
+    found = [x for x in (m.rule(r) for r in m.rules()) if x is not None]
+    found.extend(m.pool_entries(pools))
+    return sorted(found, key=Match.sort_key)

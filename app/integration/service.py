@@ -1,0 +1,228 @@
+"""The 聊城企业政策通 integration: policy matching from the registry, and registrations the platform reports."""
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.accounts.permissions import Principal
+from app.audit import service as audit
+from app.db import utcnow
+from app.enterprises import service as enterprise_service
+from app.enterprises.models import FIGURE_FIELDS, Enterprise, EnterpriseFigure, Honour
+from app.enterprises.uscc import normalise, uscc_error
+from app.errors import FieldError, NotFound, PreconditionFailed, ValidationFailed
+from app.integration import matching
+from app.policies.loader import load_policies
+from app.pools.definitions import load_pools
+from app.pools.models import PoolMembership
+
+BATCH_MAX = 100
+
+
+def _visible(actor: Principal):
+    conds = [Enterprise.deleted_at.is_(None)]
+    if actor.township_filter():
+        conds.append(Enterprise.township == actor.township_filter())
+    return and_(*conds)
+
+
+def _firms(session: Session, enterprises: list[Enterprise]) -> dict[int, matching.Firm]:
+    """The matcher's view of each enterprise: three queries for any number of them."""
+    ids = [e.id for e in enterprises]
+    figures: dict[int, dict[int, dict]] = defaultdict(dict)
+    for f in session.scalars(select(EnterpriseFigure).where(EnterpriseFigure.enterprise_id.in_(ids))):
+        figures[f.enterprise_id][f.year] = {k: getattr(f, k) for k in FIGURE_FIELDS}
+    honours: dict[int, list[matching.HonourRecord]] = defaultdict(list)
+    for h in session.scalars(select(Honour).where(Honour.enterprise_id.in_(ids))):
+        honours[h.enterprise_id].append(matching.HonourRecord(h.code, h.level, h.outcome, h.honour_date))
+    pools: dict[int, dict[str, dt.date]] = defaultdict(dict)
+    rows = session.execute(
+        select(PoolMembership.enterprise_id, PoolMembership.pool, PoolMembership.entered_date).where(
+            PoolMembership.enterprise_id.in_(ids), PoolMembership.left_date.is_(None)
+        )
+    )
+    for eid, pool, entered in rows:
+        pools[eid][pool] = entered
+    return {
+        e.id: matching.Firm(
+            id=e.id,
+            uscc=e.uscc,
+            name=e.name,
+            township=e.township,
+            size=e.size,
+            ownership=e.ownership,
+            above_scale=e.above_scale,
+            industry=e.industry,
+            chain=e.chain,
+            mu_class=e.mu_class,
+            figures=figures[e.id],
+            honours=tuple(honours[e.id]),
+            pools=pools[e.id],
+        )
+        for e in enterprises
+    }
+
+
+@dataclass
+class Eligibility:
+    enterprise: Enterprise
+    as_of: dt.date
+    year: int | None  # the figures year the rules were judged on
+    matches: list[matching.Match]
+
+
+def _filter(matches: list[matching.Match], statuses: list[str] | None, kinds: list[str] | None):
+    return [m for m in matches if (not statuses or m.status in statuses) and (not kinds or m.kind in kinds)]
+
+
+def eligible_policies(
+    session: Session,
+    *,
+    actor: Principal,
+    enterprise_id: int | None = None,
+    uscc: str | None = None,
+    as_of: dt.date | None = None,
+    statuses: list[str] | None = None,
+    kinds: list[str] | None = None,
+) -> Eligibility:
+    """The rules one enterprise meets now or is closest to meeting, closest first."""
+    actor.require("policies:read")
+    if uscc is not None:
+        ent = enterprise_service.get_by_uscc(session, actor=actor, uscc=uscc, with_details=False)
+    else:
+        ent = enterprise_service.get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
+    day = as_of or dt.date.today()
+    firm = _firms(session, [ent])[ent.id]
+    found = matching.match(firm, as_of=day, policy_set=load_policies(), pools=load_pools())
+    return Eligibility(ent, day, firm.year_for(day), _filter(found, statuses, kinds))
+
+
+@dataclass
+class BatchItem:
+    ref: str  # the id or USCC as asked
+    enterprise: Enterprise | None
+    eligibility: Eligibility | None
+    error: str | None  # Chinese, when the enterprise is not found
+
+
+def eligible_policies_batch(
+    session: Session,
+    *,
+    actor: Principal,
+    enterprise_ids: list[int],
+    usccs: list[str],
+    as_of: dt.date | None = None,
+    statuses: list[str] | None = None,
+    kinds: list[str] | None = None,
+) -> list[BatchItem]:
+    """The same for up to BATCH_MAX enterprises at once, in the order asked; one not found is
+    reported in its place, not as an error of the whole request."""
+    actor.require("policies:read")
+    errors: list[FieldError] = []
+    if not enterprise_ids and not usccs:
+        errors.append(FieldError("enterprise_ids", "enterprise_ids 与 usccs 至少填写一项"))
+    if len(enterprise_ids) + len(usccs) > BATCH_MAX:
+        errors.append(FieldError("enterprise_ids", f"一次最多查询 {BATCH_MAX} 家企业（enterprise_ids 与 usccs 合计）"))
+    codes = []
+    for i, raw in enumerate(usccs):
+        code = normalise(raw)
+        reason = uscc_error(code)
+        if reason:
+            errors.append(FieldError(f"usccs.{i}", f"usccs.{i}：{reason}"))
+        codes.append(code)
+    if len(set(enterprise_ids)) != len(enterprise_ids):
+        errors.append(FieldError("enterprise_ids", "enterprise_ids 中有重复的企业"))
+    if len(set(codes)) != len(codes):
+        errors.append(FieldError("usccs", "usccs 中有重复的统一社会信用代码"))
+    if errors:
+        raise ValidationFailed(errors)
+    day = as_of or dt.date.today()
+    found: list[Enterprise] = []
+    if enterprise_ids:
+        found += session.scalars(select(Enterprise).where(Enterprise.id.in_(enterprise_ids), _visible(actor)))
+    if codes:
+        found += session.scalars(select(Enterprise).where(Enterprise.uscc.in_(codes), _visible(actor)))
+    by_id = {e.id: e for e in found}
+    by_uscc = {e.uscc: e for e in found}
+    firms = _firms(session, list(by_id.values()))
+    ps, pools = load_policies(), load_pools()
+    items: list[BatchItem] = []
+    asked = [(str(i), by_id.get(i)) for i in enterprise_ids] + [(c, by_uscc.get(c)) for c in codes]
+    for ref, ent in asked:
+        if ent is None:
+            items.append(BatchItem(ref, None, None, "未找到该企业"))
+            continue
+        firm = firms[ent.id]
+        matches = matching.match(firm, as_of=day, policy_set=ps, pools=pools)
+        items.append(BatchItem(ref, ent, Eligibility(ent, day, firm.year_for(day), _filter(matches, statuses, kinds)), None))
+    return items
+
+
+# --- registrations on 聊城企业政策通 (indicator 6 of the 2023 target table) ----------------------
+
+
+def check_uscc(uscc: str, field: str = "uscc") -> str:
+    """The normalised USCC, or a 422 naming the field with the checksum's reason."""
+    code = normalise(uscc)
+    reason = uscc_error(code)
+    if reason:
+        raise ValidationFailed.one(field, f"{field}：{reason}")
+    return code
+
+
+def enterprise_by_uscc(session: Session, *, actor: Principal, uscc: str) -> Enterprise:
+    """The visible enterprise with this USCC (a malformed code is a 422, an unknown one a 404)."""
+    code = check_uscc(uscc)
+    ent = session.scalar(select(Enterprise).where(Enterprise.uscc == code, _visible(actor)))
+    if ent is None:
+        raise NotFound("未找到该统一社会信用代码对应的企业")
+    return ent
+
+
+def register_on_platform(
+    session: Session, *, actor: Principal, uscc: str, registered_date: dt.date, today: dt.date | None = None
+) -> tuple[Enterprise, bool]:
+    """Record that the enterprise registered on 聊城企业政策通 on `registered_date`.
+
+    Idempotent: the same date again changes nothing and writes no audit entry. A different date
+    replaces the old one (audited, before → after). Returns (enterprise, changed).
+    """
+    actor.require("platform:write")
+    code = check_uscc(uscc)
+    limit = (today or dt.date.today()) + dt.timedelta(days=1)  # the platform's clock may be a day ahead
+    if registered_date > limit:
+        raise ValidationFailed.one("registered_date", f"registered_date：注册日期 {registered_date} 晚于今天")
+    # Lock the row, so two identical reports at once still make one change and one audit entry.
+    ent = session.scalar(
+        select(Enterprise)
+        .where(Enterprise.uscc == code, _visible(actor))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if ent is None:
+        raise NotFound("未找到该统一社会信用代码对应的企业")
+    before = ent.platform_registered_date
+    if before == registered_date:
+        return ent, False
+    ent.platform_registered_date = registered_date
+    ent.updated_at = utcnow()
+    try:
+        session.flush()
+    except StaleDataError as e:
+        raise PreconditionFailed("企业记录正被他人修改，请重试") from e
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity_type="enterprise",
+        entity_id=ent.id,
+        enterprise_id=ent.id,
+        township=ent.township,
+        changes={"platform_registered_date": [before, registered_date]},
+        note="聊城企业政策通报送：企业已在平台注册",
+    )
+    return ent, True

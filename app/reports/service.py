@@ -1,0 +1,576 @@
+"""Monthly filings (月度填报): submit, correct, list, growth and the overdue list.
+
+Each month township staff file every enterprise's R&D spend and output (and revenue,
+electricity) for the previous month, by the filing day of the target table's rate row
+(研发投入月度增长率: 每月18日前完成填报). "By the 18th" means on or before it: a filing on
+the 19th is late, and on the 19th a month not yet filed is overdue. Every save is audited;
+a save after the deadline is flagged late (filing or correction). Which enterprises must file:
+every enterprise registered in the township (not deregistered).
+
+Dates are passed in (`today`, `as_of`), so every deadline rule is testable without a clock.
+Growth is computed in SQL over the enterprises that filed both months (like for like).
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Float, and_, case, cast, func, literal, select, tuple_
+from sqlalchemy.orm import Session, aliased
+
+from app.accounts.permissions import Principal
+from app.audit import service as audit
+from app.db import utcnow
+from app.enterprises import service as enterprise_service
+from app.enterprises.models import Enterprise
+from app.enterprises.uscc import normalise
+from app.errors import FieldError, ValidationFailed
+from app.pagination import decode_cursor, encode_cursor
+from app.reference import township_names, township_order
+from app.reports.models import FILING_FIELDS, REQUIRED_FIELDS, MonthlyFiling
+from app.reports.schemas import FilingIn, FilingRowIn
+from app.targets.models import TargetFigure, TargetIndicator, TargetSet
+
+F = MonthlyFiling
+
+
+# --- months ----------------------------------------------------------------------------------
+
+
+def period_of(year: int, month: int) -> int:
+    return year * 12 + month - 1
+
+
+def year_month(period: int) -> tuple[int, int]:
+    return period // 12, period % 12 + 1
+
+
+def month_text(period: int) -> str:
+    y, m = year_month(period)
+    return f"{y:04d}-{m:02d}"
+
+
+def month_label(period: int) -> str:
+    y, m = year_month(period)
+    return f"{y}年{m}月"
+
+
+def parse_month(text: str | None, field: str = "month") -> int:
+    """"2023-05" → period; anything else is a 422 naming the field."""
+    s = (text or "").strip()
+    try:
+        y, m = s.split("-")
+        year, month = int(y), int(m)
+        if len(y) != 4 or not 1 <= month <= 12 or not 2000 <= year <= 2100:
+            raise ValueError
+    except ValueError:
+        raise ValidationFailed.one(field, f"月份“{s}”格式应为 YYYY-MM，如 2023-05") from None
+    return period_of(year, month)
+
+
+def filing_day(session: Session, year: int) -> int:
+    """The day of the month by which last month's figures are due: the rate row's 填报日 of the year's table
+    (or of the latest table before it); the 2023 table's if there is none."""
+    stmt = (
+        select(TargetIndicator.filing_day)
+        .join(TargetSet, TargetSet.id == TargetIndicator.set_id)
+        .where(TargetSet.kind == "annual", TargetSet.year <= year, TargetIndicator.filing_day.is_not(None))
+        .order_by(TargetSet.year.desc())
+        .limit(1)
+    )
+    day = session.scalar(stmt)
+    if day is None:
+        from app.reference.targets import load_targets_2023
+
+        day = next(t.filing_day for t in load_targets_2023().indicators if t.filing_day)
+    return day
+
+
+def deadline(session: Session, period: int) -> date:
+    """Figures for `period` are due on the filing day of the following month (inclusive)."""
+    y, m = year_month(period + 1)
+    return date(y, m, filing_day(session, y))
+
+
+def report_period(session: Session, as_of: date) -> int:
+    """The latest month whose filing deadline is on or before `as_of`."""
+    p = period_of(as_of.year, as_of.month) - 1
+    return p if deadline(session, p) <= as_of else p - 1
+
+
+def last_month(today: date) -> int:
+    return period_of(today.year, today.month) - 1
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+def value_errors(values: dict, *, label: str = "", row: int | None = None) -> list[FieldError]:
+    """Missing required figures and negative figures, each message naming the field (and the row)."""
+    errors = []
+    for field, (name, unit) in FILING_FIELDS.items():
+        v = values.get(field)
+        if v is None:
+            if field in REQUIRED_FIELDS:
+                errors.append(FieldError(field, f"{label}{name}（{field}）：必填", row=row))
+        elif v < 0:
+            errors.append(FieldError(field, f"{label}{name}（{field}）：{v:,} {unit}不能为负数", row=row))
+    return errors
+
+
+def _check_month_closed(period: int, today: date) -> None:
+    if period >= period_of(today.year, today.month):
+        raise ValidationFailed.one("month", f"{month_label(period)}尚未结束，只能填报已结束月份的数据")
+
+
+# --- writes ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Saved:
+    filing: MonthlyFiling
+    created: bool
+    late: bool
+
+
+def _save(session: Session, actor: Principal, ent: Enterprise, period: int, data: FilingIn, due: date, today: date) -> Saved:
+    values = data.model_dump(include=set(FILING_FIELDS))
+    late = today > due
+    row = session.scalar(select(F).where(F.enterprise_id == ent.id, F.period == period))
+    now = utcnow()
+    if row is None:
+        y, m = year_month(period)
+        row = F(enterprise_id=ent.id, year=y, month=m, period=period, filed_at=now, filed_by=actor.name,
+                filed_late=late, updated_at=now, updated_by=actor.name, corrected_late=False, revisions=1, **values)
+        session.add(row)
+        before: dict = {}
+        action, created = "create", True
+    else:
+        before = audit.snapshot(row, list(FILING_FIELDS))
+        if all(before[k] == v for k, v in values.items()):
+            return Saved(row, False, False)  # nothing changed: no revision, no audit entry
+        for k, v in values.items():
+            setattr(row, k, v)
+        row.updated_at, row.updated_by = now, actor.name
+        row.revisions += 1
+        if late:
+            row.corrected_late = True
+        action, created = "update", False
+    session.flush()
+    changes = audit.diff(before, audit.snapshot(row, list(FILING_FIELDS)))
+    changes["late"] = late
+    note = f"{month_label(period)}月度填报"
+    if late:
+        note += f"（截止日 {due.isoformat()} 之后{'填报' if created else '更正'}，逾期）"
+    audit.record(
+        session, actor=actor, action=action, entity_type="monthly_filing", entity_id=f"{ent.id}:{month_text(period)}",
+        enterprise_id=ent.id, township=ent.township, changes=changes, note=note,
+    )
+    return Saved(row, created, late)
+
+
+def submit(
+    session: Session, *, actor: Principal, enterprise_id: int, period: int, data: FilingIn, today: date
+) -> Saved:
+    """File (or correct) one enterprise's month. Another township's enterprise is a 404."""
+    actor.require("filings:write")
+    ent = enterprise_service.get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
+    _check_month_closed(period, today)
+    errors = value_errors(data.model_dump())
+    if errors:
+        raise ValidationFailed(errors)
+    return _save(session, actor, ent, period, data, deadline(session, period), today)
+
+
+def submit_many(
+    session: Session, *, actor: Principal, period: int, rows: list[FilingRowIn], today: date, first_row: int = 1
+) -> list[Saved]:
+    """File many enterprises' month at once: every row is checked first, and one bad row writes nothing.
+
+    An enterprise outside the actor's township (or unknown) is a 422 naming the row.
+    """
+    actor.require("filings:write")
+    _check_month_closed(period, today)
+    ids = {r.enterprise_id for r in rows if r.enterprise_id is not None}
+    usccs = {normalise(r.uscc) for r in rows if r.enterprise_id is None and r.uscc}
+    conds = [Enterprise.deleted_at.is_(None)]
+    if actor.township_filter():
+        conds.append(Enterprise.township == actor.township_filter())
+    found: list[Enterprise] = []
+    if ids:
+        found += session.scalars(select(Enterprise).where(Enterprise.id.in_(ids), *conds)).all()
+    if usccs:
+        found += session.scalars(select(Enterprise).where(Enterprise.uscc.in_(usccs), *conds)).all()
+    by_id = {e.id: e for e in found}
+    by_uscc = {e.uscc: e for e in found}
+    errors: list[FieldError] = []
+    resolved: list[tuple[Enterprise, FilingRowIn]] = []
+    seen: dict[int, int] = {}
+    for i, r in enumerate(rows):
+        n = first_row + i
+        label = f"第 {n} 行，"
+        if r.enterprise_id is not None:
+            ent, who = by_id.get(r.enterprise_id), f"企业 ID {r.enterprise_id}"
+        elif r.uscc:
+            ent, who = by_uscc.get(normalise(r.uscc)), f"统一社会信用代码 {normalise(r.uscc)}"
+        else:
+            errors.append(FieldError("enterprise", f"{label}缺少企业（enterprise_id 或统一社会信用代码）", row=n))
+            continue
+        if ent is None:
+            scope = "不属于本乡镇或" if actor.township_filter() else ""
+            errors.append(FieldError("enterprise", f"{label}{who}{scope}未登记", row=n))
+            continue
+        if ent.id in seen:
+            errors.append(FieldError("enterprise", f"{label}{ent.name}与第 {seen[ent.id]} 行重复", row=n))
+            continue
+        seen[ent.id] = n
+        row_errors = value_errors(r.model_dump(), label=f"{label}{ent.name}，", row=n)
+        errors.extend(row_errors)
+        if not row_errors:
+            resolved.append((ent, r))
+    if errors:
+        raise ValidationFailed(errors, detail=f"填报有 {len(errors)} 处错误，全部未写入：" + "；".join(e.message for e in errors[:3]))
+    due = deadline(session, period)
+    return [_save(session, actor, ent, period, FilingIn.model_validate(r.model_dump(include=set(FILING_FIELDS))), due, today)
+            for ent, r in resolved]
+
+
+# --- reads ----------------------------------------------------------------------------------
+
+
+def _scope(stmt, actor: Principal, township: str | None = None):
+    stmt = stmt.where(Enterprise.deleted_at.is_(None))
+    if actor.township_filter():
+        stmt = stmt.where(Enterprise.township == actor.township_filter())
+    if township:
+        if township not in township_names():
+            raise ValidationFailed.one("township", f"未知的乡镇代码“{township}”")
+        stmt = stmt.where(Enterprise.township == township)
+    return stmt
+
+
+def _pct(cur, prev):
+    """SQL: growth in % of cur over prev; NULL when prev is NULL or 0."""
+    return (cast(cur, Float) - cast(prev, Float)) * literal(100.0) / func.nullif(cast(prev, Float), 0.0)
+
+
+@dataclass
+class GridRow:
+    enterprise_id: int
+    name: str
+    uscc: str
+    township: str
+    filing: MonthlyFiling | None
+    prev_rd: int | None
+    rd_mom_pct: float | None
+    rd_yoy_pct: float | None
+    output_mom_pct: float | None
+    output_yoy_pct: float | None
+
+
+def _rows_stmt(period: int):
+    """Enterprises with the month's filing (or none), last month's R&D, and growth computed in SQL."""
+    c, p, y = aliased(F), aliased(F), aliased(F)
+    stmt = (
+        select(
+            Enterprise.id, Enterprise.name, Enterprise.uscc, Enterprise.township, c,
+            p.rd_spend_yuan,
+            _pct(c.rd_spend_yuan, p.rd_spend_yuan), _pct(c.rd_spend_yuan, y.rd_spend_yuan),
+            _pct(c.output_value_yuan, p.output_value_yuan), _pct(c.output_value_yuan, y.output_value_yuan),
+        )
+        .outerjoin(c, and_(c.enterprise_id == Enterprise.id, c.period == period))
+        .outerjoin(p, and_(p.enterprise_id == Enterprise.id, p.period == period - 1))
+        .outerjoin(y, and_(y.enterprise_id == Enterprise.id, y.period == period - 12))
+    )
+    return stmt, c
+
+
+def grid(
+    session: Session,
+    *,
+    actor: Principal,
+    period: int,
+    township: str | None = None,
+    only_missing: bool = False,
+    cursor: str | None = None,
+    limit: int = 100,
+) -> tuple[list[GridRow], str | None]:
+    """One row per enterprise of the township for the month, filed or not, with growth (SQL); keyset by name."""
+    actor.require("filings:read")
+    if not 1 <= limit <= 1000:
+        raise ValidationFailed.one("limit", "每页条数须在 1–1000 之间")
+    stmt, c = _rows_stmt(period)
+    stmt = _scope(stmt, actor, township)
+    if only_missing:
+        stmt = stmt.where(c.id.is_(None))
+    if cursor:
+        name, last_id = decode_cursor(cursor, "name")
+        stmt = stmt.where(tuple_(Enterprise.name, Enterprise.id) > tuple_(name, last_id))
+    rows = session.execute(stmt.order_by(Enterprise.name, Enterprise.id).limit(limit + 1)).all()
+    more = len(rows) > limit
+    out = [GridRow(*r) for r in rows[:limit]]
+    return out, (encode_cursor("name", out[-1].name, out[-1].enterprise_id) if more and out else None)
+
+
+def grid_row(session: Session, *, actor: Principal, enterprise_id: int, period: int) -> GridRow:
+    """One enterprise's grid row for the month (re-rendered after a save); 404 outside the actor's township."""
+    actor.require("filings:read")
+    ent = enterprise_service.get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
+    stmt, _ = _rows_stmt(period)
+    return GridRow(*session.execute(stmt.where(Enterprise.id == ent.id)).one())
+
+
+def enterprise_history(session: Session, *, actor: Principal, enterprise_id: int, limit: int = 36) -> tuple[Enterprise, list[tuple]]:
+    """An enterprise's filings, newest first, with month-on-month and year-on-year growth (SQL)."""
+    actor.require("filings:read")
+    ent = enterprise_service.get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
+    c, p, y = aliased(F), aliased(F), aliased(F)
+    stmt = (
+        select(
+            c,
+            _pct(c.rd_spend_yuan, p.rd_spend_yuan), _pct(c.rd_spend_yuan, y.rd_spend_yuan),
+            _pct(c.output_value_yuan, p.output_value_yuan), _pct(c.output_value_yuan, y.output_value_yuan),
+        )
+        .outerjoin(p, and_(p.enterprise_id == c.enterprise_id, p.period == c.period - 1))
+        .outerjoin(y, and_(y.enterprise_id == c.enterprise_id, y.period == c.period - 12))
+        .where(c.enterprise_id == ent.id)
+        .order_by(c.period.desc())
+        .limit(limit)
+    )
+    return ent, [tuple(r) for r in session.execute(stmt)]
+
+
+@dataclass
+class FilingRow:
+    filing: MonthlyFiling
+    name: str
+    uscc: str
+    township: str
+    rd_mom_pct: float | None
+    rd_yoy_pct: float | None
+    output_mom_pct: float | None
+    output_yoy_pct: float | None
+
+
+def list_filings(
+    session: Session,
+    *,
+    actor: Principal,
+    period: int,
+    township: str | None = None,
+    cursor: str | None = None,
+    limit: int = 100,
+) -> tuple[list[FilingRow], str | None, int]:
+    """The month's filings (filed only), keyset by enterprise id, with growth (SQL); and how many there are."""
+    actor.require("filings:read")
+    if not 1 <= limit <= 1000:
+        raise ValidationFailed.one("limit", "每页条数须在 1–1000 之间")
+    c, p, y = aliased(F), aliased(F), aliased(F)
+    stmt = (
+        select(
+            c, Enterprise.name, Enterprise.uscc, Enterprise.township,
+            _pct(c.rd_spend_yuan, p.rd_spend_yuan), _pct(c.rd_spend_yuan, y.rd_spend_yuan),
+            _pct(c.output_value_yuan, p.output_value_yuan), _pct(c.output_value_yuan, y.output_value_yuan),
+        )
+        .join(Enterprise, Enterprise.id == c.enterprise_id)
+        .outerjoin(p, and_(p.enterprise_id == c.enterprise_id, p.period == period - 1))
+        .outerjoin(y, and_(y.enterprise_id == c.enterprise_id, y.period == period - 12))
+        .where(c.period == period)
+    )
+    stmt = _scope(stmt, actor, township)
+    total = session.scalar(
+        _scope(select(func.count(c.id)).join(Enterprise, Enterprise.id == c.enterprise_id).where(c.period == period), actor, township)
+    )
+    if cursor:
+        _, last_id = decode_cursor(cursor, "enterprise_id")
+        stmt = stmt.where(c.enterprise_id > last_id)
+    rows = [FilingRow(*r) for r in session.execute(stmt.order_by(c.enterprise_id).limit(limit + 1))]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode_cursor("enterprise_id", None, rows[-1].filing.enterprise_id) if more and rows else None), int(total or 0)
+
+
+# --- growth by township -------------------------------------------------------------------------
+
+
+@dataclass
+class Growth:
+    township: str | None  # None: the county
+    filed: int
+    rd: int  # the month's R&D spend of all filers
+    rd_mom_cur: int  # … of the filers who also filed the previous month
+    rd_prev: int
+    rd_yoy_cur: int
+    rd_ly: int
+    output: int
+    out_mom_cur: int
+    out_prev: int
+    out_yoy_cur: int
+    out_ly: int
+    rd_mom_pct: float | None
+    rd_yoy_pct: float | None
+    output_mom_pct: float | None
+    output_yoy_pct: float | None
+
+    @property
+    def name(self) -> str:
+        return township_names()[self.township] if self.township else "全县"
+
+
+def _ratio(cur: int, prev: int) -> float | None:
+    return (cur - prev) * 100.0 / prev if prev else None
+
+
+def township_growth(
+    session: Session, *, actor: Principal, period: int, township: str | None = None
+) -> tuple[dict[str, Growth], Growth]:
+    """The month's R&D spend and output growth per township in ONE query, like for like; and the county's.
+
+    Month on month compares the enterprises that filed both this month and the previous one;
+    year on year those that filed this month and the same month last year.
+    """
+    c, p, y = aliased(F), aliased(F), aliased(F)
+    matched_p = case((p.id.is_not(None), c.rd_spend_yuan))
+    matched_y = case((y.id.is_not(None), c.rd_spend_yuan))
+    out_p = case((p.id.is_not(None), c.output_value_yuan))
+    out_y = case((y.id.is_not(None), c.output_value_yuan))
+    z = func.coalesce
+    stmt = (
+        select(
+            Enterprise.township,
+            func.count(c.id),
+            z(func.sum(c.rd_spend_yuan), 0), z(func.sum(matched_p), 0), z(func.sum(p.rd_spend_yuan), 0),
+            z(func.sum(matched_y), 0), z(func.sum(y.rd_spend_yuan), 0),
+            z(func.sum(c.output_value_yuan), 0), z(func.sum(out_p), 0), z(func.sum(p.output_value_yuan), 0),
+            z(func.sum(out_y), 0), z(func.sum(y.output_value_yuan), 0),
+            _pct(func.sum(matched_p), func.sum(p.rd_spend_yuan)),
+            _pct(func.sum(matched_y), func.sum(y.rd_spend_yuan)),
+            _pct(func.sum(out_p), func.sum(p.output_value_yuan)),
+            _pct(func.sum(out_y), func.sum(y.output_value_yuan)),
+        )
+        .select_from(c)
+        .join(Enterprise, Enterprise.id == c.enterprise_id)
+        .outerjoin(p, and_(p.enterprise_id == c.enterprise_id, p.period == period - 1))
+        .outerjoin(y, and_(y.enterprise_id == c.enterprise_id, y.period == period - 12))
+        .where(c.period == period)
+        .group_by(Enterprise.township)
+    )
+    rows = {r[0]: Growth(r[0], *(int(v) for v in r[1:12]), *r[12:]) for r in session.execute(_scope(stmt, actor, township))}
+    sums = [sum(getattr(g, f) for g in rows.values()) for f in
+            ("filed", "rd", "rd_mom_cur", "rd_prev", "rd_yoy_cur", "rd_ly", "output", "out_mom_cur", "out_prev", "out_yoy_cur", "out_ly")]
+    county = Growth(None, *sums, _ratio(sums[2], sums[3]), _ratio(sums[4], sums[5]), _ratio(sums[7], sums[8]), _ratio(sums[9], sums[10]))
+    return rows, county
+
+
+def rd_targets(session: Session, year: int) -> tuple[float | None, dict[str, float]]:
+    """The R&D growth rate target (%) of the year's table: the county's and each township's."""
+    ind = session.scalar(
+        select(TargetIndicator)
+        .join(TargetSet, TargetSet.id == TargetIndicator.set_id)
+        .where(TargetSet.kind == "annual", TargetSet.year == year, TargetIndicator.kind == "rate")
+        .limit(1)
+    )
+    if ind is None:
+        return None, {}
+    figs = session.execute(select(TargetFigure.township, TargetFigure.value).where(TargetFigure.indicator_id == ind.id))
+    return float(ind.total), {t: float(v) for t, v in figs}
+
+
+@dataclass
+class TrendPoint:
+    period: int
+    filed: int
+    rd: int
+    rd_mom_pct: float | None
+    rd_yoy_pct: float | None
+    output_mom_pct: float | None
+
+    @property
+    def month(self) -> str:
+        return month_text(self.period)
+
+
+def trend(session: Session, *, actor: Principal, end_period: int, months: int = 12, township: str | None = None) -> list[TrendPoint]:
+    """Monthly growth of R&D spend (and output) over the `months` months ending at `end_period`: one query."""
+    actor.require("filings:read")
+    c, p, y = aliased(F), aliased(F), aliased(F)
+    matched_p = case((p.id.is_not(None), c.rd_spend_yuan))
+    matched_y = case((y.id.is_not(None), c.rd_spend_yuan))
+    out_p = case((p.id.is_not(None), c.output_value_yuan))
+    stmt = (
+        select(
+            c.period, func.count(c.id), func.coalesce(func.sum(c.rd_spend_yuan), 0),
+            _pct(func.sum(matched_p), func.sum(p.rd_spend_yuan)),
+            _pct(func.sum(matched_y), func.sum(y.rd_spend_yuan)),
+            _pct(func.sum(out_p), func.sum(p.output_value_yuan)),
+        )
+        .select_from(c)
+        .join(Enterprise, Enterprise.id == c.enterprise_id)
+        .outerjoin(p, and_(p.enterprise_id == c.enterprise_id, p.period == c.period - 1))
+        .outerjoin(y, and_(y.enterprise_id == c.enterprise_id, y.period == c.period - 12))
+        .where(c.period.between(end_period - months + 1, end_period))
+        .group_by(c.period)
+    )
+    got = {r[0]: TrendPoint(r[0], int(r[1]), int(r[2]), *r[3:]) for r in session.execute(_scope(stmt, actor, township))}
+    return [got.get(pp) or TrendPoint(pp, 0, 0, None, None, None) for pp in range(end_period - months + 1, end_period + 1)]
+
+
+# --- who has not filed ----------------------------------------------------------------------------
+
+
+@dataclass
+class TownshipStatus:
+    township: str
+    enterprises: int
+    filed: int
+    filed_late: int
+
+    @property
+    def missing(self) -> int:
+        return self.enterprises - self.filed
+
+    @property
+    def name(self) -> str:
+        return township_names()[self.township]
+
+
+@dataclass
+class Overdue:
+    period: int
+    deadline: date
+    as_of: date
+    townships: list[TownshipStatus]
+    missing: list[Enterprise]
+    missing_total: int
+
+    @property
+    def overdue(self) -> bool:
+        return self.as_of > self.deadline
+
+
+def overdue(
+    session: Session, *, actor: Principal, period: int, as_of: date, township: str | None = None, limit: int = 200
+) -> Overdue:
+    """Who has not filed `period`: per township (one query) and the enterprises (first `limit`, by township and name).
+
+    They are overdue once `as_of` is after the deadline (the 19th for a deadline on the 18th).
+    """
+    actor.require("filings:read")
+    c = aliased(F)
+    joined = and_(c.enterprise_id == Enterprise.id, c.period == period)
+    stmt = (
+        select(
+            Enterprise.township, func.count(Enterprise.id), func.count(c.id),
+            func.coalesce(func.sum(case((c.filed_late.is_(True), 1), else_=0)), 0),
+        )
+        .outerjoin(c, joined)
+        .group_by(Enterprise.township)
+    )
+    rows = {t: TownshipStatus(t, int(n), int(f), int(late)) for t, n, f, late in session.execute(_scope(stmt, actor, township))}
+    order = township_order()
+    towns = sorted(rows.values(), key=lambda r: order[r.township])
+    missing_stmt = _scope(select(Enterprise).outerjoin(c, joined).where(c.id.is_(None)), actor, township)
+    whens = {code: i for code, i in order.items()}
+    missing = list(session.scalars(
+        missing_stmt.order_by(case(whens, value=Enterprise.township), Enterprise.name, Enterprise.id).limit(limit)
+    ))
+    return Overdue(period, deadline(session, period), as_of, towns, missing, sum(t.missing for t in towns))

@@ -1,0 +1,469 @@
+"""Progress against a target table, read from the data: actual / target per township and county, with status.
+
+Status of a count target (actual vs target, deadline, evaluated on `as_of`):
+
+  met            actual >= target (a target of 0 is met)
+  overdue        not met and as_of is after the deadline (the deadline day itself is still in time)
+  behind         not met, the deadline is at most NEAR_DAYS (30) days away, and actual < BEHIND_SHARE (80%) of target
+  on_track       not met otherwise: the deadline is more than 30 days away, or near but at least 80% done
+  not_available  the measure needs data the system does not hold; shown with its reason, never as 0
+  no_target      a county-only row (no township split): a township's actual is shown without a status
+
+A rate target (研发投入月度增长率) is judged on the latest month whose filing deadline has passed
+by `as_of` ("report month"): met when the month-on-month growth of R&D spend (enterprises that
+filed both months) reaches the rate, behind when it does not, not_available without filings.
+
+All actuals of a table come from a handful of SQL aggregates, each grouped by township:
+ONE statement for every counted indicator (UNION ALL of one GROUP BY per indicator) and ONE
+for the R&D growth — never a loop over enterprises in Python.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, union_all
+from sqlalchemy.orm import Session
+
+from app.accounts.permissions import Principal
+from app.enterprises.models import Enterprise, Honour
+from app.errors import NotFound, ValidationFailed
+from app.reference import LEVEL_NAMES, OUTCOME_NAMES, honours, township_names, townships
+from app.reports import service as filing_service
+from app.targets.models import TargetIndicator, TargetSet
+
+NEAR_DAYS = 30
+BEHIND_SHARE = 0.8
+
+STATUS_NAMES = {
+    "met": "已完成",
+    "on_track": "正常推进",
+    "behind": "进度滞后",
+    "overdue": "逾期未完成",
+    "not_available": "数据尚未接入",
+    "no_target": "无分解目标",
+}
+MEASURE_NAMES = {
+    "honour_count": "认定记录计数",
+    "pool_members": "培育库成员数",
+    "platform_registrations": "政策通平台注册数",
+    "rd_growth": "研发投入月度增长率（月度填报）",
+    "not_available": "系统无此数据",
+}
+STATUS_RULES = (
+    f"已完成：完成数 ≥ 目标数；逾期未完成：截止日已过仍未完成（截止日当天仍算按期）；"
+    f"进度滞后：距截止日不超过 {NEAR_DAYS} 天且完成数不足目标的 {int(BEHIND_SHARE * 100)}%；"
+    f"正常推进：其余未完成的情形。增长率指标按截止日已过的最近一个月判断：环比增长达到目标为已完成，否则为进度滞后。"
+)
+
+
+def count_status(actual: float, target: float, deadline: date | None, as_of: date) -> str:
+    """Status of a count target; see the module docstring for the boundaries."""
+    if actual >= target:
+        return "met"
+    if deadline is None:
+        return "on_track"
+    days_left = (deadline - as_of).days
+    if days_left < 0:
+        return "overdue"
+    if days_left <= NEAR_DAYS and actual < BEHIND_SHARE * target:
+        return "behind"
+    return "on_track"
+
+
+def rate_status(actual: float | None, target: float) -> str:
+    if actual is None:
+        return "not_available"
+    return "met" if actual >= target else "behind"
+
+
+def num(v: Decimal | float | int | None) -> int | float | None:
+    """A figure as printed: 3 not 3.00, 12.5 as is."""
+    if v is None:
+        return None
+    f = float(v)
+    return int(f) if f.is_integer() else f
+
+
+# --- the measures as SQL ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Window:
+    """The dates a measure reads: records dated in [start, end], pool membership on `at`."""
+
+    start: date
+    end: date
+    at: date
+
+
+def window(target_set: TargetSet, deadline: date | None, as_of: date) -> Window:
+    end = min(target_set.period_end, as_of)
+    return Window(target_set.period_start, end, min(deadline or target_set.period_end, as_of))
+
+
+def pools_available() -> bool:
+    """Pool membership is read from the pools domain's table when it exists."""
+    try:
+        from app.pools.models import PoolMembership  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def unavailable_reason(measure: dict) -> str | None:
+    kind = measure.get("kind")
+    if kind == "not_available":
+        return measure.get("reason") or "系统无此数据"
+    if kind == "pool_members" and not pools_available():
+        return "数据尚未接入（培育库成员数据尚未接入本系统）"
+    return None
+
+
+def _honour_conds(m: dict, w: Window) -> list[ColumnElement[bool]]:
+    conds = [Honour.code.in_(m["honours"]), Honour.outcome.in_(m["outcomes"]), Honour.honour_date.between(w.start, w.end)]
+    if m.get("levels"):
+        conds.append(Honour.level.in_(m["levels"]))
+    return conds
+
+
+def _pool_conds(m: dict, w: Window):
+    from app.pools.models import PoolMembership as M
+
+    return M, [M.pool == m["pool"], M.entered_date <= w.at, or_(M.left_date.is_(None), M.left_date > w.at)]
+
+
+def _visible(stmt: Select, actor: Principal, township: str | None) -> Select:
+    stmt = stmt.where(Enterprise.deleted_at.is_(None))
+    if actor.township_filter():
+        stmt = stmt.where(Enterprise.township == actor.township_filter())
+    if township:
+        stmt = stmt.where(Enterprise.township == township)
+    return stmt
+
+
+def count_stmt(key: str, m: dict, w: Window, actor: Principal, township: str | None = None) -> Select | None:
+    """SELECT key, township, n: distinct enterprises the measure counts, by township; None if not countable."""
+    kind = m["kind"]
+    k = literal(key).label("key")
+    if kind == "honour_count":
+        stmt = (
+            select(k, Enterprise.township, func.count(func.distinct(Honour.enterprise_id)).label("n"))
+            .join(Enterprise, Enterprise.id == Honour.enterprise_id)
+            .where(*_honour_conds(m, w))
+        )
+    elif kind == "pool_members" and pools_available():
+        M, conds = _pool_conds(m, w)
+        stmt = (
+            select(k, Enterprise.township, func.count(func.distinct(M.enterprise_id)).label("n"))
+            .join(Enterprise, Enterprise.id == M.enterprise_id)
+            .where(*conds)
+        )
+    elif kind == "platform_registrations":
+        stmt = select(k, Enterprise.township, func.count(Enterprise.id).label("n")).where(
+            Enterprise.platform_registered_date.between(w.start, w.end)
+        )
+    else:
+        return None
+    return _visible(stmt, actor, township).group_by(Enterprise.township)
+
+
+def counts(session: Session, stmts: list[Select]) -> dict[tuple[str, str], int]:
+    """Run every indicator's GROUP BY as ONE statement: {(key, township): n}."""
+    if not stmts:
+        return {}
+    stmt = stmts[0] if len(stmts) == 1 else union_all(*stmts)
+    return {(k, t): int(n) for k, t, n in session.execute(stmt)}
+
+
+# --- the matrix -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Cell:
+    actual: int | float | None
+    target: int | float | None
+    status: str
+
+    @property
+    def ratio(self) -> float | None:
+        if self.actual is None or not self.target:
+            return None
+        return self.actual / self.target
+
+    @property
+    def percent(self) -> int | None:
+        r = self.ratio
+        return None if r is None else int(round(r * 100))
+
+
+@dataclass
+class PartProgress:
+    code: str
+    name: str
+    cell: Cell
+
+
+@dataclass
+class IndicatorProgress:
+    indicator: TargetIndicator
+    townships: dict[str, Cell]
+    county: Cell | None  # None for township staff
+    reason: str | None = None  # why the measure cannot be computed
+    parts: list[PartProgress] = field(default_factory=list)
+    report_period: int | None = None  # rate rows: the month judged
+
+    @property
+    def available(self) -> bool:
+        return self.reason is None
+
+    @property
+    def measure_kind(self) -> str:
+        return self.indicator.measure.get("kind", "")
+
+    @property
+    def report_month(self) -> str | None:
+        return filing_service.month_label(self.report_period) if self.report_period is not None else None
+
+
+@dataclass
+class Matrix:
+    target_set: TargetSet
+    as_of: date
+    townships: list[dict]  # visible townships, in the attachment's order
+    rows: list[IndicatorProgress]
+
+    def status_counts(self, township: str | None = None) -> dict[str, int]:
+        out = dict.fromkeys(STATUS_NAMES, 0)
+        for r in self.rows:
+            cell = r.townships.get(township) if township else r.county
+            if cell is not None:
+                out[cell.status] += 1
+        return out
+
+    def township_completion(self) -> dict[str, int | None]:
+        """Per township: mean completion (%, each indicator capped at 100%) over its split count targets."""
+        out: dict[str, int | None] = {}
+        for t in self.townships:
+            ratios = [
+                min(1.0, c.ratio) for r in self.rows
+                if r.available and r.indicator.kind == "count" and not r.indicator.county_only
+                for c in [r.townships.get(t["code"])] if c is not None and c.ratio is not None
+            ]
+            out[t["code"]] = int(round(100 * sum(ratios) / len(ratios))) if ratios else None
+        return out
+
+
+def _figures(ind: TargetIndicator) -> dict[str, float]:
+    return {f.township: num(f.value) for f in ind.figures}
+
+
+def compute(
+    session: Session,
+    *,
+    actor: Principal,
+    target_set: TargetSet,
+    as_of: date,
+    indicators: list[TargetIndicator] | None = None,
+) -> Matrix:
+    """Every indicator's actual and status, per visible township and for the county: a handful of queries."""
+    actor.require("targets:read")
+    inds = target_set.indicators if indicators is None else indicators
+    towns = [t for t in townships() if actor.sees_township(t["code"])]
+    stmts = []
+    for ind in inds:
+        w = window(target_set, ind.deadline, as_of)
+        s = count_stmt(ind.code, ind.measure, w, actor)
+        if s is not None:
+            stmts.append(s)
+        for part in ind.parts or []:
+            s = count_stmt(f"{ind.code}.{part['code']}", part["measure"], w, actor)
+            if s is not None:
+                stmts.append(s)
+    got = counts(session, stmts)
+    growth = _rd_growth(session, actor, target_set, as_of) if any(i.measure.get("kind") == "rd_growth" for i in inds) else None
+
+    rows = []
+    for ind in inds:
+        rows.append(_indicator_progress(ind, towns, got, growth, actor, as_of))
+    return Matrix(target_set, as_of, towns, rows)
+
+
+def _rd_growth(session: Session, actor: Principal, target_set: TargetSet, as_of: date):
+    """(report period, {township: growth %}, county growth %), or (None, {}, None) before any month is due."""
+    p = filing_service.report_period(session, min(as_of, filing_service.deadline(session, _last_period(target_set))))
+    first = filing_service.period_of(target_set.period_start.year, target_set.period_start.month)
+    if p < first:
+        return None, {}, None
+    by_town, county = filing_service.township_growth(session, actor=actor, period=p)
+    return p, {t: g.rd_mom_pct for t, g in by_town.items()}, county.rd_mom_pct
+
+
+def _last_period(target_set: TargetSet) -> int:
+    return filing_service.period_of(target_set.period_end.year, target_set.period_end.month)
+
+
+def _indicator_progress(ind, towns, got, growth, actor: Principal, as_of: date) -> IndicatorProgress:
+    reason = unavailable_reason(ind.measure)
+    figures = _figures(ind)
+    total = num(ind.total)
+    if reason is not None:
+        return IndicatorProgress(
+            ind, {t["code"]: Cell(None, figures.get(t["code"]), "not_available") for t in towns},
+            Cell(None, total, "not_available") if actor.is_county else None, reason=reason,
+        )
+    if ind.measure["kind"] == "rd_growth":
+        period, by_town, county_rate = growth or (None, {}, None)
+        if period is None:
+            why = "尚无到期的月度填报"
+            return IndicatorProgress(
+                ind, {t["code"]: Cell(None, figures.get(t["code"]), "not_available") for t in towns},
+                Cell(None, total, "not_available") if actor.is_county else None, reason=why,
+            )
+        cells = {}
+        for t in towns:
+            rate = by_town.get(t["code"])
+            target = figures.get(t["code"], total)
+            cells[t["code"]] = Cell(_round(rate), target, rate_status(rate, target))
+        county = Cell(_round(county_rate), total, rate_status(county_rate, total)) if actor.is_county else None
+        return IndicatorProgress(ind, cells, county, report_period=period)
+
+    cells = {}
+    for t in towns:
+        actual = got.get((ind.code, t["code"]), 0)
+        if ind.county_only:
+            cells[t["code"]] = Cell(actual, None, "no_target")
+        else:
+            target = figures.get(t["code"], 0)
+            cells[t["code"]] = Cell(actual, target, count_status(actual, target, ind.deadline, as_of))
+    county = None
+    if actor.is_county:
+        actual = sum(n for (k, _), n in got.items() if k == ind.code)
+        county = Cell(actual, total, count_status(actual, total, ind.deadline, as_of))
+    parts = []
+    for part in ind.parts or []:
+        key = f"{ind.code}.{part['code']}"
+        actual = sum(n for (k, _), n in got.items() if k == key)
+        parts.append(PartProgress(part["code"], part["name"], Cell(actual, part["total"], count_status(actual, part["total"], ind.deadline, as_of))))
+    return IndicatorProgress(ind, cells, county, parts=parts)
+
+
+def _round(v: float | None) -> float | None:
+    return None if v is None else round(float(v), 1)
+
+
+# --- what a measure says, in Chinese -------------------------------------------------------------
+
+
+def describe_measure(m: dict, target_set: TargetSet, deadline: date | None) -> str:
+    """The measure as a sentence a township officer can check against the data."""
+    kind = m.get("kind")
+    specs = honours()
+    if kind == "honour_count":
+        names = "、".join(specs[h]["name"] if h in specs else h for h in m["honours"])
+        levels = "、".join(LEVEL_NAMES.get(lv, lv) for lv in m.get("levels") or []) or "任意级别"
+        outcomes = "、".join(OUTCOME_NAMES.get(o, o) for o in m["outcomes"])
+        span = f"{target_set.period_start.isoformat()} 至 {target_set.period_end.isoformat()}"
+        return f"在 {span} 期间有“{names}”（{levels}）认定记录、结果为{outcomes}的企业数（每家企业计一次）"
+    if kind == "pool_members":
+        from app.pools.definitions import load_pools
+
+        pool = load_pools().get(m["pool"])
+        name = pool.name if pool else m["pool"]
+        at = (deadline or target_set.period_end).isoformat()
+        return f"截止日（{at}）在“{name}”中的企业数；截止日前按评估日统计"
+    if kind == "platform_registrations":
+        return f"{target_set.period_start.isoformat()} 至 {target_set.period_end.isoformat()} 期间注册“聊城企业政策通”平台的企业数（企业登记中的注册日期）"
+    if kind == "rd_growth":
+        return "研发投入环比增长率：截止日已过的最近一个月，两个月都已填报的企业研发投入合计，与上月相比"
+    return m.get("reason") or "系统无此数据"
+
+
+# --- the enterprises behind a cell -----------------------------------------------------------------
+
+
+@dataclass
+class CellRow:
+    enterprise_id: int
+    name: str
+    uscc: str
+    township: str
+    basis: str  # what was counted, in Chinese
+
+
+def cell_rows(
+    session: Session,
+    *,
+    actor: Principal,
+    target_set: TargetSet,
+    ind: TargetIndicator,
+    township: str | None,
+    as_of: date,
+    part: str | None = None,
+    limit: int = 500,
+) -> tuple[list[CellRow], int, str | None]:
+    """The enterprises counted in one cell (township None: the county): (first `limit` rows, total, reason)."""
+    actor.require("targets:read")
+    if township is not None and township not in township_names():
+        raise NotFound(f"未知的乡镇“{township}”")
+    if township is not None and not actor.sees_township(township):
+        raise NotFound("未找到该乡镇的数据")
+    if township is None and not actor.is_county:
+        township = actor.township_filter()
+    m = ind.measure
+    if part is not None:
+        spec = next((p for p in ind.parts or [] if p["code"] == part), None)
+        if spec is None:
+            raise NotFound(f"指标“{ind.name}”没有分项“{part}”")
+        m = spec["measure"]
+    reason = unavailable_reason(m)
+    if reason is not None:
+        return [], 0, reason
+    w = window(target_set, ind.deadline, as_of)
+    kind = m["kind"]
+    specs = honours()
+    if kind == "honour_count":
+        base = select(Enterprise.id, Enterprise.name, Enterprise.uscc, Enterprise.township, Honour.code, Honour.level,
+                      Honour.outcome, Honour.honour_date).join(Enterprise, Enterprise.id == Honour.enterprise_id).where(*_honour_conds(m, w))
+        total_stmt = select(func.count(func.distinct(Honour.enterprise_id))).join(Enterprise, Enterprise.id == Honour.enterprise_id).where(*_honour_conds(m, w))
+
+        def basis(r) -> str:
+            return f"{specs.get(r[4], {}).get('name', r[4])}（{LEVEL_NAMES.get(r[5], r[5])}，{OUTCOME_NAMES.get(r[6], r[6])}，{r[7].isoformat()}）"
+        order = (Enterprise.name, Enterprise.id, Honour.honour_date)
+    elif kind == "pool_members":
+        M, conds = _pool_conds(m, w)
+        base = select(Enterprise.id, Enterprise.name, Enterprise.uscc, Enterprise.township, M.entered_date, M.left_date) \
+            .join(Enterprise, Enterprise.id == M.enterprise_id).where(*conds)
+        total_stmt = select(func.count(func.distinct(M.enterprise_id))).join(Enterprise, Enterprise.id == M.enterprise_id).where(*conds)
+
+        def basis(r) -> str:
+            return f"{r[4].isoformat()} 入库" + (f"，{r[5].isoformat()} 出库" if r[5] else "")
+        order = (Enterprise.name, Enterprise.id)
+    elif kind == "platform_registrations":
+        cond = Enterprise.platform_registered_date.between(w.start, w.end)
+        base = select(Enterprise.id, Enterprise.name, Enterprise.uscc, Enterprise.township, Enterprise.platform_registered_date).where(cond)
+        total_stmt = select(func.count(Enterprise.id)).where(cond)
+
+        def basis(r) -> str:
+            return f"{r[4].isoformat()} 注册"
+        order = (Enterprise.name, Enterprise.id)
+    elif kind == "rd_growth":
+        return _rd_rows(session, actor, target_set, township, as_of, limit)
+    else:
+        raise ValidationFailed.one("measure", f"未知的统计口径“{kind}”")
+    total = session.scalar(_visible(total_stmt, actor, township)) or 0
+    rows = session.execute(_visible(base, actor, township).order_by(*order).limit(limit)).all()
+    return [CellRow(r[0], r[1], r[2], r[3], basis(r)) for r in rows], int(total), None
+
+
+def _rd_rows(session, actor, target_set, township, as_of, limit):
+    period = filing_service.report_period(session, min(as_of, filing_service.deadline(session, _last_period(target_set))))
+    if period < filing_service.period_of(target_set.period_start.year, target_set.period_start.month):
+        return [], 0, "尚无到期的月度填报"
+    rows, _, total = filing_service.list_filings(session, actor=actor, period=period, township=township, limit=min(limit, 1000))
+    out = []
+    for r in sorted(rows, key=lambda r: r.name):
+        growth = "上月未填报" if r.rd_mom_pct is None else f"环比 {r.rd_mom_pct:+.1f}%"
+        out.append(CellRow(r.filing.enterprise_id, r.name, r.uscc, r.township,
+                           f"{filing_service.month_label(period)}研发投入 {r.filing.rd_spend_yuan:,} 元，{growth}"))
+    return out, total, None

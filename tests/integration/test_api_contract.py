@@ -1,0 +1,139 @@
+"""The API contract, checked over the whole application so a route added later is checked too:
+every operation documented (summary, description, errors), every route guarded by a key and a
+scope, every list paginated the same way, every error problem+json."""
+
+import re
+
+import pytest
+from fastapi.routing import APIRoute
+
+from tests.conftest import bearer
+from tests.integration.conftest import no_scope_key
+from tests.test_township_scoping import flat_routes
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def _operations(app):
+    for path, ops in app.openapi()["paths"].items():
+        if path.startswith("/api/v1/"):
+            for method, op in ops.items():
+                if method in METHODS:
+                    yield method, path, op
+
+
+def test_every_operation_has_a_summary_a_chinese_description_and_its_errors(app):
+    problems = []
+    for method, path, op in _operations(app):
+        where = f"{method.upper()} {path}"
+        codes = set(op.get("responses", {}))
+        params = op.get("parameters", [])
+        if not op.get("summary"):
+            problems.append(f"{where}: no summary")
+        desc = op.get("description") or ""
+        if not re.search(r"[\u4e00-\u9fff]", desc):
+            problems.append(f"{where}: no Chinese description")
+        for code in ("401", "403", "422", "429"):
+            if code not in codes:
+                problems.append(f"{where}: {code} not documented")
+        if "{" in path and "404" not in codes:
+            problems.append(f"{where}: has a path id but 404 not documented")
+        if any(p["in"] == "header" and p["name"].lower() == "if-match" for p in params):
+            for code in ("412", "428"):
+                if code not in codes:
+                    problems.append(f"{where}: uses If-Match but {code} not documented")
+        for code, resp in op.get("responses", {}).items():
+            if int(code) >= 400 and list(resp.get("content", {})) != ["application/problem+json"]:
+                problems.append(f"{where}: {code} is not documented as application/problem+json")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_list_paginates_with_cursor_limit_and_next_cursor(app):
+    schema = app.openapi()
+    components = schema["components"]["schemas"]
+    problems = []
+    for method, path, op in _operations(app):
+        if method != "get":
+            continue
+        content = op["responses"].get("200", {}).get("content", {}).get("application/json", {})
+        ref = content.get("schema", {}).get("$ref", "")
+        body = components.get(ref.rsplit("/", 1)[-1], {}) if ref else content.get("schema", {})
+        props = body.get("properties", {})
+        if "items" not in props:
+            continue
+        names = {p["name"] for p in op.get("parameters", []) if p["in"] == "query"}
+        if not {"cursor", "limit"} <= names:
+            problems.append(f"GET {path}: a list without cursor/limit query parameters")
+        if "next_cursor" not in props:
+            problems.append(f"GET {path}: a list without next_cursor")
+    assert not problems, "\n".join(problems)
+
+
+# --- every route: no key is 401, a key with no scope is 403 ------------------------------------
+
+FILLERS = {"year": "2024", "month": "2024-01", "pool_code": "yumiao_pool"}
+
+
+def _api_routes(app):
+    for r in flat_routes(app.routes):
+        if isinstance(r, APIRoute) and r.path.startswith("/api/") and r.include_in_schema:
+            for m in sorted(r.methods - {"HEAD", "OPTIONS"}):
+                yield m, r.path
+
+
+def _fill(path, ent):
+    def value(m):
+        name = m.group(1)
+        if name == "enterprise_id":
+            return str(ent.id)
+        if name == "uscc":
+            return ent.uscc
+        return FILLERS.get(name, "1")
+
+    return re.sub(r"{(\w+)(?::\w+)?}", value, path)
+
+
+@pytest.fixture
+def walk(app, client, make, db):
+    ent = make.enterprise(township="qingquan")
+    none = no_scope_key(db)
+    routes = list(_api_routes(app))
+    assert len(routes) >= 20
+
+    def call(method, path, headers):
+        body = {} if method in ("POST", "PUT", "PATCH") else None
+        return client.request(method, _fill(path, ent), headers=headers, json=body)
+
+    return routes, none, call
+
+
+def test_without_a_key_every_api_route_is_401(walk):
+    routes, _, call = walk
+    wrong = []
+    for method, path in routes:
+        r = call(method, path, {})
+        if r.status_code != 401 or r.headers.get("content-type") != "application/problem+json":
+            wrong.append(f"{method} {path}: {r.status_code} {r.text[:120]}")
+        elif "www-authenticate" not in r.headers:
+            wrong.append(f"{method} {path}: 401 without WWW-Authenticate")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_with_a_key_that_has_no_scope_every_api_route_is_403(walk):
+    routes, none, call = walk
+    wrong = []
+    for method, path in routes:
+        r = call(method, path, {**bearer(none), "If-Match": '"1"'})
+        if r.status_code != 403 or r.headers.get("content-type") != "application/problem+json":
+            wrong.append(f"{method} {path}: {r.status_code} {r.text[:120]}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_a_revoked_or_unknown_key_is_401_problem(client):
+    r = client.get("/api/v1/enterprises", headers=bearer("ym_nope_nope"))
+    assert r.status_code == 401 and r.json()["code"] == "unauthorized" and r.json()["detail"]
+
+
+def test_unknown_api_paths_are_404_problem(client, make):
+    r = client.get("/api/v1/no-such-thing", headers=bearer(make.api_key()))
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"

@@ -1,0 +1,80 @@
+"""Rate limits per API key (else session, else address) with Retry-After and problem+json."""
+
+import pytest
+
+from app.api.ratelimit import RateLimitMiddleware, client_key
+from app.config import get_settings
+from tests.conftest import bearer
+
+
+@pytest.fixture
+def low_limit(monkeypatch):
+    monkeypatch.setattr(get_settings(), "api_rate_limit", "3/minute")
+
+
+def test_a_key_over_its_limit_gets_429_with_retry_after(client, make, low_limit):
+    key, other = make.api_key(), make.api_key()
+    for i in range(3):
+        r = client.get("/api/v1/enterprises", headers=bearer(key))
+        assert r.status_code == 200
+        assert r.headers["ratelimit-limit"] == "3" and r.headers["ratelimit-remaining"] == str(2 - i)
+    r = client.get("/api/v1/enterprises", headers=bearer(key))
+    assert r.status_code == 429
+    assert r.headers["content-type"] == "application/problem+json"
+    assert 1 <= int(r.headers["retry-after"]) <= 60
+    body = r.json()
+    assert body["status"] == 429 and body["code"] == "too_many_requests" and "请求过于频繁" in body["detail"]
+    assert "3 次/分钟" in body["detail"] and body["instance"] == "/api/v1/enterprises"
+    # Another key has its own budget; pages and the health check are not limited.
+    assert client.get("/api/v1/enterprises", headers=bearer(other)).status_code == 200
+    assert client.get("/healthz").status_code == 200
+
+
+def test_wrong_keys_are_limited_too(client, low_limit):
+    codes = [client.get("/api/v1/enterprises", headers=bearer("ym_guess_1")).status_code for _ in range(4)]
+    assert codes == [401, 401, 401, 429]
+
+
+def test_keys_are_hashed_and_fall_back_to_session_then_address():
+    k = client_key({"headers": [(b"authorization", b"Bearer secret-token")], "client": ("10.0.0.1", 1)})
+    assert k.startswith("key:") and "secret" not in k
+    s = client_key({"headers": [(b"cookie", b"a=b; yumiao_session=tok")], "client": ("10.0.0.1", 1)})
+    assert s.startswith("session:") and "tok" not in s
+    assert client_key({"headers": [], "client": ("10.0.0.9", 5)}) == "addr:10.0.0.9"
+
+
+async def _call(mw, path, key):
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b""}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "path": path, "method": "GET", "headers": [(b"authorization", f"Bearer {key}".encode())],
+             "client": ("127.0.0.1", 1)}
+    await mw(scope, receive, send)
+    return sent[0]["status"]
+
+
+def test_several_windows_and_an_explicit_limit():
+    import asyncio
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    mw = RateLimitMiddleware(app, limit="2/second;100/minute")
+    codes = [asyncio.run(_call(mw, "/api/v1/x", "k")) for _ in range(3)]
+    assert codes == [200, 200, 429]
+    assert asyncio.run(_call(mw, "/static/app.css", "k")) == 200
+
+
+def test_every_api_operation_documents_429_with_retry_after(app):
+    schema = app.openapi()
+    for path, ops in schema["paths"].items():
+        if path.startswith("/api/"):
+            for method, op in ops.items():
+                r = op["responses"].get("429")
+                assert r and "Retry-After" in r["headers"], f"{method} {path}"

@@ -155,6 +155,7 @@ def set_mu_scheme(data: MuSchemeIn, session: SessionDep, principal: Write):
 @router.delete("/api/v1/pools/mu/scheme", summary="亩产效益方案恢复默认（管理员）", response_model=MuSchemeRead,
                responses=responses(401, 403))
 def reset_mu_scheme(session: SessionDep, principal: Write):
+    """删除管理员的调整，恢复 definitions.yaml 中的默认权重与分档（已测算的暂定分类需重新测算）。"""
     pool_service.reset_scheme(session, actor=principal)
     return _scheme_read(session)
 
@@ -449,6 +450,7 @@ def enterprise_pools(
 @router.get("/api/v1/enterprises/{enterprise_id}/mu-classes", summary="企业各年度亩产效益评价类别",
             response_model=EnterpriseMuRead, responses=responses(401, 403, 404))
 def enterprise_mu_classes(enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: Read):
+    """录入或从县评价名单导入的各年度类别（新的在前）；暂定类别见 /api/v1/enterprises/{id}/pools 的 mu。"""
     records = pool_service.mu_records(session, actor=principal, enterprise_id=enterprise_id)
     return EnterpriseMuRead(items=[MuClassRead.model_validate(r) for r in records])
 

@@ -150,10 +150,11 @@ def classify(firms: Sequence[MuFirm], scheme: MuScheme | None = None, *, min_ind
     firm_notes: dict[str, list[str]] = {}
     for f in firms:
         have = [i for i in used if f.key in values[i.code]]
+        have_codes = {i.code for i in have}  # compare codes, not models: this loop runs per enterprise
         w = sum(weights[i.code] for i in have)
         rows = []
         for i in scheme.indicators:
-            if i in have:
+            if i.code in have_codes:
                 rows.append(
                     IndicatorScore(
                         i.code,
@@ -170,7 +171,7 @@ def classify(firms: Sequence[MuFirm], scheme: MuScheme | None = None, *, min_ind
                 )
         partial[f.key] = rows
         fn: list[str] = []
-        lacking = [i for i in used if i not in have]
+        lacking = [i for i in used if i.code not in have_codes]
         reasons = "；".join(missing[f.key][i.code] for i in lacking)
         if len(have) < min_indicators:
             fn.append(
@@ -184,13 +185,13 @@ def classify(firms: Sequence[MuFirm], scheme: MuScheme | None = None, *, min_ind
         firm_notes[f.key] = fn
 
     n = len(scores)
-    ordered = sorted(scores.values(), reverse=True)
+    ascending = sorted(scores.values())  # enterprises ranked above = those with a strictly higher score
     results = []
     for f in firms:
         score = scores.get(f.key)
         rank = mu_class = None
         if score is not None:
-            above = sum(1 for s in ordered if s > score)
+            above = n - bisect_right(ascending, score)
             rank = above + 1
             mu_class = _band(scheme, above, n)
         results.append(

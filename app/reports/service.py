@@ -182,7 +182,14 @@ def submit(
 
 
 def submit_many(
-    session: Session, *, actor: Principal, period: int, rows: list[FilingRowIn], today: date, first_row: int = 1
+    session: Session,
+    *,
+    actor: Principal,
+    period: int,
+    rows: list[FilingRowIn],
+    today: date,
+    first_row: int = 1,
+    row_numbers: list[int] | None = None,
 ) -> list[Saved]:
     """File many enterprises' month at once: every row is checked first, and one bad row writes nothing.
 
@@ -206,7 +213,7 @@ def submit_many(
     resolved: list[tuple[Enterprise, FilingRowIn]] = []
     seen: dict[int, int] = {}
     for i, r in enumerate(rows):
-        n = first_row + i
+        n = row_numbers[i] if row_numbers else first_row + i
         label = f"第 {n} 行，"
         if r.enterprise_id is not None:
             ent, who = by_id.get(r.enterprise_id), f"企业 ID {r.enterprise_id}"
@@ -473,6 +480,28 @@ def rd_targets(session: Session, year: int) -> tuple[float | None, dict[str, flo
         return None, {}
     figs = session.execute(select(TargetFigure.township, TargetFigure.value).where(TargetFigure.indicator_id == ind.id))
     return float(ind.total), {t: float(v) for t, v in figs}
+
+
+@dataclass
+class GrowthReport:
+    period: int
+    townships: list[Growth]  # in the attachment's order
+    county: Growth | None  # None for township staff, or when one township was asked for
+    target: float | None  # the county's R&D growth target (%) of the year's table
+    targets: dict[str, float]  # each township's
+
+    def target_for(self, township: str | None) -> float | None:
+        return self.targets.get(township, self.target) if township else self.target
+
+
+def growth_report(session: Session, *, actor: Principal, period: int, township: str | None = None) -> GrowthReport:
+    """The month's growth by township and county, with the year's R&D growth targets to check them against."""
+    actor.require("filings:read")
+    by_town, county = township_growth(session, actor=actor, period=period, township=township)
+    target, targets = rd_targets(session, year_month(period)[0])
+    order = township_order()
+    rows = sorted(by_town.values(), key=lambda g: order[g.township])
+    return GrowthReport(period, rows, county if actor.is_county and not township else None, target, targets)
 
 
 @dataclass

@@ -326,7 +326,10 @@ def _indicator_progress(ind, towns, got, growth, actor: Principal, as_of: date) 
             target = figures.get(t["code"], total)
             cells[t["code"]] = Cell(_round(rate), target, rate_status(rate, target))
         county = Cell(_round(county_rate), total, rate_status(county_rate, total)) if actor.is_county else None
-        return IndicatorProgress(ind, cells, county, report_period=period)
+        why = None
+        if all(c.actual is None for c in [*cells.values(), *([county] if county else [])]):
+            why = f"{filing_service.month_label(period)}尚无可比的填报数据（须连续两个月填报）"
+        return IndicatorProgress(ind, cells, county, reason=why, report_period=period)
 
     cells = {}
     for t in towns:

@@ -1,0 +1,227 @@
+"""JSON API for target tables and progress: /api/v1/targets."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
+from fastapi.responses import StreamingResponse
+
+from app.accounts.permissions import Principal
+from app.api.deps import SessionDep, scoped
+from app.api.problems import responses
+from app.config import get_settings
+from app.errors import ValidationFailed
+from app.reference import township_names
+from app.targets import excel
+from app.targets import service as target_service
+from app.targets.progress import STATUS_NAMES, STATUS_RULES, Cell, Matrix, describe_measure, num
+from app.targets.schemas import (
+    CellEnterprise,
+    CellEnterprisesRead,
+    CellRead,
+    IndicatorRead,
+    PartRead,
+    ProgressRead,
+    ProgressRow,
+    TableIn,
+    TargetSetList,
+    TargetSetRead,
+    TargetSetSummary,
+)
+
+router = APIRouter(prefix="/api/v1/targets", tags=["targets 目标进度"])
+
+Read = Annotated[Principal, scoped("targets:read")]
+Write = Annotated[Principal, scoped("targets:write")]
+Key = Annotated[str, Path(pattern=r"^\d{4}(-\d{4})?$", description="年度表为年份（2023），多年目标为 2022-2024")]
+AsOf = Annotated[date | None, Query(description="评估日（YYYY-MM-DD），默认今天")]
+
+
+# --- conversions (no queries here) -----------------------------------------------------------
+
+
+def set_read(ts) -> TargetSetRead:
+    return TargetSetRead(
+        **TargetSetSummary.model_validate(ts).model_dump(),
+        indicators=[
+            IndicatorRead(
+                no=i.no, code=i.code, name=i.name, clause=i.clause, text=i.text, unit=i.unit, kind=i.kind,
+                county_only=i.county_only, at_least=i.at_least, approx=i.approx, total=float(i.total),
+                deadline=i.deadline, deadline_text=i.deadline_text, filing_day=i.filing_day, measure=i.measure,
+                measure_text=describe_measure(i.measure, ts, i.deadline), parts=i.parts, responsible=i.responsible,
+                townships=target_service.township_figures(i),
+            )
+            for i in ts.indicators
+        ],
+    )
+
+
+def cell_read(c: Cell) -> CellRead:
+    return CellRead(actual=num(c.actual), target=num(c.target), status=c.status, status_name=STATUS_NAMES[c.status],
+                    percent=c.percent)
+
+
+def progress_read(m: Matrix) -> ProgressRead:
+    return ProgressRead(
+        key=m.target_set.key,
+        as_of=m.as_of,
+        status_rules=STATUS_RULES,
+        townships=[t["code"] for t in m.townships],
+        rows=[
+            ProgressRow(
+                code=r.indicator.code, name=r.indicator.name, unit=r.indicator.unit, kind=r.indicator.kind,
+                measure_kind=r.measure_kind, deadline=r.indicator.deadline, available=r.available, reason=r.reason,
+                report_month=r.report_month, county=cell_read(r.county) if r.county is not None else None,
+                townships={k: cell_read(c) for k, c in r.townships.items()},
+                parts=[PartRead(code=p.code, name=p.name, cell=cell_read(p.cell)) for p in r.parts],
+            )
+            for r in m.rows
+        ],
+    )
+
+
+def _year(key: str) -> int:
+    if not key.isdigit():
+        raise ValidationFailed.one("year", "只能录入年度目标表（路径应为年份，如 2024）")
+    return int(key)
+
+
+# --- routes ----------------------------------------------------------------------------------
+
+
+@router.get("", summary="目标表列表（年度与多年目标）", response_model=TargetSetList, responses=responses(401, 403))
+def list_tables(session: SessionDep, principal: Read):
+    """所有目标表：年度目标表（如 2023 年，冠政办发〔2023〕7号附件）与多年目标（2022-2024，冠政发〔2022〕9号）。"""
+    return TargetSetList(items=target_service.list_sets(session, actor=principal))
+
+
+@router.get("/{key}", summary="一张目标表（指标 × 乡镇）", response_model=TargetSetRead, responses=responses(401, 403, 404, 422))
+def get_table(key: Key, session: SessionDep, principal: Read):
+    """各指标的乡镇目标数、总数、完成时限、责任人和统计口径（数据定义及其中文说明）。"""
+    return set_read(target_service.get_set(session, actor=principal, key=key))
+
+
+@router.put(
+    "/{key}",
+    summary="录入或替换年度目标表",
+    response_model=TargetSetRead,
+    responses=responses(401, 403, 409, 422),
+)
+def put_table(
+    key: Key,
+    data: TableIn,
+    session: SessionDep,
+    principal: Write,
+    replace: Annotated[bool, Query(description="该年度已有目标表时替换（否则 409）")] = False,
+):
+    """按附件格式录入一年的目标表：每行一项指标，乡镇以代码、全称或简称为键。
+
+    各乡镇之和须等于总数，乡镇和指标须已知，数值不能为负；任何一处错误返回 422，`errors` 逐一列出
+    行、指标和乡镇，且不写入任何数据。
+    """
+    rows = [r.model_dump(exclude_none=True) for r in data.rows]
+    ts = target_service.save_table(
+        session, actor=principal, year=_year(key), document=data.document, title=data.title,
+        issued_date=data.issued_date, rows=rows, source="api", replace=replace,
+    )
+    return set_read(target_service.get_set(session, actor=principal, key=ts.key))
+
+
+@router.post(
+    "/{key}/upload",
+    summary="上传 .xlsx 录入年度目标表（附件格式，全部成功或全部不写入）",
+    response_model=TargetSetRead,
+    responses=responses(401, 403, 409, 422),
+)
+def upload_table(
+    key: Key,
+    session: SessionDep,
+    principal: Write,
+    file: Annotated[UploadFile, File(description="与附件相同格式的 .xlsx：行为指标，列为 19 个乡镇、总数、完成时限")],
+    document: Annotated[str, Form(min_length=1, max_length=60)],
+    title: Annotated[str, Form(min_length=1, max_length=200)],
+    replace: Annotated[bool, Form()] = False,
+):
+    """表格模板可由 `GET /api/v1/targets/{key}/table.xlsx` 下载。出错时 `errors` 给出每个单元格所在行和原因。"""
+    data = file.file.read(get_settings().import_max_bytes + 1)
+    rows, first_row = excel.read_table(data)
+    ts = target_service.save_table(
+        session, actor=principal, year=_year(key), document=document, title=title, rows=rows, source="upload",
+        replace=replace, first_row=first_row,
+    )
+    return set_read(target_service.get_set(session, actor=principal, key=ts.key))
+
+
+@router.get(
+    "/{key}/progress",
+    summary="进度矩阵（指标 × 乡镇：完成数 / 目标数 / 状态）",
+    response_model=ProgressRead,
+    responses=responses(401, 403, 404, 422),
+)
+def get_progress(key: Key, session: SessionDep, principal: Read, as_of: AsOf = None):
+    """每项指标在各乡镇和全县的完成数、目标数与状态，按评估日（默认今天）计算。
+
+    状态：met 已完成、on_track 正常推进、behind 进度滞后（距截止日 30 天内且不足目标 80%）、
+    overdue 逾期未完成、not_available 数据尚未接入（`reason` 说明原因，不显示为 0）、
+    no_target 县级指标在乡镇一级无分解目标。乡镇工作人员只看到本乡镇。
+    """
+    m = target_service.progress_matrix(session, actor=principal, key=key, as_of=as_of or date.today())
+    return progress_read(m)
+
+
+@router.get(
+    "/{key}/progress/{code}/enterprises",
+    summary="一个单元格计入的企业（下钻）",
+    response_model=CellEnterprisesRead,
+    responses=responses(401, 403, 404, 422),
+)
+def cell_enterprises(
+    key: Key,
+    code: str,
+    session: SessionDep,
+    principal: Read,
+    township: Annotated[str | None, Query(description="乡镇代码；省略为全县")] = None,
+    part: Annotated[str | None, Query(description="分项代码（如 cluster_city）")] = None,
+    as_of: AsOf = None,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 500,
+):
+    """列出计入该单元格完成数的企业及依据（认定记录、入库日期、注册日期或填报数）。"""
+    if township is not None and township not in township_names():
+        raise ValidationFailed.one("township", f"未知的乡镇代码“{township}”")
+    as_of = as_of or date.today()
+    ts, ind, rows, total, reason = target_service.cell_enterprises(
+        session, actor=principal, key=key, code=code, township=township, as_of=as_of, part=part, limit=limit
+    )
+    return CellEnterprisesRead(
+        key=ts.key, indicator=ind.code, township=township, as_of=as_of, total=total, reason=reason,
+        items=[CellEnterprise(**r.__dict__) for r in rows],
+    )
+
+
+XLSX_RESPONSE = {200: {"content": {excel.XLSX: {}}, "description": "Excel 文件"}}
+
+
+@router.get(
+    "/{key}/export.xlsx",
+    summary="导出进度矩阵（附件格式，目标与完成并列）",
+    response_class=StreamingResponse,
+    responses={**XLSX_RESPONSE, **responses(401, 403, 404, 422)},
+)
+def export_matrix(key: Key, session: SessionDep, principal: Read, as_of: AsOf = None):
+    """第一个工作表为完成情况（各乡镇“目标 | 完成”并列，按状态着色），第二个为目标表本身。"""
+    m = target_service.progress_matrix(session, actor=principal, key=key, as_of=as_of or date.today())
+    return Response(excel.matrix_xlsx(m), media_type=excel.XLSX,
+                    headers={"Content-Disposition": f"attachment; filename=targets-{key}-progress.xlsx"})
+
+
+@router.get(
+    "/{key}/table.xlsx",
+    summary="下载目标表（附件格式，可改为新年度后上传）",
+    response_class=StreamingResponse,
+    responses={**XLSX_RESPONSE, **responses(401, 403, 404, 422)},
+)
+def table_template(key: Key, session: SessionDep, principal: Read):
+    """与附件相同的版式：序号、项目名称、19 个乡镇、总数、完成时限、工信局联系人。"""
+    ts = target_service.get_set(session, actor=principal, key=key)
+    return Response(excel.table_xlsx(ts), media_type=excel.XLSX,
+                    headers={"Content-Disposition": f"attachment; filename=targets-{key}.xlsx"})

@@ -1,0 +1,141 @@
+"""Monthly filings as .xlsx: a township's template for a month (pre-filled), and its upload (all-or-nothing).
+
+Columns: 统一社会信用代码 | 企业名称 | 乡镇（街道） | 研发投入（元） | 工业产值（元） | 营业收入（元） | 用电量（千瓦时）.
+Rows are matched by 统一社会信用代码; a row left with every figure empty is skipped (not filed).
+"""
+
+import io
+from datetime import date
+
+import xlsxwriter
+from python_calamine import CalamineError, CalamineWorkbook
+from sqlalchemy.orm import Session
+
+from app.accounts.permissions import Principal
+from app.config import get_settings
+from app.enterprises.excel import check_container
+from app.errors import FieldError, ValidationFailed
+from app.reference import township_names
+from app.reports import service
+from app.reports.models import FILING_FIELDS
+from app.reports.schemas import FilingRowIn
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+HEADERS = [("统一社会信用代码", "uscc"), ("企业名称", "name"), ("乡镇（街道）", "township")] + [
+    (f"{label}（{unit}）", field) for field, (label, unit) in FILING_FIELDS.items()
+]
+
+
+def template_xlsx(session: Session, *, actor: Principal, period: int, township: str | None) -> bytes:
+    """Every enterprise of the township (all, for the county) with what it has filed for the month."""
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
+                                   "strings_to_urls": False, "constant_memory": True})
+    ws = wb.add_worksheet(service.month_text(period))
+    head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+    for c, (h, _) in enumerate(HEADERS):
+        ws.write_string(0, c, h, head)
+    ws.set_column(0, 0, 22)
+    ws.set_column(1, 1, 34)
+    ws.set_column(2, 2, 12)
+    ws.set_column(3, len(HEADERS) - 1, 18)
+    names = township_names()
+    r, cursor = 1, None
+    while True:
+        rows, cursor = service.grid(session, actor=actor, period=period, township=township, cursor=cursor, limit=1000)
+        for g in rows:
+            ws.write_string(r, 0, g.uscc)
+            ws.write_string(r, 1, g.name)
+            ws.write_string(r, 2, names[g.township])
+            for c, field in enumerate(FILING_FIELDS, start=3):
+                v = getattr(g.filing, field) if g.filing is not None else None
+                if v is not None:
+                    ws.write_number(r, c, v)
+            r += 1
+        if cursor is None:
+            break
+    notes = wb.add_worksheet("说明")
+    due = service.deadline(session, period)
+    for i, line in enumerate([
+        f"{service.month_label(period)}月度填报，截止日 {due.year}年{due.month}月{due.day}日（含当日）；截止日后仍可更正，系统记为逾期更正。",
+        "金额以元为单位填写整数，用电量以千瓦时为单位；研发投入、工业产值必填，不能为负数。",
+        "按统一社会信用代码识别企业；只能填报本乡镇的企业。所有数值都留空的行视为未填报，不写入。",
+        "任何一行有误，整个文件都不会写入，并列出每处错误的行、列和原因。",
+    ]):
+        notes.write_string(i, 0, line)
+    notes.set_column(0, 0, 110)
+    wb.close()
+    return buf.getvalue()
+
+
+def _int_cell(v, header: str, rownum: int, errors: list[FieldError], field: str) -> int | None:
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return None
+    if isinstance(v, bool):
+        v = str(v)
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str):
+        s = v.strip().replace(",", "")
+        if s.startswith("="):
+            errors.append(FieldError(field, f"第 {rownum} 行“{header}”：不接受公式，请填写数值", row=rownum))
+            return None
+        try:
+            return int(s)
+        except ValueError:
+            pass
+    errors.append(FieldError(field, f"第 {rownum} 行“{header}”：“{v}”不是整数", row=rownum))
+    return None
+
+
+def read_rows(data: bytes) -> tuple[list[FilingRowIn], list[int]]:
+    """The filled rows of an uploaded template and their sheet row numbers; a cell that is not a whole number
+    is reported by row and column."""
+    check_container(data)
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheet = wb.get_sheet_by_index(0)
+        if sheet.height > get_settings().import_max_rows + 1:
+            raise ValidationFailed.one("file", f"行数过多（{sheet.height - 1} 行）")
+        rows = sheet.to_python(skip_empty_area=False)
+    except CalamineError as e:
+        raise ValidationFailed.one("file", f"无法读取 Excel 内容：{type(e).__name__}") from e
+    except (ValueError, OSError, IndexError) as e:
+        raise ValidationFailed.one("file", "无法读取 Excel 内容，文件可能已损坏") from e
+    if not rows:
+        raise ValidationFailed.one("file", "文件没有内容")
+    header = [str(c).strip() if c is not None else "" for c in rows[0]]
+    index = {field: header.index(h) for h, field in HEADERS if h in header}
+    missing = [h for h, field in HEADERS if field in ("uscc", *FILING_FIELDS) and field not in index]
+    if missing:
+        raise ValidationFailed.one("file", f"缺少列：{'、'.join(missing)}（请使用下载的填报模板）")
+    errors: list[FieldError] = []
+    out: list[tuple[int, FilingRowIn]] = []
+    labels = dict((f, h) for h, f in HEADERS)
+    for i, r in enumerate(rows[1:], start=2):
+        def get(field, _r=r):
+            j = index.get(field)
+            return _r[j] if j is not None and j < len(_r) else None
+
+        values = {f: _int_cell(get(f), labels[f], i, errors, f) for f in FILING_FIELDS}
+        uscc = str(get("uscc") or "").strip()
+        if all(v is None for v in values.values()):
+            continue  # not filed
+        if not uscc:
+            errors.append(FieldError("uscc", f"第 {i} 行“统一社会信用代码”：必填", row=i))
+            continue
+        out.append((i, FilingRowIn.model_construct(uscc=uscc, enterprise_id=None, **values)))
+    if errors:
+        raise ValidationFailed(errors, detail=f"文件有 {len(errors)} 处错误，全部未写入：" + "；".join(e.message for e in errors[:3]))
+    if not out:
+        raise ValidationFailed.one("file", "文件中没有填写任何数据")
+    return [r for _, r in out], [n for n, _ in out]
+
+
+def import_xlsx(session: Session, *, actor: Principal, period: int, data: bytes, today: date) -> list[service.Saved]:
+    """All-or-nothing: a bad cell, an enterprise of another township or a negative figure writes nothing."""
+    actor.require("filings:write")
+    rows, numbers = read_rows(data)
+    return service.submit_many(session, actor=actor, period=period, rows=rows, today=today, row_numbers=numbers)

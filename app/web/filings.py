@@ -1,0 +1,188 @@
+"""Monthly filing pages (月度填报): the month's overview by township, the filing grid (htmx save per row),
+.xlsx template and upload (all-or-nothing), the overdue list, and one enterprise's filings."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from app.api.deps import CurrentEnterprise, SessionDep
+from app.api.problems import translate
+from app.config import get_settings
+from app.errors import AppError, ValidationFailed
+from app.reference import township_names
+from app.reports import excel
+from app.reports import service as filing_service
+from app.reports.models import FILING_FIELDS, REQUIRED_FIELDS
+from app.reports.schemas import FilingIn
+from app.web.deps import PagePrincipal
+from app.web.render import render, templates
+
+router = APIRouter(include_in_schema=False)
+templates.env.globals.update(FILING_FIELDS=FILING_FIELDS, FILING_REQUIRED=REQUIRED_FIELDS)
+
+AsOf = Annotated[date | None, Query()]
+
+
+def _period(month: str | None) -> int:
+    return filing_service.parse_month(month) if month else filing_service.last_month(date.today())
+
+
+def _months(today: date, n: int = 48) -> list[tuple[str, str]]:
+    last = filing_service.last_month(today)
+    return [(filing_service.month_text(p), filing_service.month_label(p)) for p in range(last, last - n, -1)]
+
+
+def _r(v):
+    return None if v is None else round(float(v), 1)
+
+
+@router.get("/filings")
+def index(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipal,
+    month: Annotated[str | None, Query(max_length=7)] = None,
+    as_of: AsOf = None,
+):
+    """The month at a glance: who has filed, growth by township against the R&D target, the trend."""
+    principal.require("filings:read")
+    today = date.today()
+    period = _period(month)
+    as_of = as_of or today
+    rep = filing_service.growth_report(session, actor=principal, period=period)
+    status = filing_service.overdue(session, actor=principal, period=period, as_of=as_of, limit=0)
+    points = filing_service.trend(session, actor=principal, end_period=period, months=12)
+    trend = [{"label": filing_service.month_label(p.period), "rd_mom": _r(p.rd_mom_pct), "rd_yoy": _r(p.rd_yoy_pct),
+              "output_mom": _r(p.output_mom_pct), "filed": p.filed} for p in points]
+    return render(request, "filings/index.html", {
+        "section": "filings", "period": period, "month": filing_service.month_text(period),
+        "label": filing_service.month_label(period), "rep": rep, "status": status, "trend": trend,
+        "months": _months(today), "as_of": as_of, "today": today,
+        "growth": {g.township: g for g in rep.townships},
+    }, block="body")
+
+
+@router.get("/filings/{month}/grid")
+def grid_page(
+    request: Request,
+    month: str,
+    session: SessionDep,
+    principal: PagePrincipal,
+    township: Annotated[str | None, Query(max_length=20)] = None,
+    missing: Annotated[bool, Query()] = False,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+):
+    """One row per enterprise of the township; each row saves itself (htmx)."""
+    principal.require("filings:read")
+    period = filing_service.parse_month(month)
+    town = principal.township_filter() or township or None
+    if town is None:
+        return render(request, "filings/pick_township.html", {"section": "filings", "month": month,
+                                                              "label": filing_service.month_label(period)})
+    if town not in township_names():
+        raise ValidationFailed.one("township", f"未知的乡镇代码“{town}”")
+    rows, next_cursor = filing_service.grid(session, actor=principal, period=period, township=town, only_missing=missing,
+                                            cursor=cursor, limit=100)
+    today = date.today()
+    due = filing_service.deadline(session, period)
+    return render(request, "filings/grid.html", {
+        "section": "filings", "rows": rows, "next_cursor": next_cursor, "month": month, "period": period,
+        "label": filing_service.month_label(period), "town": town, "deadline": due, "late_now": today > due,
+        "closed": period < filing_service.period_of(today.year, today.month), "missing": missing,
+        "can_write": principal.has("filings:write"), "is_first_page": cursor is None,
+        "max_mb": get_settings().import_max_bytes // 1024 // 1024,
+    }, block="rows")
+
+
+@router.post("/filings/{month}/enterprises/{enterprise_id}")
+async def save_row(
+    request: Request, month: str, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal
+):
+    """Save one grid row; the row comes back with its growth, or with the errors named per field."""
+    principal.require("filings:write")
+    period = filing_service.parse_month(month)
+    form = await request.form()
+    raw = {k: (str(form.get(k) or "").strip().replace(",", "") or None) for k in FILING_FIELDS}
+    today = date.today()
+    errors: dict[str, str] = {}
+    try:
+        data = FilingIn.model_validate({k: v for k, v in raw.items() if v is not None})
+        with session.begin_nested():
+            saved = filing_service.submit(session, actor=principal, enterprise_id=enterprise_id, period=period, data=data,
+                                          today=today)
+    except ValidationError as e:
+        for x in e.errors():
+            field = str(x["loc"][0]) if x.get("loc") else "form"
+            label = FILING_FIELDS.get(field, (field,))[0]
+            errors.setdefault(field, f"{label}：{translate(x).message.split('：', 1)[-1]}")
+    except AppError as e:
+        if e.status_code != 422:
+            raise
+        for x in e.errors:
+            errors.setdefault(x.field, x.message)
+    row = filing_service.grid_row(session, actor=principal, enterprise_id=enterprise_id, period=period)
+    due = filing_service.deadline(session, period)
+    ctx = {"r": row, "month": month, "can_write": True, "errors": errors, "values": raw, "late_now": today > due,
+           "closed": True}
+    if errors:
+        return render(request, "filings/_row.html", ctx, status_code=422)
+    ctx["saved"] = "late" if saved.late else "ok"
+    return render(request, "filings/_row.html", ctx)
+
+
+@router.get("/filings/{month}/template.xlsx")
+def template(month: str, session: SessionDep, principal: PagePrincipal, township: Annotated[str | None, Query(max_length=20)] = None):
+    principal.require("filings:read")
+    period = filing_service.parse_month(month)
+    town = principal.township_filter() or township or None
+    data = excel.template_xlsx(session, actor=principal, period=period, township=town)
+    return Response(data, media_type=excel.XLSX,
+                    headers={"Content-Disposition": f"attachment; filename=filing-{month}{'-' + town if town else ''}.xlsx"})
+
+
+@router.post("/filings/{month}/import")
+def import_upload(request: Request, month: str, session: SessionDep, principal: PagePrincipal, file: Annotated[UploadFile, File()]):
+    principal.require("filings:write")
+    period = filing_service.parse_month(month)
+    data = file.file.read(get_settings().import_max_bytes + 1)
+    try:
+        with session.begin_nested():
+            saved = excel.import_xlsx(session, actor=principal, period=period, data=data, today=date.today())
+    except ValidationFailed as e:
+        return render(request, "filings/_import_result.html", {"error": e}, status_code=422)
+    return render(request, "filings/_import_result.html", {
+        "saved": len(saved), "late": sum(1 for s in saved if s.late), "month": month,
+        "label": filing_service.month_label(period),
+    })
+
+
+@router.get("/filings/{month}/overdue")
+def overdue_page(
+    request: Request,
+    month: str,
+    session: SessionDep,
+    principal: PagePrincipal,
+    as_of: AsOf = None,
+    township: Annotated[str | None, Query(max_length=20)] = None,
+):
+    principal.require("filings:read")
+    period = filing_service.parse_month(month)
+    as_of = as_of or date.today()
+    o = filing_service.overdue(session, actor=principal, period=period, as_of=as_of, township=township or None, limit=1000)
+    return render(request, "filings/overdue.html", {
+        "section": "filings", "o": o, "month": month, "label": filing_service.month_label(period), "as_of": as_of,
+        "township": township or None,
+    })
+
+
+@router.get("/filings/enterprises/{enterprise_id}")
+def enterprise_page(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal):
+    principal.require("filings:read")
+    ent, rows = filing_service.enterprise_history(session, actor=principal, enterprise_id=enterprise_id)
+    return render(request, "filings/enterprise.html", {
+        "section": "filings", "ent": ent, "rows": rows, "month_text": filing_service.month_text,
+        "month_label": filing_service.month_label,
+    })

@@ -1,0 +1,334 @@
+"""Target pages: the dashboard (county or township), tables as live matrices, indicators, drill-down to
+enterprises, entry of next year's table (form and .xlsx), export and a printable page."""
+
+import re
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.responses import Response
+
+from app.api.deps import SessionDep
+from app.config import get_settings
+from app.errors import AppError, FieldError, NotFound, ValidationFailed
+from app.reference import townships
+from app.reports import service as filing_service
+from app.targets import excel
+from app.targets import service as target_service
+from app.targets.progress import MEASURE_NAMES, NEAR_DAYS, STATUS_NAMES, STATUS_RULES, describe_measure, num
+from app.web.deps import PagePrincipal
+from app.web.render import redirect, render, templates
+
+router = APIRouter(include_in_schema=False)
+
+templates.env.globals.update(TARGET_STATUS=STATUS_NAMES, MEASURE_NAMES=MEASURE_NAMES, target_num=num)
+
+AsOf = Annotated[date | None, Query()]
+
+
+def _key_or_default(session, key: str | None) -> str:
+    if key:
+        return key
+    found = target_service.default_key(session, date.today())
+    if found is None:
+        raise NotFound("尚未录入任何目标表")
+    return found
+
+
+def _trend(session, principal, ts, as_of: date) -> list[dict]:
+    """The monthly R&D growth over the table's year (up to the month last due), for the chart."""
+    start = filing_service.period_of(ts.period_start.year, ts.period_start.month)
+    end = min(filing_service.period_of(ts.period_end.year, ts.period_end.month), filing_service.report_period(session, as_of))
+    if end < start:
+        return []
+    months = min(12, end - start + 1)
+    points = filing_service.trend(session, actor=principal, end_period=end, months=months)
+    return [{"month": p.month, "label": filing_service.month_label(p.period), "rd_mom": _r(p.rd_mom_pct),
+             "rd_yoy": _r(p.rd_yoy_pct), "filed": p.filed} for p in points]
+
+
+def _r(v):
+    return None if v is None else round(float(v), 1)
+
+
+# --- the dashboard --------------------------------------------------------------------------
+
+
+@router.get("/dashboard")
+def dashboard(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipal,
+    key: Annotated[str | None, Query(max_length=20)] = None,
+    as_of: AsOf = None,
+):
+    """County users: the live matrix and charts. Township staff: their own targets, pools, awards, filings."""
+    principal.require("targets:read")
+    today = date.today()
+    as_of = as_of or today
+    sets = target_service.list_sets(session, actor=principal)
+    if not sets:
+        return render(request, "dashboard/empty.html", {"section": "home"})
+    key = _key_or_default(session, key)
+    m = target_service.progress_matrix(session, actor=principal, key=key, as_of=as_of)
+    ctx = {
+        "section": "home", "m": m, "sets": sets, "key": key, "as_of": as_of, "today": today,
+        "status_rules": STATUS_RULES, "trend": _trend(session, principal, m.target_set, as_of),
+        "rd_target": next((num(r.indicator.total) for r in m.rows if r.measure_kind == "rd_growth"), None),
+    }
+    if principal.is_county:
+        done = m.township_completion()
+        ctx["completion"] = [done[t["code"]] for t in m.townships]
+        ctx["town_counts"] = [m.status_counts(t["code"]) for t in m.townships]
+        ctx["counts"] = m.status_counts()
+        return render(request, "dashboard/county.html", ctx, block="board")
+    town = principal.township_filter()
+    ctx.update(_township_panels(session, principal, town, today))
+    ctx["counts"] = m.status_counts(town)
+    ctx["town"] = town
+    return render(request, "dashboard/township.html", ctx, block="board")
+
+
+def _township_panels(session, principal, town: str, today: date) -> dict:
+    """What else a township looks at: its pools' sizes, its awards, last month's filings (each if available)."""
+    out: dict = {"pools": None, "awards": None}
+    if principal.has("pools:read"):
+        try:
+            from app.pools import service as pool_service
+        except ImportError:
+            pool_service = None
+        if pool_service is not None and hasattr(pool_service, "member_counts"):
+            counts = pool_service.member_counts(session, actor=principal)
+            defs = pool_service.load_pools()
+            out["pools"] = [(code, p.name, counts.get(code, {}).get(town, 0)) for code, p in defs.items()]
+    if principal.has("awards:read"):
+        try:
+            from app.awards import service as award_service
+        except ImportError:
+            award_service = None
+        if award_service is not None and hasattr(award_service, "ledger_totals"):
+            out["awards"] = award_service.ledger_totals(session, actor=principal)
+    period = filing_service.last_month(today)
+    out["filing_period"] = period
+    out["filing_month"] = filing_service.month_text(period)
+    out["filing_label"] = filing_service.month_label(period)
+    out["overdue"] = filing_service.overdue(session, actor=principal, period=period, as_of=today, limit=10)
+    return out
+
+
+# --- tables ----------------------------------------------------------------------------------
+
+
+@router.get("/targets")
+def index(request: Request, session: SessionDep, principal: PagePrincipal):
+    principal.require("targets:read")
+    sets = target_service.list_sets(session, actor=principal)
+    return render(request, "targets/index.html", {"section": "targets", "sets": sets})
+
+
+def _next_year_rows(session, year: int) -> list[dict]:
+    """The form's starting point: the catalogue's rows (latest table), deadlines moved to `year`."""
+    rows = []
+    for t in sorted(target_service.catalogue(session).values(), key=lambda t: t.no):
+        rows.append({
+            "code": t.code, "name": t.name, "kind": t.kind, "county_only": t.county_only, "include": True,
+            "townships": {k: num(v) for k, v in (t.townships or {}).items()}, "total": num(t.total),
+            "deadline_text": re.sub(r"^\d{4}(?=年)", str(year), t.deadline_text), "unit": t.unit,
+        })
+    return rows
+
+
+def _latest_year(sets) -> int:
+    years = [s.year for s in sets if s.year]
+    return max(years) if years else date.today().year
+
+
+@router.get("/targets/new")
+def new_form(request: Request, session: SessionDep, principal: PagePrincipal, year: int | None = None):
+    principal.require("targets:write")
+    sets = target_service.list_sets(session, actor=principal)
+    year = year or _latest_year(sets) + 1
+    values = {"year": year, "document": "", "title": f"{year}年冠县优质企业培育计划", "issued_date": "", "replace": False}
+    return render(request, "targets/form.html", {
+        "section": "targets", "values": values, "rows": _next_year_rows(session, year), "errors": [], "cell_errors": {},
+    })
+
+
+def _form_rows(form) -> tuple[list[dict], list[dict], list[int]]:
+    """(rows as shown, rows to parse, form index of each parsed row)."""
+    shown, parsed, index = [], [], []
+    i = 0
+    while f"rows-{i}-code" in form:
+        p = f"rows-{i}-"
+        code = form.get(p + "code")
+        include = form.get(p + "include") in ("on", "true", "1")
+        cells = {t["code"]: (form.get(f"{p}t-{t['code']}") or "").strip() for t in townships() if f"{p}t-{t['code']}" in form}
+        row = {
+            "code": code, "name": form.get(p + "name") or code, "kind": form.get(p + "kind") or "count",
+            "county_only": form.get(p + "county_only") == "1", "include": include, "townships": cells,
+            "total": (form.get(p + "total") or "").strip(), "deadline_text": (form.get(p + "deadline_text") or "").strip(),
+            "unit": form.get(p + "unit") or "",
+        }
+        shown.append(row)
+        if include:
+            data = {"code": code, "total": row["total"] if row["total"] != "" else None, "deadline_text": row["deadline_text"]}
+            if not row["county_only"]:
+                data["townships"] = {k: v for k, v in cells.items() if v != ""}
+            parsed.append({k: v for k, v in data.items() if v is not None})
+            index.append(i)
+        i += 1
+    return shown, parsed, index
+
+
+@router.post("/targets/new")
+async def create(request: Request, session: SessionDep, principal: PagePrincipal):
+    principal.require("targets:write")
+    form = await request.form()
+    values = {k: (form.get(k) or "").strip() for k in ("year", "document", "title", "issued_date")}
+    values["replace"] = form.get("replace") in ("on", "true", "1")
+    shown, parsed, index = _form_rows(form)
+    errors: list[FieldError] = []
+    try:
+        if not values["year"].isdigit():
+            raise ValidationFailed.one("year", "请填写年度（如 2024）")
+        if not values["document"] or not values["title"]:
+            raise ValidationFailed([FieldError(f, f"请填写{label}") for f, label in (("document", "文号"), ("title", "标题"))
+                                    if not values[f]])
+        issued = None
+        if values["issued_date"]:
+            try:
+                issued = date.fromisoformat(values["issued_date"])
+            except ValueError:
+                raise ValidationFailed.one("issued_date", "印发日期格式应为 YYYY-MM-DD") from None
+        with session.begin_nested():
+            ts = target_service.save_table(
+                session, actor=principal, year=int(values["year"]), document=values["document"], title=values["title"],
+                issued_date=issued, rows=parsed, source="form", replace=values["replace"],
+            )
+    except AppError as e:
+        if e.status_code not in (409, 422):
+            raise
+        errors = e.errors or [FieldError("form", e.detail)]
+    else:
+        return redirect(request, f"/targets/{ts.key}")
+    cell_errors: dict[str, str] = {}
+    for err in errors:
+        if err.row is not None and 1 <= err.row <= len(index):
+            i = index[err.row - 1]
+            f = err.field
+            name = f"rows-{i}-t-{f.split('.', 1)[1]}" if f.startswith("townships.") else f"rows-{i}-{f}"
+            cell_errors.setdefault(name, err.message)
+        else:
+            cell_errors.setdefault(err.field, err.message)
+    return render(request, "targets/form.html", {
+        "section": "targets", "values": values, "rows": shown, "errors": errors, "cell_errors": cell_errors,
+    }, block="form", status_code=422)
+
+
+@router.get("/targets/upload")
+def upload_page(request: Request, session: SessionDep, principal: PagePrincipal):
+    principal.require("targets:write")
+    sets = target_service.list_sets(session, actor=principal)
+    year = _latest_year(sets) + 1
+    return render(request, "targets/upload.html", {
+        "section": "targets", "year": year, "latest": str(_latest_year(sets)),
+        "max_mb": get_settings().import_max_bytes // 1024 // 1024,
+    })
+
+
+@router.post("/targets/upload")
+async def upload(request: Request, session: SessionDep, principal: PagePrincipal, file: Annotated[UploadFile, File()]):
+    principal.require("targets:write")
+    form = await request.form()
+    data = file.file.read(get_settings().import_max_bytes + 1)
+    try:
+        year = str(form.get("year") or "").strip()
+        if not year.isdigit():
+            raise ValidationFailed.one("year", "请填写年度（如 2024）")
+        document, title = (str(form.get("document") or "").strip(), str(form.get("title") or "").strip())
+        if not document or not title:
+            raise ValidationFailed.one("document", "请填写文号和标题")
+        rows, first_row = excel.read_table(data)
+        with session.begin_nested():
+            ts = target_service.save_table(
+                session, actor=principal, year=int(year), document=document, title=title, rows=rows, source="upload",
+                replace=form.get("replace") in ("on", "true", "1"), first_row=first_row,
+            )
+    except AppError as e:
+        if e.status_code not in (409, 422):
+            raise
+        return render(request, "targets/_upload_result.html", {"error": e}, status_code=e.status_code)
+    return render(request, "targets/_upload_result.html", {"ts": ts, "count": len(rows)})
+
+
+@router.get("/targets/{key}")
+def table_page(request: Request, key: str, session: SessionDep, principal: PagePrincipal, as_of: AsOf = None):
+    principal.require("targets:read")
+    as_of = as_of or date.today()
+    m = target_service.progress_matrix(session, actor=principal, key=key, as_of=as_of)
+    return render(request, "targets/set.html", {
+        "section": "targets", "m": m, "key": key, "as_of": as_of, "status_rules": STATUS_RULES,
+        "sets": target_service.list_sets(session, actor=principal),
+        "measure_text": {i.code: describe_measure(i.measure, m.target_set, i.deadline) for i in m.target_set.indicators},
+    }, block="board")
+
+
+@router.get("/targets/{key}/print")
+def print_page(request: Request, key: str, session: SessionDep, principal: PagePrincipal, as_of: AsOf = None):
+    principal.require("targets:read")
+    as_of = as_of or date.today()
+    m = target_service.progress_matrix(session, actor=principal, key=key, as_of=as_of)
+    return render(request, "targets/print.html", {"section": "targets", "m": m, "key": key, "as_of": as_of,
+                                                  "status_rules": STATUS_RULES})
+
+
+@router.get("/targets/{key}/export.xlsx")
+def export(key: str, session: SessionDep, principal: PagePrincipal, as_of: AsOf = None):
+    principal.require("targets:read")
+    m = target_service.progress_matrix(session, actor=principal, key=key, as_of=as_of or date.today())
+    return Response(excel.matrix_xlsx(m), media_type=excel.XLSX,
+                    headers={"Content-Disposition": f"attachment; filename=targets-{key}-progress.xlsx"})
+
+
+@router.get("/targets/{key}/table.xlsx")
+def table_xlsx(key: str, session: SessionDep, principal: PagePrincipal):
+    principal.require("targets:read")
+    ts = target_service.get_set(session, actor=principal, key=key)
+    return Response(excel.table_xlsx(ts), media_type=excel.XLSX,
+                    headers={"Content-Disposition": f"attachment; filename=targets-{key}.xlsx"})
+
+
+@router.get("/targets/{key}/indicators/{code}")
+def indicator_page(request: Request, key: str, code: str, session: SessionDep, principal: PagePrincipal, as_of: AsOf = None):
+    principal.require("targets:read")
+    as_of = as_of or date.today()
+    ts, row = target_service.indicator_progress(session, actor=principal, key=key, code=code, as_of=as_of)
+    return render(request, "targets/indicator.html", {
+        "section": "targets", "ts": ts, "row": row, "key": key, "as_of": as_of, "near_days": NEAR_DAYS,
+        "measure_text": describe_measure(row.indicator.measure, ts, row.indicator.deadline), "status_rules": STATUS_RULES,
+        "towns": [t for t in townships() if principal.sees_township(t["code"])],
+    })
+
+
+@router.get("/targets/{key}/cells/{code}")
+def cell_page(
+    request: Request,
+    key: str,
+    code: str,
+    session: SessionDep,
+    principal: PagePrincipal,
+    township: Annotated[str | None, Query(max_length=20)] = None,
+    part: Annotated[str | None, Query(max_length=60)] = None,
+    as_of: AsOf = None,
+):
+    """The enterprises behind one number (a township's cell, or the county's)."""
+    principal.require("targets:read")
+    as_of = as_of or date.today()
+    ts, ind, rows, total, reason = target_service.cell_enterprises(
+        session, actor=principal, key=key, code=code, township=township or None, as_of=as_of, part=part or None
+    )
+    part_name = next((p["name"] for p in ind.parts or [] if p["code"] == part), None) if part else None
+    return render(request, "targets/cell.html", {
+        "section": "targets", "ts": ts, "ind": ind, "rows": rows, "total": total, "reason": reason, "key": key,
+        "township": township or None, "part_name": part_name, "as_of": as_of,
+    })

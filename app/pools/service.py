@@ -519,7 +519,7 @@ def _current(session: Session, enterprise_id: int, pool_code: str) -> PoolMember
 
 
 def _needs_figures(entries: Iterable[EntryClass]) -> bool:
-    return any(c.kind in pool_sql.FIGURE_KINDS for e in entries for c in pool_sql._walk(e.criteria))
+    return any(c.kind in pool_sql.FIGURE_KINDS for e in entries for c in pool_sql.walk_criteria(e.criteria))
 
 
 def _entry_year(ent: Enterprise, entries: list[EntryClass], year: int | None, entered: date) -> int:

@@ -67,15 +67,16 @@ class ClassSql:
         )
 
 
-def _walk(criteria):
+def walk_criteria(criteria):
+    """Every criterion, each any_of followed by its children (the order honour flags are numbered in)."""
     for c in criteria:
         yield c
         if isinstance(c, AnyOf):
-            yield from _walk(c.criteria)
+            yield from walk_criteria(c.criteria)
 
 
 def uses_figures(pool_def: PoolDefinition) -> bool:
-    return any(c.kind in FIGURE_KINDS for e in pool_def.entry_classes for c in _walk(e.criteria))
+    return any(c.kind in FIGURE_KINDS for e in pool_def.entry_classes for c in walk_criteria(e.criteria))
 
 
 _LETTERS = list(SECTION_NAMES)
@@ -91,7 +92,7 @@ class PoolSql:
         self.fig = aliased(EnterpriseFigure, name=f"{name}_fig") if uses_figures(pool_def) else None
         conditions: list[ColumnElement[bool]] = []
         for entry in pool_def.entry_classes:
-            for c in _walk(entry.criteria):
+            for c in walk_criteria(entry.criteria):
                 if isinstance(c, HonourHeld | HonourNotHeld | HonourApplied):
                     conditions.append(self._honour_condition(c))
         self.honours = None
@@ -124,7 +125,7 @@ class PoolSql:
         tris = [self._tri(c) for c in criteria]
         met = and_(true(), *[t.met for t in tris])
         failed = or_(false(), *[t.failed for t in tris])
-        if not any(isinstance(c, Judgement) for c in _walk(criteria)):
+        if not any(isinstance(c, Judgement) for c in walk_criteria(criteria)):
             return ClassSql(code, met, false(), failed, met)
         # every criterion met or open only for judgement (a met class satisfies this too)
         possible = and_(*[or_(t.met, t.judgement) for t in tris])

@@ -48,8 +48,9 @@ def _read(line, ent) -> AwardLineRead:
 
 
 def _fund(b: fund_service.FundBalance) -> FundRead:
-    return FundRead.model_validate(b.fund).model_copy(
-        update={"remaining_yuan": b.remaining_yuan, "paid_yuan": b.paid_yuan, "proposed_yuan": b.proposed_yuan}
+    fields = {k: getattr(b.fund, k) for k in FundRead.model_fields if hasattr(b.fund, k)}
+    return FundRead(
+        **fields, remaining_yuan=b.remaining_yuan, paid_yuan=b.paid_yuan, proposed_yuan=b.proposed_yuan
     )
 
 

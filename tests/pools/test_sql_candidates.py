@@ -103,7 +103,7 @@ def test_sql_candidacy_equals_the_pure_evaluator(db, built, pool_code):
         expected = {
             e.code: class_candidacy(evaluate_entry_class(e, facts, YEAR)).value for e in pool_def.entry_classes
         }
-        expected["_pool"] = combine_candidacy([type(pool_service.Candidacy.MET)(v) for k, v in expected.items()]).value
+        expected["_pool"] = combine_candidacy([pool_service.Candidacy(v) for v in expected.values()]).value
         assert got[eid] == expected, (pool_code, name, got[eid], expected)
 
 
@@ -192,3 +192,46 @@ def test_candidate_status_filter_and_counts_per_township(db, firm):
         db, actor=SYSTEM, pool_code="intermediate_pool", filters=PoolFilters(year=YEAR, candidacy=["met"])
     )
     assert rows == []
+
+
+def test_sql_candidacy_equals_the_pure_evaluator_on_sqlite_too(tmp_path):
+    """The quickstart runs on SQLite: the same boundary firms give the same candidacy there."""
+    import random
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from app.cli import run_migrations
+    from app.enterprises import service as enterprise_service
+    from app.enterprises.schemas import EnterpriseCreate
+    from app.enterprises.uscc import generate
+
+    url = f"sqlite:///{tmp_path / 'pools.db'}"
+    run_migrations(url)
+    engine = create_engine(url)
+    rng = random.Random(5)
+    with Session(engine) as s:
+        ids = {}
+        for name, args in FIRMS.items():
+            args = dict(args)
+            year = args.pop("year", YEAR)
+            figures = args.pop("figures", None)
+            if figures is None:
+                figures = [{"year": year, "revenue_yuan": args.pop("revenue", None),
+                            "main_revenue_yuan": args.pop("main_revenue", None), "rd_spend_yuan": args.pop("rd", None)}]
+            honours = [{"code": c, "level": lv, "outcome": o, "honour_date": d} for c, lv, o, d in args.pop("honours", [])]
+            data = {"uscc": generate(rng), "name": f"边界{name}有限公司", "township": "qingquan", "size": "small",
+                    "above_scale": False, "industry": "C3311", **args, "figures": figures, "honours": honours}
+            ids[name] = enterprise_service.create(s, actor=SYSTEM, data=EnterpriseCreate.model_validate(data)).id
+        s.flush()
+        ents = {e.id: e for e in s.scalars(select(Enterprise).options(
+            selectinload(Enterprise.figures), selectinload(Enterprise.honours)))}
+        for pool_code, pool_def in load_pools().items():
+            got = pool_service.sql_candidacy(s, pool_code=pool_code, year=YEAR, enterprise_ids=ids.values())
+            for name, eid in ids.items():
+                facts = pool_service.facts_for(ents[eid])
+                expected = {e.code: class_candidacy(evaluate_entry_class(e, facts, YEAR)).value
+                            for e in pool_def.entry_classes}
+                expected["_pool"] = combine_candidacy([pool_service.Candidacy(v) for v in expected.values()]).value
+                assert got[eid] == expected, (pool_code, name, got[eid], expected)
+    engine.dispose()

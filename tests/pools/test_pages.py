@@ -111,3 +111,31 @@ def test_township_staff_panel_cannot_record_mu_class(client, make, firm):
     r = client.post(f"/enterprises/{ent.id}/mu-class", headers={"X-CSRF-Token": token, **HX},
                     data={"year": "2023", "mu_class": "A"})
     assert r.status_code == 403
+
+
+def test_mu_page_scheme_compute_and_import(client, make, firm):
+    ent = firm(figures=[{"year": 2023, "revenue_yuan": 10_000_000, "tax_yuan": 300_000, "land_mu": "10",
+                         "energy_tce": "50", "rd_spend_yuan": 100_000, "output_value_yuan": 9_000_000, "employees": 30}])
+    token = login(client, make.user(role="county_admin"))
+    h = {"X-CSRF-Token": token, **HX}
+    r = client.post("/pools/mu/scheme", headers=h, data={"weight_tax_per_mu": "40", "band_A": "30", "band_B": "30",
+                                                         "band_C": "30", "band_D": "5"})
+    assert r.status_code == 422 and "各档比例之和须为 100%" in r.text
+    r = client.post("/pools/mu/scheme", headers=h, data={"weight_tax_per_mu": "40", "band_A": "30", "band_B": "30",
+                                                         "band_C": "30", "band_D": "10"})
+    assert r.status_code == 200 and "已保存" in r.text
+    r = client.post("/pools/mu/compute", headers=h, data={"year": "2023"})
+    assert r.status_code == 200 and "参与排名 1 家（A 类 1 家" in r.text
+    html = client.get("/pools/mu", params={"year": 2023}).text
+    assert 'value="40.0"' in html and 'value="30.0"' in html
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True})
+    ws = wb.add_worksheet()
+    ws.write_row(0, 0, ["统一社会信用代码", "亩产效益类别"])
+    ws.write_row(1, 0, [ent.uscc, "B"])
+    wb.close()
+    r = client.post("/pools/mu/import", headers=h, data={"year": "2023"},
+                    files={"file": ("list.xlsx", buf.getvalue())})
+    assert r.status_code == 200 and "导入成功：2023 年亩产效益评价类别 1 家" in r.text

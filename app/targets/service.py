@@ -130,7 +130,10 @@ def save_table(
         raise ValidationFailed.one("year", f"年度 {year} 无效")
     if not rows:
         raise ValidationFailed.one("rows", "目标表至少要有一行指标")
-    targets = parse_target_table(rows, catalogue=catalogue(session), first_row=first_row)
+    cat = catalogue(session)
+    # a row given by its code alone takes the indicator's name (项目名称) from the catalogue
+    rows = [{**r, "name": cat[r["code"]].name} if not r.get("name") and r.get("code") in cat else r for r in rows]
+    targets = parse_target_table(rows, catalogue=cat, first_row=first_row)
     key = str(year)
     old = session.scalar(
         select(TargetSet).where(TargetSet.key == key)

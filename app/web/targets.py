@@ -171,7 +171,8 @@ def _form_rows(form) -> tuple[list[dict], list[dict], list[int]]:
         }
         shown.append(row)
         if include:
-            data = {"code": code, "total": row["total"] if row["total"] != "" else None, "deadline_text": row["deadline_text"]}
+            data = {"code": code, "name": form.get(p + "name") or None,
+                    "total": row["total"] if row["total"] != "" else None, "deadline_text": row["deadline_text"]}
             if not row["county_only"]:
                 data["townships"] = {k: v for k, v in cells.items() if v != ""}
             parsed.append({k: v for k, v in data.items() if v is not None})

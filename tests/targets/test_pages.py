@@ -1,0 +1,105 @@
+"""Dashboards and target pages: the county's live matrix and charts, a township's own board, drill-down to
+the enterprises behind every number, township scoping, print and export, and the JSON progress matrix."""
+
+import re
+from datetime import date
+
+from tests.conftest import bearer, login
+
+
+def _ht(ent_township, when="2023-05-01", make=None):
+    return make.enterprise(township=ent_township, name=f"{ent_township}高新科技有限公司",
+                           honours=[{"code": "high_tech", "level": "national", "outcome": "new", "honour_date": when}])
+
+
+def test_root_goes_to_the_dashboard(client, make, reference):
+    login(client, make.user())
+    r = client.get("/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/dashboard"
+
+
+def test_county_dashboard_matrix_charts_and_drill_down(client, make, reference):
+    _ht("qingquan", make=make)
+    login(client, make.user(role="county_viewer"))
+    page = client.get("/dashboard", params={"key": "2023", "as_of": "2023-12-31"}).text
+    assert "全县目标进度" in page and 'id="target-matrix"' in page
+    assert '<script src="/static/echarts.min.js"></script>' in page and "cdn" not in page.lower()
+    assert "研发投入月度增长（%）" in page and "各乡镇分解目标平均完成度" in page
+    # the 高新技术企业 cell of 清泉街道: 1 / 2, linked to the enterprises behind it
+    link = "/targets/2023/cells/high_tech?township=qingquan&amp;as_of=2023-12-31"
+    assert f'href="{link}"' in page
+    assert re.search(r'href="/targets/2023/cells/high_tech\?township=qingquan[^"]*"[^>]*>1</a><span class="t">/2</span>', page)
+    # the indicator with no data says so instead of 0
+    assert "未接入" in page and "系统未登记中小企业数字化水平测评记录" in page
+    cell = client.get(link.replace("&amp;", "&")).text
+    assert "qingquan高新科技有限公司" in cell and "高新技术企业（国家级，新认定，2023-05-01）" in cell
+    frag = client.get("/dashboard", params={"key": "2022-2024"}, headers={"HX-Request": "true"})
+    assert "<html" not in frag.text and "冠政发〔2022〕9号" in frag.text
+
+
+def test_township_dashboard_shows_its_own_targets_filings_and_pools(client, make, reference):
+    _ht("qingquan", make=make)
+    _ht("kaifaqu", make=make)
+    make.enterprise(township="qingquan", name="未填报的清泉企业有限公司")
+    login(client, make.user(role="township_staff", township="qingquan"))
+    page = client.get("/dashboard", params={"key": "2023", "as_of": "2023-12-31"}).text
+    assert "清泉街道 · 目标进度" in page and 'id="township-targets"' in page
+    assert "kaifaqu高新科技有限公司" not in page and "开发区" not in page.split('id="township-targets"')[1].split("</table>")[0]
+    assert "未填报的清泉企业有限公司" in page  # last month's overdue filings
+    assert 'id="township-pools"' in page and "/pools/xiaoshenggui_pool?tab=candidates" in page
+    assert 'id="township-awards"' in page
+
+
+def test_township_staff_cannot_drill_into_another_township(client, make, reference):
+    _ht("kaifaqu", make=make)
+    login(client, make.user(role="township_staff", township="qingquan"))
+    assert client.get("/targets/2023/cells/high_tech", params={"township": "kaifaqu"}).status_code == 404
+    own = client.get("/targets/2023/cells/high_tech").text  # no township: their own
+    assert "kaifaqu高新科技有限公司" not in own
+    api = client.get("/api/v1/targets/2023/progress/high_tech/enterprises", params={"township": "kaifaqu"})
+    assert api.status_code == 404
+    progress = client.get("/api/v1/targets/2023/progress", params={"as_of": "2023-12-31"}).json()
+    assert progress["townships"] == ["qingquan"]
+    ht = next(r for r in progress["rows"] if r["code"] == "high_tech")
+    assert ht["county"] is None and list(ht["townships"]) == ["qingquan"]
+
+
+def test_progress_json(client, make, reference):
+    _ht("qingquan", make=make)
+    key = make.api_key(scopes=["targets:read"])
+    r = client.get("/api/v1/targets/2023/progress", params={"as_of": "2023-09-15"}, headers=bearer(key))
+    assert r.status_code == 200
+    body = r.json()
+    assert body["as_of"] == "2023-09-15" and len(body["rows"]) == 19 and "30 天" in body["status_rules"]
+    ht = next(x for x in body["rows"] if x["code"] == "high_tech")
+    assert ht["townships"]["qingquan"] == {"actual": 1, "target": 2, "status": "behind", "status_name": "进度滞后", "percent": 50}
+    # 15 days to 2023-09-30 and under 80%: behind, in 清泉街道 (1 of 2) as for the county (1 of 50)
+    assert ht["county"]["status"] == "behind" and ht["county"]["actual"] == 1
+    na = next(x for x in body["rows"] if x["code"] == "digital_assessment")
+    assert na["available"] is False and na["county"]["actual"] is None and na["reason"]
+    cell = client.get("/api/v1/targets/2023/progress/high_tech/enterprises", params={"township": "qingquan"},
+                      headers=bearer(key)).json()
+    assert cell["total"] == 1 and cell["items"][0]["name"] == "qingquan高新科技有限公司"
+    assert client.get("/api/v1/targets/1999", headers=bearer(key)).status_code == 404
+    assert client.get("/api/v1/targets/abc", headers=bearer(key)).status_code == 422
+    assert client.get("/api/v1/targets/2023/progress", headers=bearer(make.api_key(scopes=["filings:read"]))).status_code == 403
+
+
+def test_indicator_page_shows_its_measure_and_parts(client, make, reference):
+    login(client, make.user())
+    page = client.get("/targets/2023/indicators/cluster", params={"as_of": "2023-06-01"}).text
+    assert "统计口径" in page and "认定记录计数" in page and '"honours": [' in page
+    assert "市级特色产业集群" in page and "冠政办发〔2023〕7号 二（四）12" in page
+    rd = client.get("/targets/2023/indicators/rd_growth_rate", params={"as_of": date(2023, 6, 18).isoformat()}).text
+    assert "研发投入环比增长率" in rd and "据2023年5月填报" in rd
+
+
+def test_table_page_print_and_export(client, make, reference):
+    login(client, make.user())
+    page = client.get("/targets/2023").text
+    assert 'id="measures"' in page and "政策通平台注册数" in page
+    printable = client.get("/targets/2023/print", params={"as_of": "2023-12-31"}).text
+    assert "完成情况" in printable and 'id="target-matrix"' in printable and "window.print()" in printable
+    x = client.get("/targets/2023/export.xlsx")
+    assert x.status_code == 200 and x.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert client.get("/targets").status_code == 200 and "录入新年度目标" in client.get("/targets").text

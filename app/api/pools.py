@@ -48,6 +48,11 @@ from app.pools.service import PoolFilters
 
 router = APIRouter(tags=["pools 培育库"])
 
+def errors(*codes: int) -> dict:
+    """Every operation documents 401, 403, 422 and 429 as problem+json, plus its own."""
+    return responses(*sorted({401, 403, 422, 429, *codes}))
+
+
 Read = Annotated[Principal, scoped("pools:read")]
 Write = Annotated[Principal, scoped("pools:write")]
 
@@ -94,9 +99,12 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 # --- pools -----------------------------------------------------------------------------------
 
 
-@router.get("/api/v1/pools", summary="培育库列表（含现有成员数）", response_model=PoolList, responses=responses(401, 403))
-def list_pools(session: SessionDep, principal: Read):
-    """全部培育库及其依据文件和条款、现有成员数（按乡镇分列）和待确认的毕业提议数。乡镇工作人员只计本乡镇。"""
+@router.get("/api/v1/pools", summary="培育库列表（含现有成员数）", response_model=PoolList, responses=errors())
+def list_pools(session: SessionDep, principal: Read, cursor: Cursor = None, limit: Limit = 50):
+    """全部培育库及其依据文件和条款、现有成员数（按乡镇分列）和待确认的毕业提议数。乡镇工作人员只计本乡镇。
+
+    按 definitions.yaml 的顺序；与其他列表一样以 cursor/limit 分页（目前一页即可列完）。"""
+    rows, next_cursor = pool_service.overview_page(session, actor=principal, cursor=cursor, limit=limit)
     items = [
         PoolSummary(
             code=o.pool_def.code,
@@ -110,9 +118,9 @@ def list_pools(session: SessionDep, principal: Read):
             by_township=o.by_township,
             pending_graduations=o.pending_graduations,
         )
-        for o in pool_service.overview(session, actor=principal)
+        for o in rows
     ]
-    return PoolList(items=items)
+    return PoolList(items=items, next_cursor=next_cursor)
 
 
 # --- 亩产效益 (declared before /{pool_code} routes) -------------------------------------------
@@ -138,14 +146,14 @@ def _scheme_read(session) -> MuSchemeRead:
 
 
 @router.get("/api/v1/pools/mu/scheme", summary="亩产效益暂定分类方案", response_model=MuSchemeRead,
-            responses=responses(401, 403))
+            responses=errors())
 def get_mu_scheme(session: SessionDep, principal: Read):
     """五项指标、权重与分档比例。权重与分档非冠县文件规定，为系统默认值，管理员可调整。"""
     return _scheme_read(session)
 
 
 @router.put("/api/v1/pools/mu/scheme", summary="调整亩产效益权重与分档（管理员）", response_model=MuSchemeRead,
-            responses=responses(401, 403, 422))
+            responses=errors())
 def set_mu_scheme(data: MuSchemeIn, session: SessionDep, principal: Write):
     """只改请求中给出的指标权重；给出 bands 时整体替换分档（A、B、C、D 顺序，合计 100%）。"""
     pool_service.set_scheme(session, actor=principal, data=data)
@@ -153,7 +161,7 @@ def set_mu_scheme(data: MuSchemeIn, session: SessionDep, principal: Write):
 
 
 @router.delete("/api/v1/pools/mu/scheme", summary="亩产效益方案恢复默认（管理员）", response_model=MuSchemeRead,
-               responses=responses(401, 403))
+               responses=errors())
 def reset_mu_scheme(session: SessionDep, principal: Write):
     """删除管理员的调整，恢复 definitions.yaml 中的默认权重与分档（已测算的暂定分类需重新测算）。"""
     pool_service.reset_scheme(session, actor=principal)
@@ -161,7 +169,7 @@ def reset_mu_scheme(session: SessionDep, principal: Write):
 
 
 @router.post("/api/v1/pools/mu/import", summary="导入县亩产效益评价名单（.xlsx，全部成功或全部不写入）",
-             response_model=MuImportResult, status_code=201, responses=responses(401, 403, 422))
+             response_model=MuImportResult, status_code=201, responses=errors())
 def import_mu(
     session: SessionDep,
     principal: Write,
@@ -175,7 +183,7 @@ def import_mu(
 
 
 @router.post("/api/v1/pools/mu/{year}/provisional", summary="按年度数据测算亩产效益暂定分类",
-             response_model=MuProvisionalResult, responses=responses(401, 403, 422))
+             response_model=MuProvisionalResult, responses=errors(404))
 def compute_provisional(year: int, session: SessionDep, principal: Write):
     """对该年度有数据的全部企业计算指标值、百分位和加权得分并分档，替换该年度上次的测算结果。已评价的类别优先于暂定类别。"""
     s = pool_service.compute_provisional(session, actor=principal, year=year)
@@ -185,7 +193,7 @@ def compute_provisional(year: int, session: SessionDep, principal: Write):
 
 
 @router.get("/api/v1/pools/mu/{year}", summary="各企业亩产效益类别、指标值和排名", response_model=MuPage,
-            responses=responses(401, 403, 422))
+            responses=errors(404))
 def mu_list(
     year: int,
     session: SessionDep,
@@ -225,7 +233,7 @@ def mu_list(
 
 
 @router.post("/api/v1/pools/graduations/{proposal_id}/confirm", summary="确认毕业：出库并可转入下一级培育库",
-             response_model=GraduationRead, responses=responses(401, 403, 404, 409, 422))
+             response_model=GraduationRead, responses=errors(404, 409))
 def confirm_graduation(proposal_id: int, data: GraduationConfirm, session: SessionDep, principal: Write):
     """以“升规”或“认定成功”出库；给出 next_pool 时同时转入该库（须符合其入库条件）。全部成功或全部不写入。"""
     g, _ = pool_service.confirm_graduation(session, actor=principal, proposal_id=proposal_id, data=data)
@@ -233,7 +241,7 @@ def confirm_graduation(proposal_id: int, data: GraduationConfirm, session: Sessi
 
 
 @router.post("/api/v1/pools/graduations/{proposal_id}/dismiss", summary="驳回毕业提议",
-             response_model=GraduationRead, responses=responses(401, 403, 404, 409))
+             response_model=GraduationRead, responses=errors(404, 409))
 def dismiss_graduation(proposal_id: int, data: GraduationDismiss, session: SessionDep, principal: Write):
     """企业留在库中，提议标记为已驳回。"""
     return graduation_read(pool_service.dismiss_graduation(session, actor=principal, proposal_id=proposal_id, note=data.note))
@@ -242,7 +250,7 @@ def dismiss_graduation(proposal_id: int, data: GraduationDismiss, session: Sessi
 # --- one pool --------------------------------------------------------------------------------
 
 
-@router.get("/api/v1/pools/{pool_code}", summary="培育库定义", response_model=PoolDetail, responses=responses(401, 403, 404))
+@router.get("/api/v1/pools/{pool_code}", summary="培育库定义", response_model=PoolDetail, responses=errors(404))
 def get_pool(pool_code: str, session: SessionDep, principal: Read):
     """依据文件与条款、入库类别及其条件（document 文件规定 / proxy 系统补充）、培育目标、动态调整条款。"""
     pool_def = pool_service.get_pool_def(pool_code)
@@ -271,7 +279,7 @@ def member_row(r) -> MemberRow:
 
 
 @router.get("/api/v1/pools/{pool_code}/members", summary="培育库成员（游标分页）", response_model=MemberPage,
-            responses=responses(401, 403, 404, 422))
+            responses=errors(404))
 def list_members(
     pool_code: str,
     session: SessionDep,
@@ -290,7 +298,7 @@ def list_members(
 
 
 @router.post("/api/v1/pools/{pool_code}/members", summary="入库", status_code=201, response_model=MembershipRead,
-             responses=responses(401, 403, 404, 409, 422))
+             responses=errors(404, 409))
 def enter_pool(pool_code: str, data: EnterIn, session: SessionDep, principal: Write):
     """按入库类别入库。任一可核查的条件不符合则拒绝（422，说明所用数据）；需人工判断或缺少数据的条件照录在 entry_evaluation 中。
     已在库中为 409。"""
@@ -298,7 +306,7 @@ def enter_pool(pool_code: str, data: EnterIn, session: SessionDep, principal: Wr
 
 
 @router.post("/api/v1/pools/{pool_code}/members/{enterprise_id}/leave", summary="出库",
-             response_model=MembershipRead, responses=responses(401, 403, 404, 409, 422))
+             response_model=MembershipRead, responses=errors(404, 409))
 def leave_pool(pool_code: str, enterprise_id: int, _ent: CurrentEnterprise, data: LeaveIn, session: SessionDep,
                principal: Write):
     """记录出库日期与原因（升规、认定成功、不再符合、注销……）；入库记录保留为历史。不在库中为 409。"""
@@ -326,7 +334,7 @@ def candidate_row(r) -> CandidateRow:
 
 
 @router.get("/api/v1/pools/{pool_code}/candidates", summary="候选企业（符合可核查条件、尚未入库）",
-            response_model=CandidatePage, responses=responses(401, 403, 404, 422))
+            response_model=CandidatePage, responses=errors(404))
 def list_candidates(pool_code: str, session: SessionDep, principal: Read, filters: Filters, cursor: Cursor = None,
                     limit: Limit = 50):
     """在数据库中按所选年度数据计算：符合全部条件为 met；可核查的条件均符合、其余需人工判断为 judgement（待人工判断）。
@@ -339,7 +347,7 @@ def list_candidates(pool_code: str, session: SessionDep, principal: Read, filter
 
 
 @router.get("/api/v1/pools/{pool_code}/review", summary="年度动态调整：建议出库与新符合条件的企业",
-            response_model=ReviewPlan, responses=responses(401, 403, 404, 422))
+            response_model=ReviewPlan, responses=errors(404))
 def get_review(
     pool_code: str,
     session: SessionDep,
@@ -379,7 +387,7 @@ def get_review(
 
 
 @router.post("/api/v1/pools/{pool_code}/review", summary="确认年度动态调整（批量，全部成功或全部不写入）",
-             response_model=ReviewResult, status_code=201, responses=responses(401, 403, 404, 422))
+             response_model=ReviewResult, status_code=201, responses=errors(404))
 def confirm_review(pool_code: str, data: ReviewConfirm, session: SessionDep, principal: Write):
     """一次请求提交全部出库和入库；任何一项被拒绝（如不符合入库条件、不在库中、企业不存在），全部不写入，errors 指明第几项。"""
     review = pool_service.confirm_review(session, actor=principal, pool_code=pool_code, data=data)
@@ -387,7 +395,7 @@ def confirm_review(pool_code: str, data: ReviewConfirm, session: SessionDep, pri
 
 
 @router.get("/api/v1/pools/{pool_code}/graduations", summary="毕业提议", response_model=list[GraduationRead],
-            responses=responses(401, 403, 404, 422))
+            responses=errors(404))
 def list_graduations(
     pool_code: str,
     session: SessionDep,
@@ -407,7 +415,7 @@ def criterion_read(d: dict) -> CriterionRead:
 
 
 @router.get("/api/v1/enterprises/{enterprise_id}/pools", summary="企业的培育库情况（入库记录与条件判断）",
-            response_model=EnterprisePoolStatus, responses=responses(401, 403, 404, 422))
+            response_model=EnterprisePoolStatus, responses=errors(404))
 def enterprise_pools(
     enterprise_id: int,
     _ent: CurrentEnterprise,
@@ -448,15 +456,18 @@ def enterprise_pools(
 
 
 @router.get("/api/v1/enterprises/{enterprise_id}/mu-classes", summary="企业各年度亩产效益评价类别",
-            response_model=EnterpriseMuRead, responses=responses(401, 403, 404))
-def enterprise_mu_classes(enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: Read):
+            response_model=EnterpriseMuRead, responses=errors(404))
+def enterprise_mu_classes(enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: Read,
+                          cursor: Cursor = None, limit: Limit = 50):
     """录入或从县评价名单导入的各年度类别（新的在前）；暂定类别见 /api/v1/enterprises/{id}/pools 的 mu。"""
-    records = pool_service.mu_records(session, actor=principal, enterprise_id=enterprise_id)
-    return EnterpriseMuRead(items=[MuClassRead.model_validate(r) for r in records])
+    records, next_cursor = pool_service.mu_records(
+        session, actor=principal, enterprise_id=enterprise_id, cursor=cursor, limit=limit
+    )
+    return EnterpriseMuRead(items=[MuClassRead.model_validate(r) for r in records], next_cursor=next_cursor)
 
 
 @router.put("/api/v1/enterprises/{enterprise_id}/mu-classes/{year}", summary="录入企业某年度亩产效益评价类别（县级）",
-            response_model=MuClassRead, responses=responses(401, 403, 404, 422))
+            response_model=MuClassRead, responses=errors(404))
 def put_mu_class(enterprise_id: int, year: int, _ent: CurrentEnterprise, data: MuClassIn, session: SessionDep,
                  principal: Write):
     """已评价的类别优先于按数据测算的暂定类别；若为该企业最近的评价年度，同时更新企业登记的现行类别。"""

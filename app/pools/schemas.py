@@ -31,6 +31,7 @@ class PoolSummary(BaseModel):
 
 class PoolList(BaseModel):
     items: list[PoolSummary]
+    next_cursor: str | None = Field(description="下一页游标；为空表示已是最后一页")
 
 
 class PoolDetail(BaseModel):
@@ -319,6 +320,7 @@ class MuClassRead(BaseModel):
 
 class EnterpriseMuRead(BaseModel):
     items: list[MuClassRead]
+    next_cursor: str | None = Field(description="下一页游标；为空表示已是最后一页")
 
 
 class MuImportResult(BaseModel):

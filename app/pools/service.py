@@ -323,6 +323,22 @@ def overview(session: Session, *, actor: Principal) -> list[PoolOverview]:
     return [PoolOverview(p, counts.get(code, {}), pending.get(code, 0)) for code, p in load_pools().items()]
 
 
+def overview_page(
+    session: Session, *, actor: Principal, cursor: str | None = None, limit: int = 50
+) -> tuple[list[PoolOverview], str | None]:
+    """The pools in definitions.yaml's order, paginated like every list (all fit on one page today)."""
+    if not 1 <= limit <= 500:
+        raise ValidationFailed.one("limit", "每页条数须在 1–500 之间")
+    rows = overview(session, actor=actor)
+    start = 0
+    if cursor:
+        _, last = decode_cursor(cursor, "pools")
+        start = last + 1
+    page = rows[start : start + limit]
+    more = start + limit < len(rows)
+    return page, encode_cursor("pools", page[-1].pool_def.code, start + len(page) - 1) if more and page else None
+
+
 # --- members ---------------------------------------------------------------------------------
 
 
@@ -1386,10 +1402,24 @@ def import_mu_classes(session: Session, *, actor: Principal, year: int, data: by
     return len(parsed), changed
 
 
-def mu_records(session: Session, *, actor: Principal, enterprise_id: int) -> list[MuClassRecord]:
+def mu_records(
+    session: Session, *, actor: Principal, enterprise_id: int, cursor: str | None = None, limit: int = 50
+) -> tuple[list[MuClassRecord], str | None]:
+    """An enterprise's recorded classes, latest year first, by keyset on the year."""
     actor.require("pools:read")
+    if not 1 <= limit <= 500:
+        raise ValidationFailed.one("limit", "每页条数须在 1–500 之间")
     _enterprise(session, actor, enterprise_id, details=False)
-    return list(session.scalars(select(MuClassRecord).where(MuClassRecord.enterprise_id == enterprise_id).order_by(MuClassRecord.year.desc())))
+    stmt = select(MuClassRecord).where(MuClassRecord.enterprise_id == enterprise_id)
+    if cursor:
+        year, _ = decode_cursor(cursor, "mu_year")
+        if not isinstance(year, int):
+            raise ValidationFailed.one("cursor", "分页游标无效，请从第一页重新开始")
+        stmt = stmt.where(MuClassRecord.year < year)
+    rows = list(session.scalars(stmt.order_by(MuClassRecord.year.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor("mu_year", rows[-1].year, rows[-1].id) if more and rows else None
 
 
 # --- 亩产效益: the scheme and provisional classes ----------------------------------------------

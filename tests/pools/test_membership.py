@@ -283,3 +283,12 @@ def test_deleted_enterprise_cannot_enter(db, firm):
         enter(db, "yumiao_pool", ent, "xiaoshenggui")
     assert db.get(Enterprise, ent.id).deleted_at is not None
     assert db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.entity_type == "pool_membership")) == 0
+
+
+def test_api_pool_list_pages_like_every_list(client, make):
+    key = make.api_key(scopes=("pools:read",))
+    first = client.get("/api/v1/pools", headers=bearer(key), params={"limit": 4}).json()
+    assert [p["code"] for p in first["items"]] == ["yumiao_pool", "primary_pool", "intermediate_pool", "advanced_pool"]
+    rest = client.get("/api/v1/pools", headers=bearer(key), params={"cursor": first["next_cursor"]}).json()
+    assert len(rest["items"]) == 7 and rest["next_cursor"] is None
+    assert rest["items"][0]["code"] == "specialized_sme_pool"

@@ -51,7 +51,7 @@ def test_recorded_class_per_year_and_the_current_class(db, firm):
     pool_service.record_mu_class(db, actor=SYSTEM, enterprise_id=ent.id, year=2022, mu_class="C")
     assert db.get(Enterprise, ent.id).mu_class == "B"  # 2022 is not the latest evaluation
     pool_service.record_mu_class(db, actor=SYSTEM, enterprise_id=ent.id, year=2023, mu_class="A")
-    recs = pool_service.mu_records(db, actor=SYSTEM, enterprise_id=ent.id)
+    recs, _ = pool_service.mu_records(db, actor=SYSTEM, enterprise_id=ent.id)
     assert [(r.year, r.mu_class, r.source) for r in recs] == [(2023, "A", "entered"), (2022, "C", "entered")]
     ent = db.get(Enterprise, ent.id)
     assert (ent.mu_class, ent.version) == ("A", 3)  # the registry row's version moved with it (ETag)

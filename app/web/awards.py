@@ -1,0 +1,506 @@
+"""Award pages: the county review queue (inline approve / reject / pay), a line's receipt, fund balances
+with a chart, the forecast with what-if, 公示, the ledger export, and the awards panel on the enterprise page.
+
+Amounts are shown and typed in 万元 and converted to integer 元 with Decimal (never float).
+"""
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from app.accounts.permissions import Principal
+from app.api.deps import CurrentEnterprise, SessionDep
+from app.api.problems import translate
+from app.awards import forecast as forecast_service
+from app.awards import funds as fund_service
+from app.awards import service
+from app.awards.events import FIELD_LABELS
+from app.awards.models import STATUS_NAMES
+from app.awards.schemas import ExtraFacts
+from app.errors import AppError, ValidationFailed
+from app.policies.schema import FUNDER_NAMES
+from app.web.deps import PagePrincipal
+from app.web.render import render, templates
+
+router = APIRouter(include_in_schema=False)
+
+
+def wan_exact(yuan: int | None) -> str:
+    """Integer 元 as an exact 万元 figure for an input: 123456 → '12.3456', 150000 → '15'."""
+    if yuan is None:
+        return ""
+    text = f"{Decimal(yuan) / 10000:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def wan_to_yuan(text: str | None, field: str, *, required: bool = True) -> int | None:
+    """A 万元 figure typed on a page as integer 元, exactly: '12.3456' → 123456; '0.00005' is refused."""
+    raw = (text or "").strip().replace(",", "").replace("，", "")
+    if not raw:
+        if required:
+            raise ValidationFailed.one(field, "请填写金额（万元）")
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ValidationFailed.one(field, f"“{raw}”不是数字，请以万元填写，如 12.5") from None
+    if not value.is_finite():
+        raise ValidationFailed.one(field, "请以万元填写有限的数字")
+    if value < 0:
+        raise ValidationFailed.one(field, "金额不能为负")
+    yuan = value * 10000
+    if yuan != yuan.to_integral_value():
+        raise ValidationFailed.one(field, "金额最多精确到元（万元小数点后 4 位）")
+    return int(yuan)
+
+
+templates.env.globals.update(
+    AWARD_STATUS_NAMES=STATUS_NAMES,
+    FUNDER_NAMES=FUNDER_NAMES,
+    AWARD_EVENT_NAMES=service.EVENT_TYPE_NAMES,
+    wan_exact=wan_exact,
+    describe_event=service.describe_event,
+    award_subject=service.subject_of,
+)
+
+
+def _errors(exc: AppError) -> list[str]:
+    return [e.message for e in exc.errors] or [exc.detail]
+
+
+# --- the enterprise panel -------------------------------------------------------------------
+
+# Fields of each recordable event type, in the order the form shows them, with their input kind.
+FIELD_INPUTS = {
+    "previous_revenue_yuan": "wan", "revenue_yuan": "wan", "interest_paid_yuan": "wan", "amount_yuan": "wan",
+    "grant_yuan": "wan", "benchmark_interest_yuan": "wan", "new_output_yuan": "wan",
+    "participants": "int", "city_rank": "int", "growth_rate": "decimal",
+}
+CHOICE_LABELS = {
+    "purpose": {"tech_upgrade": "技术改造", "smart_upgrade": "智能化改造"},
+    "contest": {"governor_cup": "山东省“省长杯”工业设计大赛", "liaocheng": "聊城市工业设计大赛"},
+    "rank": {"gold": "金奖", "silver": "银奖", "bronze": "铜奖"},
+    "level": {"national": "国家级", "provincial": "省级"},
+}
+OTHER_LABELS = {"participants": "参赛人数", "city_rank": "全市复合排名", "growth_rate": "增速（小数，0.15 即 15%）",
+                "purpose": "用途", "contest": "大赛", "rank": "奖项", "level": "级别"}
+
+
+def _members():
+    from app.awards import events
+
+    return [events.FirstAboveScaleEvent, events.SalesMilestoneEvent, events.LoanInterestEvent,
+            events.EquipmentPurchaseEvent, events.DesignPrizeEvent, events.SkillsContestEvent,
+            events.TalentProgramEvent, events.TalentLoanInterestEvent, events.OutputGrowthEvent]
+
+
+def event_fields(event_type: str) -> list[dict]:
+    """The inputs the event form shows for one event type."""
+    model = {m.model_fields["type"].default: m for m in _members()}.get(event_type)
+    if model is None:
+        return []
+    out = []
+    for name in model.model_fields:
+        if name in ("type", "date"):
+            continue
+        kind = FIELD_INPUTS.get(name, "choice" if name in CHOICE_LABELS else "text")
+        label = FIELD_LABELS.get(name) or OTHER_LABELS.get(name, name)
+        out.append({"name": name, "input": name.removesuffix("_yuan") + "_wan" if kind == "wan" else name,
+                    "kind": kind, "label": label + ("（万元）" if kind == "wan" else ""),
+                    "choices": CHOICE_LABELS.get(name, {})})
+    return out
+
+
+def enterprise_panel(session: Session, principal: Principal, ent) -> dict | None:
+    if not principal.has("awards:read"):
+        return None
+    return {"title": "奖补", "template": "awards/_panel.html", "context": _panel_context(session, principal, ent)}
+
+
+def _panel_context(session, principal, ent, **extra) -> dict:
+    lines = service.enterprise_lines(session, actor=principal, enterprise_id=ent.id)
+    event_type = extra.pop("event_type", "first_above_scale")
+    return {
+        "lines": lines,
+        "events": service.enterprise_events(session, actor=principal, enterprise_id=ent.id)[:20],
+        "types": {t: service.EVENT_TYPE_NAMES[t] for t in service.RECORDABLE_TYPES},
+        "event_type": event_type,
+        "fields": event_fields(event_type),
+        "values": {},
+        "errors": [],
+        **extra,
+    }
+
+
+def _panel(request, session, principal, ent, status=200, **extra):
+    ctx = {"p": {"title": "奖补", "context": _panel_context(session, principal, ent, **extra)}, "ent": ent}
+    return render(request, "awards/_panel.html", ctx, status_code=status)
+
+
+@router.get("/enterprises/{enterprise_id}/awards")
+def enterprise_awards(request: Request, enterprise_id: int, ent: CurrentEnterprise, session: SessionDep,
+                      principal: PagePrincipal):
+    principal.require("awards:read")
+    return _panel(request, session, principal, ent)
+
+
+@router.get("/enterprises/{enterprise_id}/events/fields")
+def event_form_fields(request: Request, enterprise_id: int, ent: CurrentEnterprise, principal: PagePrincipal,
+                      type: str = "first_above_scale"):
+    """The inputs for the chosen event type (htmx swaps them into the form)."""
+    if type not in service.RECORDABLE_TYPES:
+        type = "first_above_scale"
+    return render(request, "awards/_event_fields.html",
+                  {"fields": event_fields(type), "values": {}, "event_type": type})
+
+
+@router.post("/enterprises/{enterprise_id}/events")
+async def record_event(request: Request, enterprise_id: int, ent: CurrentEnterprise, session: SessionDep,
+                       principal: PagePrincipal):
+    principal.require("enterprises:write")
+    form = await request.form()
+    values = {k: (v.strip() if isinstance(v, str) else v) for k, v in form.items() if k != "csrf_token"}
+    event_type = values.get("type") or ""
+    try:
+        if event_type not in service.RECORDABLE_TYPES:
+            raise ValidationFailed.one("event.type", "请选择事件类型")
+        event: dict[str, Any] = {"type": event_type, "date": values.get("date") or None}
+        for f in event_fields(event_type):
+            raw = values.get(f["input"]) or ""
+            if f["kind"] == "wan":
+                event[f["name"]] = wan_to_yuan(raw, f"event.{f['name']}", required=False)
+            elif raw:
+                event[f["name"]] = raw
+        event = {k: v for k, v in event.items() if v is not None}
+        facts = None
+        if event_type == "talent_loan_interest":
+            try:
+                facts = ExtraFacts.model_validate({
+                    "talent_founded_date": values.get("talent_founded_date") or None,
+                    "other_interest_subsidy": {"yes": True, "no": False}.get(values.get("other_interest_subsidy", "")),
+                }).model_dump(mode="json")
+            except ValidationError as e:
+                raise ValidationFailed([translate(x) for x in e.errors()]) from None
+        with session.begin_nested():
+            rec = service.record_event(session, actor=principal, enterprise_id=ent.id, event=event, facts=facts,
+                                       note=values.get("note") or None)
+    except AppError as e:
+        if e.status_code not in (409, 422):
+            raise
+        return _panel(request, session, principal, ent, status=e.status_code, event_type=event_type or
+                      "first_above_scale", values=values, errors=_errors(e))
+    n = len(rec.lines)
+    message = f"已记录{service.EVENT_TYPE_NAMES[event_type]}，自动生成 {n} 笔待审核奖补" if n else (
+        f"已记录{service.EVENT_TYPE_NAMES[event_type]}；按现行政策没有可生成的奖补")
+    return _panel(request, session, principal, ent, event_type=event_type, message=message,
+                  not_computable=rec.proposal.result.not_computable)
+
+
+# --- the county queue ------------------------------------------------------------------------
+
+
+def _line_filters(request: Request) -> service.LineFilters:
+    qp = request.query_params
+    year = qp.get("year") or ""
+    if year and not year.isdigit():
+        raise ValidationFailed.one("year", "年度应为数字")
+    status = [s for s in qp.getlist("status") if s]
+    return service.LineFilters(
+        status=status or (None if "status" in qp else ["proposed"]),
+        funder=qp.get("funder") or None,
+        township=qp.get("township") or None,
+        year=int(year) if year else None,
+        q=(qp.get("q") or "").strip()[:100] or None,
+    )
+
+
+@router.get("/awards")
+def queue(request: Request, session: SessionDep, principal: PagePrincipal,
+          cursor: Annotated[str | None, Query(max_length=500)] = None):
+    principal.require("awards:read")
+    filters = _line_filters(request)
+    rows, next_cursor = service.list_lines(session, actor=principal, filters=filters, cursor=cursor, limit=50)
+    base_qs = "&".join(p for p in request.url.query.split("&") if p and not p.startswith("cursor="))
+    return render(request, "awards/queue.html", {
+        "section": "awards", "rows": rows, "next_cursor": next_cursor, "f": filters, "base_qs": base_qs,
+        "totals": service.ledger_totals(session, actor=principal), "funds": fund_service.balances(session),
+        "is_first_page": cursor is None,
+    }, block="results")
+
+
+def _row(request, session, principal, line_id, *, status=200, errors=None, message=None):
+    line, ent = service.get_line(session, actor=principal, line_id=line_id)
+    return render(request, "awards/_row.html", {
+        "line": line, "ent_name": ent.name, "township": ent.township, "row_errors": errors or [],
+        "message": message, "funds": fund_service.balances(session),
+    }, status_code=status)
+
+
+@router.post("/awards/lines/{line_id}/approve")
+async def approve(request: Request, line_id: int, session: SessionDep, principal: PagePrincipal):
+    principal.require("awards:approve")
+    form = await request.form()
+    try:
+        amount = wan_to_yuan(form.get("amount_wan"), "amount_yuan")
+        fund_id = form.get("fund_id") or None
+        if fund_id is not None and not str(fund_id).isdigit():
+            raise ValidationFailed.one("fund_id", "请选择资金")
+        with session.begin_nested():
+            service.approve(session, actor=principal, line_id=line_id, comment=form.get("comment") or "",
+                            amount_yuan=amount, fund_id=int(fund_id) if fund_id else None)
+    except AppError as e:
+        if e.status_code not in (409, 422):
+            raise
+        return _row(request, session, principal, line_id, status=e.status_code, errors=_errors(e))
+    return _row(request, session, principal, line_id, message="已批准")
+
+
+@router.post("/awards/lines/{line_id}/reject")
+async def reject(request: Request, line_id: int, session: SessionDep, principal: PagePrincipal):
+    principal.require("awards:approve")
+    form = await request.form()
+    try:
+        with session.begin_nested():
+            service.reject(session, actor=principal, line_id=line_id, reason=form.get("reason") or "")
+    except AppError as e:
+        if e.status_code not in (409, 422):
+            raise
+        return _row(request, session, principal, line_id, status=e.status_code, errors=_errors(e))
+    return _row(request, session, principal, line_id, message="已驳回")
+
+
+@router.post("/awards/lines/{line_id}/pay")
+async def pay(request: Request, line_id: int, session: SessionDep, principal: PagePrincipal):
+    principal.require("awards:approve")
+    form = await request.form()
+    try:
+        try:
+            paid = date.fromisoformat(form.get("paid_date") or "")
+        except ValueError:
+            raise ValidationFailed.one("paid_date", "请填写拨付日期（YYYY-MM-DD）") from None
+        with session.begin_nested():
+            service.pay(session, actor=principal, line_id=line_id, paid_date=paid,
+                        voucher_no=form.get("voucher_no") or "")
+    except AppError as e:
+        if e.status_code not in (409, 422):
+            raise
+        return _row(request, session, principal, line_id, status=e.status_code, errors=_errors(e))
+    return _row(request, session, principal, line_id, message="已登记拨付")
+
+
+@router.get("/awards/lines/{line_id}")
+def line_page(request: Request, line_id: int, session: SessionDep, principal: PagePrincipal):
+    line, ent = service.get_line(session, actor=principal, line_id=line_id)
+    from app.audit import service as audit
+
+    history = [h for h in audit.for_enterprise(session, ent.id)
+               if h.entity_type == "award_line" and h.entity_id == str(line.id)]
+    return render(request, "awards/line.html", {
+        "section": "awards", "line": line, "ent": ent, "history": history,
+        "recompute": service.recompute(session, actor=principal, line_id=line_id),
+        "subject": service.subject_of(line), "funds": fund_service.balances(session),
+    })
+
+
+@router.get("/awards/ledger.xlsx")
+def ledger_xlsx(request: Request, session: SessionDep, principal: PagePrincipal):
+    filters = _line_filters(request)
+    if "status" not in request.query_params:
+        filters.status = None  # the ledger is every state unless asked
+    data = service.ledger_xlsx(session, actor=principal, filters=filters)
+    return Response(data, media_type=service.XLSX, headers={"Content-Disposition": "attachment; filename=award-ledger.xlsx"})
+
+
+# --- 公示 ---------------------------------------------------------------------------------------
+
+
+def _year(request: Request) -> int | None:
+    year = request.query_params.get("year") or ""
+    if year and not (year.isdigit() and 2000 <= int(year) <= 2100):
+        raise ValidationFailed.one("year", "年度应为 2000–2100 之间的数字")
+    return int(year) if year else None
+
+
+@router.get("/awards/notice")
+def notice(request: Request, session: SessionDep, principal: PagePrincipal):
+    year = _year(request)
+    rows = service.notice_rows(session, actor=principal, year=year)
+    return render(request, "awards/notice.html", {
+        "section": "awards", "rows": rows, "year": year, "total": sum(line.amount_yuan or 0 for line, _, _ in rows),
+        "subject_of": service.subject_of, "today": date.today(),
+    })
+
+
+@router.get("/awards/notice.xlsx")
+def notice_xlsx(request: Request, session: SessionDep, principal: PagePrincipal):
+    data = service.notice_xlsx(session, actor=principal, year=_year(request))
+    return Response(data, media_type=service.XLSX, headers={"Content-Disposition": "attachment; filename=award-notice.xlsx"})
+
+
+# --- funds ---------------------------------------------------------------------------------
+
+
+def _funds_page(request, session, principal, *, status=200, errors=None, message=None):
+    balances = fund_service.balances(session)
+    chart = {
+        "names": [b.fund.name for b in balances],
+        "paid": [round(b.paid_yuan / 10000, 2) for b in balances],
+        "approved": [round((b.fund.drawn_yuan - b.paid_yuan) / 10000, 2) for b in balances],
+        "remaining": [round(b.remaining_yuan / 10000, 2) for b in balances],
+        "proposed": [round(b.proposed_yuan / 10000, 2) for b in balances],
+    }
+    by_year = service.totals_by_year_funder(session, actor=principal)
+    return render(request, "awards/funds.html", {
+        "section": "awards", "balances": balances, "chart": chart, "by_year": by_year,
+        "documents": service.policies().documents, "errors": errors or [], "message": message,
+    }, status_code=status)
+
+
+@router.get("/awards/funds")
+def funds_page(request: Request, session: SessionDep, principal: PagePrincipal):
+    principal.require("awards:read")
+    return _funds_page(request, session, principal)
+
+
+@router.post("/awards/funds")
+async def create_fund(request: Request, session: SessionDep, principal: PagePrincipal):
+    principal.require("awards:write")
+    form = await request.form()
+    try:
+        amount = wan_to_yuan(form.get("amount_wan"), "amount_yuan")
+        try:
+            start = date.fromisoformat(form.get("period_start") or "")
+            end = date.fromisoformat(form.get("period_end") or "")
+        except ValueError:
+            raise ValidationFailed.one("period_start", "请填写资金期间的开始和结束日期") from None
+        funder = form.get("funder") or ""
+        if funder not in FUNDER_NAMES:
+            raise ValidationFailed.one("funder", "请选择出资层级")
+        name = (form.get("name") or "").strip()
+        if len(name) < 2:
+            raise ValidationFailed.one("name", "请填写资金名称")
+        with session.begin_nested():
+            fund_service.create(session, actor=principal, name=name, funder=funder, period_start=start,
+                                period_end=end, amount_yuan=amount, document_code=form.get("document_code") or None,
+                                clause=(form.get("clause") or "").strip() or None,
+                                note=(form.get("note") or "").strip() or None)
+    except AppError as e:
+        if e.status_code not in (409, 422):
+            raise
+        return _funds_page(request, session, principal, status=e.status_code, errors=_errors(e))
+    return _funds_page(request, session, principal, message=f"已设立资金“{name}”")
+
+
+@router.post("/awards/funds/{fund_id}/top-up")
+async def top_up(request: Request, fund_id: int, session: SessionDep, principal: PagePrincipal):
+    principal.require("awards:write")
+    form = await request.form()
+    try:
+        amount = wan_to_yuan(form.get("amount_wan"), "amount_yuan")
+        with session.begin_nested():
+            fund_service.top_up(session, actor=principal, fund_id=fund_id, amount_yuan=amount,
+                                note=(form.get("note") or "").strip())
+    except AppError as e:
+        if e.status_code not in (409, 422):
+            raise
+        return _funds_page(request, session, principal, status=e.status_code, errors=_errors(e))
+    return _funds_page(request, session, principal, message=f"已追加 {wan_exact(amount)} 万元")
+
+
+@router.post("/awards/funds/{fund_id}/period")
+async def set_period(request: Request, fund_id: int, session: SessionDep, principal: PagePrincipal):
+    principal.require("awards:write")
+    form = await request.form()
+    try:
+        try:
+            start = date.fromisoformat(form.get("period_start") or "")
+            end = date.fromisoformat(form.get("period_end") or "")
+        except ValueError:
+            raise ValidationFailed.one("period_start", "请填写资金期间的开始和结束日期") from None
+        with session.begin_nested():
+            fund_service.update_fund(session, actor=principal, fund_id=fund_id, period_start=start, period_end=end)
+    except AppError as e:
+        if e.status_code not in (409, 422):
+            raise
+        return _funds_page(request, session, principal, status=e.status_code, errors=_errors(e))
+    return _funds_page(request, session, principal, message="已修改资金期间")
+
+
+# --- forecast -------------------------------------------------------------------------------
+
+
+def _overrides(request: Request) -> tuple[dict[str, Decimal], list[dict]]:
+    """What-if rows from the page: a rule and its new figure (万元 for amounts, % for percentages)."""
+    qp = request.query_params
+    rules = service.policies().rules
+    overrides: dict[str, Decimal] = {}
+    shown = []
+    for rule_id, value in zip(qp.getlist("override_rule"), qp.getlist("override_value"), strict=False):
+        if not rule_id or not value.strip():
+            continue
+        rule = rules.get(rule_id)
+        if rule is None or rule.amount is None:
+            raise ValidationFailed.one("override_rule", f"没有可测算的规则 {rule_id}")
+        if rule.amount.shape in ("fixed", "up_to", "unspecified"):
+            overrides[rule_id] = Decimal(wan_to_yuan(value, "override_value"))
+        else:
+            try:
+                overrides[rule_id] = Decimal(value.strip().rstrip("%"))
+            except InvalidOperation:
+                raise ValidationFailed.one("override_value", f"“{value}”不是百分数") from None
+        shown.append({"rule": rule_id, "value": value.strip()})
+    return overrides, shown
+
+
+def _candidates(session, principal, text: str, year: int) -> list[dict]:
+    """Lines of `企业 id 或统一社会信用代码, 认定代码, 级别[, 日期]`."""
+    from app.enterprises import service as enterprise_service
+
+    out = []
+    for n, raw in enumerate(text.splitlines(), start=1):
+        parts = [p.strip() for p in raw.replace("，", ",").split(",") if p.strip()]
+        if not parts:
+            continue
+        if len(parts) < 3:
+            raise ValidationFailed.one("candidates", f"第 {n} 行应为“企业 id 或信用代码, 认定代码, 级别”")
+        who = parts[0]
+        if who.isdigit():
+            eid = int(who)
+        else:
+            eid = enterprise_service.get_by_uscc(session, actor=principal, uscc=who, with_details=False).id
+        out.append({"enterprise_id": eid, "honour": parts[1], "level": parts[2], "outcome": "new",
+                    "date": parts[3] if len(parts) > 3 else None})
+    return out
+
+
+@router.get("/awards/forecast")
+def forecast_page(request: Request, session: SessionDep, principal: PagePrincipal):
+    principal.require("awards:read")
+    qp = request.query_params
+    scenario = qp.get("scenario") or "targets"
+    year_text = qp.get("year") or "2023"
+    ctx: dict[str, Any] = {
+        "section": "awards", "scenario": scenario, "year": year_text, "candidates_text": qp.get("candidates") or "",
+        "rules": [r for r in service.policies().rules.values() if r.amount is not None and r.funder],
+        "errors": [], "out": None, "shown": [],
+    }
+    status = 200
+    try:
+        if not year_text.isdigit():
+            raise ValidationFailed.one("year", "年度应为数字")
+        overrides, ctx["shown"] = _overrides(request)
+        candidates = _candidates(session, principal, ctx["candidates_text"], int(year_text)) \
+            if scenario == "candidates" else None
+        ctx["out"] = forecast_service.forecast(session, actor=principal, scenario=scenario, year=int(year_text),
+                                               candidates=candidates, overrides=overrides)
+    except AppError as e:
+        if e.status_code not in (404, 422):
+            raise
+        ctx["errors"], status = _errors(e), e.status_code
+    return render(request, "awards/forecast.html", ctx, block="results", status_code=status)
+

@@ -1,0 +1,22 @@
+"""Policy pages: the documents, whether each is in force today and when it lapses; a page per document
+listing every rule with its clause text, amount and funder."""
+
+from fastapi import APIRouter, Request
+
+from app.awards import service
+from app.web.deps import PagePrincipal
+from app.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/policies")
+def policies_page(request: Request, principal: PagePrincipal):
+    principal.require("policies:read")
+    return render(request, "policies/list.html", {"section": "policies", "docs": service.catalogue()})
+
+
+@router.get("/policies/{code}")
+def policy_page(request: Request, code: str, principal: PagePrincipal):
+    principal.require("policies:read")
+    return render(request, "policies/detail.html", {"section": "policies", "doc": service.policy_document(code)})

@@ -66,7 +66,7 @@ def growth_row(g, t: float | None) -> GrowthRow:
 # --- routes ----------------------------------------------------------------------------------
 
 
-@router.get("", summary="某月的填报记录（游标分页）", response_model=FilingPage, responses=responses(401, 403, 422))
+@router.get("", summary="某月的填报记录（游标分页）", response_model=FilingPage, responses=responses(401, 403, 422, 429))
 def list_filings(
     session: SessionDep,
     principal: Read,
@@ -92,7 +92,7 @@ def list_filings(
     "/{month}/enterprises/{enterprise_id}",
     summary="填报或更正一家企业某月的数据",
     response_model=FilingRead,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422, 429),
 )
 def submit_one(
     month: Month, enterprise_id: int, _ent: CurrentEnterprise, data: FilingIn, session: SessionDep, principal: Write
@@ -113,7 +113,7 @@ def submit_one(
     "/{month}",
     summary="批量填报某月（全部成功或全部不写入）",
     response_model=SubmitResult,
-    responses=responses(401, 403, 422),
+    responses=responses(401, 403, 404, 422, 429),
 )
 def submit_many(month: Month, data: FilingBatchIn, session: SessionDep, principal: Write):
     """每行以 `enterprise_id` 或 `uscc` 指定企业。任何一行有误（企业不属于本乡镇、负数、缺少必填项），
@@ -127,7 +127,7 @@ def submit_many(month: Month, data: FilingBatchIn, session: SessionDep, principa
     "/{month}/import",
     summary="上传 .xlsx 填报某月（全部成功或全部不写入）",
     response_model=SubmitResult,
-    responses=responses(401, 403, 422),
+    responses=responses(401, 403, 404, 422, 429),
 )
 def import_month(month: Month, session: SessionDep, principal: Write, file: Annotated[UploadFile, File()]):
     """使用填报模板（页面“下载模板”）。错误逐一列出行、列和原因，且不写入任何数据。"""
@@ -141,7 +141,7 @@ def import_month(month: Month, session: SessionDep, principal: Write, file: Anno
     "/{month}/overdue",
     summary="未填报（逾期）的企业和乡镇",
     response_model=OverdueRead,
-    responses=responses(401, 403, 422),
+    responses=responses(401, 403, 404, 422, 429),
 )
 def overdue(
     month: Month,
@@ -167,7 +167,7 @@ def overdue(
     "/{month}/growth",
     summary="各乡镇研发投入、产值的环比与同比增长，对照研发投入月度增长目标",
     response_model=GrowthRead,
-    responses=responses(401, 403, 422),
+    responses=responses(401, 403, 404, 422, 429),
 )
 def growth(month: Month, session: SessionDep, principal: Read, township: Annotated[str | None, Query()] = None):
     """环比按两个月都已填报的企业合计相比，同比按本月与去年同月都已填报的企业相比（SQL 计算）。"""
@@ -183,7 +183,7 @@ def growth(month: Month, session: SessionDep, principal: Read, township: Annotat
     "/enterprises/{enterprise_id}",
     summary="一家企业的月度填报记录",
     response_model=list[FilingRead],
-    responses=responses(401, 403, 404),
+    responses=responses(401, 403, 404, 422, 429),
 )
 def enterprise_filings(enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: Read):
     """按月份倒序，含环比、同比增长。"""

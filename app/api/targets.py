@@ -89,13 +89,19 @@ def _year(key: str) -> int:
 # --- routes ----------------------------------------------------------------------------------
 
 
-@router.get("", summary="目标表列表（年度与多年目标）", response_model=TargetSetList, responses=responses(401, 403))
-def list_tables(session: SessionDep, principal: Read):
-    """所有目标表：年度目标表（如 2023 年，冠政办发〔2023〕7号附件）与多年目标（2022-2024，冠政发〔2022〕9号）。"""
-    return TargetSetList(items=target_service.list_sets(session, actor=principal))
+@router.get("", summary="目标表列表（年度与多年目标）", response_model=TargetSetList, responses=responses(401, 403, 422, 429))
+def list_tables(
+    session: SessionDep,
+    principal: Read,
+    cursor: Annotated[str | None, Query(max_length=500, description="上一页响应中的 next_cursor")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+):
+    """所有目标表，期末最近的在前：年度目标表（如 2023 年，冠政办发〔2023〕7号附件）与多年目标（2022-2024，冠政发〔2022〕9号）。"""
+    rows, next_cursor = target_service.list_page(session, actor=principal, cursor=cursor, limit=limit)
+    return TargetSetList(items=rows, next_cursor=next_cursor)
 
 
-@router.get("/{key}", summary="一张目标表（指标 × 乡镇）", response_model=TargetSetRead, responses=responses(401, 403, 404, 422))
+@router.get("/{key}", summary="一张目标表（指标 × 乡镇）", response_model=TargetSetRead, responses=responses(401, 403, 404, 422, 429))
 def get_table(key: Key, session: SessionDep, principal: Read):
     """各指标的乡镇目标数、总数、完成时限、责任人和统计口径（数据定义及其中文说明）。"""
     return set_read(target_service.get_set(session, actor=principal, key=key))
@@ -105,7 +111,7 @@ def get_table(key: Key, session: SessionDep, principal: Read):
     "/{key}",
     summary="录入或替换年度目标表",
     response_model=TargetSetRead,
-    responses=responses(401, 403, 409, 422),
+    responses=responses(401, 403, 404, 409, 422, 429),
 )
 def put_table(
     key: Key,
@@ -131,7 +137,7 @@ def put_table(
     "/{key}/upload",
     summary="上传 .xlsx 录入年度目标表（附件格式，全部成功或全部不写入）",
     response_model=TargetSetRead,
-    responses=responses(401, 403, 409, 422),
+    responses=responses(401, 403, 404, 409, 422, 429),
 )
 def upload_table(
     key: Key,
@@ -156,7 +162,7 @@ def upload_table(
     "/{key}/progress",
     summary="进度矩阵（指标 × 乡镇：完成数 / 目标数 / 状态）",
     response_model=ProgressRead,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422, 429),
 )
 def get_progress(key: Key, session: SessionDep, principal: Read, as_of: AsOf = None):
     """每项指标在各乡镇和全县的完成数、目标数与状态，按评估日（默认今天）计算。
@@ -173,7 +179,7 @@ def get_progress(key: Key, session: SessionDep, principal: Read, as_of: AsOf = N
     "/{key}/progress/{code}/enterprises",
     summary="一个单元格计入的企业（下钻）",
     response_model=CellEnterprisesRead,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422, 429),
 )
 def cell_enterprises(
     key: Key,
@@ -183,18 +189,19 @@ def cell_enterprises(
     township: Annotated[str | None, Query(description="乡镇代码；省略为全县")] = None,
     part: Annotated[str | None, Query(description="分项代码（如 cluster_city）")] = None,
     as_of: AsOf = None,
+    cursor: Annotated[str | None, Query(max_length=500, description="上一页响应中的 next_cursor")] = None,
     limit: Annotated[int, Query(ge=1, le=2000)] = 500,
 ):
-    """列出计入该单元格完成数的企业及依据（认定记录、入库日期、注册日期或填报数）。"""
+    """列出计入该单元格完成数的企业（按名称分页）及依据（认定记录、入库日期、注册日期或填报数）。"""
     if township is not None and township not in township_names():
         raise ValidationFailed.one("township", f"未知的乡镇代码“{township}”")
     as_of = as_of or date.today()
-    ts, ind, rows, total, reason = target_service.cell_enterprises(
-        session, actor=principal, key=key, code=code, township=township, as_of=as_of, part=part, limit=limit
+    ts, ind, page = target_service.cell_enterprises(
+        session, actor=principal, key=key, code=code, township=township, as_of=as_of, part=part, cursor=cursor, limit=limit
     )
     return CellEnterprisesRead(
-        key=ts.key, indicator=ind.code, township=township, as_of=as_of, total=total, reason=reason,
-        items=[CellEnterprise(**r.__dict__) for r in rows],
+        key=ts.key, indicator=ind.code, township=township, as_of=as_of, total=page.total, reason=page.reason,
+        items=[CellEnterprise(**r.__dict__) for r in page.rows], next_cursor=page.next_cursor,
     )
 
 
@@ -205,7 +212,7 @@ XLSX_RESPONSE = {200: {"content": {excel.XLSX: {}}, "description": "Excel 文件
     "/{key}/export.xlsx",
     summary="导出进度矩阵（附件格式，目标与完成并列）",
     response_class=StreamingResponse,
-    responses={**XLSX_RESPONSE, **responses(401, 403, 404, 422)},
+    responses={**XLSX_RESPONSE, **responses(401, 403, 404, 422, 429)},
 )
 def export_matrix(key: Key, session: SessionDep, principal: Read, as_of: AsOf = None):
     """第一个工作表为完成情况（各乡镇“目标 | 完成”并列，按状态着色），第二个为目标表本身。"""
@@ -218,7 +225,7 @@ def export_matrix(key: Key, session: SessionDep, principal: Read, as_of: AsOf = 
     "/{key}/table.xlsx",
     summary="下载目标表（附件格式，可改为新年度后上传）",
     response_class=StreamingResponse,
-    responses={**XLSX_RESPONSE, **responses(401, 403, 404, 422)},
+    responses={**XLSX_RESPONSE, **responses(401, 403, 404, 422, 429)},
 )
 def table_template(key: Key, session: SessionDep, principal: Read):
     """与附件相同的版式：序号、项目名称、19 个乡镇、总数、完成时限、工信局联系人。"""

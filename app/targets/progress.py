@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_, union_all
 from sqlalchemy.orm import Session
 
 from app.accounts.permissions import Principal
 from app.enterprises.models import Enterprise, Honour
 from app.errors import NotFound, ValidationFailed
+from app.pagination import decode_cursor, encode_cursor
 from app.reference import LEVEL_NAMES, OUTCOME_NAMES, honours, township_names, townships
 from app.reports import service as filing_service
 from app.targets.models import TargetIndicator, TargetSet
@@ -394,6 +395,14 @@ class CellRow:
     basis: str  # what was counted, in Chinese
 
 
+@dataclass
+class CellPage:
+    rows: list[CellRow]
+    total: int  # enterprises counted in the cell
+    reason: str | None = None  # why the measure cannot be computed
+    next_cursor: str | None = None
+
+
 def cell_rows(
     session: Session,
     *,
@@ -403,10 +412,14 @@ def cell_rows(
     township: str | None,
     as_of: date,
     part: str | None = None,
+    cursor: str | None = None,
     limit: int = 500,
-) -> tuple[list[CellRow], int, str | None]:
-    """The enterprises counted in one cell (township None: the county): (first `limit` rows, total, reason)."""
+) -> CellPage:
+    """The enterprises counted in one cell (township None: the county), a keyset page by name, each with
+    what was counted (its honour records, its stay in the pool, its registration, its filing)."""
     actor.require("targets:read")
+    if not 1 <= limit <= 2000:
+        raise ValidationFailed.one("limit", "每页条数须在 1–2000 之间")
     if township is not None and township not in township_names():
         raise NotFound(f"未知的乡镇“{township}”")
     if township is not None and not actor.sees_township(township):
@@ -421,52 +434,64 @@ def cell_rows(
         m = spec["measure"]
     reason = unavailable_reason(m)
     if reason is not None:
-        return [], 0, reason
+        return CellPage([], 0, reason)
     w = window(target_set, ind.deadline, as_of)
     kind = m["kind"]
-    specs = honours()
+    if kind == "rd_growth":
+        return _rd_rows(session, actor, target_set, township, as_of, cursor, limit)
     if kind == "honour_count":
-        base = select(Enterprise.id, Enterprise.name, Enterprise.uscc, Enterprise.township, Honour.code, Honour.level,
-                      Honour.outcome, Honour.honour_date).join(Enterprise, Enterprise.id == Honour.enterprise_id).where(*_honour_conds(m, w))
-        total_stmt = select(func.count(func.distinct(Honour.enterprise_id))).join(Enterprise, Enterprise.id == Honour.enterprise_id).where(*_honour_conds(m, w))
-
-        def basis(r) -> str:
-            return f"{specs.get(r[4], {}).get('name', r[4])}（{LEVEL_NAMES.get(r[5], r[5])}，{OUTCOME_NAMES.get(r[6], r[6])}，{r[7].isoformat()}）"
-        order = (Enterprise.name, Enterprise.id, Honour.honour_date)
+        counted = Enterprise.id.in_(select(Honour.enterprise_id).where(*_honour_conds(m, w)))
     elif kind == "pool_members":
         M, conds = _pool_conds(m, w)
-        base = select(Enterprise.id, Enterprise.name, Enterprise.uscc, Enterprise.township, M.entered_date, M.left_date) \
-            .join(Enterprise, Enterprise.id == M.enterprise_id).where(*conds)
-        total_stmt = select(func.count(func.distinct(M.enterprise_id))).join(Enterprise, Enterprise.id == M.enterprise_id).where(*conds)
-
-        def basis(r) -> str:
-            return f"{r[4].isoformat()} 入库" + (f"，{r[5].isoformat()} 出库" if r[5] else "")
-        order = (Enterprise.name, Enterprise.id)
+        counted = Enterprise.id.in_(select(M.enterprise_id).where(*conds))
     elif kind == "platform_registrations":
-        cond = Enterprise.platform_registered_date.between(w.start, w.end)
-        base = select(Enterprise.id, Enterprise.name, Enterprise.uscc, Enterprise.township, Enterprise.platform_registered_date).where(cond)
-        total_stmt = select(func.count(Enterprise.id)).where(cond)
-
-        def basis(r) -> str:
-            return f"{r[4].isoformat()} 注册"
-        order = (Enterprise.name, Enterprise.id)
-    elif kind == "rd_growth":
-        return _rd_rows(session, actor, target_set, township, as_of, limit)
+        counted = Enterprise.platform_registered_date.between(w.start, w.end)
     else:
         raise ValidationFailed.one("measure", f"未知的统计口径“{kind}”")
-    total = session.scalar(_visible(total_stmt, actor, township)) or 0
-    rows = session.execute(_visible(base, actor, township).order_by(*order).limit(limit)).all()
-    return [CellRow(r[0], r[1], r[2], r[3], basis(r)) for r in rows], int(total), None
+    total = session.scalar(_visible(select(func.count(Enterprise.id)).where(counted), actor, township)) or 0
+    stmt = _visible(select(Enterprise.id, Enterprise.name, Enterprise.uscc, Enterprise.township,
+                           Enterprise.platform_registered_date).where(counted), actor, township)
+    if cursor:
+        name, last_id = decode_cursor(cursor, "name")
+        stmt = stmt.where(tuple_(Enterprise.name, Enterprise.id) > tuple_(name, last_id))
+    page = session.execute(stmt.order_by(Enterprise.name, Enterprise.id).limit(limit + 1)).all()
+    more = len(page) > limit
+    page = page[:limit]
+    bases = _bases(session, kind, m, w, [r[0] for r in page])
+    rows = [CellRow(r[0], r[1], r[2], r[3], bases.get(r[0]) or (f"{r[4].isoformat()} 注册" if r[4] else "")) for r in page]
+    return CellPage(rows, int(total), None, encode_cursor("name", rows[-1].name, rows[-1].enterprise_id) if more and rows else None)
 
 
-def _rd_rows(session, actor, target_set, township, as_of, limit):
+def _bases(session: Session, kind: str, m: dict, w: Window, ids: list[int]) -> dict[int, str]:
+    """What was counted for each enterprise of a page: one query for the page."""
+    if not ids or kind == "platform_registrations":
+        return {}
+    out: dict[int, list[str]] = {}
+    if kind == "honour_count":
+        specs = honours()
+        stmt = select(Honour.enterprise_id, Honour.code, Honour.level, Honour.outcome, Honour.honour_date) \
+            .where(*_honour_conds(m, w), Honour.enterprise_id.in_(ids)).order_by(Honour.honour_date)
+        for eid, code, level, outcome, when in session.execute(stmt):
+            out.setdefault(eid, []).append(
+                f"{specs.get(code, {}).get('name', code)}（{LEVEL_NAMES.get(level, level)}，{OUTCOME_NAMES.get(outcome, outcome)}，{when.isoformat()}）")
+    else:
+        M, conds = _pool_conds(m, w)
+        stmt = select(M.enterprise_id, M.entered_date, M.left_date).where(*conds, M.enterprise_id.in_(ids)).order_by(M.entered_date)
+        for eid, entered, left in session.execute(stmt):
+            out.setdefault(eid, []).append(f"{entered.isoformat()} 入库" + (f"，{left.isoformat()} 出库" if left else ""))
+    return {eid: "；".join(v) for eid, v in out.items()}
+
+
+def _rd_rows(session, actor, target_set, township, as_of, cursor, limit) -> CellPage:
     period = filing_service.report_period(session, min(as_of, filing_service.deadline(session, _last_period(target_set))))
     if period < filing_service.period_of(target_set.period_start.year, target_set.period_start.month):
-        return [], 0, "尚无到期的月度填报"
-    rows, _, total = filing_service.list_filings(session, actor=actor, period=period, township=township, limit=min(limit, 1000))
+        return CellPage([], 0, "尚无到期的月度填报")
+    rows, next_cursor, total = filing_service.list_filings(
+        session, actor=actor, period=period, township=township, cursor=cursor, limit=min(limit, 1000)
+    )
     out = []
-    for r in sorted(rows, key=lambda r: r.name):
+    for r in rows:
         growth = "上月未填报" if r.rd_mom_pct is None else f"环比 {r.rd_mom_pct:+.1f}%"
         out.append(CellRow(r.filing.enterprise_id, r.name, r.uscc, r.township,
                            f"{filing_service.month_label(period)}研发投入 {r.filing.rd_spend_yuan:,} 元，{growth}"))
-    return out, total, None
+    return CellPage(out, total, None, next_cursor)

@@ -22,6 +22,7 @@ class TargetSetSummary(BaseModel):
 
 class TargetSetList(BaseModel):
     items: list[TargetSetSummary]
+    next_cursor: str | None
 
 
 class IndicatorRead(BaseModel):
@@ -126,6 +127,7 @@ class CellEnterprisesRead(BaseModel):
     indicator: str
     township: str | None
     as_of: date
-    total: int
-    reason: str | None
+    total: int = Field(description="计入该单元格的企业数")
+    reason: str | None = Field(description="无法统计的原因；此时 items 为空")
     items: list[CellEnterprise]
+    next_cursor: str | None

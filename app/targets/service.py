@@ -8,12 +8,13 @@ indicators, negative figures — and an error names every bad cell and writes no
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from app.accounts.permissions import SYSTEM, Principal
 from app.audit import service as audit
 from app.errors import Conflict, FieldError, NotFound, ValidationFailed
+from app.pagination import decode_cursor, encode_cursor
 from app.reference.targets import Target, load_goals, load_targets_2023, parse_target_table
 from app.targets import progress
 from app.targets.models import TargetFigure, TargetIndicator, TargetSet
@@ -27,9 +28,30 @@ def _num(v):
 
 
 def list_sets(session: Session, *, actor: Principal) -> list[TargetSet]:
-    """Every table: annual ones newest first, then the multi-year goal sets."""
+    """Every table, the latest period first (annual tables and multi-year goals together)."""
     actor.require("targets:read")
-    return list(session.scalars(select(TargetSet).order_by(TargetSet.kind, TargetSet.period_end.desc())))
+    return list(session.scalars(select(TargetSet).order_by(TargetSet.period_end.desc(), TargetSet.id.desc())))
+
+
+def list_page(
+    session: Session, *, actor: Principal, cursor: str | None = None, limit: int = 50
+) -> tuple[list[TargetSet], str | None]:
+    """The tables a page at a time, latest period first (keyset on period end and id)."""
+    actor.require("targets:read")
+    if not 1 <= limit <= 500:
+        raise ValidationFailed.one("limit", "每页条数须在 1–500 之间")
+    stmt = select(TargetSet)
+    if cursor:
+        end, last_id = decode_cursor(cursor, "-period_end")
+        try:
+            end = date.fromisoformat(end)
+        except (TypeError, ValueError):
+            raise ValidationFailed.one("cursor", "分页游标无效") from None
+        stmt = stmt.where(tuple_(TargetSet.period_end, TargetSet.id) < tuple_(end, last_id))
+    rows = list(session.scalars(stmt.order_by(TargetSet.period_end.desc(), TargetSet.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode_cursor("-period_end", rows[-1].period_end.isoformat(), rows[-1].id) if more and rows else None)
 
 
 def get_set(session: Session, *, actor: Principal, key: str) -> TargetSet:
@@ -221,12 +243,12 @@ def indicator_progress(
 
 def cell_enterprises(
     session: Session, *, actor: Principal, key: str, code: str, township: str | None, as_of: date,
-    part: str | None = None, limit: int = 500,
-):
-    """The enterprises counted in a cell: (target set, indicator, rows, total, reason)."""
+    part: str | None = None, cursor: str | None = None, limit: int = 500,
+) -> tuple[TargetSet, TargetIndicator, progress.CellPage]:
+    """The enterprises counted in a cell, a page at a time."""
     ts = get_set(session, actor=actor, key=key)
     ind = get_indicator(ts, code)
-    rows, total, reason = progress.cell_rows(
-        session, actor=actor, target_set=ts, ind=ind, township=township, as_of=as_of, part=part, limit=limit
+    page = progress.cell_rows(
+        session, actor=actor, target_set=ts, ind=ind, township=township, as_of=as_of, part=part, cursor=cursor, limit=limit
     )
-    return ts, ind, rows, total, reason
+    return ts, ind, page

@@ -321,15 +321,18 @@ def cell_page(
     township: Annotated[str | None, Query(max_length=20)] = None,
     part: Annotated[str | None, Query(max_length=60)] = None,
     as_of: AsOf = None,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
 ):
-    """The enterprises behind one number (a township's cell, or the county's)."""
+    """The enterprises behind one number (a township's cell, or the county's), 200 a page."""
     principal.require("targets:read")
     as_of = as_of or date.today()
-    ts, ind, rows, total, reason = target_service.cell_enterprises(
-        session, actor=principal, key=key, code=code, township=township or None, as_of=as_of, part=part or None
+    ts, ind, page = target_service.cell_enterprises(
+        session, actor=principal, key=key, code=code, township=township or None, as_of=as_of, part=part or None,
+        cursor=cursor, limit=200,
     )
     part_name = next((p["name"] for p in ind.parts or [] if p["code"] == part), None) if part else None
+    qs = "&".join(p for p in request.url.query.split("&") if p and not p.startswith("cursor="))
     return render(request, "targets/cell.html", {
-        "section": "targets", "ts": ts, "ind": ind, "rows": rows, "total": total, "reason": reason, "key": key,
-        "township": township or None, "part_name": part_name, "as_of": as_of,
+        "section": "targets", "ts": ts, "ind": ind, "page": page, "key": key, "township": township or None,
+        "part_name": part_name, "as_of": as_of, "base_qs": qs, "is_first_page": cursor is None,
     })

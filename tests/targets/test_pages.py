@@ -103,3 +103,22 @@ def test_table_page_print_and_export(client, make, reference):
     x = client.get("/targets/2023/export.xlsx")
     assert x.status_code == 200 and x.headers["content-type"].startswith("application/vnd.openxmlformats")
     assert client.get("/targets").status_code == 200 and "录入新年度目标" in client.get("/targets").text
+
+
+def test_cell_enterprises_page_by_name(client, make, reference):
+    for name in ("丙高新有限公司", "甲高新有限公司", "乙高新有限公司"):
+        make.enterprise(township="qingquan", name=name, honours=[
+            {"code": "high_tech", "level": "national", "outcome": "new", "honour_date": "2023-05-01"},
+            {"code": "high_tech", "level": "national", "outcome": "new", "honour_date": "2023-07-01"}])
+    key = make.api_key(scopes=["targets:read"])
+    url = "/api/v1/targets/2023/progress/high_tech/enterprises"
+    first = client.get(url, params={"township": "qingquan", "limit": 2}, headers=bearer(key)).json()
+    assert first["total"] == 3 and len(first["items"]) == 2 and first["next_cursor"]
+    assert "2023-05-01" in first["items"][0]["basis"] and "2023-07-01" in first["items"][0]["basis"]  # both records
+    second = client.get(url, params={"township": "qingquan", "limit": 2, "cursor": first["next_cursor"]}, headers=bearer(key)).json()
+    names = [i["name"] for i in first["items"] + second["items"]]
+    assert sorted(names) == names and len(set(names)) == 3 and second["next_cursor"] is None
+    tables = client.get("/api/v1/targets", params={"limit": 1}, headers=bearer(key)).json()
+    assert [t["key"] for t in tables["items"]] == ["2022-2024"] and tables["next_cursor"]
+    rest = client.get("/api/v1/targets", params={"limit": 1, "cursor": tables["next_cursor"]}, headers=bearer(key)).json()
+    assert [t["key"] for t in rest["items"]] == ["2023"]

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import and_, extract, func, insert, select, update
+from sqlalchemy import and_, extract, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from app.accounts.permissions import Principal
@@ -372,13 +372,7 @@ def _propose(session: Session, *, actor: Principal, events: list[_Ev], note: str
             owners.append(proposal)
     if rows:
         _store_snapshots(session, ps)
-        ids: list[int] = []
-        for i in range(0, len(rows), 2000):
-            ids.extend(
-                session.scalars(
-                    insert(AwardLine).returning(AwardLine.id, sort_by_parameter_order=True), rows[i : i + 2000]
-                ).all()
-            )
+        ids = _insert_lines(session, rows)
         audit_rows = []
         for line_id, row, owner in zip(ids, rows, owners, strict=True):
             owner.line_ids.append(line_id)
@@ -396,6 +390,31 @@ def _propose(session: Session, *, actor: Principal, events: list[_Ev], note: str
         for i in range(0, len(audit_rows), 2000):
             session.execute(insert(AuditEntry), _audit_rows(actor, audit_rows[i : i + 2000]))
     return proposals
+
+
+def _insert_lines(session: Session, rows: list[dict]) -> list[int]:
+    """Insert award lines, returning their ids in order.
+
+    On PostgreSQL the ids are drawn from the sequence first, so the rows go in as a plain
+    executemany (psycopg's pipeline) instead of one huge multi-row INSERT … RETURNING per batch,
+    several times faster for a year's lines with their receipts.
+    """
+    ids: list[int] = []
+    if session.get_bind().dialect.name == "postgresql":
+        for i in range(0, len(rows), 5000):
+            chunk = rows[i : i + 5000]
+            new = list(session.scalars(
+                text("SELECT nextval(pg_get_serial_sequence('award_line', 'id')) FROM generate_series(1, :n)"),
+                {"n": len(chunk)},
+            ))
+            session.execute(insert(AwardLine), [{**r, "id": n} for r, n in zip(chunk, new, strict=True)])
+            ids.extend(new)
+        return ids
+    for i in range(0, len(rows), 2000):
+        ids.extend(
+            session.scalars(insert(AwardLine).returning(AwardLine.id, sort_by_parameter_order=True), rows[i : i + 2000])
+        )
+    return ids
 
 
 def _ev(row: EnterpriseEvent) -> _Ev:

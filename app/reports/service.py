@@ -14,7 +14,7 @@ Growth is computed in SQL over the enterprises that filed both months (like for 
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Float, and_, case, cast, func, literal, select, tuple_
+from sqlalchemy import Float, and_, case, cast, func, literal, null, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from app.accounts.permissions import Principal
@@ -518,29 +518,44 @@ class TrendPoint:
         return month_text(self.period)
 
 
-def trend(session: Session, *, actor: Principal, end_period: int, months: int = 12, township: str | None = None) -> list[TrendPoint]:
-    """Monthly growth of R&D spend (and output) over the `months` months ending at `end_period`: one query."""
+def trend(
+    session: Session,
+    *,
+    actor: Principal,
+    end_period: int,
+    months: int = 12,
+    township: str | None = None,
+    yoy: bool = True,
+) -> list[TrendPoint]:
+    """Monthly growth of R&D spend (and output) over the `months` months ending at `end_period`: one query.
+
+    `yoy=False` leaves out the year-on-year comparison (one self-join fewer) where a chart shows none.
+    """
     actor.require("filings:read")
     c, p, y = aliased(F), aliased(F), aliased(F)
+    start = end_period - months + 1
     matched_p = case((p.id.is_not(None), c.rd_spend_yuan))
-    matched_y = case((y.id.is_not(None), c.rd_spend_yuan))
     out_p = case((p.id.is_not(None), c.output_value_yuan))
+    if yoy:
+        rd_yoy = _pct(func.sum(case((y.id.is_not(None), c.rd_spend_yuan))), func.sum(y.rd_spend_yuan))
+    else:
+        rd_yoy = cast(null(), Float)
     stmt = (
         select(
             c.period, func.count(c.id), func.coalesce(func.sum(c.rd_spend_yuan), 0),
-            _pct(func.sum(matched_p), func.sum(p.rd_spend_yuan)),
-            _pct(func.sum(matched_y), func.sum(y.rd_spend_yuan)),
+            _pct(func.sum(matched_p), func.sum(p.rd_spend_yuan)), rd_yoy,
             _pct(func.sum(out_p), func.sum(p.output_value_yuan)),
         )
         .select_from(c)
         .join(Enterprise, Enterprise.id == c.enterprise_id)
-        .outerjoin(p, and_(p.enterprise_id == c.enterprise_id, p.period == c.period - 1))
-        .outerjoin(y, and_(y.enterprise_id == c.enterprise_id, y.period == c.period - 12))
-        .where(c.period.between(end_period - months + 1, end_period))
+        .outerjoin(p, and_(p.enterprise_id == c.enterprise_id, p.period == c.period - 1, p.period >= start - 1))
+        .where(c.period.between(start, end_period))
         .group_by(c.period)
     )
+    if yoy:
+        stmt = stmt.outerjoin(y, and_(y.enterprise_id == c.enterprise_id, y.period == c.period - 12, y.period >= start - 12))
     got = {r[0]: TrendPoint(r[0], int(r[1]), int(r[2]), *r[3:]) for r in session.execute(_scope(stmt, actor, township))}
-    return [got.get(pp) or TrendPoint(pp, 0, 0, None, None, None) for pp in range(end_period - months + 1, end_period + 1)]
+    return [got.get(pp) or TrendPoint(pp, 0, 0, None, None, None) for pp in range(start, end_period + 1)]
 
 
 # --- who has not filed ----------------------------------------------------------------------------

@@ -14,15 +14,31 @@ by `as_of` ("report month"): met when the month-on-month growth of R&D spend (en
 filed both months) reaches the rate, behind when it does not, not_available without filings.
 
 All actuals of a table come from a handful of SQL aggregates, each grouped by township:
-ONE statement for every counted indicator (UNION ALL of one GROUP BY per indicator) and ONE
-for the R&D growth — never a loop over enterprises in Python.
+ONE statement for every counted indicator — honour records, pool stays and the registry each
+read once, joined to a small spec of what each indicator counts, GROUP BY indicator, township —
+and ONE for the R&D growth; never a loop over enterprises in Python.
 """
 
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_, union_all
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Date,
+    Select,
+    String,
+    and_,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from app.accounts.permissions import Principal
@@ -143,37 +159,84 @@ def _visible(stmt: Select, actor: Principal, township: str | None) -> Select:
     return stmt
 
 
-def count_stmt(key: str, m: dict, w: Window, actor: Principal, township: str | None = None) -> Select | None:
-    """SELECT key, township, n: distinct enterprises the measure counts, by township; None if not countable."""
-    kind = m["kind"]
-    k = literal(key).label("key")
-    if kind == "honour_count":
-        stmt = (
-            select(k, Enterprise.township, func.count(func.distinct(Honour.enterprise_id)).label("n"))
-            .join(Enterprise, Enterprise.id == Honour.enterprise_id)
-            .where(*_honour_conds(m, w))
+def _spec(name: str, rows: list[dict], types: dict) -> CTE:
+    """A small table of literals (one row per indicator and code), as a CTE that PostgreSQL and SQLite both read."""
+    selects = [
+        select(*[(literal(r[c], t) if r[c] is not None else cast(null(), t)).label(c) for c, t in types.items()])
+        for r in rows
+    ]
+    return (selects[0] if len(selects) == 1 else union_all(*selects)).cte(name)
+
+
+def count_statement(items: list[tuple[str, dict, Window]], actor: Principal, township: str | None = None) -> Select | None:
+    """ONE statement counting, for every (key, measure, window), the distinct enterprises per township.
+
+    Each source table is read once, joined to a small spec of what each indicator counts —
+    honour records to (key, code, level, outcome, dates), pool stays to (key, pool, date) — and
+    the (key, enterprise) pairs meet the registry in one join: SELECT key, township,
+    count(DISTINCT enterprise) … GROUP BY key, township. Platform registrations are one more
+    GROUP BY over the registry.
+    """
+    honour_rows, pool_rows, platform = [], [], []
+    for key, m, w in items:
+        if m["kind"] == "honour_count":
+            for code in m["honours"]:
+                for level in m.get("levels") or [None]:
+                    for outcome in m["outcomes"]:
+                        honour_rows.append({"key": key, "code": code, "level": level, "outcome": outcome,
+                                            "start": w.start, "end": w.end})
+        elif m["kind"] == "pool_members" and pools_available():
+            pool_rows.append({"key": key, "pool": m["pool"], "at": w.at})
+        elif m["kind"] == "platform_registrations":
+            platform.append((key, w))
+    pairs: list[Select] = []  # (key, enterprise_id) for every record an indicator counts
+    if honour_rows:
+        spec = _spec("honour_spec", honour_rows, {"key": String, "code": String, "level": String, "outcome": String,
+                                                  "start": Date, "end": Date})
+        pairs.append(
+            select(spec.c.key.label("key"), Honour.enterprise_id.label("enterprise_id"))
+            .select_from(Honour)
+            .join(spec, and_(Honour.code == spec.c.code, Honour.outcome == spec.c.outcome,
+                             or_(spec.c.level.is_(None), Honour.level == spec.c.level),
+                             Honour.honour_date >= spec.c.start, Honour.honour_date <= spec.c.end))
+            .where(Honour.honour_date.between(min(r["start"] for r in honour_rows), max(r["end"] for r in honour_rows)))
         )
-    elif kind == "pool_members" and pools_available():
-        M, conds = _pool_conds(m, w)
-        stmt = (
-            select(k, Enterprise.township, func.count(func.distinct(M.enterprise_id)).label("n"))
-            .join(Enterprise, Enterprise.id == M.enterprise_id)
-            .where(*conds)
+    if pool_rows:
+        from app.pools.models import PoolMembership as M
+
+        spec = _spec("pool_spec", pool_rows, {"key": String, "pool": String, "at": Date})
+        pairs.append(
+            select(spec.c.key.label("key"), M.enterprise_id.label("enterprise_id"))
+            .select_from(M)
+            .join(spec, and_(M.pool == spec.c.pool, M.entered_date <= spec.c.at,
+                             or_(M.left_date.is_(None), M.left_date > spec.c.at)))
+            .where(M.pool.in_(sorted({r["pool"] for r in pool_rows})))
         )
-    elif kind == "platform_registrations":
-        stmt = select(k, Enterprise.township, func.count(Enterprise.id).label("n")).where(
-            Enterprise.platform_registered_date.between(w.start, w.end)
+    parts: list[Select] = []
+    if pairs:
+        counted = (pairs[0] if len(pairs) == 1 else union_all(*pairs)).subquery("counted")
+        parts.append(
+            select(counted.c.key, Enterprise.township, func.count(func.distinct(counted.c.enterprise_id)).label("n"))
+            .select_from(counted)
+            .join(Enterprise, Enterprise.id == counted.c.enterprise_id)
+            .group_by(counted.c.key, Enterprise.township)
         )
-    else:
+    for key, w in platform:
+        parts.append(
+            select(literal(key, String).label("key"), Enterprise.township, func.count(Enterprise.id).label("n"))
+            .where(Enterprise.platform_registered_date.between(w.start, w.end))
+            .group_by(Enterprise.township)
+        )
+    parts = [_visible(p, actor, township) for p in parts]
+    if not parts:
         return None
-    return _visible(stmt, actor, township).group_by(Enterprise.township)
+    return parts[0] if len(parts) == 1 else union_all(*parts)
 
 
-def counts(session: Session, stmts: list[Select]) -> dict[tuple[str, str], int]:
-    """Run every indicator's GROUP BY as ONE statement: {(key, township): n}."""
-    if not stmts:
+def counts(session: Session, stmt: Select | None) -> dict[tuple[str, str], int]:
+    """{(key, township): n} from the count statement."""
+    if stmt is None:
         return {}
-    stmt = stmts[0] if len(stmts) == 1 else union_all(*stmts)
     return {(k, t): int(n) for k, t, n in session.execute(stmt)}
 
 
@@ -271,17 +334,12 @@ def compute(
     actor.require("targets:read")
     inds = target_set.indicators if indicators is None else indicators
     towns = [t for t in townships() if actor.sees_township(t["code"])]
-    stmts = []
+    items = []
     for ind in inds:
         w = window(target_set, ind.deadline, as_of)
-        s = count_stmt(ind.code, ind.measure, w, actor)
-        if s is not None:
-            stmts.append(s)
-        for part in ind.parts or []:
-            s = count_stmt(f"{ind.code}.{part['code']}", part["measure"], w, actor)
-            if s is not None:
-                stmts.append(s)
-    got = counts(session, stmts)
+        items.append((ind.code, ind.measure, w))
+        items += [(f"{ind.code}.{part['code']}", part["measure"], w) for part in ind.parts or []]
+    got = counts(session, count_statement(items, actor))
     growth = _rd_growth(session, actor, target_set, as_of) if any(i.measure.get("kind") == "rd_growth" for i in inds) else None
 
     rows = []

@@ -42,7 +42,7 @@ def _trend(session, principal, ts, as_of: date) -> list[dict]:
     if end < start:
         return []
     months = min(12, end - start + 1)
-    points = filing_service.trend(session, actor=principal, end_period=end, months=months)
+    points = filing_service.trend(session, actor=principal, end_period=end, months=months, yoy=False)
     return [{"month": p.month, "label": filing_service.month_label(p.period), "rd_mom": _r(p.rd_mom_pct),
              "rd_yoy": _r(p.rd_yoy_pct), "filed": p.filed} for p in points]
 

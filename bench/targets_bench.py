@@ -1,0 +1,199 @@
+"""Targets benchmark on PostgreSQL: the county progress matrix for a year on 1M enterprises.
+
+    python bench/targets_bench.py [--enterprises 1000000] [--requests 20]
+
+Creates the database `yumiao_bench_targets` (dropped first) and fills it in SQL with
+`INSERT ... SELECT generate_series`: enterprises over the 19 townships (30% registered on the
+platform in 2023), honour records of every code and level (2021–2024), stays in the eleven pools
+(some left), and monthly filings Dec 2022 – Dec 2023 for one enterprise in ten. Then it times
+
+- the server: GET /api/v1/targets/2023/progress (JSON) and GET /dashboard (the county page with
+  its matrix and charts), one uvicorn worker, one client on loopback;
+- the service in process (no HTTP);
+- the raw SQL: the very statements the service sends, replayed through the bare driver — the
+  aggregates alone (GROUP BY township) and all of them,
+
+and writes a Markdown table to bench/targets.md.
+"""
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import httpx
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import fresh_database, server, summary, timed  # noqa: E402
+
+AS_OF = date(2023, 12, 31)
+
+
+def fill(dsn: str, n: int) -> dict[str, float]:
+    """The county in SQL; returns seconds per table."""
+    from app.pools.definitions import load_pools
+    from app.reference import honours, townships
+
+    towns = ",".join(f"'{t['code']}'" for t in townships())
+    pairs = ",".join(f"('{code}','{lv}')" for code, spec in honours().items() for lv in spec["levels"])
+    pools = ",".join(f"'{p}'" for p in load_pools())
+    took: dict[str, float] = {}
+    with psycopg.connect(dsn, autocommit=True) as c:
+        def run(name: str, sql: str, **params) -> None:
+            t = time.perf_counter()
+            c.execute(sql, params)
+            took[name] = time.perf_counter() - t
+
+        run("enterprise", f"""
+            INSERT INTO enterprise (uscc, name, township, chain, industry, size, ownership, above_scale, mu_class,
+                                    platform_registered_date, version, created_at, updated_at)
+            SELECT '91371525' || lpad(g::text, 10, '0'), '基准企业' || g || '有限公司',
+                   (ARRAY[{towns}])[1 + (hashint4(g) & 2147483647) %% 19], '装备', 'C3311',
+                   (ARRAY['micro','small','small','medium'])[1 + g %% 4], 'private', g %% 10 = 0,
+                   (ARRAY['A','B','C','D'])[1 + g %% 4],
+                   CASE WHEN random() < 0.3 THEN date '2023-01-01' + (random() * 364)::int END, 1, now(), now()
+            FROM generate_series(1, %(n)s) g""", n=n)
+        run("honour", f"""
+            WITH pairs(code, level) AS (VALUES {pairs}),
+                 numbered AS (SELECT code, level, row_number() OVER () AS k, count(*) OVER () AS m FROM pairs)
+            INSERT INTO honour (enterprise_id, code, level, outcome, honour_date, created_at)
+            SELECT 1 + (random() * (%(n)s - 1))::int, p.code, p.level,
+                   (ARRAY['new','new','new','new','new','renewed','rejected'])[1 + (g %% 7)],
+                   date '2021-01-01' + (random() * 1460)::int, now()
+            FROM generate_series(1, %(h)s) g JOIN numbered p ON p.k = 1 + g %% p.m""", n=n, h=int(n * 0.4))
+        run("pool_membership", f"""
+            INSERT INTO pool_membership (enterprise_id, pool, entry_class, entered_date, entered_by, entry_evaluation,
+                                         left_date, leave_reason, created_at)
+            SELECT g, (ARRAY[{pools}])[1 + (g / 7) %% {len(load_pools())}], 'bench',
+                   date '2022-04-09' + (random() * 600)::int AS entered, 'bench', '[]',
+                   CASE WHEN g %% 5 = 0 THEN date '2024-01-01' + (g %% 300) END,
+                   CASE WHEN g %% 5 = 0 THEN 'other' END, now()
+            FROM generate_series(1, %(n)s, 7) g""", n=n)
+        run("monthly_filing", """
+            INSERT INTO monthly_filing (enterprise_id, year, month, period, rd_spend_yuan, output_value_yuan, revenue_yuan,
+                                        electricity_kwh, filed_at, filed_by, filed_late, updated_at, updated_by,
+                                        corrected_late, revisions)
+            SELECT e, p / 12, p %% 12 + 1, p,
+                   ((1000 + e %% 5000) * 100 * power(1.06, p - 24275) * (0.85 + random() * 0.3))::bigint,
+                   ((1000 + e %% 5000) * 2000 * (0.9 + random() * 0.2))::bigint, NULL, NULL,
+                   now(), 'bench', random() < 0.05, now(), 'bench', false, 1
+            FROM generate_series(10, %(n)s, 10) e CROSS JOIN generate_series(24275, 24287) p""", n=n)
+        t = time.perf_counter()
+        c.execute("VACUUM ANALYZE")
+        took["vacuum analyze"] = time.perf_counter() - t
+    return took
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--enterprises", type=int, default=1_000_000)
+    ap.add_argument("--requests", type=int, default=20)
+    args = ap.parse_args()
+
+    url = fresh_database("yumiao_bench_targets")
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    t0 = time.perf_counter()
+    took = fill(dsn, args.enterprises)
+    fill_s = time.perf_counter() - t0
+    with psycopg.connect(dsn) as c:
+        counts = {t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                  for t in ("enterprise", "honour", "pool_membership", "monthly_filing")}
+
+    from sqlalchemy import event
+
+    from app.accounts import service as accounts
+    from app.accounts.permissions import SYSTEM
+    from app.db import get_engine, get_sessionmaker
+    from app.targets import service as target_service
+
+    with get_sessionmaker()() as s:
+        key, _ = accounts.create_api_key(s, name="bench", scopes=["targets:read"])
+        accounts.create_user(s, username="bench-viewer", password="bench-password-1", role="county_viewer")
+        s.commit()
+
+    # The service in process, recording every statement it sends.
+    recorded: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        recorded.append((statement, parameters))
+
+    with get_sessionmaker()() as s:
+        target_service.progress_matrix(s, actor=SYSTEM, key="2023", as_of=AS_OF)  # warm up
+        event.listen(get_engine(), "before_cursor_execute", record)
+        m = target_service.progress_matrix(s, actor=SYSTEM, key="2023", as_of=AS_OF)
+        event.remove(get_engine(), "before_cursor_execute", record)
+        in_process = summary(timed(lambda i: target_service.progress_matrix(s, actor=SYSTEM, key="2023", as_of=AS_OF),
+                                   args.requests))
+    county = {r.indicator.code: r.county for r in m.rows}
+    aggregates = [(q, p) for q, p in recorded if "GROUP BY" in q.upper()]
+
+    # The same statements through the bare driver.
+    with psycopg.connect(dsn) as c:
+        def replay(stmts):
+            def go(i):
+                for q, p in stmts:
+                    c.execute(q, p).fetchall()
+            return go
+
+        replay(recorded)(0)
+        raw_all = summary(timed(replay(recorded), args.requests))
+        raw_agg = summary(timed(replay(aggregates), args.requests))
+        per_stmt = []
+        for q, p in aggregates:
+            ms = summary(timed(replay([(q, p)]), max(5, args.requests // 2)))
+            kind = "R&D growth (filings self-join)" if "monthly_filing" in q else "every counted indicator (UNION ALL)"
+            per_stmt.append((kind, ms["p50"]))
+
+    with server(url) as base, httpx.Client(base_url=base, timeout=120) as http:
+        h = {"Authorization": f"Bearer {key}"}
+        for _ in range(3):
+            http.get("/api/v1/targets/2023/progress", params={"as_of": AS_OF.isoformat()}, headers=h).raise_for_status()
+        api = summary(timed(lambda i: http.get("/api/v1/targets/2023/progress", params={"as_of": AS_OF.isoformat()},
+                                               headers=h).raise_for_status(), args.requests))
+        r = http.post("/login", data={"username": "bench-viewer", "password": "bench-password-1"})
+        assert r.status_code in (200, 303), r.text
+        http.get("/dashboard", params={"key": "2023", "as_of": AS_OF.isoformat()}).raise_for_status()
+        page = summary(timed(lambda i: http.get("/dashboard", params={"key": "2023", "as_of": AS_OF.isoformat()})
+                             .raise_for_status(), args.requests))
+
+    ratio = api["p50"] / raw_agg["p50"]
+    lines = [
+        f"Run {date.today()} on {platform.node() or 'this machine'} (machine: 2 cores), PostgreSQL on the same host, "
+        f"one uvicorn worker, one client on loopback; the 2023 table (19 indicators × 19 townships) as of {AS_OF}; "
+        f"{args.requests} requests per line.",
+        "",
+        f"Data (SQL `generate_series`, {fill_s:.0f} s): {counts['enterprise']:,} enterprises, {counts['honour']:,} honour "
+        f"records, {counts['pool_membership']:,} pool stays, {counts['monthly_filing']:,} monthly filings "
+        f"({', '.join(f'{k} {v:.0f} s' for k, v in took.items())}).",
+        "",
+        "| what | p50 ms | p95 ms | vs raw aggregates |",
+        "| --- | --- | --- | --- |",
+        f"| server: GET /api/v1/targets/2023/progress (JSON matrix) | {api['p50']:.0f} | {api['p95']:.0f} | {ratio:.2f}× |",
+        f"| server: GET /dashboard (county page: matrix, charts, trend) | {page['p50']:.0f} | {page['p95']:.0f} | "
+        f"{page['p50'] / raw_agg['p50']:.2f}× |",
+        f"| service in process (no HTTP) | {in_process['p50']:.0f} | {in_process['p95']:.0f} | "
+        f"{in_process['p50'] / raw_agg['p50']:.2f}× |",
+        f"| raw SQL, all {len(recorded)} statements the service sends (bare driver) | {raw_all['p50']:.0f} | "
+        f"{raw_all['p95']:.0f} | {raw_all['p50'] / raw_agg['p50']:.2f}× |",
+        f"| raw SQL, the {len(aggregates)} aggregates alone (GROUP BY township) | {raw_agg['p50']:.0f} | {raw_agg['p95']:.0f} | 1.00× |",
+        *[f"| … {kind} | {ms:.0f} | — | — |" for kind, ms in per_stmt],
+        "",
+        "County results the matrix showed (actual / target): "
+        + "; ".join(f"{code} {c.actual}/{c.target}" for code, c in list(county.items())[:6]) + " …",
+        "",
+        f"Reading the table: the matrix costs what its aggregates cost — the server's p50 is {ratio:.2f}× the "
+        f"bare SQL; the rest is loading the table, HTTP, authentication and JSON "
+        f"(mean server − raw: {statistics.mean([api['p50'] - raw_agg['p50']]):.0f} ms).",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    (Path(__file__).parent / "targets.md").write_text("# Targets benchmark\n\n" + text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

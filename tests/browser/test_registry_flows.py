@@ -49,7 +49,9 @@ def test_log_in_and_out(page, live_server, county):
     page.click("button[type=submit]")
     assert "用户名或密码错误" in page.inner_text("[role=alert]")
     log_in(page, live_server)
-    assert page.is_visible("text=企业名录")
+    assert page.url.endswith("/dashboard")  # the landing page after log-in
+    page.click("header nav >> text=企业")
+    page.wait_for_selector("text=企业名录")
     page.click("text=退出")
     page.wait_for_url("**/login")
 

@@ -372,3 +372,16 @@ def test_a_policy_lists_its_rules_with_clause_text(client, reader_key):
     assert fas["supersedes"] == "gz2022-9.county.first_above_scale" and fas["amount_text"] == "一次性 5 万元"
     assert rules["gzb2023-7.strong_town"]["amount_text"].startswith("未定金额")
     assert client.get("/api/v1/policies/nope", headers=bearer(reader_key)).status_code == 404
+
+
+def test_becoming_above_scale_records_first_above_scale_once(client, admin_key, make, db):
+    """The registry announces 升规; the awards domain records 首次升规 dated that day, and only once."""
+    ent = make.enterprise(above_scale=False)
+    url = f"/api/v1/enterprises/{ent.id}"
+    r = client.patch(url, headers={**bearer(admin_key), "If-Match": '"1"'}, json={"above_scale": True})
+    assert r.status_code == 200, r.text
+    events = client.get(f"{url}/events", headers=bearer(admin_key)).json()
+    assert [(e["type"], e["event_date"]) for e in events] == [("first_above_scale", date.today().isoformat())]
+    client.patch(url, headers={**bearer(admin_key), "If-Match": '"2"'}, json={"above_scale": False})
+    client.patch(url, headers={**bearer(admin_key), "If-Match": '"3"'}, json={"above_scale": True})
+    assert len(client.get(f"{url}/events", headers=bearer(admin_key)).json()) == 1

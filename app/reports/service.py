@@ -14,7 +14,7 @@ Growth is computed in SQL over the enterprises that filed both months (like for 
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Float, and_, case, cast, func, literal, null, select, tuple_
+from sqlalchemy import Float, and_, case, cast, exists, func, literal, null, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from app.accounts.permissions import Principal
@@ -547,14 +547,17 @@ def trend(
             _pct(func.sum(out_p), func.sum(p.output_value_yuan)),
         )
         .select_from(c)
-        .join(Enterprise, Enterprise.id == c.enterprise_id)
         .outerjoin(p, and_(p.enterprise_id == c.enterprise_id, p.period == c.period - 1, p.period >= start - 1))
         .where(c.period.between(start, end_period))
         .group_by(c.period)
     )
     if yoy:
         stmt = stmt.outerjoin(y, and_(y.enterprise_id == c.enterprise_id, y.period == c.period - 12, y.period >= start - 12))
-    got = {r[0]: TrendPoint(r[0], int(r[1]), int(r[2]), *r[3:]) for r in session.execute(_scope(stmt, actor, township))}
+    if township or actor.township_filter():
+        stmt = _scope(stmt.join(Enterprise, Enterprise.id == c.enterprise_id), actor, township)
+    else:  # the county: only deregistered firms are left out, without joining the whole registry
+        stmt = stmt.where(~exists().where(Enterprise.id == c.enterprise_id, Enterprise.deleted_at.is_not(None)))
+    got = {r[0]: TrendPoint(r[0], int(r[1]), int(r[2]), *r[3:]) for r in session.execute(stmt)}
     return [got.get(pp) or TrendPoint(pp, 0, 0, None, None, None) for pp in range(start, end_period + 1)]
 
 

@@ -201,3 +201,21 @@ def test_the_overview_page(client, make, reference, filed):
     assert "近 12 个月研发投入" in page
     overdue = client.get("/filings/2023-05/overdue", params={"as_of": "2023-06-19"}).text
     assert "已逾期" in overdue
+
+
+def test_the_trend_leaves_out_deregistered_firms(db, make, reference, filed):
+    from app.accounts.permissions import SYSTEM
+    from app.db import utcnow
+    from app.reports import service
+
+    a, b = make.enterprise(township="qingquan"), make.enterprise(township="kaifaqu")
+    for e, rd in ((a, 100), (b, 1000)):
+        filed(e, "2023-04", rd)
+        filed(e, "2023-05", rd * 2)
+    b.deleted_at = utcnow()
+    db.flush()
+    may = service.period_of(2023, 5)
+    (point,) = service.trend(db, actor=SYSTEM, end_period=may, months=1)
+    assert (point.filed, point.rd, point.rd_mom_pct) == (1, 200, 100.0)
+    (town,) = service.trend(db, actor=SYSTEM, end_period=may, months=1, township="qingquan", yoy=False)
+    assert (town.filed, town.rd, town.rd_yoy_pct) == (1, 200, None)

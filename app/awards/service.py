@@ -289,7 +289,7 @@ class Proposal:
     result: Result
     line_ids: list[int] = field(default_factory=list)
     existing: int = 0
-    skipped: list[str] = field(default_factory=list)  # one-off rules already granted for another event
+    skipped: list[str] = field(default_factory=list)  # one-off rules already granted; amounts of 0
 
 
 def _store_snapshots(session: Session, ps: PolicySet) -> None:
@@ -347,6 +347,9 @@ def _propose(session: Session, *, actor: Principal, events: list[_Ev], note: str
                 proposal.existing += 1
                 continue
             if getattr(ps.rules[line.rule_id].amount, "one_off", False) and state.granted_before(line.rule_id, ev.id):
+                proposal.skipped.append(line.rule_id)
+                continue
+            if line.amount_yuan == 0:  # a cumulative cap used up: nothing to grant (yet)
                 proposal.skipped.append(line.rule_id)
                 continue
             state.lines.append((line.rule_id, ev.id, "proposed", line.amount_yuan))

@@ -25,7 +25,7 @@ from app.awards.schemas import ExtraFacts
 from app.errors import AppError, ValidationFailed
 from app.policies.schema import FUNDER_NAMES
 from app.web.deps import PagePrincipal
-from app.web.render import render, templates
+from app.web.render import redirect, render, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -361,10 +361,13 @@ def _funds_page(request, session, principal, *, status=200, errors=None, message
     }, status_code=status)
 
 
+FUND_MESSAGES = {"created": "已设立资金", "top_up": "已追加资金，记入资金台账", "period": "已修改资金期间"}
+
+
 @router.get("/awards/funds")
-def funds_page(request: Request, session: SessionDep, principal: PagePrincipal):
+def funds_page(request: Request, session: SessionDep, principal: PagePrincipal, done: str | None = None):
     principal.require("awards:read")
-    return _funds_page(request, session, principal)
+    return _funds_page(request, session, principal, message=FUND_MESSAGES.get(done or ""))
 
 
 @router.post("/awards/funds")
@@ -393,7 +396,7 @@ async def create_fund(request: Request, session: SessionDep, principal: PagePrin
         if e.status_code not in (409, 422):
             raise
         return _funds_page(request, session, principal, status=e.status_code, errors=_errors(e))
-    return _funds_page(request, session, principal, message=f"已设立资金“{name}”")
+    return redirect(request, "/awards/funds?done=created")
 
 
 @router.post("/awards/funds/{fund_id}/top-up")
@@ -409,7 +412,7 @@ async def top_up(request: Request, fund_id: int, session: SessionDep, principal:
         if e.status_code not in (409, 422):
             raise
         return _funds_page(request, session, principal, status=e.status_code, errors=_errors(e))
-    return _funds_page(request, session, principal, message=f"已追加 {wan_exact(amount)} 万元")
+    return redirect(request, "/awards/funds?done=top_up")
 
 
 @router.post("/awards/funds/{fund_id}/period")
@@ -428,7 +431,7 @@ async def set_period(request: Request, fund_id: int, session: SessionDep, princi
         if e.status_code not in (409, 422):
             raise
         return _funds_page(request, session, principal, status=e.status_code, errors=_errors(e))
-    return _funds_page(request, session, principal, message="已修改资金期间")
+    return redirect(request, "/awards/funds?done=period")
 
 
 # --- forecast -------------------------------------------------------------------------------

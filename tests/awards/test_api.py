@@ -385,3 +385,15 @@ def test_becoming_above_scale_records_first_above_scale_once(client, admin_key, 
     client.patch(url, headers={**bearer(admin_key), "If-Match": '"2"'}, json={"above_scale": False})
     client.patch(url, headers={**bearer(admin_key), "If-Match": '"3"'}, json={"above_scale": True})
     assert len(client.get(f"{url}/events", headers=bearer(admin_key)).json()) == 1
+
+
+def test_a_used_up_cumulative_cap_proposes_no_zero_line(client, admin_key, make, db):
+    """冠政办发〔2023〕7号 二（三）8: 单户企业最高 500 万 — once reached, later purchases propose nothing."""
+    ent = make.enterprise()
+    url = f"/api/v1/enterprises/{ent.id}/events"
+    ev = {"type": "equipment_purchase", "date": "2023-03-01", "purpose": "smart_upgrade", "amount_yuan": 60_000_000}
+    first = client.post(url, headers=bearer(admin_key), json={"event": ev}).json()
+    assert [x["computed_yuan"] for x in first["lines"]] == [5_000_000]
+    second = client.post(url, headers=bearer(admin_key), json={"event": {**ev, "date": "2023-08-01"}}).json()
+    assert second["lines"] == [] and second["skipped"] == ["gzb2023-7.city.smart_upgrade"]
+    assert len(lines_of(db, ent.id)) == 1

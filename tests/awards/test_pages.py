@@ -160,7 +160,7 @@ def test_funds_page_has_balances_a_chinese_chart_and_admin_forms(client, make, d
     fund = funds["gzb2023-7.fund.county"]
     r = client.post(f"/awards/funds/{fund.id}/top-up", data={"csrf_token": token, "amount_wan": "50.5",
                                                              "note": "追加"})
-    assert r.status_code == 200 and "已追加 50.5 万元" in r.text
+    assert r.status_code == 200 and "已追加资金" in r.text and "1,050.50" in r.text
     db.refresh(fund)
     assert fund.budget_yuan == 10_505_000
     r = client.post(f"/awards/funds/{fund.id}/top-up", data={"csrf_token": token, "amount_wan": "x", "note": "追加"})

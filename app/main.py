@@ -7,12 +7,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.api import problems, ratelimit
+from app.api import contract, problems
 from app.config import get_settings
 from app.db import get_engine
-from app.errors import AppError, NotFound
+from app.errors import AppError, NotFound, ValidationFailed
 from app.logging import RequestLogMiddleware, configure
 
 STATIC = Path(__file__).parent / "static"
@@ -55,7 +56,7 @@ def create_app() -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
     )
-    ratelimit.install(app)  # inside the request log, so a 429 is logged too
+    contract.install(app)  # rate limits; auth, scopes and problem+json errors in the OpenAPI document
     app.add_middleware(RequestLogMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -84,6 +85,18 @@ def create_app() -> FastAPI:
 
         return error_page(request, exc)
 
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError):
+        """The database refused a value no check caught (a number beyond its range, a NUL in text):
+        bad input, so a 422 that says so, never a 500; the request's transaction is rolled back."""
+        reason = "数值超出范围" if "out of range" in str(exc.orig) else "文字中含有不允许的字符（如 NUL）或数值格式有误"
+        err = ValidationFailed.one("body", f"输入有误：{reason}，请检查请求中的数值和文字")
+        if _is_api(request):
+            return problems.problem_response(request, err)
+        from app.web.render import error_page
+
+        return error_page(request, err)
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         err = problems.validation_error_to_app_error(exc)
@@ -97,13 +110,23 @@ def create_app() -> FastAPI:
     async def http_error(request: Request, exc: StarletteHTTPException):
         if exc.status_code == 404:
             err: AppError = NotFound("页面或接口不存在")
+        elif exc.status_code == 400:  # a body that is not UTF-8 JSON, or a form that cannot be read
+            err = ValidationFailed.one("body", "body：请求体无法解析，应为 UTF-8 编码的 JSON 或表单")
+        elif exc.status_code == 405:
+            err = AppError(detail=f"该地址不支持 {request.method} 请求", status_code=405, code="method_not_allowed",
+                           title="Method Not Allowed")
         else:
             err = AppError(detail=str(exc.detail), status_code=exc.status_code, code="http_error", title="Error")
         if _is_api(request):
-            return problems.problem_response(request, err)
-        from app.web.render import error_page
+            response = problems.problem_response(request, err)
+        else:
+            from app.web.render import error_page
 
-        return error_page(request, err)
+            response = error_page(request, err)
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            response.headers["Allow"] = contract.allowed_methods(app, request.url.path) or (exc.headers or {}).get("Allow", "")
+        return response
 
     return app
 

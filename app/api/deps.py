@@ -10,7 +10,9 @@ from app.accounts.permissions import Principal
 from app.db import get_session
 from app.errors import Forbidden, Unauthorized
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the request's transaction commits before the response is sent, so a client that
+# got a 2xx can read its write at once, and a failed commit is an error, never a false success.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 SESSION_COOKIE = "yumiao_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

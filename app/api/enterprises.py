@@ -203,7 +203,7 @@ def get_enterprise_by_uscc(uscc: str, session: SessionDep, principal: Annotated[
 
 
 @router.get(
-    "/{enterprise_id}",
+    "/{enterprise_id:int}",  # a number: /export.xlsx and /import are not enterprise ids
     summary="企业详情（含年度数据和认定）",
     response_model=EnterpriseRead,
     responses=responses(401, 403, 404),
@@ -216,7 +216,7 @@ def get_enterprise(enterprise_id: int, session: SessionDep, principal: Annotated
 
 
 @router.patch(
-    "/{enterprise_id}",
+    "/{enterprise_id:int}",  # a number: /export.xlsx and /import are not enterprise ids
     summary="修改企业（部分字段）",
     response_model=EnterpriseRead,
     responses=responses(401, 403, 404, 409, 412, 422, 428),
@@ -239,7 +239,7 @@ def update_enterprise(
 
 
 @router.delete(
-    "/{enterprise_id}",
+    "/{enterprise_id:int}",  # a number: /export.xlsx and /import are not enterprise ids
     summary="注销（软删除）企业",
     status_code=204,
     responses=responses(401, 403, 404, 412, 428),

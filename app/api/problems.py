@@ -60,6 +60,12 @@ _MESSAGES = {
     "date_parsing": "日期格式应为 YYYY-MM-DD",
     "date_type": "日期格式应为 YYYY-MM-DD",
     "string_type": "应为字符串",
+    "string_unicode": "应为有效的 UTF-8 文字",
+    "float_type": "应为数字",
+    "decimal_type": "应为数字",
+    "int_too_big": "数值过大",
+    "url_parsing": "网址格式有误",
+    "url_scheme": "网址应以 http:// 或 https:// 开头",
     "json_invalid": "请求体不是有效的 JSON",
     "model_attributes_type": "应为 JSON 对象",
     "dict_type": "应为 JSON 对象",
@@ -86,8 +92,18 @@ def translate(err: dict) -> FieldError:
         msg = f"取值无效，应为 {ctx.get('expected', '')} 之一"
     elif t.startswith("decimal_"):
         msg = "数字位数或小数位数超出范围"
+    elif t == "too_long":
+        msg = f"最多 {ctx.get('max_length')} 项"
+    elif t == "too_short":
+        msg = f"至少 {ctx.get('min_length')} 项"
+    elif t == "string_pattern_mismatch":
+        msg = f"格式不符（应匹配 {ctx.get('pattern')}）"
+    elif t == "value_error":
+        msg = str(err.get("msg", "")).removeprefix("Value error, ") or "取值无效"
+    elif t.startswith("datetime_"):
+        msg = "日期时间格式应为 ISO 8601，如 2023-05-06T08:00:00+08:00"
     else:
-        msg = _MESSAGES.get(t, err.get("msg", "输入有误"))
+        msg = _MESSAGES.get(t, "取值无效")
     return FieldError(field, f"{field}：{msg}")
 
 
@@ -112,23 +128,3 @@ def responses(*codes: int) -> dict:
     }
     return {c: {"model": Problem, "description": text[c], "content": {PROBLEM: {}}} for c in codes}
 
-
-def finish_openapi(schema: dict) -> dict:
-    """Every error of every /api operation is documented as what the handlers send: problem+json
-    with the Problem schema (FastAPI's own 422 says application/json HTTPValidationError)."""
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
-    if "Problem" not in components:
-        spec = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-        components.update(spec.pop("$defs", {}))
-        components["Problem"] = spec
-    ref = {"$ref": "#/components/schemas/Problem"}
-    for path, operations in schema.get("paths", {}).items():
-        if not path.startswith("/api/"):
-            continue
-        for op in operations.values():
-            if not isinstance(op, dict):
-                continue
-            for code, response in op.get("responses", {}).items():
-                if str(code).isdigit() and int(code) >= 400:
-                    response["content"] = {PROBLEM: {"schema": ref}}
-    return schema

@@ -75,6 +75,8 @@ def _visible(actor: Principal):
 
 def get(session: Session, *, actor: Principal, enterprise_id: int, with_details: bool = True) -> Enterprise:
     """The enterprise, or 404 if it does not exist, was deleted, or lies outside the actor's township."""
+    if not 0 < enterprise_id < 2**31:  # no such id can exist (and the database would refuse the number)
+        raise NotFound("未找到该企业")
     stmt = select(Enterprise).where(Enterprise.id == enterprise_id, _visible(actor))
     if with_details:
         stmt = stmt.options(selectinload(Enterprise.figures), selectinload(Enterprise.honours))

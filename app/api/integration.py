@@ -24,6 +24,8 @@ from app.integration.schemas import (
     EligiblePolicyPage,
     EligiblePolicyRead,
     EnterpriseRef,
+    EntityType,
+    IsoDate,
     MatchKind,
     MatchStatus,
     RegistrationIn,
@@ -88,14 +90,16 @@ def _policy(m: matching.Match) -> EligiblePolicyRead:
 
 
 AsOf = Annotated[
-    date | None,
+    IsoDate | None,
     Query(description="判断日期（YYYY-MM-DD），默认今天：只看这一天有效的政策文件和培育库", examples=["2023-06-30"]),
 ]
 StatusFilter = Annotated[
     list[MatchStatus] | None, Query(description="只返回这些状态：met 现已符合 / near 差条件可达 / unknown 待确认")
 ]
 KindFilter = Annotated[list[MatchKind] | None, Query(description="只返回这些类别：award / benefit / pool_entry")]
-Cursor = Annotated[str | None, Query(max_length=500, description="上一页响应中的 next_cursor")]
+Cursor = Annotated[
+    str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_-]+$", description="上一页响应中的 next_cursor")
+]
 
 
 def _page(result: integration_service.Eligibility, cursor: str | None, limit: int) -> EligiblePolicyPage:
@@ -269,11 +273,13 @@ def list_changes(
     session: SessionDep,
     principal: Annotated[Principal, scoped("changes:read")],
     cursor: Cursor = None,
-    since: Annotated[str | None, Query(max_length=500, description="同 cursor（二者择一）")] = None,
+    since: Annotated[
+        str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_-]+$", description="同 cursor（二者择一）")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     entity_type: Annotated[
-        list[str] | None,
-        Query(max_length=40, description="只看这些实体类型，可多选：enterprise、enterprise_figure、honour、"
+        list[EntityType] | None,
+        Query(max_length=20, description="只看这些实体类型，可多选：enterprise、enterprise_figure、honour、"
                                          "pool_membership、pool_graduation、award_line…"),
     ] = None,
     enterprise_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="只看某家企业的变更")] = None,

@@ -20,13 +20,12 @@ import math
 import time
 from functools import lru_cache
 
-from fastapi import FastAPI
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.problems import PROBLEM, finish_openapi
+from app.api.problems import PROBLEM
 from app.config import get_settings
 
 SESSION_COOKIE = "yumiao_session"
@@ -121,35 +120,16 @@ class RateLimitMiddleware:
 
 _UNIT = {"second": "秒", "minute": "分钟", "hour": "小时", "day": "天", "month": "月", "year": "年"}
 
-_RATE_HEADERS = {
-    "RateLimit-Limit": {"description": "当前窗口允许的请求数", "schema": {"type": "integer"}},
-    "RateLimit-Remaining": {"description": "当前窗口剩余的请求数", "schema": {"type": "integer"}},
-    "RateLimit-Reset": {"description": "窗口重置前的秒数", "schema": {"type": "integer"}},
-}
 
-
-def install(app: FastAPI) -> None:
-    """Add the middleware; document 429 (with Retry-After) on every /api operation, and every error
-    as the problem+json the handlers send."""
-    app.add_middleware(RateLimitMiddleware)
-    build = app.openapi
-
-    def openapi() -> dict:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = build()
-        for path, operations in schema.get("paths", {}).items():
-            if not path.startswith("/api/"):
+def document_429(schema: dict) -> None:
+    """429 with Retry-After on every /api operation of an OpenAPI document."""
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith("/api/"):
+            continue
+        for op in operations.values():
+            if not isinstance(op, dict) or "responses" not in op:
                 continue
-            for op in operations.values():
-                if not isinstance(op, dict) or "responses" not in op:
-                    continue
-                r = op["responses"].setdefault("429", {"description": "请求过于频繁，见 Retry-After"})
-                r.setdefault("content", {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}})
-                r.setdefault("headers", {})["Retry-After"] = {
-                    "description": "可再次请求前须等待的秒数",
-                    "schema": {"type": "integer"},
-                }
-        return finish_openapi(schema)
-
-    app.openapi = openapi
+            r = op["responses"].setdefault("429", {"description": "请求过于频繁，见 Retry-After"})
+            r.setdefault("headers", {}).update(
+                {"Retry-After": {"description": "可再次请求前须等待的秒数", "schema": {"type": "integer"}}}
+            )

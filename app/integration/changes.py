@@ -8,10 +8,13 @@ commits, a reader serves 6 and moves its cursor past 5, then A commits 5 — beh
 
 On PostgreSQL every audit entry's writing transaction id is recorded (table audit_entry_xid, filled
 by a trigger; see migration 0005) and the feed is ordered by (xid, id). A page serves only entries
-whose xid is below `pg_snapshot_xmin(pg_current_snapshot())`: every transaction below that horizon
-has ended, so no entry can appear later behind the cursor. A long transaction delays the feed
-(entries wait until it ends); it never makes it lose an entry. SQLite has a single writer, so
-there id order is commit order and the xid is 0.
+whose xid is below a horizon: the oldest transaction still running in this database (the current
+snapshot's running xids that pg_stat_activity / pg_prepared_xacts place here; the snapshot's xmax
+when none). Every transaction below it has ended, so no entry can appear later behind the cursor.
+A long transaction delays the feed (entries wait until it ends); it never makes it lose an entry.
+Transactions in other databases of the cluster do not hold it back (pg_snapshot_xmin would). Every
+writer must run as the application's database role, or the role must see the others' activity
+(pg_read_all_stats). SQLite has a single writer, so there id order is commit order and the xid is 0.
 
 The cursor is the (xid, id) of the last entry served, opaque to clients and stable across restarts
 (both are stored). `next_cursor` is always returned: when nothing more is ready it moves past the
@@ -66,14 +69,34 @@ def _is_pg(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+# The oldest transaction still running *in this database* (pg_snapshot_xmin would also wait for every
+# other database of the cluster): the snapshot's running xids (64-bit) that belong to a backend or a
+# prepared transaction of this database (32-bit there, so matched modulo 2^32). Below it, every
+# transaction that could write here has ended.
+_HORIZON = text(
+    """
+    WITH snap AS (SELECT pg_current_snapshot() AS s),
+    here AS (
+        SELECT backend_xid::text::bigint AS x FROM pg_stat_activity
+        WHERE datname = current_database() AND backend_xid IS NOT NULL
+        UNION ALL
+        SELECT transaction::text::bigint FROM pg_prepared_xacts WHERE database = current_database()
+    )
+    SELECT coalesce(
+               (SELECT min(x::text::bigint) FROM pg_snapshot_xip(snap.s) AS x
+                WHERE x::text::bigint % 4294967296 IN (SELECT x FROM here)),
+               pg_snapshot_xmax(snap.s)::text::bigint),
+           pg_snapshot_xmax(snap.s)::text::bigint
+    FROM snap
+    """
+)
+
+
 def _snapshot(session: Session) -> tuple[int, int]:
-    """(xmin, xmax) of the current snapshot: every xid below xmin has ended."""
-    row = session.execute(
-        text(
-            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
-            "pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
-        )
-    ).one()
+    """(horizon, xmax): every transaction of this database with an xid below the horizon has ended;
+    xmax is the next xid to be assigned."""
+    session.execute(text("SELECT pg_stat_clear_snapshot()"))  # activity is cached per transaction
+    row = session.execute(_HORIZON).one()
     return int(row[0]), int(row[1])
 
 

@@ -164,7 +164,8 @@ class Match:
 
     @property
     def missing(self) -> tuple[Condition, ...]:
-        return tuple(c for c in self.conditions if c.status != "met")
+        """What stands between the enterprise and the rule: failed conditions first, then unknown."""
+        return tuple(sorted((c for c in self.conditions if c.status != "met"), key=lambda c: c.status != "failed"))
 
     def sort_key(self) -> tuple:
         rank = MATCH_STATUSES.index(self.status)

@@ -1,9 +1,26 @@
 """Request and response shapes of the integration API (policy matching, registrations, changes, webhooks)."""
 
+import re
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _iso_date(value: Any) -> Any:
+    """Only YYYY-MM-DD (pydantic would also take 0 or "0" as 1970-01-01)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("日期格式应为 YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+UsccText = Annotated[str, Field(min_length=18, max_length=18, description="统一社会信用代码")]
+EntityType = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="实体类型，如 honour")]
+CursorText = Annotated[str, Field(max_length=500, pattern=r"^[A-Za-z0-9_-]+$")]
 
 MatchStatus = Literal["met", "near", "unknown"]
 MatchKind = Literal["award", "benefit", "pool_entry"]
@@ -69,10 +86,11 @@ class EligiblePolicyPage(BaseModel):
 class EligibilityBatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    enterprise_ids: list[int] = Field(default_factory=list, max_length=100, description="企业 id", examples=[[12, 15]])
-    usccs: list[str] = Field(default_factory=list, max_length=100, description="统一社会信用代码",
+    enterprise_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(
+        default_factory=list, max_length=100, description="企业 id", examples=[[12, 15]])
+    usccs: list[UsccText] = Field(default_factory=list, max_length=100, description="统一社会信用代码",
                              examples=[["91371525MA3C0F0X4D"]])
-    as_of: date | None = Field(default=None, description="判断日期，默认今天")
+    as_of: IsoDate | None = Field(default=None, description="判断日期，默认今天")
     status: list[MatchStatus] | None = Field(default=None, description="只返回这些状态")
     kind: list[MatchKind] | None = Field(default=None, description="只返回这些类别")
     limit: int = Field(default=10, ge=1, le=50, description="每家企业最多返回的条数（最接近者在前）")
@@ -99,7 +117,7 @@ class EligibilityBatchOut(BaseModel):
 class RegistrationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    registered_date: date = Field(ge=date(2000, 1, 1), description="企业在聊城企业政策通注册的日期", examples=["2023-05-06"])
+    registered_date: IsoDate = Field(ge=date(2000, 1, 1), description="企业在聊城企业政策通注册的日期", examples=["2023-05-06"])
 
 
 class RegistrationRead(BaseModel):
@@ -142,10 +160,10 @@ class WebhookCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100, examples=["政策通-变更推送"])
     url: str = Field(min_length=1, max_length=500, description="接收 POST 的 http(s) 地址",
                      examples=["https://zctd.liaocheng.example/hooks/yumiao"])
-    entity_types: list[str] = Field(default_factory=list, max_length=20,
+    entity_types: list[EntityType] = Field(default_factory=list, max_length=20,
                                     description="只推送这些实体类型的变更；空表示全部", examples=[["honour", "pool_membership"]])
     start: Literal["now", "beginning"] = Field(default="now", description="now 只推送此后的变更 / beginning 从头推送")
-    start_after: str | None = Field(default=None, max_length=500,
+    start_after: CursorText | None = Field(default=None,
                                     description="从变更接口的某个游标之后开始（优先于 start）")
 
 

@@ -111,7 +111,7 @@ def test_bad_cursors_and_filters_are_named(app, committed, setup):
             ({"cursor": "not-a-cursor"}, "cursor"),
             ({"since": "eyJ4IjoxfQ"}, "since"),
             ({"cursor": "a", "since": "b"}, "since"),
-            ({"entity_type": "Honour!"}, "entity_type"),
+            ({"entity_type": "Honour!"}, "entity_type.0"),
             ({"limit": 0}, "limit"),
             ({"limit": 501}, "limit"),
         ):
@@ -187,3 +187,27 @@ def test_sqlite_feed_is_id_ordered(tmp_path):
         assert [c.entry.id for c in only.items] == [2, 4] and only.next_position == changes.Position(0, 5)
         assert changes.head(s) == changes.Position(0, 5)
     eng.dispose()
+
+
+def test_a_transaction_in_another_database_does_not_hold_the_feed_back(committed, setup):
+    from app.config import normalise_database_url
+    from tests.conftest import ADMIN_URL
+
+    other = create_engine(normalise_database_url(ADMIN_URL))  # the cluster's `postgres` database
+    with other.connect() as c:
+        c.execute(text("CREATE TEMP TABLE hold_xid (x int)"))
+        c.execute(text("INSERT INTO hold_xid VALUES (1)"))  # an xid, older than anything below, left open
+        assert c.execute(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")).scalar()
+        with committed() as s:
+            start = changes.head(s)
+            entry = audit.record(s, actor=SYSTEM, action="update", entity_type="enterprise", entity_id=1,
+                                 changes={"name": ["a", "b"]}).id
+            s.commit()
+
+        def served():
+            with committed() as r:
+                return [ch.entry.id for ch in changes.read(r, actor=SYSTEM, after=start).items]
+
+        assert entry in _eventually(lambda: entry in served() and served(), timeout=5)
+        c.rollback()
+    other.dispose()

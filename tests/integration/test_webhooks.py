@@ -224,7 +224,7 @@ def test_subscriptions_validate_input_and_belong_to_their_key(app, committed, ke
             ({"name": "x", "url": "http://user:pw@127.0.0.1/x"}, "url"),
             ({"name": "x", "url": "not a url"}, "url"),
             ({"name": "", "url": receiver.url}, "name"),
-            ({"name": "x", "url": receiver.url, "entity_types": ["Bad Type"]}, "entity_types"),
+            ({"name": "x", "url": receiver.url, "entity_types": ["Bad Type"]}, "entity_types.0"),
             ({"name": "x", "url": receiver.url, "start_after": "garbage"}, "start_after"),
             ({"name": "x", "url": receiver.url, "start": "yesterday"}, "start"),
         ):

@@ -195,7 +195,7 @@ def list_lines(
     "/api/v1/awards/lines/{line_id}",
     summary="奖补详情（含计算凭据）",
     response_model=AwardLineRead,
-    responses=responses(401, 403, 404),
+    responses=responses(401, 403, 404, 422),
 )
 def get_line(line_id: int, session: SessionDep, principal: Annotated[Principal, scoped("awards:read")]):
     """`receipt` 保存计算所用的事件、企业事实、规则和政策文件版本（sha256），可据以复核。"""
@@ -206,7 +206,7 @@ def get_line(line_id: int, session: SessionDep, principal: Annotated[Principal, 
     "/api/v1/awards/lines/{line_id}/recompute",
     summary="按存档的规则版本重新计算",
     response_model=RecomputeRead,
-    responses=responses(401, 403, 404),
+    responses=responses(401, 403, 404, 422),
 )
 def recompute(line_id: int, session: SessionDep, principal: Annotated[Principal, scoped("awards:read")]):
     """用计算当时的政策文件文本（按版本存档）和凭据中的事件、事实重新计算，核对金额是否一致。"""
@@ -300,7 +300,8 @@ def ledger_xlsx(session: SessionDep, principal: Annotated[Principal, scoped("awa
 # --- funds ----------------------------------------------------------------------------------
 
 
-@router.get("/api/v1/awards/funds", summary="资金及余额", response_model=list[FundRead], responses=responses(401, 403))
+@router.get("/api/v1/awards/funds", summary="资金及余额", response_model=list[FundRead],
+            responses=responses(401, 403, 422))
 def list_funds(session: SessionDep, principal: Annotated[Principal, scoped("awards:read")]):
     """每项资金的预算（含追加）、已批准支出、余额、已拨付和待审核（按上限计）金额。"""
     return [_fund(b) for b in fund_service.balances(session)]
@@ -331,7 +332,7 @@ def top_up(fund_id: int, data: TopUpIn, session: SessionDep, principal: Annotate
 
 
 @router.get("/api/v1/awards/funds/{fund_id}/entries", summary="资金台账", response_model=list[FundEntryRead],
-            responses=responses(401, 403, 404))
+            responses=responses(401, 403, 404, 422))
 def fund_entries(fund_id: int, session: SessionDep, principal: Annotated[Principal, scoped("awards:read")]):
     """预算安排、追加、批准支出、驳回退回，最新的在前。"""
     return fund_service.entries(session, fund_id)
@@ -341,7 +342,7 @@ def fund_entries(fund_id: int, session: SessionDep, principal: Annotated[Princip
 
 
 @router.get("/api/v1/enterprises/{enterprise_id}/awards", summary="企业的奖补",
-            response_model=list[AwardLineSummary], responses=responses(401, 403, 404))
+            response_model=list[AwardLineSummary], responses=responses(401, 403, 404, 422))
 def enterprise_awards(enterprise_id: int, ent: CurrentEnterprise, session: SessionDep,
                       principal: Annotated[Principal, scoped("awards:read")]):
     """该企业的全部奖补（各状态），按事件日期从新到旧。"""
@@ -350,7 +351,7 @@ def enterprise_awards(enterprise_id: int, ent: CurrentEnterprise, session: Sessi
 
 
 @router.get("/api/v1/enterprises/{enterprise_id}/events", summary="企业的奖补事件",
-            response_model=list[EventRead], responses=responses(401, 403, 404))
+            response_model=list[EventRead], responses=responses(401, 403, 404, 422))
 def enterprise_events(enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep,
                       principal: Annotated[Principal, scoped("enterprises:read")]):
     """已记录的事件（含认定自动生成的事件），按日期从新到旧。"""

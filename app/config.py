@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     import_max_uncompressed_bytes: int = 200 * 1024 * 1024
     import_max_ratio: int = 100
     log_json: bool = True
+    # Connections per worker process. Request threads are capped below the pool's capacity,
+    # so a burst waits for a thread, never for a connection held by a thread that waits too.
+    db_pool_size: int = 10
+    db_max_overflow: int = 15
+    worker_threads: int = 20
     policies_dir: Path = Path(__file__).parent / "policies"
 
     @field_validator("database_url")

@@ -45,8 +45,9 @@ def make_engine(url: str, **kw) -> Engine:
 
         return engine
     if "poolclass" not in kw:
-        kw.setdefault("pool_size", 10)
-        kw.setdefault("max_overflow", 20)
+        settings = get_settings()
+        kw.setdefault("pool_size", settings.db_pool_size)
+        kw.setdefault("max_overflow", settings.db_max_overflow)
     return create_engine(url, pool_pre_ping=True, **kw)
 
 

@@ -1,6 +1,9 @@
 """create_app(): settings, routers, static files, error handlers."""
 
+from contextlib import asynccontextmanager
 from pathlib import Path
+
+import anyio.to_thread
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -48,7 +51,15 @@ def create_app() -> FastAPI:
     configure(settings.log_json)
     _check_policies()
 
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        # Sync routes run in anyio's thread pool; keep it smaller than the connection pool.
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = min(settings.worker_threads, settings.db_pool_size + settings.db_max_overflow - 1)
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="育苗 yumiao API",
         version="1.0.0",
         description=DESCRIPTION,

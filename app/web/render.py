@@ -8,6 +8,8 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app.errors import AppError
 from app.reference import (
+    AUDIT_ACTIONS,
+    AUDIT_ENTITIES,
     LEVEL_NAMES,
     OUTCOME_NAMES,
     OWNERSHIP_NAMES,
@@ -42,6 +44,8 @@ env.globals.update(
     OUTCOME_NAMES=OUTCOME_NAMES,
     SIZE_NAMES=SIZE_NAMES,
     OWNERSHIP_NAMES=OWNERSHIP_NAMES,
+    AUDIT_ACTIONS=AUDIT_ACTIONS,
+    AUDIT_ENTITIES=AUDIT_ENTITIES,
     ROLE_NAMES={"county_admin": "县工信局管理员", "county_viewer": "县级查看", "township_staff": "乡镇工作人员"},
 )
 

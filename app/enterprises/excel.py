@@ -7,6 +7,7 @@ the file's zip structure is checked so a zip bomb or a huge sheet is refused che
 
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -146,7 +147,7 @@ def check_container(data: bytes) -> None:
                         if b"<f>" in tail + chunk or b"<f " in tail + chunk:
                             raise ImportRejected([FieldError("file", "文件含公式，请将公式单元格改为数值或文字后再导入")])
                         tail = chunk[-3:]
-            except (zipfile.BadZipFile, OSError, EOFError) as e:
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as e:  # a damaged member
                 raise ImportRejected([FieldError("file", "不是有效的 .xlsx 文件（内容损坏）")]) from e
 
 
@@ -227,10 +228,10 @@ def _parse_row(values: dict[str, object], rownum: int, errors: list[FieldError])
         elif kind in ("yuan", "count", "year?"):
             try:
                 num = Decimal(text)
-                if num != num.to_integral_value():
+                if not num.is_finite() or num != num.to_integral_value():
                     raise InvalidOperation
                 n = int(num)
-            except (InvalidOperation, ValueError):
+            except (InvalidOperation, ValueError, OverflowError):
                 err(field, "应为整数" + ("（金额以元为单位）" if kind == "yuan" else ""))
                 continue
             if kind == "year?" and not 2000 <= n <= 2100:

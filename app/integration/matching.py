@@ -267,6 +267,29 @@ def _from_result(rule: Rule, result: engine.Result, policy_set: PolicySet, *, ex
 
 # --- the matcher
 
+# The engine is pure, and most firms share their facts (size, ownership, no honours): its results are
+# kept per (event, facts, policy files' versions) for every firm and request of this process.
+_RESULTS: dict[tuple, engine.Result] = {}
+_RESULTS_MAX = 50_000
+
+
+def _compute(event, facts: EnterpriseFacts, policy_set: PolicySet) -> engine.Result:
+    key = (
+        event,
+        facts.size,
+        facts.ownership,
+        facts.above_scale,
+        tuple(facts.honours or ()),
+        tuple(d.version for d in policy_set.documents.values()),
+    )
+    result = _RESULTS.get(key)
+    if result is None:
+        if len(_RESULTS) >= _RESULTS_MAX:
+            _RESULTS.clear()
+        result = _RESULTS[key] = engine.compute(event, facts, policy_set)
+    return result
+
+
 
 class _Matcher:
     def __init__(self, firm: Firm, as_of: dt.date, policy_set: PolicySet):
@@ -274,7 +297,6 @@ class _Matcher:
         self.as_of = as_of
         self.ps = policy_set
         self.year = firm.year_for(as_of)
-        self._results: dict = {}
 
     def facts(self, before: dt.date | None = None, extra: tuple[str, ...] = ()) -> EnterpriseFacts:
         def counts(h: HonourRecord) -> bool:
@@ -292,10 +314,7 @@ class _Matcher:
         )
 
     def compute(self, event, facts: EnterpriseFacts) -> engine.Result:
-        key = (event, tuple(facts.honours or ()))  # size and ownership are the firm's, fixed
-        if key not in self._results:
-            self._results[key] = engine.compute(event, facts, self.ps)
-        return self._results[key]
+        return _compute(event, facts, self.ps)
 
     def award(self, rule: Rule, status: MatchStatus, conditions: list[Condition], amount: Amount | None,
               event_date: dt.date | None = None) -> Match:

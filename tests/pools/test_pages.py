@@ -100,7 +100,7 @@ def test_enterprise_panel_shows_criteria_with_figures_and_acts(client, make, fir
     html = client.get(f"/enterprises/{ent.id}").text
     assert "2023 年：<strong>B</strong>（录入）" in html
     history = client.get(f"/enterprises/{ent.id}", params={"tab": "history"}).text
-    assert "pool_membership" in history and "mu_class_record" in history
+    assert "培育库" in history and "亩产效益评价" in history and "入库" in history
 
 
 def test_township_staff_panel_cannot_record_mu_class(client, make, firm):

@@ -8,8 +8,10 @@ import pytest
 CHROMIUM = os.environ.get("YUMIAO_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Module-scoped: sync Playwright owns the thread's event loop while it runs, so it is closed after
+    the browser tests instead of lingering into the rest of the suite."""
     if not CHROMIUM:
         if os.environ.get("YUMIAO_REQUIRE_BROWSER"):
             pytest.fail("Chromium is required (YUMIAO_REQUIRE_BROWSER=1) but was not found")

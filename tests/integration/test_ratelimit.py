@@ -65,10 +65,16 @@ def test_several_windows_and_an_explicit_limit():
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
+    from concurrent.futures import ThreadPoolExecutor
+
+    def run(coro):  # a thread of its own: another test's sync Playwright may own this thread's loop
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(asyncio.run, coro).result()
+
     mw = RateLimitMiddleware(app, limit="2/second;100/minute")
-    codes = [asyncio.run(_call(mw, "/api/v1/x", "k")) for _ in range(3)]
+    codes = [run(_call(mw, "/api/v1/x", "k")) for _ in range(3)]
     assert codes == [200, 200, 429]
-    assert asyncio.run(_call(mw, "/static/app.css", "k")) == 200
+    assert run(_call(mw, "/static/app.css", "k")) == 200
 
 
 def test_every_api_operation_documents_429_with_retry_after(app):

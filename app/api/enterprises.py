@@ -139,7 +139,7 @@ def export_enterprises(session: SessionDep, principal: Annotated[Principal, scop
 @router.get(
     "/import-template.xlsx",
     summary="下载企业导入模板",
-    responses={200: {"content": {excel.XLSX: {}}, "description": "Excel 模板"}, **responses(401, 403)},
+    responses={200: {"content": {excel.XLSX: {}}, "description": "Excel 模板"}, **responses(401, 403, 422)},
     response_class=StreamingResponse,
 )
 def import_template(principal: Annotated[Principal, scoped("enterprises:read")]):

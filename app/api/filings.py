@@ -9,6 +9,7 @@ from app.accounts.permissions import Principal
 from app.api.deps import CurrentEnterprise, SessionDep, scoped
 from app.api.problems import responses
 from app.config import get_settings
+from app.enterprises.schemas import IsoDate
 from app.reports import excel
 from app.reports import service as filing_service
 from app.reports.schemas import (
@@ -147,7 +148,7 @@ def overdue(
     month: Month,
     session: SessionDep,
     principal: Read,
-    as_of: Annotated[date | None, Query(description="评估日，默认今天；晚于截止日（次月 18 日）即为逾期")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="评估日，默认今天；晚于截止日（次月 18 日）即为逾期")] = None,
     township: Annotated[str | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 200,
 ):

@@ -182,7 +182,7 @@ def import_mu(
     return MuImportResult(year=year, recorded=recorded, changed=changed)
 
 
-@router.post("/api/v1/pools/mu/{year}/provisional", summary="按年度数据测算亩产效益暂定分类",
+@router.post("/api/v1/pools/mu/{year:int}/provisional", summary="按年度数据测算亩产效益暂定分类",
              response_model=MuProvisionalResult, responses=errors(404))
 def compute_provisional(year: int, session: SessionDep, principal: Write):
     """对该年度有数据的全部企业计算指标值、百分位和加权得分并分档，替换该年度上次的测算结果。已评价的类别优先于暂定类别。"""
@@ -192,7 +192,7 @@ def compute_provisional(year: int, session: SessionDep, principal: Write):
     )
 
 
-@router.get("/api/v1/pools/mu/{year}", summary="各企业亩产效益类别、指标值和排名", response_model=MuPage,
+@router.get("/api/v1/pools/mu/{year:int}", summary="各企业亩产效益类别、指标值和排名", response_model=MuPage,
             responses=errors(404))
 def mu_list(
     year: int,

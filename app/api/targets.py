@@ -10,6 +10,7 @@ from app.accounts.permissions import Principal
 from app.api.deps import SessionDep, scoped
 from app.api.problems import responses
 from app.config import get_settings
+from app.enterprises.schemas import IsoDate
 from app.errors import ValidationFailed
 from app.reference import township_names
 from app.targets import excel
@@ -34,7 +35,7 @@ router = APIRouter(prefix="/api/v1/targets", tags=["targets 目标进度"])
 Read = Annotated[Principal, scoped("targets:read")]
 Write = Annotated[Principal, scoped("targets:write")]
 Key = Annotated[str, Path(pattern=r"^\d{4}(-\d{4})?$", description="年度表为年份（2023），多年目标为 2022-2024")]
-AsOf = Annotated[date | None, Query(description="评估日（YYYY-MM-DD），默认今天")]
+AsOf = Annotated[IsoDate | None, Query(description="评估日（YYYY-MM-DD），默认今天")]
 
 
 # --- conversions (no queries here) -----------------------------------------------------------

@@ -13,7 +13,6 @@ optional: `None` means "not known", and a rule whose condition needs an
 unknown fact is reported as not computable instead of being guessed.
 """
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -28,6 +27,7 @@ from pydantic import (
 )
 
 from app import reference
+from app.enterprises.schemas import IsoDate  # YYYY-MM-DD only, not 0 or "0"
 
 Level = Literal["national", "provincial", "city", "county"]
 Outcome = Literal["new", "renewed", "rejected"]
@@ -80,7 +80,7 @@ Count = Annotated[int, BeforeValidator(_no_bool), Field(ge=0)]
 class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    date: date
+    date: IsoDate
 
 
 class HonourEvent(_Event):
@@ -230,7 +230,7 @@ class EnterpriseFacts(BaseModel):
     other_interest_subsidy: bool | None = Field(
         default=None, description="已获得其他类别贷款贴息 (excludes 领军人才贷款贴息)"
     )
-    talent_founded_date: date | None = Field(
+    talent_founded_date: IsoDate | None = Field(
         default=None, description="领军人才来冠创（领）办本企业之日 (starts the 3-year window)"
     )
 

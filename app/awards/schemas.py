@@ -4,15 +4,15 @@ Events arrive as plain objects and are validated by `service.parse_event_data`, 
 the event's own field (`event.level`), not the model the union picked. Money is integer 元.
 """
 
-import datetime as dt
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from app.awards.engine import Benefit, Line, NotComputable
 from app.awards.events import EnterpriseFacts
+from app.enterprises.schemas import IsoDate  # YYYY-MM-DD only, not 0 or "0"
 
 Funder = Literal["province", "city", "county"]
 Status = Literal["proposed", "approved", "paid", "rejected"]
@@ -28,8 +28,8 @@ class _In(BaseModel):
 class ExtraFacts(_In):
     """Facts about the enterprise the registry does not hold; given by whoever records or previews."""
 
-    other_interest_subsidy: bool | None = Field(default=None, description="已获得其他类别贷款贴息")
-    talent_founded_date: date | None = Field(default=None, description="领军人才来冠创（领）办本企业之日")
+    other_interest_subsidy: StrictBool | None = Field(default=None, description="已获得其他类别贷款贴息")
+    talent_founded_date: IsoDate | None = Field(default=None, description="领军人才来冠创（领）办本企业之日")
 
 
 # --- computing ------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ class ApproveIn(_In):
 
 
 class PayIn(_In):
-    paid_date: date = Field(description="拨付日期")
+    paid_date: IsoDate = Field(description="拨付日期")
     voucher_no: str = Field(min_length=1, max_length=100, description="凭证号")
 
 
@@ -212,16 +212,16 @@ class FundCreate(_In):
     funder: Funder
     document_code: str | None = Field(default=None, max_length=40, description="资金所属政策文件代码，如 gzb2023-7")
     clause: str | None = Field(default=None, max_length=40)
-    period_start: date
-    period_end: date
+    period_start: IsoDate
+    period_end: IsoDate
     amount_yuan: int = Field(ge=0, description="预算金额（整数元）")
     note: str | None = Field(default=None, max_length=500)
 
 
 class FundUpdate(_In):
     name: str | None = Field(default=None, min_length=2, max_length=200)
-    period_start: date | None = None
-    period_end: date | None = None
+    period_start: IsoDate | None = None
+    period_end: IsoDate | None = None
 
 
 class TopUpIn(_In):
@@ -268,7 +268,7 @@ class CandidateIn(_In):
     honour: str
     level: str
     outcome: Literal["new", "renewed"] = "new"
-    date: dt.date | None = Field(default=None, description="预计认定日期；默认当年 12 月 31 日")
+    date: IsoDate | None = Field(default=None, description="预计认定日期；默认当年 12 月 31 日")
 
 
 class ForecastIn(_In):

@@ -1,8 +1,9 @@
+import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 Size = Literal["micro", "small", "medium", "large"]
 Ownership = Literal["private", "state", "foreign", "other"]
@@ -13,18 +14,37 @@ Level = Literal["national", "provincial", "city"]
 Yuan = Field(default=None, ge=0, description="整数元")
 
 
+def _iso_date(value: Any) -> Any:
+    """Only YYYY-MM-DD: pydantic alone would also read 0 or "0" as 1970-01-01."""
+    if isinstance(value, date) or (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)):
+        return value
+    raise ValueError("日期格式应为 YYYY-MM-DD")
+
+
+def _no_bool(value: Any) -> Any:
+    """An integer sent as true/false is a mistake, not 1 or 0."""
+    if isinstance(value, bool):
+        raise ValueError("应为数字，不能是 true 或 false")
+    return value
+
+
+# Input types shared by every domain's request schemas.
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+Whole = Annotated[int, BeforeValidator(_no_bool)]
+
+
 class FigureIn(BaseModel):
     """One year's figures. Money in integer 元."""
 
     model_config = ConfigDict(extra="forbid")
 
-    year: int = Field(ge=2000, le=2100, examples=[2024])
-    revenue_yuan: int | None = Field(default=None, ge=0, description="营业收入（元）", examples=[16_500_000])
-    main_revenue_yuan: int | None = Field(default=None, ge=0, description="主营业务收入（元）")
-    output_value_yuan: int | None = Field(default=None, ge=0, description="工业总产值（元）")
-    rd_spend_yuan: int | None = Field(default=None, ge=0, description="研发经费支出（元）")
-    tax_yuan: int | None = Field(default=None, ge=0, description="税收（元）")
-    employees: int | None = Field(default=None, ge=0, description="从业人员（人）")
+    year: Whole = Field(ge=2000, le=2100, examples=[2024])
+    revenue_yuan: Whole | None = Field(default=None, ge=0, description="营业收入（元）", examples=[16_500_000])
+    main_revenue_yuan: Whole | None = Field(default=None, ge=0, description="主营业务收入（元）")
+    output_value_yuan: Whole | None = Field(default=None, ge=0, description="工业总产值（元）")
+    rd_spend_yuan: Whole | None = Field(default=None, ge=0, description="研发经费支出（元）")
+    tax_yuan: Whole | None = Field(default=None, ge=0, description="税收（元）")
+    employees: Whole | None = Field(default=None, ge=0, description="从业人员（人）")
     land_mu: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2, description="用地面积（亩）")
     energy_tce: Decimal | None = Field(
         default=None, ge=0, max_digits=14, decimal_places=2, description="综合能耗（吨标准煤）"
@@ -41,7 +61,7 @@ class HonourIn(BaseModel):
     code: str = Field(description="认定代码，见 DOMAIN.md，如 specialized_sme", examples=["specialized_sme"])
     level: Level = Field(examples=["provincial"])
     outcome: Outcome = Field(default="new", description="new 新认定 / renewed 复审通过 / rejected 申报未通过")
-    honour_date: date = Field(description="认定或未通过的日期", examples=["2023-06-30"])
+    honour_date: IsoDate = Field(description="认定或未通过的日期", examples=["2023-06-30"])
     certificate_no: str | None = Field(default=None, max_length=100)
 
 
@@ -61,9 +81,9 @@ class EnterpriseBase(BaseModel):
     industry: str | None = Field(default=None, max_length=50, description="行业", examples=["工业"])
     size: Size = Field(description="企业规模", examples=["small"])
     ownership: Ownership = Field(default="private", description="所有制")
-    above_scale: bool = Field(default=False, description="是否规上")
+    above_scale: StrictBool = Field(default=False, description="是否规上")
     mu_class: MuClass | None = Field(default=None, description="亩产效益评价类别")
-    platform_registered_date: date | None = Field(default=None, description="聊城企业政策通平台注册日期")
+    platform_registered_date: IsoDate | None = Field(default=None, description="聊城企业政策通平台注册日期")
 
 
 class EnterpriseCreate(EnterpriseBase):
@@ -84,9 +104,9 @@ class EnterpriseUpdate(BaseModel):
     industry: str | None = Field(default=None, max_length=50)
     size: Size | None = None
     ownership: Ownership | None = None
-    above_scale: bool | None = None
+    above_scale: StrictBool | None = None
     mu_class: MuClass | None = None
-    platform_registered_date: date | None = None
+    platform_registered_date: IsoDate | None = None
 
 
 class EnterpriseRead(BaseModel):

@@ -1,22 +1,11 @@
 """Request and response shapes of the integration API (policy matching, registrations, changes, webhooks)."""
 
-import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-
-def _iso_date(value: Any) -> Any:
-    """Only YYYY-MM-DD (pydantic would also take 0 or "0" as 1970-01-01)."""
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise ValueError("日期格式应为 YYYY-MM-DD")
-    return value
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+from app.enterprises.schemas import IsoDate
 
 UsccText = Annotated[str, Field(min_length=18, max_length=18, description="统一社会信用代码")]
 EntityType = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="实体类型，如 honour")]

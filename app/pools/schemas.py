@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.enterprises.schemas import IsoDate  # YYYY-MM-DD only, not 0 or "0"
+
 MuClass = Literal["A", "B", "C", "D"]
 CandidacyCode = Literal["met", "judgement", "missing", "failed"]
 
@@ -51,7 +53,7 @@ class EnterIn(_In):
     entry_class: str | None = Field(
         default=None, description="入库类别代码；不填则取第一个符合（或待人工判断）的类别", examples=["xiaoshenggui"]
     )
-    entered_date: date | None = Field(default=None, description="入库日期，默认今天")
+    entered_date: IsoDate | None = Field(default=None, description="入库日期，默认今天")
     year: int | None = Field(
         default=None, ge=2000, le=2100, description="据以判断入库条件的年度数据；默认为入库日期所在年度及以前最近一年"
     )
@@ -63,7 +65,7 @@ class LeaveIn(_In):
     deregistered 注销、moved 转入其他库、withdrawn 企业退出、other 其他（须说明）。"""
 
     reason: str = Field(examples=["above_scale"])
-    left_date: date | None = Field(default=None, description="出库日期，默认今天")
+    left_date: IsoDate | None = Field(default=None, description="出库日期，默认今天")
     note: str | None = Field(default=None, max_length=2000)
 
 
@@ -205,7 +207,7 @@ class ReviewConfirm(_In):
     """一次确认本年度的全部调整：全部成功或全部不写入。"""
 
     year: int = Field(ge=2000, le=2100)
-    review_date: date | None = Field(default=None, description="调整日期（入库、出库日期），默认今天")
+    review_date: IsoDate | None = Field(default=None, description="调整日期（入库、出库日期），默认今天")
     note: str | None = Field(default=None, max_length=2000)
     leave: list[ReviewLeaveItem] = Field(default_factory=list, max_length=5000)
     enter: list[ReviewEnterItem] = Field(default_factory=list, max_length=5000)
@@ -243,7 +245,7 @@ class GraduationRead(BaseModel):
 
 
 class GraduationConfirm(_In):
-    left_date: date | None = Field(default=None, description="出库日期，默认为达成目标的日期")
+    left_date: IsoDate | None = Field(default=None, description="出库日期，默认为达成目标的日期")
     next_pool: str | None = Field(default=None, description="同时转入的培育库代码（可选）")
     next_entry_class: str | None = None
     note: str | None = Field(default=None, max_length=2000)

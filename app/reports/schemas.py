@@ -4,6 +4,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.enterprises.schemas import Whole  # an integer, never true/false
+
 _NONNEG = {"minimum": 0}
 
 
@@ -12,10 +14,10 @@ class FilingIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rd_spend_yuan: int = Field(description="研发投入（元），不能为负数", json_schema_extra=_NONNEG)
-    output_value_yuan: int = Field(description="工业产值（元），不能为负数", json_schema_extra=_NONNEG)
-    revenue_yuan: int | None = Field(default=None, description="营业收入（元）", json_schema_extra=_NONNEG)
-    electricity_kwh: int | None = Field(default=None, description="用电量（千瓦时）", json_schema_extra=_NONNEG)
+    rd_spend_yuan: Whole = Field(description="研发投入（元），不能为负数", json_schema_extra=_NONNEG)
+    output_value_yuan: Whole = Field(description="工业产值（元），不能为负数", json_schema_extra=_NONNEG)
+    revenue_yuan: Whole | None = Field(default=None, description="营业收入（元）", json_schema_extra=_NONNEG)
+    electricity_kwh: Whole | None = Field(default=None, description="用电量（千瓦时）", json_schema_extra=_NONNEG)
 
 
 class FilingRowIn(FilingIn):

@@ -5,6 +5,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.enterprises.schemas import IsoDate  # YYYY-MM-DD only, not 0 or "0"
+
 
 class TargetSetSummary(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -62,7 +64,7 @@ class TargetRowIn(BaseModel):
         default=None, description="乡镇代码、全称或简称 → 目标数；县级指标省略"
     )
     total: float | str | None = Field(default=None, description="总数（须等于各乡镇之和）")
-    deadline: date | None = Field(default=None, description="完成时限（日期）；省略时按 deadline_text 推算")
+    deadline: IsoDate | None = Field(default=None, description="完成时限（日期）；省略时按 deadline_text 推算")
     deadline_text: str | None = Field(default=None, examples=["2024年9月"])
     clause: str | None = None
     unit: str | None = None
@@ -73,7 +75,7 @@ class TableIn(BaseModel):
 
     document: str = Field(min_length=1, max_length=60, examples=["冠政办发〔2024〕X号"])
     title: str = Field(min_length=1, max_length=200, examples=["2024年冠县优质企业培育计划"])
-    issued_date: date | None = None
+    issued_date: IsoDate | None = None
     rows: list[TargetRowIn] = Field(min_length=1, max_length=200)
 
 

@@ -1,7 +1,7 @@
-from alembic import context
 from sqlalchemy import pool
 
 import app.models  # noqa: F401  (registers every table)
+from alembic import context
 from app.config import normalise_database_url
 from app.db import Base, make_engine
 

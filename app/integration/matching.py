@@ -270,7 +270,7 @@ def _from_result(rule: Rule, result: engine.Result, policy_set: PolicySet, *, ex
 # The engine is pure, and most firms share their facts (size, ownership, no honours): its results are
 # kept per (event, facts, policy files' versions) for every firm and request of this process.
 _RESULTS: dict[tuple, engine.Result] = {}
-_RESULTS_MAX = 50_000
+_RESULTS_MAX = 10_000  # about 35 MB per process at most (3–4 KB a result)
 
 
 def _compute(event, facts: EnterpriseFacts, policy_set: PolicySet) -> engine.Result:

@@ -3,10 +3,10 @@
 Subscriptions are managed through the API (`webhooks:write`); deliveries are made by the worker
 `yumiao deliver-webhooks`, one pass per `run_once`:
 
-* for each active subscription (row locked with SKIP LOCKED, so several workers share the work)
-  whose previous delivery is finished, the next batch of up to BATCH changes after its cursor
-  becomes a delivery, and the cursor moves on in the same transaction;
-* a due pending delivery is POSTed as JSON with headers
+* for each active subscription (claimed with a PostgreSQL advisory lock, so several workers share
+  the work) whose previous delivery is finished, the next batch of up to BATCH changes after its
+  cursor becomes a delivery, and the cursor moves on in the same short transaction;
+* a due pending delivery is POSTed — outside any transaction — as JSON with headers
   `X-Yumiao-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>." + body)>`,
   `X-Yumiao-Timestamp`, `X-Yumiao-Delivery`, `X-Yumiao-Event: changes`;
 * a 2xx answer marks it delivered; anything else (status, timeout, refused connection) counts an
@@ -22,12 +22,13 @@ import hmac
 import json
 import secrets
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.accounts.permissions import SYSTEM, Principal
@@ -254,31 +255,38 @@ def backoff(attempts: int, base_delay: float) -> timedelta:
     return timedelta(seconds=min(MAX_BACKOFF_SECONDS, base_delay * 2 ** max(0, attempts - 1)))
 
 
-def attempt(
-    session: Session, d: WebhookDelivery, sub: WebhookSubscription, http: httpx.Client, *,
-    now: datetime, max_attempts: int, base_delay: float, stats: PassStats,
-) -> None:
-    body = json.dumps(d.payload, ensure_ascii=False, separators=(",", ":")).encode()
+@dataclass
+class Outcome:
+    ok: bool
+    status_code: int | None
+    error: str | None
+
+
+def post(http: httpx.Client, *, url: str, secret: str, delivery_id: int, payload: dict) -> Outcome:
+    """One signed POST of a delivery's payload — outside any database transaction."""
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     ts = int(time.time())
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "yumiao-webhooks/1",
-        SIGNATURE_HEADER: sign(sub.secret, ts, body),
+        SIGNATURE_HEADER: sign(secret, ts, body),
         "X-Yumiao-Timestamp": str(ts),
-        "X-Yumiao-Delivery": str(d.id),
+        "X-Yumiao-Delivery": str(delivery_id),
         "X-Yumiao-Event": "changes",
     }
-    d.attempts += 1
     try:
-        r = http.post(sub.url, content=body, headers=headers)
-        d.last_status_code = r.status_code
-        ok = 200 <= r.status_code < 300
-        d.last_error = None if ok else f"HTTP {r.status_code}: {r.text[:300]}"
+        r = http.post(url, content=body, headers=headers)
     except httpx.HTTPError as e:
-        ok = False
-        d.last_status_code = None
-        d.last_error = f"{type(e).__name__}: {str(e)[:300]}"
-    if ok:
+        return Outcome(False, None, f"{type(e).__name__}: {str(e)[:300]}")
+    ok = 200 <= r.status_code < 300
+    return Outcome(ok, r.status_code, None if ok else f"HTTP {r.status_code}: {r.text[:300]}")
+
+
+def record(d: WebhookDelivery, outcome: Outcome, *, now: datetime, max_attempts: int, base_delay: float,
+           stats: PassStats) -> None:
+    d.attempts += 1
+    d.last_status_code, d.last_error = outcome.status_code, outcome.error
+    if outcome.ok:
         d.status = "delivered"
         d.delivered_at = now
         stats.delivered += 1
@@ -288,7 +296,6 @@ def attempt(
     else:
         d.next_attempt_at = now + backoff(d.attempts, base_delay)
         stats.retried += 1
-    session.flush()
 
 
 def _subscription_ids(session: Session) -> list[int]:
@@ -301,36 +308,69 @@ def _subscription_ids(session: Session) -> list[int]:
     )
 
 
+LOCK_CLASS = 7301  # pg advisory lock namespace of the webhook worker: (LOCK_CLASS, subscription id)
+
+
+@contextmanager
+def _claim(sessionmaker, sub_id: int):
+    """True if this worker may serve the subscription now. On PostgreSQL a session advisory lock on
+    a connection of its own, outside any transaction: no row lock or transaction id is held while
+    a receiver is slow, so neither the change feed nor the API waits for it."""
+    with sessionmaker() as probe:
+        engine = probe.get_bind()
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        got = conn.scalar(text("SELECT pg_try_advisory_lock(:c, :s)"), {"c": LOCK_CLASS, "s": sub_id})
+        try:
+            yield bool(got)
+        finally:
+            if got:
+                conn.execute(text("SELECT pg_advisory_unlock(:c, :s)"), {"c": LOCK_CLASS, "s": sub_id})
+
+
 def run_once(
     sessionmaker, *, http: httpx.Client, max_attempts: int = 6, base_delay: float = 30.0, now: datetime | None = None
 ) -> PassStats:
-    """One pass over every active subscription: enqueue what is new, send what is due. Each
-    subscription is its own transaction, so one failing receiver holds back nobody else."""
+    """One pass over every active subscription: enqueue what is new, send what is due.
+
+    Per subscription: a short transaction enqueues the next batch (and moves the cursor); the POST
+    happens outside any transaction; a second short transaction records its outcome. Several
+    workers share the subscriptions (advisory locks); one failing receiver holds back nobody else."""
     stats = PassStats()
     with sessionmaker() as s:
         ids = _subscription_ids(s)
     for sub_id in ids:
-        with sessionmaker() as s:
-            q = select(WebhookSubscription).where(WebhookSubscription.id == sub_id, WebhookSubscription.active.is_(True))
-            if s.get_bind().dialect.name == "postgresql":
-                q = q.with_for_update(skip_locked=True)
-            sub = s.scalar(q)
-            if sub is None:
-                continue  # another worker has it, or it was just deleted
-            current = now or utcnow()
-            d = s.scalar(
-                select(WebhookDelivery)
-                .where(WebhookDelivery.subscription_id == sub.id, WebhookDelivery.status == "pending")
-                .order_by(WebhookDelivery.id)
-                .limit(1)
-            )
-            if d is None:
-                d = enqueue(s, sub)
-                if d is not None:
-                    stats.enqueued += 1
-            if d is not None and _aware(d.next_attempt_at) <= current:
-                attempt(s, d, sub, http, now=current, max_attempts=max_attempts, base_delay=base_delay, stats=stats)
-            s.commit()
+        with _claim(sessionmaker, sub_id) as mine:
+            if not mine:
+                continue  # another worker is serving it
+            with sessionmaker() as s:
+                sub = s.scalar(select(WebhookSubscription).where(
+                    WebhookSubscription.id == sub_id, WebhookSubscription.active.is_(True)))
+                if sub is None:
+                    continue  # deleted meanwhile
+                d = s.scalar(
+                    select(WebhookDelivery)
+                    .where(WebhookDelivery.subscription_id == sub.id, WebhookDelivery.status == "pending")
+                    .order_by(WebhookDelivery.id)
+                    .limit(1)
+                )
+                if d is None:
+                    d = enqueue(s, sub)
+                    if d is not None:
+                        stats.enqueued += 1
+                current = now or utcnow()
+                due = d is not None and _aware(d.next_attempt_at) <= current
+                send = dict(url=sub.url, secret=sub.secret, delivery_id=d.id, payload=d.payload) if due else None
+                s.commit()
+            if send is None:
+                continue
+            outcome = post(http, **send)
+            with sessionmaker() as s:
+                d = s.get(WebhookDelivery, send["delivery_id"])
+                record(d, outcome, now=current, max_attempts=max_attempts, base_delay=base_delay, stats=stats)
+                s.commit()
     return stats
 
 

@@ -249,3 +249,22 @@ def test_signature_verification_rejects_stale_timestamps():
     assert not webhooks.verify("whsec_x", "1700000000", body, sig, now=1_700_001_000)
     assert not webhooks.verify("whsec_x", "1700000000", body + b" ", sig, now=1_700_000_100)
     assert not webhooks.verify("whsec_x", "soon", body, sig)
+
+
+def test_two_workers_at_once_send_each_batch_once(app, committed, key, receiver):
+    import time
+
+    with TestClient(app) as client:
+        _subscribe(client, key, receiver.url)
+    with committed() as s:
+        create_enterprise(s)
+        s.commit()
+    deadline = time.monotonic() + 15
+    while not receiver.requests and time.monotonic() < deadline:
+        threads = [threading.Thread(target=_pass, args=(committed,)) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    _pass(committed)
+    assert len(receiver.requests) == 1

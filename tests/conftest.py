@@ -204,13 +204,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_server(database_url):
+def live_server(database_url, tmp_path_factory):
     """uvicorn in a subprocess against the test database; data must be committed to be seen."""
     port = _free_port()
     env = {**os.environ, "YUMIAO_DATABASE_URL": database_url}
+    # The server's log goes to a file: a pipe nobody reads would fill up and block the server.
+    log = open(tmp_path_factory.mktemp("live") / "server.log", "w+b")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
     )
     import httpx
 
@@ -223,7 +225,9 @@ def live_server(database_url):
             time.sleep(0.2)
     else:
         proc.kill()
-        raise RuntimeError("live server did not start: " + proc.stderr.read().decode()[-2000:])
+        log.seek(0)
+        raise RuntimeError("live server did not start: " + log.read().decode()[-2000:])
     yield base
     proc.terminate()
     proc.wait(10)
+    log.close()

@@ -113,14 +113,13 @@ def seed_demo(
 
 
 def _demo_extras(session) -> None:
-    """Hook for other domains' demo data (pools, awards, filings)."""
-    import importlib
+    """Each domain's demo data on top of the generated enterprises."""
+    from app.awards import demo as awards_demo
+    from app.pools import demo as pools_demo
+    from app.reports import demo as reports_demo
+    from app.targets import demo as targets_demo
 
-    for module in ("app.pools.demo", "app.awards.demo", "app.targets.demo", "app.reports.demo"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError:
-            continue
+    for mod in (pools_demo, awards_demo, targets_demo, reports_demo):
         mod.seed(session)
 
 

@@ -37,12 +37,9 @@ def _is_api(request: Request) -> bool:
 
 def _check_policies() -> None:
     """A typo in a policy file stops the service here, naming the file and the rule."""
-    import importlib.util
+    from app.policies.loader import validate_all
 
-    if importlib.util.find_spec("app.policies.loader") is not None:
-        from app.policies.loader import validate_all
-
-        validate_all()
+    validate_all()
 
 
 def create_app() -> FastAPI:

@@ -1,33 +1,17 @@
-"""Every router of the application, in one place. Each domain adds its API and page routers here."""
+"""Every router of the application, in one place."""
 
 from fastapi import APIRouter
 
 
 def api_routers() -> list[APIRouter]:
-    from app.api import enterprises
+    from app.api import awards, enterprises, filings, integration, policies, pools, targets
 
-    routers = [enterprises.router]
-    for name in ("awards", "policies", "pools", "targets", "filings", "integration"):
-        mod = _optional(f"app.api.{name}")
-        if mod is not None:
-            routers.append(mod.router)
-    return routers
+    return [enterprises.router, awards.router, policies.router, pools.router, targets.router, filings.router,
+            integration.router]
 
 
 def web_routers() -> list[APIRouter]:
-    from app.web import auth, enterprises, home
+    from app.web import auth, awards, enterprises, filings, home, policies, pools, targets
 
-    routers = [auth.router, home.router, enterprises.router]
-    for name in ("awards", "policies", "pools", "targets", "filings", "integration"):
-        mod = _optional(f"app.web.{name}")
-        if mod is not None:
-            routers.append(mod.router)
-    return routers
-
-
-def _optional(module: str):
-    import importlib.util
-
-    if importlib.util.find_spec(module) is None:
-        return None
-    return importlib.import_module(module)
+    return [auth.router, home.router, enterprises.router, awards.router, policies.router, pools.router,
+            targets.router, filings.router]

@@ -10,8 +10,4 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/")
 def home(request: Request, principal: PagePrincipal):
-    import importlib.util
-
-    if importlib.util.find_spec("app.web.targets") is not None:
-        return RedirectResponse("/dashboard", status_code=303)
-    return RedirectResponse("/enterprises", status_code=303)
+    return RedirectResponse("/dashboard", status_code=303)

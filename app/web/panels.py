@@ -1,18 +1,8 @@
 """Panels that other domains add to the enterprise page. Each returns {"title", "template", "context"} or None."""
 
-import importlib
-
 
 def enterprise_panels(session, principal, ent) -> list[dict]:
-    panels = []
-    for module in ("app.web.pools", "app.web.awards"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError:
-            continue
-        fn = getattr(mod, "enterprise_panel", None)
-        if fn is not None:
-            panel = fn(session, principal, ent)
-            if panel:
-                panels.append(panel)
-    return panels
+    from app.web import awards, pools
+
+    panels = (pools.enterprise_panel(session, principal, ent), awards.enterprise_panel(session, principal, ent))
+    return [p for p in panels if p]

@@ -6,6 +6,7 @@ from pathlib import Path
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -60,7 +61,7 @@ def create_app() -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from vendored files: the intranet has no CDN
         redoc_url=None,
     )
     contract.install(app)  # rate limits; auth, scopes and problem+json errors in the OpenAPI document
@@ -73,6 +74,15 @@ def create_app() -> FastAPI:
         app.include_router(r)
     for r in web_routers():
         app.include_router(r)
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs():
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title="育苗 yumiao API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+        )
 
     @app.get("/healthz", tags=["ops"], summary="健康检查（含数据库连通）")
     def healthz():

@@ -39,3 +39,10 @@ def test_sqlite_is_the_embedded_default(monkeypatch):
     monkeypatch.delenv("YUMIAO_DATABASE_URL", raising=False)
     s = Settings()
     assert s.is_sqlite and s.database_url.endswith("var/yumiao.db")
+
+
+def test_api_docs_need_no_internet(client):
+    """The intranet has no CDN: the OpenAPI page loads Swagger UI from our own static files."""
+    page = client.get("/api/docs").text
+    assert "/static/swagger/swagger-ui-bundle.js" in page and "cdn." not in page
+    assert client.get("/static/swagger/swagger-ui-bundle.js").status_code == 200

@@ -366,6 +366,8 @@ def record_event(enterprise_id: int, _ent: CurrentEnterprise, data: EventRecordI
     人才工程、领军人才贷款贴息、一季度新增产值），按政策自动生成待审核的奖补（免申即享）。
 
     同一事件再次记录为 409；一次性奖励此前已生成的不再生成（列于 `skipped`）。
+    事件日期不在任何政策文件的有效期内（或有效文件中没有这类事件的条款）时照常记录，
+    但不生成奖补，`warnings` 说明原因（最近的文件及其失效日期）。
     `facts` 可补充库中没有的事实（如领军人才来冠创办企业的日期）。
     """
     rec = service.record_event(
@@ -376,5 +378,5 @@ def record_event(enterprise_id: int, _ent: CurrentEnterprise, data: EventRecordI
         event=EventRead.model_validate(rec.event),
         lines=[_summary(line, _ent.name, _ent.township) for line in rec.lines],
         benefits=rec.proposal.result.benefits, not_computable=rec.proposal.result.not_computable,
-        skipped=rec.proposal.skipped,
+        skipped=rec.proposal.skipped, warnings=rec.warnings,
     )

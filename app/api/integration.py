@@ -18,6 +18,7 @@ from app.integration.schemas import (
     ConditionRead,
     DeliveryPage,
     DeliveryRead,
+    DocumentInForce,
     EligibilityBatchIn,
     EligibilityBatchItem,
     EligibilityBatchOut,
@@ -102,6 +103,14 @@ Cursor = Annotated[
 ]
 
 
+def _documents(docs) -> list[DocumentInForce]:
+    return [
+        DocumentInForce(code=d.code, number=d.number, title=d.spec.title, start=d.spec.in_force.start,
+                        end=d.spec.in_force.end, version=d.version)
+        for d in docs
+    ]
+
+
 def _page(result: integration_service.Eligibility, cursor: str | None, limit: int) -> EligiblePolicyPage:
     start = 0
     if cursor:
@@ -113,6 +122,8 @@ def _page(result: integration_service.Eligibility, cursor: str | None, limit: in
     return EligiblePolicyPage(
         enterprise=EnterpriseRef.model_validate(result.enterprise),
         as_of=result.as_of,
+        documents_in_force=_documents(result.documents),
+        message=result.message,
         year=result.year,
         items=[_policy(m) for m in items],
         next_cursor=encode_cursor("eligible", start + limit, start + limit) if more else None,
@@ -128,6 +139,9 @@ _ELIGIBLE_DOC = """
 
 因规模、所有制等不会改变的条件而不符合的规则不列出。排序：现已符合在前（金额大者在前），
 其次差距小者，最后待确认。列表按 `cursor`/`limit` 分页。
+
+`documents_in_force` 列出 `as_of` 当日有效的政策文件；当日没有有效文件时（如文件均已到期）该列表为空，
+`message` 说明最近的文件是哪一份、何时失效——此时只会列出培育库入库条件。
 """
 
 
@@ -219,7 +233,8 @@ def eligible_policies_batch(
             )
         )
     as_of = items[0].eligibility.as_of if items and items[0].eligibility else (data.as_of or date.today())
-    return EligibilityBatchOut(as_of=as_of, results=results)
+    docs, message = integration_service.policy_coverage(as_of)
+    return EligibilityBatchOut(as_of=as_of, documents_in_force=_documents(docs), message=message, results=results)
 
 
 # --- registrations -------------------------------------------------------------------------------

@@ -174,6 +174,10 @@ class EventRecorded(BaseModel):
     benefits: list[Benefit]
     not_computable: list[NotComputable]
     skipped: list[str] = Field(default=[], description="一次性奖励此前已生成过、本次不重复生成的规则")
+    warnings: list[str] = Field(
+        default=[],
+        description="不能按政策生成奖补的原因（如事件日期不在任何政策文件的有效期内：最近的文件及其失效日期）",
+    )
 
 
 class ApproveIn(_In):

@@ -37,6 +37,7 @@ from app.enterprises import service as enterprise_service
 from app.enterprises.models import Enterprise, Honour
 from app.errors import AppError, Conflict, FieldError, NotFound, ValidationFailed
 from app.pagination import decode_cursor, encode_cursor
+from app.policies import coverage
 from app.policies.loader import PolicySet, load_policies, read_policies
 from app.policies.schema import FUNDER_NAMES
 from app.reference import LEVEL_NAMES, OUTCOME_NAMES, honours
@@ -435,6 +436,7 @@ class Recorded:
     event: EnterpriseEvent
     proposal: Proposal
     lines: list[AwardLine]
+    warnings: list[str] = field(default_factory=list)  # why no award could be proposed, when known
 
 
 def record_event(
@@ -477,7 +479,8 @@ def record_event(
         )
     row = _new_event(session, actor=actor, ent=ent, event=parsed, key=key, facts=facts, note=note)
     proposal = _propose(session, actor=actor, events=[_ev(row)], note="记录事件后按政策自动生成（免申即享）")[0]
-    return Recorded(row, proposal, lines_by_id(session, proposal.line_ids))
+    warnings = coverage.event_warnings(policies(), parsed.type, parsed.date, EVENT_TYPE_NAMES.get(parsed.type))
+    return Recorded(row, proposal, lines_by_id(session, proposal.line_ids), warnings)
 
 
 def _new_event(session, *, actor, ent, event: Event, key: str, facts=None, note=None, honour_id=None) -> EnterpriseEvent:

@@ -64,9 +64,24 @@ class EnterpriseRef(BaseModel):
     township: str
 
 
+class DocumentInForce(BaseModel):
+    code: str = Field(examples=["gzb2023-7"])
+    number: str = Field(description="文号", examples=["冠政办发〔2023〕7号"])
+    title: str
+    start: date = Field(description="有效期起")
+    end: date = Field(description="有效期止")
+    version: str = Field(description="所用版本（内容 sha256）")
+
+
 class EligiblePolicyPage(BaseModel):
     enterprise: EnterpriseRef
     as_of: date = Field(description="判断所依据的日期：这一天有效的政策文件和培育库")
+    documents_in_force: list[DocumentInForce] = Field(description="as_of 当日有效的政策文件；为空时见 message")
+    message: str | None = Field(
+        default=None,
+        description="as_of 当日没有有效的政策文件时说明原因：最近的文件及其失效日期",
+        examples=["2026-11-30 没有有效的政策文件：最近的文件 冠政发〔2022〕9号（有效期 2022-04-09 至 2024-12-31）已于 2024-12-31 到期失效。"],
+    )
     year: int | None = Field(description="所用年度数据的年份（不晚于 as_of 的最近年度）")
     items: list[EligiblePolicyRead]
     next_cursor: str | None = Field(description="下一页游标；为空表示已是最后一页")
@@ -97,6 +112,8 @@ class EligibilityBatchItem(BaseModel):
 
 class EligibilityBatchOut(BaseModel):
     as_of: date
+    documents_in_force: list[DocumentInForce] = Field(description="as_of 当日有效的政策文件；为空时见 message")
+    message: str | None = Field(default=None, description="as_of 当日没有有效的政策文件时说明原因")
     results: list[EligibilityBatchItem] = Field(description="与请求顺序一致：先 enterprise_ids，后 usccs")
 
 

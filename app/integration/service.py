@@ -2,7 +2,7 @@
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
@@ -16,7 +16,8 @@ from app.enterprises.models import FIGURE_FIELDS, Enterprise, EnterpriseFigure, 
 from app.enterprises.uscc import normalise, uscc_error
 from app.errors import FieldError, NotFound, PreconditionFailed, ValidationFailed
 from app.integration import matching
-from app.policies.loader import load_policies
+from app.policies import coverage
+from app.policies.loader import LoadedDocument, load_policies
 from app.pools.definitions import load_pools
 from app.pools.models import PoolMembership
 
@@ -73,6 +74,14 @@ class Eligibility:
     as_of: dt.date
     year: int | None  # the figures year the rules were judged on
     matches: list[matching.Match]
+    documents: list[LoadedDocument] = field(default_factory=list)  # the policy documents in force on as_of
+    message: str | None = None  # why no document is in force on as_of
+
+
+def policy_coverage(day: dt.date) -> tuple[list[LoadedDocument], str | None]:
+    """The documents in force on `day` and, when there are none, the sentence that says why."""
+    ps = load_policies()
+    return coverage.documents_in_force(ps, day), coverage.lapse_message(ps, day)
 
 
 def _filter(matches: list[matching.Match], statuses: list[str] | None, kinds: list[str] | None):
@@ -98,7 +107,8 @@ def eligible_policies(
     day = as_of or dt.date.today()
     firm = _firms(session, [ent])[ent.id]
     found = matching.match(firm, as_of=day, policy_set=load_policies(), pools=load_pools())
-    return Eligibility(ent, day, firm.year_for(day), _filter(found, statuses, kinds))
+    docs, message = policy_coverage(day)
+    return Eligibility(ent, day, firm.year_for(day), _filter(found, statuses, kinds), docs, message)
 
 
 @dataclass

@@ -23,11 +23,20 @@ from app.awards.events import FIELD_LABELS
 from app.awards.models import STATUS_NAMES
 from app.awards.schemas import ExtraFacts
 from app.errors import AppError, ValidationFailed
+from app.policies import coverage
 from app.policies.schema import FUNDER_NAMES
 from app.web.deps import PagePrincipal
 from app.web.render import redirect, render, templates
 
 router = APIRouter(include_in_schema=False)
+
+
+def policy_gap_today() -> str | None:
+    """Why no policy document is in force today (None when one is): pages stop promising awards then."""
+    return coverage.lapse_message(service.policies(), date.today())
+
+
+templates.env.globals["policy_gap_today"] = policy_gap_today
 
 
 def wan_exact(yuan: int | None) -> str:
@@ -133,6 +142,8 @@ def _panel_context(session, principal, ent, **extra) -> dict:
         "fields": event_fields(event_type),
         "values": {},
         "errors": [],
+        "warnings": [],
+        "gap_today": policy_gap_today(),
         **extra,
     }
 
@@ -198,7 +209,7 @@ async def record_event(request: Request, enterprise_id: int, ent: CurrentEnterpr
     message = f"已记录{service.EVENT_TYPE_NAMES[event_type]}，自动生成 {n} 笔待审核奖补" if n else (
         f"已记录{service.EVENT_TYPE_NAMES[event_type]}；按现行政策没有可生成的奖补")
     return _panel(request, session, principal, ent, event_type=event_type, message=message,
-                  not_computable=rec.proposal.result.not_computable)
+                  not_computable=rec.proposal.result.not_computable, warnings=rec.warnings)
 
 
 # --- the county queue ------------------------------------------------------------------------

@@ -35,6 +35,26 @@ def _key_or_default(session, key: str | None) -> str:
     return found
 
 
+def _period_note(ts, today: date) -> str:
+    """Said above a table shown at the end of its period because its period is over."""
+    return (
+        f"今天（{today.isoformat()}）已过该目标表的考核期（{ts.period_start.isoformat()} 至 {ts.period_end.isoformat()}），"
+        f"按考核期末 {ts.period_end.isoformat()} 显示完成情况，而不是今天（否则每项都会显示为逾期）。"
+        "可改评估日查看任一天的进度。"
+    )
+
+
+def _opening_date(session, principal, key: str, as_of: date, asked: bool) -> tuple[date, str | None]:
+    """The day to show a table on: the one asked for; else today, or the table's last day once its period is over."""
+    if asked:
+        return as_of, None
+    ts = target_service.get_set(session, actor=principal, key=key)
+    if ts.period_end < as_of:
+        # Open on the last day of the period, not on a date where every row reads 逾期未完成.
+        return ts.period_end, _period_note(ts, as_of)
+    return as_of, None
+
+
 def _trend(session, principal, ts, as_of: date) -> list[dict]:
     """The monthly R&D growth over the table's year (up to the month last due), for the chart."""
     start = filing_service.period_of(ts.period_start.year, ts.period_start.month)
@@ -65,14 +85,17 @@ def dashboard(
     """County users: the live matrix and charts. Township staff: their own targets, pools, awards, filings."""
     principal.require("targets:read")
     today = date.today()
+    asked_date = as_of is not None
     as_of = as_of or today
     sets = target_service.list_sets(session, actor=principal)
     if not sets:
         return render(request, "dashboard/empty.html", {"section": "home"})
     key = _key_or_default(session, key)
+    as_of, period_note = _opening_date(session, principal, key, as_of, asked_date)
     m = target_service.progress_matrix(session, actor=principal, key=key, as_of=as_of)
     ctx = {
         "section": "home", "m": m, "sets": sets, "key": key, "as_of": as_of, "today": today,
+        "period_note": period_note,
         "status_rules": STATUS_RULES, "trend": _trend(session, principal, m.target_set, as_of),
         "rd_target": next((num(r.indicator.total) for r in m.rows if r.measure_kind == "rd_growth"), None),
     }
@@ -265,10 +288,12 @@ async def upload(request: Request, session: SessionDep, principal: PagePrincipal
 @router.get("/targets/{key}")
 def table_page(request: Request, key: str, session: SessionDep, principal: PagePrincipal, as_of: AsOf = None):
     principal.require("targets:read")
-    as_of = as_of or date.today()
+    asked_date = as_of is not None
+    as_of, period_note = _opening_date(session, principal, key, as_of or date.today(), asked_date)
     m = target_service.progress_matrix(session, actor=principal, key=key, as_of=as_of)
     return render(request, "targets/set.html", {
         "section": "targets", "m": m, "key": key, "as_of": as_of, "status_rules": STATUS_RULES,
+        "period_note": period_note,
         "sets": target_service.list_sets(session, actor=principal),
         "measure_text": {i.code: describe_measure(i.measure, m.target_set, i.deadline) for i in m.target_set.indicators},
     }, block="board")

@@ -117,9 +117,10 @@ def _demo_extras(session) -> None:
     from app.awards import demo as awards_demo
     from app.pools import demo as pools_demo
     from app.reports import demo as reports_demo
+    from app.support import demo as support_demo
     from app.targets import demo as targets_demo
 
-    for mod in (pools_demo, awards_demo, targets_demo, reports_demo):
+    for mod in (pools_demo, awards_demo, targets_demo, reports_demo, support_demo):
         mod.seed(session)
 
 

@@ -7,7 +7,9 @@ from app.awards import models as awards_models  # noqa: F401
 from app.enterprises import models as enterprises_models  # noqa: F401
 from app.integration import models as integration_models  # noqa: F401
 from app.pools import models as pools_models  # noqa: F401
+from app.registers import models as registers_models  # noqa: F401
 from app.reports import models as reports_models  # noqa: F401
+from app.support import models as support_models  # noqa: F401
 from app.targets import models as targets_models  # noqa: F401
 
 wiring.connect()

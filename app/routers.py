@@ -4,14 +4,14 @@ from fastapi import APIRouter
 
 
 def api_routers() -> list[APIRouter]:
-    from app.api import awards, enterprises, filings, integration, policies, pools, targets
+    from app.api import awards, enterprises, filings, integration, policies, pools, support, targets
 
     return [enterprises.router, awards.router, policies.router, pools.router, targets.router, filings.router,
-            integration.router]
+            integration.router, support.router]
 
 
 def web_routers() -> list[APIRouter]:
-    from app.web import auth, awards, enterprises, filings, home, policies, pools, targets
+    from app.web import auth, awards, enterprises, filings, home, policies, pools, support, targets
 
     return [auth.router, home.router, enterprises.router, awards.router, policies.router, pools.router,
-            targets.router, filings.router]
+            targets.router, filings.router, support.router]

@@ -25,13 +25,19 @@ SCOPES = (
     "changes:read",
     "platform:write",
     "webhooks:write",
+    "support:read",
+    "support:write",
+    "registers:read",
+    "registers:write",
+    "evaluation:read",
 )
 
 _READ = {s for s in SCOPES if s.endswith(":read")}
 ROLE_SCOPES: dict[str, set[str]] = {
     "county_admin": set(SCOPES),
     "county_viewer": set(_READ),
-    "township_staff": _READ | {"enterprises:write", "pools:write", "filings:write"},
+    "township_staff": _READ
+    | {"enterprises:write", "pools:write", "filings:write", "support:write", "registers:write"},
 }
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.permissions import Principal
 from app.audit import service as audit
-from app.awards.models import AwardLine, Fund, FundEntry
+from app.awards.models import SPENDING_KINDS, AwardLine, Fund, FundEntry
 from app.db import utcnow
 from app.errors import AppError, Conflict, FieldError, NotFound, ValidationFailed
 from app.policies.loader import load_policies
@@ -309,11 +309,13 @@ def release(session: Session, *, actor: Principal, fund_id: int, amount: int, li
 
 
 def ledger_check(session: Session) -> dict[int, dict]:
-    """Per fund: drawn on the row, net of the ledger (draws − releases), and approved+paid lines on it."""
+    """Per fund: drawn on the row, net of the ledger (draws and non-award spending − releases), and approved+paid
+    lines on it (drawn = lines + spending)."""
     net = (
         select(
             func.coalesce(
-                func.sum(case((FundEntry.kind == "draw", FundEntry.amount_yuan), (FundEntry.kind == "release", -FundEntry.amount_yuan), else_=0)),
+                func.sum(case((FundEntry.kind.in_(("draw", *SPENDING_KINDS)), FundEntry.amount_yuan),
+                              (FundEntry.kind == "release", -FundEntry.amount_yuan), else_=0)),
                 0,
             )
         )

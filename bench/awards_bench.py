@@ -6,7 +6,7 @@ Creates the database `yumiao_bench_awards` (dropped first), loads generated ente
   * the engine in one process: parse + compute, and compute alone, events/s;
   * POST /api/v1/awards/preview on one uvicorn worker: sequential and 8 clients at once, with the
     enterprise's facts in the request and with `enterprise_id` (facts read from the database);
-  * a batch of 100k events: `service.batch_preview` in process, POST /api/v1/awards/batch in requests of
+  * a batch of 100k events: `proposals.batch_preview` in process, POST /api/v1/awards/batch in requests of
     10k events, and `compute_year` proposing (and storing, with receipts and audit) the lines of 100k
     events recorded in the database, then again (nothing new to store).
 Prints a Markdown table, also written to bench/awards.md.
@@ -107,9 +107,10 @@ def main() -> None:
     url = fresh_database("yumiao_bench_awards")
     from app.accounts import service as accounts
     from app.accounts.permissions import SYSTEM
-    from app.awards import service
+    from app.awards import facts as award_facts
+    from app.awards import proposals
     from app.awards.engine import compute
-    from app.awards.events import EnterpriseFacts, parse_event
+    from app.awards.event_models import EnterpriseFacts, parse_event
     from app.db import get_sessionmaker
     from app.demo import seed
     from app.policies.loader import load_policies
@@ -153,7 +154,7 @@ def main() -> None:
     items = [{"event": e, "enterprise": EnterpriseFacts.model_validate(make_facts(rng))} for e in batch_events]
     with get_sessionmaker()() as s:
         t = time.perf_counter()
-        outcome = service.batch_preview(s, actor=SYSTEM, items=items)
+        outcome = proposals.batch_preview(s, actor=SYSTEM, items=items)
         batch_s = time.perf_counter() - t
     batch_total = sum(outcome.total_by_funder.values())
 
@@ -201,7 +202,7 @@ def main() -> None:
             seen_first.add(eid)
         ev = parse_event(e)
         rows.append({"enterprise_id": eid, "type": ev.type, "event_date": ev.date, "data": ev.model_dump(mode="json"),
-                     "facts": None, "event_key": service.event_key(ev), "honour_id": None, "note": None,
+                     "facts": None, "event_key": award_facts.event_key(ev), "honour_id": None, "note": None,
                      "recorded_by": "bench"})
     uniq = {(r["enterprise_id"], r["event_key"]): r for r in rows}
     rows = list(uniq.values())
@@ -212,11 +213,11 @@ def main() -> None:
     prep_s = time.time() - now
     with get_sessionmaker()() as s:
         t = time.perf_counter()
-        year = service.compute_year(s, actor=SYSTEM, year=2023)
+        year = proposals.compute_year(s, actor=SYSTEM, year=2023)
         s.commit()
         year_s = time.perf_counter() - t
         t = time.perf_counter()
-        again = service.compute_year(s, actor=SYSTEM, year=2023)
+        again = proposals.compute_year(s, actor=SYSTEM, year=2023)
         s.commit()
         again_s = time.perf_counter() - t
         stored = s.scalar(select(text("count(*)")).select_from(AwardLine))
@@ -233,7 +234,7 @@ def main() -> None:
         f"pydantic validation of the event included |",
         f"| engine: compute only | {len(sample):,} | {compute_s:.2f} | {len(sample) / compute_s:,.0f} | "
         f"events parsed beforehand |",
-        f"| batch in process (`service.batch_preview`) | {args.events:,} | {batch_s:.2f} | "
+        f"| batch in process (`proposals.batch_preview`) | {args.events:,} | {batch_s:.2f} | "
         f"{args.events / batch_s:,.0f} | facts given; {sum(len(r.lines) for r in outcome.results):,} lines, "
         f"{batch_total / 10000:,.0f} 万元 at caps; nothing stored |",
         f"| batch over HTTP (`POST /api/v1/awards/batch`, 10k events per request) | {len(batch_events):,} | "

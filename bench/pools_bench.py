@@ -60,14 +60,14 @@ def candidate_sql(pool_code: str) -> str:
     from sqlalchemy import func
 
     from app.enterprises.models import Enterprise
-    from app.pools import service as pool_service
+    from app.pools import common as pool_common
     from app.pools.definitions import load_pools
     from app.pools.sql import PoolSql
 
     pool_def = load_pools()[pool_code]
     psql = PoolSql(pool_def, YEAR)
     stmt = psql.join(select(Enterprise.township, func.count()).select_from(Enterprise)).where(
-        Enterprise.deleted_at.is_(None), ~pool_service.member_clause(pool_code, Enterprise.id), psql.candidate
+        Enterprise.deleted_at.is_(None), ~pool_common.member_clause(pool_code, Enterprise.id), psql.candidate
     ).group_by(Enterprise.township)
     return str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
 
@@ -94,7 +94,7 @@ def main() -> None:
     from app.accounts.permissions import SYSTEM
     from app.db import get_sessionmaker
     from app.demo import seed
-    from app.pools import service as pool_service
+    from app.pools import mu_provisional
 
     t = time.perf_counter()
     with get_sessionmaker()() as s:
@@ -107,7 +107,7 @@ def main() -> None:
         s.commit()
     t = time.perf_counter()
     with get_sessionmaker()() as s:
-        prov = pool_service.compute_provisional(s, actor=SYSTEM, year=YEAR)
+        prov = mu_provisional.compute_provisional(s, actor=SYSTEM, year=YEAR)
         s.commit()
     provisional_s = time.perf_counter() - t
     dsn = url.replace("postgresql+psycopg://", "postgresql://")

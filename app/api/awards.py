@@ -8,9 +8,12 @@ from fastapi.responses import StreamingResponse
 from app.accounts.permissions import Principal
 from app.api.deps import CurrentEnterprise, SessionDep, scoped
 from app.api.problems import responses
+from app.awards import excel, proposals
+from app.awards import facts as award_facts
 from app.awards import forecast as forecast_service
 from app.awards import funds as fund_service
-from app.awards import service
+from app.awards import ledger as award_ledger
+from app.awards import workflow as award_workflow
 from app.awards.schemas import (
     ApproveIn,
     AwardLinePage,
@@ -36,7 +39,7 @@ from app.awards.schemas import (
 )
 
 router = APIRouter(tags=["awards 奖补"])
-XLSX_RESPONSE = {200: {"content": {service.XLSX: {}}, "description": "Excel 文件"}}
+XLSX_RESPONSE = {200: {"content": {excel.XLSX: {}}, "description": "Excel 文件"}}
 
 
 def _summary(line, name=None, township=None) -> AwardLineSummary:
@@ -71,7 +74,7 @@ def preview(data: PreviewIn, session: SessionDep, principal: Annotated[Principal
     每一行给出文号、条款、出资层级、类型（fixed 定额 / up_to 上限 / computed 按公式）、整数元金额和中文说明；
     事件日期不在任何文件有效期内时没有金额行（仍为 200）。事件有误时 422，`errors` 指出字段（如 `event.level`）。
     """
-    result, facts = service.preview(
+    result, facts = proposals.preview(
         session, actor=principal, event=data.event, enterprise=data.enterprise, enterprise_id=data.enterprise_id,
         extra_facts=data.facts.model_dump() if data.facts else None,
     )
@@ -96,13 +99,13 @@ def batch(data: BatchIn, session: SessionDep, principal: Annotated[Principal, sc
       重复调用不会重复生成。
     """
     if data.year is not None:
-        out = service.compute_year(session, actor=principal, year=data.year)
+        out = proposals.compute_year(session, actor=principal, year=data.year)
         return BatchRead(
             mode="year", events=out.events, lines=out.lines, total_yuan=out.total_yuan,
             total_by_funder=out.total_by_funder, created_lines=out.created_lines,
             existing_lines=out.existing_lines, honour_events_created=out.honour_events_created,
         )
-    outcome = service.batch_preview(
+    outcome = proposals.batch_preview(
         session, actor=principal, items=[item.model_dump(exclude_none=True) | {"enterprise": item.enterprise}
                                          for item in data.events]
     )
@@ -185,9 +188,9 @@ def list_lines(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ):
     """最新的在前。乡镇工作人员只看到本乡镇企业的奖补。"""
-    filters = service.LineFilters(status=status, funder=funder, township=township, enterprise_id=enterprise_id,
+    filters = award_workflow.LineFilters(status=status, funder=funder, township=township, enterprise_id=enterprise_id,
                                   rule_id=rule_id, document_code=document_code, year=year)
-    rows, next_cursor = service.list_lines(session, actor=principal, filters=filters, cursor=cursor, limit=limit)
+    rows, next_cursor = award_workflow.list_lines(session, actor=principal, filters=filters, cursor=cursor, limit=limit)
     return AwardLinePage(items=[_summary(*r) for r in rows], next_cursor=next_cursor)
 
 
@@ -199,7 +202,7 @@ def list_lines(
 )
 def get_line(line_id: int, session: SessionDep, principal: Annotated[Principal, scoped("awards:read")]):
     """`receipt` 保存计算所用的事件、企业事实、规则和政策文件版本（sha256），可据以复核。"""
-    return _read(*service.get_line(session, actor=principal, line_id=line_id))
+    return _read(*award_workflow.get_line(session, actor=principal, line_id=line_id))
 
 
 @router.get(
@@ -210,7 +213,7 @@ def get_line(line_id: int, session: SessionDep, principal: Annotated[Principal, 
 )
 def recompute(line_id: int, session: SessionDep, principal: Annotated[Principal, scoped("awards:read")]):
     """用计算当时的政策文件文本（按版本存档）和凭据中的事件、事实重新计算，核对金额是否一致。"""
-    return service.recompute(session, actor=principal, line_id=line_id)
+    return award_workflow.recompute(session, actor=principal, line_id=line_id)
 
 
 @router.post(
@@ -224,9 +227,9 @@ def approve(line_id: int, data: ApproveIn, session: SessionDep,
     """只有待审核的奖补可以批准（否则 409 `invalid_transition`）。金额不得超过条款规定的上限（422，指出
     `amount_yuan` 和条款）；定额的奖补金额须与规定相同。县级奖补从覆盖事件日期的县级资金中支出（可用
     `fund_id` 指定），余额不足时 409 `fund_exhausted`，任何并发下资金都不会超支。"""
-    service.approve(session, actor=principal, line_id=line_id, comment=data.comment, amount_yuan=data.amount_yuan,
+    award_workflow.approve(session, actor=principal, line_id=line_id, comment=data.comment, amount_yuan=data.amount_yuan,
                     fund_id=data.fund_id)
-    return _read(*service.get_line(session, actor=principal, line_id=line_id))
+    return _read(*award_workflow.get_line(session, actor=principal, line_id=line_id))
 
 
 @router.post(
@@ -237,8 +240,8 @@ def approve(line_id: int, data: ApproveIn, session: SessionDep,
 )
 def pay(line_id: int, data: PayIn, session: SessionDep, principal: Annotated[Principal, scoped("awards:approve")]):
     """只有已批准的奖补可以登记拨付（日期、凭证号）。"""
-    service.pay(session, actor=principal, line_id=line_id, paid_date=data.paid_date, voucher_no=data.voucher_no)
-    return _read(*service.get_line(session, actor=principal, line_id=line_id))
+    award_workflow.pay(session, actor=principal, line_id=line_id, paid_date=data.paid_date, voucher_no=data.voucher_no)
+    return _read(*award_workflow.get_line(session, actor=principal, line_id=line_id))
 
 
 @router.post(
@@ -250,8 +253,8 @@ def pay(line_id: int, data: PayIn, session: SessionDep, principal: Annotated[Pri
 def reject(line_id: int, data: RejectIn, session: SessionDep,
            principal: Annotated[Principal, scoped("awards:approve")]):
     """待审核或已批准（未拨付）的奖补可以驳回；已批准的，所支出的资金退回资金余额。"""
-    service.reject(session, actor=principal, line_id=line_id, reason=data.reason)
-    return _read(*service.get_line(session, actor=principal, line_id=line_id))
+    award_workflow.reject(session, actor=principal, line_id=line_id, reason=data.reason)
+    return _read(*award_workflow.get_line(session, actor=principal, line_id=line_id))
 
 
 # --- 公示 and the ledger ------------------------------------------------------------------------
@@ -263,10 +266,10 @@ def notice(session: SessionDep, principal: Annotated[Principal, scoped("awards:r
     """已批准（含已拨付）的奖补：企业、认定或事件、金额、出资层级。"""
     return [
         {"line_id": line.id, "enterprise_id": line.enterprise_id, "enterprise_name": name, "township": township,
-         "event": service.describe_event(line.receipt.get("event", {})), "subject": service.subject_of(line),
+         "event": award_facts.describe_event(line.receipt.get("event", {})), "subject": award_ledger.subject_of(line),
          "document": line.document, "clause": line.clause, "funder": line.funder, "amount_yuan": line.amount_yuan,
          "status": line.status}
-        for line, name, township in service.notice_rows(session, actor=principal, year=year)
+        for line, name, township in award_ledger.notice_rows(session, actor=principal, year=year)
     ]
 
 
@@ -275,7 +278,7 @@ def notice(session: SessionDep, principal: Annotated[Principal, scoped("awards:r
 def notice_xlsx(session: SessionDep, principal: Annotated[Principal, scoped("awards:read")],
                 year: Annotated[int | None, Query(ge=2000, le=2100)] = None):
     """文本单元格一律按字符串写入。"""
-    return Response(service.notice_xlsx(session, actor=principal, year=year), media_type=service.XLSX,
+    return Response(excel.notice_xlsx(session, actor=principal, year=year), media_type=excel.XLSX,
                     headers={"Content-Disposition": "attachment; filename=award-notice.xlsx"})
 
 
@@ -283,7 +286,7 @@ def notice_xlsx(session: SessionDep, principal: Annotated[Principal, scoped("awa
 def ledger(session: SessionDep, principal: Annotated[Principal, scoped("awards:read")],
            year: Annotated[int | None, Query(ge=2000, le=2100)] = None):
     """各状态的笔数与金额（整数元）：待审核、已驳回按计算金额，已批准、已拨付按批准金额。"""
-    return service.ledger_totals(session, actor=principal, filters=service.LineFilters(year=year))
+    return award_ledger.ledger_totals(session, actor=principal, filters=award_workflow.LineFilters(year=year))
 
 
 @router.get("/api/v1/awards/ledger.xlsx", summary="导出奖补台账 Excel", response_class=StreamingResponse,
@@ -292,8 +295,8 @@ def ledger_xlsx(session: SessionDep, principal: Annotated[Principal, scoped("awa
                 year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
                 status: Annotated[list[str] | None, Query()] = None):
     """每笔奖补一行（金额为整数元），另一张表为各状态合计。"""
-    data = service.ledger_xlsx(session, actor=principal, filters=service.LineFilters(year=year, status=status))
-    return Response(data, media_type=service.XLSX,
+    data = excel.ledger_xlsx(session, actor=principal, filters=award_workflow.LineFilters(year=year, status=status))
+    return Response(data, media_type=excel.XLSX,
                     headers={"Content-Disposition": "attachment; filename=award-ledger.xlsx"})
 
 
@@ -346,7 +349,7 @@ def fund_entries(fund_id: int, session: SessionDep, principal: Annotated[Princip
 def enterprise_awards(enterprise_id: int, ent: CurrentEnterprise, session: SessionDep,
                       principal: Annotated[Principal, scoped("awards:read")]):
     """该企业的全部奖补（各状态），按事件日期从新到旧。"""
-    lines = service.enterprise_lines(session, actor=principal, enterprise_id=enterprise_id)
+    lines = award_workflow.enterprise_lines(session, actor=principal, enterprise_id=enterprise_id)
     return [_summary(line, ent.name, ent.township) for line in lines]
 
 
@@ -355,7 +358,7 @@ def enterprise_awards(enterprise_id: int, ent: CurrentEnterprise, session: Sessi
 def enterprise_events(enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep,
                       principal: Annotated[Principal, scoped("enterprises:read")]):
     """已记录的事件（含认定自动生成的事件），按日期从新到旧。"""
-    return service.enterprise_events(session, actor=principal, enterprise_id=enterprise_id)
+    return proposals.enterprise_events(session, actor=principal, enterprise_id=enterprise_id)
 
 
 @router.post("/api/v1/enterprises/{enterprise_id}/events", summary="记录事件并自动生成奖补", status_code=201,
@@ -370,7 +373,7 @@ def record_event(enterprise_id: int, _ent: CurrentEnterprise, data: EventRecordI
     但不生成奖补，`warnings` 说明原因（最近的文件及其失效日期）。
     `facts` 可补充库中没有的事实（如领军人才来冠创办企业的日期）。
     """
-    rec = service.record_event(
+    rec = proposals.record_event(
         session, actor=principal, enterprise_id=enterprise_id, event=data.event,
         facts=data.facts.model_dump(mode="json") if data.facts else None, note=data.note,
     )

@@ -8,7 +8,14 @@ from app.accounts.permissions import Principal
 from app.api.deps import CurrentEnterprise, SessionDep, scoped
 from app.api.problems import responses
 from app.config import get_settings
-from app.pools import service as pool_service
+from app.pools import common, listing, mu_provisional
+from app.pools import definitions as pool_definitions
+from app.pools import graduation as pool_graduation
+from app.pools import membership as pool_membership
+from app.pools import mu_records as pool_mu_records
+from app.pools import review as pool_review
+from app.pools import status as pool_status
+from app.pools.listing import PoolFilters
 from app.pools.models import LEAVE_REASONS
 from app.pools.schemas import (
     CandidatePage,
@@ -44,7 +51,6 @@ from app.pools.schemas import (
     ReviewPlan,
     ReviewResult,
 )
-from app.pools.service import PoolFilters
 
 router = APIRouter(tags=["pools 培育库"])
 
@@ -63,14 +69,14 @@ Write = Annotated[Principal, scoped("pools:write")]
 def membership_read(m) -> MembershipRead:
     return MembershipRead.model_validate(m).model_copy(
         update={
-            "entry_class_name": pool_service.class_name(m.pool, m.entry_class),
+            "entry_class_name": common.class_name(m.pool, m.entry_class),
             "leave_reason_name": LEAVE_REASONS.get(m.leave_reason) if m.leave_reason else None,
         }
     )
 
 
 def graduation_read(g, ent=None) -> GraduationRead:
-    pool_def = pool_service.load_pools().get(g.pool)
+    pool_def = pool_definitions.load_pools().get(g.pool)
     return GraduationRead.model_validate(g).model_copy(
         update={
             "enterprise_name": ent.name if ent is not None else None,
@@ -104,7 +110,7 @@ def list_pools(session: SessionDep, principal: Read, cursor: Cursor = None, limi
     """全部培育库及其依据文件和条款、现有成员数（按乡镇分列）和待确认的毕业提议数。乡镇工作人员只计本乡镇。
 
     按 definitions.yaml 的顺序；与其他列表一样以 cursor/limit 分页（目前一页即可列完）。"""
-    rows, next_cursor = pool_service.overview_page(session, actor=principal, cursor=cursor, limit=limit)
+    rows, next_cursor = listing.overview_page(session, actor=principal, cursor=cursor, limit=limit)
     items = [
         PoolSummary(
             code=o.pool_def.code,
@@ -127,8 +133,8 @@ def list_pools(session: SessionDep, principal: Read, cursor: Cursor = None, limi
 
 
 def _scheme_read(session) -> MuSchemeRead:
-    scheme, setting = pool_service.effective_scheme(session)
-    default = pool_service.load_mu_scheme()
+    scheme, setting = mu_provisional.effective_scheme(session)
+    default = pool_definitions.load_mu_scheme()
     return MuSchemeRead(
         code=scheme.code,
         name=scheme.name,
@@ -156,7 +162,7 @@ def get_mu_scheme(session: SessionDep, principal: Read):
             responses=errors())
 def set_mu_scheme(data: MuSchemeIn, session: SessionDep, principal: Write):
     """只改请求中给出的指标权重；给出 bands 时整体替换分档（A、B、C、D 顺序，合计 100%）。"""
-    pool_service.set_scheme(session, actor=principal, data=data)
+    mu_provisional.set_scheme(session, actor=principal, data=data)
     return _scheme_read(session)
 
 
@@ -164,7 +170,7 @@ def set_mu_scheme(data: MuSchemeIn, session: SessionDep, principal: Write):
                responses=errors())
 def reset_mu_scheme(session: SessionDep, principal: Write):
     """删除管理员的调整，恢复 definitions.yaml 中的默认权重与分档（已测算的暂定分类需重新测算）。"""
-    pool_service.reset_scheme(session, actor=principal)
+    mu_provisional.reset_scheme(session, actor=principal)
     return _scheme_read(session)
 
 
@@ -178,7 +184,7 @@ def import_mu(
 ):
     """任何一行有误（信用代码校验位错、未登记、类别不是 A–D、重复）则整个文件被拒绝，errors 列出每处错误的行。"""
     data = file.file.read(get_settings().import_max_bytes + 1)
-    recorded, changed = pool_service.import_mu_classes(session, actor=principal, year=year, data=data)
+    recorded, changed = pool_mu_records.import_mu_classes(session, actor=principal, year=year, data=data)
     return MuImportResult(year=year, recorded=recorded, changed=changed)
 
 
@@ -186,7 +192,7 @@ def import_mu(
              response_model=MuProvisionalResult, responses=errors(404))
 def compute_provisional(year: int, session: SessionDep, principal: Write):
     """对该年度有数据的全部企业计算指标值、百分位和加权得分并分档，替换该年度上次的测算结果。已评价的类别优先于暂定类别。"""
-    s = pool_service.compute_provisional(session, actor=principal, year=year)
+    s = mu_provisional.compute_provisional(session, actor=principal, year=year)
     return MuProvisionalResult(
         year=s.year, ranked=s.ranked, unranked=s.unranked, classes=s.classes, weights=s.weights, notes=s.notes
     )
@@ -205,7 +211,7 @@ def mu_list(
     limit: Limit = 50,
 ):
     """按暂定排名从高到低；mu_class 为生效的类别（已评价优先，其次暂定，再次企业登记）。"""
-    rows, next_cursor, year = pool_service.mu_page(
+    rows, next_cursor, year = mu_provisional.mu_page(
         session, actor=principal, year=year, township=township, mu_class=mu_class, q=q, cursor=cursor, limit=limit
     )
     items = [
@@ -236,7 +242,7 @@ def mu_list(
              response_model=GraduationRead, responses=errors(404, 409))
 def confirm_graduation(proposal_id: int, data: GraduationConfirm, session: SessionDep, principal: Write):
     """以“升规”或“认定成功”出库；给出 next_pool 时同时转入该库（须符合其入库条件）。全部成功或全部不写入。"""
-    g, _ = pool_service.confirm_graduation(session, actor=principal, proposal_id=proposal_id, data=data)
+    g, _ = pool_graduation.confirm_graduation(session, actor=principal, proposal_id=proposal_id, data=data)
     return graduation_read(g)
 
 
@@ -244,7 +250,7 @@ def confirm_graduation(proposal_id: int, data: GraduationConfirm, session: Sessi
              response_model=GraduationRead, responses=errors(404, 409))
 def dismiss_graduation(proposal_id: int, data: GraduationDismiss, session: SessionDep, principal: Write):
     """企业留在库中，提议标记为已驳回。"""
-    return graduation_read(pool_service.dismiss_graduation(session, actor=principal, proposal_id=proposal_id, note=data.note))
+    return graduation_read(pool_graduation.dismiss_graduation(session, actor=principal, proposal_id=proposal_id, note=data.note))
 
 
 # --- one pool --------------------------------------------------------------------------------
@@ -253,8 +259,8 @@ def dismiss_graduation(proposal_id: int, data: GraduationDismiss, session: Sessi
 @router.get("/api/v1/pools/{pool_code}", summary="培育库定义", response_model=PoolDetail, responses=errors(404))
 def get_pool(pool_code: str, session: SessionDep, principal: Read):
     """依据文件与条款、入库类别及其条件（document 文件规定 / proxy 系统补充）、培育目标、动态调整条款。"""
-    pool_def = pool_service.get_pool_def(pool_code)
-    counts = pool_service.member_counts(session, actor=principal).get(pool_code, {})
+    pool_def = common.get_pool_def(pool_code)
+    counts = listing.member_counts(session, actor=principal).get(pool_code, {})
     return PoolDetail(
         code=pool_def.code, name=pool_def.name, member_count=sum(counts.values()),
         definition=pool_def.model_dump(mode="json"),
@@ -290,7 +296,7 @@ def list_members(
     limit: Limit = 50,
 ):
     """现有成员（include_left=true 时含历史记录），按企业名称排序。candidacy 为按所选年度数据的判断：仍符合、待人工判断、数据不全、不再符合。"""
-    rows, next_cursor, year = pool_service.members_page(
+    rows, next_cursor, year = listing.members_page(
         session, actor=principal, pool_code=pool_code, filters=filters, include_left=include_left,
         cursor=cursor, limit=limit,
     )
@@ -302,7 +308,7 @@ def list_members(
 def enter_pool(pool_code: str, data: EnterIn, session: SessionDep, principal: Write):
     """按入库类别入库。任一可核查的条件不符合则拒绝（422，说明所用数据）；需人工判断或缺少数据的条件照录在 entry_evaluation 中。
     已在库中为 409。"""
-    return membership_read(pool_service.enter(session, actor=principal, pool_code=pool_code, data=data))
+    return membership_read(pool_membership.enter(session, actor=principal, pool_code=pool_code, data=data))
 
 
 @router.post("/api/v1/pools/{pool_code}/members/{enterprise_id}/leave", summary="出库",
@@ -310,7 +316,7 @@ def enter_pool(pool_code: str, data: EnterIn, session: SessionDep, principal: Wr
 def leave_pool(pool_code: str, enterprise_id: int, _ent: CurrentEnterprise, data: LeaveIn, session: SessionDep,
                principal: Write):
     """记录出库日期与原因（升规、认定成功、不再符合、注销……）；入库记录保留为历史。不在库中为 409。"""
-    m = pool_service.leave(session, actor=principal, pool_code=pool_code, enterprise_id=enterprise_id, data=data)
+    m = pool_membership.leave(session, actor=principal, pool_code=pool_code, enterprise_id=enterprise_id, data=data)
     return membership_read(m)
 
 
@@ -339,10 +345,10 @@ def list_candidates(pool_code: str, session: SessionDep, principal: Read, filter
                     limit: Limit = 50):
     """在数据库中按所选年度数据计算：符合全部条件为 met；可核查的条件均符合、其余需人工判断为 judgement（待人工判断）。
     counts 为各乡镇的候选数。"""
-    rows, next_cursor, year = pool_service.candidates_page(
+    rows, next_cursor, year = listing.candidates_page(
         session, actor=principal, pool_code=pool_code, filters=filters, cursor=cursor, limit=limit
     )
-    counts, _ = pool_service.candidate_counts(session, actor=principal, pool_code=pool_code, filters=filters)
+    counts, _ = listing.candidate_counts(session, actor=principal, pool_code=pool_code, filters=filters)
     return CandidatePage(items=[candidate_row(r) for r in rows], next_cursor=next_cursor, year=year, counts=counts)
 
 
@@ -356,7 +362,7 @@ def get_review(
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ):
     """冠政发〔2022〕9号 三（二）、五（四）：按该年度数据，列出不再符合（或已达成目标、已注销）的成员和新符合条件的企业。"""
-    plan = pool_service.review_plan(session, actor=principal, pool_code=pool_code, year=year, limit=limit)
+    plan = pool_review.review_plan(session, actor=principal, pool_code=pool_code, year=year, limit=limit)
     leaving = [
         ReviewLeaving(
             enterprise_id=r.enterprise.id, enterprise_name=r.enterprise.name, township=r.enterprise.township,
@@ -390,7 +396,7 @@ def get_review(
              response_model=ReviewResult, status_code=201, responses=errors(404))
 def confirm_review(pool_code: str, data: ReviewConfirm, session: SessionDep, principal: Write):
     """一次请求提交全部出库和入库；任何一项被拒绝（如不符合入库条件、不在库中、企业不存在），全部不写入，errors 指明第几项。"""
-    review = pool_service.confirm_review(session, actor=principal, pool_code=pool_code, data=data)
+    review = pool_review.confirm_review(session, actor=principal, pool_code=pool_code, data=data)
     return ReviewResult(review_id=review.id, entered=review.entered_count, left=review.left_count)
 
 
@@ -403,7 +409,7 @@ def list_graduations(
     status: Annotated[Literal["pending", "confirmed", "dismissed"] | None, Query()] = "pending",
 ):
     """成员达成培育目标（升规、新认定）时系统自动生成的提议，默认只列待确认的。"""
-    rows = pool_service.graduations(session, actor=principal, pool_code=pool_code, status=status)
+    rows = pool_graduation.graduations(session, actor=principal, pool_code=pool_code, status=status)
     return [graduation_read(r.graduation, r.enterprise) for r in rows]
 
 
@@ -424,7 +430,7 @@ def enterprise_pools(
     year: Annotated[int | None, Query(ge=2000, le=2100, description="判断所用年度，默认该企业最近年度")] = None,
 ):
     """每个培育库：是否在库、全部入库出库记录、各入库类别的每项条件（符合/不符合/待确认，附所用数据）、待确认的毕业提议。"""
-    st = pool_service.enterprise_status(session, actor=principal, enterprise_id=enterprise_id, year=year)
+    st = pool_status.enterprise_status(session, actor=principal, enterprise_id=enterprise_id, year=year)
     pools = [
         EnterprisePoolRead(
             code=p.pool_def.code,
@@ -438,7 +444,7 @@ def enterprise_pools(
                 EntryClassStatus(
                     entry_class=s.entry_class, name=s.name, clause=s.clause, status=s.status.value,
                     candidacy=p.class_candidacy[s.entry_class], summary=s.summary,
-                    criteria=[criterion_read(pool_service.criterion_dict(r)) for r in s.results],
+                    criteria=[criterion_read(common.criterion_dict(r)) for r in s.results],
                 )
                 for s in p.statuses
             ],
@@ -460,7 +466,7 @@ def enterprise_pools(
 def enterprise_mu_classes(enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: Read,
                           cursor: Cursor = None, limit: Limit = 50):
     """录入或从县评价名单导入的各年度类别（新的在前）；暂定类别见 /api/v1/enterprises/{id}/pools 的 mu。"""
-    records, next_cursor = pool_service.mu_records(
+    records, next_cursor = pool_mu_records.mu_records(
         session, actor=principal, enterprise_id=enterprise_id, cursor=cursor, limit=limit
     )
     return EnterpriseMuRead(items=[MuClassRead.model_validate(r) for r in records], next_cursor=next_cursor)
@@ -471,7 +477,7 @@ def enterprise_mu_classes(enterprise_id: int, _ent: CurrentEnterprise, session: 
 def put_mu_class(enterprise_id: int, year: int, _ent: CurrentEnterprise, data: MuClassIn, session: SessionDep,
                  principal: Write):
     """已评价的类别优先于按数据测算的暂定类别；若为该企业最近的评价年度，同时更新企业登记的现行类别。"""
-    rec = pool_service.record_mu_class(
+    rec = pool_mu_records.record_mu_class(
         session, actor=principal, enterprise_id=enterprise_id, year=year, mu_class=data.mu_class, note=data.note
     )
     return MuClassRead.model_validate(rec)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.permissions import SYSTEM
 from app.awards import funds as fund_service
-from app.awards import service
+from app.awards import proposals, workflow
 from app.awards.models import AwardLine, EnterpriseEvent
 from app.enterprises.models import Enterprise, Honour
 from app.errors import AppError
@@ -35,15 +35,15 @@ def seed(session: Session) -> None:
         if event["type"] == "first_above_scale" and has_first:
             continue
         with contextlib.suppress(AppError), session.begin_nested():  # the same demo event already recorded
-            service.record_event(session, actor=SYSTEM, enterprise_id=ent_id, event=event, note="演示数据")
+            proposals.record_event(session, actor=SYSTEM, enterprise_id=ent_id, event=event, note="演示数据")
     tech = session.scalar(select(Honour.enterprise_id).where(Honour.code == "tech_sme", Honour.outcome == "new")
                           .order_by(Honour.id).limit(1))
     if tech is not None:
         with contextlib.suppress(AppError), session.begin_nested():
-            service.record_event(session, actor=SYSTEM, enterprise_id=tech, note="演示数据",
+            proposals.record_event(session, actor=SYSTEM, enterprise_id=tech, note="演示数据",
                                  event={"type": "loan_interest", "date": "2023-12-20", "interest_paid_yuan": 186_000})
     for year in (2022, 2023):
-        service.compute_year(session, actor=SYSTEM, year=year)
+        proposals.compute_year(session, actor=SYSTEM, year=year)
     _decide(session)
 
 
@@ -60,12 +60,12 @@ def _decide(session: Session) -> None:
             # A cap is a ceiling: the demo grants 80% of it on every other line.
             amount = line.computed_yuan * 8 // 10 if line.ceiling and i % 2 else line.computed_yuan
             try:
-                service.approve(session, actor=SYSTEM, line_id=line_id, amount_yuan=amount,
+                workflow.approve(session, actor=SYSTEM, line_id=line_id, amount_yuan=amount,
                                 comment="材料齐全，符合条件，同意")
             except AppError:
                 continue
             if i % 2 == 0:
-                service.pay(session, actor=SYSTEM, line_id=line_id, paid_date=today,
+                workflow.pay(session, actor=SYSTEM, line_id=line_id, paid_date=today,
                             voucher_no=f"冠财拨〔{today.year}〕{100 + line_id}号")
         if ids[n:]:
-            service.reject(session, actor=SYSTEM, line_id=ids[n], reason="经核实，认定证书日期不在政策期内")
+            workflow.reject(session, actor=SYSTEM, line_id=ids[n], reason="经核实，认定证书日期不在政策期内")

@@ -8,7 +8,7 @@ unspecified, benefit), never documents.
 Public API
 ----------
     compute(event, facts, policy_set, *, overrides=None) -> Result
-        event:      an app.awards.events Event (parse_event(dict) builds one)
+        event:      an app.awards.event_models Event (parse_event(dict) builds one)
         facts:      EnterpriseFacts describing the enterprise before the event, or None (all unknown)
         overrides:  {rule_id: value} for what-if forecasts without touching the rules —
                     fixed/up_to/unspecified: amount in 元 (int); percent/share/range: the percent
@@ -46,7 +46,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from app import reference
-from app.awards.events import FIELD_LABELS, EnterpriseFacts, Event
+from app.awards.event_models import FIELD_LABELS, EnterpriseFacts, Event
 from app.policies.loader import PolicySet
 from app.policies.schema import Fixed, Funder, PercentOf, Range, Rule, Share, Unspecified, UpTo
 from app.reference import SIZE_NAMES

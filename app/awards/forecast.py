@@ -18,13 +18,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.accounts.permissions import Principal
+from app.awards import facts as award_facts
 from app.awards import funds as fund_service
-from app.awards import service
 from app.awards.engine import compute
-from app.awards.events import EnterpriseFacts, Event
+from app.awards.event_models import EnterpriseFacts, Event
 from app.enterprises import service as enterprise_service
 from app.enterprises.models import Enterprise
 from app.errors import FieldError, NotFound, ValidationFailed
+from app.policies.loader import load_policies
+from app.policies.schema import FUNDER_NAMES
 from app.reference.targets import load_targets_2023
 
 # How a row (or part) of the 2023 target table becomes events. Not policy figures: the award
@@ -144,7 +146,7 @@ def target_scenarios(year: int) -> tuple[list[Scenario], list[tuple[str, str]]]:
             if code in TARGET_EVENTS:
                 template, assumption = TARGET_EVENTS[code]
                 day = target.deadline or date(year, 12, 31)
-                event = service.parse_event_data({**template, "date": day})
+                event = award_facts.parse_event_data({**template, "date": day})
                 scenarios.append(Scenario(name, event, TARGET_FACTS, int(total), assumption))
             elif code in NOT_FORECAST:
                 skipped.append((name, NOT_FORECAST[code]))
@@ -164,7 +166,7 @@ def candidate_scenarios(
             "outcome": c.get("outcome") or "new", "date": c.get("date") or date(year, 12, 31),
         }
         try:
-            events.append((c["enterprise_id"], service.parse_event_data(data, prefix=f"candidates[{i}]")))
+            events.append((c["enterprise_id"], award_facts.parse_event_data(data, prefix=f"candidates[{i}]")))
         except ValidationFailed as e:
             errors.extend(e.errors)
     if errors:
@@ -178,7 +180,7 @@ def candidate_scenarios(
     missing = sorted(ids - set(names))
     if missing:
         raise NotFound(f"未找到企业 {'、'.join(map(str, missing[:20]))}")
-    states = service._states(session, ids)
+    states = award_facts.enterprise_states(session, ids)
     return [
         Scenario(names[eid], event, states[eid].facts(event.date), 1)
         for eid, event in events
@@ -218,7 +220,7 @@ def run(
     *,
     overrides: Mapping[str, Decimal] | None = None,
 ) -> Forecast:
-    ps = service.policies()
+    ps = load_policies()
     out = Forecast()
     by_fund: dict[int | str, FundCost] = {}
     by_funder: dict[str, int] = defaultdict(int)
@@ -233,7 +235,7 @@ def run(
             raise ValidationFailed.one("overrides", f"overrides：{e}") from None
         if sc.assumption and sc.assumption not in out.assumptions:
             out.assumptions.append(sc.assumption)
-        described = service.describe_event(sc.event.model_dump(mode="json"))
+        described = award_facts.describe_event(sc.event.model_dump(mode="json"))
         for line in result.lines:
             out.rows.append(
                 Row(sc.source, described, sc.count, line.rule_id, line.document, line.clause, line.funder,
@@ -244,7 +246,7 @@ def run(
             match = _fund_for(_Dated(line.funder, line.document_code, line.fund_id, sc.event.date), balances)
             key: int | str = match.fund.id if match else f"none:{line.funder}"
             if key not in by_fund:
-                by_fund[key] = FundCost(None, None, f"{service.FUNDER_NAMES[line.funder]}（未设资金）", line.funder,
+                by_fund[key] = FundCost(None, None, f"{FUNDER_NAMES[line.funder]}（未设资金）", line.funder,
                                         None, 0, 0)
             by_fund[key].forecast_yuan += total
         for nc in result.not_computable:
@@ -255,7 +257,7 @@ def run(
 
 
 def _check_overrides(overrides: Mapping[str, Decimal]) -> None:
-    rules = service.policies().rules
+    rules = load_policies().rules
     errors = [FieldError(f"overrides.{rid}", f"overrides.{rid}：没有这条规则") for rid in overrides if rid not in rules]
     if errors:
         raise ValidationFailed(errors)

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from app.awards.engine import Benefit, Line, NotComputable
-from app.awards.events import EnterpriseFacts
+from app.awards.event_models import EnterpriseFacts
 from app.enterprises.schemas import IsoDate  # YYYY-MM-DD only, not 0 or "0"
 
 Funder = Literal["province", "city", "county"]

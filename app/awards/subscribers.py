@@ -4,15 +4,15 @@ from app import events
 
 
 def _honour_recorded(*, session, actor, enterprise, honour, **_):
-    from app.awards import service
+    from app.awards import proposals
 
-    service.on_honour_recorded(session, actor=actor, enterprise=enterprise, honour=honour)
+    proposals.on_honour_recorded(session, actor=actor, enterprise=enterprise, honour=honour)
 
 
 def _became_above_scale(*, session, actor, enterprise, **_):
-    from app.awards import service
+    from app.awards import proposals
 
-    service.on_became_above_scale(session, actor=actor, enterprise=enterprise)
+    proposals.on_became_above_scale(session, actor=actor, enterprise=enterprise)
 
 
 def subscribe() -> None:

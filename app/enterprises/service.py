@@ -162,9 +162,9 @@ def list_query(session: Session, *, actor: Principal, filters: ListFilters, sort
             h.append(Honour.level == f.honour_level)
         stmt = stmt.where(exists().where(*h))
     if f.pool:
-        from app.pools import service as pool_service  # the pools domain owns membership
+        from app.pools import common
 
-        stmt = stmt.where(pool_service.member_clause(f.pool, Enterprise.id))
+        stmt = stmt.where(common.member_clause(f.pool, Enterprise.id))
     if f.revenue_min is not None and f.revenue_max is not None and f.revenue_min > f.revenue_max:
         raise ValidationFailed.one("revenue_min", "营业收入下限不能大于上限")
     if f.revenue_min is not None:

@@ -36,7 +36,7 @@ import yaml
 
 from app import reference
 from app.awards import engine
-from app.awards.events import (
+from app.awards.event_models import (
     FIELD_LABELS,
     DesignPrizeEvent,
     EnterpriseFacts,

@@ -12,7 +12,18 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app import reference
-from app.awards.events import Contest, Count, EventType, Level, Outcome, Ownership, Purpose, Rank, Size, Yuan
+from app.awards.event_models import (
+    Contest,
+    Count,
+    EventType,
+    Level,
+    Outcome,
+    Ownership,
+    Purpose,
+    Rank,
+    Size,
+    Yuan,
+)
 
 Funder = Literal["province", "city", "county"]
 FUNDER_NAMES = {"province": "省级", "city": "市级", "county": "县级"}

@@ -11,9 +11,9 @@ from app.enterprises import service as enterprise_service
 from app.enterprises.models import EnterpriseFigure
 from app.enterprises.schemas import EnterpriseUpdate
 from app.errors import AppError
-from app.pools import service as pool_service
+from app.pools import listing, membership, mu_provisional, mu_records
+from app.pools.listing import PoolFilters
 from app.pools.schemas import EnterIn, LeaveIn
-from app.pools.service import PoolFilters
 
 # pool → (entry date, figures year, how many members)
 PLAN = {
@@ -39,7 +39,7 @@ def seed(session: Session) -> None:
     _history(session)
     _graduations(session)
     for year in sorted(years)[-2:]:
-        pool_service.compute_provisional(session, actor=SYSTEM, year=year)
+        mu_provisional.compute_provisional(session, actor=SYSTEM, year=year)
     _recorded_classes(session, max(years) - 1 if max(years) - 1 in years else max(years))
     session.flush()
 
@@ -50,7 +50,7 @@ def _fill(session: Session, pool_code: str, when: date, year: int, wanted: int) 
     for candidacy in (["met"], ["judgement"]):
         if len(rows) >= wanted * 3:
             break
-        page, _, _ = pool_service.candidates_page(
+        page, _, _ = listing.candidates_page(
             session, actor=SYSTEM, pool_code=pool_code, filters=PoolFilters(year=year, candidacy=candidacy), limit=500
         )
         rows.extend(page)
@@ -68,7 +68,7 @@ def _fill(session: Session, pool_code: str, when: date, year: int, wanted: int) 
         )
         note = None if r.candidacy == "met" else "演示：乡镇推荐，经县工信局研判"
         try:
-            pool_service.enter(session, actor=SYSTEM, pool_code=pool_code, data=EnterIn(
+            membership.enter(session, actor=SYSTEM, pool_code=pool_code, data=EnterIn(
                 enterprise_id=r.enterprise.id, entry_class=best, entered_date=when, year=year, note=note))
         except AppError:
             continue
@@ -76,15 +76,15 @@ def _fill(session: Session, pool_code: str, when: date, year: int, wanted: int) 
 
 def _history(session: Session) -> None:
     """A few members of the 2022 pool left at the 2023 review: full history on their pages."""
-    rows, _, _ = pool_service.members_page(session, actor=SYSTEM, pool_code="yumiao_pool", filters=PoolFilters(), limit=6)
+    rows, _, _ = listing.members_page(session, actor=SYSTEM, pool_code="yumiao_pool", filters=PoolFilters(), limit=6)
     for r in rows[:4]:
-        pool_service.leave(session, actor=SYSTEM, pool_code="yumiao_pool", enterprise_id=r.enterprise.id,
+        membership.leave(session, actor=SYSTEM, pool_code="yumiao_pool", enterprise_id=r.enterprise.id,
                            data=LeaveIn(reason="not_eligible", left_date=date(2023, 12, 31), note="演示：年度评价调整"))
 
 
 def _graduations(session: Session) -> None:
     """Three 初级培育库 members become 规上: the system proposes moving them on."""
-    rows, _, _ = pool_service.members_page(
+    rows, _, _ = listing.members_page(
         session, actor=SYSTEM, pool_code="primary_pool", filters=PoolFilters(), limit=40
     )
     for r in [r for r in rows if not r.enterprise.above_scale][-3:]:
@@ -94,10 +94,10 @@ def _graduations(session: Session) -> None:
 
 def _recorded_classes(session: Session, year: int) -> None:
     """The county's evaluation list for a year, for the members of 初级培育库 (recorded beats provisional)."""
-    rows, _, _ = pool_service.members_page(
+    rows, _, _ = listing.members_page(
         session, actor=SYSTEM, pool_code="primary_pool", filters=PoolFilters(), limit=30
     )
     classes = "ABBCABCDBA"
     for i, r in enumerate(rows):
-        pool_service.record_mu_class(session, actor=SYSTEM, enterprise_id=r.enterprise.id, year=year,
+        mu_records.record_mu_class(session, actor=SYSTEM, enterprise_id=r.enterprise.id, year=year,
                                      mu_class=classes[i % len(classes)], note="演示：县亩产效益评价名单")

@@ -7,15 +7,15 @@ from app import events
 
 
 def on_above_scale(session, actor, enterprise, **_) -> None:
-    from app.pools import service as pool_service
+    from app.pools import graduation
 
-    pool_service.propose_graduations(session, actor=actor, enterprise=enterprise, trigger="above_scale")
+    graduation.propose_graduations(session, actor=actor, enterprise=enterprise, trigger="above_scale")
 
 
 def on_honour(session, actor, enterprise, honour, **_) -> None:
-    from app.pools import service as pool_service
+    from app.pools import graduation
 
-    pool_service.propose_graduations(session, actor=actor, enterprise=enterprise, trigger="honour", honour=honour)
+    graduation.propose_graduations(session, actor=actor, enterprise=enterprise, trigger="honour", honour=honour)
 
 
 def subscribe() -> None:

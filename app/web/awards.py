@@ -16,14 +16,17 @@ from sqlalchemy.orm import Session
 from app.accounts.permissions import Principal
 from app.api.deps import CurrentEnterprise, SessionDep
 from app.api.problems import translate
+from app.awards import event_models, excel, proposals, workflow
+from app.awards import facts as award_facts
 from app.awards import forecast as forecast_service
 from app.awards import funds as fund_service
-from app.awards import service
-from app.awards.events import FIELD_LABELS
+from app.awards import ledger as award_ledger
+from app.awards.event_models import FIELD_LABELS
 from app.awards.models import STATUS_NAMES
 from app.awards.schemas import ExtraFacts
 from app.errors import AppError, ValidationFailed
 from app.policies import coverage
+from app.policies.loader import load_policies
 from app.policies.schema import FUNDER_NAMES
 from app.web.deps import PagePrincipal
 from app.web.render import redirect, render, templates
@@ -33,7 +36,7 @@ router = APIRouter(include_in_schema=False)
 
 def policy_gap_today() -> str | None:
     """Why no policy document is in force today (None when one is): pages stop promising awards then."""
-    return coverage.lapse_message(service.policies(), date.today())
+    return coverage.lapse_message(load_policies(), date.today())
 
 
 templates.env.globals["policy_gap_today"] = policy_gap_today
@@ -71,10 +74,10 @@ def wan_to_yuan(text: str | None, field: str, *, required: bool = True) -> int |
 templates.env.globals.update(
     AWARD_STATUS_NAMES=STATUS_NAMES,
     FUNDER_NAMES=FUNDER_NAMES,
-    AWARD_EVENT_NAMES=service.EVENT_TYPE_NAMES,
+    AWARD_EVENT_NAMES=event_models.EVENT_TYPE_NAMES,
     wan_exact=wan_exact,
-    describe_event=service.describe_event,
-    award_subject=service.subject_of,
+    describe_event=award_facts.describe_event,
+    award_subject=award_ledger.subject_of,
 )
 
 
@@ -101,7 +104,7 @@ OTHER_LABELS = {"participants": "参赛人数", "city_rank": "全市复合排名
 
 
 def _members():
-    from app.awards import events
+    from app.awards import event_models as events
 
     return [events.FirstAboveScaleEvent, events.SalesMilestoneEvent, events.LoanInterestEvent,
             events.EquipmentPurchaseEvent, events.DesignPrizeEvent, events.SkillsContestEvent,
@@ -132,12 +135,12 @@ def enterprise_panel(session: Session, principal: Principal, ent) -> dict | None
 
 
 def _panel_context(session, principal, ent, **extra) -> dict:
-    lines = service.enterprise_lines(session, actor=principal, enterprise_id=ent.id)
+    lines = workflow.enterprise_lines(session, actor=principal, enterprise_id=ent.id)
     event_type = extra.pop("event_type", "first_above_scale")
     return {
         "lines": lines,
-        "events": service.enterprise_events(session, actor=principal, enterprise_id=ent.id)[:20],
-        "types": {t: service.EVENT_TYPE_NAMES[t] for t in service.RECORDABLE_TYPES},
+        "events": proposals.enterprise_events(session, actor=principal, enterprise_id=ent.id)[:20],
+        "types": {t: event_models.EVENT_TYPE_NAMES[t] for t in award_facts.RECORDABLE_TYPES},
         "event_type": event_type,
         "fields": event_fields(event_type),
         "values": {},
@@ -164,7 +167,7 @@ def enterprise_awards(request: Request, enterprise_id: int, ent: CurrentEnterpri
 def event_form_fields(request: Request, enterprise_id: int, ent: CurrentEnterprise, principal: PagePrincipal,
                       type: str = "first_above_scale"):
     """The inputs for the chosen event type (htmx swaps them into the form)."""
-    if type not in service.RECORDABLE_TYPES:
+    if type not in award_facts.RECORDABLE_TYPES:
         type = "first_above_scale"
     return render(request, "awards/_event_fields.html",
                   {"fields": event_fields(type), "values": {}, "event_type": type})
@@ -178,7 +181,7 @@ async def record_event(request: Request, enterprise_id: int, ent: CurrentEnterpr
     values = {k: (v.strip() if isinstance(v, str) else v) for k, v in form.items() if k != "csrf_token"}
     event_type = values.get("type") or ""
     try:
-        if event_type not in service.RECORDABLE_TYPES:
+        if event_type not in award_facts.RECORDABLE_TYPES:
             raise ValidationFailed.one("event.type", "请选择事件类型")
         event: dict[str, Any] = {"type": event_type, "date": values.get("date") or None}
         for f in event_fields(event_type):
@@ -198,7 +201,7 @@ async def record_event(request: Request, enterprise_id: int, ent: CurrentEnterpr
             except ValidationError as e:
                 raise ValidationFailed([translate(x) for x in e.errors()]) from None
         with session.begin_nested():
-            rec = service.record_event(session, actor=principal, enterprise_id=ent.id, event=event, facts=facts,
+            rec = proposals.record_event(session, actor=principal, enterprise_id=ent.id, event=event, facts=facts,
                                        note=values.get("note") or None)
     except AppError as e:
         if e.status_code not in (409, 422):
@@ -206,8 +209,8 @@ async def record_event(request: Request, enterprise_id: int, ent: CurrentEnterpr
         return _panel(request, session, principal, ent, status=e.status_code, event_type=event_type or
                       "first_above_scale", values=values, errors=_errors(e))
     n = len(rec.lines)
-    message = f"已记录{service.EVENT_TYPE_NAMES[event_type]}，自动生成 {n} 笔待审核奖补" if n else (
-        f"已记录{service.EVENT_TYPE_NAMES[event_type]}；按现行政策没有可生成的奖补")
+    message = f"已记录{event_models.EVENT_TYPE_NAMES[event_type]}，自动生成 {n} 笔待审核奖补" if n else (
+        f"已记录{event_models.EVENT_TYPE_NAMES[event_type]}；按现行政策没有可生成的奖补")
     return _panel(request, session, principal, ent, event_type=event_type, message=message,
                   not_computable=rec.proposal.result.not_computable, warnings=rec.warnings)
 
@@ -215,13 +218,13 @@ async def record_event(request: Request, enterprise_id: int, ent: CurrentEnterpr
 # --- the county queue ------------------------------------------------------------------------
 
 
-def _line_filters(request: Request) -> service.LineFilters:
+def _line_filters(request: Request) -> workflow.LineFilters:
     qp = request.query_params
     year = qp.get("year") or ""
     if year and not year.isdigit():
         raise ValidationFailed.one("year", "年度应为数字")
     status = [s for s in qp.getlist("status") if s]
-    return service.LineFilters(
+    return workflow.LineFilters(
         status=status or (None if "status" in qp else ["proposed"]),
         funder=qp.get("funder") or None,
         township=qp.get("township") or None,
@@ -235,17 +238,17 @@ def queue(request: Request, session: SessionDep, principal: PagePrincipal,
           cursor: Annotated[str | None, Query(max_length=500)] = None):
     principal.require("awards:read")
     filters = _line_filters(request)
-    rows, next_cursor = service.list_lines(session, actor=principal, filters=filters, cursor=cursor, limit=50)
+    rows, next_cursor = workflow.list_lines(session, actor=principal, filters=filters, cursor=cursor, limit=50)
     base_qs = "&".join(p for p in request.url.query.split("&") if p and not p.startswith("cursor="))
     return render(request, "awards/queue.html", {
         "section": "awards", "rows": rows, "next_cursor": next_cursor, "f": filters, "base_qs": base_qs,
-        "totals": service.ledger_totals(session, actor=principal), "funds": fund_service.balances(session),
+        "totals": award_ledger.ledger_totals(session, actor=principal), "funds": fund_service.balances(session),
         "is_first_page": cursor is None,
     }, block="results")
 
 
 def _row(request, session, principal, line_id, *, status=200, errors=None, message=None):
-    line, ent = service.get_line(session, actor=principal, line_id=line_id)
+    line, ent = workflow.get_line(session, actor=principal, line_id=line_id)
     return render(request, "awards/_row.html", {
         "line": line, "ent_name": ent.name, "township": ent.township, "row_errors": errors or [],
         "message": message, "funds": fund_service.balances(session),
@@ -262,7 +265,7 @@ async def approve(request: Request, line_id: int, session: SessionDep, principal
         if fund_id is not None and not str(fund_id).isdigit():
             raise ValidationFailed.one("fund_id", "请选择资金")
         with session.begin_nested():
-            service.approve(session, actor=principal, line_id=line_id, comment=form.get("comment") or "",
+            workflow.approve(session, actor=principal, line_id=line_id, comment=form.get("comment") or "",
                             amount_yuan=amount, fund_id=int(fund_id) if fund_id else None)
     except AppError as e:
         if e.status_code not in (409, 422):
@@ -277,7 +280,7 @@ async def reject(request: Request, line_id: int, session: SessionDep, principal:
     form = await request.form()
     try:
         with session.begin_nested():
-            service.reject(session, actor=principal, line_id=line_id, reason=form.get("reason") or "")
+            workflow.reject(session, actor=principal, line_id=line_id, reason=form.get("reason") or "")
     except AppError as e:
         if e.status_code not in (409, 422):
             raise
@@ -295,7 +298,7 @@ async def pay(request: Request, line_id: int, session: SessionDep, principal: Pa
         except ValueError:
             raise ValidationFailed.one("paid_date", "请填写拨付日期（YYYY-MM-DD）") from None
         with session.begin_nested():
-            service.pay(session, actor=principal, line_id=line_id, paid_date=paid,
+            workflow.pay(session, actor=principal, line_id=line_id, paid_date=paid,
                         voucher_no=form.get("voucher_no") or "")
     except AppError as e:
         if e.status_code not in (409, 422):
@@ -306,15 +309,15 @@ async def pay(request: Request, line_id: int, session: SessionDep, principal: Pa
 
 @router.get("/awards/lines/{line_id}")
 def line_page(request: Request, line_id: int, session: SessionDep, principal: PagePrincipal):
-    line, ent = service.get_line(session, actor=principal, line_id=line_id)
+    line, ent = workflow.get_line(session, actor=principal, line_id=line_id)
     from app.audit import service as audit
 
     history = [h for h in audit.for_enterprise(session, ent.id)
                if h.entity_type == "award_line" and h.entity_id == str(line.id)]
     return render(request, "awards/line.html", {
         "section": "awards", "line": line, "ent": ent, "history": history,
-        "recompute": service.recompute(session, actor=principal, line_id=line_id),
-        "subject": service.subject_of(line), "funds": fund_service.balances(session),
+        "recompute": workflow.recompute(session, actor=principal, line_id=line_id),
+        "subject": award_ledger.subject_of(line), "funds": fund_service.balances(session),
     })
 
 
@@ -323,8 +326,8 @@ def ledger_xlsx(request: Request, session: SessionDep, principal: PagePrincipal)
     filters = _line_filters(request)
     if "status" not in request.query_params:
         filters.status = None  # the ledger is every state unless asked
-    data = service.ledger_xlsx(session, actor=principal, filters=filters)
-    return Response(data, media_type=service.XLSX, headers={"Content-Disposition": "attachment; filename=award-ledger.xlsx"})
+    data = excel.ledger_xlsx(session, actor=principal, filters=filters)
+    return Response(data, media_type=excel.XLSX, headers={"Content-Disposition": "attachment; filename=award-ledger.xlsx"})
 
 
 # --- 公示 ---------------------------------------------------------------------------------------
@@ -340,17 +343,17 @@ def _year(request: Request) -> int | None:
 @router.get("/awards/notice")
 def notice(request: Request, session: SessionDep, principal: PagePrincipal):
     year = _year(request)
-    rows = service.notice_rows(session, actor=principal, year=year)
+    rows = award_ledger.notice_rows(session, actor=principal, year=year)
     return render(request, "awards/notice.html", {
         "section": "awards", "rows": rows, "year": year, "total": sum(line.amount_yuan or 0 for line, _, _ in rows),
-        "subject_of": service.subject_of, "today": date.today(),
+        "subject_of": award_ledger.subject_of, "today": date.today(),
     })
 
 
 @router.get("/awards/notice.xlsx")
 def notice_xlsx(request: Request, session: SessionDep, principal: PagePrincipal):
-    data = service.notice_xlsx(session, actor=principal, year=_year(request))
-    return Response(data, media_type=service.XLSX, headers={"Content-Disposition": "attachment; filename=award-notice.xlsx"})
+    data = excel.notice_xlsx(session, actor=principal, year=_year(request))
+    return Response(data, media_type=excel.XLSX, headers={"Content-Disposition": "attachment; filename=award-notice.xlsx"})
 
 
 # --- funds ---------------------------------------------------------------------------------
@@ -365,10 +368,10 @@ def _funds_page(request, session, principal, *, status=200, errors=None, message
         "remaining": [round(b.remaining_yuan / 10000, 2) for b in balances],
         "proposed": [round(b.proposed_yuan / 10000, 2) for b in balances],
     }
-    by_year = service.totals_by_year_funder(session, actor=principal)
+    by_year = award_ledger.totals_by_year_funder(session, actor=principal)
     return render(request, "awards/funds.html", {
         "section": "awards", "balances": balances, "chart": chart, "by_year": by_year,
-        "documents": service.policies().documents, "errors": errors or [], "message": message,
+        "documents": load_policies().documents, "errors": errors or [], "message": message,
     }, status_code=status)
 
 
@@ -451,7 +454,7 @@ async def set_period(request: Request, fund_id: int, session: SessionDep, princi
 def _overrides(request: Request) -> tuple[dict[str, Decimal], list[dict]]:
     """What-if rows from the page: a rule and its new figure (万元 for amounts, % for percentages)."""
     qp = request.query_params
-    rules = service.policies().rules
+    rules = load_policies().rules
     overrides: dict[str, Decimal] = {}
     shown = []
     for rule_id, value in zip(qp.getlist("override_rule"), qp.getlist("override_value"), strict=False):
@@ -500,7 +503,7 @@ def forecast_page(request: Request, session: SessionDep, principal: PagePrincipa
     year_text = qp.get("year") or "2023"
     ctx: dict[str, Any] = {
         "section": "awards", "scenario": scenario, "year": year_text, "candidates_text": qp.get("candidates") or "",
-        "rules": [r for r in service.policies().rules.values() if r.amount is not None and r.funder],
+        "rules": [r for r in load_policies().rules.values() if r.amount is not None and r.funder],
         "errors": [], "out": None, "shown": [],
     }
     status = 200

@@ -3,7 +3,7 @@ listing every rule with its clause text, amount and funder."""
 
 from fastapi import APIRouter, Request
 
-from app.awards import service
+from app.policies import catalogue
 from app.web.deps import PagePrincipal
 from app.web.render import render
 
@@ -13,10 +13,10 @@ router = APIRouter(include_in_schema=False)
 @router.get("/policies")
 def policies_page(request: Request, principal: PagePrincipal):
     principal.require("policies:read")
-    return render(request, "policies/list.html", {"section": "policies", "docs": service.catalogue()})
+    return render(request, "policies/list.html", {"section": "policies", "docs": catalogue.catalogue()})
 
 
 @router.get("/policies/{code}")
 def policy_page(request: Request, code: str, principal: PagePrincipal):
     principal.require("policies:read")
-    return render(request, "policies/detail.html", {"section": "policies", "doc": service.policy_document(code)})
+    return render(request, "policies/detail.html", {"section": "policies", "doc": catalogue.policy_document(code)})

@@ -15,9 +15,15 @@ from app.api.pools import pool_filters
 from app.api.problems import translate
 from app.config import get_settings
 from app.errors import AppError, ValidationFailed
-from app.pools import service as pool_service
+from app.pools import common, listing, mu_provisional, mu_records
+from app.pools import graduation as pool_graduation
+from app.pools import membership as pool_membership
+from app.pools import review as pool_review
+from app.pools import status as pool_status
+from app.pools.common import CANDIDACY_LABELS, MU_SOURCE_NAMES
 from app.pools.criteria import STATUS_NAMES, Status
 from app.pools.definitions import load_mu_scheme, load_pools
+from app.pools.listing import PoolFilters
 from app.pools.models import LEAVE_REASONS
 from app.pools.schemas import (
     EnterIn,
@@ -29,7 +35,6 @@ from app.pools.schemas import (
     ReviewEnterItem,
     ReviewLeaveItem,
 )
-from app.pools.service import CANDIDACY_LABELS, MU_SOURCE_NAMES, PoolFilters
 from app.reference import township_names, townships
 from app.web.deps import PagePrincipal
 from app.web.render import render, templates
@@ -74,7 +79,7 @@ def _qs(request: Request, drop: tuple[str, ...] = ("cursor",)) -> str:
 @router.get("/pools")
 def overview(request: Request, session: SessionDep, principal: PagePrincipal):
     principal.require("pools:read")
-    rows = pool_service.overview(session, actor=principal)
+    rows = listing.overview(session, actor=principal)
     towns = [t for t in townships() if principal.sees_township(t["code"])]
     totals = {t["code"]: sum(r.by_township.get(t["code"], 0) for r in rows) for t in towns}
     return render(request, "pools/overview.html", {"section": "pools", "rows": rows, "towns": towns, "totals": totals})
@@ -97,11 +102,11 @@ def mu_page(
     principal.require("pools:read")
     township = [t for t in township or [] if t] or None
     mu_class = [c for c in mu_class or [] if c] or None
-    rows, next_cursor, year = pool_service.mu_page(
+    rows, next_cursor, year = mu_provisional.mu_page(
         session, actor=principal, year=year, township=township, mu_class=mu_class, q=q, cursor=cursor, limit=50
     )
-    scheme, setting = pool_service.effective_scheme(session)
-    n, computed_at = pool_service.provisional_status(session, year)
+    scheme, setting = mu_provisional.effective_scheme(session)
+    n, computed_at = mu_provisional.provisional_status(session, year)
     return render(
         request,
         "pools/mu.html",
@@ -128,19 +133,19 @@ async def mu_scheme(request: Request, session: SessionDep, principal: PagePrinci
     weights = {k[7:]: v for k, v in form.items() if k.startswith("weight_") and str(v).strip()}
     bands = [{"mu_class": c, "percent": form.get(f"band_{c}")} for c in "ABCD" if _form_value(form, f"band_{c}")]
     data = _model(MuSchemeIn, {"weights": weights, "bands": [_model(MuBandIn, b) for b in bands] or None})
-    pool_service.set_scheme(session, actor=principal, data=data)
+    mu_provisional.set_scheme(session, actor=principal, data=data)
     return render(request, "pools/_message.html", {"message": "已保存权重与分档；请重新测算暂定分类。"})
 
 
 @router.post("/pools/mu/scheme/reset")
 def mu_scheme_reset(request: Request, session: SessionDep, principal: PagePrincipal):
-    pool_service.reset_scheme(session, actor=principal)
+    mu_provisional.reset_scheme(session, actor=principal)
     return Response(status_code=200, headers={"HX-Refresh": "true"})
 
 
 @router.post("/pools/mu/compute")
 def mu_compute(request: Request, session: SessionDep, principal: PagePrincipal, year: Annotated[int, Form()]):
-    s = pool_service.compute_provisional(session, actor=principal, year=year)
+    s = mu_provisional.compute_provisional(session, actor=principal, year=year)
     classes = "、".join(f"{c} 类 {n} 家" for c, n in s.classes.items())
     return render(
         request,
@@ -161,7 +166,7 @@ def mu_import(
     data = file.file.read(get_settings().import_max_bytes + 1)
     try:
         with session.begin_nested():
-            recorded, changed = pool_service.import_mu_classes(session, actor=principal, year=year, data=data)
+            recorded, changed = mu_records.import_mu_classes(session, actor=principal, year=year, data=data)
     except ValidationFailed as e:
         return render(request, "enterprises/_import_result.html", {"error": e}, status_code=422)
     return render(
@@ -177,7 +182,7 @@ async def record_mu_class(request: Request, enterprise_id: int, _ent: CurrentEnt
     year = _form_value(form, "year")
     if year is None or not year.isdigit():
         raise ValidationFailed.one("year", "请填写评价年度")
-    pool_service.record_mu_class(
+    mu_records.record_mu_class(
         session, actor=principal, enterprise_id=enterprise_id, year=int(year),
         mu_class=(_form_value(form, "mu_class") or "").upper(), note=_form_value(form, "note"),
     )
@@ -191,7 +196,7 @@ async def record_mu_class(request: Request, enterprise_id: int, _ent: CurrentEnt
 async def graduation_confirm(request: Request, proposal_id: int, session: SessionDep, principal: PagePrincipal):
     form = await request.form()
     data = _model(GraduationConfirm, {k: _form_value(form, k) for k in ("left_date", "next_pool", "next_entry_class", "note")})
-    g, entered = pool_service.confirm_graduation(session, actor=principal, proposal_id=proposal_id, data=data)
+    g, entered = pool_graduation.confirm_graduation(session, actor=principal, proposal_id=proposal_id, data=data)
     msg = f"已确认毕业并出库（{LEAVE_REASONS['above_scale' if g.trigger == 'above_scale' else 'honoured']}）"
     if entered is not None:
         msg += f"，已转入“{load_pools()[entered.pool].name}”"
@@ -201,7 +206,7 @@ async def graduation_confirm(request: Request, proposal_id: int, session: Sessio
 @router.post("/pools/graduations/{proposal_id}/dismiss")
 async def graduation_dismiss(request: Request, proposal_id: int, session: SessionDep, principal: PagePrincipal):
     form = await request.form()
-    pool_service.dismiss_graduation(session, actor=principal, proposal_id=proposal_id, note=_form_value(form, "note"))
+    pool_graduation.dismiss_graduation(session, actor=principal, proposal_id=proposal_id, note=_form_value(form, "note"))
     return render(request, "pools/_message.html", {"message": "已驳回，企业留在库中"})
 
 
@@ -231,7 +236,7 @@ def pool_page(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ):
     principal.require("pools:read")
-    pool_def = pool_service.get_pool_def(pool_code)
+    pool_def = common.get_pool_def(pool_code)
     f = _clean(filters)
     ctx = {
         "section": "pools",
@@ -244,21 +249,21 @@ def pool_page(
         "year": None,
     }
     if tab in ("members", "history"):
-        rows, ctx["next_cursor"], ctx["year"] = pool_service.members_page(
+        rows, ctx["next_cursor"], ctx["year"] = listing.members_page(
             session, actor=principal, pool_code=pool_code, filters=f, include_left=tab == "history", cursor=cursor,
         )
         ctx["rows"] = rows
     elif tab == "candidates":
-        rows, ctx["next_cursor"], ctx["year"] = pool_service.candidates_page(
+        rows, ctx["next_cursor"], ctx["year"] = listing.candidates_page(
             session, actor=principal, pool_code=pool_code, filters=f, cursor=cursor
         )
         ctx["rows"] = rows
-        ctx["counts"], _ = pool_service.candidate_counts(session, actor=principal, pool_code=pool_code, filters=f)
+        ctx["counts"], _ = listing.candidate_counts(session, actor=principal, pool_code=pool_code, filters=f)
     elif tab == "graduations":
-        ctx["graduations"] = pool_service.graduations(session, actor=principal, pool_code=pool_code)
+        ctx["graduations"] = pool_graduation.graduations(session, actor=principal, pool_code=pool_code)
     else:
         raise ValidationFailed.one("tab", "未知的页签")
-    ctx["member_counts"] = pool_service.member_counts(session, actor=principal).get(pool_code, {})
+    ctx["member_counts"] = listing.member_counts(session, actor=principal).get(pool_code, {})
     return render(request, "pools/pool.html", ctx, block="results")
 
 
@@ -295,7 +300,7 @@ def _wan(yuan: int | None) -> float | None:
 @router.get("/pools/{pool_code}/members.xlsx")
 def members_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipal, filters: Filters,
                  tab: str = "members"):
-    rows, year = pool_service.all_members(
+    rows, year = listing.all_members(
         session, actor=principal, pool_code=pool_code, filters=_clean(filters), include_left=tab == "history"
     )
     names = township_names()
@@ -305,7 +310,7 @@ def members_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipal, 
          f"{year} 年营业收入（万元）", f"{year} 年主营业务收入（万元）", f"按 {year} 年数据判断", "亩产效益类别", "类别来源"],
         [
             [r.enterprise.uscc, r.enterprise.name, names.get(r.enterprise.township),
-             pool_service.class_name(pool_code, r.membership.entry_class) or r.membership.entry_class,
+             common.class_name(pool_code, r.membership.entry_class) or r.membership.entry_class,
              r.membership.entered_date.isoformat(), r.membership.entered_by,
              r.membership.left_date.isoformat() if r.membership.left_date else None,
              LEAVE_REASONS.get(r.membership.leave_reason) if r.membership.leave_reason else None,
@@ -319,8 +324,8 @@ def members_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipal, 
 
 @router.get("/pools/{pool_code}/candidates.xlsx")
 def candidates_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipal, filters: Filters):
-    rows, year = pool_service.all_candidates(session, actor=principal, pool_code=pool_code, filters=_clean(filters))
-    pool_def = pool_service.get_pool_def(pool_code)
+    rows, year = listing.all_candidates(session, actor=principal, pool_code=pool_code, filters=_clean(filters))
+    pool_def = common.get_pool_def(pool_code)
     names = township_names()
     data = _xlsx(
         "候选企业",
@@ -341,11 +346,11 @@ def candidates_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipa
 async def enter(request: Request, pool_code: str, session: SessionDep, principal: PagePrincipal):
     form = await request.form()
     data = _model(EnterIn, {k: _form_value(form, k) for k in ("enterprise_id", "entry_class", "entered_date", "year", "note")})
-    m = pool_service.enter(session, actor=principal, pool_code=pool_code, data=data)
+    m = pool_membership.enter(session, actor=principal, pool_code=pool_code, data=data)
     if form.get("from") == "panel":
         return Response(status_code=200, headers={"HX-Refresh": "true"})
     return render(request, "pools/_message.html",
-                  {"message": f"已入库（{m.entered_date}，{pool_service.class_name(pool_code, m.entry_class)}）"})
+                  {"message": f"已入库（{m.entered_date}，{common.class_name(pool_code, m.entry_class)}）"})
 
 
 @router.post("/pools/{pool_code}/members/{enterprise_id}/leave")
@@ -353,7 +358,7 @@ async def leave(request: Request, pool_code: str, enterprise_id: int, _ent: Curr
                 principal: PagePrincipal):
     form = await request.form()
     data = _model(LeaveIn, {k: _form_value(form, k) for k in ("reason", "left_date", "note")})
-    m = pool_service.leave(session, actor=principal, pool_code=pool_code, enterprise_id=enterprise_id, data=data)
+    m = pool_membership.leave(session, actor=principal, pool_code=pool_code, enterprise_id=enterprise_id, data=data)
     if form.get("from") == "panel":
         return Response(status_code=200, headers={"HX-Refresh": "true"})
     return render(request, "pools/_message.html", {"message": f"已出库（{m.left_date}，{LEAVE_REASONS[m.leave_reason]}）"})
@@ -363,7 +368,7 @@ async def leave(request: Request, pool_code: str, enterprise_id: int, _ent: Curr
 def review_page(request: Request, pool_code: str, session: SessionDep, principal: PagePrincipal,
                 year: Annotated[int | None, Query(ge=2000, le=2100)] = None):
     principal.require("pools:read")
-    plan = pool_service.review_plan(session, actor=principal, pool_code=pool_code, year=year)
+    plan = pool_review.review_plan(session, actor=principal, pool_code=pool_code, year=year)
     return render(request, "pools/review.html", {"section": "pools", "pool": plan.pool_def, "plan": plan,
                                                  "today": date.today()})
 
@@ -384,7 +389,7 @@ async def review_confirm(request: Request, pool_code: str, session: SessionDep, 
         {"year": _form_value(form, "year"), "review_date": _form_value(form, "review_date"),
          "note": _form_value(form, "note"), "leave": leave_items, "enter": enter_items},
     )
-    review = pool_service.confirm_review(session, actor=principal, pool_code=pool_code, data=data)
+    review = pool_review.confirm_review(session, actor=principal, pool_code=pool_code, data=data)
     return render(request, "pools/_message.html",
                   {"message": f"{review.year} 年度调整已完成：出库 {review.left_count} 家，入库 {review.entered_count} 家。",
                    "link": f"/pools/{pool_code}"})
@@ -397,7 +402,7 @@ def enterprise_panel(session, principal, ent) -> dict | None:
     if not principal.has("pools:read"):
         return None
     try:
-        status = pool_service.enterprise_status(session, actor=principal, enterprise_id=ent.id)
+        status = pool_status.enterprise_status(session, actor=principal, enterprise_id=ent.id)
     except AppError:
         return None
     return {

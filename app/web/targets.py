@@ -9,8 +9,11 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from app.api.deps import SessionDep
+from app.awards import ledger as award_ledger
 from app.config import get_settings
 from app.errors import AppError, FieldError, NotFound, ValidationFailed
+from app.pools import listing as pool_listing
+from app.pools.definitions import load_pools
 from app.reference import townships
 from app.reports import service as filing_service
 from app.targets import excel
@@ -113,24 +116,13 @@ def dashboard(
 
 
 def _township_panels(session, principal, town: str, today: date) -> dict:
-    """What else a township looks at: its pools' sizes, its awards, last month's filings (each if available)."""
+    """What else a township looks at: its pools' sizes, its awards, last month's filings."""
     out: dict = {"pools": None, "awards": None}
     if principal.has("pools:read"):
-        try:
-            from app.pools import service as pool_service
-        except ImportError:
-            pool_service = None
-        if pool_service is not None and hasattr(pool_service, "member_counts"):
-            counts = pool_service.member_counts(session, actor=principal)
-            defs = pool_service.load_pools()
-            out["pools"] = [(code, p.name, counts.get(code, {}).get(town, 0)) for code, p in defs.items()]
+        counts = pool_listing.member_counts(session, actor=principal)
+        out["pools"] = [(code, p.name, counts.get(code, {}).get(town, 0)) for code, p in load_pools().items()]
     if principal.has("awards:read"):
-        try:
-            from app.awards import service as award_service
-        except ImportError:
-            award_service = None
-        if award_service is not None and hasattr(award_service, "ledger_totals"):
-            out["awards"] = award_service.ledger_totals(session, actor=principal)
+        out["awards"] = award_ledger.ledger_totals(session, actor=principal)
     period = filing_service.last_month(today)
     out["filing_period"] = period
     out["filing_month"] = filing_service.month_text(period)

@@ -13,7 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from app.awards.engine import Result, compute, rules_in_force
-from app.awards.events import EnterpriseFacts, FirstAboveScaleEvent, parse_event
+from app.awards.event_models import EnterpriseFacts, FirstAboveScaleEvent, parse_event
 from app.policies.loader import load_policies
 
 CASES_DIR = Path(__file__).parent / "cases"

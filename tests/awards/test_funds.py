@@ -12,7 +12,7 @@ from app.accounts import service as accounts
 from app.accounts.permissions import SYSTEM
 from app.audit.models import AuditEntry
 from app.awards import funds as fund_service
-from app.awards import service
+from app.awards import proposals, workflow
 from app.awards.models import AwardLine, Fund, FundEntry
 from app.cli import run_migrations
 from tests.conftest import bearer
@@ -106,7 +106,7 @@ def _proposed_lines(committed) -> tuple[int, list[int]]:
         ids = []
         for i in range(N):
             ent = make.enterprise(name=f"并发升规企业{i:03d}有限公司")
-            rec = service.record_event(s, actor=SYSTEM, enterprise_id=ent.id,
+            rec = proposals.record_event(s, actor=SYSTEM, enterprise_id=ent.id,
                                        event={"type": "first_above_scale", "date": "2023-06-01"})
             assert [line.computed_yuan for line in rec.lines] == [AWARD]
             ids.append(rec.lines[0].id)
@@ -155,7 +155,7 @@ def test_100_concurrent_approvals_through_the_service_never_overdraw(committed):
     def approve(i):
         with committed() as s:
             try:
-                service.approve(s, actor=SYSTEM, line_id=line_ids[i], comment="同意", fund_id=fund_id)
+                workflow.approve(s, actor=SYSTEM, line_id=line_ids[i], comment="同意", fund_id=fund_id)
                 s.commit()
                 return "approved"
             except fund_service.FundExhausted as e:

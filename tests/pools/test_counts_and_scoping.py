@@ -8,14 +8,14 @@ from python_calamine import CalamineWorkbook
 
 from app.accounts.permissions import SYSTEM, user_principal
 from app.errors import NotFound
-from app.pools import service as pool_service
+from app.pools import listing, membership
+from app.pools.listing import PoolFilters
 from app.pools.schemas import EnterIn
-from app.pools.service import PoolFilters
 from tests.conftest import bearer, login
 
 
 def enter(db, pool, ent, actor=SYSTEM):
-    return pool_service.enter(db, actor=actor, pool_code=pool, data=EnterIn(
+    return membership.enter(db, actor=actor, pool_code=pool, data=EnterIn(
         enterprise_id=ent.id, entered_date=date(2023, 3, 1), year=2023))
 
 
@@ -33,7 +33,7 @@ def spread(db, firm):
 
 def test_member_counts_per_pool_and_township_is_one_query(db, spread, count_queries):
     with count_queries() as n:
-        counts = pool_service.member_counts(db, actor=SYSTEM)
+        counts = listing.member_counts(db, actor=SYSTEM)
     assert n[0] == 1
     assert counts == {
         "primary_pool": {"kaifaqu": 2, "qingquan": 1, "liangtang": 1},
@@ -46,17 +46,17 @@ def test_candidate_counts_per_township_is_one_query(db, spread, firm, count_quer
     firm(township="kaifaqu", main_revenue=7_000_000)
     firm(township="liangtang", main_revenue=8_000_000)
     with count_queries() as n:
-        counts, _ = pool_service.candidate_counts(db, actor=SYSTEM, pool_code="primary_pool", filters=PoolFilters(year=2023))
+        counts, _ = listing.candidate_counts(db, actor=SYSTEM, pool_code="primary_pool", filters=PoolFilters(year=2023))
     assert n[0] == 2
     assert counts == {"kaifaqu": {"met": 1, "judgement": 0}, "liangtang": {"met": 1, "judgement": 0}}
 
 
 def test_township_staff_counts_and_lists_are_their_own(db, spread, make):
     staff = user_principal(make.user(role="township_staff", township="kaifaqu"))
-    assert pool_service.member_counts(db, actor=staff) == {"primary_pool": {"kaifaqu": 2}, "yumiao_pool": {"kaifaqu": 1}}
-    rows, _, _ = pool_service.members_page(db, actor=staff, pool_code="primary_pool", filters=PoolFilters(year=2023))
+    assert listing.member_counts(db, actor=staff) == {"primary_pool": {"kaifaqu": 2}, "yumiao_pool": {"kaifaqu": 1}}
+    rows, _, _ = listing.members_page(db, actor=staff, pool_code="primary_pool", filters=PoolFilters(year=2023))
     assert {r.enterprise.township for r in rows} == {"kaifaqu"}
-    rows, _, _ = pool_service.members_page(
+    rows, _, _ = listing.members_page(
         db, actor=staff, pool_code="primary_pool", filters=PoolFilters(year=2023, township=["qingquan"]))
     assert rows == []
 

@@ -9,14 +9,15 @@ from app.accounts.permissions import SYSTEM, user_principal
 from app.enterprises import service as enterprise_service
 from app.enterprises.schemas import EnterpriseUpdate, HonourIn
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.pools import service as pool_service
+from app.pools import graduation as pool_graduation
+from app.pools import membership
 from app.pools.models import PoolGraduation, PoolMembership
 from app.pools.schemas import EnterIn, GraduationConfirm
 from tests.conftest import bearer, login
 
 
 def enter(db, pool, ent, **kw):
-    return pool_service.enter(db, actor=SYSTEM, pool_code=pool, data=EnterIn(
+    return membership.enter(db, actor=SYSTEM, pool_code=pool, data=EnterIn(
         enterprise_id=ent.id, entered_date=date(2023, 3, 1), year=2023, **kw))
 
 
@@ -62,8 +63,8 @@ def test_confirm_leaves_with_reason_and_enters_the_next_pool(db, firm):
     ent = firm(main_revenue=15_000_000, rd=200_000)
     enter(db, "primary_pool", ent)
     enterprise_service.update(db, actor=SYSTEM, enterprise_id=ent.id, data=EnterpriseUpdate(above_scale=True), if_match=None)
-    (row,) = pool_service.graduations(db, actor=SYSTEM, pool_code="primary_pool")
-    g, entered = pool_service.confirm_graduation(db, actor=SYSTEM, proposal_id=row.graduation.id,
+    (row,) = pool_graduation.graduations(db, actor=SYSTEM, pool_code="primary_pool")
+    g, entered = pool_graduation.confirm_graduation(db, actor=SYSTEM, proposal_id=row.graduation.id,
                                                  data=GraduationConfirm(next_pool="intermediate_pool"))
     assert (g.status, g.next_pool, g.decided_by) == ("confirmed", "intermediate_pool", "system")
     old = db.scalar(select(PoolMembership).where(PoolMembership.pool == "primary_pool"))
@@ -71,7 +72,7 @@ def test_confirm_leaves_with_reason_and_enters_the_next_pool(db, firm):
     assert entered.pool == "intermediate_pool" and entered.entry_class == "high_tech_candidate"
     assert "由“初级培育库（基础种子库）”毕业转入" in entered.entry_note
     with pytest.raises(Conflict):
-        pool_service.confirm_graduation(db, actor=SYSTEM, proposal_id=g.id, data=GraduationConfirm())
+        pool_graduation.confirm_graduation(db, actor=SYSTEM, proposal_id=g.id, data=GraduationConfirm())
 
 
 def test_confirm_is_all_or_nothing_when_the_next_pool_refuses(db, firm):
@@ -79,15 +80,15 @@ def test_confirm_is_all_or_nothing_when_the_next_pool_refuses(db, firm):
     ent = firm(main_revenue=15_000_000, rd=0)
     enter(db, "primary_pool", ent)
     enterprise_service.update(db, actor=SYSTEM, enterprise_id=ent.id, data=EnterpriseUpdate(above_scale=True), if_match=None)
-    (row,) = pool_service.graduations(db, actor=SYSTEM, pool_code="primary_pool")
+    (row,) = pool_graduation.graduations(db, actor=SYSTEM, pool_code="primary_pool")
     with pytest.raises(ValidationFailed) as e:
-        pool_service.confirm_graduation(db, actor=SYSTEM, proposal_id=row.graduation.id,
+        pool_graduation.confirm_graduation(db, actor=SYSTEM, proposal_id=row.graduation.id,
                                         data=GraduationConfirm(next_pool="intermediate_pool"))
     assert e.value.errors[0].field == "next_pool" and "研发经费投入为 0 万元" in e.value.errors[0].message
     assert db.scalar(select(PoolMembership.left_date).where(PoolMembership.pool == "primary_pool")) is None
     assert pending(db, ent) == ["primary_pool"]
     with pytest.raises(ValidationFailed) as e:
-        pool_service.confirm_graduation(db, actor=SYSTEM, proposal_id=row.graduation.id,
+        pool_graduation.confirm_graduation(db, actor=SYSTEM, proposal_id=row.graduation.id,
                                         data=GraduationConfirm(next_pool="nowhere"))
     assert e.value.errors[0].field == "next_pool"
 
@@ -96,9 +97,9 @@ def test_dismiss_keeps_the_member_and_one_proposal_per_event(db, firm):
     ent = firm(main_revenue=15_000_000)
     enter(db, "primary_pool", ent)
     enterprise_service.update(db, actor=SYSTEM, enterprise_id=ent.id, data=EnterpriseUpdate(above_scale=True), if_match=None)
-    pool_service.propose_graduations(db, actor=SYSTEM, enterprise=ent, trigger="above_scale")  # the same event again
-    (row,) = pool_service.graduations(db, actor=SYSTEM, pool_code="primary_pool")
-    g = pool_service.dismiss_graduation(db, actor=SYSTEM, proposal_id=row.graduation.id, note="统计口径尚未确认")
+    pool_graduation.propose_graduations(db, actor=SYSTEM, enterprise=ent, trigger="above_scale")  # the same event again
+    (row,) = pool_graduation.graduations(db, actor=SYSTEM, pool_code="primary_pool")
+    g = pool_graduation.dismiss_graduation(db, actor=SYSTEM, proposal_id=row.graduation.id, note="统计口径尚未确认")
     assert g.status == "dismissed"
     assert db.scalar(select(PoolMembership.left_date).where(PoolMembership.pool == "primary_pool")) is None
 
@@ -107,11 +108,11 @@ def test_township_staff_see_and_settle_only_their_own(db, firm, make):
     ent = firm(main_revenue=15_000_000, township="kaifaqu")
     enter(db, "primary_pool", ent)
     enterprise_service.update(db, actor=SYSTEM, enterprise_id=ent.id, data=EnterpriseUpdate(above_scale=True), if_match=None)
-    (row,) = pool_service.graduations(db, actor=SYSTEM, pool_code="primary_pool")
+    (row,) = pool_graduation.graduations(db, actor=SYSTEM, pool_code="primary_pool")
     staff = user_principal(make.user(role="township_staff", township="qingquan"))
-    assert pool_service.graduations(db, actor=staff, pool_code="primary_pool") == []
+    assert pool_graduation.graduations(db, actor=staff, pool_code="primary_pool") == []
     with pytest.raises(NotFound):
-        pool_service.confirm_graduation(db, actor=staff, proposal_id=row.graduation.id, data=GraduationConfirm())
+        pool_graduation.confirm_graduation(db, actor=staff, proposal_id=row.graduation.id, data=GraduationConfirm())
 
 
 def test_graduations_on_the_api_and_pages(client, make, firm, db):

@@ -13,17 +13,18 @@ from app.audit.models import AuditEntry
 from app.enterprises import service as enterprise_service
 from app.enterprises.models import Enterprise
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.pools import service as pool_service
+from app.pools import listing
+from app.pools import membership as pool_membership
+from app.pools.listing import PoolFilters
 from app.pools.models import PoolMembership
 from app.pools.schemas import EnterIn, LeaveIn
-from app.pools.service import PoolFilters
 from tests.conftest import bearer
 
 YEAR = 2023
 
 
 def enter(db, pool, ent, entry_class=None, when=date(2023, 3, 1), year=YEAR, **kw):
-    return pool_service.enter(
+    return pool_membership.enter(
         db, actor=SYSTEM, pool_code=pool,
         data=EnterIn(enterprise_id=ent.id, entry_class=entry_class, entered_date=when, year=year, **kw),
     )
@@ -111,10 +112,10 @@ def test_enter_leave_reenter_keeps_full_history_and_audit(db, firm):
     """A stay is never overwritten: enter, leave (不再符合), enter again → two rows; every change audited."""
     ent = firm(main_revenue=6_000_000)
     enter(db, "primary_pool", ent, when=date(2023, 2, 1))
-    pool_service.leave(db, actor=SYSTEM, pool_code="primary_pool", enterprise_id=ent.id,
+    pool_membership.leave(db, actor=SYSTEM, pool_code="primary_pool", enterprise_id=ent.id,
                        data=LeaveIn(reason="not_eligible", left_date=date(2023, 9, 1), note="营收下滑"))
     enter(db, "primary_pool", ent, when=date(2023, 10, 1))
-    hist = pool_service.history(db, actor=SYSTEM, enterprise_id=ent.id)
+    hist = pool_membership.history(db, actor=SYSTEM, enterprise_id=ent.id)
     assert [(m.entered_date, m.left_date, m.leave_reason) for m in hist] == [
         (date(2023, 10, 1), None, None),
         (date(2023, 2, 1), date(2023, 9, 1), "not_eligible"),
@@ -130,7 +131,7 @@ def test_a_firm_may_be_in_several_pools(db, firm):
     ent = firm(revenue=15_000_000, main_revenue=15_000_000)
     for pool in ("primary_pool", "xiaoshenggui_pool", "yumiao_pool"):
         enter(db, pool, ent)
-    counts = pool_service.member_counts(db, actor=SYSTEM)
+    counts = listing.member_counts(db, actor=SYSTEM)
     assert all(counts[p]["qingquan"] == 1 for p in ("primary_pool", "xiaoshenggui_pool", "yumiao_pool"))
 
 
@@ -139,7 +140,7 @@ def test_registry_pool_filter_uses_member_clause(db, firm):
     a, b = firm(main_revenue=6_000_000), firm(main_revenue=6_000_000)
     enter(db, "primary_pool", a)
     enter(db, "primary_pool", b)
-    pool_service.leave(db, actor=SYSTEM, pool_code="primary_pool", enterprise_id=b.id,
+    pool_membership.leave(db, actor=SYSTEM, pool_code="primary_pool", enterprise_id=b.id,
                        data=LeaveIn(reason="withdrawn", left_date=date(2023, 5, 1)))
     rows, _, _ = enterprise_service.list_page(
         db, actor=SYSTEM, filters=enterprise_service.ListFilters(pool="primary_pool"), limit=50
@@ -176,12 +177,12 @@ def test_entering_twice_is_a_conflict(db, firm):
 def test_leaving_a_pool_never_entered_or_before_entering(db, firm):
     ent = firm(revenue=15_000_000)
     with pytest.raises(Conflict) as e:
-        pool_service.leave(db, actor=SYSTEM, pool_code="yumiao_pool", enterprise_id=ent.id,
+        pool_membership.leave(db, actor=SYSTEM, pool_code="yumiao_pool", enterprise_id=ent.id,
                            data=LeaveIn(reason="above_scale"))
     assert e.value.errors[0].field == "enterprise_id" and "从未入库" in e.value.errors[0].message
     enter(db, "yumiao_pool", ent, "xiaoshenggui", when=date(2023, 3, 1))
     with pytest.raises(ValidationFailed) as e:
-        pool_service.leave(db, actor=SYSTEM, pool_code="yumiao_pool", enterprise_id=ent.id,
+        pool_membership.leave(db, actor=SYSTEM, pool_code="yumiao_pool", enterprise_id=ent.id,
                            data=LeaveIn(reason="above_scale", left_date=date(2023, 2, 28)))
     assert e.value.errors[0].field == "left_date"
     assert e.value.errors[0].message == "出库日期 2023-02-28 早于入库日期 2023-03-01"
@@ -192,10 +193,10 @@ def test_bad_leave_reason_and_other_without_note(db, firm):
     ent = firm(revenue=15_000_000)
     enter(db, "yumiao_pool", ent, "xiaoshenggui")
     with pytest.raises(ValidationFailed) as e:
-        pool_service.leave(db, actor=SYSTEM, pool_code="yumiao_pool", enterprise_id=ent.id, data=LeaveIn(reason="bored"))
+        pool_membership.leave(db, actor=SYSTEM, pool_code="yumiao_pool", enterprise_id=ent.id, data=LeaveIn(reason="bored"))
     assert e.value.errors[0].field == "reason" and "above_scale 升规" in e.value.errors[0].message
     with pytest.raises(ValidationFailed) as e:
-        pool_service.leave(db, actor=SYSTEM, pool_code="yumiao_pool", enterprise_id=ent.id, data=LeaveIn(reason="other"))
+        pool_membership.leave(db, actor=SYSTEM, pool_code="yumiao_pool", enterprise_id=ent.id, data=LeaveIn(reason="other"))
     assert e.value.errors[0].field == "note"
 
 
@@ -210,7 +211,7 @@ def test_year_without_figures(db, firm):
     assert e.value.errors[0].field == "year"
     # a list for a year nobody has figures for
     with pytest.raises(ValidationFailed) as e:
-        pool_service.candidates_page(db, actor=SYSTEM, pool_code="yumiao_pool", filters=PoolFilters(year=2031))
+        listing.candidates_page(db, actor=SYSTEM, pool_code="yumiao_pool", filters=PoolFilters(year=2031))
     assert e.value.errors[0].field == "year" and "2031 年没有任何企业的年度数据" in e.value.errors[0].message
 
 

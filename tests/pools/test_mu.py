@@ -12,10 +12,10 @@ from app.accounts.permissions import SYSTEM, user_principal
 from app.enterprises import service as enterprise_service
 from app.enterprises.models import Enterprise
 from app.errors import Forbidden, ValidationFailed
-from app.pools import service as pool_service
+from app.pools import listing, membership, mu_provisional, mu_records
+from app.pools.listing import PoolFilters
 from app.pools.models import MuClassRecord, MuProvisional
 from app.pools.schemas import EnterIn, MuSchemeIn
-from app.pools.service import PoolFilters
 from tests.conftest import bearer, login
 
 
@@ -46,12 +46,12 @@ def ladder(firm):
 
 def test_recorded_class_per_year_and_the_current_class(db, firm):
     ent = firm(revenue=1)
-    pool_service.record_mu_class(db, actor=SYSTEM, enterprise_id=ent.id, year=2023, mu_class="B", note="县评价")
+    mu_records.record_mu_class(db, actor=SYSTEM, enterprise_id=ent.id, year=2023, mu_class="B", note="县评价")
     assert db.get(Enterprise, ent.id).mu_class == "B"
-    pool_service.record_mu_class(db, actor=SYSTEM, enterprise_id=ent.id, year=2022, mu_class="C")
+    mu_records.record_mu_class(db, actor=SYSTEM, enterprise_id=ent.id, year=2022, mu_class="C")
     assert db.get(Enterprise, ent.id).mu_class == "B"  # 2022 is not the latest evaluation
-    pool_service.record_mu_class(db, actor=SYSTEM, enterprise_id=ent.id, year=2023, mu_class="A")
-    recs, _ = pool_service.mu_records(db, actor=SYSTEM, enterprise_id=ent.id)
+    mu_records.record_mu_class(db, actor=SYSTEM, enterprise_id=ent.id, year=2023, mu_class="A")
+    recs, _ = mu_records.mu_records(db, actor=SYSTEM, enterprise_id=ent.id)
     assert [(r.year, r.mu_class, r.source) for r in recs] == [(2023, "A", "entered"), (2022, "C", "entered")]
     ent = db.get(Enterprise, ent.id)
     assert (ent.mu_class, ent.version) == ("A", 3)  # the registry row's version moved with it (ETag)
@@ -63,9 +63,9 @@ def test_recording_is_for_the_county(db, firm, make):
     ent = firm(revenue=1)
     staff = user_principal(make.user(role="township_staff", township="qingquan"))
     with pytest.raises(Forbidden, match="县级"):
-        pool_service.record_mu_class(db, actor=staff, enterprise_id=ent.id, year=2023, mu_class="A")
+        mu_records.record_mu_class(db, actor=staff, enterprise_id=ent.id, year=2023, mu_class="A")
     with pytest.raises(ValidationFailed) as e:
-        pool_service.record_mu_class(db, actor=SYSTEM, enterprise_id=ent.id, year=2023, mu_class="E")
+        mu_records.record_mu_class(db, actor=SYSTEM, enterprise_id=ent.id, year=2023, mu_class="E")
     assert e.value.errors[0].field == "mu_class"
 
 
@@ -80,27 +80,27 @@ def test_import_is_all_or_nothing_with_row_errors(db, firm):
         [a.uscc, "甲重复", "C"],
     ])
     with pytest.raises(ValidationFailed) as e:
-        pool_service.import_mu_classes(db, actor=SYSTEM, year=2023, data=bad)
+        mu_records.import_mu_classes(db, actor=SYSTEM, year=2023, data=bad)
     rows = [(x.row, x.field) for x in e.value.errors]
     assert rows == [(3, "统一社会信用代码"), (4, "统一社会信用代码"), (5, "亩产效益类别"), (6, "统一社会信用代码")]
     assert "校验位" in e.value.errors[0].message and "未在企业名录中登记" in e.value.errors[1].message
     assert "与第 2 行重复" in e.value.errors[3].message
     assert db.scalar(select(func.count()).select_from(MuClassRecord)) == 0
     good = xlsx([["统一社会信用代码", "亩产效益类别"], [a.uscc, "A类"], [b.uscc, "b"]])
-    assert pool_service.import_mu_classes(db, actor=SYSTEM, year=2023, data=good) == (2, 2)
+    assert mu_records.import_mu_classes(db, actor=SYSTEM, year=2023, data=good) == (2, 2)
     again = xlsx([["统一社会信用代码", "亩产效益类别"], [a.uscc, "A"], [b.uscc, "C"]])
-    assert pool_service.import_mu_classes(db, actor=SYSTEM, year=2023, data=again) == (2, 1)
+    assert mu_records.import_mu_classes(db, actor=SYSTEM, year=2023, data=again) == (2, 1)
     assert {(r.enterprise_id, r.mu_class, r.source) for r in db.scalars(select(MuClassRecord))} == {
         (a.id, "A", "imported"), (b.id, "C", "imported")}
     assert db.get(Enterprise, b.id).mu_class == "C"
     with pytest.raises(ValidationFailed) as e:
-        pool_service.import_mu_classes(db, actor=SYSTEM, year=2023, data=xlsx([["名称", "类别"], ["x", "A"]]))
+        mu_records.import_mu_classes(db, actor=SYSTEM, year=2023, data=xlsx([["名称", "类别"], ["x", "A"]]))
     assert e.value.errors[0].field == "统一社会信用代码"
 
 
 def test_provisional_classes_from_figures_with_rank(db, ladder):
     """10 firms on a ladder fall into the default bands A 2 / B 4 / C 3 / D 1, best first."""
-    s = pool_service.compute_provisional(db, actor=SYSTEM, year=2023)
+    s = mu_provisional.compute_provisional(db, actor=SYSTEM, year=2023)
     assert (s.ranked, s.classes) == (10, {"A": 2, "B": 4, "C": 3, "D": 1})
     assert any("单位污染物排放销售收入不参与计算" in n for n in s.notes)
     got = {p.enterprise_id: (p.rank, p.mu_class) for p in db.scalars(select(MuProvisional))}
@@ -108,56 +108,56 @@ def test_provisional_classes_from_figures_with_rank(db, ladder):
     best = db.scalar(select(MuProvisional).where(MuProvisional.enterprise_id == ladder[10].id))
     value, percentile, weight = best.indicators["tax_per_mu"]
     assert value == 100_000 and percentile == 95 and weight == pytest.approx(30 / 85 * 100)
-    rows, _, _ = pool_service.mu_page(db, actor=SYSTEM, year=2023, limit=3)
+    rows, _, _ = mu_provisional.mu_page(db, actor=SYSTEM, year=2023, limit=3)
     assert [r.enterprise.id for r in rows] == [ladder[10].id, ladder[9].id, ladder[8].id]
     with pytest.raises(ValidationFailed) as e:
-        pool_service.compute_provisional(db, actor=SYSTEM, year=2031)
+        mu_provisional.compute_provisional(db, actor=SYSTEM, year=2031)
     assert e.value.errors[0].field == "year"
 
 
 def test_administrator_weights_and_bands_change_the_classes(db, ladder, make):
     admin = user_principal(make.user(role="county_admin"))
-    pool_service.set_scheme(db, actor=admin, data=MuSchemeIn(bands=[
+    mu_provisional.set_scheme(db, actor=admin, data=MuSchemeIn(bands=[
         {"mu_class": "A", "percent": 50}, {"mu_class": "B", "percent": 50}]))
-    s = pool_service.compute_provisional(db, actor=admin, year=2023)
+    s = mu_provisional.compute_provisional(db, actor=admin, year=2023)
     assert s.classes == {"A": 5, "B": 5, "C": 0, "D": 0}
-    scheme, setting = pool_service.effective_scheme(db)
+    scheme, setting = mu_provisional.effective_scheme(db)
     assert setting.updated_by == admin.name and [b.mu_class for b in scheme.bands] == ["A", "B"]
     with pytest.raises(ValidationFailed) as e:
-        pool_service.set_scheme(db, actor=admin, data=MuSchemeIn(bands=[{"mu_class": "A", "percent": 60}]))
+        mu_provisional.set_scheme(db, actor=admin, data=MuSchemeIn(bands=[{"mu_class": "A", "percent": 60}]))
     assert e.value.errors[0].field == "bands" and "100%" in e.value.errors[0].message
     with pytest.raises(ValidationFailed) as e:
-        pool_service.set_scheme(db, actor=admin, data=MuSchemeIn(weights={"beauty": 10}))
+        mu_provisional.set_scheme(db, actor=admin, data=MuSchemeIn(weights={"beauty": 10}))
     assert e.value.errors[0].field == "weights.beauty"
     viewer = user_principal(make.user(role="county_viewer"))
     with pytest.raises(Forbidden):
-        pool_service.set_scheme(db, actor=viewer, data=MuSchemeIn(weights={"tax_per_mu": 50}))
-    assert pool_service.reset_scheme(db, actor=admin).bands[0].percent == 20
-    assert pool_service.effective_scheme(db)[1] is None
+        mu_provisional.set_scheme(db, actor=viewer, data=MuSchemeIn(weights={"tax_per_mu": 50}))
+    assert mu_provisional.reset_scheme(db, actor=admin).bands[0].percent == 20
+    assert mu_provisional.effective_scheme(db)[1] is None
 
 
 def test_recorded_class_wins_and_filters_every_list(db, ladder):
     """Provisional A for the best firm, but the county recorded D: lists filtered to A and B leave it out."""
-    pool_service.compute_provisional(db, actor=SYSTEM, year=2023)
-    pool_service.record_mu_class(db, actor=SYSTEM, enterprise_id=ladder[10].id, year=2023, mu_class="D")
+    mu_provisional.compute_provisional(db, actor=SYSTEM, year=2023)
+    mu_records.record_mu_class(db, actor=SYSTEM, enterprise_id=ladder[10].id, year=2023, mu_class="D")
     for i in (10, 9, 1):
-        pool_service.enter(db, actor=SYSTEM, pool_code="primary_pool", data=EnterIn(
+        membership.enter(db, actor=SYSTEM, pool_code="primary_pool", data=EnterIn(
             enterprise_id=ladder[i].id, entered_date=date(2023, 3, 1), year=2023))
     ab = PoolFilters(year=2023, mu_class=["A", "B"])
-    rows, _, _ = pool_service.members_page(db, actor=SYSTEM, pool_code="primary_pool", filters=ab)
+    rows, _, _ = listing.members_page(db, actor=SYSTEM, pool_code="primary_pool", filters=ab)
     assert [(r.enterprise.id, r.mu_class, r.mu_source) for r in rows] == [(ladder[9].id, "A", "provisional")]
-    rows, _, _ = pool_service.candidates_page(db, actor=SYSTEM, pool_code="primary_pool", filters=ab)
+    rows, _, _ = listing.candidates_page(db, actor=SYSTEM, pool_code="primary_pool", filters=ab)
     assert {r.enterprise.id for r in rows} == {ladder[i].id for i in (8, 7, 6, 5)}
-    rows, _, _ = pool_service.members_page(db, actor=SYSTEM, pool_code="primary_pool",
+    rows, _, _ = listing.members_page(db, actor=SYSTEM, pool_code="primary_pool",
                                            filters=PoolFilters(year=2023, mu_class=["D"]))
     assert {(r.enterprise.id, r.mu_source) for r in rows} == {(ladder[10].id, "entered"), (ladder[1].id, "provisional")}
-    counts, _ = pool_service.candidate_counts(db, actor=SYSTEM, pool_code="primary_pool", filters=ab)
+    counts, _ = listing.candidate_counts(db, actor=SYSTEM, pool_code="primary_pool", filters=ab)
     assert counts == {"qingquan": {"met": 4, "judgement": 0}}
 
 
 def test_registry_class_is_the_fallback(db, firm):
     ent = firm(main_revenue=6_000_000, mu_class="B")
-    rows, _, _ = pool_service.candidates_page(db, actor=SYSTEM, pool_code="primary_pool",
+    rows, _, _ = listing.candidates_page(db, actor=SYSTEM, pool_code="primary_pool",
                                               filters=PoolFilters(year=2023, mu_class=["B"]))
     assert [(r.enterprise.id, r.mu_source) for r in rows] == [(ent.id, "registry")]
 

@@ -7,7 +7,7 @@ from datetime import date
 from python_calamine import CalamineWorkbook
 
 from app.accounts.permissions import SYSTEM
-from app.pools import service as pool_service
+from app.pools import membership
 from app.pools.schemas import EnterIn
 from tests.conftest import login
 
@@ -22,7 +22,7 @@ def test_overview_matrix(client, make, firm, db):
     a = firm(township="kaifaqu", main_revenue=6_000_000)
     b = firm(township="liangtang", main_revenue=6_000_000)
     for e in (a, b):
-        pool_service.enter(db, actor=SYSTEM, pool_code="primary_pool", data=EnterIn(enterprise_id=e.id, year=2023))
+        membership.enter(db, actor=SYSTEM, pool_code="primary_pool", data=EnterIn(enterprise_id=e.id, year=2023))
     login(client, make.user(role="county_viewer"))
     page = client.get("/pools")
     assert page.status_code == 200
@@ -37,7 +37,7 @@ def test_pool_page_members_candidates_history_and_fragments(client, make, firm, 
     member = firm(name="在库企业有限公司", main_revenue=6_000_000, revenue=16_500_000)
     firm(name="候选企业有限公司", main_revenue=7_000_000, township="kaifaqu")
     firm(name="判断企业有限公司", rd=10)
-    pool_service.enter(db, actor=SYSTEM, pool_code="primary_pool", data=EnterIn(enterprise_id=member.id, year=2023))
+    membership.enter(db, actor=SYSTEM, pool_code="primary_pool", data=EnterIn(enterprise_id=member.id, year=2023))
     token = login(client, make.user())
     html = client.get("/pools/primary_pool").text
     assert "在库企业有限公司" in html and "仍符合" in html and "基础种子库" in html
@@ -71,7 +71,7 @@ def test_pool_page_members_candidates_history_and_fragments(client, make, firm, 
 def test_exports(client, make, firm, db):
     member = firm(name="=HYPERLINK(\"x\")有限公司", main_revenue=6_000_000)
     firm(name="候选导出有限公司", main_revenue=7_000_000)
-    pool_service.enter(db, actor=SYSTEM, pool_code="primary_pool", data=EnterIn(enterprise_id=member.id, year=2023))
+    membership.enter(db, actor=SYSTEM, pool_code="primary_pool", data=EnterIn(enterprise_id=member.id, year=2023))
     login(client, make.user())
     r = client.get("/pools/primary_pool/members.xlsx", params={"year": 2023})
     assert r.headers["content-type"].startswith("application/vnd.openxmlformats")

@@ -11,7 +11,9 @@ from app.audit.models import AuditEntry
 from app.enterprises import service as enterprise_service
 from app.enterprises.schemas import EnterpriseUpdate
 from app.errors import ValidationFailed
-from app.pools import service as pool_service
+from app.pools import graduation as pool_graduation
+from app.pools import listing, membership
+from app.pools import review as pool_review
 from app.pools.models import PoolMembership, PoolReview
 from app.pools.schemas import EnterIn, ReviewConfirm
 from tests.conftest import bearer, login
@@ -38,7 +40,7 @@ def county(db, firm):
         "other_town": firm(name="开发区新符合有限公司", township="kaifaqu", figures=figs(3_000_000, 9_000_000)),
     }
     for k in ("kept", "grown", "upscale", "nodata", "closed"):
-        pool_service.enter(db, actor=SYSTEM, pool_code="primary_pool", data=EnterIn(
+        membership.enter(db, actor=SYSTEM, pool_code="primary_pool", data=EnterIn(
             enterprise_id=f[k].id, entered_date=date(2023, 2, 1), year=2022))
     enterprise_service.update(db, actor=SYSTEM, enterprise_id=f["upscale"].id,
                               data=EnterpriseUpdate(above_scale=True), if_match=None)
@@ -51,7 +53,7 @@ def names(rows):
 
 
 def test_plan_lists_leavers_with_reasons_gaps_and_newcomers(db, county):
-    plan = pool_service.review_plan(db, actor=SYSTEM, pool_code="primary_pool", year=2023)
+    plan = pool_review.review_plan(db, actor=SYSTEM, pool_code="primary_pool", year=2023)
     reasons = {r.enterprise.name: r.proposed_reason for r in plan.leaving}
     assert reasons == {
         "超出企业有限公司": "not_eligible",  # 主营业务收入 2,500 万元，高于 2000 万元
@@ -69,7 +71,7 @@ def test_plan_lists_leavers_with_reasons_gaps_and_newcomers(db, county):
 
 def test_confirm_applies_every_change_and_audits_each(db, county):
     f = county
-    review = pool_service.confirm_review(db, actor=SYSTEM, pool_code="primary_pool", data=ReviewConfirm(
+    review = pool_review.confirm_review(db, actor=SYSTEM, pool_code="primary_pool", data=ReviewConfirm(
         year=2023, review_date=date(2024, 1, 15), note="2023 年度调整",
         leave=[{"enterprise_id": f["grown"].id, "reason": "not_eligible"},
                {"enterprise_id": f["upscale"].id, "reason": "above_scale"},
@@ -90,7 +92,7 @@ def test_confirm_applies_every_change_and_audits_each(db, county):
         AuditEntry.note.like("%")).group_by(AuditEntry.action)).all()
     assert dict(actions) == {"pool_enter": 7, "pool_leave": 3, "pool_review": 1}  # 5 set-up entries + 2
     # the upscale firm's graduation proposal was settled by leaving for its goal
-    grads = pool_service.graduations(db, actor=SYSTEM, pool_code="primary_pool", status=None)
+    grads = pool_graduation.graduations(db, actor=SYSTEM, pool_code="primary_pool", status=None)
     assert [(g.enterprise.id, g.graduation.status) for g in grads] == [(f["upscale"].id, "confirmed")]
 
 
@@ -98,7 +100,7 @@ def test_one_refused_item_writes_nothing(db, county):
     """enter[0] fails 二（一）1 (主营业务收入 2,500 万元) → 422 naming enter[0]; the valid leave is not applied."""
     f = county
     with pytest.raises(ValidationFailed) as e:
-        pool_service.confirm_review(db, actor=SYSTEM, pool_code="primary_pool", data=ReviewConfirm(
+        pool_review.confirm_review(db, actor=SYSTEM, pool_code="primary_pool", data=ReviewConfirm(
             year=2023,
             leave=[{"enterprise_id": f["grown"].id}, {"enterprise_id": f["newly"].id}],
             enter=[{"enterprise_id": f["grown"].id, "entry_class": "seed"}, {"enterprise_id": 999_999}],
@@ -115,32 +117,32 @@ def test_one_refused_item_writes_nothing(db, county):
 def test_refused_entry_names_the_criterion(db, county):
     f = county
     with pytest.raises(ValidationFailed) as e:
-        pool_service.confirm_review(db, actor=SYSTEM, pool_code="primary_pool", data=ReviewConfirm(
+        pool_review.confirm_review(db, actor=SYSTEM, pool_code="primary_pool", data=ReviewConfirm(
             year=2023, enter=[{"enterprise_id": f["already"].id, "entry_class": "nope"}]))
     assert e.value.errors[0].field == "enter[0].entry_class"
     with pytest.raises(ValidationFailed) as e:
-        pool_service.confirm_review(db, actor=SYSTEM, pool_code="primary_pool", data=ReviewConfirm(
+        pool_review.confirm_review(db, actor=SYSTEM, pool_code="primary_pool", data=ReviewConfirm(
             year=2023, leave=[{"enterprise_id": f["kept"].id}, {"enterprise_id": f["kept"].id}]))
     assert e.value.errors[0].field == "leave[1].enterprise_id" and "重复" in e.value.errors[0].message
 
 
 def test_review_year_without_figures(db, county):
     with pytest.raises(ValidationFailed) as e:
-        pool_service.review_plan(db, actor=SYSTEM, pool_code="primary_pool", year=2030)
+        pool_review.review_plan(db, actor=SYSTEM, pool_code="primary_pool", year=2030)
     assert e.value.errors[0].field == "year"
 
 
 def test_township_staff_review_only_their_own(db, county, make):
     f = county
     staff = user_principal(make.user(role="township_staff", township="kaifaqu"))
-    plan = pool_service.review_plan(db, actor=staff, pool_code="primary_pool", year=2023)
+    plan = pool_review.review_plan(db, actor=staff, pool_code="primary_pool", year=2023)
     assert plan.leaving == [] and plan.kept == 0
     assert names(plan.entering) == {"开发区新符合有限公司"}
     with pytest.raises(ValidationFailed) as e:
-        pool_service.confirm_review(db, actor=staff, pool_code="primary_pool", data=ReviewConfirm(
+        pool_review.confirm_review(db, actor=staff, pool_code="primary_pool", data=ReviewConfirm(
             year=2023, leave=[{"enterprise_id": f["grown"].id}], enter=[{"enterprise_id": f["other_town"].id}]))
     assert e.value.errors[0].message == f"leave[0]：未找到企业 {f['grown'].id}"
-    review = pool_service.confirm_review(db, actor=staff, pool_code="primary_pool", data=ReviewConfirm(
+    review = pool_review.confirm_review(db, actor=staff, pool_code="primary_pool", data=ReviewConfirm(
         year=2023, enter=[{"enterprise_id": f["other_town"].id}]))
     assert review.township == "kaifaqu" and review.entered_count == 1
 
@@ -174,14 +176,14 @@ def test_members_are_judged_by_the_rule_they_entered_by(db, firm):
                                                {"year": 2023, "revenue_yuan": 10_000_000}])
     firm(name="一直在范围内有限公司", figures=[{"year": 2022, "revenue_yuan": 12_000_000},
                                           {"year": 2023, "revenue_yuan": 12_000_000}])
-    pool_service.enter(db, actor=SYSTEM, pool_code="yumiao_pool", data=EnterIn(
+    membership.enter(db, actor=SYSTEM, pool_code="yumiao_pool", data=EnterIn(
         enterprise_id=grown.id, entry_class="xiaoshenggui", entered_date=date(2023, 1, 10), year=2022))
-    plan = pool_service.review_plan(db, actor=SYSTEM, pool_code="yumiao_pool", year=2023)
+    plan = pool_review.review_plan(db, actor=SYSTEM, pool_code="yumiao_pool", year=2023)
     (row,) = plan.leaving
     assert (row.enterprise.id, row.candidacy, row.proposed_reason) == (grown.id, "failed", "not_eligible")
     assert row.other_classes == ["high_growth", "applying"]
     assert [(r.enterprise.id, r.entry_class, r.candidacy, r.previous_candidacy) for r in plan.entering] == [
         (newly.id, "xiaoshenggui", "met", "failed")]
-    rows, _, _ = pool_service.members_page(db, actor=SYSTEM, pool_code="yumiao_pool",
-                                           filters=pool_service.PoolFilters(year=2023, candidacy=["failed"]))
+    rows, _, _ = listing.members_page(db, actor=SYSTEM, pool_code="yumiao_pool",
+                                           filters=listing.PoolFilters(year=2023, candidacy=["failed"]))
     assert [r.enterprise.id for r in rows] == [grown.id]

@@ -12,11 +12,12 @@ from sqlalchemy.orm import selectinload
 
 from app.accounts.permissions import SYSTEM
 from app.enterprises.models import Enterprise
-from app.pools import service as pool_service
+from app.pools import common, listing, membership
+from app.pools import criteria as pool_criteria
 from app.pools.criteria import class_candidacy, combine_candidacy, evaluate_entry_class
 from app.pools.definitions import load_pools
+from app.pools.listing import PoolFilters
 from app.pools.schemas import EnterIn
-from app.pools.service import PoolFilters
 
 YEAR = 2023
 
@@ -97,13 +98,13 @@ def test_sql_candidacy_equals_the_pure_evaluator(db, built, pool_code):
     """For every firm, every entry class: SQL met / 待人工判断 / 数据不全 / 不符合 == criteria.py."""
     ids, ents = built
     pool_def = load_pools()[pool_code]
-    got = pool_service.sql_candidacy(db, pool_code=pool_code, year=YEAR, enterprise_ids=ids.values())
+    got = listing.sql_candidacy(db, pool_code=pool_code, year=YEAR, enterprise_ids=ids.values())
     for name, eid in ids.items():
-        facts = pool_service.facts_for(ents[eid])
+        facts = common.facts_for(ents[eid])
         expected = {
             e.code: class_candidacy(evaluate_entry_class(e, facts, YEAR)).value for e in pool_def.entry_classes
         }
-        expected["_pool"] = combine_candidacy([pool_service.Candidacy(v) for v in expected.values()]).value
+        expected["_pool"] = combine_candidacy([pool_criteria.Candidacy(v) for v in expected.values()]).value
         assert got[eid] == expected, (pool_code, name, got[eid], expected)
 
 
@@ -115,7 +116,7 @@ def _names(rows, ids):
 def test_2022_xiaoshenggui_candidates_are_exactly_the_boundaries_inside(db, built):
     """三（一）1 on PostgreSQL: 1000 万 and 2000 万 are in, 999.9999 and 2000.0001 万 out; 规上/中型/大型 out."""
     ids, _ = built
-    rows, _, year = pool_service.candidates_page(
+    rows, _, year = listing.candidates_page(
         db, actor=SYSTEM, pool_code="yumiao_pool", filters=PoolFilters(year=YEAR, entry_class="xiaoshenggui"), limit=500
     )
     names = _names(rows, ids)
@@ -132,14 +133,14 @@ def test_2022_xiaoshenggui_candidates_are_exactly_the_boundaries_inside(db, buil
 def test_2023_seed_candidates_at_500_wan(db, built):
     """二（一）1 on PostgreSQL: 主营业务收入 500 万 and 2000 万 are in, 499.9999 and 2000.0001 万 out."""
     ids, _ = built
-    rows, _, _ = pool_service.candidates_page(
+    rows, _, _ = listing.candidates_page(
         db, actor=SYSTEM, pool_code="primary_pool", filters=PoolFilters(year=YEAR), limit=500
     )
     names = _names(rows, ids)
     assert {"main_5_000_000", "main_20_000_000", "main_and_rev_10_000_000", "ind_F5211", "ind_word"} <= names
     assert not names & {"main_4_999_999", "main_20_000_001", "rev_16_500_000"}
     assert all(r.candidacy == "met" for r in rows)
-    rows, _, _ = pool_service.candidates_page(
+    rows, _, _ = listing.candidates_page(
         db, actor=SYSTEM, pool_code="xiaoshenggui_pool", filters=PoolFilters(year=YEAR), limit=500
     )
     names = _names(rows, ids)
@@ -150,7 +151,7 @@ def test_2023_seed_candidates_at_500_wan(db, built):
 def test_judgement_classes_are_candidates_only_when_checkable_criteria_hold(db, built):
     """二（一）2 中级储备库: 研发 > 0 and no valid 高新技术企业 → 待人工判断; 研发 0 or holding it → not a candidate."""
     ids, _ = built
-    rows, _, _ = pool_service.candidates_page(
+    rows, _, _ = listing.candidates_page(
         db, actor=SYSTEM, pool_code="intermediate_pool", filters=PoolFilters(year=YEAR), limit=500
     )
     names = _names(rows, ids)
@@ -165,9 +166,9 @@ def test_judgement_classes_are_candidates_only_when_checkable_criteria_hold(db, 
 def test_members_are_not_candidates(db, built):
     """A firm in the pool is listed as a member, not a candidate."""
     ids, _ = built
-    pool_service.enter(db, actor=SYSTEM, pool_code="primary_pool", data=EnterIn(
+    membership.enter(db, actor=SYSTEM, pool_code="primary_pool", data=EnterIn(
         enterprise_id=ids["main_5_000_000"], entry_class="seed", entered_date=date(2023, 3, 1), year=YEAR))
-    rows, _, _ = pool_service.candidates_page(
+    rows, _, _ = listing.candidates_page(
         db, actor=SYSTEM, pool_code="primary_pool", filters=PoolFilters(year=YEAR), limit=500
     )
     assert "main_5_000_000" not in _names(rows, ids)
@@ -179,16 +180,16 @@ def test_candidate_status_filter_and_counts_per_township(db, firm):
     firm(township="kaifaqu", rd=5)
     firm(township="qingquan", rd=5)
     firm(township="qingquan", rd=0)
-    counts, _ = pool_service.candidate_counts(
+    counts, _ = listing.candidate_counts(
         db, actor=SYSTEM, pool_code="intermediate_pool", filters=PoolFilters(year=YEAR)
     )
     assert counts["kaifaqu"] == {"met": 0, "judgement": 2} and counts["qingquan"] == {"met": 0, "judgement": 1}
-    rows, _, _ = pool_service.candidates_page(
+    rows, _, _ = listing.candidates_page(
         db, actor=SYSTEM, pool_code="intermediate_pool",
         filters=PoolFilters(year=YEAR, township=["kaifaqu"], candidacy=["judgement"]),
     )
     assert a.id in {r.enterprise.id for r in rows} and len(rows) == 2
-    rows, _, _ = pool_service.candidates_page(
+    rows, _, _ = listing.candidates_page(
         db, actor=SYSTEM, pool_code="intermediate_pool", filters=PoolFilters(year=YEAR, candidacy=["met"])
     )
     assert rows == []
@@ -227,11 +228,11 @@ def test_sql_candidacy_equals_the_pure_evaluator_on_sqlite_too(tmp_path):
         ents = {e.id: e for e in s.scalars(select(Enterprise).options(
             selectinload(Enterprise.figures), selectinload(Enterprise.honours)))}
         for pool_code, pool_def in load_pools().items():
-            got = pool_service.sql_candidacy(s, pool_code=pool_code, year=YEAR, enterprise_ids=ids.values())
+            got = listing.sql_candidacy(s, pool_code=pool_code, year=YEAR, enterprise_ids=ids.values())
             for name, eid in ids.items():
-                facts = pool_service.facts_for(ents[eid])
+                facts = common.facts_for(ents[eid])
                 expected = {e.code: class_candidacy(evaluate_entry_class(e, facts, YEAR)).value
                             for e in pool_def.entry_classes}
-                expected["_pool"] = combine_candidacy([pool_service.Candidacy(v) for v in expected.values()]).value
+                expected["_pool"] = combine_candidacy([pool_criteria.Candidacy(v) for v in expected.values()]).value
                 assert got[eid] == expected, (pool_code, name, got[eid], expected)
     engine.dispose()

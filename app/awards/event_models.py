@@ -52,6 +52,21 @@ EventType = Literal[
 ]
 EVENT_TYPES: tuple[str, ...] = EventType.__args__
 
+# Chinese names of the event types.
+EVENT_TYPE_NAMES = {
+    "honour": "认定",
+    "first_above_scale": "首次升规",
+    "sales_milestone": "年销售收入突破",
+    "loan_interest": "科技成果转化贷款贴息",
+    "equipment_purchase": "技改、智能化改造设备购置",
+    "design_prize": "工业设计大赛获奖",
+    "skills_contest": "承办职工技能大赛",
+    "talent_program": "入选重点人才工程",
+    "talent_loan_interest": "领军人才创办企业贷款贴息",
+    "output_growth": "一季度新增产值",
+    "strong_town": "民营经济高质量发展强镇",
+}
+
 # Chinese names of the event figures, used in the explanation of computed lines.
 FIELD_LABELS = {
     "previous_revenue_yuan": "上年销售收入",

@@ -1,0 +1,66 @@
+"""Awards: the 公示 (public notice) and the ledger — rows and totals."""
+
+from sqlalchemy import extract, func, select
+from sqlalchemy.orm import Session
+
+from app.accounts.permissions import Principal
+from app.awards.event_models import EVENT_TYPE_NAMES
+from app.awards.models import AwardLine
+from app.awards.workflow import LineFilters, filtered_lines, visible_lines
+from app.enterprises.models import Enterprise
+from app.policies.loader import load_policies
+
+# --- 公示 and the ledger ----------------------------------------------------------------------
+
+
+def subject_of(line: AwardLine) -> str:
+    """What the line rewards, in the rule's words (新认定省级专精特新企业)."""
+    rule = load_policies().rules.get(line.rule_id)
+    return rule.subject if rule is not None else EVENT_TYPE_NAMES.get(line.event_type, line.event_type)
+
+
+def notice_rows(session: Session, *, actor: Principal, year: int | None = None) -> list[tuple[AwardLine, str, str]]:
+    """Approved (and paid) awards for public notice (公示), by township order then enterprise."""
+    rows, _ = _all(session, actor, LineFilters(status=["approved", "paid"], year=year))
+    return rows
+
+
+def _all(session, actor, filters: LineFilters):
+    actor.require("awards:read")
+    stmt = filtered_lines(actor, filters).order_by(Enterprise.township, Enterprise.name, AwardLine.id)
+    return [tuple(r) for r in session.execute(stmt)], None
+
+
+def ledger_rows(session: Session, *, actor: Principal, filters: LineFilters) -> list[tuple[AwardLine, str, str]]:
+    return _all(session, actor, filters)[0]
+
+
+def ledger_totals(session: Session, *, actor: Principal, filters: LineFilters | None = None) -> dict[str, int]:
+    """Totals of the ledger by state, in one query: proposed at their caps, the rest at the granted amount."""
+    stmt = filtered_lines(actor, filters or LineFilters()).subquery()
+    rows = session.execute(
+        select(
+            stmt.c.status,
+            func.count(),
+            func.coalesce(func.sum(stmt.c.computed_yuan), 0),
+            func.coalesce(func.sum(stmt.c.amount_yuan), 0),
+        ).group_by(stmt.c.status)
+    ).all()
+    out = {f"{s}_{k}": 0 for s in ("proposed", "approved", "paid", "rejected") for k in ("count", "yuan")}
+    for status, count, computed, granted in rows:
+        out[f"{status}_count"] = count
+        out[f"{status}_yuan"] = int(computed if status in ("proposed", "rejected") else granted)
+    return out
+
+
+def totals_by_year_funder(session: Session, *, actor: Principal) -> list[tuple[int, str, str, int]]:
+    """(year, funder, status, yuan) for the chart: one query."""
+    actor.require("awards:read")
+    year = extract("year", AwardLine.event_date)
+    stmt = (
+        select(year, AwardLine.funder, AwardLine.status, func.sum(func.coalesce(AwardLine.amount_yuan, AwardLine.computed_yuan)))
+        .join(Enterprise, visible_lines(actor))
+        .group_by(year, AwardLine.funder, AwardLine.status)
+        .order_by(year)
+    )
+    return [(int(y), f, s, int(v)) for y, f, s, v in session.execute(stmt)]

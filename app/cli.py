@@ -28,11 +28,30 @@ def run_migrations(database_url: str | None = None) -> None:
     from alembic import command
 
     command.upgrade(alembic_config(database_url), "heads")
+    sync_shipped_policies(database_url)
+
+
+def sync_shipped_policies(database_url: str | None = None) -> list[str]:
+    """Publish each shipped policy file whose text is not in the database yet (unless the document was edited there)."""
+    from sqlalchemy.orm import Session
+
+    from app.config import get_settings, normalise_database_url
+    from app.db import make_engine
+    from app.policies.store import sync_shipped
+
+    engine = make_engine(normalise_database_url(database_url or get_settings().database_url))
+    try:
+        with Session(engine) as session:
+            done = sync_shipped(session)
+            session.commit()
+    finally:
+        engine.dispose()
+    return done
 
 
 @app.command()
 def migrate() -> None:
-    """把数据库迁移到最新版本（alembic upgrade heads）。"""
+    """把数据库迁移到最新版本（alembic upgrade heads），并发布安装包中更新过的政策文件（未在系统中编辑过的）。"""
     run_migrations()
     typer.echo("数据库已迁移到最新版本")
 

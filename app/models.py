@@ -6,6 +6,7 @@ from app.audit import models as audit_models  # noqa: F401
 from app.awards import models as awards_models  # noqa: F401
 from app.enterprises import models as enterprises_models  # noqa: F401
 from app.integration import models as integration_models  # noqa: F401
+from app.policies import models as policies_models  # noqa: F401
 from app.pools import models as pools_models  # noqa: F401
 from app.registers import models as registers_models  # noqa: F401
 from app.reports import models as reports_models  # noqa: F401

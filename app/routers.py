@@ -4,10 +4,10 @@ from fastapi import APIRouter
 
 
 def api_routers() -> list[APIRouter]:
-    from app.api import awards, enterprises, filings, integration, policies, pools, support, targets
+    from app.api import awards, enterprises, filings, integration, policies, policy_documents, pools, support, targets
 
-    return [enterprises.router, awards.router, policies.router, pools.router, targets.router, filings.router,
-            integration.router, support.router]
+    return [enterprises.router, awards.router, policies.router, policy_documents.router, pools.router,
+            targets.router, filings.router, integration.router, support.router]
 
 
 def web_routers() -> list[APIRouter]:

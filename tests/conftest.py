@@ -123,6 +123,13 @@ def truncate_all(engine) -> None:
     names = [t.name for t in Base.metadata.sorted_tables if t.name not in KEEP_TABLES]
     with engine.begin() as c:
         c.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+    from sqlalchemy.orm import Session
+
+    from app.policies.store import sync_shipped
+
+    with Session(engine) as s:  # the shipped policy documents are reference data, like the townships
+        sync_shipped(s)
+        s.commit()
 
 
 # --- factories -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ SCOPES = (
     "filings:read",
     "filings:write",
     "policies:read",
+    "policies:write",
     "changes:read",
     "platform:write",
     "webhooks:write",

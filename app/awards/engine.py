@@ -123,14 +123,15 @@ def _round(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def rules_in_force(event_type: str, day: date, policy_set: PolicySet) -> list[Rule]:
-    """Rules answering `event_type` on `day`, in file order, with superseded rules removed."""
-    rules = [
-        rule
-        for rule_id, rule in policy_set.rules.items()
-        if rule.event == event_type and policy_set.document_of(rule_id).in_force(day)
-    ]
-    superseded = {rule.supersedes for rule in rules if rule.supersedes}
+def rules_in_force(event_type: str, day: date, policy_set: PolicySet, honour: str | None = None) -> list[Rule]:
+    """Rules answering `event_type` (an honour event: of that honour code) on `day`, in file order,
+    with superseded rules removed. Looks only at the rules indexed under the event type."""
+    rules = [rule for rule in policy_set.rules_for(event_type, honour) if policy_set.document_of(rule.id).in_force(day)]
+    superseded = {
+        rule.supersedes
+        for rule in policy_set.superseding(event_type)
+        if policy_set.document_of(rule.id).in_force(day)
+    }
     return [rule for rule in rules if rule.id not in superseded]
 
 
@@ -420,7 +421,7 @@ def compute(
             raise ValueError(f"没有规则 {rule_id}")
         normalised[rule_id] = _override_value(policy_set.rules[rule_id], value)
     builder = _Builder(event, facts or EnterpriseFacts(), policy_set, normalised)
-    rules = rules_in_force(event.type, event.date, policy_set)
+    rules = rules_in_force(event.type, event.date, policy_set, getattr(event, "honour", None))
     for rule in rules:  # shares last: they read the line they are a share of
         if not isinstance(rule.amount, Share):
             builder.apply(rule)

@@ -12,7 +12,7 @@ whose message names the file, the rule id and the field.
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -38,8 +38,17 @@ class PolicyError(ValueError):
 @dataclass(frozen=True)
 class LoadedDocument:
     spec: PolicyDocument
-    version: str  # sha256 of the file bytes
-    path: Path
+    version: str  # sha256 of the file bytes (of the stored YAML text, for a version in the database)
+    path: Path | None = None  # the file, for a document read from this package
+    content: str | None = None  # the YAML text, for a document read from the database
+
+    @property
+    def text(self) -> str:
+        """The document in the YAML exchange format."""
+        if self.content is not None:
+            return self.content
+        assert self.path is not None
+        return self.path.read_text(encoding="utf-8")
 
     @property
     def code(self) -> str:
@@ -55,11 +64,34 @@ class LoadedDocument:
 
 @dataclass(frozen=True)
 class PolicySet:
-    """All documents and rules; rules keep file order (documents sorted by file name)."""
+    """All documents and rules; rules keep file order (documents sorted by file name).
+
+    `rules_for(event_type, honour)` answers from an index built once per set, so an event looks
+    only at the rules of its own type (and, for an honour, of its honour code).
+    """
 
     documents: Mapping[str, LoadedDocument]
     rules: Mapping[str, Rule]
     rule_documents: Mapping[str, str]  # rule id -> document code
+    _index: Mapping[tuple[str, str | None], tuple[Rule, ...]] = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index: dict[tuple[str, str | None], list[Rule]] = {}
+        for rule in self.rules.values():
+            index.setdefault((rule.event, None), []).append(rule)
+            if rule.event == "honour":
+                index.setdefault((rule.event, rule.conditions.honour), []).append(rule)
+            if rule.supersedes:
+                index.setdefault(("supersedes:" + rule.event, None), []).append(rule)
+        object.__setattr__(self, "_index", MappingProxyType({k: tuple(v) for k, v in index.items()}))
+
+    def rules_for(self, event_type: str, honour: str | None = None) -> tuple[Rule, ...]:
+        """The rules answering `event_type` (and honour code), in rule order, whatever their period."""
+        return self._index.get((event_type, honour if event_type == "honour" else None), ())
+
+    def superseding(self, event_type: str) -> tuple[Rule, ...]:
+        """The rules of `event_type` that name a rule they supersede."""
+        return self._index.get(("supersedes:" + event_type, None), ())
 
     def document_of(self, rule_id: str) -> LoadedDocument:
         return self.documents[self.rule_documents[rule_id]]
@@ -156,6 +188,11 @@ def read_policies(directory: Path | str | None = None) -> PolicySet:
         errors.extend(_cross_check(docs))
     if errors:
         raise PolicyError(errors)
+    return build_set(docs)
+
+
+def build_set(docs: list[LoadedDocument]) -> PolicySet:
+    """A PolicySet of documents already checked (rules in the order of `docs`)."""
     return PolicySet(
         documents=MappingProxyType({d.code: d for d in docs}),
         rules=MappingProxyType({r.id: r for d in docs for r in d.spec.rules}),

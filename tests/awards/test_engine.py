@@ -16,7 +16,8 @@ from app.awards.engine import Result, compute, rules_in_force
 from app.awards.event_models import EnterpriseFacts, FirstAboveScaleEvent, parse_event
 from app.policies.loader import load_policies
 
-CASES_DIR = Path(__file__).parent / "cases"
+# The rule cases ship with the documents (app/policies/cases); cases still kept beside this test run too.
+CASES_DIRS = (Path(__file__).resolve().parents[2] / "app" / "policies" / "cases", Path(__file__).parent / "cases")
 CASE_KEYS = {
     "name", "clause", "figure", "event", "facts", "overrides", "lines", "benefits", "not_computable", "explains",
 }  # fmt: skip
@@ -24,7 +25,7 @@ CASE_KEYS = {
 
 def _load_cases() -> list[dict]:
     cases = []
-    for path in sorted(CASES_DIR.glob("*.yaml")):
+    for path in sorted(p for d in CASES_DIRS for p in d.glob("*.yaml")):
         for case in yaml.safe_load(path.read_text(encoding="utf-8")):
             unknown = set(case) - CASE_KEYS
             assert not unknown, f"{path.name}: {case.get('name')}: unknown keys {unknown}"

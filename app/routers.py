@@ -11,7 +11,7 @@ def api_routers() -> list[APIRouter]:
 
 
 def web_routers() -> list[APIRouter]:
-    from app.web import auth, awards, enterprises, filings, home, policies, pools, support, targets
+    from app.web import auth, awards, enterprises, filings, home, policies, policy_admin, pools, support, targets
 
-    return [auth.router, home.router, enterprises.router, awards.router, policies.router, pools.router,
-            targets.router, filings.router, support.router]
+    return [auth.router, home.router, enterprises.router, awards.router, policies.router, policy_admin.router,
+            pools.router, targets.router, filings.router, support.router]

@@ -177,6 +177,60 @@ def test_draft(code: str, session: SessionDep, principal: Annotated[Principal, s
     return _report(case_runner.run(session, code=code, draft=True))
 
 
+class FundImpact(BaseModel):
+    name: str
+    funder: str
+    remaining_yuan: int | None = Field(description="资金余额（草稿所列资金按预算计）")
+    current_yuan: int = Field(description="按现行文件测算的支出")
+    draft_yuan: int = Field(description="按草稿测算的支出")
+    difference_yuan: int
+    after_yuan: int | None = Field(description="按草稿支出后的余额；为负即不够")
+
+
+class ImpactRead(BaseModel):
+    code: str
+    number: str
+    scenario: Literal["events", "targets"]
+    scenarios: int = Field(description="测算的事件（或目标表行）数")
+    notes: list[str]
+    current_by_funder: dict[str, int]
+    draft_by_funder: dict[str, int]
+    difference_by_funder: dict[str, int]
+    current_total_yuan: int
+    draft_total_yuan: int
+    by_fund: list[FundImpact]
+
+
+def impact_read(i) -> ImpactRead:
+    diff = i.difference()
+    cur = {(f.code or f.name): f.forecast_yuan for f in i.current.by_fund}
+    funds = []
+    for f in i.draft.by_fund:
+        key = f.code or f.name
+        funds.append(FundImpact(name=f.name, funder=f.funder, remaining_yuan=f.remaining_yuan, current_yuan=cur.get(key, 0),
+                                draft_yuan=f.forecast_yuan, difference_yuan=diff["by_fund"].get(key, 0), after_yuan=f.after_yuan))
+    for f in i.current.by_fund:
+        if (f.code or f.name) not in {x.code or x.name for x in i.draft.by_fund}:
+            funds.append(FundImpact(name=f.name, funder=f.funder, remaining_yuan=f.remaining_yuan, current_yuan=f.forecast_yuan,
+                                    draft_yuan=0, difference_yuan=-f.forecast_yuan, after_yuan=f.remaining_yuan))
+    return ImpactRead(code=i.code, number=i.number, scenario=i.scenario, scenarios=i.events, notes=i.notes,
+                      current_by_funder=i.current.by_funder, draft_by_funder=i.draft.by_funder,
+                      difference_by_funder=diff["by_funder"], current_total_yuan=i.current.total_yuan,
+                      draft_total_yuan=i.draft.total_yuan, by_fund=funds)
+
+
+@router.get("/{code}/draft/impact", summary="发布前测算：草稿与现行文件对比", response_model=ImpactRead,
+            responses=responses(401, 403, 404, 422))
+def draft_impact(code: str, session: SessionDep, principal: Annotated[Principal, scoped("awards:read")],
+                 scenario: Annotated[Literal["events", "targets"], Query(
+                     description="events 上一年已记录的事件顺延一年 / targets 2023 年目标表全部完成")] = "events"):
+    """用系统现有的测算，分别按现行已发布文件和按本草稿（替换其已发布版本）计算同一批事件，
+    按出资层级和资金列出支出、资金余额及与现行规则的差额。"""
+    from app.policies.impact import impact
+
+    return impact_read(impact(session, actor=principal, code=code, scenario=scenario))
+
+
 @router.post("/{code}/publish", summary="发布草稿", response_model=VersionRead,
              responses=responses(401, 403, 404, 409, 422))
 def publish(code: str, session: SessionDep, principal: Annotated[Principal, scoped("policies:write")]):

@@ -219,8 +219,10 @@ def run(
     balances: list[fund_service.FundBalance],
     *,
     overrides: Mapping[str, Decimal] | None = None,
+    policy_set=None,
 ) -> Forecast:
-    ps = load_policies()
+    """The scenarios' lines under `policy_set` (default: the published documents)."""
+    ps = policy_set if policy_set is not None else load_policies()
     out = Forecast()
     by_fund: dict[int | str, FundCost] = {}
     by_funder: dict[str, int] = defaultdict(int)

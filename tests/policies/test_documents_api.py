@@ -6,6 +6,7 @@ still get the 2023 amount citing 冠政办发〔2023〕7号.
 """
 
 import re
+from pathlib import Path
 import threading
 
 from sqlalchemy import func, select
@@ -57,7 +58,7 @@ CASES_2024 = """
 def test_download_round_trips_through_a_draft(client, make):
     key = make.api_key(scopes=WRITE)
     text = _yaml(client, key, "gzb2023-7")
-    assert text == open(SHIPPED, encoding="utf-8").read()
+    assert text == Path(SHIPPED).read_text(encoding="utf-8")
     r = _put(client, key, "gzb2023-7", text)
     assert r.status_code == 200, r.text
     draft = r.json()

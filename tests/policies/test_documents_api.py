@@ -6,8 +6,8 @@ still get the 2023 amount citing 冠政办发〔2023〕7号.
 """
 
 import re
-from pathlib import Path
 import threading
+from pathlib import Path
 
 from sqlalchemy import func, select
 

@@ -60,7 +60,7 @@ def main() -> None:
     from app.accounts.permissions import SYSTEM
     from app.awards import engine
     from app.awards.engine import compute
-    from app.awards.events import EnterpriseFacts, parse_event
+    from app.awards.event_models import EnterpriseFacts, parse_event
     from app.db import get_sessionmaker
     from app.policies import store
     from app.policies.loader import load_policies, read_policies

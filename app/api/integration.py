@@ -233,7 +233,7 @@ def eligible_policies_batch(
             )
         )
     as_of = items[0].eligibility.as_of if items and items[0].eligibility else (data.as_of or date.today())
-    docs, message = integration_service.policy_coverage(as_of)
+    docs, message = integration_service.policy_coverage(session, as_of)
     return EligibilityBatchOut(as_of=as_of, documents_in_force=_documents(docs), message=message, results=results)
 
 

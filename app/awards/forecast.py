@@ -25,7 +25,8 @@ from app.awards.event_models import EnterpriseFacts, Event
 from app.enterprises import service as enterprise_service
 from app.enterprises.models import Enterprise
 from app.errors import FieldError, NotFound, ValidationFailed
-from app.policies.loader import load_policies
+from app.policies import store as policy_store
+from app.policies.loader import PolicySet
 from app.policies.schema import FUNDER_NAMES
 from app.reference.targets import load_targets_2023
 
@@ -219,10 +220,10 @@ def run(
     balances: list[fund_service.FundBalance],
     *,
     overrides: Mapping[str, Decimal] | None = None,
-    policy_set=None,
+    policy_set: PolicySet,
 ) -> Forecast:
-    """The scenarios' lines under `policy_set` (default: the published documents)."""
-    ps = policy_set if policy_set is not None else load_policies()
+    """The scenarios' lines under `policy_set` (the published documents, or a draft in their place)."""
+    ps = policy_set
     out = Forecast()
     by_fund: dict[int | str, FundCost] = {}
     by_funder: dict[str, int] = defaultdict(int)
@@ -258,8 +259,8 @@ def run(
     return out
 
 
-def _check_overrides(overrides: Mapping[str, Decimal]) -> None:
-    rules = load_policies().rules
+def _check_overrides(overrides: Mapping[str, Decimal], ps: PolicySet) -> None:
+    rules = ps.rules
     errors = [FieldError(f"overrides.{rid}", f"overrides.{rid}：没有这条规则") for rid in overrides if rid not in rules]
     if errors:
         raise ValidationFailed(errors)
@@ -301,7 +302,8 @@ def forecast(
     """The scenario's cost by funder and by fund against what is left; with a what-if beside it."""
     actor.require("awards:read")
     overrides = dict(overrides or {})
-    _check_overrides(overrides)
+    ps = policy_store.current(session)
+    _check_overrides(overrides, ps)
     skipped: list[tuple[str, str]] = []
     if scenario == "targets":
         scenarios, skipped = target_scenarios(year)
@@ -310,12 +312,12 @@ def forecast(
     else:
         raise ValidationFailed.one("scenario", "scenario 应为 targets 或 candidates")
     balances = fund_service.balances(session)
-    base = run(scenarios, balances)
+    base = run(scenarios, balances, policy_set=ps)
     base.not_forecast = skipped
     if scenario == "targets":
         base.assumptions.insert(0, TARGET_FACTS_TEXT)
     what_if = None
     if overrides:
-        what_if = run(scenarios, balances, overrides=overrides)
+        what_if = run(scenarios, balances, overrides=overrides, policy_set=ps)
         what_if.not_forecast, what_if.assumptions = skipped, base.assumptions
     return ForecastOutcome(base, what_if, overrides)

@@ -17,7 +17,7 @@ from app.audit import service as audit
 from app.awards.models import SPENDING_KINDS, AwardLine, Fund, FundEntry
 from app.db import utcnow
 from app.errors import AppError, Conflict, FieldError, NotFound, ValidationFailed
-from app.policies.loader import load_policies
+from app.policies import store as policy_store
 from app.policies.schema import FUNDER_NAMES
 
 FUND_FIELDS = ("code", "name", "funder", "document_code", "clause", "period_start", "period_end", "budget_yuan")
@@ -124,7 +124,7 @@ def create(
 ) -> Fund:
     actor.require("awards:write")
     _check_period(period_start, period_end)
-    if document_code is not None and document_code not in load_policies().documents:
+    if document_code is not None and document_code not in policy_store.current(session).documents:
         raise ValidationFailed.one("document_code", f"未知的政策文件代码“{document_code}”")
     if code is None:
         code = f"{funder}.{period_start.year}-{period_end.year}.{session.scalar(select(func.count(Fund.id))) + 1}"
@@ -206,7 +206,7 @@ def ensure_policy_funds(session: Session, actor: Principal) -> list[Fund]:
     """Create the funds the policy files name (`funds:`) that are not in the database yet."""
     created = []
     existing = set(session.scalars(select(Fund.code)))
-    for doc in load_policies().documents.values():
+    for doc in policy_store.current(session).documents.values():
         for f in doc.spec.funds:
             if f.id in existing:
                 continue
@@ -257,7 +257,8 @@ def choose(session: Session, line: AwardLine, fund_id: int | None) -> Fund | Non
             .order_by(Fund.id)
         )
     )
-    policy_fund = load_policies().fund_for(line.rule_id) if line.rule_id in load_policies().rules else None
+    ps = policy_store.current(session)
+    policy_fund = ps.fund_for(line.rule_id) if line.rule_id in ps.rules else None
     for preferred in (
         [f for f in candidates if policy_fund is not None and f.code == policy_fund.id],
         [f for f in candidates if f.document_code == line.document_code],

@@ -8,14 +8,14 @@ from app.awards.event_models import EVENT_TYPE_NAMES
 from app.awards.models import AwardLine
 from app.awards.workflow import LineFilters, filtered_lines, visible_lines
 from app.enterprises.models import Enterprise
-from app.policies.loader import load_policies
+from app.policies import store as policy_store
 
 # --- 公示 and the ledger ----------------------------------------------------------------------
 
 
 def subject_of(line: AwardLine) -> str:
     """What the line rewards, in the rule's words (新认定省级专精特新企业)."""
-    rule = load_policies().rules.get(line.rule_id)
+    rule = policy_store.rule_seen(line.rule_id)
     return rule.subject if rule is not None else EVENT_TYPE_NAMES.get(line.event_type, line.event_type)
 
 

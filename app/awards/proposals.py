@@ -32,7 +32,8 @@ from app.enterprises import service as enterprise_service
 from app.enterprises.models import Enterprise, Honour
 from app.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.policies import coverage
-from app.policies.loader import PolicySet, load_policies
+from app.policies import store as policy_store
+from app.policies.loader import PolicySet
 
 # --- computing without saving ---------------------------------------------------------------
 
@@ -55,7 +56,7 @@ def preview(
         )
     else:
         facts = enterprise or EnterpriseFacts()
-    return compute(parsed, facts, load_policies()), facts
+    return compute(parsed, facts, policy_store.current(session)), facts
 
 
 @dataclass
@@ -97,7 +98,7 @@ def batch_preview(session: Session, *, actor: Principal, items: list[Mapping[str
         if missing:
             raise NotFound(f"未找到企业 {'、'.join(map(str, missing[:20]))}")
         states = enterprise_states(session, wanted)
-    ps = load_policies()
+    ps = policy_store.current(session)
     results = []
     for event, facts, eid in parsed:
         if eid is not None:
@@ -126,8 +127,7 @@ def _store_snapshots(session: Session, ps: PolicySet) -> None:
         if version not in stored:
             session.add(
                 PolicySnapshot(
-                    version=version, document_code=doc.code, file_name=doc.path.name,
-                    content=doc.path.read_text(encoding="utf-8"),
+                    version=version, document_code=doc.code, file_name=f"{doc.code}.yaml", content=doc.text,
                 )
             )
     session.flush()
@@ -154,7 +154,7 @@ def _propose(session: Session, *, actor: Principal, events: list[StoredEvent], n
     """
     if not events:
         return []
-    ps = load_policies()
+    ps = policy_store.current(session)
     versions = {code: doc.version for code, doc in ps.documents.items()}
     states = enterprise_states(session, {e.enterprise_id for e in events})
     now = utcnow()
@@ -304,7 +304,7 @@ def record_event(
         )
     row = _new_event(session, actor=actor, ent=ent, event=parsed, key=key, facts=facts, note=note)
     proposal = _propose(session, actor=actor, events=[_stored_event(row)], note="记录事件后按政策自动生成（免申即享）")[0]
-    warnings = coverage.event_warnings(load_policies(), parsed.type, parsed.date, EVENT_TYPE_NAMES.get(parsed.type))
+    warnings = coverage.event_warnings(policy_store.current(session), parsed.type, parsed.date, EVENT_TYPE_NAMES.get(parsed.type))
     return Recorded(row, proposal, lines_by_id(session, proposal.line_ids), warnings)
 
 

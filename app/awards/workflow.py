@@ -27,7 +27,8 @@ from app.enterprises import service as enterprise_service
 from app.enterprises.models import Enterprise
 from app.errors import AppError, NotFound, ValidationFailed
 from app.pagination import decode_cursor, encode_cursor
-from app.policies.loader import PolicySet, load_policies, read_policies
+from app.policies import store as policy_store
+from app.policies.loader import PolicySet, read_policies
 from app.policies.schema import FUNDER_NAMES
 
 LINE_FIELDS = ("status", "amount_yuan", "fund_id", "paid_date", "voucher_no")
@@ -237,9 +238,10 @@ def reject(session: Session, *, actor: Principal, line_id: int, reason: str) -> 
 
 
 def _policy_set_for(session: Session, versions: Mapping[str, str]) -> PolicySet | None:
-    """The rules exactly as they were: the current files, or the stored text of older versions."""
-    ps = load_policies()
-    if {code: doc.version for code, doc in ps.documents.items()} == dict(versions):
+    """The rules exactly as they were: the versions the receipt cites (kept in the database), or the
+    stored text of a version computed before documents were versioned there."""
+    ps = policy_store.for_versions(session, dict(versions))
+    if ps is not None:
         return ps
     snaps = {s.version: s for s in session.scalars(select(PolicySnapshot).where(PolicySnapshot.version.in_(versions.values())))}
     if set(snaps) != set(versions.values()):
@@ -255,7 +257,7 @@ def recompute(session: Session, *, actor: Principal, line_id: int) -> dict:
     line, _ = get_line(session, actor=actor, line_id=line_id)
     receipt = line.receipt
     versions = receipt.get("policy_versions", {})
-    current = {code: doc.version for code, doc in load_policies().documents.items()}
+    current = {code: doc.version for code, doc in policy_store.current(session).documents.items()}
     ps = _policy_set_for(session, versions)
     recomputed, explanation = None, None
     if ps is not None:

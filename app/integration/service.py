@@ -17,7 +17,8 @@ from app.enterprises.uscc import normalise, uscc_error
 from app.errors import FieldError, NotFound, PreconditionFailed, ValidationFailed
 from app.integration import matching
 from app.policies import coverage
-from app.policies.loader import LoadedDocument, load_policies
+from app.policies import store as policy_store
+from app.policies.loader import LoadedDocument
 from app.pools.definitions import load_pools
 from app.pools.models import PoolMembership
 
@@ -78,9 +79,9 @@ class Eligibility:
     message: str | None = None  # why no document is in force on as_of
 
 
-def policy_coverage(day: dt.date) -> tuple[list[LoadedDocument], str | None]:
+def policy_coverage(session: Session, day: dt.date) -> tuple[list[LoadedDocument], str | None]:
     """The documents in force on `day` and, when there are none, the sentence that says why."""
-    ps = load_policies()
+    ps = policy_store.current(session)
     return coverage.documents_in_force(ps, day), coverage.lapse_message(ps, day)
 
 
@@ -106,8 +107,8 @@ def eligible_policies(
         ent = enterprise_service.get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
     day = as_of or dt.date.today()
     firm = _firms(session, [ent])[ent.id]
-    found = matching.match(firm, as_of=day, policy_set=load_policies(), pools=load_pools())
-    docs, message = policy_coverage(day)
+    found = matching.match(firm, as_of=day, policy_set=policy_store.current(session), pools=load_pools())
+    docs, message = policy_coverage(session, day)
     return Eligibility(ent, day, firm.year_for(day), _filter(found, statuses, kinds), docs, message)
 
 
@@ -159,7 +160,7 @@ def eligible_policies_batch(
     by_id = {e.id: e for e in found}
     by_uscc = {e.uscc: e for e in found}
     firms = _firms(session, list(by_id.values()))
-    ps, pools = load_policies(), load_pools()
+    ps, pools = policy_store.current(session), load_pools()
     items: list[BatchItem] = []
     asked = [(str(i), by_id.get(i)) for i in enterprise_ids] + [(c, by_uscc.get(c)) for c in codes]
     for ref, ent in asked:

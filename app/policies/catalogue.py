@@ -2,9 +2,11 @@
 
 from datetime import date
 
+from sqlalchemy.orm import Session
+
 from app.awards.event_models import EVENT_TYPE_NAMES
 from app.errors import NotFound
-from app.policies.loader import load_policies
+from app.policies import store as policy_store
 
 # --- the rule catalogue -----------------------------------------------------------------------
 
@@ -58,16 +60,16 @@ def _doc_summary(doc, today: date) -> dict:
     }
 
 
-def catalogue(today: date | None = None) -> list[dict]:
-    """Every policy document, whether it is in force today and when it lapses."""
+def catalogue(session: Session, today: date | None = None) -> list[dict]:
+    """Every published policy document, whether it is in force today and when it lapses."""
     today = today or date.today()
-    return [_doc_summary(doc, today) for doc in load_policies().documents.values()]
+    return [_doc_summary(doc, today) for doc in policy_store.current(session).documents.values()]
 
 
-def policy_document(code: str, today: date | None = None) -> dict:
-    """One document with every rule: clause and its text, funder, amount, conditions, supersession."""
+def policy_document(session: Session, code: str, today: date | None = None) -> dict:
+    """One published document with every rule: clause and its text, funder, amount, conditions, supersession."""
     today = today or date.today()
-    ps = load_policies()
+    ps = policy_store.current(session)
     doc = ps.documents.get(code)
     if doc is None:
         raise NotFound(f"未找到政策文件 {code}")

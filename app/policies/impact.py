@@ -55,30 +55,32 @@ def _shift(day: date, years: int) -> date:
 
 
 def _event_scenarios(session: Session, start: date, end: date, years: int) -> list:
-    from app.awards import forecast, service
+    from app.awards import facts as award_facts
+    from app.awards import forecast
     from app.awards.models import EnterpriseEvent
 
     rows = list(session.scalars(
         select(EnterpriseEvent).where(EnterpriseEvent.event_date.between(_shift(start, -years), _shift(end, -years)))
         .order_by(EnterpriseEvent.event_date, EnterpriseEvent.id)
     ))
-    states = service._states(session, {r.enterprise_id for r in rows})
+    states = award_facts.enterprise_states(session, {r.enterprise_id for r in rows})
     out = []
     for r in rows:
         day = _shift(r.event_date, years)
-        event = service.parse_event_data({**r.data, "date": day.isoformat()})
+        event = award_facts.parse_event_data({**r.data, "date": day.isoformat()})
         facts = states[r.enterprise_id].facts(day, extra=r.facts)
         out.append(forecast.Scenario(f"事件 {r.id}（{r.event_date}）", event, facts, 1))
     return out
 
 
 def _target_scenarios(start: date) -> tuple[list, list]:
-    from app.awards import forecast, service
+    from app.awards import facts as award_facts
+    from app.awards import forecast
 
     scenarios, skipped = forecast.target_scenarios(2023)
     years = start.year - 2023
     moved = [
-        forecast.Scenario(s.source, service.parse_event_data({**s.event.model_dump(mode="json"),
+        forecast.Scenario(s.source, award_facts.parse_event_data({**s.event.model_dump(mode="json"),
                                                               "date": _shift(s.event.date, years).isoformat()}),
                           s.facts, s.count, s.assumption)
         for s in scenarios

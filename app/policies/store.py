@@ -264,6 +264,18 @@ def for_versions(session: Session, versions: dict[str, str]) -> PolicySet | None
         return None
 
 
+def rule_seen(rule_id: str):
+    """The rule with this id in the set last read (else in any version parsed so far), for labels."""
+    for ps in _LAST:
+        if rule_id in ps.rules:
+            return ps.rules[rule_id]
+    for doc in reversed(_DOCS.values()):
+        for rule in doc.spec.rules:
+            if rule.id == rule_id:
+                return rule
+    return None
+
+
 def clear_cache() -> None:
     _DOCS.clear()
     _SETS.clear()

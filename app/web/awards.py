@@ -26,7 +26,7 @@ from app.awards.models import STATUS_NAMES
 from app.awards.schemas import ExtraFacts
 from app.errors import AppError, ValidationFailed
 from app.policies import coverage
-from app.policies.loader import load_policies
+from app.policies import store as policy_store
 from app.policies.schema import FUNDER_NAMES
 from app.web.deps import PagePrincipal
 from app.web.render import redirect, render, templates
@@ -35,8 +35,12 @@ router = APIRouter(include_in_schema=False)
 
 
 def policy_gap_today() -> str | None:
-    """Why no policy document is in force today (None when one is): pages stop promising awards then."""
-    return coverage.lapse_message(load_policies(), date.today())
+    """Why no policy document is in force today (None when one is): pages stop promising awards then.
+
+    A hint on pages without a session at hand: the published set this process read last (every
+    enterprise page reads it for its awards panel first)."""
+    ps = policy_store.last_known()
+    return None if ps is None else coverage.lapse_message(ps, date.today())
 
 
 templates.env.globals["policy_gap_today"] = policy_gap_today
@@ -146,7 +150,7 @@ def _panel_context(session, principal, ent, **extra) -> dict:
         "values": {},
         "errors": [],
         "warnings": [],
-        "gap_today": policy_gap_today(),
+        "gap_today": coverage.lapse_message(policy_store.current(session), date.today()),
         **extra,
     }
 
@@ -371,7 +375,7 @@ def _funds_page(request, session, principal, *, status=200, errors=None, message
     by_year = award_ledger.totals_by_year_funder(session, actor=principal)
     return render(request, "awards/funds.html", {
         "section": "awards", "balances": balances, "chart": chart, "by_year": by_year,
-        "documents": load_policies().documents, "errors": errors or [], "message": message,
+        "documents": policy_store.current(session).documents, "errors": errors or [], "message": message,
     }, status_code=status)
 
 
@@ -451,10 +455,10 @@ async def set_period(request: Request, fund_id: int, session: SessionDep, princi
 # --- forecast -------------------------------------------------------------------------------
 
 
-def _overrides(request: Request) -> tuple[dict[str, Decimal], list[dict]]:
+def _overrides(request: Request, session: Session) -> tuple[dict[str, Decimal], list[dict]]:
     """What-if rows from the page: a rule and its new figure (万元 for amounts, % for percentages)."""
     qp = request.query_params
-    rules = load_policies().rules
+    rules = policy_store.current(session).rules
     overrides: dict[str, Decimal] = {}
     shown = []
     for rule_id, value in zip(qp.getlist("override_rule"), qp.getlist("override_value"), strict=False):
@@ -503,14 +507,14 @@ def forecast_page(request: Request, session: SessionDep, principal: PagePrincipa
     year_text = qp.get("year") or "2023"
     ctx: dict[str, Any] = {
         "section": "awards", "scenario": scenario, "year": year_text, "candidates_text": qp.get("candidates") or "",
-        "rules": [r for r in load_policies().rules.values() if r.amount is not None and r.funder],
+        "rules": [r for r in policy_store.current(session).rules.values() if r.amount is not None and r.funder],
         "errors": [], "out": None, "shown": [],
     }
     status = 200
     try:
         if not year_text.isdigit():
             raise ValidationFailed.one("year", "年度应为数字")
-        overrides, ctx["shown"] = _overrides(request)
+        overrides, ctx["shown"] = _overrides(request, session)
         candidates = _candidates(session, principal, ctx["candidates_text"], int(year_text)) \
             if scenario == "candidates" else None
         ctx["out"] = forecast_service.forecast(session, actor=principal, scenario=scenario, year=int(year_text),

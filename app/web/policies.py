@@ -3,6 +3,7 @@ listing every rule with its clause text, amount and funder."""
 
 from fastapi import APIRouter, Request
 
+from app.api.deps import SessionDep
 from app.policies import catalogue
 from app.web.deps import PagePrincipal
 from app.web.render import render
@@ -11,12 +12,12 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/policies")
-def policies_page(request: Request, principal: PagePrincipal):
+def policies_page(request: Request, session: SessionDep, principal: PagePrincipal):
     principal.require("policies:read")
-    return render(request, "policies/list.html", {"section": "policies", "docs": catalogue.catalogue()})
+    return render(request, "policies/list.html", {"section": "policies", "docs": catalogue.catalogue(session)})
 
 
 @router.get("/policies/{code}")
-def policy_page(request: Request, code: str, principal: PagePrincipal):
+def policy_page(request: Request, code: str, session: SessionDep, principal: PagePrincipal):
     principal.require("policies:read")
-    return render(request, "policies/detail.html", {"section": "policies", "doc": catalogue.policy_document(code)})
+    return render(request, "policies/detail.html", {"section": "policies", "doc": catalogue.policy_document(session, code)})

@@ -400,7 +400,8 @@ def copy_as_draft(
                       issue_date=issue_date or start, title=title, old_start=src.in_force_start)
     cases = None
     if src.cases:  # the same cases, one period later: the new ids and the events moved with the period
-        moved = src.cases.replace(f"{src.code}.", f"{code}.").replace(src.number, number.strip())
+        own = _cases_in_period(src.cases, src.in_force_start, src.in_force_end)
+        moved = own.replace(f"{src.code}.", f"{code}.").replace(src.number, number.strip())
         cases = shift_dates(moved, start.year - src.in_force_start.year)
     draft = put_draft(session, actor=actor, code=code, content=content, source_id=src.id)
     draft.cases = cases
@@ -427,6 +428,21 @@ def rewrite(content: str, old_code: str, new_code: str, *, number: str, start: d
     if years:  # a date condition (一季度 2023-01-01..03-31) moves with the period
         out = re.sub(r"(?m)^(\s+date_(?:from|to): )(\d{4}-\d{2}-\d{2})", lambda m: m.group(1) + shift_dates(m.group(2), years), out)
     return out
+
+
+def _cases_in_period(cases: str, start: date, end: date) -> str:
+    """The cases whose event falls in the period (the others check other documents' periods)."""
+    from app.policies.editing import _dump, _load
+
+    data = _load(cases)
+    if not isinstance(data, list):
+        return cases
+    kept = [c for c in data if isinstance(c, dict) and isinstance(c.get("event"), dict)
+            and start <= date.fromisoformat(str(c["event"].get("date"))) <= end]
+    for i in reversed(range(len(data))):
+        if data[i] not in kept:
+            del data[i]
+    return _dump(data)
 
 
 def shift_dates(content: str, years: int) -> str:

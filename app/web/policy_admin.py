@@ -13,6 +13,7 @@ message beside the field and writes nothing.
 
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
@@ -24,7 +25,7 @@ from app.policies import coverage, editing, store
 from app.policies.models import STATUS_NAMES
 from app.reference import honours
 from app.web.deps import PagePrincipal
-from app.web.render import redirect, render
+from app.web.render import redirect, render, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -35,6 +36,8 @@ EVENT_NAMES = {
     "strong_town": "民营经济高质量发展强镇",
 }
 FORM_LISTS = ("levels", "outcomes")
+templates.env.globals.update(POLICY_EVENT_NAMES=EVENT_NAMES, POLICY_SHAPES=editing.SHAPES, POLICY_BASES=editing.BASES,
+                             POLICY_STATUS_NAMES=STATUS_NAMES)
 
 
 def _messages(exc: AppError) -> list[str]:
@@ -251,7 +254,7 @@ def publish(request: Request, code: str, session: SessionDep, principal: PagePri
             raise
         return render(request, "policies/_publish_result.html", {"errors": _messages(e), "code": code},
                       status_code=409)
-    return redirect(request, f"/policy-documents?done=已发布 {v.number}（有效期 {v.in_force_start} 至 {v.in_force_end}）")
+    return redirect(request, "/policy-documents?done=" + quote(f"已发布 {v.number}（有效期 {v.in_force_start} 至 {v.in_force_end}）"))
 
 
 @router.post("/policy-documents/{code}/withdraw")
@@ -265,14 +268,14 @@ async def withdraw(request: Request, code: str, session: SessionDep, principal: 
         if e.status_code not in (404, 409, 422):
             raise
         return _manage(request, session, principal, status=422, errors=_messages(e))
-    return redirect(request, f"/policy-documents?done=已撤回 {v.number}")
+    return redirect(request, "/policy-documents?done=" + quote(f"已撤回 {v.number}"))
 
 
 @router.post("/policy-documents/{code}/draft/delete")
 def discard(request: Request, code: str, session: SessionDep, principal: PagePrincipal):
     principal.require("policies:write")
     store.discard_draft(session, actor=principal, code=code)
-    return redirect(request, f"/policy-documents?done=已删除 {code} 的草稿")
+    return redirect(request, "/policy-documents?done=" + quote(f"已删除 {code} 的草稿"))
 
 
 @router.get("/policy-documents/{code}/draft/diff")

@@ -97,7 +97,7 @@ def test_a_2024_copy_with_one_amount_changed_governs_2024_events_and_2023_stays(
         ("gzb2023-7.county.first_above_scale", 50_000, "冠政办发〔2023〕7号")]
     # the receipt cites the version; recompute uses it
     line_id = lines[0]["id"]
-    got = client.post(f"/api/v1/awards/lines/{line_id}/recompute", headers=bearer(key)).json()
+    got = client.get(f"/api/v1/awards/lines/{line_id}/recompute", headers=bearer(key)).json()
     assert got["recomputed_yuan"] == 80_000
     # the document's fund is created on publish
     funds = client.get("/api/v1/awards/funds", headers=bearer(key)).json()

@@ -27,7 +27,7 @@ def test_list_copy_edit_a_rule_with_inline_errors_diff_and_publish(client, make,
     r = _copy(client, token)
     assert r.status_code == 303 and r.headers["location"] == "/policy-documents/gzb2024-3/draft"
     draft = client.get("/policy-documents/gzb2024-3/draft").text
-    assert "冠政办发〔2024〕3号" in draft and 'id="case-results"' in draft and "未通过" not in draft
+    assert "冠政办发〔2024〕3号" in draft and 'id="case-results"' in draft and "case-failed" not in draft
 
     rule = "gzb2024-3.county.first_above_scale"
     form = {"clause": "二（一）1", "clause_text": "对首次升成规模以上工业企业的县财政一次性奖励5万元", "kind": "money",
@@ -45,7 +45,7 @@ def test_list_copy_edit_a_rule_with_inline_errors_diff_and_publish(client, make,
 
     # the copied case for 2024 升规 expects 5 万 and now fails: publishing is refused
     cases = client.post("/policy-documents/gzb2024-3/draft/test", headers=_htmx(token)).text
-    assert "未通过" in cases and "应为 50,000 元，算得 80,000 元" in cases
+    assert "case-failed" in cases and "应为 50,000 元，算得 80,000 元" in cases
     refused = client.post("/policy-documents/gzb2024-3/publish", headers=_htmx(token))
     assert refused.status_code == 409 and "不能发布" in refused.text
 
@@ -60,11 +60,11 @@ def test_list_copy_edit_a_rule_with_inline_errors_diff_and_publish(client, make,
     fixed = fixed.replace("一次性最高 50,000 元（冠政发〔2022〕9号", "一次性最高 50,000 元（冠政发〔2022〕9号")
     saved = client.post("/policy-documents/gzb2024-3/draft/cases", data={"cases": fixed}, headers=_htmx(token))
     assert saved.status_code == 200, saved.text
-    if "未通过" in saved.text:  # an explanation fragment still names the old figure
+    if "case-failed" in saved.text:  # an explanation fragment still names the old figure
         import re
         fixed = re.sub(r"一次性 50,000 元（冠政办发〔2024〕3号", "一次性 80,000 元（冠政办发〔2024〕3号", fixed)
         saved = client.post("/policy-documents/gzb2024-3/draft/cases", data={"cases": fixed}, headers=_htmx(token))
-    assert "未通过" not in saved.text, saved.text
+    assert "case-failed" not in saved.text, saved.text
     done = client.post("/policy-documents/gzb2024-3/publish", headers=_htmx(token))
     assert done.status_code == 200 and done.headers["HX-Redirect"].startswith("/policy-documents?done=")
     listing = client.get("/policy-documents").text
@@ -75,7 +75,8 @@ def test_list_copy_edit_a_rule_with_inline_errors_diff_and_publish(client, make,
 
 def test_upload_with_errors_is_refused_naming_the_rule(client, make):
     token = login(client, make.user(role="county_admin"))
-    text = Path("app/policies/gz-2022-9.yaml").read_text(encoding="utf-8").replace("yuan: 50000", "yuan: -1", 1)
+    text = Path("app/policies/gz-2022-9.yaml").read_text(encoding="utf-8").replace(
+        "{shape: up_to, yuan: 50000", "{shape: up_to, yuan: -1", 1)
     r = client.post("/policy-documents/upload", data={"csrf_token": token},
                     files={"file": ("x.yaml", text.encode(), "application/yaml")})
     assert r.status_code == 422 and "规则 gz2022-9.county.first_above_scale" in r.text and "不能小于 0" in r.text

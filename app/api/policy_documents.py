@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.accounts.permissions import Principal
 from app.api.deps import SessionDep, scoped
 from app.api.problems import responses
-from app.errors import ValidationFailed
+from app.errors import NotFound, ValidationFailed
 from app.policies import cases as case_runner
 from app.policies import store
 from app.policies.models import PolicyVersion
@@ -98,10 +98,13 @@ _YAML_BODY = {"requestBody": {"required": True, "content": {YAML: {"schema": {"t
 
 
 @router.get("/{code}/versions", summary="政策文件的全部版本", response_model=list[VersionRead],
-            responses=responses(401, 403, 422))
+            responses=responses(401, 403, 404, 422))
 def list_versions(code: str, session: SessionDep, principal: Annotated[Principal, scoped("policies:read")]):
-    """从新到旧：草稿、已发布、已被取代、已撤回的版本，各带发布人、时间和内容 sha256。"""
-    return [_read(v) for v in store.versions(session, code)]
+    """从新到旧：草稿、已发布、已被取代、已撤回的版本，各带发布人、时间和内容 sha256。没有该文件代码时 404。"""
+    found = store.versions(session, code)
+    if not found:
+        raise NotFound(f"没有政策文件 {code}")
+    return [_read(v) for v in found]
 
 
 @router.get("/{code}/document.yaml", summary="下载政策文件（YAML）", response_class=Response,

@@ -5,7 +5,7 @@ Each file in app/policies becomes a published version (origin `shipped`) with it
 through `yumiao migrate` (app.policies.store.sync_shipped) while nobody has edited that document.
 
 Revision ID: 1501
-Revises: 0006
+Revises: 1101
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "1501"
-down_revision: str | Sequence[str] | None = "0006"
+down_revision: str | Sequence[str] | None = "1101"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """The award engine: from one event and what is known of the enterprise, the award lines the rules give.
 
 Pure functions — no database, no files, no clock. The rules come in as a
-`PolicySet` (app.policies.loader.load_policies()); the engine knows rule
+`PolicySet` (the published versions: app.policies.store.current(session)); the engine knows rule
 shapes (fixed, up_to, percent with caps, share of another line, range,
 unspecified, benefit), never documents.
 

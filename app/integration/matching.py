@@ -1,6 +1,6 @@
 """Policy matching (政策直达): the rules an enterprise meets now or is closest to meeting — no database.
 
-    match(firm, as_of=day, policy_set=load_policies(), pools=load_pools()) -> list[Match]
+    match(firm, as_of=day, policy_set=policy_store.current(session), pools=load_pools()) -> list[Match]
 
 Two sources of rules:
 

@@ -4,14 +4,35 @@ from fastapi import APIRouter
 
 
 def api_routers() -> list[APIRouter]:
-    from app.api import awards, enterprises, filings, integration, policies, policy_documents, pools, support, targets
+    from app.api import (
+        awards,
+        enterprises,
+        filings,
+        integration,
+        policies,
+        policy_documents,
+        pools,
+        support,
+        targets,
+    )
 
     return [enterprises.router, awards.router, policies.router, policy_documents.router, pools.router,
             targets.router, filings.router, integration.router, support.router]
 
 
 def web_routers() -> list[APIRouter]:
-    from app.web import auth, awards, enterprises, filings, home, policies, policy_admin, pools, support, targets
+    from app.web import (
+        auth,
+        awards,
+        enterprises,
+        filings,
+        home,
+        policies,
+        policy_admin,
+        pools,
+        support,
+        targets,
+    )
 
     return [auth.router, home.router, enterprises.router, awards.router, policies.router, policy_admin.router,
             pools.router, targets.router, filings.router, support.router]

@@ -35,11 +35,21 @@ class Settings(BaseSettings):
     import_max_uncompressed_bytes: int = 200 * 1024 * 1024
     import_max_ratio: int = 100
     log_json: bool = True
-    # Connections per worker process. Request threads are capped below the pool's capacity,
-    # so a burst waits for a thread, never for a connection held by a thread that waits too.
+    # Load, per worker process (see docs/OPERATIONS.md "Under load"). At most `request_concurrency`
+    # requests hold a database session at once (capped below the connection pool's capacity); the
+    # others wait for a slot — holding no connection, no lock and no thread — for at most
+    # `request_queue_timeout_s`, then get 503 with Retry-After. Request threads are always more
+    # than the slots, so a request that holds a transaction never waits for a thread.
     db_pool_size: int = 10
     db_max_overflow: int = 15
-    worker_threads: int = 20
+    db_pool_timeout_s: float = 10.0
+    db_connect_timeout_s: int = 5
+    db_lock_timeout_ms: int = 5_000
+    db_statement_timeout_ms: int = 30_000
+    db_idle_in_transaction_timeout_ms: int = 60_000
+    request_concurrency: int = 20
+    request_queue_timeout_s: float = 20.0
+    worker_threads: int = 40
     policies_dir: Path = Path(__file__).parent / "policies"
 
     @field_validator("database_url")
@@ -52,6 +62,17 @@ class Settings(BaseSettings):
         if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS or len(self.secret_key) < 16:
             raise ValueError("YUMIAO_SECRET_KEY must be set to a random string of at least 16 characters")
         return self
+
+    @property
+    def request_slots(self) -> int:
+        """Requests holding a database session at once: never more than the pool can serve, with a
+        connection to spare."""
+        return max(1, min(self.request_concurrency, self.db_pool_size + self.db_max_overflow - 1))
+
+    @property
+    def thread_tokens(self) -> int:
+        """Threads for sync routes and dependencies: every admitted request can always get one."""
+        return max(self.worker_threads, self.request_slots + 10)
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,10 +1,15 @@
-"""Engine, the request's unit of work, the declarative Base and its naming convention."""
+"""Engine, the request's unit of work (admitted by a slot), the health check, the declarative Base and its naming convention."""
 
-from collections.abc import Iterator
+import asyncio
+import time
+import weakref
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
 from sqlalchemy import BigInteger, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -48,12 +53,33 @@ def make_engine(url: str, **kw) -> Engine:
         settings = get_settings()
         kw.setdefault("pool_size", settings.db_pool_size)
         kw.setdefault("max_overflow", settings.db_max_overflow)
+        kw.setdefault("pool_timeout", settings.db_pool_timeout_s)
     return create_engine(url, pool_pre_ping=True, **kw)
+
+
+def bounded_waits(*, lock_ms: int, statement_ms: int, idle_ms: int, connect_s: int) -> dict:
+    """libpq connection arguments: no statement, lock wait or idle transaction lasts unbounded."""
+    options = f"-c lock_timeout={lock_ms} -c statement_timeout={statement_ms}"
+    if idle_ms:
+        options += f" -c idle_in_transaction_session_timeout={idle_ms}"
+    return {"options": options, "connect_timeout": max(2, connect_s)}
 
 
 @lru_cache
 def get_engine() -> Engine:
-    return make_engine(get_settings().database_url)
+    """The application's engine. On PostgreSQL every connection bounds its waits (settings
+    YUMIAO_DB_LOCK_TIMEOUT_MS, YUMIAO_DB_STATEMENT_TIMEOUT_MS, YUMIAO_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    YUMIAO_DB_CONNECT_TIMEOUT_S) and a pool checkout waits at most YUMIAO_DB_POOL_TIMEOUT_S."""
+    settings = get_settings()
+    if settings.is_sqlite:
+        engine = make_engine(settings.database_url)
+    else:
+        engine = make_engine(settings.database_url, connect_args=bounded_waits(
+            lock_ms=settings.db_lock_timeout_ms, statement_ms=settings.db_statement_timeout_ms,
+            idle_ms=settings.db_idle_in_transaction_timeout_ms, connect_s=settings.db_connect_timeout_s))
+    # Every statement that comes back shows the database answering (for /healthz under load).
+    event.listen(engine, "after_cursor_execute", lambda *_: _database_answered())
+    return engine
 
 
 @lru_cache
@@ -63,17 +89,150 @@ def get_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 
-def get_session() -> Iterator[Session]:
-    """The request's unit of work: commit once at the end, or roll everything back."""
-    session = get_sessionmaker()()
+# --- the request's unit of work ----------------------------------------------------------------
+#
+# A request that holds a transaction (and so perhaps a row lock) must never wait for something
+# another waiting request holds. FastAPI runs each sync dependency, the handler and the response
+# validation in separate trips to anyio's thread pool; if the pool is full of requests blocked on
+# a row lock, the lock holder cannot get a thread back to finish — a deadlock no timeout ends.
+# So a request first takes one of `request_slots` slots (waiting asynchronously, holding nothing),
+# only then opens its session, and releases the slot after commit or rollback. The thread pool has
+# more threads than there are slots and the connection pool more connections, so an admitted
+# request always gets a thread and a connection at once; commit and rollback run on a thread of
+# their own. A request that waits too long for a slot gets 503 with Retry-After.
+
+
+class RequestSlots:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.semaphore = anyio.Semaphore(size)
+        self.waiting = 0
+
+    @property
+    def active(self) -> int:
+        return self.size - self.semaphore.value
+
+    async def acquire(self, timeout: float) -> None:
+        self.waiting += 1
+        try:
+            with anyio.move_on_after(timeout) as scope:
+                await self.semaphore.acquire()
+        finally:
+            self.waiting -= 1
+        if scope.cancelled_caught:
+            from app.errors import ServiceBusy
+
+            raise ServiceBusy("系统繁忙：同时处理的请求已满，请稍后重试", retry_after=max(1, round(timeout / 4)))
+
+    def release(self) -> None:
+        self.semaphore.release()
+
+
+_slots_by_loop: "weakref.WeakKeyDictionary[object, RequestSlots]" = weakref.WeakKeyDictionary()
+
+
+def request_slots() -> RequestSlots:
+    """This event loop's slots (one loop per worker process; tests may run several in turn)."""
+    loop = asyncio.get_running_loop()
+    slots = _slots_by_loop.get(loop)
+    if slots is None:
+        slots = _slots_by_loop[loop] = RequestSlots(get_settings().request_slots)
+    return slots
+
+
+def _end(session: Session, commit: bool) -> None:
     try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        if commit:
+            session.commit()
     finally:
-        session.close()
+        session.close()  # rolls back whatever was not committed, returns the connection
+
+
+async def _on_own_thread(fn, *args):
+    # A limiter of its own: finishing a transaction never queues behind requests that wait on it.
+    return await anyio.to_thread.run_sync(fn, *args, limiter=anyio.CapacityLimiter(1))
+
+
+async def get_session() -> AsyncIterator[Session]:
+    """The request's unit of work: commit once at the end, or roll everything back."""
+    slots = request_slots()
+    await slots.acquire(get_settings().request_queue_timeout_s)
+    try:
+        session = get_sessionmaker()()
+        ok = False
+        try:
+            yield session
+            ok = True
+        finally:
+            with anyio.CancelScope(shield=True):
+                if session.in_transaction():
+                    await _on_own_thread(_end, session, ok)
+                else:
+                    session.close()
+    finally:
+        slots.release()
+
+
+# --- health ----------------------------------------------------------------------------------
+
+
+@lru_cache
+def _health_engine() -> Engine:
+    """A connection of its own for /healthz: answers while every request connection is busy."""
+    settings = get_settings()
+    if settings.is_sqlite:
+        return get_engine()
+    return make_engine(settings.database_url, pool_size=1, max_overflow=1, pool_timeout=0.5,
+                       connect_args=bounded_waits(lock_ms=500, statement_ms=800, idle_ms=0, connect_s=2))
+
+
+_last_answer = 0.0  # time.monotonic() when the database last finished a transaction or a ping
+RECENT = 2.0  # seconds
+
+
+def _database_answered() -> None:
+    global _last_answer
+    _last_answer = time.monotonic()
+
+
+def _ping() -> str:
+    from sqlalchemy import text
+
+    try:
+        with _health_engine().connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as e:  # noqa: BLE001 - any database failure means unhealthy
+        return type(e).__name__
+    _database_answered()
+    return "ok"
+
+
+def warm_up() -> None:
+    """Import every mapper and make the engines before the first request; a database that is not
+    up yet is no reason not to start (/healthz says so)."""
+    from sqlalchemy.orm import configure_mappers
+
+    get_sessionmaker()
+    configure_mappers()
+    _ping()
+
+
+_health_limiters: "weakref.WeakKeyDictionary[object, anyio.CapacityLimiter]" = weakref.WeakKeyDictionary()
+
+
+async def database_health(timeout: float = 0.8) -> str:
+    """"ok", or why not, within `timeout` seconds whatever the load: the database answered a
+    request or a ping in the last RECENT seconds, or a ping on a thread and a connection of its own
+    answers in time (it is abandoned when it takes longer)."""
+    if time.monotonic() - _last_answer < RECENT:
+        return "ok"  # a request's transaction or a ping just finished: no need to ask again
+    loop = asyncio.get_running_loop()
+    limiter = _health_limiters.get(loop)
+    if limiter is None:
+        limiter = _health_limiters[loop] = anyio.CapacityLimiter(2)
+    with anyio.move_on_after(timeout):
+        return await anyio.to_thread.run_sync(_ping, limiter=limiter, abandon_on_cancel=True)
+    return "timeout"
 
 
 # BIGINT on PostgreSQL, INTEGER on SQLite (so it stays the autoincrementing rowid alias).

@@ -82,3 +82,47 @@ class TooManyRequests(AppError):
     def __init__(self, detail: str, retry_after: int):
         super().__init__(detail=detail, status_code=429, code="too_many_requests", title="Too Many Requests")
         self.retry_after = retry_after
+
+
+class ServiceBusy(AppError):
+    """Saturated for now (no request slot, no connection, a lock or statement waited too long): try
+    again after `retry_after` seconds. Nothing was written."""
+
+    def __init__(self, detail: str = "系统繁忙，请稍后重试", retry_after: int = 2):
+        super().__init__(detail=detail, status_code=503, code="service_busy", title="Service Unavailable")
+        self.retry_after = retry_after
+
+
+# SQLSTATE classes a request can meet under load (PostgreSQL appendix A).
+_BUSY = {
+    "55P03": ("记录正被其他请求修改，等待超时，请稍后重试", 1),  # lock_not_available (lock_timeout)
+    "57014": ("查询超时（数据库繁忙），请稍后重试", 5),  # query_canceled (statement_timeout)
+    "25P03": ("事务空闲超时，请稍后重试", 1),  # idle_in_transaction_session_timeout
+    "53300": ("数据库连接已满，请稍后重试", 5),  # too_many_connections
+    "57P01": ("数据库正在重启，请稍后重试", 5),  # admin_shutdown
+    "57P03": ("数据库暂不可用，请稍后重试", 5),  # cannot_connect_now
+}
+_CONFLICT = {
+    "40001": "与同时进行的修改冲突，请重试",  # serialization_failure
+    "40P01": "与同时进行的修改冲突（死锁已解除），请重试",  # deadlock_detected
+    "23505": "与现有记录重复（可能是同时提交），请刷新后重试",  # unique_violation
+    "23503": "引用的记录已不存在（可能刚被删除），请刷新后重试",  # foreign_key_violation
+    "23514": "违反数据约束（可能与同时进行的修改冲突），请刷新后重试",  # check_violation
+}
+
+
+def db_error_to_app_error(exc: Exception) -> AppError:
+    """A database error no check caught, as what it means to the client: busy (503 with
+    Retry-After) or a conflict with a concurrent request (409). Nothing was written either way."""
+    orig = getattr(exc, "orig", None)
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or ""
+    if state in _BUSY:
+        detail, retry = _BUSY[state]
+        return ServiceBusy(detail, retry_after=retry)
+    if state in _CONFLICT or state.startswith("23"):
+        err = Conflict(_CONFLICT.get(state, "与现有数据冲突，请刷新后重试"), code="concurrent_conflict")
+        err.retry_after = 1
+        return err
+    if state.startswith("08") or not state:  # connection lost or never made
+        return ServiceBusy("数据库暂不可用，请稍后重试", retry_after=5)
+    return ServiceBusy("数据库暂时无法完成请求，请稍后重试", retry_after=2)

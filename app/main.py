@@ -9,14 +9,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api import contract, problems
 from app.config import get_settings
-from app.db import get_engine
-from app.errors import AppError, NotFound, ValidationFailed
+from app.db import database_health, request_slots, warm_up
+from app.errors import AppError, NotFound, ServiceBusy, ValidationFailed, db_error_to_app_error
 from app.logging import RequestLogMiddleware, configure
 
 STATIC = Path(__file__).parent / "static"
@@ -50,9 +50,13 @@ def create_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        # Sync routes run in anyio's thread pool; keep it smaller than the connection pool.
+        # Sync routes run in anyio's thread pool: more threads than request slots (app.db), so a
+        # request that holds a transaction always gets a thread to finish it.
         limiter = anyio.to_thread.current_default_thread_limiter()
-        limiter.total_tokens = min(settings.worker_threads, settings.db_pool_size + settings.db_max_overflow - 1)
+        limiter.total_tokens = settings.thread_tokens
+        # Ready before the first request: mappers configured, engines made, a connection tried
+        # (a cold worker that did all this under its first burst would answer slowly).
+        await anyio.to_thread.run_sync(warm_up)
         yield
 
     app = FastAPI(
@@ -85,14 +89,14 @@ def create_app() -> FastAPI:
         )
 
     @app.get("/healthz", tags=["ops"], summary="健康检查（含数据库连通）")
-    def healthz():
-        """数据库可连通时返回 200，否则 503。"""
-        try:
-            with get_engine().connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception as e:  # noqa: BLE001 - any database failure means unhealthy
-            return JSONResponse({"status": "unhealthy", "database": type(e).__name__}, status_code=503)
-        return {"status": "ok", "database": "ok"}
+    async def healthz():
+        """数据库可连通时返回 200，否则 503；1 秒内必有回答，不受请求繁忙影响（独立的线程和数据库连接）。
+        `requests` 为本进程正在处理（active）和排队等待（waiting）的请求数。"""
+        database = await database_health()
+        slots = request_slots()
+        body = {"status": "ok" if database == "ok" else "unhealthy", "database": database,
+                "requests": {"active": slots.active, "waiting": slots.waiting, "slots": slots.size}}
+        return JSONResponse(body, status_code=200 if database == "ok" else 503)
 
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError):
@@ -113,6 +117,29 @@ def create_app() -> FastAPI:
         from app.web.render import error_page
 
         return error_page(request, err)
+
+    def _render(request: Request, err: AppError):
+        if _is_api(request):
+            return problems.problem_response(request, err)
+        from app.web.render import error_page
+
+        return error_page(request, err)
+
+    @app.exception_handler(SQLAlchemyTimeoutError)
+    async def pool_timeout(request: Request, exc: SQLAlchemyTimeoutError):
+        """No database connection came free in time: saturated, so 503 with Retry-After."""
+        return _render(request, ServiceBusy("系统繁忙：数据库连接已满，请稍后重试", retry_after=2))
+
+    @app.exception_handler(OperationalError)
+    async def operational_error(request: Request, exc: OperationalError):
+        """A bounded wait ran out (lock_timeout, statement_timeout) or the database is unreachable:
+        nothing was written, the client may retry — 503 with Retry-After, or 409 for a conflict."""
+        return _render(request, db_error_to_app_error(exc))
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError):
+        """A constraint caught what a concurrent request changed between check and write: a conflict."""
+        return _render(request, db_error_to_app_error(exc))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):

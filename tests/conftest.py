@@ -5,8 +5,11 @@ Each test runs inside a transaction that is rolled back. Tests that need real co
 emptied afterwards.
 """
 
+import atexit
+import contextlib
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -210,31 +213,70 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class Server:
+    """A uvicorn process (`workers` of them behind one port) against the test database."""
+
+    def __init__(self, database_url: str, log_path: Path, *, workers: int = 1, env: dict | None = None):
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.workers = workers
+        env = {**os.environ, "YUMIAO_DATABASE_URL": database_url, **(env or {})}
+        # The server's log goes to a file: a pipe nobody reads would fill up and block the server.
+        self._log = open(log_path, "w+b")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", str(workers)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True,
+        )
+        atexit.register(self._kill)
+        self._wait_ready()
+
+    def _kill(self) -> None:
+        """The whole process group (uvicorn's workers too), if the server is still there."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def _wait_ready(self) -> None:
+        import httpx
+
+        for _ in range(150):
+            if self.proc.poll() is not None:
+                break
+            try:
+                up = httpx.get(self.base + "/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                up = False
+            if up and self.log().count("Application startup complete") >= self.workers:
+                return
+            time.sleep(0.2)
+        self._kill()
+        raise RuntimeError("live server did not start: " + self.log()[-2000:])
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout: float = 30) -> float:
+        """SIGTERM, as a service manager sends it; returns the seconds until the process ended."""
+        if self.proc.poll() is not None:
+            return 0.0
+        start = time.monotonic()
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._kill()
+            raise AssertionError(f"server ignored SIGTERM for {timeout} s: " + self.log()[-2000:]) from None
+        finally:
+            self._log.close()
+        return time.monotonic() - start
+
+
 @pytest.fixture(scope="session")
 def live_server(database_url, tmp_path_factory):
     """uvicorn in a subprocess against the test database; data must be committed to be seen."""
-    port = _free_port()
-    env = {**os.environ, "YUMIAO_DATABASE_URL": database_url}
-    # The server's log goes to a file: a pipe nobody reads would fill up and block the server.
-    log = open(tmp_path_factory.mktemp("live") / "server.log", "w+b")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
-    )
-    import httpx
-
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        log.seek(0)
-        raise RuntimeError("live server did not start: " + log.read().decode()[-2000:])
-    yield base
-    proc.terminate()
-    proc.wait(10)
-    log.close()
+    server = Server(database_url, tmp_path_factory.mktemp("live") / "server.log")
+    yield server.base
+    server.stop()

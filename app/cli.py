@@ -189,7 +189,7 @@ def serve(
     """启动 Web 服务（uvicorn）。"""
     import uvicorn
 
-    uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, access_log=False)
+    uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, access_log=False, timeout_graceful_shutdown=30)
 
 
 @app.command()

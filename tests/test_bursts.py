@@ -230,3 +230,41 @@ def test_the_server_stops_on_sigterm_after_the_bursts(server):
     assert server.proc.returncode in (0, -signal.SIGTERM), server.log()[-2000:]
     assert "Application shutdown complete" in server.log()
     assert elapsed < 10
+
+
+# --- saturated: a lock held elsewhere, slots full ------------------------------------------------
+
+SATURATED_ENV = {**SERVER_ENV, "YUMIAO_REQUEST_CONCURRENCY": "2", "YUMIAO_REQUEST_QUEUE_TIMEOUT_S": "1",
+                 "YUMIAO_DB_LOCK_TIMEOUT_MS": "1500"}
+
+
+def test_while_a_lock_is_held_elsewhere_requests_get_503_with_retry_after_then_succeed(
+        database_url, tmp_path, committed, engine):
+    """Two slots, a queue of one second, locks waited for 1.5 s: a fund locked by someone else (a
+    long report, a stuck client) turns a burst into 503s that say when to retry — and /healthz
+    still answers — instead of a pile of requests that never end."""
+    fund_id, line_ids = _proposed_lines(committed)
+    key = _key(committed, ["awards:read", "awards:approve"])
+    srv = Server(database_url, tmp_path / "server.log", env=SATURATED_ENV)
+    try:
+        with engine.connect() as holder:
+            tx = holder.begin()
+            holder.execute(text("SELECT id FROM fund WHERE id = :f FOR UPDATE"), {"f": fund_id})
+            results, codes, probe = burst(srv.base, [
+                ("POST", f"/api/v1/awards/lines/{i}/approve", {"headers": bearer(key),
+                                                               "json": {"comment": "同意", "fund_id": fund_id}})
+                for i in line_ids[:10]])
+            tx.rollback()
+        print(f"\nsaturated: {dict(codes)}; /healthz max {max(probe.latencies):.3f} s")
+        assert codes == {503: 10}
+        kinds = Counter(r.json()["detail"] for r in results)
+        assert kinds["系统繁忙：同时处理的请求已满，请稍后重试"] >= 1  # waited for a slot
+        assert kinds["记录正被其他请求修改，等待超时，请稍后重试"] >= 1  # waited for the fund's lock
+        assert all(r.json()["code"] == "service_busy" for r in results)
+        # The lock is gone: the same requests now succeed.
+        r = httpx.post(f"{srv.base}/api/v1/awards/lines/{line_ids[0]}/approve", headers=bearer(key),
+                       json={"comment": "同意", "fund_id": fund_id}, timeout=10)
+        assert r.status_code == 200, r.text
+    finally:
+        elapsed = srv.stop()
+    assert elapsed < 10

@@ -133,12 +133,6 @@ def _race(n, fn):
     return results
 
 
-def _threads(n: int) -> None:
-    import anyio.to_thread
-
-    anyio.to_thread.current_default_thread_limiter().total_tokens = n
-
-
 def _assert_exactly_37(committed, fund_id):
     with committed() as s:
         fund = s.get(Fund, fund_id)
@@ -174,11 +168,6 @@ def test_100_concurrent_approvals_over_http_never_overdraw(app, committed):
         key, _ = accounts.create_api_key(s, name="approver", scopes=["awards:read", "awards:approve"])
         s.commit()
     with TestClient(app) as client:
-        # A request keeps its pooled connection (pool 10 + overflow 20) while it waits for a worker
-        # thread; with anyio's default 40 threads, 100 requests at once fill every thread with
-        # requests waiting for a connection and the holders never get a thread back until the pool
-        # times out (30 s). Enough threads for every request in flight avoids that starvation.
-        client.portal.call(_threads, N + 20)
         responses = _race(N, lambda i: client.post(
             f"/api/v1/awards/lines/{line_ids[i]}/approve", headers=bearer(key),
             json={"comment": "同意", "fund_id": fund_id}))

@@ -93,4 +93,6 @@ def test_not_found_page_is_chinese(client, make):
 
 
 def test_healthz_checks_the_database(client):
-    assert client.get("/healthz").json() == {"status": "ok", "database": "ok"}
+    body = client.get("/healthz").json()
+    assert (body["status"], body["database"]) == ("ok", "ok")
+    assert body["requests"]["waiting"] == 0

@@ -123,10 +123,23 @@ def _round(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def _answers(rule: Rule, day: date, policy_set: PolicySet) -> bool:
+    doc = policy_set.document_of(rule.id)
+    if doc.in_force(day):
+        return True
+    # An entitlement granted while the document was in force runs its course (领军人才贴息 3 年内);
+    # whether this enterprise's window began in the period is a condition checked in _check.
+    return rule.outlives_period and day > doc.spec.in_force.end
+
+
 def rules_in_force(event_type: str, day: date, policy_set: PolicySet, honour: str | None = None) -> list[Rule]:
     """Rules answering `event_type` (an honour event: of that honour code) on `day`, in file order,
-    with superseded rules removed. Looks only at the rules indexed under the event type."""
-    rules = [rule for rule in policy_set.rules_for(event_type, honour) if policy_set.document_of(rule.id).in_force(day)]
+    with superseded rules removed. Looks only at the rules indexed under the event type.
+
+    A rule with `outlives_period` also answers after its document lapsed (its condition then
+    requires the enterprise's entitlement to have begun while the document was in force).
+    """
+    rules = [rule for rule in policy_set.rules_for(event_type, honour) if _answers(rule, day, policy_set)]
     superseded = {
         rule.supersedes
         for rule in policy_set.superseding(event_type)
@@ -165,7 +178,34 @@ def _add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def _check(rule: Rule, event: Event, facts: EnterpriseFacts) -> _Verdict:
+def _yi(yuan: int) -> str:
+    return f"{yuan / 100_000_000:g} 亿元"
+
+
+def _first_crossing(v: "_Verdict", threshold: int, event: Event, facts: EnterpriseFacts) -> None:
+    """首次突破: below the threshold last year, at or above it this year, and never at or above it in
+    any earlier recorded year; unknown while years before the records may hide an earlier crossing."""
+    v.require(event.previous_revenue_yuan < threshold <= event.revenue_yuan)
+    if v.fails:
+        return
+    years = facts.revenue_by_year
+    if years is None:
+        v.need(None, "revenue_by_year", f"未知企业以往各年度销售收入，无法判断是否首次突破{_yi(threshold)}")
+        return
+    earlier = {y: r for y, r in years.items() if y < event.date.year}
+    if any(r >= threshold for r in earlier.values()):
+        v.require(False)  # crossed before, fell back, crosses again: not 首次
+        return
+    if not facts.revenue_history_complete:
+        since = f"{min(earlier)} 年以前" if earlier else "以往年度"
+        v.need(
+            None,
+            "revenue_history_complete",
+            f"企业{since}的销售收入无记录，无法确认此前从未突破{_yi(threshold)}（须人工确认后记录）",
+        )
+
+
+def _check(rule: Rule, event: Event, facts: EnterpriseFacts, policy_set: PolicySet | None = None) -> _Verdict:
     c = rule.conditions
     v = _Verdict()
     if c.honour is not None:
@@ -175,12 +215,22 @@ def _check(rule: Rule, event: Event, facts: EnterpriseFacts) -> _Verdict:
     if c.outcomes is not None:
         v.require(event.outcome in c.outcomes)
     if c.first_time and not v.fails:
-        held = facts.holds(event.honour, c.levels)
+        codes = c.first_of or [event.honour]
+        each = [facts.holds(code, c.levels) for code in codes]
+        held = True if any(each) else (None if None in each else False)
         v.need(
             None if held is None else not held, "honours", "未知企业此前是否已获得同类认定，无法判断是否首次"
         )
-    if c.revenue_crossing_yuan is not None:
-        v.require(event.previous_revenue_yuan < c.revenue_crossing_yuan <= event.revenue_yuan)
+    if c.not_granted_under and not v.fails:
+        grants = facts.prior_grants_yuan
+        granted = None if grants is None else any(grants.get(r, 0) > 0 for r in c.not_granted_under)
+        v.need(
+            None if granted is None else not granted,
+            "prior_grants_yuan",
+            "未知企业此前是否已按同一条款获得奖励",
+        )
+    if c.revenue_crossing_yuan is not None and not v.fails:
+        _first_crossing(v, c.revenue_crossing_yuan, event, facts)
     for name in ("purpose", "contest", "rank"):
         wanted = getattr(c, name)
         if wanted is not None:
@@ -220,6 +270,11 @@ def _check(rule: Rule, event: Event, facts: EnterpriseFacts) -> _Verdict:
         ok = None
         if start is not None:
             ok = start <= event.date < _add_years(start, c.within_years_of_talent_founding)
+            if ok and rule.outlives_period and policy_set is not None:
+                period = policy_set.document_of(rule.id).spec.in_force
+                if not period.contains(event.date):  # after the document lapsed: the window must
+                    # have been running while it was in force
+                    ok = start <= period.end and _add_years(start, c.within_years_of_talent_founding) > period.start
         v.need(ok, "talent_founded_date", "未知领军人才来冠创（领）办企业的日期，无法判断是否在3年内")
     return v
 
@@ -278,8 +333,15 @@ class _Builder:
         notes = []
         if rule.supersedes and self.ps.document_of(rule.supersedes).in_force(self.event.date):
             notes.append(f"本条取代{_cite(self.ps.rules[rule.supersedes], self.ps)}的同一奖励")
+        doc = self.ps.document_of(rule.id)
+        if rule.outlives_period and not doc.in_force(self.event.date):
+            notes.append(
+                f"{doc.number}已于 {doc.spec.in_force.end} 失效；该企业的享受期在文件有效期内开始，按本条延续至期满"
+            )
         if rule.review:
             notes.append(f"须人工核实：{rule.review}")
+        if rule.note:
+            notes.append(f"条款解读：{rule.note}")
         if rule.id in self.overrides:
             notes.append("测算假设：按给定的测算值计算，非文件规定")
         if ceiling:
@@ -298,7 +360,7 @@ class _Builder:
         )
 
     def apply(self, rule: Rule) -> None:
-        verdict = _check(rule, self.event, self.facts)
+        verdict = _check(rule, self.event, self.facts, self.ps)
         if verdict.fails:
             return
         if verdict.unknown:

@@ -248,6 +248,16 @@ class EnterpriseFacts(BaseModel):
     talent_founded_date: IsoDate | None = Field(
         default=None, description="领军人才来冠创（领）办本企业之日 (starts the 3-year window)"
     )
+    revenue_by_year: dict[int, Yuan] | None = Field(
+        default=None,
+        description="年销售收入 recorded for years before the event's year (the registry's annual figures); "
+        "None = unknown. 首次突破 is checked against every recorded year.",
+    )
+    revenue_history_complete: bool | None = Field(
+        default=None,
+        description="True when the recorded years cover the enterprise's whole history (or a person has "
+        "confirmed it never reached the threshold before them); otherwise 首次 cannot be known for sure",
+    )
 
     @field_validator("honours")
     @classmethod

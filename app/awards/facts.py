@@ -19,7 +19,7 @@ from app.api.problems import translate
 from app.awards.event_models import EVENT_TYPE_NAMES, EVENT_TYPES, EnterpriseFacts, Event, parse_event
 from app.awards.models import AwardLine
 from app.enterprises import service as enterprise_service
-from app.enterprises.models import Enterprise, Honour
+from app.enterprises.models import Enterprise, EnterpriseFigure, Honour
 from app.errors import FieldError, ValidationFailed
 from app.reference import LEVEL_NAMES, OUTCOME_NAMES, honours
 
@@ -106,6 +106,7 @@ class EnterpriseState:
     above_scale: bool | None
     honours: list[tuple[str, str, date]] = field(default_factory=list)  # (code, level, date), new/renewed
     lines: list[tuple[str, int | None, str, int]] = field(default_factory=list)  # (rule, event, status, yuan)
+    revenue: dict[int, int] = field(default_factory=dict)  # year -> 年销售收入 (registry figures)
 
     def facts(self, event_date: date, *, event_id: int | None = None, extra: Mapping | None = None) -> EnterpriseFacts:
         held = sorted({(code, level) for code, level, day in self.honours if day < event_date})
@@ -113,14 +114,16 @@ class EnterpriseState:
         for rule_id, ev, status, yuan in self.lines:
             if status != "rejected" and (event_id is None or ev != event_id):
                 prior[rule_id] += yuan
-        return EnterpriseFacts(
-            size=self.size,
-            ownership=self.ownership,
-            above_scale=self.above_scale,
-            honours=held,
-            prior_grants_yuan=dict(prior),
-            **{k: v for k, v in (extra or {}).items() if v is not None},
-        )
+        known = {
+            "size": self.size,
+            "ownership": self.ownership,
+            "above_scale": self.above_scale,
+            "honours": held,
+            "prior_grants_yuan": dict(prior),
+            # 首次突破 is judged against every recorded year before the event's
+            "revenue_by_year": {y: r for y, r in self.revenue.items() if y < event_date.year},
+        }
+        return EnterpriseFacts(**{**known, **{k: v for k, v in (extra or {}).items() if v is not None}})
 
     def has_line(self, rule_id: str, event_id: int) -> bool:
         return any(r == rule_id and ev == event_id for r, ev, _, _ in self.lines)
@@ -154,6 +157,12 @@ def enterprise_states(session: Session, enterprise_ids: Iterable[int]) -> dict[i
             ).where(AwardLine.enterprise_id.in_(chunk))
         ):
             states[eid].lines.append((rule_id, event_id, status, int(yuan)))
+        for eid, year, revenue in session.execute(
+            select(EnterpriseFigure.enterprise_id, EnterpriseFigure.year, EnterpriseFigure.revenue_yuan).where(
+                EnterpriseFigure.enterprise_id.in_(chunk), EnterpriseFigure.revenue_yuan.is_not(None)
+            )
+        ):
+            states[eid].revenue[year] = int(revenue)
     return states
 
 

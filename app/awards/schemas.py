@@ -30,6 +30,10 @@ class ExtraFacts(_In):
 
     other_interest_subsidy: StrictBool | None = Field(default=None, description="已获得其他类别贷款贴息")
     talent_founded_date: IsoDate | None = Field(default=None, description="领军人才来冠创（领）办本企业之日")
+    revenue_history_complete: StrictBool | None = Field(
+        default=None,
+        description="首次突破：库中年度销售收入记录之前，企业从未达到该额度（经人工核实）；未给出即未知",
+    )
 
 
 # --- computing ------------------------------------------------------------------------------

@@ -280,6 +280,7 @@ def _compute(event, facts: EnterpriseFacts, policy_set: PolicySet) -> engine.Res
         facts.ownership,
         facts.above_scale,
         tuple(facts.honours or ()),
+        None if facts.revenue_by_year is None else tuple(sorted(facts.revenue_by_year.items())),
         tuple(d.version for d in policy_set.documents.values()),
     )
     result = _RESULTS.get(key)
@@ -298,7 +299,9 @@ class _Matcher:
         self.ps = policy_set
         self.year = firm.year_for(as_of)
 
-    def facts(self, before: dt.date | None = None, extra: tuple[str, ...] = ()) -> EnterpriseFacts:
+    def facts(
+        self, before: dt.date | None = None, extra: tuple[str, ...] = (), revenue_before: int | None = None
+    ) -> EnterpriseFacts:
         def counts(h: HonourRecord) -> bool:
             return h.date < before if before is not None else h.date <= self.as_of
 
@@ -306,11 +309,18 @@ class _Matcher:
         for code in extra:  # assume a required honour is held, to see what else the rule asks
             if not any(c == code for c, _ in held):
                 held.add((code, reference.honours()[code]["levels"][0]))
+        revenue = None
+        if revenue_before is not None:  # 首次突破: every recorded year before the one judged
+            revenue = {
+                y: int(f["revenue_yuan"]) for y, f in self.firm.figures.items()
+                if y < revenue_before and f.get("revenue_yuan") is not None
+            }
         return EnterpriseFacts(
             size=self.firm.size,
             ownership=self.firm.ownership,
             above_scale=self.firm.above_scale,
             honours=sorted(held),
+            revenue_by_year=revenue,
         )
 
     def compute(self, event, facts: EnterpriseFacts) -> engine.Result:
@@ -339,7 +349,8 @@ class _Matcher:
     def rules(self) -> list[Rule]:
         types = {r.event for r in self.ps.rules.values()} - {"strong_town"}  # a township's, not a firm's
         in_force = {r.id for t in types for r in engine.rules_in_force(t, self.as_of, self.ps)}
-        return [r for r in self.ps.rules.values() if r.id in in_force]
+        # A lapsed document's entitlement that runs on (领军人才贴息 3 年内) is not something to seek now.
+        return [r for r in self.ps.rules.values() if r.id in in_force and self.ps.document_of(r.id).in_force(self.as_of)]
 
     def rule(self, rule: Rule) -> Match | None:
         if rule.event == "honour":
@@ -489,9 +500,9 @@ class _Matcher:
             cond = _gap(year, label, rev, line, "revenue_yuan")
             event = SalesMilestoneEvent(date=self.as_of, previous_revenue_yuan=line - 1, revenue_yuan=line)
             status = "near"
-        found = _from_result(rule, self.compute(event, self.facts()), self.ps, exact=False)
+        found = _from_result(rule, self.compute(event, self.facts(revenue_before=year or 0)), self.ps, exact=False)
         if found is None:
-            return None  # ownership rules it out
+            return None  # ownership, or a crossing in an earlier recorded year, rules it out
         amount, unknown = found
         if unknown and status == "met":
             status = "unknown"

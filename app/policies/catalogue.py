@@ -52,9 +52,11 @@ def _doc_summary(doc, today: date) -> dict:
         "lapses_on": spec.in_force.end,
         "version": doc.version,
         "rules": len(spec.rules),
+        "in_force_note": spec.in_force_note,
         "funds": [
             {"id": f.id, "funder": f.funder, "clause": f.clause, "clause_text": f.clause_text,
-             "amount_yuan": f.amount_yuan, "period_start": f.period.start, "period_end": f.period.end}
+             "amount_yuan": f.amount_yuan, "period_start": f.period.start, "period_end": f.period.end,
+             "yearly": f.yearly, "note": f.note}
             for f in spec.funds
         ],
     }
@@ -92,6 +94,9 @@ def policy_document(session: Session, code: str, today: date | None = None) -> d
             "supersedes": r.supersedes,
             "superseded_by": superseded_by.get(r.id),
             "review": r.review,
+            "note": r.note,
+            "outlives_period": r.outlives_period,
+            "split_funders": r.split_funders,
             "fund_id": (ps.fund_for(r.id).id if r.funder and ps.fund_for(r.id) else None),
         }
         for r in doc.spec.rules

@@ -159,6 +159,9 @@ def _cross_check(docs: list[LoadedDocument]) -> list[str]:
                     errors.append(f"{where}: supersedes: {old.id} is not from an earlier document")
                 elif (old.funder, old.event) != (rule.funder, rule.event):
                     errors.append(f"{where}: supersedes: {old.id} has another funder or event")
+            for ref_id in rule.conditions.not_granted_under or []:
+                if ref_id not in rules:
+                    errors.append(f"{where}: conditions.not_granted_under: no rule {ref_id}")
             shape = rule.amount.shape if rule.amount else None
             if shape == "share":
                 ref = rules.get(rule.amount.of_rule)

@@ -127,6 +127,12 @@ class Conditions(_Model):
     levels: list[Level] | None = None
     outcomes: list[Outcome] | None = None
     first_time: bool = False  # no honour of the same code at any of `levels` held before
+    # With first_time: the honour codes that count as "the same kind" (两化融合 or DCMM: the first
+    # certificate of either kind); default the event's own honour.
+    first_of: list[str] | None = None
+    # No line (not rejected) already granted to the enterprise under any of these rule ids
+    # (one award for the first of two certificates).
+    not_granted_under: list[str] | None = None
     revenue_crossing_yuan: Yuan | None = None  # previous < X <= revenue
     purpose: Purpose | None = None
     contest: Contest | None = None
@@ -151,6 +157,7 @@ EVENT_CONDITIONS: dict[str, set[str]] = {
     "levels": {"honour", "talent_program", "strong_town"},
     "outcomes": {"honour"},
     "first_time": {"honour"},
+    "first_of": {"honour"},
     "revenue_crossing_yuan": {"sales_milestone"},
     "purpose": {"equipment_purchase"},
     "contest": {"design_prize"},
@@ -184,6 +191,18 @@ class Rule(_Model):
     amount: Amount | None = None
     supersedes: str | None = None
     review: str | None = Field(default=None, description="what a person must still verify")
+    note: str | None = Field(
+        default=None,
+        description="how the clause is read where the text allows more than one reading, and the other "
+        "reading; shown on the policy page and in the explanation of every line the rule produces",
+    )
+    # The entitlement outlives the document: an event after in_force.end still answers the rule
+    # when the enterprise's entitlement window (within_years_of_talent_founding) began while the
+    # document was in force (领军人才贴息 3 年内).
+    outlives_period: bool = False
+    # The line stands for several funders' policies together (技改 ≤10% 省、市、县合计): the
+    # approver enters each funder's share and each fund draws only its own share.
+    split_funders: list[Funder] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> "Rule":
@@ -213,6 +232,16 @@ class Rule(_Model):
         for code in c.holds or []:
             if code not in reference.honours():
                 raise ValueError(f"conditions.holds: unknown honour {code!r}")
+        if c.first_of is not None:
+            if not c.first_time:
+                raise ValueError("conditions.first_of needs first_time: true")
+            for code in c.first_of:
+                if code not in reference.honours():
+                    raise ValueError(f"conditions.first_of: unknown honour {code!r}")
+        if self.outlives_period and c.within_years_of_talent_founding is None:
+            raise ValueError("outlives_period needs conditions.within_years_of_talent_founding (the entitlement window)")
+        if self.split_funders is not None and (self.funder is None or self.funder not in self.split_funders):
+            raise ValueError("split_funders must include the rule's funder")
         amount = self.amount
         if isinstance(amount, PercentOf | Range):
             figures = EVENT_FIGURES.get(self.event, set())
@@ -231,6 +260,10 @@ class Fund(_Model):
     clause_text: str
     amount_yuan: Yuan
     period: Period
+    # yearly: the amount is an envelope for each calendar year of the period (one fund per year,
+    # each budget set by the county admin); otherwise one budget for the whole period.
+    yearly: bool = False
+    note: str | None = None
 
 
 class PolicyDocument(_Model):
@@ -242,6 +275,7 @@ class PolicyDocument(_Model):
     issuer: str
     issue_date: date
     in_force: Period = Field(description="events dated in this period are governed by the rules")
+    in_force_note: str | None = Field(default=None, description="why the period starts and ends where it does")
     funds: list[Fund] = []
     rules: list[Rule]
 

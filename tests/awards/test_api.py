@@ -118,10 +118,28 @@ def test_ownership_from_the_registry_decides_the_private_enterprise_milestone(cl
           "revenue_yuan": 520_000_000}
     private = make.enterprise(ownership="private")
     state = make.enterprise(ownership="state")
-    p = preview(client, reader_key, event=ev, enterprise_id=private.id).json()
-    s = preview(client, reader_key, event=ev, enterprise_id=state.id).json()
+    confirmed = {"revenue_history_complete": True}
+    p = preview(client, reader_key, event=ev, enterprise_id=private.id, facts=confirmed).json()
+    s = preview(client, reader_key, event=ev, enterprise_id=state.id, facts=confirmed).json()
     assert [x["amount_yuan"] for x in p["lines"]] == [100_000]
     assert s["lines"] == []
+
+
+def test_first_crossing_is_checked_against_every_recorded_year(client, reader_key, make):
+    """冠政发〔2022〕9号 四（十）: 年销售收入首次突破 5 亿元 — a firm that crossed in 2020 and fell back is not paid again."""
+    ev = {"type": "sales_milestone", "date": "2023-12-31", "previous_revenue_yuan": 480_000_000,
+          "revenue_yuan": 520_000_000}
+    crossed = make.enterprise(ownership="private", figures=[{"year": 2020, "revenue_yuan": 610_000_000},
+                                                            {"year": 2022, "revenue_yuan": 480_000_000}])
+    body = preview(client, reader_key, event=ev, enterprise_id=crossed.id, facts={"revenue_history_complete": True}).json()
+    assert body["lines"] == [] and body["not_computable"] == []
+    assert body["facts"]["revenue_by_year"] == {"2020": 610_000_000, "2022": 480_000_000}
+    never = make.enterprise(ownership="private", figures=[{"year": 2021, "revenue_yuan": 300_000_000},
+                                                          {"year": 2022, "revenue_yuan": 480_000_000}])
+    body = preview(client, reader_key, event=ev, enterprise_id=never.id).json()
+    assert body["lines"] == []
+    (nc,) = body["not_computable"]
+    assert nc["missing_facts"] == ["revenue_history_complete"] and "2021 年以前" in nc["reason"]
 
 
 def test_prior_grants_count_against_a_cumulative_cap(client, admin_key, make):
@@ -280,10 +298,17 @@ def test_batch_of_events_computes_each_and_saves_nothing(client, reader_key, mak
         {"event": {"type": "first_above_scale", "date": "2023-02-01"}},
         {"event": {"type": "sales_milestone", "date": "2023-12-31", "previous_revenue_yuan": 900_000_000,
                    "revenue_yuan": 1_100_000_000}, "enterprise_id": ent.id},
+        {"event": {"type": "sales_milestone", "date": "2023-12-31", "previous_revenue_yuan": 900_000_000,
+                   "revenue_yuan": 1_100_000_000},
+         "enterprise": {"ownership": "private", "revenue_by_year": {"2022": 900_000_000},
+                        "revenue_history_complete": True}},
     ]})
     assert r.status_code == 200, r.text
     body = r.json()
-    assert [i["total_yuan"] for i in body["items"]] == [450_000, 50_000, 300_000]
+    # 首次突破 10 亿 (冠政发〔2022〕9号 四（十）, 最高 30 万): the stored firm has no revenue history, so it
+    # cannot be known to be the first time; the firm whose history is complete earns it.
+    assert [i["total_yuan"] for i in body["items"]] == [450_000, 50_000, 0, 300_000]
+    assert body["items"][2]["not_computable"][0]["missing_facts"] == ["revenue_history_complete"]
     assert body["total_yuan"] == 800_000 and body["total_by_funder"] == {"county": 500_000, "city": 300_000}
     assert db.scalar(select(func.count()).select_from(AwardLine)) == n
 

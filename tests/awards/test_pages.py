@@ -237,3 +237,15 @@ def test_policies_pages_list_documents_and_each_documents_rules(client, make):
     assert "对新认定的省级、市级“专精特新”企业，县财政分别给予一次性最高15万元、10万元奖励" in doc
     assert "一次性最高 15 万元" in doc and "gzb2023-7.county.first_above_scale" in doc
     assert client.get("/policies/unknown").status_code == 404
+
+
+def test_the_policy_page_shows_each_readings_note_and_the_period_explanation(client, make):
+    """冠政办发〔2023〕7号 二（六）16 人才 1:1 配套 and 二（三）9 两化融合/DCMM: the reading chosen is on the page."""
+    login(client, make.user("county_viewer"))
+    doc = client.get("/policies/gzb2023-7").text
+    assert "条款解读：" in doc and "国家、省资助 30 万元的，配套 30 万元" in doc
+    assert "另一种读法是两类证书各奖最高 5 万元" in doc
+    assert "有效期说明：" in doc and "一季度" in doc
+    assert "批准时按省级、市级、县级分列份额" in doc
+    old = client.get("/policies/gz2022-9").text
+    assert "不溯及印发前" in old and "资金口径：" in old and "每年一个额度" in old

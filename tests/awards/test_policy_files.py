@@ -92,7 +92,7 @@ def test_a_misspelt_key_names_file_rule_and_field(tmp_path):
 def test_a_misspelt_condition_names_the_rule(tmp_path):
     folder = _copy_policies(tmp_path)
     _edit(
-        folder / "gzb-2023-7.yaml", "conditions: {honour: dcmm, levels:", "conditions: {honour: dcmm, levles:"
+        folder / "gzb-2023-7.yaml", "      honour: dcmm\n      levels:", "      honour: dcmm\n      levles:"
     )
     message = _error(folder)
     assert "gzb-2023-7.yaml" in message

@@ -69,9 +69,16 @@ def test_sales_milestone_first_crossing_is_met_and_the_next_is_near(client, make
     ent = firm(ownership="private", above_scale=True, figures=[
         {"year": 2022, "revenue_yuan": 480_000_000}, {"year": 2023, "revenue_yuan": 520_000_000}])
     items = _by_id(_get(client, _key(make), ent.id).json())
+    # 冠政发〔2022〕9号 四（十） 首次突破: crossed in 2023, but 2022 is the first recorded year — whether it
+    # crossed before that is unknown until a person confirms it.
     met = items["gz2022-9.county.sales_milestone.500m"]
-    assert met["status"] == "met" and "首次突破 50,000 万元" in met["conditions"][0]["explanation"]
+    assert met["status"] == "unknown" and "首次突破 50,000 万元" in met["conditions"][0]["explanation"]
+    assert any("2022 年以前的销售收入无记录" in c["explanation"] for c in met["missing"])
     assert met["review"] == "企业须符合新旧动能转换政策"
+    again = firm(ownership="private", above_scale=True, figures=[
+        {"year": 2021, "revenue_yuan": 530_000_000}, {"year": 2022, "revenue_yuan": 480_000_000},
+        {"year": 2023, "revenue_yuan": 520_000_000}])
+    assert "gz2022-9.county.sales_milestone.500m" not in _by_id(_get(client, _key(make), again.id).json())
     near = items["gz2022-9.county.sales_milestone.1bn"]
     assert near["status"] == "near" and "差 48,000 万元达到 100,000 万元" in near["missing"][0]["explanation"]
 

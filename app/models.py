@@ -4,6 +4,7 @@ from app import wiring  # noqa: E402
 from app.accounts import models as accounts_models  # noqa: F401
 from app.audit import models as audit_models  # noqa: F401
 from app.awards import models as awards_models  # noqa: F401
+from app.clusters import models as clusters_models  # noqa: F401
 from app.enterprises import models as enterprises_models  # noqa: F401
 from app.integration import models as integration_models  # noqa: F401
 from app.policies import models as policies_models  # noqa: F401

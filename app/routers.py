@@ -6,6 +6,7 @@ from fastapi import APIRouter
 def api_routers() -> list[APIRouter]:
     from app.api import (
         awards,
+        clusters,
         enterprises,
         filings,
         integration,
@@ -17,7 +18,7 @@ def api_routers() -> list[APIRouter]:
     )
 
     return [enterprises.router, awards.router, policies.router, policy_documents.router, pools.router,
-            targets.router, filings.router, integration.router, support.router]
+            targets.router, filings.router, integration.router, support.router, clusters.router]
 
 
 def web_routers() -> list[APIRouter]:

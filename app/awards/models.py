@@ -167,6 +167,9 @@ class AwardLine(Base):
     receipt: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(10), default="proposed")
     fund_id: Mapped[int | None] = mapped_column(ForeignKey("fund.id"), nullable=True, index=True)
+    # A line standing for several funders (技改 ≤10% 省、市、县合计): each funder's share of the approved
+    # amount, entered at approval, {funder: 元}; `fund_id` then pays only the line's own funder's share.
+    funder_split: Mapped[dict[str, int] | None] = mapped_column(JSON, nullable=True)
     decision_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

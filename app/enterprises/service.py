@@ -48,10 +48,19 @@ def field_errors(data: dict, *, prefix: str = "") -> list[FieldError]:
     return errors
 
 
+# 特色产业集群 is an entity of its own (app.clusters): one cluster, one award recipient, one count.
+CLUSTER_CODE = "cluster"
+
+
 def honour_errors(h: HonourIn, prefix: str = "") -> list[FieldError]:
     spec = honour_codes().get(h.code)
     if spec is None:
         return [FieldError(prefix + "code", f"未知的认定代码“{h.code}”")]
+    if h.code == CLUSTER_CODE:
+        return [FieldError(
+            prefix + "code",
+            "特色产业集群不作为企业认定登记：请在“特色产业集群”中登记（名称、级别、牵头企业、成员企业，POST /api/v1/clusters）",
+        )]
     if h.level not in spec["levels"]:
         names = "、".join(spec["levels"])
         return [FieldError(prefix + "level", f"{spec['name']}没有该级别（可选：{names}）")]
@@ -398,6 +407,11 @@ def _add_honour(session: Session, actor: Principal, ent: Enterprise, h: HonourIn
     )
     events.publish("honour_recorded", session=session, actor=actor, enterprise=ent, honour=honour)
     return honour
+
+
+def record_cluster_honour(session: Session, *, actor: Principal, enterprise: Enterprise, honour: HonourIn) -> Honour:
+    """The honour of a cluster's recognition on the firm that receives its award (app.clusters only)."""
+    return _add_honour(session, actor, enterprise, honour)
 
 
 def add_honour(session: Session, *, actor: Principal, enterprise_id: int, honour: HonourIn) -> Honour:

@@ -14,7 +14,7 @@ from app.pools import sql as pool_sql
 from app.pools.common import M, get_pool_def, member_clause, resolve_year, township_scope
 from app.pools.definitions import AboveScaleGoal, HonourGoal, PoolDefinition
 from app.pools.membership import enter, leave
-from app.pools.models import PoolMembership, PoolReview
+from app.pools.models import PoolGraduation, PoolMembership, PoolReview
 from app.pools.schemas import EnterIn, LeaveIn, ReviewConfirm
 
 # --- yearly review (动态调整) ------------------------------------------------------------------
@@ -52,11 +52,20 @@ class ReviewPlanData:
 
 
 def _goal_reached(pool_def: PoolDefinition) -> list[tuple[str, ColumnElement[bool]]]:
-    """SQL per goal: (leave reason, the member reached it since it entered)."""
+    """SQL per goal: (leave reason, the member reached it since it entered).
+
+    Graduation is a change that happened while in the pool. 升规 counts only when the registry
+    reported it while the firm was a member (which proposed a graduation for this membership):
+    a firm already 规上 when it entered (高成长 or 申报 class) that later fails its class has not
+    graduated, it simply no longer qualifies.
+    """
     conds = []
     for g in pool_def.goals:
         if isinstance(g, AboveScaleGoal):
-            conds.append(("above_scale", Enterprise.above_scale.is_(True)))
+            since_entry = exists().where(
+                PoolGraduation.membership_id == M.id, PoolGraduation.trigger == "above_scale"
+            )
+            conds.append(("above_scale", and_(Enterprise.above_scale.is_(True), since_entry)))
         elif isinstance(g, HonourGoal):
             h = [
                 Honour.enterprise_id == Enterprise.id,

@@ -19,7 +19,9 @@ from app import reference
 from app.errors import FieldError, ValidationFailed
 
 Outcome = Literal["new", "renewed", "rejected"]
-MEASURE_KINDS = ("honour_count", "pool_members", "platform_registrations", "rd_growth", "not_available")
+MEASURE_KINDS = (
+    "honour_count", "pool_members", "platform_registrations", "rd_growth", "cluster_count", "not_available",
+)
 
 
 class _Model(BaseModel):
@@ -72,6 +74,14 @@ class RdGrowth(_Model):
     kind: Literal["rd_growth"]
 
 
+class ClusterCount(_Model):
+    """特色产业集群 recognised (app.clusters): each cluster counts once, however many firms it has."""
+
+    kind: Literal["cluster_count"]
+    levels: list[Literal["city", "provincial", "national"]] | None = None  # None: any level
+    dated_in: Literal["year", "period"]
+
+
 class NotAvailable(_Model):
     """The system holds no data for this; shown with its reason, never computed."""
 
@@ -80,7 +90,7 @@ class NotAvailable(_Model):
 
 
 Measure = Annotated[
-    HonourCount | PoolMembers | PlatformRegistrations | RdGrowth | NotAvailable,
+    HonourCount | PoolMembers | PlatformRegistrations | RdGrowth | ClusterCount | NotAvailable,
     Field(discriminator="kind"),
 ]
 
@@ -188,12 +198,27 @@ def target_problems(
     return problems
 
 
+class CountyGoal(_Model):
+    """A county-wide figure of the document's body that the attachment does not split (一、二 of 冠政办发〔2023〕7号)."""
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    clause: str
+    text: str  # the document's words
+    unit: str
+    kind: Literal["count", "rate"] = "count"
+    total: int | float
+    at_least: bool = False
+    measure: Measure
+
+
 class TargetTable(_Model):
     document: str
     title: str
     issued: date
     year: int
     indicators: list[Target]
+    county_goals: list[CountyGoal] = []
 
     @model_validator(mode="after")
     def _year_measures(self) -> "TargetTable":

@@ -65,6 +65,7 @@ MEASURE_NAMES = {
     "pool_members": "培育库成员数",
     "platform_registrations": "政策通平台注册数",
     "rd_growth": "研发投入月度增长率（月度填报）",
+    "cluster_count": "特色产业集群登记计数",
     "not_available": "系统无此数据",
 }
 STATUS_RULES = (
@@ -144,6 +145,15 @@ def _honour_conds(m: dict, w: Window) -> list[ColumnElement[bool]]:
     return conds
 
 
+def _cluster_conds(m: dict, w: Window) -> list[ColumnElement[bool]]:
+    from app.clusters.models import IndustryCluster as C
+
+    conds = [C.recognised_date.between(w.start, w.end)]
+    if m.get("levels"):
+        conds.append(C.level.in_(m["levels"]))
+    return conds
+
+
 def _pool_conds(m: dict, w: Window):
     from app.pools.models import PoolMembership as M
 
@@ -177,7 +187,7 @@ def count_statement(items: list[tuple[str, dict, Window]], actor: Principal, tow
     count(DISTINCT enterprise) … GROUP BY key, township. Platform registrations are one more
     GROUP BY over the registry.
     """
-    honour_rows, pool_rows, platform = [], [], []
+    honour_rows, pool_rows, platform, clusters = [], [], [], []
     for key, m, w in items:
         if m["kind"] == "honour_count":
             for code in m["honours"]:
@@ -189,6 +199,8 @@ def count_statement(items: list[tuple[str, dict, Window]], actor: Principal, tow
             pool_rows.append({"key": key, "pool": m["pool"], "at": w.at})
         elif m["kind"] == "platform_registrations":
             platform.append((key, w))
+        elif m["kind"] == "cluster_count":
+            clusters.append((key, m, w))
     pairs: list[Select] = []  # (key, enterprise_id) for every record an indicator counts
     if honour_rows:
         spec = _spec("honour_spec", honour_rows, {"key": String, "code": String, "level": String, "outcome": String,
@@ -225,6 +237,16 @@ def count_statement(items: list[tuple[str, dict, Window]], actor: Principal, tow
         parts.append(
             select(literal(key, String).label("key"), Enterprise.township, func.count(Enterprise.id).label("n"))
             .where(Enterprise.platform_registered_date.between(w.start, w.end))
+            .group_by(Enterprise.township)
+        )
+    for key, m, w in clusters:  # clusters, not firms: each counted once, under its lead enterprise's township
+        from app.clusters.models import IndustryCluster as C
+
+        parts.append(
+            select(literal(key, String).label("key"), Enterprise.township, func.count(func.distinct(C.id)).label("n"))
+            .select_from(C)
+            .join(Enterprise, Enterprise.id == C.lead_enterprise_id)
+            .where(*_cluster_conds(m, w))
             .group_by(Enterprise.township)
         )
     parts = [_visible(p, actor, township) for p in parts]
@@ -438,6 +460,10 @@ def describe_measure(m: dict, target_set: TargetSet, deadline: date | None) -> s
         return f"{target_set.period_start.isoformat()} 至 {target_set.period_end.isoformat()} 期间注册“聊城企业政策通”平台的企业数（企业登记中的注册日期）"
     if kind == "rd_growth":
         return "研发投入环比增长率：截止日已过的最近一个月，两个月都已填报的企业研发投入合计，与上月相比"
+    if kind == "cluster_count":
+        levels = "、".join(LEVEL_NAMES.get(lv, lv) for lv in m.get("levels") or []) or "任意级别"
+        span = f"{target_set.period_start.isoformat()} 至 {target_set.period_end.isoformat()}"
+        return f"在 {span} 期间评选认定的特色产业集群数（{levels}；每个集群计一次，按牵头企业所在乡镇归属）"
     return m.get("reason") or "系统无此数据"
 
 
@@ -504,6 +530,10 @@ def cell_rows(
         counted = Enterprise.id.in_(select(M.enterprise_id).where(*conds))
     elif kind == "platform_registrations":
         counted = Enterprise.platform_registered_date.between(w.start, w.end)
+    elif kind == "cluster_count":
+        from app.clusters.models import IndustryCluster as C
+
+        counted = Enterprise.id.in_(select(C.lead_enterprise_id).where(*_cluster_conds(m, w)))
     else:
         raise ValidationFailed.one("measure", f"未知的统计口径“{kind}”")
     total = session.scalar(_visible(select(func.count(Enterprise.id)).where(counted), actor, township)) or 0
@@ -525,7 +555,14 @@ def _bases(session: Session, kind: str, m: dict, w: Window, ids: list[int]) -> d
     if not ids or kind == "platform_registrations":
         return {}
     out: dict[int, list[str]] = {}
-    if kind == "honour_count":
+    if kind == "cluster_count":
+        from app.clusters.models import IndustryCluster as C
+
+        stmt = select(C.lead_enterprise_id, C.name, C.level, C.recognised_date) \
+            .where(*_cluster_conds(m, w), C.lead_enterprise_id.in_(ids)).order_by(C.recognised_date)
+        for eid, name, level, when in session.execute(stmt):
+            out.setdefault(eid, []).append(f"牵头{LEVEL_NAMES.get(level, level)}特色产业集群“{name}”（{when.isoformat()}）")
+    elif kind == "honour_count":
         specs = honours()
         stmt = select(Honour.enterprise_id, Honour.code, Honour.level, Honour.outcome, Honour.honour_date) \
             .where(*_honour_conds(m, w), Honour.enterprise_id.in_(ids)).order_by(Honour.honour_date)
@@ -553,3 +590,47 @@ def _rd_rows(session, actor, target_set, township, as_of, cursor, limit) -> Cell
         out.append(CellRow(r.filing.enterprise_id, r.name, r.uscc, r.township,
                            f"{filing_service.month_label(period)}研发投入 {r.filing.rd_spend_yuan:,} 元，{growth}"))
     return CellPage(out, total, None, next_cursor)
+
+
+# --- county goals of the document's body (not rows of the attachment) ----------------------------
+
+
+@dataclass
+class CountyGoalProgress:
+    code: str
+    name: str
+    clause: str
+    text: str
+    unit: str
+    cell: Cell
+    measure: str  # what is counted, or why nothing is
+    reason: str | None = None  # "not measured" and why
+
+
+def county_goals(session: Session, *, actor: Principal, target_set: TargetSet, as_of: date) -> list[CountyGoalProgress]:
+    """The county-wide figures of the table's document (冠政办发〔2023〕7号 一、二) with their measure,
+    or "not measured" with the reason. Empty for other tables and for township staff."""
+    from app.reference.targets import load_targets_2023
+
+    table = load_targets_2023()
+    if not actor.is_county or target_set.key != str(table.year) or not table.county_goals:
+        return []
+    w = window(target_set, target_set.period_end, as_of)
+    measures = {g.code: g.measure.model_dump(exclude_none=True) for g in table.county_goals}
+    got = counts(session, count_statement(
+        [(code, m, w) for code, m in measures.items() if unavailable_reason(m) is None], actor))
+    out = []
+    for g in table.county_goals:
+        m = measures[g.code]
+        reason = unavailable_reason(m)
+        total = num(g.total)
+        if reason is not None:
+            cell = Cell(None, total, "not_available")
+        else:
+            actual = sum(n for (k, _), n in got.items() if k == g.code)
+            cell = Cell(actual, total, count_status(actual, total, target_set.period_end, as_of))
+        out.append(CountyGoalProgress(
+            g.code, g.name, g.clause, g.text, g.unit, cell,
+            describe_measure(m, target_set, target_set.period_end) if reason is None else "未统计", reason,
+        ))
+    return out

@@ -16,7 +16,7 @@ from app.pools import listing as pool_listing
 from app.pools.definitions import load_pools
 from app.reference import townships
 from app.reports import service as filing_service
-from app.targets import excel
+from app.targets import excel, progress
 from app.targets import service as target_service
 from app.targets.progress import MEASURE_NAMES, NEAR_DAYS, STATUS_NAMES, STATUS_RULES, describe_measure, num
 from app.web.deps import PagePrincipal
@@ -107,6 +107,7 @@ def dashboard(
         ctx["completion"] = [done[t["code"]] for t in m.townships]
         ctx["town_counts"] = [m.status_counts(t["code"]) for t in m.townships]
         ctx["counts"] = m.status_counts()
+        ctx["county_goals"] = progress.county_goals(session, actor=principal, target_set=m.target_set, as_of=as_of)
         return render(request, "dashboard/county.html", ctx, block="board")
     town = principal.township_filter()
     ctx.update(_township_panels(session, principal, town, today))

@@ -187,3 +187,28 @@ def test_members_are_judged_by_the_rule_they_entered_by(db, firm):
     rows, _, _ = listing.members_page(db, actor=SYSTEM, pool_code="yumiao_pool",
                                            filters=listing.PoolFilters(year=2023, candidacy=["failed"]))
     assert [r.enterprise.id for r in rows] == [grown.id]
+
+
+def test_graduation_is_a_change_while_in_the_pool(db, firm):
+    """冠政发〔2022〕9号 三（二）动态调整: the goal 首次升为规模以上工业企业 is graduation only when the firm became
+    规上 while a member. A firm already 规上 when it entered as 高成长性中小企业 (三（一）2) that later fails its
+    class (no longer 中小企业) leaves as not eligible, and nothing is confirmed as a graduation."""
+    already = firm(name="入库时已规上企业有限公司", above_scale=True, size="medium", figures=figs(30_000_000, 40_000_000))
+    grew = firm(name="在库期间升规企业有限公司", size="small", figures=figs(15_000_000, 19_000_000))
+    membership.enter(db, actor=SYSTEM, pool_code="yumiao_pool", data=EnterIn(
+        enterprise_id=already.id, entry_class="high_growth", entered_date=date(2023, 2, 1), year=2022))
+    membership.enter(db, actor=SYSTEM, pool_code="yumiao_pool", data=EnterIn(
+        enterprise_id=grew.id, entry_class="high_growth", entered_date=date(2023, 2, 1), year=2022))
+    # Both are 规上 and large by 2023: one was 规上 on entry, the other became 规上 while a member.
+    enterprise_service.update(db, actor=SYSTEM, enterprise_id=already.id,
+                              data=EnterpriseUpdate(size="large"), if_match=None)
+    enterprise_service.update(db, actor=SYSTEM, enterprise_id=grew.id,
+                              data=EnterpriseUpdate(above_scale=True, size="large"), if_match=None)
+    plan = pool_review.review_plan(db, actor=SYSTEM, pool_code="yumiao_pool", year=2023)
+    reasons = {r.enterprise.name: r.proposed_reason for r in plan.leaving}
+    assert reasons == {"入库时已规上企业有限公司": "not_eligible", "在库期间升规企业有限公司": "above_scale"}
+    pool_review.confirm_review(db, actor=SYSTEM, pool_code="yumiao_pool", data=ReviewConfirm(
+        year=2023, review_date=date(2024, 1, 15),
+        leave=[{"enterprise_id": r.enterprise.id, "reason": r.proposed_reason} for r in plan.leaving]))
+    grads = pool_graduation.graduations(db, actor=SYSTEM, pool_code="yumiao_pool", status=None)
+    assert [(g.enterprise.id, g.graduation.status) for g in grads] == [(grew.id, "confirmed")]

@@ -49,11 +49,22 @@ def test_applications_count_every_outcome(db, reference, firm):
     assert row(db, "innovative_sme_applications", date(2023, 12, 31)).townships["xinji"].actual == 3
 
 
+def _cluster(db, name, level, day, lead, members=()):
+    from app.clusters import service as cluster_service
+    from app.clusters.schemas import ClusterIn
+
+    return cluster_service.create(db, actor=SYSTEM, data=ClusterIn(
+        name=name, level=level, recognised_date=day, lead_enterprise_id=lead.id,
+        member_enterprise_ids=[m.id for m in members]))
+
+
 def test_levels_and_parts(db, reference, firm):
-    """特色产业集群 (county-only) with its parts 市级/省级/国家级 counted by level."""
-    firm("qingquan", honours=[("cluster", "city", "new", date(2023, 2, 1))])
-    firm("kaifaqu", honours=[("cluster", "city", "new", date(2023, 3, 1))])
-    firm("kaifaqu", honours=[("cluster", "provincial", "new", date(2023, 4, 1))])
+    """特色产业集群 (冠政办发〔2023〕7号 二（四）12, row 8: 市级 2 / 省级 1 / 国家级 1) counts clusters, not firms:
+    a cluster of three firms counts once, under its lead enterprise's township."""
+    a, b, c = firm("qingquan"), firm("qingquan"), firm("kaifaqu")
+    _cluster(db, "冠县轴承产业集群", "city", date(2023, 2, 1), a, members=[b, c])
+    _cluster(db, "冠县板材产业集群", "city", date(2023, 3, 1), c)
+    _cluster(db, "冠县纺织产业集群", "provincial", date(2023, 4, 1), c, members=[a])
     r = row(db, "cluster", date(2023, 6, 1))
     assert (r.county.actual, r.county.target, r.county.status) == (3, 4, "on_track")
     parts = {p.code: (p.cell.actual, p.cell.target, p.cell.status) for p in r.parts}
@@ -61,6 +72,19 @@ def test_levels_and_parts(db, reference, firm):
                      "cluster_national": (0, 1, "on_track")}
     # a county-only row has no township target: the township's actual is shown without a status
     assert (r.townships["kaifaqu"].actual, r.townships["kaifaqu"].target, r.townships["kaifaqu"].status) == (2, None, "no_target")
+    assert r.townships["qingquan"].actual == 1
+
+
+def test_one_cluster_recorded_for_two_firms_counts_once(db, reference, firm):
+    """The county fault this replaces: one cluster recorded as an honour of two firms counted twice in row 8."""
+    a, b = firm("qingquan"), firm("kaifaqu")
+    _cluster(db, "冠县轴承产业集群", "city", date(2023, 2, 1), a, members=[b])
+    r = row(db, "cluster", date(2023, 6, 1))
+    assert r.county.actual == 1
+    page = target_service.cell_enterprises(db, actor=SYSTEM, key="2023", code="cluster", township=None,
+                                           as_of=date(2023, 6, 1))[2]
+    assert [x.enterprise_id for x in page.rows] == [a.id]
+    assert "牵头市级特色产业集群“冠县轴承产业集群”" in page.rows[0].basis
 
 
 def test_goals_count_over_the_period(db, reference, firm):

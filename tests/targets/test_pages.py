@@ -88,7 +88,7 @@ def test_progress_json(client, make, reference):
 def test_indicator_page_shows_its_measure_and_parts(client, make, reference):
     login(client, make.user())
     page = client.get("/targets/2023/indicators/cluster", params={"as_of": "2023-06-01"}).text
-    assert "统计口径" in page and "认定记录计数" in page and '"honours": [' in page
+    assert "统计口径" in page and "特色产业集群登记计数" in page and '"kind": "cluster_count"' in page
     assert "市级特色产业集群" in page and "冠政办发〔2023〕7号 二（四）12" in page
     rd = client.get("/targets/2023/indicators/rd_growth_rate", params={"as_of": date(2023, 6, 18).isoformat()}).text
     assert "研发投入环比增长率" in rd and "据2023年5月填报" in rd
@@ -122,3 +122,26 @@ def test_cell_enterprises_page_by_name(client, make, reference):
     assert [t["key"] for t in tables["items"]] == ["2022-2024"] and tables["next_cursor"]
     rest = client.get("/api/v1/targets", params={"limit": 1, "cursor": tables["next_cursor"]}, headers=bearer(key)).json()
     assert [t["key"] for t in rest["items"]] == ["2023"]
+
+
+def test_county_dashboard_shows_the_county_wide_goals_of_the_2023_plan(client, make, reference):
+    """冠政办发〔2023〕7号 一、二: 工业增加值 +8%、技改投资 +10%、数字经济 3.5%、60 技改项目、20 重点项目、46 助企远航
+    (not measured, with the reason) and 绿色工厂 2、两化融合 4、DCMM 4 (counted from honour records)."""
+    make.enterprise(township="qingquan", honours=[
+        {"code": "green_factory", "level": "provincial", "outcome": "new", "honour_date": "2023-05-01"}])
+    make.enterprise(township="kaifaqu", honours=[
+        {"code": "dcmm", "level": "city", "outcome": "new", "honour_date": "2023-07-01"}])
+    login(client, make.user(role="county_viewer"))
+    page = client.get("/dashboard", params={"key": "2023", "as_of": "2023-12-31"}).text
+    goals = page.split('id="county-goals-table"')[1].split("</table>")[0]
+    for text in ("规模以上工业增加值增长8%", "制造业技改投资增长10%", "占GDP比重达到3.5%", "制造业技改项目60个以上",
+                 "20个强链延链补链新建、技改重点项目", "增至46家"):
+        assert text in goals
+    assert goals.count("未统计：") == 6 and "项目登记册尚未接入本系统" in goals
+    green = goals.split('id="goal-green_factory"')[1].split("</tr>")[0]
+    assert "1 / 2 家" in green and "进度滞后" in green  # the deadline day itself is still in time
+    dcmm = goals.split('id="goal-dcmm_certified"')[1].split("</tr>")[0]
+    assert "1 / 4 家" in dcmm
+    # township staff see their own board, not the county goals
+    login(client, make.user(role="township_staff", township="qingquan"))
+    assert 'id="county-goals-table"' not in client.get("/dashboard", params={"key": "2023"}).text

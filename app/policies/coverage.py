@@ -64,6 +64,14 @@ def event_warnings(policy_set: PolicySet, event_type: str, day: date, type_name:
     rule for this kind of event: say which documents were looked at.
     """
     lapsed = lapse_message(policy_set, day)
+    running = [  # entitlements that run on after their document lapsed (领军人才贴息 3 年内)
+        r for r in policy_set.rules.values()
+        if r.event == event_type and r.outlives_period and day > policy_set.document_of(r.id).spec.in_force.end
+    ]
+    if lapsed is not None and running:
+        doc = policy_set.document_of(running[0].id)
+        return [f"{doc.number} 已于 {doc.spec.in_force.end.isoformat()} 失效；“{running[0].subject}”的享受期在文件有效期内开始的企业，"
+                f"仍按 {running[0].clause} 计算至期满，否则不生成奖补。"]
     if lapsed is not None:
         return [f"事件日期不在任何政策文件的有效期内，不能按政策生成奖补。{lapsed}"]
     docs = documents_in_force(policy_set, day)

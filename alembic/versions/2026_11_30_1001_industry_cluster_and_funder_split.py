@@ -5,7 +5,7 @@ the firm they were recorded on; their names say they were carried over and need 
 same cluster recorded on two firms becomes two clusters until a person merges them).
 
 Revision ID: 1001
-Revises: 1101
+Revises: 1501
 Create Date: 2026-11-30 13:24:19.286335
 """
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '1001'
-down_revision: str | Sequence[str] | None = '1101'
+down_revision: str | Sequence[str] | None = '1501'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

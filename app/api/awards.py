@@ -226,9 +226,11 @@ def approve(line_id: int, data: ApproveIn, session: SessionDep,
             principal: Annotated[Principal, scoped("awards:approve")]):
     """只有待审核的奖补可以批准（否则 409 `invalid_transition`）。金额不得超过条款规定的上限（422，指出
     `amount_yuan` 和条款）；定额的奖补金额须与规定相同。县级奖补从覆盖事件日期的县级资金中支出（可用
-    `fund_id` 指定），余额不足时 409 `fund_exhausted`，任何并发下资金都不会超支。"""
+    `fund_id` 指定），余额不足时 409 `fund_exhausted`，任何并发下资金都不会超支。
+    冠政办发〔2023〕7号 二（二）4 技改 ≤10% 是省、市、县合计上限：批准时须在 `split` 中录入各级份额（合计不超过上限），
+    县级资金只支出县级份额（批准金额即县级份额），省级、市级份额记录在奖补上。"""
     award_workflow.approve(session, actor=principal, line_id=line_id, comment=data.comment, amount_yuan=data.amount_yuan,
-                    fund_id=data.fund_id)
+                           fund_id=data.fund_id, split=data.split)
     return _read(*award_workflow.get_line(session, actor=principal, line_id=line_id))
 
 

@@ -145,6 +145,16 @@ def rules_in_force(event_type: str, day: date, policy_set: PolicySet, honour: st
         for rule in policy_set.superseding(event_type)
         if policy_set.document_of(rule.id).in_force(day)
     }
+    # A lapsed document's running entitlement gives way to a document in force that pays the same
+    # funder for the same event: the later document carries the entitlement on, never both.
+    current = {
+        (rule.funder, rule.event) for rule in rules if policy_set.document_of(rule.id).in_force(day)
+    }
+    superseded |= {
+        rule.id
+        for rule in rules
+        if not policy_set.document_of(rule.id).in_force(day) and (rule.funder, rule.event) in current
+    }
     return [rule for rule in rules if rule.id not in superseded]
 
 

@@ -6,7 +6,7 @@ the event's own field (`event.level`), not the model the union picked. Money is 
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
@@ -133,7 +133,10 @@ class AwardLineSummary(BaseModel):
     kind: str
     ceiling: bool
     computed_yuan: int = Field(description="按规则计算的金额；上限行即上限")
-    amount_yuan: int | None = Field(description="批准金额（批准后）")
+    amount_yuan: int | None = Field(description="批准金额（批准后）；分列份额的奖补为本级份额")
+    funder_split: dict[str, int] | None = Field(
+        default=None, description="分列份额的奖补（技改 ≤10% 省、市、县合计）批准时录入的各级份额，整数元"
+    )
     status: Status
     fund_id: int | None
     explanation: str
@@ -188,6 +191,11 @@ class ApproveIn(_In):
     amount_yuan: int | None = Field(default=None, ge=0, description="批准金额（整数元）；不填则按计算金额")
     comment: str = Field(min_length=1, max_length=1000, description="审核意见")
     fund_id: int | None = Field(default=None, ge=1, description="支出资金；不填则按出资层级、事件日期和文件自动选择")
+    split: dict[Funder, Annotated[int, Field(ge=0)]] | None = Field(
+        default=None,
+        description="各级份额（整数元）：仅用于合计上限的奖补（技改 ≤10% 为省、市、县合计），"
+        "如 {\"province\": 300000, \"city\": 300000, \"county\": 400000}；本级资金只支出本级份额",
+    )
 
 
 class PayIn(_In):

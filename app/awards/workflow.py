@@ -25,13 +25,13 @@ from app.awards.proposals import year_bounds
 from app.db import utcnow
 from app.enterprises import service as enterprise_service
 from app.enterprises.models import Enterprise
-from app.errors import AppError, NotFound, ValidationFailed
+from app.errors import AppError, FieldError, NotFound, ValidationFailed
 from app.pagination import decode_cursor, encode_cursor
 from app.policies import store as policy_store
 from app.policies.loader import PolicySet, read_policies
 from app.policies.schema import FUNDER_NAMES
 
-LINE_FIELDS = ("status", "amount_yuan", "fund_id", "paid_date", "voucher_no")
+LINE_FIELDS = ("status", "amount_yuan", "fund_id", "funder_split", "paid_date", "voucher_no")
 
 
 class InvalidTransition(AppError):
@@ -151,17 +151,26 @@ def approve(
     comment: str,
     amount_yuan: int | None = None,
     fund_id: int | None = None,
+    split: Mapping[str, int] | None = None,
 ) -> AwardLine:
-    """Approve a proposed line for an amount no higher than its cap, drawing on a fund."""
+    """Approve a proposed line for an amount no higher than its cap, drawing on a fund.
+
+    A line whose rule has `split_funders` (技改 ≤10%, a ceiling for 省、市、县 together) needs `split`,
+    each funder's share entered by the approver: together no more than the cap, and the fund draws
+    only the line's own funder's share, which becomes the line's approved amount.
+    """
     actor.require("awards:approve")
     if not comment or not comment.strip():
         raise ValidationFailed.one("comment", "请填写审核意见")
     line, ent = get_line(session, actor=actor, line_id=line_id, lock=True)
     if line.status != "proposed":
         raise InvalidTransition(f"该奖补当前为“{STATE_NAMES[line.status]}”，只有待审核的奖补可以批准")
-    amount = line.computed_yuan if amount_yuan is None else amount_yuan
     cite = f"{line.document} {line.clause}"
-    if amount > line.computed_yuan:
+    shares = _split_shares(session, line, split, amount_yuan, cite)
+    amount = line.computed_yuan if amount_yuan is None else amount_yuan
+    if shares is not None:
+        amount = shares[line.funder]
+    if shares is None and amount > line.computed_yuan:
         raise ValidationFailed.one(
             "amount_yuan", f"批准金额 {amount:,} 元超过{cite}规定的上限 {line.computed_yuan:,} 元"
         )
@@ -169,12 +178,13 @@ def approve(
         raise ValidationFailed.one(
             "amount_yuan", f"{cite}规定的金额为 {line.computed_yuan:,} 元（不是上限），批准金额须与之相同"
         )
-    if amount <= 0:
+    if shares is None and amount <= 0:
         raise ValidationFailed.one("amount_yuan", "批准金额须大于 0；不予奖补请驳回")
-    fund = fund_service.choose(session, line, fund_id)
+    fund = fund_service.choose(session, line, fund_id) if amount > 0 else None
     before = audit.snapshot(line, LINE_FIELDS)
     if fund is not None:
         fund_service.draw(session, actor=actor, fund=fund, amount=amount, line=line)
+    line.funder_split = shares
     line.status = "approved"
     line.amount_yuan = amount
     line.fund_id = fund.id if fund is not None else None
@@ -185,6 +195,45 @@ def approve(
     session.flush()
     _transition_audit(session, actor, line, ent, "approve", before, comment.strip())
     return line
+
+
+def _split_shares(
+    session: Session, line: AwardLine, split: Mapping[str, int] | None, amount_yuan: int | None, cite: str
+) -> dict | None:
+    """Each funder's share of a line that stands for several funders, checked; None for other lines."""
+    rule = policy_store.current(session).rules.get(line.rule_id)
+    funders = rule.split_funders if rule is not None else None
+    if not funders:
+        if split:
+            raise ValidationFailed.one("split", f"{cite}的奖补由{FUNDER_NAMES[line.funder]}单独承担，不分列份额")
+        return None
+    names = "、".join(FUNDER_NAMES[f] for f in funders)
+    if not split:
+        raise ValidationFailed.one(
+            "split", f"{cite}的上限为{names}合计：请按各级政策录入{names}各自的份额（split，整数元）"
+        )
+    errors = []
+    for funder, value in split.items():
+        if funder not in funders:
+            errors.append(FieldError(f"split.{funder}", f"split.{funder}：该奖补只分列{names}的份额"))
+        elif isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            errors.append(FieldError(f"split.{funder}", f"split.{funder}：份额须为不小于 0 的整数元"))
+    if errors:
+        raise ValidationFailed(errors)
+    shares = {f: int(split.get(f, 0)) for f in funders}
+    total = sum(shares.values())
+    if total <= 0:
+        raise ValidationFailed.one("split", "各级份额合计须大于 0；不予奖补请驳回")
+    if total > line.computed_yuan:
+        raise ValidationFailed.one(
+            "split", f"{names}份额合计 {total:,} 元超过{cite}规定的合计上限 {line.computed_yuan:,} 元"
+        )
+    if amount_yuan is not None and amount_yuan != shares[line.funder]:
+        raise ValidationFailed.one(
+            "amount_yuan",
+            f"批准金额应为{FUNDER_NAMES[line.funder]}份额 {shares[line.funder]:,} 元（合计 {total:,} 元中由本级资金支出的部分）",
+        )
+    return shares
 
 
 def pay(session: Session, *, actor: Principal, line_id: int, paid_date: date, voucher_no: str) -> AwardLine:

@@ -259,18 +259,35 @@ def _row(request, session, principal, line_id, *, status=200, errors=None, messa
     }, status_code=status)
 
 
+def split_funders_of(rule_id: str) -> list[str]:
+    """The funders whose shares a line of this rule is approved with (技改 ≤10% 省、市、县合计), or []."""
+    rule = policy_store.rule_seen(rule_id)
+    return list(rule.split_funders or []) if rule is not None else []
+
+
+templates.env.globals["split_funders_of"] = split_funders_of
+
+
 @router.post("/awards/lines/{line_id}/approve")
 async def approve(request: Request, line_id: int, session: SessionDep, principal: PagePrincipal):
     principal.require("awards:approve")
     form = await request.form()
     try:
-        amount = wan_to_yuan(form.get("amount_wan"), "amount_yuan")
         fund_id = form.get("fund_id") or None
         if fund_id is not None and not str(fund_id).isdigit():
             raise ValidationFailed.one("fund_id", "请选择资金")
+        split = None
+        if any(k.startswith("split_") for k in form):
+            split = {
+                k[len("split_"):-len("_wan")]: wan_to_yuan(v, f"split.{k[len('split_'):-len('_wan')]}", required=False) or 0
+                for k, v in form.items() if k.startswith("split_") and k.endswith("_wan")
+            }
+            amount = None
+        else:
+            amount = wan_to_yuan(form.get("amount_wan"), "amount_yuan")
         with session.begin_nested():
             workflow.approve(session, actor=principal, line_id=line_id, comment=form.get("comment") or "",
-                            amount_yuan=amount, fund_id=int(fund_id) if fund_id else None)
+                             amount_yuan=amount, fund_id=int(fund_id) if fund_id else None, split=split)
     except AppError as e:
         if e.status_code not in (409, 422):
             raise

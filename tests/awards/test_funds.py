@@ -177,3 +177,46 @@ def test_100_concurrent_approvals_over_http_never_overdraw(app, committed):
     assert len(refused) == N - FITS
     assert all(r.json()["code"] == "fund_exhausted" and "余额不足" in r.json()["detail"] for r in refused)
     _assert_exactly_37(committed, fund_id)
+
+
+def test_a_tech_upgrade_line_approved_with_a_split_draws_each_fund_its_share(client, admin_key, make, db, funds):
+    """冠政办发〔2023〕7号 二（二）4: 技改 按照不超过10%的比例给予支持 — one ceiling for 省、市、县 together. The approver
+    enters each funder's share; the county fund draws only the county share."""
+    ent = make.enterprise()
+    ev = {"type": "equipment_purchase", "date": "2023-08-01", "purpose": "tech_upgrade", "amount_yuan": 10_000_000}
+    r = client.post(f"/api/v1/enterprises/{ent.id}/events", headers=bearer(admin_key), json={"event": ev})
+    assert r.status_code == 201, r.text
+    (line,) = r.json()["lines"]
+    assert (line["rule_id"], line["computed_yuan"], line["ceiling"]) == ("gzb2023-7.county.tech_upgrade", 1_000_000, True)
+    assert "条款解读：“落实省、市、县技改奖补政策……不超过10%”是省、市、县三级合计的上限" in line["explanation"]
+    url = f"/api/v1/awards/lines/{line['id']}/approve"
+    missing = client.post(url, headers=bearer(admin_key), json={"comment": "同意"})
+    assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "split"
+    over = client.post(url, headers=bearer(admin_key), json={
+        "comment": "同意", "split": {"province": 400_000, "city": 400_000, "county": 300_000}})
+    assert over.status_code == 422 and "超过" in over.json()["errors"][0]["message"]
+    bad = client.post(url, headers=bearer(admin_key), json={"comment": "同意", "split": {"town": 1}})
+    assert bad.status_code == 422
+    ok = client.post(url, headers=bearer(admin_key), json={
+        "comment": "按各级政策核定", "split": {"province": 300_000, "city": 300_000, "county": 400_000}})
+    assert ok.status_code == 200, ok.text
+    body = ok.json()
+    assert body["amount_yuan"] == 400_000
+    assert body["funder_split"] == {"province": 300_000, "city": 300_000, "county": 400_000}
+    fund = funds["gzb2023-7.fund.county"]
+    db.refresh(fund)
+    assert fund.drawn_yuan == 400_000  # the county share only, not the 100 万 ceiling of all three
+    assert fund_service.ledger_check(db)[fund.id]["lines_yuan"] == 400_000
+    r = client.post(f"/api/v1/awards/lines/{line['id']}/reject", headers=bearer(admin_key), json={"reason": "项目未验收"})
+    assert r.status_code == 200, r.text
+    db.refresh(fund)
+    assert fund.drawn_yuan == 0
+
+
+def test_a_split_is_refused_on_a_line_of_one_funder(client, admin_key, make, funds):
+    """冠政发〔2022〕9号 四（十） 瞪羚 县级最高20万元: one funder, so no split."""
+    ent = make.enterprise(honours=[{"code": "gazelle", "level": "provincial", "honour_date": "2022-09-01"}])
+    line_id = client.get(f"/api/v1/enterprises/{ent.id}/awards", headers=bearer(admin_key)).json()[0]["id"]
+    r = client.post(f"/api/v1/awards/lines/{line_id}/approve", headers=bearer(admin_key),
+                    json={"comment": "同意", "split": {"county": 100_000}})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "split"

@@ -39,13 +39,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(url: str, workers: int = 1):
+def server(url: str, workers: int = 1, *, target: str = "app.asgi:app", root: Path = ROOT, python: str | None = None,
+           env: dict | None = None):
+    """uvicorn serving `target` from `root` (another checkout with its own venv: pass its python)."""
     port = free_port()
-    env = {**os.environ, "YUMIAO_DATABASE_URL": url, "YUMIAO_LOG_JSON": "true"}
+    env = {**os.environ, "YUMIAO_DATABASE_URL": url, "YUMIAO_LOG_JSON": "true", **(env or {})}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(port),
+        [python or sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(150):

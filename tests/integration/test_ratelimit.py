@@ -21,7 +21,8 @@ def test_a_key_over_its_limit_gets_429_with_retry_after(client, make, low_limit)
     r = client.get("/api/v1/enterprises", headers=bearer(key))
     assert r.status_code == 429
     assert r.headers["content-type"] == "application/problem+json"
-    assert 1 <= int(r.headers["retry-after"]) <= 60
+    # Until enough of the full window has slid out: at most the rest of this minute and a third of the next.
+    assert 1 <= int(r.headers["retry-after"]) <= 80
     body = r.json()
     assert body["status"] == 429 and body["code"] == "too_many_requests" and "请求过于频繁" in body["detail"]
     assert "3 次/分钟" in body["detail"] and body["instance"] == "/api/v1/enterprises"
@@ -84,3 +85,18 @@ def test_every_api_operation_documents_429_with_retry_after(app):
             for method, op in ops.items():
                 r = op["responses"].get("429")
                 assert r and "Retry-After" in r["headers"], f"{method} {path}"
+
+
+def test_the_window_slides_and_retry_after_is_when_a_request_is_allowed_again():
+    from limits import parse
+
+    from app.api.ratelimit import Windows
+
+    w, item = Windows(), parse("3/minute")
+    t0 = 6000.0  # the start of a minute
+    assert [w.hit(item, "k", t0 + i)[:2] for i in range(3)] == [(True, 2), (True, 1), (True, 0)]
+    allowed, _, retry = w.hit(item, "k", t0 + 3)
+    assert not allowed and retry == 77  # the rest of this minute, then 20 s until a third of it has slid out
+    assert not w.hit(item, "k", t0 + 79)[0]  # 3 × 41/60 still counted from the previous minute
+    assert w.hit(item, "k", t0 + 80)[0]
+    assert w.hit(item, "other", t0 + 80)[:2] == (True, 2)  # every client has its own windows

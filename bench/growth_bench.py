@@ -153,6 +153,145 @@ def part_api(n: int, url: str, args) -> dict:
     return out
 
 
+# --- import ------------------------------------------------------------------------------------------------
+
+
+def _xlsx(header: list[str], rows) -> bytes:
+    import io
+
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "constant_memory": True, "strings_to_numbers": False,
+                                   "strings_to_formulas": False, "strings_to_urls": False})
+    ws = wb.add_worksheet()
+    for c, h in enumerate(header):
+        ws.write_string(0, c, h)
+    for r, row in enumerate(rows, start=1):
+        for c, v in enumerate(row):
+            if v is not None:
+                ws.write(r, c, v)
+    wb.close()
+    return buf.getvalue()
+
+
+def import_files(rows: int) -> tuple[list[list], bytes, bytes, bytes]:
+    """The enterprise rows (as the sheet holds them) and the three .xlsx files: enterprises, one month's
+    filings of those enterprises, and their 亩产效益 classes."""
+    import random
+
+    from app.enterprises import excel
+    from app.enterprises.uscc import generate
+    from app.reports.excel import HEADERS as FILING_HEADERS
+
+    rng = random.Random(20261130)
+    towns = ["清泉街道", "崇文街道", "烟庄街道", "桑阿镇", "柳林镇", "范寨镇", "店子镇"]
+    seen: set[str] = set()
+    ent = []
+    while len(ent) < rows:
+        code = generate(rng, region="371599")  # a region the generated registry does not use
+        if code in seen:
+            continue
+        seen.add(code)
+        i = len(ent)
+        rev = rng.randrange(1_000_000, 90_000_000)
+        ent.append([code, f"导入基准{i}有限公司", towns[i % len(towns)], "装备", "工业", "小型", "民营", "否", "B",
+                    2025, rev, int(rev * 0.9), int(rev * 1.05), rev // 30, rev // 25, 20 + i % 300, 20.5, 300.25])
+    ent_x = _xlsx([h for h, _, _ in excel.COLUMNS], ent)
+    fil_x = _xlsx([h for h, _ in FILING_HEADERS],
+                  ([r[0], r[1], r[2], r[10] // 40, r[10] // 10, r[10] // 11, 1000 + i] for i, r in enumerate(ent)))
+    mu_x = _xlsx(["统一社会信用代码", "亩产效益类别"], ([r[0], "ABCD"[i % 4]] for i, r in enumerate(ent)))
+    return ent, ent_x, fil_x, mu_x
+
+
+def part_import(n: int, url: str, args) -> dict:
+    """Each import in its own transaction, rolled back after the timing (the database stays the size it was);
+    the bare COPY of the same rows likewise."""
+    from datetime import date
+
+    from sqlalchemy import text as sql_text
+
+    from app.accounts.permissions import SYSTEM
+    from app.config import get_settings
+    from app.db import get_sessionmaker
+    from app.enterprises import excel
+    from app.pools import service as pool_service
+    from app.reports import excel as filings_excel
+    from app.reports.service import period_of
+
+    rows = args.import_rows
+    get_settings().import_max_rows = max(get_settings().import_max_rows, rows)
+    ent, ent_x, fil_x, mu_x = import_files(rows)
+    today = date.today()
+    period = period_of(today.year, today.month) - 1
+    y, m = divmod(period, 12)
+    out: dict = {"rows": rows}
+
+    def app_run() -> dict[str, float]:
+        took = {}
+        with get_sessionmaker()() as s:
+            t = time.perf_counter()
+            r = excel.import_enterprises(s, actor=SYSTEM, data=ent_x)
+            s.flush()
+            took["enterprises"] = time.perf_counter() - t
+            assert r.created == rows, r
+            t = time.perf_counter()
+            saved = filings_excel.import_xlsx(s, actor=SYSTEM, period=period, data=fil_x, today=today)
+            s.flush()
+            took["filings"] = time.perf_counter() - t
+            assert len(saved) == rows
+            t = time.perf_counter()
+            done, _ = pool_service.import_mu_classes(s, actor=SYSTEM, year=2025, data=mu_x)
+            s.flush()
+            took["mu"] = time.perf_counter() - t
+            assert done == rows
+            s.rollback()
+        return took
+
+    def bare_run() -> dict[str, float]:
+        took = {}
+        with psycopg.connect(dsn_of(url)) as c:
+            now = datetime.now(UTC)
+            t = time.perf_counter()
+            with c.cursor().copy("COPY enterprise (uscc, name, township, chain, industry, size, ownership, above_scale, "
+                                 "mu_class, version, created_at, updated_at) FROM STDIN") as cp:
+                for r in ent:
+                    cp.write_row((r[0], r[1], "qingquan", r[3], r[4], "small", "private", False, r[8], 1, now, now))
+            ids = dict(c.execute("SELECT uscc, id FROM enterprise WHERE uscc LIKE '91371599%'").fetchall())
+            with c.cursor().copy("COPY enterprise_figure (enterprise_id, year, revenue_yuan, main_revenue_yuan, "
+                                 "output_value_yuan, rd_spend_yuan, tax_yuan, employees, land_mu, energy_tce) FROM STDIN") as cp:
+                for r in ent:
+                    cp.write_row((ids[r[0]], *r[9:]))
+            took["enterprises"] = time.perf_counter() - t
+            t = time.perf_counter()
+            with c.cursor().copy("COPY monthly_filing (enterprise_id, year, month, period, rd_spend_yuan, output_value_yuan, "
+                                 "revenue_yuan, electricity_kwh, filed_at, filed_by, filed_late, updated_at, updated_by, "
+                                 "corrected_late, revisions) FROM STDIN") as cp:
+                for i, r in enumerate(ent):
+                    cp.write_row((ids[r[0]], y, m + 1, period, r[10] // 40, r[10] // 10, r[10] // 11, 1000 + i, now,
+                                  "bench", False, now, "bench", False, 1))
+            took["filings"] = time.perf_counter() - t
+            t = time.perf_counter()
+            with c.cursor().copy("COPY mu_class_record (enterprise_id, year, mu_class, source, note, recorded_by, "
+                                 "recorded_at) FROM STDIN") as cp:
+                for i, r in enumerate(ent):
+                    cp.write_row((ids[r[0]], 2025, "ABCD"[i % 4], "imported", None, "bench", now))
+            took["mu"] = time.perf_counter() - t
+            c.rollback()
+        return took
+
+    del sql_text
+    runs = []
+    for _ in range(args.import_repeat):  # alternate, so drift hits both alike
+        runs.append((app_run(), bare_run()))
+    for kind in ("enterprises", "filings", "mu"):
+        a = statistics.median(r[0][kind] for r in runs)
+        b = statistics.median(r[1][kind] for r in runs)
+        out[kind] = {"app_s": a, "bare_s": b, "app_rps": rows / a, "bare_rps": rows / b, "ratio": b / a}
+        print(f"[{n:,}] import {kind}: {out[kind]}", flush=True)
+    return out
+
+
 # --- results -----------------------------------------------------------------------------------------------
 
 
@@ -184,6 +323,15 @@ ROWS = [
     ("api", "… reference p50 ms", lambda r: r["list"]["ref_p50"], "{:.2f}"),
     ("api", "… app / reference p50 (target ≤ 2.5×)", lambda r: r["list"]["p50_ratio"], "{:.2f}×"),
     ("api", "wrk errors (non-2xx, socket)", lambda r: r["get"]["errors"] + r["list"]["errors"], "{}"),
+    ("import", "import 100k-row enterprise .xlsx: app rows/s", lambda r: r["enterprises"]["app_rps"], "{:,.0f}"),
+    ("import", "… bare COPY of the same rows, rows/s", lambda r: r["enterprises"]["bare_rps"], "{:,.0f}"),
+    ("import", "… app / COPY (target ≥ 0.5×)", lambda r: r["enterprises"]["ratio"], "{:.2f}×"),
+    ("import", "import 100k monthly filings .xlsx: app rows/s", lambda r: r["filings"]["app_rps"], "{:,.0f}"),
+    ("import", "… bare COPY rows/s", lambda r: r["filings"]["bare_rps"], "{:,.0f}"),
+    ("import", "… app / COPY (target ≥ 0.5×)", lambda r: r["filings"]["ratio"], "{:.2f}×"),
+    ("import", "import 100k 亩产效益 classes .xlsx: app rows/s", lambda r: r["mu"]["app_rps"], "{:,.0f}"),
+    ("import", "… bare COPY rows/s", lambda r: r["mu"]["bare_rps"], "{:,.0f}"),
+    ("import", "… app / COPY (target ≥ 0.5×)", lambda r: r["mu"]["ratio"], "{:.2f}×"),
 ]
 
 
@@ -216,7 +364,7 @@ def render(results: dict) -> None:
     (HERE / "growth.md").write_text(text, encoding="utf-8")
 
 
-PARTS = {"api": part_api}
+PARTS = {"api": part_api, "import": part_import}
 
 
 def main() -> None:
@@ -226,6 +374,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--refill", action="store_true")
+    ap.add_argument("--import-rows", type=int, default=100_000)
+    ap.add_argument("--import-repeat", type=int, default=1)
     args = ap.parse_args()
     for n in [int(x) for x in args.sizes.split(",")]:
         url = prepare(n, args.refill)

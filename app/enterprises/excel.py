@@ -13,14 +13,13 @@ from decimal import Decimal, InvalidOperation
 
 import xlsxwriter
 from python_calamine import CalamineError, CalamineWorkbook
-from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from app import bulk
 from app.accounts.permissions import Principal
-from app.audit.models import AuditEntry
 from app.config import get_settings
 from app.db import utcnow
-from app.enterprises.models import Enterprise, EnterpriseFigure
+from app.enterprises.models import Enterprise
 from app.enterprises.service import ListFilters, list_query
 from app.enterprises.uscc import normalise, uscc_error
 from app.errors import FieldError, Forbidden, ValidationFailed
@@ -50,6 +49,8 @@ COLUMNS = [
     ("综合能耗（吨标准煤）", "energy_tce", "decimal"),
 ]
 REQUIRED = {"uscc", "name", "township", "size"}
+ENTERPRISE_COLUMNS = ("id", "uscc", "name", "township", "chain", "industry", "size", "ownership", "above_scale", "mu_class",
+                      "version", "created_at", "updated_at")
 FIGURE_KEYS = [c[1] for c in COLUMNS[10:]]
 
 _TOWNSHIP_BY_NAME = None
@@ -174,6 +175,10 @@ def _cell_text(v) -> str:
     return str(v).strip()
 
 
+_HEADER_OF = {f: h for h, f, _ in COLUMNS}
+_INT_KINDS = frozenset(("yuan", "count", "year?"))
+
+
 def _parse_row(values: dict[str, object], rownum: int, errors: list[FieldError]) -> dict | None:
     out: dict = {}
     ok = True
@@ -181,15 +186,30 @@ def _parse_row(values: dict[str, object], rownum: int, errors: list[FieldError])
     def err(field: str, msg: str) -> None:
         nonlocal ok
         ok = False
-        header = next(h for h, f, _ in COLUMNS if f == field)
+        header = _HEADER_OF[field]
         errors.append(FieldError(header, f"第 {rownum} 行“{header}”：{msg}", row=rownum))
 
     for _header, field, kind in COLUMNS:
         raw = values.get(field)
-        text = _cell_text(raw)
-        if isinstance(raw, str) and raw.startswith("="):
-            err(field, "不接受公式，请填写数值或文字")
+        rtype = type(raw)
+        # Whole numbers typed as numbers (most cells of a large sheet): no text round trip.
+        if kind in _INT_KINDS and (rtype is int or (rtype is float and raw.is_integer())):
+            n = int(raw)
+            if kind == "year?" and not 2000 <= n <= 2100:
+                err(field, "年度应在 2000–2100 之间")
+            elif n < 0:
+                err(field, "不能为负数")
+            elif n > 10**15:
+                err(field, "数值过大")
+            out[field] = n
             continue
+        if rtype is str:
+            if raw.startswith("="):
+                err(field, "不接受公式，请填写数值或文字")
+                continue
+            text = raw.strip()
+        else:
+            text = _cell_text(raw)
         if text == "":
             if field in REQUIRED:
                 err(field, "必填")
@@ -225,7 +245,7 @@ def _parse_row(values: dict[str, object], rownum: int, errors: list[FieldError])
             if text.upper() not in ("A", "B", "C", "D"):
                 err(field, "应为 A、B、C、D 之一")
             out[field] = text.upper()
-        elif kind in ("yuan", "count", "year?"):
+        elif kind in _INT_KINDS:
             try:
                 num = Decimal(text)
                 if not num.is_finite() or num != num.to_integral_value():
@@ -252,9 +272,9 @@ def _parse_row(values: dict[str, object], rownum: int, errors: list[FieldError])
             elif d >= Decimal(10) ** 10:
                 err(field, "数值过大")
             out[field] = d
-    has_figures = any(out.get(k) is not None for k in FIGURE_KEYS)
-    if has_figures and out.get("year") is None and "year" not in {e.field for e in errors if e.row == rownum}:
-        err("year", "填写了年度数据，须同时填写年度")
+    if out.get("year") is None and any(out.get(k) is not None for k in FIGURE_KEYS):
+        if "year" not in {e.field for e in errors if e.row == rownum}:
+            err("year", "填写了年度数据，须同时填写年度")
     return out if ok else None
 
 
@@ -280,8 +300,8 @@ def parse(rows: list[list]) -> tuple[list[dict], list[FieldError]]:
     seen: dict[str, int] = {}
     for idx, row in enumerate(rows[1:], start=2):
         values = {colmap[i]: v for i, v in enumerate(row) if i in colmap}
-        if all(_cell_text(v) == "" for v in values.values()):
-            continue
+        if all(v is None or (type(v) is str and not v.strip()) for v in values.values()):
+            continue  # an empty row (what _cell_text reads as "" in every cell)
         out = _parse_row(values, idx, errors)
         if out is None:
             continue
@@ -311,9 +331,7 @@ def import_enterprises(session: Session, *, actor: Principal, data: bytes) -> Im
                     FieldError("乡镇（街道）", f"第 {r['_row']} 行“乡镇（街道）”：只能导入本乡镇的企业", row=r["_row"])
                 )
     codes = [r["uscc"] for r in parsed]
-    existing: set[str] = set()
-    for i in range(0, len(codes), 1000):
-        existing.update(session.scalars(select(Enterprise.uscc).where(Enterprise.uscc.in_(codes[i : i + 1000]))))
+    existing = set(bulk.existing(session, "enterprise", "uscc", codes))
     for r in parsed:
         if r["uscc"] in existing:
             errors.append(
@@ -325,56 +343,53 @@ def import_enterprises(session: Session, *, actor: Principal, data: bytes) -> Im
     if not actor.has("enterprises:write"):
         raise Forbidden()
 
+    # Written by COPY in the caller's transaction (app/bulk.py): ids drawn first, so the figures and the
+    # audit entries can name their enterprise.
     now = utcnow()
+    ids = bulk.next_ids(session, "enterprise", len(parsed))
     ent_rows = [
-        {
-            "uscc": r["uscc"],
-            "name": r["name"],
-            "township": r["township"],
-            "chain": r.get("chain"),
-            "industry": r.get("industry"),
-            "size": r["size"],
-            "ownership": r.get("ownership") or "private",
-            "above_scale": bool(r.get("above_scale") or False),
-            "mu_class": r.get("mu_class"),
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for r in parsed
+        (
+            eid,
+            r["uscc"],
+            r["name"],
+            r["township"],
+            r.get("chain"),
+            r.get("industry"),
+            r["size"],
+            r.get("ownership") or "private",
+            bool(r.get("above_scale") or False),
+            r.get("mu_class"),
+            1,
+            now,
+            now,
+        )
+        for eid, r in zip(ids, parsed, strict=True)
     ]
-    ids: dict[str, int] = {}
-    for i in range(0, len(ent_rows), 2000):
-        for eid, uscc in session.execute(
-            insert(Enterprise).returning(Enterprise.id, Enterprise.uscc, sort_by_parameter_order=True),
-            ent_rows[i : i + 2000],
-        ):
-            ids[uscc] = eid
+    bulk.copy_rows(session, "enterprise", ENTERPRISE_COLUMNS, ent_rows)
     fig_rows = [
-        {"enterprise_id": ids[r["uscc"]], "year": r["year"], **{k: r.get(k) for k in FIGURE_KEYS}}
-        for r in parsed
+        (eid, r["year"], *[r.get(k) for k in FIGURE_KEYS])
+        for eid, r in zip(ids, parsed, strict=True)
         if r.get("year") is not None
     ]
-    if fig_rows:
-        session.execute(insert(EnterpriseFigure), fig_rows)
-    audit_rows = [
-        {
-            "at": now,
-            "actor_kind": actor.kind,
-            "actor_id": actor.id,
-            "actor_name": actor.name,
-            "action": "create",
-            "entity_type": "enterprise",
-            "entity_id": str(ids[e["uscc"]]),
-            "enterprise_id": ids[e["uscc"]],
-            "township": e["township"],
-            "changes": {k: [None, v] for k, v in e.items() if v is not None and k not in ("version", "created_at", "updated_at")},
-            "note": "Excel 导入",
-        }
-        for e in ent_rows
-    ]
-    session.execute(insert(AuditEntry), audit_rows)
-    session.flush()
+    bulk.copy_rows(session, "enterprise_figure", ("enterprise_id", "year", *FIGURE_KEYS), fig_rows)
+    audited = ENTERPRISE_COLUMNS[1:10]
+    bulk.audit_many(
+        session,
+        actor,
+        (
+            {
+                "action": "create",
+                "entity_type": "enterprise",
+                "entity_id": e[0],
+                "enterprise_id": e[0],
+                "township": e[3],
+                "changes": {k: [None, v] for k, v in zip(audited, e[1:10], strict=True) if v is not None},
+                "note": "Excel 导入",
+            }
+            for e in ent_rows
+        ),
+        plain=True,
+    )
     return ImportResult(created=len(ent_rows), figures=len(fig_rows))
 
 

@@ -1,0 +1,111 @@
+"""Bulk writes for the importers: COPY into a table in the session's own transaction.
+
+An import of 100,000 rows is validated in full first (all-or-nothing); what is then written goes in by
+COPY, which PostgreSQL loads several times faster than INSERT ... VALUES, through the very connection
+and transaction of the session, so a failure anywhere still rolls every row back. Triggers fire as for
+INSERT (the audit log's statement trigger records its transaction ids). Ids that the caller needs
+before writing (to link figures and audit entries to new enterprises) are drawn from the table's
+sequence in one statement.
+"""
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
+from app.db import utcnow
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def next_ids(session: Session, table: str, n: int) -> list[int]:
+    """n fresh ids from the sequence behind `table`.id."""
+    if n == 0:
+        return []
+    return list(session.scalars(
+        text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"), {"t": table, "n": n}
+    ))
+
+
+def among(session: Session, column, values: Sequence, item_type=String) -> ColumnElement[bool]:
+    """`column IN values` for thousands of values: on PostgreSQL one array parameter, unnested (an IN list of
+    100,000 bound values is slow to build and send, and `= ANY(array)` may be planned on a trigram index)."""
+    if not _is_postgres(session):
+        return column.in_(list(values))
+    arr = bindparam(None, list(values), type_=ARRAY(item_type))
+    return column.in_(select(func.unnest(arr)))
+
+
+def existing(session: Session, table: str, column: str, values: list) -> list:
+    """Which of `values` are already in `table`.`column`: one statement however many (a join to the unnested
+    array: `= ANY(array)` lets the planner pick a trigram index and take minutes)."""
+    if not values:
+        return []
+    if not _is_postgres(session):
+        found = []
+        for i in range(0, len(values), 500):
+            chunk = values[i : i + 500]
+            marks = ", ".join(f":v{j}" for j in range(len(chunk)))
+            found += session.scalars(text(f"SELECT {column} FROM {table} WHERE {column} IN ({marks})"),
+                                     {f"v{j}": v for j, v in enumerate(chunk)})
+        return found
+    return list(session.scalars(
+        text(f"SELECT t.{column} FROM {table} t JOIN unnest(CAST(:v AS varchar[])) AS u(v) ON t.{column} = u.v"),
+        {"v": list(values)},
+    ))
+
+
+def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """COPY `rows` (tuples in the order of `columns`) into `table` within the session's transaction."""
+    session.flush()
+    if not _is_postgres(session):  # SQLite (a developer's quick start): plain executemany
+        cols = ", ".join(columns)
+        marks = ", ".join(f":{c}" for c in columns)
+        data = [dict(zip(columns, r, strict=True)) for r in rows]
+        if data:
+            session.execute(text(f"INSERT INTO {table} ({cols}) VALUES ({marks})"), data)
+        return
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
+        for r in rows:
+            cp.write_row(r)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, date | datetime):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return str(v)
+    return v
+
+
+AUDIT_COLUMNS = ("at", "actor_kind", "actor_id", "actor_name", "action", "entity_type", "entity_id", "enterprise_id",
+                 "township", "changes", "note")
+
+
+def audit_many(session: Session, actor, entries: Iterable[dict], *, plain: bool = False) -> int:
+    """Audit entries (keys: action, entity_type, entity_id, enterprise_id, township, changes, note) by COPY;
+    the same record as app.audit.service.record writes one at a time. `plain`: the changes hold only JSON
+    values already (no dates or decimals to convert)."""
+    now = utcnow()
+    count = 0
+
+    def rows():
+        nonlocal count
+        for e in entries:
+            count += 1
+            changes = e["changes"] if plain else {
+                k: [_plain(x) for x in v] if isinstance(v, list) else _plain(v) for k, v in e["changes"].items()
+            }
+            yield (now, actor.kind, actor.id, actor.name, e["action"], e["entity_type"], str(e["entity_id"]),
+                   e.get("enterprise_id"), e.get("township"), json.dumps(changes, ensure_ascii=False), e.get("note"))
+
+    copy_rows(session, "audit_entry", AUDIT_COLUMNS, rows())
+    return count

@@ -31,12 +31,11 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import httpx
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ADMIN_URL, ROOT, fresh_database, pct, server, summary, timed  # noqa: E402
+from bench.common import ADMIN_URL, fresh_database, server  # noqa: E402
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "growth.json"
@@ -99,7 +98,7 @@ def api_key(scopes=SCOPES) -> str:
 
 def wrk(base: str, path_or_ids, key: str, *, conns: int, threads: int, seconds: float) -> dict:
     """Run wrk; `path_or_ids` is a path, or a list of enterprise ids to GET at random."""
-    lua = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    lua = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)  # noqa: SIM115 - wrk reads it by name
     if isinstance(path_or_ids, list):
         lua.write("ids = {" + ",".join(map(str, path_or_ids)) + "}\n")
         lua.write('request = function() return wrk.format("GET", "/api/v1/enterprises/" .. ids[math.random(#ids)]) end\n')
@@ -207,15 +206,11 @@ def import_files(rows: int) -> tuple[list[list], bytes, bytes, bytes]:
 def part_import(n: int, url: str, args) -> dict:
     """Each import in its own transaction, rolled back after the timing (the database stays the size it was);
     the bare COPY of the same rows likewise."""
-    from datetime import date
-
-    from sqlalchemy import text as sql_text
-
     from app.accounts.permissions import SYSTEM
     from app.config import get_settings
     from app.db import get_sessionmaker
     from app.enterprises import excel
-    from app.pools import service as pool_service
+    from app.pools import mu_records as pool_service
     from app.reports import excel as filings_excel
     from app.reports.service import period_of
 
@@ -280,7 +275,6 @@ def part_import(n: int, url: str, args) -> dict:
             c.rollback()
         return took
 
-    del sql_text
     runs = []
     for _ in range(args.import_repeat):  # alternate, so drift hits both alike
         runs.append((app_run(), bare_run()))

@@ -272,9 +272,12 @@ def _parse_row(values: dict[str, object], rownum: int, errors: list[FieldError])
             elif d >= Decimal(10) ** 10:
                 err(field, "数值过大")
             out[field] = d
-    if out.get("year") is None and any(out.get(k) is not None for k in FIGURE_KEYS):
-        if "year" not in {e.field for e in errors if e.row == rownum}:
-            err("year", "填写了年度数据，须同时填写年度")
+    if (
+        out.get("year") is None
+        and any(out.get(k) is not None for k in FIGURE_KEYS)
+        and "year" not in {e.field for e in errors if e.row == rownum}
+    ):
+        err("year", "填写了年度数据，须同时填写年度")
     return out if ok else None
 
 
@@ -373,23 +376,33 @@ def import_enterprises(session: Session, *, actor: Principal, data: bytes) -> Im
     ]
     bulk.copy_rows(session, "enterprise_figure", ("enterprise_id", "year", *FIGURE_KEYS), fig_rows)
     audited = ENTERPRISE_COLUMNS[1:10]
-    bulk.audit_many(
-        session,
-        actor,
-        (
-            {
-                "action": "create",
-                "entity_type": "enterprise",
-                "entity_id": e[0],
-                "enterprise_id": e[0],
-                "township": e[3],
-                "changes": {k: [None, v] for k, v in zip(audited, e[1:10], strict=True) if v is not None},
-                "note": "Excel 导入",
-            }
-            for e in ent_rows
-        ),
-        plain=True,
-    )
+    if bulk.is_postgres(session):  # the audit entries computed by PostgreSQL from the rows just written
+        bulk.audit_by_select(
+            session,
+            actor,
+            "SELECT 'create', 'enterprise', CAST(e.id AS text), e.id, e.township, "
+            + bulk.created_changes("e", audited)
+            + ", CAST(:note AS text) FROM enterprise e WHERE e.id IN (SELECT unnest(CAST(:ids AS integer[])))",
+            {"ids": ids, "note": "Excel 导入"},
+        )
+    else:
+        bulk.audit_many(
+            session,
+            actor,
+            (
+                {
+                    "action": "create",
+                    "entity_type": "enterprise",
+                    "entity_id": e[0],
+                    "enterprise_id": e[0],
+                    "township": e[3],
+                    "changes": {k: [None, v] for k, v in zip(audited, e[1:10], strict=True) if v is not None},
+                    "note": "Excel 导入",
+                }
+                for e in ent_rows
+            ),
+            plain=True,
+        )
     return ImportResult(created=len(ent_rows), figures=len(fig_rows))
 
 

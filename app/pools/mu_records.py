@@ -1,11 +1,11 @@
 """Pools: 亩产效益 classes recorded by the county — entered one by one or imported from Excel."""
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Integer, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
+from app import bulk
 from app.accounts.permissions import Principal
 from app.audit import service as audit
-from app.audit.models import AuditEntry
 from app.db import utcnow
 from app.enterprises.models import Enterprise
 from app.enterprises.uscc import normalise, uscc_error
@@ -28,26 +28,38 @@ def _sync_registry_class(session: Session, actor: Principal, pairs: dict[int, st
     """Enterprise.mu_class is the current class: set it from a year's records unless a later year is recorded."""
     if not pairs:
         return 0
+    session.flush()
     later = set(
         session.scalars(
             select(MuClassRecord.enterprise_id).where(
-                MuClassRecord.enterprise_id.in_(list(pairs)), MuClassRecord.year > year
+                bulk.among(session, MuClassRecord.enterprise_id, list(pairs), Integer), MuClassRecord.year > year
             )
         )
     )
     current = dict(
-        session.execute(select(Enterprise.id, Enterprise.mu_class).where(Enterprise.id.in_(list(pairs)))).all()
+        session.execute(
+            select(Enterprise.id, Enterprise.mu_class).where(bulk.among(session, Enterprise.id, list(pairs), Integer))
+        ).all()
     )
     changes = [{"eid": eid, "cls": cls} for eid, cls in pairs.items() if eid not in later and current.get(eid) != cls]
     if not changes:
         return 0
     t = Enterprise.__table__
-    session.execute(
-        update(t)
-        .where(t.c.id == bindparam("eid"))
-        .values(mu_class=bindparam("cls"), version=t.c.version + 1, updated_at=utcnow()),
-        changes,
-    )
+    now = utcnow()
+    if session.get_bind().dialect.name == "postgresql":  # one statement, however many firms
+        session.execute(
+            text(
+                "UPDATE enterprise e SET mu_class = u.cls, version = e.version + 1, updated_at = :now "
+                "FROM unnest(CAST(:ids AS integer[]), CAST(:classes AS varchar[])) AS u(eid, cls) WHERE e.id = u.eid"
+            ),
+            {"ids": [c["eid"] for c in changes], "classes": [c["cls"] for c in changes], "now": now},
+        )
+    else:
+        session.execute(
+            update(t).where(t.c.id == bindparam("eid")).values(mu_class=bindparam("cls"), version=t.c.version + 1,
+                                                                 updated_at=now),
+            changes,
+        )
     changed = {c["eid"] for c in changes}
     for obj in list(session.identity_map.values()):  # their rows changed underneath (new versions)
         if isinstance(obj, Enterprise) and obj.id in changed:
@@ -144,13 +156,10 @@ def import_mu_classes(session: Session, *, actor: Principal, year: int, data: by
             parsed[code] = (cls, rownum)
     if not parsed and not errors:
         errors.append(FieldError("file", "文件中没有数据行"))
-    ids: dict[str, tuple[int, str]] = {}
-    codes = list(parsed)
-    for i in range(0, len(codes), 1000):
-        stmt = select(Enterprise.uscc, Enterprise.id, Enterprise.township).where(
-            Enterprise.uscc.in_(codes[i : i + 1000]), Enterprise.deleted_at.is_(None)
-        )
-        ids.update({u: (eid, t) for u, eid, t in session.execute(stmt)})
+    stmt = select(Enterprise.uscc, Enterprise.id, Enterprise.township).where(
+        bulk.among(session, Enterprise.uscc, list(parsed)), Enterprise.deleted_at.is_(None)
+    )
+    ids: dict[str, tuple[int, str]] = {u: (eid, t) for u, eid, t in session.execute(stmt)}
     for code, (_, rownum) in parsed.items():
         if code not in ids and not any(e.row == rownum for e in errors):
             errors.append(FieldError("统一社会信用代码", f"第 {rownum} 行“统一社会信用代码”：{code} 未在企业名录中登记", row=rownum))
@@ -158,39 +167,58 @@ def import_mu_classes(session: Session, *, actor: Principal, year: int, data: by
         errors.sort(key=lambda e: e.row or 0)
         raise ImportRejected(errors, detail=f"导入被拒绝：共 {len(errors)} 处错误，未写入任何数据")
 
+    # Written in bulk (app/bulk.py): one read of the year's records, new ones by COPY, changed ones by one
+    # executemany UPDATE, the audit entries by COPY.
+    rt = MuClassRecord.__table__
+    session.flush()
     existing = {
-        eid: rec
-        for eid, rec in session.execute(
-            select(MuClassRecord.enterprise_id, MuClassRecord).where(
-                MuClassRecord.year == year, MuClassRecord.enterprise_id.in_([v[0] for v in ids.values()])
+        eid: (rid, cls)
+        for rid, eid, cls in session.execute(
+            select(rt.c.id, rt.c.enterprise_id, rt.c.mu_class).where(
+                rt.c.year == year, bulk.among(session, rt.c.enterprise_id, [v[0] for v in ids.values()], Integer)
             )
         )
     }
     now = utcnow()
-    new_rows, audit_rows, pairs, changed = [], [], {}, 0
+    new_rows, updates, entries, pairs = [], [], [], {}
+    server_audit = bulk.is_postgres(session)
     for code, (cls, _) in parsed.items():
         eid, township = ids[code]
         pairs[eid] = cls
-        rec = existing.get(eid)
-        before = rec.mu_class if rec else None
-        if rec is None:
-            new_rows.append({"enterprise_id": eid, "year": year, "mu_class": cls, "source": "imported",
-                             "recorded_by": actor.name, "recorded_at": now, "note": "县亩产效益评价名单导入"})
+        rid, before = existing.get(eid, (None, None))
+        if rid is None:
+            new_rows.append((eid, year, cls, "imported", "县亩产效益评价名单导入", actor.name, now))
         else:
-            rec.mu_class, rec.source, rec.recorded_by, rec.recorded_at = cls, "imported", actor.name, now
-        if before != cls:
-            changed += 1
-            audit_rows.append({
-                "at": now, "actor_kind": actor.kind, "actor_id": actor.id, "actor_name": actor.name,
+            updates.append({"rid": rid, "cls": cls})
+        if before != cls and not (rid is None and server_audit):  # new records: audited below, in SQL
+            entries.append({
                 "action": "create" if before is None else "update", "entity_type": "mu_class_record",
                 "entity_id": f"{eid}:{year}", "enterprise_id": eid, "township": township,
                 "changes": {"year": year, "mu_class": [before, cls]}, "note": f"{year} 年亩产效益评价名单导入",
             })
-    if new_rows:
-        session.execute(insert(MuClassRecord), new_rows)
-    session.flush()
-    if audit_rows:
-        session.execute(insert(AuditEntry), audit_rows)
+    bulk.copy_rows(session, "mu_class_record", ("enterprise_id", "year", "mu_class", "source", "note", "recorded_by",
+                                                "recorded_at"), new_rows)
+    if updates:
+        session.execute(
+            rt.update().where(rt.c.id == bindparam("rid")).values(
+                mu_class=bindparam("cls"), source="imported", recorded_by=actor.name, recorded_at=now
+            ),
+            updates,
+        )
+        for obj in list(session.identity_map.values()):  # records changed underneath
+            if isinstance(obj, MuClassRecord) and obj.year == year and obj.enterprise_id in pairs:
+                session.expire(obj)
+    changed = bulk.audit_many(session, actor, entries, plain=True)
+    if server_audit and new_rows:
+        changed += bulk.audit_by_select(
+            session,
+            actor,
+            "SELECT 'create', 'mu_class_record', r.enterprise_id || ':' || r.year, r.enterprise_id, e.township, "
+            "CAST(jsonb_build_object('year', r.year, 'mu_class', jsonb_build_array(NULL, r.mu_class)) AS json), "
+            "CAST(:note AS text) FROM mu_class_record r JOIN enterprise e ON e.id = r.enterprise_id "
+            "WHERE r.year = :year AND r.enterprise_id IN (SELECT unnest(CAST(:ids AS integer[])))",
+            {"year": year, "ids": [r[0] for r in new_rows], "note": f"{year} 年亩产效益评价名单导入"},
+        )
     _sync_registry_class(session, actor, pairs, year)
     session.flush()
     return len(parsed), changed

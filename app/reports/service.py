@@ -272,6 +272,8 @@ def _save_many(session: Session, actor: Principal, period: int, resolved: list, 
         )
     }
     note = f"{month_label(period)}月度填报"
+    late_note = f"（截止日 {due.isoformat()} 之后{{}}，逾期）"
+    server_audit = bulk.is_postgres(session)
     saved: list[Saved] = []
     new_rows, updates, entries = [], [], []
     for ent, r in resolved:
@@ -288,12 +290,15 @@ def _save_many(session: Session, actor: Principal, period: int, resolved: list, 
                 continue
             updates.append({"fid": row.id, **values})
             action, created = "update", False
+        if created and server_audit:
+            saved.append(Saved(None, created, late))
+            continue  # its audit entry is written below, by PostgreSQL from the row itself
         changes = audit.diff(before, values)
         changes["late"] = late
         entries.append({
             "action": action, "entity_type": "monthly_filing", "entity_id": f"{ent.id}:{month_text(period)}",
             "enterprise_id": ent.id, "township": ent.township, "changes": changes,
-            "note": note + (f"（截止日 {due.isoformat()} 之后{'填报' if created else '更正'}，逾期）" if late else ""),
+            "note": note + (late_note.format("填报" if created else "更正") if late else ""),
         })
         saved.append(Saved(None, created, late))
     bulk.copy_rows(session, "monthly_filing", ("enterprise_id", "year", "month", "period", *fields, "filed_at", "filed_by",
@@ -312,6 +317,17 @@ def _save_many(session: Session, actor: Principal, period: int, resolved: list, 
             if isinstance(obj, F) and obj.id in changed:
                 session.expire(obj)
     bulk.audit_many(session, actor, entries, plain=True)
+    if server_audit and new_rows:
+        bulk.audit_by_select(
+            session,
+            actor,
+            "SELECT 'create', 'monthly_filing', f.enterprise_id || ':' || :month, f.enterprise_id, e.township, "
+            + bulk.created_changes("f", fields, "jsonb_build_object('late', CAST(:late AS boolean))")
+            + ", CAST(:note AS text) FROM monthly_filing f JOIN enterprise e ON e.id = f.enterprise_id "
+            "WHERE f.period = :period AND f.enterprise_id IN (SELECT unnest(CAST(:ids AS integer[])))",
+            {"month": month_text(period), "late": late, "period": period, "ids": [r[0] for r in new_rows],
+             "note": note + (late_note.format("填报") if late else "")},
+        )
     return saved
 
 

@@ -1,5 +1,6 @@
 """Every model module, imported once so that Base.metadata knows the whole schema (Alembic, tests)."""
 
+import app.datacache  # noqa: F401  (data_version)
 from app import wiring  # noqa: E402
 from app.accounts import models as accounts_models  # noqa: F401
 from app.audit import models as audit_models  # noqa: F401

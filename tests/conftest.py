@@ -36,7 +36,7 @@ os.environ["YUMIAO_LOG_JSON"] = "true"
 from app.config import get_settings, normalise_database_url  # noqa: E402
 
 PASSWORD = "correct-horse-9"
-KEEP_TABLES = {"township", "alembic_version"}
+KEEP_TABLES = {"township", "alembic_version", "data_version"}
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
+from app import datacache
 from app.accounts.permissions import SYSTEM, Principal
 from app.audit import service as audit
 from app.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -228,8 +229,12 @@ def install_reference(session: Session) -> list[str]:
 
 
 def progress_matrix(session: Session, *, actor: Principal, key: str, as_of: date) -> progress.Matrix:
+    """The table's matrix on a day, as the actor may see it; cached per data version (app/datacache.py)."""
     ts = get_set(session, actor=actor, key=key)
-    return progress.compute(session, actor=actor, target_set=ts, as_of=as_of)
+    return datacache.cached(
+        session, "progress_matrix", (ts.id, as_of, actor.township_filter()),
+        lambda: progress.compute(session, actor=actor, target_set=ts, as_of=as_of),
+    )
 
 
 def indicator_progress(

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
 
+from app import datacache
 from app.api.deps import SessionDep
 from app.awards import ledger as award_ledger
 from app.config import get_settings
@@ -65,7 +66,10 @@ def _trend(session, principal, ts, as_of: date) -> list[dict]:
     if end < start:
         return []
     months = min(12, end - start + 1)
-    points = filing_service.trend(session, actor=principal, end_period=end, months=months, yoy=False)
+    points = datacache.cached(
+        session, "rd_trend", (end, months, principal.township_filter()),
+        lambda: filing_service.trend(session, actor=principal, end_period=end, months=months, yoy=False),
+    )
     return [{"month": p.month, "label": filing_service.month_label(p.period), "rd_mom": _r(p.rd_mom_pct),
              "rd_yoy": _r(p.rd_yoy_pct), "filed": p.filed} for p in points]
 

@@ -1,8 +1,9 @@
-"""Heavy aggregates (the county matrix, the R&D trend) cached per process, keyed on the data version.
+"""Heavy aggregates (the county matrix, the R&D trend, a pool's candidates) cached per process, keyed on the
+data version.
 
-`data_version.v` (migration 1401) goes up by one in every transaction that changes a table the dashboards
-count — enterprises, honours, pool stays, monthly filings, target tables — and the bump commits together with
-the data. So:
+`data_version.v` (migration 1401) goes up by one in every transaction that changes a table they read —
+enterprises, their figures and honours, pool stays and graduations, 亩产效益 classes, monthly filings, target
+tables — and the bump commits together with the data. So:
 
 - a result is served from the cache only for the version it was computed at: any committed change since makes
   the version differ and the result is computed afresh — nothing stale is ever shown;

@@ -1,4 +1,5 @@
-"""A data version for the dashboards' cache: bumped once by every transaction that changes what they count
+"""A data version for cached aggregates (the dashboards, pool candidates): bumped once by every transaction
+that changes what they count
 
 Revision ID: 1401
 Revises: 1101
@@ -20,7 +21,8 @@ down_revision: str | Sequence[str] | None = "1101"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TABLES = ("enterprise", "honour", "pool_membership", "monthly_filing", "target_set", "target_indicator", "target_figure")
+TABLES = ("enterprise", "enterprise_figure", "honour", "pool_membership", "pool_graduation", "mu_class_record",
+          "mu_provisional", "mu_scheme_setting", "monthly_filing", "target_set", "target_indicator", "target_figure")
 
 
 def upgrade() -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, and_, case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
+from app import datacache
 from app.accounts.permissions import Principal
 from app.enterprises.models import Enterprise, EnterpriseFigure
 from app.errors import FieldError, ValidationFailed
@@ -281,13 +282,19 @@ def candidates_page(
     actor.require("pools:read")
     pool_def = get_pool_def(pool_code)
     check_filters(filters)
-    year = resolve_year(session, filters.year)
-    stmt = _candidates_stmt(actor, pool_def, filters, year)
-    sort = "candidates"
-    rows, more = keyset_page(session, stmt, Enterprise.name, Enterprise.id, cursor, limit, sort)
-    items = [_candidate_row(pool_def, r) for r in rows]
-    next_cursor = encode_cursor(sort, items[-1].enterprise.name, items[-1].enterprise.id) if more and items else None
-    return items, next_cursor, year
+
+    def compute():
+        year = resolve_year(session, filters.year)
+        stmt = _candidates_stmt(actor, pool_def, filters, year)
+        sort = "candidates"
+        rows, more = keyset_page(session, stmt, Enterprise.name, Enterprise.id, cursor, limit, sort)
+        items = [_candidate_row(pool_def, r) for r in rows]
+        next_cursor = encode_cursor(sort, items[-1].enterprise.name, items[-1].enterprise.id) if more and items else None
+        return items, next_cursor, year
+
+    # A scan of every enterprise: cached per data version (app/datacache.py), never stale.
+    key = (pool_code, repr(filters), cursor, limit, actor.township_filter())
+    return datacache.cached(session, "pool_candidates", key, compute)
 
 
 def _candidates_stmt(actor: Principal, pool_def: PoolDefinition, f: PoolFilters, year: int) -> Select:
@@ -331,15 +338,19 @@ def candidate_counts(
     actor.require("pools:read")
     pool_def = get_pool_def(pool_code)
     check_filters(filters)
-    year = resolve_year(session, filters.year)
-    psql = pool_sql.PoolSql(pool_def, year)
-    mu = MuJoin(year)
-    met = func.sum(case((psql.met, 1), else_=0))
-    stmt = select(Enterprise.township, met, func.count()).select_from(Enterprise)
-    stmt = mu.join(psql.join(stmt)).where(*_candidates_where(actor, pool_def, psql, filters, mu))
-    stmt = apply_filters(stmt, actor, filters, mu).group_by(Enterprise.township)
-    out = {t: {"met": int(m or 0), "judgement": int(n - (m or 0))} for t, m, n in session.execute(stmt)}
-    return out, year
+
+    def compute():
+        year = resolve_year(session, filters.year)
+        psql = pool_sql.PoolSql(pool_def, year)
+        mu = MuJoin(year)
+        met = func.sum(case((psql.met, 1), else_=0))
+        stmt = select(Enterprise.township, met, func.count()).select_from(Enterprise)
+        stmt = mu.join(psql.join(stmt)).where(*_candidates_where(actor, pool_def, psql, filters, mu))
+        stmt = apply_filters(stmt, actor, filters, mu).group_by(Enterprise.township)
+        out = {t: {"met": int(m or 0), "judgement": int(n - (m or 0))} for t, m, n in session.execute(stmt)}
+        return out, year
+
+    return datacache.cached(session, "pool_candidate_counts", (pool_code, repr(filters), actor.township_filter()), compute)
 
 
 def sql_candidacy(

@@ -31,6 +31,7 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import httpx
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -243,20 +244,38 @@ def part_import(n: int, url: str, args) -> dict:
             s.rollback()
         return took
 
-    def bare_run() -> dict[str, float]:
+    audit_cols = ("at, actor_kind, actor_id, actor_name, action, entity_type, entity_id, enterprise_id, township, "
+                  "changes, note")
+
+    def bare_run(with_audit: bool) -> dict[str, float]:
+        """COPY of the rows the importer writes: the data rows, and (with_audit) their audit entries too."""
         took = {}
+        towns = {"清泉街道": "qingquan"}
         with psycopg.connect(dsn_of(url)) as c:
             now = datetime.now(UTC)
+
+            def audit(rows):
+                if with_audit:
+                    with c.cursor().copy(f"COPY audit_entry ({audit_cols}) FROM STDIN") as cp:
+                        for r in rows:
+                            cp.write_row((now, "system", None, "system", "create", *r[:4],
+                                          json.dumps(r[4], ensure_ascii=False), r[5]))
+
             t = time.perf_counter()
             with c.cursor().copy("COPY enterprise (uscc, name, township, chain, industry, size, ownership, above_scale, "
                                  "mu_class, version, created_at, updated_at) FROM STDIN") as cp:
                 for r in ent:
-                    cp.write_row((r[0], r[1], "qingquan", r[3], r[4], "small", "private", False, r[8], 1, now, now))
+                    cp.write_row((r[0], r[1], towns.get(r[2], "qingquan"), r[3], r[4], "small", "private", False, r[8], 1,
+                                  now, now))
             ids = dict(c.execute("SELECT uscc, id FROM enterprise WHERE uscc LIKE '91371599%'").fetchall())
             with c.cursor().copy("COPY enterprise_figure (enterprise_id, year, revenue_yuan, main_revenue_yuan, "
                                  "output_value_yuan, rd_spend_yuan, tax_yuan, employees, land_mu, energy_tce) FROM STDIN") as cp:
                 for r in ent:
                     cp.write_row((ids[r[0]], *r[9:]))
+            audit(("enterprise", str(ids[r[0]]), ids[r[0]], "qingquan",
+                    {"uscc": [None, r[0]], "name": [None, r[1]], "township": [None, "qingquan"], "chain": [None, r[3]],
+                     "industry": [None, r[4]], "size": [None, "small"], "ownership": [None, "private"],
+                     "above_scale": [None, False], "mu_class": [None, r[8]]}, "Excel 导入") for r in ent)
             took["enterprises"] = time.perf_counter() - t
             t = time.perf_counter()
             with c.cursor().copy("COPY monthly_filing (enterprise_id, year, month, period, rd_spend_yuan, output_value_yuan, "
@@ -265,24 +284,117 @@ def part_import(n: int, url: str, args) -> dict:
                 for i, r in enumerate(ent):
                     cp.write_row((ids[r[0]], y, m + 1, period, r[10] // 40, r[10] // 10, r[10] // 11, 1000 + i, now,
                                   "bench", False, now, "bench", False, 1))
+            audit((("monthly_filing", f"{ids[r[0]]}:{y}-{m + 1:02d}", ids[r[0]], "qingquan",
+                    {"rd_spend_yuan": [None, r[10] // 40], "output_value_yuan": [None, r[10] // 10],
+                     "revenue_yuan": [None, r[10] // 11], "electricity_kwh": [None, 1000 + i], "late": False},
+                    "月度填报") for i, r in enumerate(ent)))
             took["filings"] = time.perf_counter() - t
             t = time.perf_counter()
             with c.cursor().copy("COPY mu_class_record (enterprise_id, year, mu_class, source, note, recorded_by, "
                                  "recorded_at) FROM STDIN") as cp:
                 for i, r in enumerate(ent):
                     cp.write_row((ids[r[0]], 2025, "ABCD"[i % 4], "imported", None, "bench", now))
+            if with_audit:  # and the registry's current class, as the importer keeps it
+                c.execute("UPDATE enterprise e SET mu_class = u.c, version = e.version + 1 FROM unnest(%s::int[], %s::text[]) "
+                          "AS u(id, c) WHERE e.id = u.id",
+                          ([ids[r[0]] for r in ent], ["ABCD"[i % 4] for i in range(len(ent))]))
+            audit((("mu_class_record", f"{ids[r[0]]}:2025", ids[r[0]], "qingquan",
+                    {"year": 2025, "mu_class": [None, "ABCD"[i % 4]]}, "2025 年亩产效益评价名单导入")
+                   for i, r in enumerate(ent)))
             took["mu"] = time.perf_counter() - t
             c.rollback()
         return took
 
+    with psycopg.connect(dsn_of(url), autocommit=True) as c:  # earlier runs' rolled-back rows, out of the way
+        c.execute("VACUUM ANALYZE enterprise, enterprise_figure, monthly_filing, mu_class_record, audit_entry, audit_entry_xid")
     runs = []
     for _ in range(args.import_repeat):  # alternate, so drift hits both alike
-        runs.append((app_run(), bare_run()))
+        runs.append((app_run(), bare_run(True), bare_run(False)))
     for kind in ("enterprises", "filings", "mu"):
         a = statistics.median(r[0][kind] for r in runs)
         b = statistics.median(r[1][kind] for r in runs)
-        out[kind] = {"app_s": a, "bare_s": b, "app_rps": rows / a, "bare_rps": rows / b, "ratio": b / a}
+        d = statistics.median(r[2][kind] for r in runs)
+        out[kind] = {"app_s": a, "bare_s": b, "app_rps": rows / a, "bare_rps": rows / b, "ratio": b / a,
+                     "data_only_rps": rows / d, "data_only_ratio": d / a}
         print(f"[{n:,}] import {kind}: {out[kind]}", flush=True)
+    return out
+
+
+# --- targets and pools: served from the cache, and computed afresh -------------------------------------------
+
+
+def _timed_get(http, path, params, n, *, invalidate=None) -> float:
+    """p50 ms of n GETs; with `invalidate`, a change is committed before each (the first view after a change)."""
+    ms = []
+    for _ in range(n):
+        if invalidate:
+            invalidate()
+        t = time.perf_counter()
+        http.get(path, params=params).raise_for_status()
+        ms.append((time.perf_counter() - t) * 1000)
+    return statistics.median(ms)
+
+
+def _bump(url: str):
+    """A committed change of the data version: what any write to the counted tables does."""
+    def go():
+        with psycopg.connect(dsn_of(url), autocommit=True) as c:
+            c.execute("UPDATE data_version SET v = v + 1 WHERE id = 1")
+    return go
+
+
+def part_targets(n: int, url: str, args) -> dict:
+    from datetime import date as _date
+
+    from sqlalchemy import select
+
+    from app.accounts import service as accounts
+    from app.accounts.models import User
+    from app.db import get_sessionmaker
+    from app.targets import service as target_service
+
+    with get_sessionmaker()() as s:
+        target_service.install_reference(s)
+        for name, role, town in (("growth-county", "county_viewer", None), ("growth-town", "township_staff", "qingquan")):
+            if s.scalar(select(User.id).where(User.username == name)) is None:
+                accounts.create_user(s, username=name, password="growth-password-1", role=role, township=town)
+        s.commit()
+    key = api_key()
+    as_of = _date(2023, 12, 31).isoformat()
+    q = {"key": "2023", "as_of": as_of}
+    reps = args.page_requests
+    out: dict = {}
+    with server(url) as base:
+        with httpx.Client(base_url=base, timeout=600, headers={"Authorization": f"Bearer {key}"}) as api:
+            api.get("/api/v1/targets/2023/progress", params={"as_of": as_of}).raise_for_status()
+            out["matrix_hit"] = _timed_get(api, "/api/v1/targets/2023/progress", {"as_of": as_of}, reps)
+            out["matrix_fresh"] = _timed_get(api, "/api/v1/targets/2023/progress", {"as_of": as_of}, max(3, reps // 4),
+                                             invalidate=_bump(url))
+        for who, label in (("growth-county", "county"), ("growth-town", "township")):
+            with httpx.Client(base_url=base, timeout=600) as web:
+                r = web.post("/login", data={"username": who, "password": "growth-password-1"})
+                assert r.status_code in (200, 303), r.text
+                web.get("/dashboard", params=q).raise_for_status()
+                out[f"{label}_hit"] = _timed_get(web, "/dashboard", q, reps)
+                out[f"{label}_fresh"] = _timed_get(web, "/dashboard", q, max(3, reps // 4), invalidate=_bump(url))
+    out["county_vs_matrix"] = out["county_hit"] / out["matrix_hit"]
+    out["township_vs_matrix"] = out["township_hit"] / out["matrix_hit"]
+    print(f"[{n:,}] targets: {out}", flush=True)
+    return out
+
+
+def part_pools(n: int, url: str, args) -> dict:
+    key = api_key()
+    out: dict = {}
+    reps = args.page_requests
+    with server(url) as base, httpx.Client(base_url=base, timeout=600, headers={"Authorization": f"Bearer {key}"}) as api:
+        for pool in ("primary_pool", "yumiao_pool"):
+            path = f"/api/v1/pools/{pool}/candidates"
+            body = api.get(path, params={"year": 2024}).json()
+            out[f"{pool}_candidates"] = sum(v["met"] + v["judgement"] for v in body["counts"].values())
+            out[f"{pool}_hit"] = _timed_get(api, path, {"year": 2024}, reps)
+            out[f"{pool}_fresh"] = _timed_get(api, path, {"year": 2024}, max(3, reps // 4), invalidate=_bump(url))
+    print(f"[{n:,}] pools: {out}", flush=True)
     return out
 
 
@@ -317,15 +429,28 @@ ROWS = [
     ("api", "… reference p50 ms", lambda r: r["list"]["ref_p50"], "{:.2f}"),
     ("api", "… app / reference p50 (target ≤ 2.5×)", lambda r: r["list"]["p50_ratio"], "{:.2f}×"),
     ("api", "wrk errors (non-2xx, socket)", lambda r: r["get"]["errors"] + r["list"]["errors"], "{}"),
-    ("import", "import 100k-row enterprise .xlsx: app rows/s", lambda r: r["enterprises"]["app_rps"], "{:,.0f}"),
-    ("import", "… bare COPY of the same rows, rows/s", lambda r: r["enterprises"]["bare_rps"], "{:,.0f}"),
-    ("import", "… app / COPY (target ≥ 0.5×)", lambda r: r["enterprises"]["ratio"], "{:.2f}×"),
-    ("import", "import 100k monthly filings .xlsx: app rows/s", lambda r: r["filings"]["app_rps"], "{:,.0f}"),
-    ("import", "… bare COPY rows/s", lambda r: r["filings"]["bare_rps"], "{:,.0f}"),
-    ("import", "… app / COPY (target ≥ 0.5×)", lambda r: r["filings"]["ratio"], "{:.2f}×"),
-    ("import", "import 100k 亩产效益 classes .xlsx: app rows/s", lambda r: r["mu"]["app_rps"], "{:,.0f}"),
-    ("import", "… bare COPY rows/s", lambda r: r["mu"]["bare_rps"], "{:,.0f}"),
-    ("import", "… app / COPY (target ≥ 0.5×)", lambda r: r["mu"]["ratio"], "{:.2f}×"),
+    *[row for kind, label in (("enterprises", "enterprise .xlsx"), ("filings", "monthly filings .xlsx"),
+                              ("mu", "亩产效益 classes .xlsx"))
+      for row in (
+          ("import", f"import 100k-row {label}: app rows/s", lambda r, k=kind: r[k]["app_rps"], "{:,.0f}"),
+          ("import", "… bare COPY of the same rows (data + audit entries) rows/s", lambda r, k=kind: r[k]["bare_rps"],
+           "{:,.0f}"),
+          ("import", "… app / bare COPY (target ≥ 0.5×)", lambda r, k=kind: r[k]["ratio"], "{:.2f}×"),
+          ("import", "… bare COPY of the data rows alone rows/s", lambda r, k=kind: r[k]["data_only_rps"], "{:,.0f}"),
+          ("import", "… app / data rows alone", lambda r, k=kind: r[k]["data_only_ratio"], "{:.2f}×"),
+      )],
+    ("targets", "GET /api/v1/targets/2023/progress (matrix) p50 ms, cached", lambda r: r["matrix_hit"], "{:,.1f}"),
+    ("targets", "… computed afresh (first view after a change)", lambda r: r["matrix_fresh"], "{:,.0f}"),
+    ("targets", "county page /dashboard p50 ms, cached", lambda r: r["county_hit"], "{:,.1f}"),
+    ("targets", "… computed afresh", lambda r: r["county_fresh"], "{:,.0f}"),
+    ("targets", "… county page / matrix API (target ≤ 1.5×)", lambda r: r["county_vs_matrix"], "{:.2f}×"),
+    ("targets", "township page /dashboard p50 ms, cached", lambda r: r["township_hit"], "{:,.1f}"),
+    ("targets", "… computed afresh", lambda r: r["township_fresh"], "{:,.0f}"),
+    ("targets", "… township page / matrix API (target ≤ 1.5×)", lambda r: r["township_vs_matrix"], "{:.2f}×"),
+    ("pools", "GET …/primary_pool/candidates (page + counts) p50 ms, cached", lambda r: r["primary_pool_hit"], "{:,.1f}"),
+    ("pools", "… computed afresh", lambda r: r["primary_pool_fresh"], "{:,.0f}"),
+    ("pools", "GET …/yumiao_pool/candidates p50 ms, cached", lambda r: r["yumiao_pool_hit"], "{:,.1f}"),
+    ("pools", "… computed afresh", lambda r: r["yumiao_pool_fresh"], "{:,.0f}"),
 ]
 
 
@@ -358,7 +483,7 @@ def render(results: dict) -> None:
     (HERE / "growth.md").write_text(text, encoding="utf-8")
 
 
-PARTS = {"api": part_api, "import": part_import}
+PARTS = {"api": part_api, "import": part_import, "targets": part_targets, "pools": part_pools}
 
 
 def main() -> None:
@@ -370,6 +495,7 @@ def main() -> None:
     ap.add_argument("--refill", action="store_true")
     ap.add_argument("--import-rows", type=int, default=100_000)
     ap.add_argument("--import-repeat", type=int, default=1)
+    ap.add_argument("--page-requests", type=int, default=20)
     args = ap.parse_args()
     for n in [int(x) for x in args.sizes.split(",")]:
         url = prepare(n, args.refill)

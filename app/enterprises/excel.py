@@ -375,34 +375,12 @@ def import_enterprises(session: Session, *, actor: Principal, data: bytes) -> Im
         if r.get("year") is not None
     ]
     bulk.copy_rows(session, "enterprise_figure", ("enterprise_id", "year", *FIGURE_KEYS), fig_rows)
-    audited = ENTERPRISE_COLUMNS[1:10]
-    if bulk.is_postgres(session):  # the audit entries computed by PostgreSQL from the rows just written
-        bulk.audit_by_select(
-            session,
-            actor,
-            "SELECT 'create', 'enterprise', CAST(e.id AS text), e.id, e.township, "
-            + bulk.created_changes("e", audited)
-            + ", CAST(:note AS text) FROM enterprise e WHERE e.id IN (SELECT unnest(CAST(:ids AS integer[])))",
-            {"ids": ids, "note": "Excel 导入"},
-        )
-    else:
-        bulk.audit_many(
-            session,
-            actor,
-            (
-                {
-                    "action": "create",
-                    "entity_type": "enterprise",
-                    "entity_id": e[0],
-                    "enterprise_id": e[0],
-                    "township": e[3],
-                    "changes": {k: [None, v] for k, v in zip(audited, e[1:10], strict=True) if v is not None},
-                    "note": "Excel 导入",
-                }
-                for e in ent_rows
-            ),
-            plain=True,
-        )
+    types = {"above_scale": "boolean"}
+    bulk.audit_created(
+        session, actor, entity_type="enterprise", entity_ids=[str(e[0]) for e in ent_rows], enterprise_ids=ids,
+        townships=[e[3] for e in ent_rows], note="Excel 导入",
+        fields={f: (types.get(f, "varchar"), [e[1 + i] for e in ent_rows]) for i, f in enumerate(ENTERPRISE_COLUMNS[1:10])},
+    )
     return ImportResult(created=len(ent_rows), figures=len(fig_rows))
 
 

@@ -210,14 +210,12 @@ def import_mu_classes(session: Session, *, actor: Principal, year: int, data: by
                 session.expire(obj)
     changed = bulk.audit_many(session, actor, entries, plain=True)
     if server_audit and new_rows:
-        changed += bulk.audit_by_select(
-            session,
-            actor,
-            "SELECT 'create', 'mu_class_record', r.enterprise_id || ':' || r.year, r.enterprise_id, e.township, "
-            "CAST(jsonb_build_object('year', r.year, 'mu_class', jsonb_build_array(NULL, r.mu_class)) AS json), "
-            "CAST(:note AS text) FROM mu_class_record r JOIN enterprise e ON e.id = r.enterprise_id "
-            "WHERE r.year = :year AND r.enterprise_id IN (SELECT unnest(CAST(:ids AS integer[])))",
-            {"year": year, "ids": [r[0] for r in new_rows], "note": f"{year} 年亩产效益评价名单导入"},
+        towns = {eid: t for eid, t in ids.values()}
+        changed += bulk.audit_created(
+            session, actor, entity_type="mu_class_record", entity_ids=[f"{r[0]}:{year}" for r in new_rows],
+            enterprise_ids=[r[0] for r in new_rows], townships=[towns[r[0]] for r in new_rows],
+            fields={"mu_class": ("varchar", [r[2] for r in new_rows])}, extra={"year": year},
+            note=f"{year} 年亩产效益评价名单导入",
         )
     _sync_registry_class(session, actor, pairs, year)
     session.flush()

@@ -275,12 +275,13 @@ def _save_many(session: Session, actor: Principal, period: int, resolved: list, 
     late_note = f"（截止日 {due.isoformat()} 之后{{}}，逾期）"
     server_audit = bulk.is_postgres(session)
     saved: list[Saved] = []
-    new_rows, updates, entries = [], [], []
+    new_rows, updates, entries, new_towns = [], [], [], []
     for ent, r in resolved:
         values = {f: getattr(r, f) for f in fields}
         row = current.get(ent.id)
         if row is None:
             new_rows.append((ent.id, y, m, period, *values.values(), now, actor.name, late, now, actor.name, False, 1))
+            new_towns.append(ent.township)
             before: dict = {}
             action, created = "create", True
         else:
@@ -318,15 +319,12 @@ def _save_many(session: Session, actor: Principal, period: int, resolved: list, 
                 session.expire(obj)
     bulk.audit_many(session, actor, entries, plain=True)
     if server_audit and new_rows:
-        bulk.audit_by_select(
-            session,
-            actor,
-            "SELECT 'create', 'monthly_filing', f.enterprise_id || ':' || :month, f.enterprise_id, e.township, "
-            + bulk.created_changes("f", fields, "jsonb_build_object('late', CAST(:late AS boolean))")
-            + ", CAST(:note AS text) FROM monthly_filing f JOIN enterprise e ON e.id = f.enterprise_id "
-            "WHERE f.period = :period AND f.enterprise_id IN (SELECT unnest(CAST(:ids AS integer[])))",
-            {"month": month_text(period), "late": late, "period": period, "ids": [r[0] for r in new_rows],
-             "note": note + (late_note.format("填报") if late else "")},
+        month = month_text(period)
+        bulk.audit_created(
+            session, actor, entity_type="monthly_filing",
+            entity_ids=[f"{r[0]}:{month}" for r in new_rows], enterprise_ids=[r[0] for r in new_rows],
+            townships=new_towns, fields={f: ("bigint", [r[4 + i] for r in new_rows]) for i, f in enumerate(fields)},
+            extra={"late": late}, note=note + (late_note.format("填报") if late else ""),
         )
     return saved
 

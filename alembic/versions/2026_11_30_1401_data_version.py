@@ -2,7 +2,7 @@
 that changes what they count
 
 Revision ID: 1401
-Revises: 1501
+Revises: 1001
 Create Date: 2026-11-30
 
 `data_version.v` goes up by one when a transaction that wrote to any of the tables below commits: a deferred
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "1401"
-down_revision: str | Sequence[str] | None = "1501"
+down_revision: str | Sequence[str] | None = "1001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

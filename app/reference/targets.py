@@ -20,7 +20,8 @@ from app.errors import FieldError, ValidationFailed
 
 Outcome = Literal["new", "renewed", "rejected"]
 MEASURE_KINDS = (
-    "honour_count", "pool_members", "platform_registrations", "rd_growth", "cluster_count", "not_available",
+    "honour_count", "pool_members", "platform_registrations", "rd_growth", "cluster_count", "project_count",
+    "voyage_listed", "not_available",
 )
 
 
@@ -82,6 +83,21 @@ class ClusterCount(_Model):
     dated_in: Literal["year", "period"]
 
 
+class ProjectCount(_Model):
+    """Projects of the projects register (app/registers) under way in the period: started by its end
+    and not completed before its start, past the planning stage. Each project counts once."""
+
+    kind: Literal["project_count"]
+    project_kind: Literal["tech_upgrade", "key_chain"]
+    dated_in: Literal["year", "period"]
+
+
+class VoyageListed(_Model):
+    """Enterprises on the 助企远航 list (app/support) by the day progress is read."""
+
+    kind: Literal["voyage_listed"]
+
+
 class NotAvailable(_Model):
     """The system holds no data for this; shown with its reason, never computed."""
 
@@ -90,7 +106,8 @@ class NotAvailable(_Model):
 
 
 Measure = Annotated[
-    HonourCount | PoolMembers | PlatformRegistrations | RdGrowth | ClusterCount | NotAvailable,
+    HonourCount | PoolMembers | PlatformRegistrations | RdGrowth | ClusterCount | ProjectCount | VoyageListed
+    | NotAvailable,
     Field(discriminator="kind"),
 ]
 

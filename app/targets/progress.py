@@ -66,6 +66,8 @@ MEASURE_NAMES = {
     "platform_registrations": "政策通平台注册数",
     "rd_growth": "研发投入月度增长率（月度填报）",
     "cluster_count": "特色产业集群登记计数",
+    "project_count": "项目登记计数",
+    "voyage_listed": "助企远航名单企业数",
     "not_available": "系统无此数据",
 }
 STATUS_RULES = (
@@ -187,7 +189,7 @@ def count_statement(items: list[tuple[str, dict, Window]], actor: Principal, tow
     count(DISTINCT enterprise) … GROUP BY key, township. Platform registrations are one more
     GROUP BY over the registry.
     """
-    honour_rows, pool_rows, platform, clusters = [], [], [], []
+    honour_rows, pool_rows, platform, clusters, projects, voyage = [], [], [], [], [], []
     for key, m, w in items:
         if m["kind"] == "honour_count":
             for code in m["honours"]:
@@ -201,6 +203,10 @@ def count_statement(items: list[tuple[str, dict, Window]], actor: Principal, tow
             platform.append((key, w))
         elif m["kind"] == "cluster_count":
             clusters.append((key, m, w))
+        elif m["kind"] == "project_count":
+            projects.append((key, m, w))
+        elif m["kind"] == "voyage_listed":
+            voyage.append((key, w))
     pairs: list[Select] = []  # (key, enterprise_id) for every record an indicator counts
     if honour_rows:
         spec = _spec("honour_spec", honour_rows, {"key": String, "code": String, "level": String, "outcome": String,
@@ -247,6 +253,27 @@ def count_statement(items: list[tuple[str, dict, Window]], actor: Principal, tow
             .select_from(C)
             .join(Enterprise, Enterprise.id == C.lead_enterprise_id)
             .where(*_cluster_conds(m, w))
+            .group_by(Enterprise.township)
+        )
+    for key, m, w in projects:  # projects, not firms: a firm with two 技改 projects counts two
+        from app.registers.models import Project as P
+
+        parts.append(
+            select(literal(key, String).label("key"), Enterprise.township, func.count(func.distinct(P.id)).label("n"))
+            .select_from(P)
+            .join(Enterprise, Enterprise.id == P.enterprise_id)
+            .where(P.kind == m["project_kind"], P.stage != "planned", P.start_date <= w.end,
+                   or_(P.completion_date.is_(None), P.completion_date >= w.start))
+            .group_by(Enterprise.township)
+        )
+    for key, w in voyage:
+        from app.support.models import VoyageListing as V
+
+        parts.append(
+            select(literal(key, String).label("key"), Enterprise.township, func.count(func.distinct(V.enterprise_id)).label("n"))
+            .select_from(V)
+            .join(Enterprise, Enterprise.id == V.enterprise_id)
+            .where(V.listed_date <= w.end)
             .group_by(Enterprise.township)
         )
     parts = [_visible(p, actor, township) for p in parts]
@@ -460,6 +487,12 @@ def describe_measure(m: dict, target_set: TargetSet, deadline: date | None) -> s
         return f"{target_set.period_start.isoformat()} 至 {target_set.period_end.isoformat()} 期间注册“聊城企业政策通”平台的企业数（企业登记中的注册日期）"
     if kind == "rd_growth":
         return "研发投入环比增长率：截止日已过的最近一个月，两个月都已填报的企业研发投入合计，与上月相比"
+    if kind == "project_count":
+        what = {"tech_upgrade": "技改项目", "key_chain": "强链延链补链重点项目"}[m["project_kind"]]
+        span = f"{target_set.period_start.isoformat()} 至 {target_set.period_end.isoformat()}"
+        return f"项目登记中在 {span} 期间实施（已开工、未在期初前竣工）的{what}数（每个项目计一次）"
+    if kind == "voyage_listed":
+        return "助企远航名单中的企业数（按列入名单日期，截至评估日）"
     if kind == "cluster_count":
         levels = "、".join(LEVEL_NAMES.get(lv, lv) for lv in m.get("levels") or []) or "任意级别"
         span = f"{target_set.period_start.isoformat()} 至 {target_set.period_end.isoformat()}"

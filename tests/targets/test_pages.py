@@ -124,20 +124,39 @@ def test_cell_enterprises_page_by_name(client, make, reference):
     assert [t["key"] for t in rest["items"]] == ["2023"]
 
 
-def test_county_dashboard_shows_the_county_wide_goals_of_the_2023_plan(client, make, reference):
-    """冠政办发〔2023〕7号 一、二: 工业增加值 +8%、技改投资 +10%、数字经济 3.5%、60 技改项目、20 重点项目、46 助企远航
-    (not measured, with the reason) and 绿色工厂 2、两化融合 4、DCMM 4 (counted from honour records)."""
-    make.enterprise(township="qingquan", honours=[
+def test_county_dashboard_shows_the_county_wide_goals_of_the_2023_plan(client, make, reference, db):
+    """冠政办发〔2023〕7号 一、二: 工业增加值 +8%、技改投资 +10%、数字经济 3.5% (not measured, with the reason);
+    60 技改项目、20 重点项目 (the projects register), 46 助企远航 (the list) and 绿色工厂 2、两化融合 4、DCMM 4
+    (honour records)."""
+    from app.registers.models import Project
+    from app.support.models import VoyageListing
+
+    green = make.enterprise(township="qingquan", honours=[
         {"code": "green_factory", "level": "provincial", "outcome": "new", "honour_date": "2023-05-01"}])
     make.enterprise(township="kaifaqu", honours=[
         {"code": "dcmm", "level": "city", "outcome": "new", "honour_date": "2023-07-01"}])
+    for name, kind, stage, start, done in [
+        ("一号技改", "tech_upgrade", "under_construction", "2023-03-01", None),
+        ("二号技改", "tech_upgrade", "completed", "2022-05-01", "2023-02-01"),
+        ("旧技改", "tech_upgrade", "completed", "2021-05-01", "2022-10-01"),  # finished before 2023
+        ("计划技改", "tech_upgrade", "planned", "2023-09-01", None),  # not under way
+        ("延链项目", "key_chain", "under_construction", "2023-04-01", None),
+    ]:
+        db.add(Project(enterprise_id=green.id, name=name, kind=kind, stage=stage, investment_yuan=10_000_000,
+                       start_date=date.fromisoformat(start), completion_date=date.fromisoformat(done) if done else None,
+                       created_by="test"))
+    db.add(VoyageListing(enterprise_id=green.id, source="市链长办名单", listed_date=date(2023, 3, 1), created_by="test"))
+    db.flush()
     login(client, make.user(role="county_viewer"))
     page = client.get("/dashboard", params={"key": "2023", "as_of": "2023-12-31"}).text
     goals = page.split('id="county-goals-table"')[1].split("</table>")[0]
     for text in ("规模以上工业增加值增长8%", "制造业技改投资增长10%", "占GDP比重达到3.5%", "制造业技改项目60个以上",
                  "20个强链延链补链新建、技改重点项目", "增至46家"):
         assert text in goals
-    assert goals.count("未统计：") == 6 and "项目登记册尚未接入本系统" in goals
+    assert goals.count("未统计：") == 3 and "统计部门" in goals
+    assert "2 / 60 个" in goals.split('id="goal-tech_upgrade_projects"')[1].split("</tr>")[0]
+    assert "1 / 20 个" in goals.split('id="goal-chain_key_projects"')[1].split("</tr>")[0]
+    assert "1 / 46 家" in goals.split('id="goal-voyage_service_firms"')[1].split("</tr>")[0]
     green = goals.split('id="goal-green_factory"')[1].split("</tr>")[0]
     assert "1 / 2 家" in green and "进度滞后" in green  # the deadline day itself is still in time
     dcmm = goals.split('id="goal-dcmm_certified"')[1].split("</tr>")[0]

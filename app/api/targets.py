@@ -1,10 +1,11 @@
 """JSON API for target tables and progress: /api/v1/targets."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 
 from app.accounts.permissions import Principal
 from app.api.deps import SessionDep, scoped
@@ -233,3 +234,19 @@ def table_template(key: Key, session: SessionDep, principal: Read):
     ts = target_service.get_set(session, actor=principal, key=key)
     return Response(excel.table_xlsx(ts), media_type=excel.XLSX,
                     headers={"Content-Disposition": f"attachment; filename=targets-{key}.xlsx"})
+
+
+class ReadingIn(BaseModel):
+    reading: Literal["year_on_year", "month_on_month"] = Field(description="year_on_year 同比 / month_on_month 环比")
+
+
+@router.put(
+    "/{key}/indicators/{code}/reading",
+    summary="设定研发投入增长率的口径（同比或环比）",
+    response_model=TargetSetRead,
+    responses=responses(401, 403, 404, 422, 429),
+)
+def put_reading(key: Key, code: str, data: ReadingIn, session: SessionDep, principal: Write):
+    """研发投入“月度增长 10%”按同比（每月与上年同月相比）还是环比（与上月相比）判断：县级设定，另一口径仍一并列出。"""
+    target_service.set_rd_reading(session, actor=principal, key=key, code=code, reading=data.reading)
+    return set_read(target_service.get_set(session, actor=principal, key=key))

@@ -69,10 +69,19 @@ class PlatformRegistrations(_Model):
     dated_in: Literal["year"] = "year"
 
 
+RD_READINGS = {
+    "year_on_year": "同比（本月与上年同月相比）",
+    "month_on_month": "环比（本月与上月相比）",
+}
+
+
 class RdGrowth(_Model):
-    """Month-on-month growth of R&D spend from the monthly filings."""
+    """Growth of R&D spend from the monthly filings, judged each month by the reading the county
+    chose for the indicator: year on year (the same month last year) or month on month. Both are
+    shown; the status follows `reading`."""
 
     kind: Literal["rd_growth"]
+    reading: Literal["year_on_year", "month_on_month"] = "month_on_month"
 
 
 class ClusterCount(_Model):

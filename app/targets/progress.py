@@ -10,8 +10,10 @@ Status of a count target (actual vs target, deadline, evaluated on `as_of`):
   no_target      a county-only row (no township split): a township's actual is shown without a status
 
 A rate target (研发投入月度增长率) is judged on the latest month whose filing deadline has passed
-by `as_of` ("report month"): met when the month-on-month growth of R&D spend (enterprises that
-filed both months) reaches the rate, behind when it does not, not_available without filings.
+by `as_of` ("report month"): met when the growth of R&D spend reaches the rate, behind when it
+does not, not_available without comparable filings. The growth is read as the indicator's
+measure says (`reading`): year on year (enterprises that filed this month and the same month
+last year) or month on month (both months); the other reading is shown beside it.
 
 All actuals of a table come from a handful of SQL aggregates, each grouped by township:
 ONE statement for every counted indicator — honour records, pool stays and the registry each
@@ -64,7 +66,7 @@ MEASURE_NAMES = {
     "honour_count": "认定记录计数",
     "pool_members": "培育库成员数",
     "platform_registrations": "政策通平台注册数",
-    "rd_growth": "研发投入月度增长率（月度填报）",
+    "rd_growth": "研发投入增长率（月度填报，按指标设定的同比或环比口径）",
     "cluster_count": "特色产业集群登记计数",
     "project_count": "项目登记计数",
     "voyage_listed": "助企远航名单企业数",
@@ -73,7 +75,7 @@ MEASURE_NAMES = {
 STATUS_RULES = (
     f"已完成：完成数 ≥ 目标数；逾期未完成：截止日已过仍未完成（截止日当天仍算按期）；"
     f"进度滞后：距截止日不超过 {NEAR_DAYS} 天且完成数不足目标的 {int(BEHIND_SHARE * 100)}%；"
-    f"正常推进：其余未完成的情形。增长率指标按截止日已过的最近一个月判断：环比增长达到目标为已完成，否则为进度滞后。"
+    f"正常推进：其余未完成的情形。增长率指标按截止日已过的最近一个月判断：按指标设定的口径（同比或环比）增长达到目标为已完成，否则为进度滞后。"
 )
 
 
@@ -325,6 +327,9 @@ class IndicatorProgress:
     reason: str | None = None  # why the measure cannot be computed
     parts: list[PartProgress] = field(default_factory=list)
     report_period: int | None = None  # rate rows: the month judged
+    reading: str | None = None  # rate rows: year_on_year | month_on_month, the reading judged by
+    other: dict[str, float | None] = field(default_factory=dict)  # rate rows: the other reading, by township
+    other_county: float | None = None
 
     @property
     def available(self) -> bool:
@@ -404,7 +409,11 @@ def _rd_growth(session: Session, actor: Principal, target_set: TargetSet, as_of:
     if p < first:
         return None, {}, None
     by_town, county = filing_service.township_growth(session, actor=actor, period=p)
-    return p, {t: g.rd_mom_pct for t, g in by_town.items()}, county.rd_mom_pct
+    return (
+        p,
+        {t: {"month_on_month": g.rd_mom_pct, "year_on_year": g.rd_yoy_pct} for t, g in by_town.items()},
+        {"month_on_month": county.rd_mom_pct, "year_on_year": county.rd_yoy_pct},
+    )
 
 
 def _last_period(target_set: TargetSet) -> int:
@@ -421,7 +430,11 @@ def _indicator_progress(ind, towns, got, growth, actor: Principal, as_of: date) 
             Cell(None, total, "not_available") if actor.is_county else None, reason=reason,
         )
     if ind.measure["kind"] == "rd_growth":
-        period, by_town, county_rate = growth or (None, {}, None)
+        period, by_town_both, county_both = growth or (None, {}, None)
+        reading = ind.measure.get("reading", "month_on_month")
+        other_reading = "month_on_month" if reading == "year_on_year" else "year_on_year"
+        by_town = {t: v.get(reading) for t, v in by_town_both.items()}
+        county_rate = (county_both or {}).get(reading)
         if period is None:
             why = "尚无到期的月度填报"
             return IndicatorProgress(
@@ -436,8 +449,13 @@ def _indicator_progress(ind, towns, got, growth, actor: Principal, as_of: date) 
         county = Cell(_round(county_rate), total, rate_status(county_rate, total)) if actor.is_county else None
         why = None
         if all(c.actual is None for c in [*cells.values(), *([county] if county else [])]):
-            why = f"{filing_service.month_label(period)}尚无可比的填报数据（须连续两个月填报）"
-        return IndicatorProgress(ind, cells, county, reason=why, report_period=period)
+            need = "上年同月和本月都填报" if reading == "year_on_year" else "连续两个月填报"
+            why = f"{filing_service.month_label(period)}尚无可比的填报数据（须{need}）"
+        return IndicatorProgress(
+            ind, cells, county, reason=why, report_period=period, reading=reading,
+            other={t["code"]: _round(by_town_both.get(t["code"], {}).get(other_reading)) for t in towns},
+            other_county=_round((county_both or {}).get(other_reading)) if actor.is_county else None,
+        )
 
     cells = {}
     for t in towns:
@@ -486,7 +504,11 @@ def describe_measure(m: dict, target_set: TargetSet, deadline: date | None) -> s
     if kind == "platform_registrations":
         return f"{target_set.period_start.isoformat()} 至 {target_set.period_end.isoformat()} 期间注册“聊城企业政策通”平台的企业数（企业登记中的注册日期）"
     if kind == "rd_growth":
-        return "研发投入环比增长率：截止日已过的最近一个月，两个月都已填报的企业研发投入合计，与上月相比"
+        if m.get("reading") == "year_on_year":
+            return ("研发投入同比增长率（按本指标设定的同比口径判断，环比一并列出）：截止日已过的最近一个月，"
+                    "本月和上年同月都已填报的企业研发投入合计，与上年同月相比")
+        return ("研发投入环比增长率（按本指标设定的环比口径判断，同比一并列出）：截止日已过的最近一个月，"
+                "两个月都已填报的企业研发投入合计，与上月相比")
     if kind == "project_count":
         what = {"tech_upgrade": "技改项目", "key_chain": "强链延链补链重点项目"}[m["project_kind"]]
         span = f"{target_set.period_start.isoformat()} 至 {target_set.period_end.isoformat()}"
@@ -619,7 +641,9 @@ def _rd_rows(session, actor, target_set, township, as_of, cursor, limit) -> Cell
     )
     out = []
     for r in rows:
-        growth = "上月未填报" if r.rd_mom_pct is None else f"环比 {r.rd_mom_pct:+.1f}%"
+        yoy = "上年同月未填报" if r.rd_yoy_pct is None else f"同比 {r.rd_yoy_pct:+.1f}%"
+        mom = "上月未填报" if r.rd_mom_pct is None else f"环比 {r.rd_mom_pct:+.1f}%"
+        growth = f"{yoy}，{mom}"
         out.append(CellRow(r.filing.enterprise_id, r.name, r.uscc, r.township,
                            f"{filing_service.month_label(period)}研发投入 {r.filing.rd_spend_yuan:,} 元，{growth}"))
     return CellPage(out, total, None, next_cursor)

@@ -257,3 +257,32 @@ def cell_enterprises(
         session, actor=actor, target_set=ts, ind=ind, township=township, as_of=as_of, part=part, cursor=cursor, limit=limit
     )
     return ts, ind, page
+
+
+# --- settings of an indicator ---------------------------------------------------------------
+
+
+def set_rd_reading(session: Session, *, actor: Principal, key: str, code: str, reading: str) -> TargetIndicator:
+    """Choose how the R&D growth rate is read: year on year or month on month (both stay shown)."""
+    from app.errors import Forbidden
+    from app.reference.targets import RD_READINGS
+
+    actor.require("targets:write")
+    if not actor.is_county:
+        raise Forbidden("增长口径由县级设定")
+    if reading not in RD_READINGS:
+        raise ValidationFailed.one("reading", f"未知的增长口径“{reading}”（可选：year_on_year 同比、month_on_month 环比）")
+    ts = get_set(session, actor=actor, key=key)
+    ind = get_indicator(ts, code)
+    if ind.measure.get("kind") != "rd_growth":
+        raise ValidationFailed.one("reading", f"指标“{ind.name}”不是研发投入增长率，不能设定同比或环比口径")
+    before = ind.measure.get("reading", "month_on_month")
+    if before != reading:
+        ind.measure = {**ind.measure, "reading": reading}
+        session.flush()
+        audit.record(
+            session, actor=actor, action="update", entity_type="target_indicator", entity_id=ind.id,
+            changes={"measure.reading": [before, reading]},
+            note=f"{ts.key} 目标表“{ind.name}”改按{RD_READINGS[reading]}判断",
+        )
+    return ind

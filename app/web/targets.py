@@ -16,6 +16,7 @@ from app.errors import AppError, FieldError, NotFound, ValidationFailed
 from app.pools import listing as pool_listing
 from app.pools.definitions import load_pools
 from app.reference import townships
+from app.reference.targets import RD_READINGS
 from app.reports import service as filing_service
 from app.targets import excel, progress
 from app.targets import service as target_service
@@ -329,8 +330,15 @@ def indicator_page(request: Request, key: str, code: str, session: SessionDep, p
     return render(request, "targets/indicator.html", {
         "section": "targets", "ts": ts, "row": row, "key": key, "as_of": as_of, "near_days": NEAR_DAYS,
         "measure_text": describe_measure(row.indicator.measure, ts, row.indicator.deadline), "status_rules": STATUS_RULES,
-        "towns": [t for t in townships() if principal.sees_township(t["code"])],
+        "towns": [t for t in townships() if principal.sees_township(t["code"])], "RD_READINGS": RD_READINGS,
     })
+
+
+@router.post("/targets/{key}/indicators/{code}/reading")
+async def set_reading(request: Request, key: str, code: str, session: SessionDep, principal: PagePrincipal):
+    form = await request.form()
+    target_service.set_rd_reading(session, actor=principal, key=key, code=code, reading=str(form.get("reading") or ""))
+    return redirect(request, f"/targets/{key}/indicators/{code}")
 
 
 @router.get("/targets/{key}/cells/{code}")

@@ -157,8 +157,14 @@ def test_not_available_is_shown_with_its_reason_never_as_zero(db, reference):
 # --- rd_growth -----------------------------------------------------------------------------------
 
 
+def month_on_month(db):
+    target_service.set_rd_reading(db, actor=SYSTEM, key="2023", code="rd_growth_rate", reading="month_on_month")
+
+
 def test_rd_growth_per_township_like_for_like(db, reference, firm, filed):
-    """May vs April 2023 (judged from 2023-06-18, May's deadline): firms that filed both months."""
+    """May vs April 2023 (judged from 2023-06-18, May's deadline) when the county reads the row month on month:
+    firms that filed both months."""
+    month_on_month(db)
     a, b, c = firm("qingquan"), firm("qingquan"), firm("qingquan")
     filed(a, "2023-04", 100_000)
     filed(a, "2023-05", 115_000)
@@ -178,6 +184,7 @@ def test_rd_growth_per_township_like_for_like(db, reference, firm, filed):
 
 
 def test_rd_growth_report_month_turns_on_the_deadline(db, reference, firm, filed):
+    month_on_month(db)
     a = firm("qingquan")
     filed(a, "2023-03", 100_000)
     filed(a, "2023-04", 120_000)
@@ -185,6 +192,29 @@ def test_rd_growth_report_month_turns_on_the_deadline(db, reference, firm, filed
     assert row(db, "rd_growth_rate", date(2023, 6, 17)).report_month == "2023年4月"  # May not yet due
     r = row(db, "rd_growth_rate", date(2023, 5, 18))
     assert r.report_month == "2023年4月" and r.townships["qingquan"].status == "met"  # +20%
+
+
+def test_rd_growth_is_read_year_on_year_by_default_and_shows_month_on_month(db, reference, firm, filed):
+    """冠政办发〔2023〕7号 附件 row 11 研发投入月度增长率 10%: 10% a month compounding would triple R&D spend in a
+    year, so the 2023 table is judged year on year (May 2023 vs May 2022) each month; month on month is shown."""
+    a = firm("qingquan")
+    filed(a, "2022-05", 100_000)
+    filed(a, "2023-04", 120_000)
+    filed(a, "2023-05", 112_000)  # +12% on May 2022, −6.7% on April
+    r = row(db, "rd_growth_rate", date(2023, 6, 18))
+    assert r.reading == "year_on_year" and r.report_month == "2023年5月"
+    q = r.townships["qingquan"]
+    assert (q.actual, q.target, q.status) == (12.0, 10, "met")
+    assert r.other["qingquan"] == -6.7 and r.other_county == -6.7
+    month_on_month(db)
+    q = row(db, "rd_growth_rate", date(2023, 6, 18)).townships["qingquan"]
+    assert (q.actual, q.status) == (-6.7, "behind")
+    from sqlalchemy import select
+
+    from app.audit.models import AuditEntry
+
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.entity_type == "target_indicator"))
+    assert entry.changes == {"measure.reading": ["year_on_year", "month_on_month"]}
 
 
 def test_rd_growth_before_any_month_is_due(db, reference):

@@ -91,7 +91,8 @@ def test_indicator_page_shows_its_measure_and_parts(client, make, reference):
     assert "统计口径" in page and "特色产业集群登记计数" in page and '"kind": "cluster_count"' in page
     assert "市级特色产业集群" in page and "冠政办发〔2023〕7号 二（四）12" in page
     rd = client.get("/targets/2023/indicators/rd_growth_rate", params={"as_of": date(2023, 6, 18).isoformat()}).text
-    assert "研发投入环比增长率" in rd and "据2023年5月填报" in rd
+    assert "研发投入同比增长率" in rd and "据2023年5月填报" in rd
+    assert 'id="rd-reading"' in rd and "一年将增至约 3 倍" in rd and "环比（仅列示）" in rd
 
 
 def test_table_page_print_and_export(client, make, reference):
@@ -164,3 +165,17 @@ def test_county_dashboard_shows_the_county_wide_goals_of_the_2023_plan(client, m
     # township staff see their own board, not the county goals
     login(client, make.user(role="township_staff", township="qingquan"))
     assert 'id="county-goals-table"' not in client.get("/dashboard", params={"key": "2023"}).text
+
+
+def test_the_county_sets_the_rd_growth_reading_over_the_api(client, make, reference):
+    """附件 row 11 研发投入月度增长率: 同比 or 环比 is a setting of the indicator, set by the county."""
+    key = make.api_key(scopes=["targets:read", "targets:write"])
+    url = "/api/v1/targets/2023/indicators/rd_growth_rate/reading"
+    r = client.put(url, headers=bearer(key), json={"reading": "month_on_month"})
+    assert r.status_code == 200, r.text
+    rate = next(i for i in r.json()["indicators"] if i["code"] == "rd_growth_rate")
+    assert rate["measure"]["reading"] == "month_on_month"
+    bad = client.put("/api/v1/targets/2023/indicators/high_tech/reading", headers=bearer(key),
+                     json={"reading": "year_on_year"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "reading"
+    assert client.put(url, headers=bearer(key), json={"reading": "weekly"}).status_code == 422

@@ -1,7 +1,7 @@
 """The 2023 table's R&D growth row (研发投入月度增长率) is read year on year unless the county set a reading.
 
 Revision ID: 1002
-Revises: 1001
+Revises: 1401
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "1002"
-down_revision: str | Sequence[str] | None = "1001"
+down_revision: str | Sequence[str] | None = "1401"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -13,12 +13,13 @@ def api_routers() -> list[APIRouter]:
         policies,
         policy_documents,
         pools,
+        registers,
         support,
         targets,
     )
 
     return [enterprises.router, awards.router, policies.router, policy_documents.router, pools.router,
-            targets.router, filings.router, integration.router, support.router, clusters.router]
+            targets.router, filings.router, integration.router, support.router, clusters.router, registers.router]
 
 
 def web_routers() -> list[APIRouter]:
@@ -31,9 +32,10 @@ def web_routers() -> list[APIRouter]:
         policies,
         policy_admin,
         pools,
+        registers,
         support,
         targets,
     )
 
     return [auth.router, home.router, enterprises.router, awards.router, policies.router, policy_admin.router,
-            pools.router, targets.router, filings.router, support.router]
+            pools.router, targets.router, filings.router, support.router, registers.router]

@@ -21,7 +21,7 @@ from app.errors import FieldError, ValidationFailed
 Outcome = Literal["new", "renewed", "rejected"]
 MEASURE_KINDS = (
     "honour_count", "pool_members", "platform_registrations", "rd_growth", "cluster_count", "project_count",
-    "voyage_listed", "not_available",
+    "voyage_listed", "training_count", "digital_assessments", "not_available",
 )
 
 
@@ -107,6 +107,21 @@ class VoyageListed(_Model):
     kind: Literal["voyage_listed"]
 
 
+class TrainingCount(_Model):
+    """Participants trained in courses of these kinds (the training register, app/registers)."""
+
+    kind: Literal["training_count"]
+    courses: list[Literal["digital_officer", "modern_manager", "entrepreneur"]] = Field(min_length=1)
+    dated_in: Literal["year", "period"]
+
+
+class DigitalAssessments(_Model):
+    """Enterprises with a 中小企业数字化水平测评 dated in the window (the assessment register)."""
+
+    kind: Literal["digital_assessments"]
+    dated_in: Literal["year", "period"]
+
+
 class NotAvailable(_Model):
     """The system holds no data for this; shown with its reason, never computed."""
 
@@ -116,7 +131,7 @@ class NotAvailable(_Model):
 
 Measure = Annotated[
     HonourCount | PoolMembers | PlatformRegistrations | RdGrowth | ClusterCount | ProjectCount | VoyageListed
-    | NotAvailable,
+    | TrainingCount | DigitalAssessments | NotAvailable,
     Field(discriminator="kind"),
 ]
 

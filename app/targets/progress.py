@@ -48,6 +48,7 @@ from app.enterprises.models import Enterprise, Honour
 from app.errors import NotFound, ValidationFailed
 from app.pagination import decode_cursor, encode_cursor
 from app.reference import LEVEL_NAMES, OUTCOME_NAMES, honours, township_names, townships
+from app.registers import measures as register_measures
 from app.reports import service as filing_service
 from app.targets.models import TargetIndicator, TargetSet
 
@@ -70,6 +71,7 @@ MEASURE_NAMES = {
     "cluster_count": "特色产业集群登记计数",
     "project_count": "项目登记计数",
     "voyage_listed": "助企远航名单企业数",
+    **register_measures.MEASURE_NAMES,
     "not_available": "系统无此数据",
 }
 STATUS_RULES = (
@@ -210,6 +212,11 @@ def count_statement(items: list[tuple[str, dict, Window]], actor: Principal, tow
         elif m["kind"] == "voyage_listed":
             voyage.append((key, w))
     pairs: list[Select] = []  # (key, enterprise_id) for every record an indicator counts
+    parts: list[Select] = []
+    for key, m, w in items:  # the registers (training, 数字化测评, projects): one small statement each
+        if m["kind"] in register_measures.COUNTED:
+            kind, stmt = register_measures.statement(key, m, w.start, w.end)
+            (pairs if kind == "pairs" else parts).append(stmt)
     if honour_rows:
         spec = _spec("honour_spec", honour_rows, {"key": String, "code": String, "level": String, "outcome": String,
                                                   "start": Date, "end": Date})
@@ -232,7 +239,6 @@ def count_statement(items: list[tuple[str, dict, Window]], actor: Principal, tow
                              or_(M.left_date.is_(None), M.left_date > spec.c.at)))
             .where(M.pool.in_(sorted({r["pool"] for r in pool_rows})))
         )
-    parts: list[Select] = []
     if pairs:
         counted = (pairs[0] if len(pairs) == 1 else union_all(*pairs)).subquery("counted")
         parts.append(
@@ -519,6 +525,8 @@ def describe_measure(m: dict, target_set: TargetSet, deadline: date | None) -> s
         levels = "、".join(LEVEL_NAMES.get(lv, lv) for lv in m.get("levels") or []) or "任意级别"
         span = f"{target_set.period_start.isoformat()} 至 {target_set.period_end.isoformat()}"
         return f"在 {span} 期间评选认定的特色产业集群数（{levels}；每个集群计一次，按牵头企业所在乡镇归属）"
+    if kind in register_measures.KINDS:
+        return register_measures.describe(m, target_set.period_start, target_set.period_end)
     return m.get("reason") or "系统无此数据"
 
 
@@ -589,6 +597,8 @@ def cell_rows(
         from app.clusters.models import IndustryCluster as C
 
         counted = Enterprise.id.in_(select(C.lead_enterprise_id).where(*_cluster_conds(m, w)))
+    elif kind in register_measures.KINDS:
+        counted = Enterprise.id.in_(register_measures.enterprises(m, w.start, w.end))
     else:
         raise ValidationFailed.one("measure", f"未知的统计口径“{kind}”")
     total = session.scalar(_visible(select(func.count(Enterprise.id)).where(counted), actor, township)) or 0
@@ -609,6 +619,8 @@ def _bases(session: Session, kind: str, m: dict, w: Window, ids: list[int]) -> d
     """What was counted for each enterprise of a page: one query for the page."""
     if not ids or kind == "platform_registrations":
         return {}
+    if kind in register_measures.KINDS:
+        return register_measures.bases(session, m, w.start, w.end, ids)
     out: dict[int, list[str]] = {}
     if kind == "cluster_count":
         from app.clusters.models import IndustryCluster as C

@@ -315,7 +315,7 @@ def test_measures_use_the_vocabulary(table):
         "year",
     )
     assert table.by_code()["high_tech"].measure.outcomes == ["new"]
-    assert table.by_code()["digital_assessment"].measure.kind == "not_available"
+    assert table.by_code()["digital_assessment"].measure.kind == "digital_assessments"  # the 数字化测评 register
     assert table.by_code()["policy_platform_registrations"].measure.kind == "platform_registrations"
 
 
@@ -365,13 +365,13 @@ def test_goals_match_the_2022_document():
 
 
 def test_goal_period_and_measures():
-    """冠政发〔2022〕9号 二: period 2022-01-01..2024-12-31 (2022—2024, whole years); no data for 数字专员 and 现代管理人员."""
+    """冠政发〔2022〕9号 二: period 2022-01-01..2024-12-31 (2022—2024, whole years); 数字专员 and 现代管理人员 from the training register."""
     goals = load_goals()
     assert (goals.period.start, goals.period.end) == (date(2022, 1, 1), date(2024, 12, 31))
     assert goals.issued == date(2022, 4, 9)
     by = goals.by_code()
-    assert by["digital_commissioners"].measure.kind == "not_available"
-    assert by["modern_managers"].measure.kind == "not_available"
+    assert by["digital_commissioners"].measure.courses == ["digital_officer"]  # the training register
+    assert by["modern_managers"].measure.courses == ["modern_manager"]
     assert by["specialized_sme_city"].measure.levels == ["city"]
     assert by["specialized_sme_provincial"].measure.levels == ["provincial"]
     for g in goals.goals:

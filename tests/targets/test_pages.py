@@ -29,8 +29,9 @@ def test_county_dashboard_matrix_charts_and_drill_down(client, make, reference):
     link = "/targets/2023/cells/high_tech?township=qingquan&amp;as_of=2023-12-31"
     assert f'href="{link}"' in page
     assert re.search(r'href="/targets/2023/cells/high_tech\?township=qingquan[^"]*"[^>]*>1</a><span class="t">/2</span>', page)
-    # the indicator with no data says so instead of 0
-    assert "未接入" in page and "系统未登记中小企业数字化水平测评记录" in page
+    # row 5 (数字化测评) is measured from the assessment register, no longer "未接入"
+    assert "系统未登记中小企业数字化水平测评记录" not in page
+    assert 'href="/targets/2023/cells/digital_assessment?township=qingquan&amp;as_of=2023-12-31"' in page
     cell = client.get(link.replace("&amp;", "&")).text
     assert "qingquan高新科技有限公司" in cell and "高新技术企业（国家级，新认定，2023-05-01）" in cell
     frag = client.get("/dashboard", params={"key": "2022-2024"}, headers={"HX-Request": "true"})
@@ -75,8 +76,8 @@ def test_progress_json(client, make, reference):
     assert ht["townships"]["qingquan"] == {"actual": 1, "target": 2, "status": "behind", "status_name": "进度滞后", "percent": 50}
     # 15 days to 2023-09-30 and under 80%: behind, in 清泉街道 (1 of 2) as for the county (1 of 50)
     assert ht["county"]["status"] == "behind" and ht["county"]["actual"] == 1
-    na = next(x for x in body["rows"] if x["code"] == "digital_assessment")
-    assert na["available"] is False and na["county"]["actual"] is None and na["reason"]
+    da = next(x for x in body["rows"] if x["code"] == "digital_assessment")
+    assert da["available"] is True and da["county"]["actual"] == 0 and da["county"]["target"] == 120
     cell = client.get("/api/v1/targets/2023/progress/high_tech/enterprises", params={"township": "qingquan"},
                       headers=bearer(key)).json()
     assert cell["total"] == 1 and cell["items"][0]["name"] == "qingquan高新科技有限公司"

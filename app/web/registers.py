@@ -1,0 +1,86 @@
+"""Register pages: training, 数字化测评 and projects — entry (htmx), list, .xlsx template, import and export."""
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.responses import Response
+
+from app.api.deps import SessionDep
+from app.config import get_settings
+from app.errors import AppError
+from app.reference import AUDIT_ENTITIES
+from app.registers import labels as L
+from app.registers import service
+from app.web.deps import PagePrincipal
+from app.web.render import render, templates
+
+router = APIRouter(include_in_schema=False)
+templates.env.globals.update(COURSE_NAMES=L.COURSE_NAMES, ASSESSMENT_LEVELS=L.LEVEL_NAMES, PROJECT_KINDS=L.PROJECT_KIND_NAMES,
+                             PROJECT_STAGES=L.STAGE_NAMES, REGISTER_NAMES=L.REGISTER_NAMES)
+for k, v in L.AUDIT_ENTITIES.items():
+    AUDIT_ENTITIES.setdefault(k, v)
+
+PERIOD = (date(2022, 1, 1), date(2024, 12, 31))  # 冠政发〔2022〕9号: 2022—2024
+
+
+def _ctx(session, principal, register: str, extra: dict | None = None) -> dict:
+    reg = service.get_register(register)
+    rows, nxt, total = service.list_records(session, actor=principal, register=register, limit=50)
+    return {"section": "support", "tab": "registers", "reg": reg, "rows": rows, "total": total, "next_cursor": nxt,
+            "period_totals": service.totals(session, actor=principal, start=PERIOD[0], end=PERIOD[1]),
+            "year_totals": service.totals(session, actor=principal, start=date(2023, 1, 1), end=date(2023, 12, 31)),
+            "today": date.today(), "names_of": service.NAMES_OF, **(extra or {})}
+
+
+@router.get("/registers")
+def index(request: Request, session: SessionDep, principal: PagePrincipal,
+          register: Annotated[str, Query(max_length=20)] = "training"):
+    principal.require("registers:read")
+    return render(request, "registers/index.html", _ctx(session, principal, register))
+
+
+@router.post("/registers/{register}")
+async def create(request: Request, register: str, session: SessionDep, principal: PagePrincipal):
+    principal.require("registers:write")
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    try:
+        with session.begin_nested():
+            service.create(session, actor=principal, register=register, values=values)
+    except AppError as e:
+        if e.status_code not in (404, 422):
+            raise
+        return render(request, "registers/index.html", _ctx(session, principal, register, {
+            "errors": [x.message for x in e.errors] or [e.detail], "values": values}), block="body", status_code=422)
+    return render(request, "registers/index.html", _ctx(session, principal, register, {"saved": "已登记"}), block="body")
+
+
+@router.post("/registers/{register}/import")
+def import_file(request: Request, register: str, session: SessionDep, principal: PagePrincipal,
+                file: Annotated[UploadFile, File()]):
+    principal.require("registers:write")
+    data = file.file.read(get_settings().import_max_bytes + 1)
+    try:
+        with session.begin_nested():
+            r = service.import_xlsx(session, actor=principal, register=register, data=data)
+    except AppError as e:
+        if e.status_code != 422:
+            raise
+        return render(request, "registers/index.html", _ctx(session, principal, register, {
+            "errors": [x.message for x in e.errors] or [e.detail], "import_failed": True}), block="body", status_code=422)
+    return render(request, "registers/index.html", _ctx(session, principal, register, {"saved": f"已导入 {r.created} 条"}),
+                  block="body")
+
+
+@router.get("/registers/{register}/template.xlsx")
+def template(register: str, principal: PagePrincipal):
+    principal.require("registers:read")
+    return Response(service.template_xlsx(register), media_type=service.XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{register}-template.xlsx"'})
+
+
+@router.get("/registers/{register}/export.xlsx")
+def export(register: str, session: SessionDep, principal: PagePrincipal):
+    return Response(service.export_xlsx(session, actor=principal, register=register), media_type=service.XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="{register}.xlsx"'})

@@ -103,17 +103,25 @@ def register_totals(session: SessionDep, principal: Read, start: Annotated[IsoDa
     return TotalsRead(start=start, end=end, **t.__dict__)
 
 
-@router.get("/{register}", summary="登记簿记录（游标分页）", response_model=RecordPage, responses=responses(401, 403, 422, 429))
-def list_records(
-    register: RegisterCode, session: SessionDep, principal: Read,
-    township: Annotated[str | None, Query(max_length=20)] = None,
-    start: Annotated[IsoDate | None, Query()] = None, end: Annotated[IsoDate | None, Query()] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-):
-    """按日期从新到旧。乡镇工作人员只看到本乡镇企业的记录。"""
-    rows, nxt, total = service.list_records(session, actor=principal, register=register, township=township, start=start,
-                                            end=end, cursor=cursor, limit=limit)
-    return RecordPage(items=[_read(register, r) for r in rows], next_cursor=nxt, total=total)
+def _lister(register: str):
+    def list_records(
+        session: SessionDep, principal: Read,
+        township: Annotated[str | None, Query(max_length=20)] = None,
+        start: Annotated[IsoDate | None, Query()] = None, end: Annotated[IsoDate | None, Query()] = None,
+        cursor: Annotated[str | None, Query(max_length=500)] = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ):
+        """按日期从新到旧。乡镇工作人员只看到本乡镇企业的记录。"""
+        rows, nxt, total = service.list_records(session, actor=principal, register=register, township=township,
+                                                start=start, end=end, cursor=cursor, limit=limit)
+        return RecordPage(items=[_read(register, r) for r in rows], next_cursor=nxt, total=total)
+
+    list_records.__name__ = f"list_{register}"
+    return list_records
+
+
+for _code, _name in (("training", "培训登记"), ("assessments", "数字化测评"), ("projects", "项目库")):
+    router.add_api_route(f"/{_code}", _lister(_code), methods=["GET"], summary=f"{_name}记录（游标分页）",
+                         response_model=RecordPage, responses=responses(401, 403, 422, 429))
 
 
 def _created(session, principal, register: str, data: _In) -> RecordRead:
@@ -146,7 +154,7 @@ def create_project(data: ProjectIn, session: SessionDep, principal: Write):
 
 
 @router.post("/{register}/import", summary="从 Excel 导入登记簿（全部成功或全部不写入）", response_model=ImportRead,
-             status_code=201, responses=responses(401, 403, 422, 429))
+             status_code=201, responses=responses(401, 403, 404, 422, 429))
 def import_register(register: RegisterCode, session: SessionDep, principal: Write,
                           file: Annotated[UploadFile, File(description=".xlsx，列同下载的模板")]):
     """任何一处有误（含不属于本乡镇的企业），整个文件都不写入，`errors` 列出每个错误的行、列和单元格（如 C3）。"""

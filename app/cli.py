@@ -134,13 +134,15 @@ def seed_demo(
 def _demo_extras(session) -> None:
     """Each domain's demo data on top of the generated enterprises."""
     from app.awards import demo as awards_demo
+    from app.evaluation import demo as evaluation_demo
     from app.pools import demo as pools_demo
     from app.registers import demo as registers_demo
     from app.reports import demo as reports_demo
     from app.support import demo as support_demo
     from app.targets import demo as targets_demo
 
-    for mod in (pools_demo, awards_demo, targets_demo, reports_demo, support_demo, registers_demo):
+    for mod in (pools_demo, awards_demo, targets_demo, reports_demo, support_demo, registers_demo,
+                evaluation_demo):
         mod.seed(session)
 
 

@@ -8,6 +8,7 @@ def api_routers() -> list[APIRouter]:
         awards,
         clusters,
         enterprises,
+        evaluation,
         filings,
         integration,
         policies,
@@ -19,7 +20,8 @@ def api_routers() -> list[APIRouter]:
     )
 
     return [enterprises.router, awards.router, policies.router, policy_documents.router, pools.router,
-            targets.router, filings.router, integration.router, support.router, clusters.router, registers.router]
+            targets.router, filings.router, integration.router, support.router, clusters.router, registers.router,
+            evaluation.router]
 
 
 def web_routers() -> list[APIRouter]:
@@ -27,6 +29,7 @@ def web_routers() -> list[APIRouter]:
         auth,
         awards,
         enterprises,
+        evaluation,
         filings,
         home,
         policies,
@@ -38,4 +41,4 @@ def web_routers() -> list[APIRouter]:
     )
 
     return [auth.router, home.router, enterprises.router, awards.router, policies.router, policy_admin.router,
-            pools.router, targets.router, filings.router, support.router, registers.router]
+            pools.router, targets.router, filings.router, support.router, registers.router, evaluation.router]

@@ -1,5 +1,5 @@
 """助企服务 (服务直通车 problems, 服务专员, 助企远航, visits, 一企一策 plans), the registers (training, 数字化测评,
-projects) and non-award fund spending (ledger entry kinds audit_fee and action_expense, with their date)
+projects) and non-award fund spending (ledger entry kinds audit_fee and action_cost, with their date)
 
 Revision ID: 1101
 Revises: 0006
@@ -240,7 +240,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("entry_date", sa.Date(), nullable=True))
         batch.drop_constraint(op.f("ck_fund_entry_kind"), type_="check")
         batch.create_check_constraint(
-            "kind", "kind IN ('allocation','top_up','draw','release','audit_fee','action_expense')"
+            "kind", "kind IN ('allocation','top_up','draw','release','audit_fee','action_cost')"
         )
     _set_measures(MEASURED)
 

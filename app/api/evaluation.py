@@ -19,7 +19,7 @@ class SpendingIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     fund_id: Whole = Field(ge=1, le=2**31 - 1)
-    kind: Literal["audit_fee", "action_expense"] = Field(description="audit_fee 第三方审计费用、action_expense 培育行动经费")
+    kind: Literal["audit_fee", "action_cost"] = Field(description="audit_fee 第三方审计费用、action_cost 培育行动经费")
     amount_yuan: Whole = Field(ge=1, le=10**12, description="金额（元）")
     spent_date: IsoDate
     note: str = Field(min_length=1, max_length=500, description="支出事由")
@@ -69,7 +69,7 @@ def report_read(rep: report.Report) -> ReportRead:
         targets=targets, award_totals=rep.award_totals,
         awards_by={k: [a.__dict__ for a in v] for k, v in rep.awards_by.items()},
         funds=[{"fund_id": f.fund.id, "name": f.fund.name, "budget_yuan": f.fund.budget_yuan, "paid_awards_yuan": f.paid_awards_yuan,
-                "audit_fee_yuan": f.spent.audit_fee_yuan, "action_expense_yuan": f.spent.action_expense_yuan,
+                "audit_fee_yuan": f.spent.audit_fee_yuan, "action_cost_yuan": f.spent.action_cost_yuan,
                 "drawn_yuan": f.drawn_yuan, "remaining_yuan": f.remaining_yuan} for f in rep.funds],
         pools=[p.__dict__ for p in rep.pools],
         problems={"total": s.total, "open": s.open, "overdue": s.overdue, "resolved": s.resolved, "closed": s.closed,

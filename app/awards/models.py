@@ -28,12 +28,12 @@ from app.db import Base, utcnow
 
 STATUSES = ("proposed", "approved", "paid", "rejected")
 STATUS_NAMES = {"proposed": "待审核", "approved": "已批准", "paid": "已拨付", "rejected": "已驳回"}
-FUND_ENTRY_KINDS = ("allocation", "top_up", "draw", "release", "audit_fee", "action_expense")
+FUND_ENTRY_KINDS = ("allocation", "top_up", "draw", "release", "audit_fee", "action_cost")
 # Non-award spending (冠政发〔2022〕9号 五（四）: the yearly third-party audit's fee is paid from the fund;
 # 培育行动经费) is recorded by app.evaluation.spending as entries of its own kinds.
-SPENDING_KINDS = ("audit_fee", "action_expense")
+SPENDING_KINDS = ("audit_fee", "action_cost")
 FUND_ENTRY_NAMES = {"allocation": "预算安排", "top_up": "追加", "draw": "批准支出", "release": "驳回退回",
-                    "audit_fee": "第三方审计费用", "action_expense": "培育行动经费"}
+                    "audit_fee": "第三方审计费用", "action_cost": "培育行动经费"}
 
 
 class PolicySnapshot(Base):
@@ -112,7 +112,7 @@ class FundEntry(Base):
     __tablename__ = "fund_entry"
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('allocation','top_up','draw','release','audit_fee','action_expense')", name="kind"
+            "kind IN ('allocation','top_up','draw','release','audit_fee','action_cost')", name="kind"
         ),
         CheckConstraint("amount_yuan >= 0", name="amount_nonneg"),
     )

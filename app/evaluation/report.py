@@ -31,7 +31,6 @@ from app.pools.models import PoolMembership
 from app.reference import township_names
 from app.registers import service as registers
 from app.support import problems, visits
-from app.support.models import ServiceOfficer
 from app.targets import service as target_service
 from app.targets.models import TargetSet
 from app.targets.progress import STATUS_NAMES, IndicatorProgress, Matrix

@@ -69,18 +69,18 @@ def spend(session: Session, *, actor: Principal, fund_id: int, kind: str, amount
 class Spending:
     fund_id: int
     audit_fee_yuan: int
-    action_expense_yuan: int
+    action_cost_yuan: int
 
     @property
     def total_yuan(self) -> int:
-        return self.audit_fee_yuan + self.action_expense_yuan
+        return self.audit_fee_yuan + self.action_cost_yuan
 
 
 def spending(session: Session, *, start: date | None = None, end: date | None = None) -> dict[int, Spending]:
     """Per fund: non-award spending dated in [start, end] by kind (one query)."""
     E = FundEntry
     stmt = select(E.fund_id, func.coalesce(func.sum(case((E.kind == "audit_fee", E.amount_yuan), else_=0)), 0),
-                  func.coalesce(func.sum(case((E.kind == "action_expense", E.amount_yuan), else_=0)), 0)) \
+                  func.coalesce(func.sum(case((E.kind == "action_cost", E.amount_yuan), else_=0)), 0)) \
         .where(E.kind.in_(SPENDING_KINDS)).group_by(E.fund_id)
     if start:
         stmt = stmt.where(E.entry_date >= start)

@@ -16,11 +16,13 @@ def api_routers() -> list[APIRouter]:
         pools,
         registers,
         support,
+        support_visits,
         targets,
     )
 
     return [enterprises.router, awards.router, policies.router, policy_documents.router, pools.router,
-            targets.router, filings.router, integration.router, support.router, clusters.router, registers.router,
+            targets.router, filings.router, integration.router, support.router, support_visits.router, clusters.router,
+            registers.router,
             evaluation.router]
 
 

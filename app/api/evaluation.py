@@ -85,7 +85,7 @@ def plan_report(session: SessionDep, principal: Annotated[Principal, scoped("eva
     return report_read(report.build(session, actor=principal, scope="plan", public=public))
 
 
-@router.get("/{year}", summary="年度工作成效评估", response_model=ReportRead, responses=responses(401, 403, 404, 422, 429))
+@router.get("/years/{year}", summary="年度工作成效评估", response_model=ReportRead, responses=responses(401, 403, 404, 422, 429))
 def year_report(year: Annotated[int, Path(ge=2022, le=2100)], session: SessionDep,
                 principal: Annotated[Principal, scoped("evaluation:read")],
                 public: Annotated[bool, Query(description="公开版：不含个人联系方式")] = False):

@@ -126,7 +126,7 @@ def test_the_report_equals_the_live_pages(db, make, client, reference):  # noqa:
     key = make.api_key(scopes=("targets:read", "awards:read", "support:read", "registers:read", "pools:read", "evaluation:read"))
     h = bearer(key)
     # 2023: the 2023 table and the 2022–2024 goals, as of 2023-12-31
-    rep = client.get("/api/v1/evaluation/2023", headers=h).json()
+    rep = client.get("/api/v1/evaluation/years/2023", headers=h).json()
     assert rep["as_of"] == "2023-12-31"
     for set_key in ("2023", "2022-2024"):
         live = client.get(f"/api/v1/targets/{set_key}/progress", params={"as_of": "2023-12-31"}, headers=h).json()
@@ -139,7 +139,7 @@ def test_the_report_equals_the_live_pages(db, make, client, reference):  # noqa:
     assert rep["registers"] == {k: v for k, v in client.get("/api/v1/registers/totals", headers=h, params={
         "start": "2023-01-01", "end": "2023-12-31"}).json().items() if k not in ("start", "end")}
     # this year, as of today: problems, visits, registers, pools and funds as the pages show them now
-    now = client.get(f"/api/v1/evaluation/{TODAY.year}", headers=h).json()
+    now = client.get(f"/api/v1/evaluation/years/{TODAY.year}", headers=h).json()
     assert now["as_of"] == TODAY.isoformat()
     stats = client.get("/api/v1/support/problems/stats", headers=h, params={
         "by": "all", "start": f"{TODAY.year}-01-01", "end": f"{TODAY.year}-12-31"}).json()[0]

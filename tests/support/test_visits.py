@@ -111,3 +111,29 @@ def test_county_assigns_officer_and_lists_voyage_on_the_enterprise_page(db, make
     assert "助企远航企业" in r.text
     r = client.get("/support/visits", params={"officer_id": o.id})
     assert r.status_code == 200 and "杨帆 的帮包企业" in r.text
+
+
+def test_the_visits_api(db, make, client):
+    from tests.conftest import bearer
+
+    ent = make.enterprise(township="qingquan")
+    key = make.api_key(scopes=("support:read", "support:write"))
+    h = bearer(key)
+    o = client.post("/api/v1/support/officers", headers=h, json={"name": "孙丽", "department": "县行政审批服务局", "phone": "13906351106"})
+    assert o.status_code == 201
+    r = client.post("/api/v1/support/assignments", headers=h, json={"enterprise_id": ent.id, "officer_id": o.json()["id"],
+                                                                   "start_date": (TODAY - timedelta(days=200)).isoformat()})
+    assert r.status_code == 201 and r.json()["end_date"] is None
+    assert [q["enterprise_id"] for q in client.get("/api/v1/support/quiet-firms", headers=h).json()] == [ent.id]
+    v = client.post("/api/v1/support/visits", headers=h, json={"enterprise_id": ent.id, "kind": "diagnosis",
+                                                              "visit_date": TODAY.isoformat(), "visitors": "专家组", "findings": "诊断"})
+    assert v.status_code == 201 and client.get("/api/v1/support/quiet-firms", headers=h).json() == []
+    p = client.post("/api/v1/support/plans", headers=h, json={
+        "enterprise_id": ent.id, "title": "一企一策", "visit_id": v.json()["id"], "plan_date": (TODAY - timedelta(days=30)).isoformat(),
+        "tasks": [{"title": "推行 6S", "due_date": (TODAY - timedelta(days=1)).isoformat()}]})
+    assert p.status_code == 201 and p.json()["overdue_tasks"] == 1
+    assert [x["id"] for x in client.get("/api/v1/support/plans/overdue", headers=h).json()] == [p.json()["id"]]
+    task = p.json()["tasks"][0]["id"]
+    assert client.post(f"/api/v1/support/plan-tasks/{task}/done", headers=h, json={}).json()["done_date"] == TODAY.isoformat()
+    assert client.post(f"/api/v1/support/plan-tasks/{task}/done", headers=h, json={}).status_code == 409
+    assert client.get("/api/v1/support/plans/overdue", headers=h).json() == []

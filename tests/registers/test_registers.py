@@ -132,3 +132,19 @@ def test_pages_and_api(db, make, client):
     assert exported.status_code == 200
     with pytest.raises(NotFound):
         service.get_register("nope")
+
+
+def test_projects_are_available_to_target_measures(db, make):
+    """冠政办发〔2023〕7号 二（四）10: 20 个强链延链补链重点项目 — a measure {kind: project_count} counts the register."""
+    from app.targets import progress
+
+    q, k = make.enterprise(township="qingquan"), make.enterprise(township="kaifaqu")
+    for ent, kind, start in [(q, "key_chain", "2023-03-01"), (q, "key_chain", "2023-09-01"), (k, "tech_upgrade", "2023-05-01"),
+                             (k, "key_chain", "2022-12-31")]:
+        service.create(db, actor=SYSTEM, register="projects", values={
+            "uscc": ent.uscc, "name": "项目", "kind": kind, "stage": "under_construction", "investment_yuan": 1_000_000,
+            "start_date": start})
+    w = progress.Window(date(2023, 1, 1), date(2023, 12, 31), date(2023, 12, 31))
+    m = {"kind": "project_count", "kinds": ["key_chain"], "dated_in": "year"}
+    got = progress.counts(db, progress.count_statement([("key_projects", m, w)], SYSTEM))
+    assert got == {("key_projects", "qingquan"): 2}

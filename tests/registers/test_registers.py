@@ -148,3 +148,25 @@ def test_projects_are_available_to_target_measures(db, make):
     m = {"kind": "project_count", "kinds": ["key_chain"], "dated_in": "year"}
     got = progress.counts(db, progress.count_statement([("key_projects", m, w)], SYSTEM))
     assert got == {("key_projects", "qingquan"): 2}
+
+
+def test_a_register_write_refreshes_the_cached_dashboard(committed):
+    """The county matrix is cached per data version (app/datacache.py); an assessment changes row 5 at once."""
+    from app.targets import service as target_service
+
+    with committed() as s:
+        target_service.install_reference(s)
+        ent = __import__("tests.conftest", fromlist=["Factory"]).Factory(s).enterprise(township="qingquan")
+        s.commit()
+        uscc = ent.uscc
+
+    def row5() -> int:
+        with committed() as s:
+            m = target_service.progress_matrix(s, actor=SYSTEM, key="2023", as_of=date(2023, 12, 31))
+            return next(r for r in m.rows if r.indicator.code == "digital_assessment").county.actual
+
+    assert row5() == 0 and row5() == 0  # the second read is served from the cache
+    with committed() as s:
+        service.create(s, actor=SYSTEM, register="assessments", values={"uscc": uscc, "assessment_date": "2023-06-01", "level": 2})
+        s.commit()
+    assert row5() == 1

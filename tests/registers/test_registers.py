@@ -135,19 +135,22 @@ def test_pages_and_api(db, make, client):
 
 
 def test_projects_are_available_to_target_measures(db, make):
-    """冠政办发〔2023〕7号 二（四）10: 20 个强链延链补链重点项目 — a measure {kind: project_count} counts the register."""
+    """冠政办发〔2023〕7号 二（四）10: 20 个强链延链补链重点项目 — {kind: project_count} counts the register's projects
+    under way in the year (started by its end, not completed before its start, past planning)."""
     from app.targets import progress
 
     q, k = make.enterprise(township="qingquan"), make.enterprise(township="kaifaqu")
-    for ent, kind, start in [(q, "key_chain", "2023-03-01"), (q, "key_chain", "2023-09-01"), (k, "tech_upgrade", "2023-05-01"),
-                             (k, "key_chain", "2022-12-31")]:
+    for ent, kind, stage, start, done in [(q, "key_chain", "under_construction", "2023-03-01", None),
+                                          (q, "key_chain", "completed", "2022-03-01", "2023-02-01"),
+                                          (q, "key_chain", "planned", "2023-05-01", None),
+                                          (k, "tech_upgrade", "under_construction", "2023-05-01", None),
+                                          (k, "key_chain", "completed", "2021-01-01", "2022-06-30")]:
         service.create(db, actor=SYSTEM, register="projects", values={
-            "uscc": ent.uscc, "name": "项目", "kind": kind, "stage": "under_construction", "investment_yuan": 1_000_000,
-            "start_date": start})
+            "uscc": ent.uscc, "name": "项目", "kind": kind, "stage": stage, "investment_yuan": 1_000_000,
+            "start_date": start, "completion_date": done})
     w = progress.Window(date(2023, 1, 1), date(2023, 12, 31), date(2023, 12, 31))
-    m = {"kind": "project_count", "kinds": ["key_chain"], "dated_in": "year"}
-    got = progress.counts(db, progress.count_statement([("key_projects", m, w)], SYSTEM))
-    assert got == {("key_projects", "qingquan"): 2}
+    m = {"kind": "project_count", "project_kind": "key_chain", "dated_in": "year"}
+    assert progress.counts(db, progress.count_statement([("key_projects", m, w)], SYSTEM)) == {("key_projects", "qingquan"): 2}
 
 
 def test_a_register_write_refreshes_the_cached_dashboard(committed):

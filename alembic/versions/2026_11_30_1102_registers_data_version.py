@@ -2,7 +2,7 @@
 that keys the cached dashboards (migration 1401, app/datacache.py)
 
 Revision ID: 1102
-Revises: 1401
+Revises: 1002
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "1102"
-down_revision: str | Sequence[str] | None = "1401"
+down_revision: str | Sequence[str] | None = "1002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -9,7 +9,7 @@ Revises: 1501
 Create Date: 2026-11-30 13:24:19.286335
 """
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -97,6 +97,8 @@ def _carry_over_cluster_honours() -> None:
     member = sa.table("industry_cluster_member", sa.column("cluster_id", sa.Integer), sa.column("enterprise_id", sa.Integer))
     now = datetime.now(UTC)
     for honour_id, enterprise_id, level, day, cert, name in rows:
+        if not isinstance(day, date):  # SQLite hands back the text
+            day = date.fromisoformat(str(day)[:10])
         new_id = conn.execute(
             cluster.insert().values(
                 name=f"{name} 特色产业集群（由认定记录 {honour_id} 转入）"[:200], level=level, recognised_date=day,

@@ -249,3 +249,27 @@ def test_the_policy_page_shows_each_readings_note_and_the_period_explanation(cli
     assert "批准时按省级、市级、县级分列份额" in doc
     old = client.get("/policies/gz2022-9").text
     assert "不溯及印发前" in old and "资金口径：" in old and "每年一个额度" in old
+
+
+def test_a_tech_upgrade_line_is_approved_on_the_page_with_each_funders_share(client, make, db, funds):
+    """冠政办发〔2023〕7号 二（二）4 技改 ≤10% 省、市、县合计: the row asks for each share in 万元; the county fund pays its own."""
+    from app.accounts.permissions import SYSTEM
+    from app.awards import proposals
+
+    ent = make.enterprise(name="技改页企业有限公司")
+    proposals.record_event(db, actor=SYSTEM, enterprise_id=ent.id, event={
+        "type": "equipment_purchase", "date": "2023-08-01", "purpose": "tech_upgrade", "amount_yuan": 10_000_000})
+    (line,) = lines_of(db, ent.id)
+    token = login(client, make.user())
+    page = client.get("/awards").text
+    row = page.split(f'id="line-{line.id}"')[1].split("</tr>")[0]
+    assert 'name="split_province_wan"' in row and 'name="split_county_wan"' in row and 'name="amount_wan"' not in row
+    r = client.post(f"/awards/lines/{line.id}/approve", headers=_h(token), data={
+        "split_province_wan": "30", "split_city_wan": "30", "split_county_wan": "40", "comment": "按各级政策核定"})
+    assert r.status_code == 200, r.text
+    assert "已批准" in r.text and "省级 30.00；市级 30.00；县级 40.00" in r.text
+    db.refresh(line)
+    assert (line.amount_yuan, line.funder_split) == (400_000, {"province": 300_000, "city": 300_000, "county": 400_000})
+    fund = funds["gzb2023-7.fund.county"]
+    db.refresh(fund)
+    assert fund.drawn_yuan == 400_000

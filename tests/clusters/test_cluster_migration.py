@@ -1,8 +1,8 @@
 """The migration that makes 特色产业集群 an entity carries over clusters recorded as a firm's honour."""
 
-from alembic import command
 from sqlalchemy import create_engine, text
 
+from alembic import command
 from app.cli import alembic_config
 
 

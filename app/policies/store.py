@@ -33,7 +33,6 @@ from app.policies.loader import DEFAULT_DIR, LoadedDocument, PolicySet, build_se
 from app.policies.models import STATUS_NAMES, PolicyVersion
 from app.policies.validation import MAX_BYTES, content_hash, cross_check, parse  # noqa: F401 (store.parse for callers)
 
-
 # --- reading what is published ----------------------------------------------------------------
 
 _DOCS: OrderedDict[str, LoadedDocument] = OrderedDict()  # content hash -> parsed document

@@ -183,3 +183,22 @@ def test_two_admins_publishing_at_once_leave_one_published_version(app, committe
     with committed() as s:
         rows = s.execute(select(PolicyVersion.status).where(PolicyVersion.code == "gzb2024-3")).scalars().all()
     assert rows == ["published"]
+
+
+def test_impact_of_a_draft_on_last_years_events_by_funder_and_fund(client, make):
+    key = make.api_key(scopes=WRITE)
+    _put(client, key, "gzb2024-3", copy_2024(_yaml(client, key, "gzb2023-7")))
+    ent = make.enterprise(size="small")
+    client.post(f"/api/v1/enterprises/{ent.id}/events", headers=bearer(key),
+                json={"event": {"type": "first_above_scale", "date": "2023-06-30"}})
+    r = client.get("/api/v1/policies/gzb2024-3/draft/impact", headers=bearer(key))
+    assert r.status_code == 200, r.text
+    i = r.json()
+    # today's rules for 2024-06-30: 冠政发〔2022〕9号 最高 5 万 (county 500 万 fund); the draft: 8 万 from its own fund
+    assert i["scenarios"] == 1
+    assert i["current_by_funder"] == {"county": 50_000} and i["draft_by_funder"] == {"county": 80_000}
+    assert i["difference_by_funder"] == {"county": 30_000}
+    funds = {f["name"]: f for f in i["by_fund"]}
+    planned = next(f for n, f in funds.items() if "冠政办发〔2024〕3号" in n)
+    assert planned["draft_yuan"] == 80_000 and planned["remaining_yuan"] == 10_000_000
+    assert planned["after_yuan"] == 10_000_000 - 80_000

@@ -39,6 +39,7 @@ _DOCS: OrderedDict[str, LoadedDocument] = OrderedDict()  # content hash -> parse
 _SETS: OrderedDict[tuple[str, ...], PolicySet] = OrderedDict()  # hashes -> set
 _LAST: list[PolicySet] = []  # the set last read by this process (for page hints that have no session)
 _CACHE_SIZE = 64
+_SESSION_KEY = "policy_store.current"
 
 
 def _remember(cache: OrderedDict, key, value) -> None:
@@ -72,7 +73,14 @@ def _set_of(session: Session, hashes: tuple[str, ...]) -> PolicySet:
 
 
 def current(session: Session) -> PolicySet:
-    """The published versions: what awards, matching and forecasts use."""
+    """The published versions: what awards, matching and forecasts use.
+
+    Asked of the database once per transaction (a request sees one consistent set, and the next
+    request of any worker sees a publish); publishing in this session forgets the answer."""
+    txn = session.get_transaction()
+    known = session.info.get(_SESSION_KEY)
+    if known is not None and txn is not None and known[0] is txn:
+        return known[1]
     hashes = tuple(
         session.scalars(
             select(PolicyVersion.content_hash).where(PolicyVersion.status == "published").order_by(PolicyVersion.code)
@@ -80,7 +88,14 @@ def current(session: Session) -> PolicySet:
     )
     ps = _set_of(session, hashes)
     _LAST[:] = [ps]
+    if txn is not None:
+        session.info[_SESSION_KEY] = (txn, ps)
     return ps
+
+
+def forget(session: Session) -> None:
+    """After a change to what is published in this session: the next `current` asks again."""
+    session.info.pop(_SESSION_KEY, None)
 
 
 def last_known() -> PolicySet | None:
@@ -167,6 +182,7 @@ def document_yaml(session: Session, *, actor: Principal, code: str, status: str 
 
 def _lock_code(session: Session, code: str) -> None:
     """Serialise writers of one document code (PostgreSQL advisory lock until the transaction ends)."""
+    forget(session)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"policy_version:{code}"})
 
@@ -347,6 +363,7 @@ def publish(session: Session, *, actor: Principal, code: str, today: date | None
     _audit(session, actor, "publish", draft, {"status": ["draft", "published"], "content_hash": [None, draft.content_hash]},
            f"发布政策文件 {draft.number}（{code}），有效期 {draft.in_force_start} 至 {draft.in_force_end}")
     _create_funds(session, actor, doc)
+    forget(session)
     return draft
 
 
@@ -386,6 +403,7 @@ def withdraw(session: Session, *, actor: Principal, code: str, reason: str) -> P
     v.status, v.ended_by, v.ended_at = "withdrawn", actor.name, utcnow()
     session.flush()
     _audit(session, actor, "withdraw", v, {"status": ["published", "withdrawn"]}, f"撤回 {v.number}：{reason.strip()}")
+    forget(session)
     return v
 
 
@@ -478,4 +496,5 @@ def sync_shipped(session: Session, actor: Principal | None = None, directory: Pa
                f"安装包中的政策文件 {spec.number}（{doc.code}）发布为新版本")
         _create_funds(session, actor, LoadedDocument(spec=spec, version=digest, content=content))
         done.append(f"{doc.code}: 发布安装包中的版本 {digest[:12]}")
+    forget(session)
     return done

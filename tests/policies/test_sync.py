@@ -53,3 +53,20 @@ def test_a_document_edited_in_the_system_is_not_overwritten_by_the_shipped_file(
     done = store.sync_shipped(db, directory=folder)
     assert done == ["gz2022-9: 已有人在系统中编辑过该文件，未用安装包中的新版本覆盖"]
     assert [v.status for v in _versions(db, "gz2022-9")] == ["published", "draft"]
+
+
+def test_a_publish_in_one_worker_is_seen_by_the_next_transaction_of_another(committed):
+    a, b = committed(), committed()
+    try:
+        assert "gzb2024-3" not in store.current(a).documents
+        text = store.document_yaml(b, actor=SYSTEM, code="gzb2023-7").content.replace("gzb2023-7", "gzb2024-3")
+        text = text.replace("in_force: {start: 2023-01-01, end: 2023-12-31}", "in_force: {start: 2024-01-01, end: 2024-12-31}")
+        text = text.replace("issue_date: 2023-03-23", "issue_date: 2024-03-01")
+        store.put_draft(b, actor=SYSTEM, code="gzb2024-3", content=text)
+        store.publish(b, actor=SYSTEM, code="gzb2024-3")
+        b.commit()
+        a.commit()  # the request ends; the next one asks again
+        assert "gzb2024-3" in store.current(a).documents
+    finally:
+        a.close()
+        b.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import BigInteger, Integer, MetaData, create_engine, event
+from sqlalchemy import BigInteger, Integer, MetaData, create_engine, event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -54,7 +54,34 @@ def make_engine(url: str, **kw) -> Engine:
         kw.setdefault("pool_size", settings.db_pool_size)
         kw.setdefault("max_overflow", settings.db_max_overflow)
         kw.setdefault("pool_timeout", settings.db_pool_timeout_s)
-    return create_engine(url, pool_pre_ping=True, **kw)
+    engine = create_engine(url, **kw)
+    _ping_when_idle(engine)
+    return engine
+
+
+IDLE_PING_S = 10.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """A connection back from the pool is tested (SELECT 1) only if it sat idle more than IDLE_PING_S: one that
+    is in steady use is known to be alive, and pinging it cost a round trip on every request (pool_pre_ping).
+    A dead one is replaced before the request sees it: DisconnectionError makes the pool reconnect."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_conn, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn, record, proxy):
+        if time.monotonic() - record.info.get("idle_since", 0.0) <= IDLE_PING_S:
+            return
+        try:
+            cur = dbapi_conn.cursor()
+            cur.execute("SELECT 1")
+            cur.close()
+            dbapi_conn.rollback()
+        except Exception as e:
+            raise exc.DisconnectionError() from e
 
 
 def bounded_waits(*, lock_ms: int, statement_ms: int, idle_ms: int, connect_s: int) -> dict:

@@ -147,5 +147,8 @@ def create_api_key(session: Session, *, name: str, scopes: list[str]) -> tuple[s
 
 
 def principal_for_api_key(session: Session, key: str) -> Principal | None:
-    record = session.scalar(select(ApiKey).where(ApiKey.key_hash == _sha256(key), ApiKey.revoked_at.is_(None)))
+    # Every request of the API: the three columns, not an entity in the session.
+    record = session.execute(
+        select(ApiKey.id, ApiKey.name, ApiKey.scopes).where(ApiKey.key_hash == _sha256(key), ApiKey.revoked_at.is_(None))
+    ).first()
     return api_key_principal(record) if record else None

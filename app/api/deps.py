@@ -77,7 +77,7 @@ def scoped(scope: str):
     so a key without the scope gets 403, not a validation error."""
     if scope not in _scoped_cache:
 
-        def dep(principal: CurrentPrincipal) -> Principal:
+        async def dep(principal: CurrentPrincipal) -> Principal:  # no I/O: no trip to the thread pool
             principal.require(scope)
             return principal
 

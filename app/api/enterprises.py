@@ -54,6 +54,17 @@ def _read(ent) -> dict:
     return jsonable_encoder(EnterpriseRead.model_validate(ent))
 
 
+_SUMMARY_FIELDS = tuple(f for f in EnterpriseSummary.model_fields if f != "revenue_yuan")
+
+
+def _summary(ent, revenue: int | None) -> EnterpriseSummary:
+    return EnterpriseSummary(**{f: getattr(ent, f) for f in _SUMMARY_FIELDS}, revenue_yuan=revenue)
+
+
+def _json(model: BaseModel, headers: dict | None = None) -> Response:
+    return Response(model.__pydantic_serializer__.to_json(model), media_type="application/json", headers=headers)
+
+
 def filters_dep(
     q: Annotated[str | None, Query(max_length=100, description="按企业名称或统一社会信用代码搜索")] = None,
     township: Annotated[list[str] | None, Query(description="乡镇代码，可多选")] = None,
@@ -114,12 +125,11 @@ def list_enterprises(
     分页为游标（keyset）分页：任意深度的翻页代价相同。乡镇工作人员只看到本乡镇企业。
     """
     rows, next_cursor, year = enterprise_service.list_page(
-        session, actor=principal, filters=filters, sort=sort, cursor=cursor, limit=limit
+        session, actor=principal, filters=filters, sort=sort, cursor=cursor, limit=limit, columns=_SUMMARY_FIELDS
     )
-    items = [
-        EnterpriseSummary.model_validate(ent).model_copy(update={"revenue_yuan": rev}) for ent, rev in rows
-    ]
-    return EnterprisePage(items=items, next_cursor=next_cursor, year=year)
+    items = [_summary(ent, rev) for ent, rev in rows]
+    # Built and checked once here; returned as JSON bytes, so it is not validated and encoded a second time.
+    return _json(EnterprisePage(items=items, next_cursor=next_cursor, year=year))
 
 
 @router.get(
@@ -208,11 +218,10 @@ def get_enterprise_by_uscc(uscc: str, session: SessionDep, principal: Annotated[
     response_model=EnterpriseRead,
     responses=responses(401, 403, 404),
 )
-def get_enterprise(enterprise_id: int, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:read")], response: Response):
+def get_enterprise(enterprise_id: int, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:read")]):
     """响应头 `ETag` 为当前版本，修改时放入 `If-Match`。"""
-    ent = enterprise_service.get(session, actor=principal, enterprise_id=enterprise_id)
-    response.headers["ETag"] = etag(ent.version)
-    return ent
+    data = EnterpriseRead.model_validate(enterprise_service.read(session, actor=principal, enterprise_id=enterprise_id))
+    return _json(data, {"ETag": etag(data.version)})
 
 
 @router.patch(

@@ -95,6 +95,26 @@ def get(session: Session, *, actor: Principal, enterprise_id: int, with_details:
     return ent
 
 
+def read(session: Session, *, actor: Principal, enterprise_id: int) -> dict:
+    """The enterprise with its yearly figures and honours as plain values (what EnterpriseRead shows): three
+    indexed reads of columns, no entities loaded into the session. 404 as `get`."""
+    if not 0 < enterprise_id < 2**31:
+        raise NotFound("未找到该企业")
+    e, f, h = Enterprise.__table__, EnterpriseFigure.__table__, Honour.__table__
+    row = session.execute(select(e).where(e.c.id == enterprise_id, _visible(actor))).mappings().first()
+    if row is None:
+        raise NotFound("未找到该企业")
+    out = dict(row)
+    out["figures"] = [dict(r) for r in session.execute(
+        select(f.c.year, *[f.c[k] for k in FIGURE_FIELDS]).where(f.c.enterprise_id == enterprise_id).order_by(f.c.year.desc())
+    ).mappings()]
+    out["honours"] = [dict(r) for r in session.execute(
+        select(h.c.id, h.c.code, h.c.level, h.c.outcome, h.c.honour_date, h.c.certificate_no)
+        .where(h.c.enterprise_id == enterprise_id).order_by(h.c.honour_date.desc())
+    ).mappings()]
+    return out
+
+
 def get_by_uscc(session: Session, *, actor: Principal, uscc: str, with_details: bool = True) -> Enterprise:
     stmt = select(Enterprise).where(Enterprise.uscc == normalise(uscc), _visible(actor))
     if with_details:
@@ -199,8 +219,12 @@ def list_page(
     sort: str = "name",
     cursor: str | None = None,
     limit: int = 50,
+    columns: tuple[str, ...] | None = None,
 ):
-    """One keyset page: rows after the cursor in (sort key, id) order, so any depth costs the same."""
+    """One keyset page: rows after the cursor in (sort key, id) order, so any depth costs the same.
+
+    With `columns`, each row's first element is a plain row of those enterprise columns (attribute access like
+    an entity's) instead of an Enterprise loaded into the session: what a JSON list needs, at less cost."""
     if not 1 <= limit <= 500:
         raise ValidationFailed.one("limit", "每页条数须在 1–500 之间")
     stmt, year, key = list_query(session, actor=actor, filters=filters, sort=sort)
@@ -215,7 +239,12 @@ def list_page(
         cmp = tuple_(key, Enterprise.id) < tuple_(k, last_id) if desc else tuple_(key, Enterprise.id) > tuple_(k, last_id)
         stmt = stmt.where(cmp)
     order = (key.desc(), Enterprise.id.desc()) if desc else (key.asc(), Enterprise.id.asc())
-    rows = session.execute(stmt.order_by(*order).limit(limit + 1)).all()
+    if columns is not None:
+        wanted = dict.fromkeys((*columns, "id", "name", "created_at"))
+        stmt = stmt.with_only_columns(*[Enterprise.__table__.c[c] for c in wanted], EnterpriseFigure.revenue_yuan)
+        rows = [(r, r.revenue_yuan) for r in session.execute(stmt.order_by(*order).limit(limit + 1))]
+    else:
+        rows = session.execute(stmt.order_by(*order).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None

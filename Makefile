@@ -15,9 +15,11 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 
-## Install, migrate an SQLite database, load demo data and serve on http://127.0.0.1:8000
+## Install, migrate an SQLite database, load demo data and serve on http://127.0.0.1:$(PORT) (make run PORT=8600)
+PORT ?= 8000
+HOST ?= 127.0.0.1
 run: install
-	$(BIN)/yumiao quickstart
+	$(BIN)/yumiao quickstart --host $(HOST) --port $(PORT)
 
 ## Install the test extras and run the whole suite against PostgreSQL (YUMIAO_TEST_DATABASE_URL)
 test: install-test

@@ -12,6 +12,18 @@ app = typer.Typer(help="育苗（冠县中小企业梯度培育系统）管理�
                   pretty_exceptions_enable=False)
 
 ROOT = Path(__file__).resolve().parent.parent
+LOCAL = ROOT / "var"  # what `make run` (quickstart) generates: var/secret_key and var/yumiao.db
+
+
+@app.callback()
+def _local_settings() -> None:
+    """After `make run`, every command finds the generated secret and the SQLite file without any export;
+    YUMIAO_SECRET_KEY and YUMIAO_DATABASE_URL, when set, always win."""
+    key_file = LOCAL / "secret_key"
+    if not os.environ.get("YUMIAO_SECRET_KEY") and key_file.exists():
+        os.environ["YUMIAO_SECRET_KEY"] = key_file.read_text().strip()
+    if not os.environ.get("YUMIAO_DATABASE_URL") and (LOCAL / "yumiao.db").exists():
+        os.environ["YUMIAO_DATABASE_URL"] = f"sqlite:///{LOCAL / 'yumiao.db'}"
 
 
 def alembic_config(database_url: str | None = None):
@@ -201,7 +213,7 @@ def quickstart(
     port: Annotated[int, typer.Option()] = 8000,
 ) -> None:
     """本机试用：迁移 SQLite 数据库、载入演示数据、创建演示账号、启动服务并打印登录信息。"""
-    var = ROOT / "var"
+    var = LOCAL
     var.mkdir(exist_ok=True)
     if not os.environ.get("YUMIAO_SECRET_KEY"):
         key_file = var / "secret_key"

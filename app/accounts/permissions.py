@@ -66,7 +66,9 @@ class Principal:
 
     def require(self, scope: str) -> None:
         if not self.has(scope):
-            raise Forbidden(f"缺少权限 {scope}")
+            from app.accounts.labels import SCOPE_NAMES
+
+            raise Forbidden(f"没有“{SCOPE_NAMES.get(scope, scope)}”的权限，请联系县工信局管理员")
 
     def sees_township(self, township: str | None) -> bool:
         return self.is_county or township == self.township

@@ -221,9 +221,11 @@ def run(
     *,
     overrides: Mapping[str, Decimal] | None = None,
     policy_set: PolicySet,
+    unfunded_proposed: Mapping[str, int] | None = None,
 ) -> Forecast:
     """The scenarios' lines under `policy_set` (the published documents, or a draft in their place)."""
     ps = policy_set
+    unfunded_proposed = unfunded_proposed or {}
     out = Forecast()
     by_fund: dict[int | str, FundCost] = {}
     by_funder: dict[str, int] = defaultdict(int)
@@ -250,7 +252,7 @@ def run(
             key: int | str = match.fund.id if match else f"none:{line.funder}"
             if key not in by_fund:
                 by_fund[key] = FundCost(None, None, f"{FUNDER_NAMES[line.funder]}（未设资金）", line.funder,
-                                        None, 0, 0)
+                                        None, unfunded_proposed.get(line.funder, 0), 0)
             by_fund[key].forecast_yuan += total
         for nc in result.not_computable:
             out.not_computable.append((sc.source, nc.rule_id, nc.reason))
@@ -290,6 +292,19 @@ class ForecastOutcome:
         }
 
 
+def unfunded_proposed(session: Session, *, actor: Principal) -> dict[str, int]:
+    """Per funder, proposed lines (at their caps) that no fund would pay — the same figure the funds page counts
+    under 待审核 for that funder, so both pages show one number."""
+    from sqlalchemy import exists, func, select
+
+    from app.awards.models import AwardLine, Fund
+
+    payable = exists(select(Fund.id).where(fund_service._proposed_for(Fund)))
+    stmt = (select(AwardLine.funder, func.coalesce(func.sum(AwardLine.computed_yuan), 0))
+            .where(AwardLine.status == "proposed", ~payable).group_by(AwardLine.funder))
+    return {f: int(v) for f, v in session.execute(stmt)}
+
+
 def forecast(
     session: Session,
     *,
@@ -312,12 +327,13 @@ def forecast(
     else:
         raise ValidationFailed.one("scenario", "scenario 应为 targets 或 candidates")
     balances = fund_service.balances(session)
-    base = run(scenarios, balances, policy_set=ps)
+    unfunded = unfunded_proposed(session, actor=actor)
+    base = run(scenarios, balances, policy_set=ps, unfunded_proposed=unfunded)
     base.not_forecast = skipped
     if scenario == "targets":
         base.assumptions.insert(0, TARGET_FACTS_TEXT)
     what_if = None
     if overrides:
-        what_if = run(scenarios, balances, overrides=overrides, policy_set=ps)
+        what_if = run(scenarios, balances, overrides=overrides, policy_set=ps, unfunded_proposed=unfunded)
         what_if.not_forecast, what_if.assumptions = skipped, base.assumptions
     return ForecastOutcome(base, what_if, overrides)

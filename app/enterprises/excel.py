@@ -85,30 +85,43 @@ class ImportResult:
     figures: int
 
 
+# The template's example: kept on a sheet of its own (the importer reads only the first sheet), and refused
+# by name or code if it is copied into the data sheet anyway.
+EXAMPLE_USCC = "91371525MA3C0F0X4D"
+EXAMPLE_MARKS = ("（示例", "(示例")
+EXAMPLE_ROW = {0: EXAMPLE_USCC, 1: "（示例，不会导入）冠县某某机械有限公司", 2: "清泉街道", 5: "小型", 6: "民营", 7: "否",
+               9: 2024, 10: 16_500_000}
+
+
+def is_example(row: dict) -> bool:
+    return normalise(_cell_text(row.get("uscc"))) == EXAMPLE_USCC or _cell_text(row.get("name")).startswith(EXAMPLE_MARKS)
+
+
 def template_bytes() -> bytes:
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False})
-    ws = wb.add_worksheet("企业")
     head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
-    for i, (h, _, _) in enumerate(COLUMNS):
-        ws.write_string(0, i, h, head)
-        ws.set_column(i, i, max(12, len(h) * 2))
-    ws.write_string(1, 0, "91371525MA3C0F0X4D")
-    ws.write_string(1, 1, "（示例）冠县某某机械有限公司")
-    ws.write_string(1, 2, "清泉街道")
-    ws.write_string(1, 5, "小型")
-    ws.write_string(1, 6, "民营")
-    ws.write_string(1, 7, "否")
-    ws.write_number(1, 9, 2024)
-    ws.write_number(1, 10, 16_500_000)
+    grey = wb.add_format({"italic": True, "font_color": "#808080", "bg_color": "#F2F2F2"})
+    ws = wb.add_worksheet("企业")
+    example = wb.add_worksheet("示例（不导入）")
+    for sheet in (ws, example):
+        for i, (h, _, _) in enumerate(COLUMNS):
+            sheet.write_string(0, i, h, head)
+            sheet.set_column(i, i, max(12, len(h) * 2))
+    for col, v in EXAMPLE_ROW.items():
+        if isinstance(v, int):
+            example.write_number(1, col, v, grey)
+        else:
+            example.write_string(1, col, v, grey)
+    example.write_string(3, 0, "这一页只是填写示例，导入时不读取；请在第一页“企业”中逐行填写。")
     notes = wb.add_worksheet("说明")
     for i, line in enumerate(
         [
-            "每行一家企业；统一社会信用代码、企业名称、乡镇（街道）、企业规模为必填。",
+            "在第一页“企业”中每行填写一家企业；统一社会信用代码、企业名称、乡镇（街道）、企业规模为必填。",
             "乡镇填名称（如“清泉街道”“开发区”）或代码；企业规模填 微型/小型/中型/大型；是否规上填 是/否。",
             "金额以元为单位填写整数；填写年度数据时须填“年度”。",
             "任何一行有误，整个文件都不会导入，并列出每个错误的行、列和原因。",
-            "请删除示例行后再导入。",
+            "填写示例见“示例（不导入）”页；示例企业即使被复制到第一页也不会导入，会被指出所在行。",
         ]
     ):
         notes.write_string(i, 0, line)
@@ -305,6 +318,10 @@ def parse(rows: list[list]) -> tuple[list[dict], list[FieldError]]:
         values = {colmap[i]: v for i, v in enumerate(row) if i in colmap}
         if all(v is None or (type(v) is str and not v.strip()) for v in values.values()):
             continue  # an empty row (what _cell_text reads as "" in every cell)
+        if is_example(values):
+            errors.append(FieldError("企业名称", f"第 {idx} 行是模板中的示例企业（{_cell_text(values.get('name'))}），"
+                                              "不能导入：请删除该行后再上传", row=idx))
+            continue
         out = _parse_row(values, idx, errors)
         if out is None:
             continue
@@ -391,7 +408,8 @@ def _safe_text(v) -> str:
 def export_enterprises(session: Session, *, actor: Principal, filters: ListFilters, sort: str = "name") -> bytes:
     """The filtered list as .xlsx; every text cell written as a string, so nothing runs as a formula."""
     stmt, year, key = list_query(session, actor=actor, filters=filters, sort=sort)
-    stmt = stmt.order_by(key, Enterprise.id)
+    desc = sort.startswith("-")  # the same order as the list on the screen
+    stmt = stmt.order_by(key.desc(), Enterprise.id.desc()) if desc else stmt.order_by(key.asc(), Enterprise.id.asc())
     buf = io.BytesIO()
     wb = xlsxwriter.Workbook(
         buf,

@@ -31,7 +31,8 @@ def amount_text(rule) -> str:
             parts.append(("单户累计" if a.cap_scope == "enterprise" else "") + "最高 " + _yuan_text(a.cap_yuan))
         return "，".join(parts)
     if shape == "share":
-        return f"按 {a.of_rule} 金额的 {a.percent.normalize():f}%"
+        of = load_policies().rules.get(a.of_rule)
+        return f"按“{of.subject if of else a.of_rule}”（{of.clause if of else ''}）金额的 {a.percent.normalize():f}%"
     if shape == "range":
         return f"{a.percent.normalize():f}% 配套，{_yuan_text(a.min_yuan)}—{_yuan_text(a.max_yuan)}"
     return f"未定金额（{a.reason}）"

@@ -28,7 +28,7 @@ from app.db import Base, utcnow
 LEAVE_REASONS: dict[str, str] = {
     "above_scale": "升规",
     "honoured": "认定成功",
-    "talent_selected": "人选入选人才工程",
+    "talent_selected": "入选人才工程",
     "not_eligible": "不再符合",
     "deregistered": "注销",
     "moved": "转入其他库",

@@ -61,7 +61,7 @@ class EnterIn(_In):
 
 
 class LeaveIn(_In):
-    """出库。reason：above_scale 升规、honoured 认定成功、talent_selected 人选入选人才工程、not_eligible 不再符合、
+    """出库。reason：above_scale 升规、honoured 认定成功、talent_selected 入选人才工程、not_eligible 不再符合、
     deregistered 注销、moved 转入其他库、withdrawn 企业退出、other 其他（须说明）。"""
 
     reason: str = Field(examples=["above_scale"])

@@ -5,8 +5,10 @@
 """
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -15,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -62,3 +65,14 @@ class MonthlyFiling(Base):
     updated_by: Mapped[str] = mapped_column(String(100))
     corrected_late: Mapped[bool] = mapped_column(Boolean, default=False)  # changed after the deadline
     revisions: Mapped[int] = mapped_column(Integer, default=1)
+    # Plausibility checks the saved figures raised (app.reports.plausibility): [{code, field, message}], and who
+    # confirmed them after checking with the firm. Flagged in the reports until confirmed.
+    checks: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    checks_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    checks_confirmed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    checks_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    @property
+    def flagged(self) -> bool:
+        """Implausible figures nobody has confirmed yet."""
+        return bool(self.checks) and self.checks_confirmed_at is None

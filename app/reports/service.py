@@ -25,6 +25,7 @@ from sqlalchemy import (
     func,
     literal,
     null,
+    or_,
     select,
     tuple_,
 )
@@ -40,6 +41,7 @@ from app.enterprises.uscc import normalise
 from app.errors import FieldError, ValidationFailed
 from app.pagination import decode_cursor, encode_cursor
 from app.reference import township_names, township_order
+from app.reports import plausibility
 from app.reports.models import FILING_FIELDS, REQUIRED_FIELDS, MonthlyFiling
 from app.reports.schemas import FilingIn, FilingRowIn
 from app.targets.models import TargetFigure, TargetIndicator, TargetSet
@@ -146,11 +148,31 @@ class Saved:
     late: bool
 
 
-def _save(session: Session, actor: Principal, ent: Enterprise, period: int, data: FilingIn, due: date, today: date) -> Saved:
+class NeedsConfirmation(ValidationFailed):
+    """Implausible figures saved from a page: shown beside the fields; saved once a person confirms them with a
+    note (what the firm said). Files and the API save them flagged instead, to be confirmed later."""
+
+    def __init__(self, found: list[dict]):
+        super().__init__([FieldError(c["field"], c["message"]) for c in found],
+                         detail="数据明显异常，请与企业核实：确认无误后填写说明再保存")
+        self.checks = found
+
+
+def _confirm(row: MonthlyFiling, actor: Principal, note: str, now) -> None:
+    row.checks_confirmed_at, row.checks_confirmed_by, row.checks_note = now, actor.name, note
+
+
+def _save(session: Session, actor: Principal, ent: Enterprise, period: int, data: FilingIn, due: date, today: date,
+          *, confirm_note: str | None = None, require_confirmation: bool = False) -> Saved:
     values = data.model_dump(include=set(FILING_FIELDS))
     late = today > due
     row = session.scalar(select(F).where(F.enterprise_id == ent.id, F.period == period))
     now = utcnow()
+    found = plausibility.checks(session, enterprise_id=ent.id, period=period, values=values)
+    confirm_note = (confirm_note or "").strip() or None
+    unchanged = row is not None and all(getattr(row, k) == v for k, v in values.items())
+    if found and require_confirmation and confirm_note is None and (not unchanged or row.flagged):
+        raise NeedsConfirmation(found)
     if row is None:
         y, m = year_month(period)
         row = F(enterprise_id=ent.id, year=y, month=m, period=period, filed_at=now, filed_by=actor.name,
@@ -161,6 +183,8 @@ def _save(session: Session, actor: Principal, ent: Enterprise, period: int, data
     else:
         before = audit.snapshot(row, list(FILING_FIELDS))
         if all(before[k] == v for k, v in values.items()):
+            if found and confirm_note and row.flagged:  # the same figures, now confirmed
+                confirm_checks(session, actor=actor, enterprise_id=ent.id, period=period, note=confirm_note)
             return Saved(row, False, False)  # nothing changed: no revision, no audit entry
         for k, v in values.items():
             setattr(row, k, v)
@@ -169,12 +193,21 @@ def _save(session: Session, actor: Principal, ent: Enterprise, period: int, data
         if late:
             row.corrected_late = True
         action, created = "update", False
+    row.checks = found or None
+    if found and confirm_note:
+        _confirm(row, actor, confirm_note, now)
+    else:
+        row.checks_confirmed_at = row.checks_confirmed_by = row.checks_note = None
     session.flush()
     changes = audit.diff(before, audit.snapshot(row, list(FILING_FIELDS)))
     changes["late"] = late
+    if found:
+        changes["checks"] = [c["message"] for c in found]
     note = f"{month_label(period)}月度填报"
     if late:
         note += f"（截止日 {due.isoformat()} 之后{'填报' if created else '更正'}，逾期）"
+    if found:
+        note += f"；数据异常已核实：{confirm_note}" if confirm_note else "；数据异常，待核实"
     audit.record(
         session, actor=actor, action=action, entity_type="monthly_filing", entity_id=f"{ent.id}:{month_text(period)}",
         enterprise_id=ent.id, township=ent.township, changes=changes, note=note,
@@ -182,17 +215,43 @@ def _save(session: Session, actor: Principal, ent: Enterprise, period: int, data
     return Saved(row, created, late)
 
 
+def confirm_checks(session: Session, *, actor: Principal, enterprise_id: int, period: int, note: str) -> MonthlyFiling:
+    """Confirm a saved month's implausible figures after checking them with the firm (audited, note required)."""
+    actor.require("filings:write")
+    ent = enterprise_service.get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
+    note = (note or "").strip()
+    if not note:
+        raise ValidationFailed.one("confirm_note", "确认说明：请写明与企业核实的情况")
+    row = session.scalar(select(F).where(F.enterprise_id == ent.id, F.period == period))
+    if row is None or not row.checks:
+        raise ValidationFailed.one("month", f"{month_label(period)}该企业没有待核实的数据")
+    _confirm(row, actor, note, utcnow())
+    session.flush()
+    audit.record(
+        session, actor=actor, action="confirm", entity_type="monthly_filing", entity_id=f"{ent.id}:{month_text(period)}",
+        enterprise_id=ent.id, township=ent.township,
+        changes={"checks": [c["message"] for c in row.checks], "confirm_note": note},
+        note=f"{month_label(period)}月度填报：确认数据异常已核实",
+    )
+    return row
+
+
 def submit(
-    session: Session, *, actor: Principal, enterprise_id: int, period: int, data: FilingIn, today: date
+    session: Session, *, actor: Principal, enterprise_id: int, period: int, data: FilingIn, today: date,
+    confirm_note: str | None = None, require_confirmation: bool = False,
 ) -> Saved:
-    """File (or correct) one enterprise's month. Another township's enterprise is a 404."""
+    """File (or correct) one enterprise's month. Another township's enterprise is a 404.
+
+    With `require_confirmation` (a page), implausible figures are refused with NeedsConfirmation until a
+    `confirm_note` is given; otherwise (files, the API) they are saved flagged, to be confirmed later."""
     actor.require("filings:write")
     ent = enterprise_service.get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
     _check_month_closed(period, today)
     errors = value_errors(data.model_dump())
     if errors:
         raise ValidationFailed(errors)
-    return _save(session, actor, ent, period, data, deadline(session, period), today)
+    return _save(session, actor, ent, period, data, deadline(session, period), today, confirm_note=confirm_note,
+                 require_confirmation=require_confirmation)
 
 
 def submit_many(
@@ -276,6 +335,10 @@ def _save_many(session: Session, actor: Principal, period: int, resolved: list, 
     server_audit = bulk.is_postgres(session)
     saved: list[Saved] = []
     new_rows, updates, entries, new_towns = [], [], [], []
+    # Implausible figures from a file or the API are saved flagged, to be confirmed on the grid.
+    found_by = plausibility.checks_many(session, period=period, values_by_enterprise={
+        ent.id: {f: getattr(r, f) for f in fields} for ent, r in resolved})
+    flags: list[dict] = []
     for ent, r in resolved:
         values = {f: getattr(r, f) for f in fields}
         row = current.get(ent.id)
@@ -291,6 +354,8 @@ def _save_many(session: Session, actor: Principal, period: int, resolved: list, 
                 continue
             updates.append({"fid": row.id, **values})
             action, created = "update", False
+        if found_by[ent.id] or not created:
+            flags.append({"eid": ent.id, "checks": found_by[ent.id] or None})
         if created and server_audit:
             saved.append(Saved(None, created, late))
             continue  # its audit entry is written below, by PostgreSQL from the row itself
@@ -316,6 +381,17 @@ def _save_many(session: Session, actor: Principal, period: int, resolved: list, 
         changed = {u["fid"] for u in updates}
         for obj in list(session.identity_map.values()):  # rows changed underneath a loaded filing
             if isinstance(obj, F) and obj.id in changed:
+                session.expire(obj)
+    if flags:
+        session.execute(
+            t.update().where(t.c.enterprise_id == bindparam("eid"), t.c.period == period).values(
+                checks=bindparam("checks", type_=t.c.checks.type), checks_confirmed_at=None, checks_confirmed_by=None,
+                checks_note=None,
+            ),
+            flags,
+        )
+        for obj in list(session.identity_map.values()):
+            if isinstance(obj, F) and obj.period == period and obj.enterprise_id in {f["eid"] for f in flags}:
                 session.expire(obj)
     bulk.audit_many(session, actor, entries, plain=True)
     if server_audit and new_rows:
@@ -379,6 +455,22 @@ def _rows_stmt(period: int):
     return stmt, c
 
 
+GRID_STATUSES = {"missing": "未填报", "filed": "已填报", "late": "逾期填报或更正", "flagged": "数据异常待核实"}
+
+
+def _grid_status(stmt, c, status: str | None):
+    if status is None:
+        return stmt
+    if status not in GRID_STATUSES:
+        raise ValidationFailed.one("status", f"状态应为 {'、'.join(GRID_STATUSES.values())} 之一")
+    return stmt.where({
+        "missing": c.id.is_(None),
+        "filed": c.id.is_not(None),
+        "late": or_(c.filed_late.is_(True), c.corrected_late.is_(True)),
+        "flagged": and_(c.checks.is_not(None), c.checks_confirmed_at.is_(None)),
+    }[status])
+
+
 def grid(
     session: Session,
     *,
@@ -386,17 +478,17 @@ def grid(
     period: int,
     township: str | None = None,
     only_missing: bool = False,
+    status: str | None = None,
     cursor: str | None = None,
     limit: int = 100,
 ) -> tuple[list[GridRow], str | None]:
-    """One row per enterprise of the township for the month, filed or not, with growth (SQL); keyset by name."""
+    """One row per enterprise of the township for the month, filed or not, with growth (SQL); keyset by name.
+    `status` keeps only the rows not filed, filed, late, or flagged (implausible and not yet confirmed)."""
     actor.require("filings:read")
     if not 1 <= limit <= 1000:
         raise ValidationFailed.one("limit", "每页条数须在 1–1000 之间")
     stmt, c = _rows_stmt(period)
-    stmt = _scope(stmt, actor, township)
-    if only_missing:
-        stmt = stmt.where(c.id.is_(None))
+    stmt = _grid_status(_scope(stmt, actor, township), c, "missing" if only_missing else status)
     if cursor:
         name, last_id = decode_cursor(cursor, "name")
         stmt = stmt.where(tuple_(Enterprise.name, Enterprise.id) > tuple_(name, last_id))
@@ -404,6 +496,20 @@ def grid(
     more = len(rows) > limit
     out = [GridRow(*r) for r in rows[:limit]]
     return out, (encode_cursor("name", out[-1].name, out[-1].enterprise_id) if more and out else None)
+
+
+def grid_counts(session: Session, *, actor: Principal, period: int, township: str) -> dict[str, int]:
+    """How many of the township's enterprises are in each grid status for the month (one query)."""
+    actor.require("filings:read")
+    c = aliased(F)
+    stmt = select(
+        func.count(Enterprise.id), func.count(c.id),
+        func.count(case((or_(c.filed_late.is_(True), c.corrected_late.is_(True)), 1))),
+        func.count(case((and_(c.checks.is_not(None), c.checks_confirmed_at.is_(None)), 1))),
+    ).select_from(Enterprise).outerjoin(c, and_(c.enterprise_id == Enterprise.id, c.period == period))
+    row = session.execute(_scope(stmt, actor, township)).one()
+    total, filed, late, flagged = row
+    return {"all": total, "missing": total - filed, "filed": filed, "late": late, "flagged": flagged}
 
 
 def grid_row(session: Session, *, actor: Principal, enterprise_id: int, period: int) -> GridRow:
@@ -709,3 +815,15 @@ def overdue(
         missing_stmt.order_by(case(whens, value=Enterprise.township), Enterprise.name, Enterprise.id).limit(limit)
     ))
     return Overdue(period, deadline(session, period), as_of, towns, missing, sum(t.missing for t in towns))
+
+
+def flagged_counts(session: Session, *, actor: Principal, period: int) -> dict[str, int]:
+    """Per township, the month's filings with implausible figures nobody has confirmed yet (flagged in reports)."""
+    actor.require("filings:read")
+    stmt = (
+        select(Enterprise.township, func.count())
+        .select_from(F).join(Enterprise, Enterprise.id == F.enterprise_id)
+        .where(F.period == period, F.checks.is_not(None), F.checks_confirmed_at.is_(None))
+        .group_by(Enterprise.township)
+    )
+    return dict(session.execute(_scope(stmt, actor)).all())

@@ -4,6 +4,7 @@ with a chart, the forecast with what-if, 公示, the ledger export, and the awar
 Amounts are shown and typed in 万元 and converted to integer 元 with Decimal (never float).
 """
 
+import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -29,7 +30,7 @@ from app.policies import coverage
 from app.policies import store as policy_store
 from app.policies.schema import FUNDER_NAMES
 from app.web.deps import PagePrincipal
-from app.web.render import redirect, render, templates
+from app.web.render import list_qs, redirect, render, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -243,9 +244,14 @@ def queue(request: Request, session: SessionDep, principal: PagePrincipal,
     principal.require("awards:read")
     filters = _line_filters(request)
     rows, next_cursor = workflow.list_lines(session, actor=principal, filters=filters, cursor=cursor, limit=50)
-    base_qs = "&".join(p for p in request.url.query.split("&") if p and not p.startswith("cursor="))
+    shown = award_ledger.ledger_totals(session, actor=principal, filters=filters)
+    # "status" stays in the links even when "全部" is chosen (status=), so the export holds the same rows.
+    base_qs = list_qs(request)
+    if "status" in request.query_params and not filters.status:
+        base_qs = "&".join(p for p in ("status=", base_qs) if p)
     return render(request, "awards/queue.html", {
         "section": "awards", "rows": rows, "next_cursor": next_cursor, "f": filters, "base_qs": base_qs,
+        "total": sum(v for k, v in shown.items() if k.endswith("_count")),
         "totals": award_ledger.ledger_totals(session, actor=principal), "funds": fund_service.balances(session),
         "is_first_page": cursor is None,
     }, block="results")
@@ -256,6 +262,7 @@ def _row(request, session, principal, line_id, *, status=200, errors=None, messa
     return render(request, "awards/_row.html", {
         "line": line, "ent_name": ent.name, "township": ent.township, "row_errors": errors or [],
         "message": message, "funds": fund_service.balances(session),
+        "oob_totals": award_ledger.ledger_totals(session, actor=principal),
     }, status_code=status)
 
 
@@ -344,9 +351,7 @@ def line_page(request: Request, line_id: int, session: SessionDep, principal: Pa
 
 @router.get("/awards/ledger.xlsx")
 def ledger_xlsx(request: Request, session: SessionDep, principal: PagePrincipal):
-    filters = _line_filters(request)
-    if "status" not in request.query_params:
-        filters.status = None  # the ledger is every state unless asked
+    filters = _line_filters(request)  # the same filters, defaults included, as the list it is exported from
     data = excel.ledger_xlsx(session, actor=principal, filters=filters)
     return Response(data, media_type=excel.XLSX, headers={"Content-Disposition": "attachment; filename=award-ledger.xlsx"})
 
@@ -390,8 +395,9 @@ def _funds_page(request, session, principal, *, status=200, errors=None, message
         "proposed": [round(b.proposed_yuan / 10000, 2) for b in balances],
     }
     by_year = award_ledger.totals_by_year_funder(session, actor=principal)
+    unfunded = forecast_service.unfunded_proposed(session, actor=principal)  # the forecast shows the same figure
     return render(request, "awards/funds.html", {
-        "section": "awards", "balances": balances, "chart": chart, "by_year": by_year,
+        "unfunded": unfunded, "section": "awards", "balances": balances, "chart": chart, "by_year": by_year,
         "documents": policy_store.current(session).documents, "errors": errors or [], "message": message,
     }, status_code=status)
 
@@ -495,25 +501,43 @@ def _overrides(request: Request, session: Session) -> tuple[dict[str, Decimal], 
     return overrides, shown
 
 
-def _candidates(session, principal, text: str, year: int) -> list[dict]:
-    """Lines of `企业 id 或统一社会信用代码, 认定代码, 级别[, 日期]`."""
-    from app.enterprises import service as enterprise_service
+CANDIDATE_ROWS = 5
 
-    out = []
-    for n, raw in enumerate(text.splitlines(), start=1):
-        parts = [p.strip() for p in raw.replace("，", ",").split(",") if p.strip()]
-        if not parts:
+
+def _who(session, principal, text: str, n: int) -> int:
+    """An enterprise as picked in the search box: "名称（信用代码）", a 统一社会信用代码, or an exact name."""
+    from sqlalchemy import select
+
+    from app.enterprises import service as enterprise_service
+    from app.enterprises.models import Enterprise
+
+    m = re.search(r"[（(]([0-9A-Z]{18})[）)]\s*$", text)
+    code = m.group(1) if m else text.strip().upper()
+    if re.fullmatch(r"[0-9A-Z]{18}", code):
+        return enterprise_service.get_by_uscc(session, actor=principal, uscc=code, with_details=False).id
+    stmt = select(Enterprise.id).where(Enterprise.name == text.strip(), Enterprise.deleted_at.is_(None))
+    if principal.township_filter():
+        stmt = stmt.where(Enterprise.township == principal.township_filter())
+    ids = session.scalars(stmt.limit(2)).all()
+    if len(ids) != 1:
+        raise ValidationFailed.one(f"candidates[{n - 1}]", f"第 {n} 行：找不到企业“{text}”，请从搜索结果中选择")
+    return ids[0]
+
+
+def _candidates(session, principal, qp) -> tuple[list[dict], list[dict]]:
+    """The candidate rows of the page: a firm picked by search, an honour and a level from lists, a date."""
+    out, shown = [], []
+    rows = zip(qp.getlist("cand_who"), qp.getlist("cand_honour"), qp.getlist("cand_level"), qp.getlist("cand_date"),
+               strict=False)
+    for n, (who, honour, level, when) in enumerate(rows, start=1):
+        shown.append({"who": who, "honour": honour, "level": level, "date": when})
+        if not who.strip():
             continue
-        if len(parts) < 3:
-            raise ValidationFailed.one("candidates", f"第 {n} 行应为“企业 id 或信用代码, 认定代码, 级别”")
-        who = parts[0]
-        if who.isdigit():
-            eid = int(who)
-        else:
-            eid = enterprise_service.get_by_uscc(session, actor=principal, uscc=who, with_details=False).id
-        out.append({"enterprise_id": eid, "honour": parts[1], "level": parts[2], "outcome": "new",
-                    "date": parts[3] if len(parts) > 3 else None})
-    return out
+        if not honour or not level:
+            raise ValidationFailed.one(f"candidates[{n - 1}]", f"第 {n} 行：请选择认定和级别")
+        out.append({"enterprise_id": _who(session, principal, who, n), "honour": honour, "level": level,
+                    "outcome": "new", "date": when or None})
+    return out, shown
 
 
 @router.get("/awards/forecast")
@@ -523,7 +547,8 @@ def forecast_page(request: Request, session: SessionDep, principal: PagePrincipa
     scenario = qp.get("scenario") or "targets"
     year_text = qp.get("year") or "2023"
     ctx: dict[str, Any] = {
-        "section": "awards", "scenario": scenario, "year": year_text, "candidates_text": qp.get("candidates") or "",
+        "section": "awards", "scenario": scenario, "year": year_text, "candidate_rows": [],
+        "CANDIDATE_ROWS": CANDIDATE_ROWS, "prompt": None,
         "rules": [r for r in policy_store.current(session).rules.values() if r.amount is not None and r.funder],
         "errors": [], "out": None, "shown": [],
     }
@@ -532,10 +557,13 @@ def forecast_page(request: Request, session: SessionDep, principal: PagePrincipa
         if not year_text.isdigit():
             raise ValidationFailed.one("year", "年度应为数字")
         overrides, ctx["shown"] = _overrides(request, session)
-        candidates = _candidates(session, principal, ctx["candidates_text"], int(year_text)) \
-            if scenario == "candidates" else None
-        ctx["out"] = forecast_service.forecast(session, actor=principal, scenario=scenario, year=int(year_text),
-                                               candidates=candidates, overrides=overrides)
+        candidates, ctx["candidate_rows"] = _candidates(session, principal, qp) if scenario == "candidates" \
+            else (None, [])
+        if scenario == "candidates" and not candidates:
+            ctx["prompt"] = "请在上方“候选企业”中搜索并选择企业、认定和级别，再点“测算”。"
+        else:
+            ctx["out"] = forecast_service.forecast(session, actor=principal, scenario=scenario,
+                                                   year=int(year_text), candidates=candidates, overrides=overrides)
     except AppError as e:
         if e.status_code not in (404, 422):
             raise

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy import func, select
 
 from app.api.deps import CurrentEnterprise, SessionDep
 from app.api.enterprises import filters_dep
@@ -16,7 +17,7 @@ from app.enterprises.schemas import EnterpriseCreate, EnterpriseUpdate, FigureIn
 from app.enterprises.service import ListFilters
 from app.errors import AppError, FieldError, PreconditionFailed, ValidationFailed
 from app.web.deps import PagePrincipal
-from app.web.render import redirect, render
+from app.web.render import list_qs, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -94,8 +95,9 @@ def list_page(
     rows, next_cursor, year = enterprise_service.list_page(
         session, actor=principal, filters=filters, sort=sort, cursor=cursor, limit=50
     )
-    query = request.url.query
-    base_qs = "&".join(p for p in query.split("&") if p and not p.startswith("cursor=") and not p.endswith("="))
+    stmt, _, _ = enterprise_service.list_query(session, actor=principal, filters=filters, sort=sort)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    base_qs = list_qs(request)
     return render(
         request,
         "enterprises/list.html",
@@ -107,16 +109,29 @@ def list_page(
             "f": filters,
             "sort": sort,
             "base_qs": base_qs,
+            "total": total,
             "is_first_page": cursor is None,
         },
         block="results",
     )
 
 
-@router.get("/enterprises/export.xlsx")
-def export(session: SessionDep, principal: PagePrincipal, filters: PageFilters):
+@router.get("/enterprises/suggest")
+def suggest(request: Request, session: SessionDep, principal: PagePrincipal):
+    """Up to 10 enterprises matching what is typed (name or 信用代码), as <option>s for a search box's datalist."""
     principal.require("enterprises:read")
-    data = excel.export_enterprises(session, actor=principal, filters=filters)
+    qp = request.query_params
+    q = next((v for k, v in qp.multi_items() if k in ("q", "cand_who") and v.strip()), "").strip()[:100]
+    rows = []
+    if q:
+        rows, _, _ = enterprise_service.list_page(session, actor=principal, filters=filters_dep(q=q), limit=10)
+    return render(request, "enterprises/_suggest.html", {"rows": rows})
+
+
+@router.get("/enterprises/export.xlsx")
+def export(session: SessionDep, principal: PagePrincipal, filters: PageFilters, sort: str = "name"):
+    principal.require("enterprises:read")
+    data = excel.export_enterprises(session, actor=principal, filters=filters, sort=sort)
     return Response(data, media_type=excel.XLSX, headers={"Content-Disposition": "attachment; filename=enterprises.xlsx"})
 
 

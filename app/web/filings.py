@@ -3,6 +3,7 @@
 
 from datetime import date
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
@@ -62,6 +63,7 @@ def index(
         "label": filing_service.month_label(period), "rep": rep, "status": status, "trend": trend,
         "months": _months(today), "as_of": as_of, "today": today,
         "growth": {g.township: g for g in rep.townships},
+        "flagged": filing_service.flagged_counts(session, actor=principal, period=period),
     }, block="body")
 
 
@@ -73,9 +75,10 @@ def grid_page(
     principal: PagePrincipal,
     township: Annotated[str | None, Query(max_length=20)] = None,
     missing: Annotated[bool, Query()] = False,
+    status: Annotated[str | None, Query(max_length=20)] = None,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ):
-    """One row per enterprise of the township; each row saves itself (htmx)."""
+    """One row per enterprise of the township, filtered by status; each row saves itself (htmx)."""
     principal.require("filings:read")
     period = filing_service.parse_month(month)
     town = principal.township_filter() or township or None
@@ -84,40 +87,55 @@ def grid_page(
                                                               "label": filing_service.month_label(period)})
     if town not in township_names():
         raise ValidationFailed.one("township", f"未知的乡镇代码“{town}”")
-    rows, next_cursor = filing_service.grid(session, actor=principal, period=period, township=town, only_missing=missing,
+    status = "missing" if missing else (status or None)
+    rows, next_cursor = filing_service.grid(session, actor=principal, period=period, township=town, status=status,
                                             cursor=cursor, limit=100)
+    counts = filing_service.grid_counts(session, actor=principal, period=period, township=town)
     today = date.today()
     due = filing_service.deadline(session, period)
     return render(request, "filings/grid.html", {
         "section": "filings", "rows": rows, "next_cursor": next_cursor, "month": month, "period": period,
         "label": filing_service.month_label(period), "town": town, "deadline": due, "late_now": today > due,
-        "closed": period < filing_service.period_of(today.year, today.month), "missing": missing,
+        "closed": period < filing_service.period_of(today.year, today.month), "status": status,
+        "statuses": filing_service.GRID_STATUSES, "counts": counts, "total": counts[status or "all"],
         "can_write": principal.has("filings:write"), "is_first_page": cursor is None,
+        "base_qs": urlencode({k: v for k, v in (("township", town), ("status", status)) if v}),
         "max_mb": get_settings().import_max_bytes // 1024 // 1024,
     }, block="rows")
+
+
+def _figure(text) -> str | None:
+    """A figure as typed: digit grouping (1,234,567 or 1，234，567) and spaces are dropped."""
+    return str(text or "").strip().replace(",", "").replace("，", "").replace(" ", "") or None
 
 
 @router.post("/filings/{month}/enterprises/{enterprise_id}")
 async def save_row(
     request: Request, month: str, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal
 ):
-    """Save one grid row; the row comes back with its growth, or with the errors named per field."""
+    """Save one grid row; the row comes back with its growth, with the errors named per field, or with the
+    plausibility warnings and a confirmation to fill in before an implausible figure is saved."""
     principal.require("filings:write")
     period = filing_service.parse_month(month)
     form = await request.form()
-    raw = {k: (str(form.get(k) or "").strip().replace(",", "") or None) for k in FILING_FIELDS}
+    raw = {k: _figure(form.get(k)) for k in FILING_FIELDS}
+    confirm_note = str(form.get("confirm_note") or "").strip() or None
     today = date.today()
     errors: dict[str, str] = {}
+    warnings: dict[str, list[str]] = {}
     try:
         data = FilingIn.model_validate({k: v for k, v in raw.items() if v is not None})
         with session.begin_nested():
             saved = filing_service.submit(session, actor=principal, enterprise_id=enterprise_id, period=period, data=data,
-                                          today=today)
+                                          today=today, confirm_note=confirm_note, require_confirmation=True)
     except ValidationError as e:
         for x in e.errors():
             field = str(x["loc"][0]) if x.get("loc") else "form"
             label = FILING_FIELDS.get(field, (field,))[0]
             errors.setdefault(field, f"{label}：{translate(x).message.split('：', 1)[-1]}")
+    except filing_service.NeedsConfirmation as e:
+        for c in e.checks:
+            warnings.setdefault(c["field"], []).append(c["message"])
     except AppError as e:
         if e.status_code != 422:
             raise
@@ -125,12 +143,36 @@ async def save_row(
             errors.setdefault(x.field, x.message)
     row = filing_service.grid_row(session, actor=principal, enterprise_id=enterprise_id, period=period)
     due = filing_service.deadline(session, period)
-    ctx = {"r": row, "month": month, "can_write": True, "errors": errors, "values": raw, "late_now": today > due,
-           "closed": True}
-    if errors:
+    ctx = {"r": row, "month": month, "can_write": True, "errors": errors, "warnings": warnings, "values": raw,
+           "late_now": today > due, "closed": True}
+    if errors or warnings:
         return render(request, "filings/_row.html", ctx, status_code=422)
     ctx["saved"] = "late" if saved.late else "ok"
     return render(request, "filings/_row.html", ctx)
+
+
+@router.post("/filings/{month}/enterprises/{enterprise_id}/confirm")
+async def confirm_row(
+    request: Request, month: str, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal
+):
+    """Confirm a saved month's implausible figures (from a file or the API) with a note; audited."""
+    principal.require("filings:write")
+    period = filing_service.parse_month(month)
+    form = await request.form()
+    errors: dict[str, str] = {}
+    try:
+        with session.begin_nested():
+            filing_service.confirm_checks(session, actor=principal, enterprise_id=enterprise_id, period=period,
+                                          note=str(form.get("confirm_note") or ""))
+    except AppError as e:
+        if e.status_code != 422:
+            raise
+        errors = {x.field: x.message for x in e.errors}
+    row = filing_service.grid_row(session, actor=principal, enterprise_id=enterprise_id, period=period)
+    today = date.today()
+    ctx = {"r": row, "month": month, "can_write": True, "errors": errors, "late_now": today > filing_service.deadline(
+        session, period), "closed": True, "saved": None if errors else "confirmed"}
+    return render(request, "filings/_row.html", ctx, status_code=422 if errors else 200)
 
 
 @router.get("/filings/{month}/template.xlsx")

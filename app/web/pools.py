@@ -35,9 +35,9 @@ from app.pools.schemas import (
     ReviewEnterItem,
     ReviewLeaveItem,
 )
-from app.reference import township_names, townships
+from app.reference import SIZE_NAMES, township_names, townships
 from app.web.deps import PagePrincipal
-from app.web.render import render, templates
+from app.web.render import list_qs, render, templates
 
 router = APIRouter(include_in_schema=False)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -67,10 +67,6 @@ def _form_value(form, key: str) -> str | None:
         return None
     v = str(v).strip()
     return v or None
-
-
-def _qs(request: Request, drop: tuple[str, ...] = ("cursor",)) -> str:
-    return "&".join(p for p in request.url.query.split("&") if p and not p.startswith(tuple(f"{d}=" for d in drop)))
 
 
 # --- overview --------------------------------------------------------------------------------
@@ -120,7 +116,7 @@ def mu_page(
             "provisional_count": n,
             "computed_at": computed_at,
             "f": {"township": township or [], "mu_class": mu_class or [], "q": q or ""},
-            "base_qs": _qs(request),
+            "base_qs": list_qs(request),
             "is_first_page": cursor is None,
         },
         block="results",
@@ -206,7 +202,10 @@ async def graduation_confirm(request: Request, proposal_id: int, session: Sessio
 @router.post("/pools/graduations/{proposal_id}/dismiss")
 async def graduation_dismiss(request: Request, proposal_id: int, session: SessionDep, principal: PagePrincipal):
     form = await request.form()
-    pool_graduation.dismiss_graduation(session, actor=principal, proposal_id=proposal_id, note=_form_value(form, "note"))
+    note = _form_value(form, "note")
+    if note is None:
+        raise ValidationFailed.one("note", "请填写驳回原因")
+    pool_graduation.dismiss_graduation(session, actor=principal, proposal_id=proposal_id, note=note)
     return render(request, "pools/_message.html", {"message": "已驳回，企业留在库中"})
 
 
@@ -243,7 +242,7 @@ def pool_page(
         "pool": pool_def,
         "tab": tab,
         "f": f,
-        "base_qs": _qs(request),
+        "base_qs": list_qs(request),
         "is_first_page": cursor is None,
         "next_cursor": None,
         "year": None,
@@ -253,18 +252,34 @@ def pool_page(
             session, actor=principal, pool_code=pool_code, filters=f, include_left=tab == "history", cursor=cursor,
         )
         ctx["rows"] = rows
+        ctx["total"] = len(listing.all_members(session, actor=principal, pool_code=pool_code, filters=f,
+                                                    include_left=tab == "history")[0])
     elif tab == "candidates":
-        rows, ctx["next_cursor"], ctx["year"] = listing.candidates_page(
-            session, actor=principal, pool_code=pool_code, filters=f, cursor=cursor
-        )
-        ctx["rows"] = rows
+        ranked, ctx["year"] = listing.all_candidates(session, actor=principal, pool_code=pool_code, filters=f)
+        ranked = rank_candidates(ranked)
+        start = int(cursor) if cursor and cursor.isdigit() else 0
+        ctx["rows"] = ranked[start:start + PAGE]
+        ctx["rank_from"] = start + 1
+        ctx["next_cursor"] = str(start + PAGE) if start + PAGE < len(ranked) else None
         ctx["counts"], _ = listing.candidate_counts(session, actor=principal, pool_code=pool_code, filters=f)
+        ctx["total"] = sum(c["met"] + c["judgement"] for c in ctx["counts"].values())
     elif tab == "graduations":
         ctx["graduations"] = pool_graduation.graduations(session, actor=principal, pool_code=pool_code)
     else:
         raise ValidationFailed.one("tab", "未知的页签")
     ctx["member_counts"] = listing.member_counts(session, actor=principal).get(pool_code, {})
     return render(request, "pools/pool.html", ctx, block="results")
+
+
+PAGE = 50
+
+
+def rank_candidates(rows: list) -> list:
+    """Candidates in the order to act on them: those meeting every checkable condition first, then those waiting
+    for a person's judgement; within each, the highest revenue first — the closest to the next step (e.g. 规上,
+    营业收入 2000 万元); firms without figures last."""
+    return sorted(rows, key=lambda r: (r.candidacy != "met", r.revenue_yuan is None, -(r.revenue_yuan or 0),
+                                       r.enterprise.name, r.enterprise.id))
 
 
 def _xlsx(sheet: str, headers: list[str], rows: list[list]) -> bytes:
@@ -325,17 +340,19 @@ def members_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipal, 
 @router.get("/pools/{pool_code}/candidates.xlsx")
 def candidates_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipal, filters: Filters):
     rows, year = listing.all_candidates(session, actor=principal, pool_code=pool_code, filters=_clean(filters))
+    rows = rank_candidates(rows)  # the order of the list on the screen
     pool_def = common.get_pool_def(pool_code)
     names = township_names()
     data = _xlsx(
         "候选企业",
         ["统一社会信用代码", "企业名称", "乡镇（街道）", "规模", "行业", f"{year} 年营业收入（万元）",
-         f"{year} 年主营业务收入（万元）", "判断", *[e.name for e in pool_def.entry_classes], "亩产效益类别"],
+         f"{year} 年主营业务收入（万元）", "判断", *[e.name for e in pool_def.entry_classes], "亩产效益类别", "排序（离下一步越近越靠前）"],
         [
-            [r.enterprise.uscc, r.enterprise.name, names.get(r.enterprise.township), r.enterprise.size,
+            [r.enterprise.uscc, r.enterprise.name, names.get(r.enterprise.township),
+             SIZE_NAMES.get(r.enterprise.size, r.enterprise.size),
              r.enterprise.industry, _wan(r.revenue_yuan), _wan(r.main_revenue_yuan), CANDIDACY_LABELS[r.candidacy],
-             *[CANDIDACY_LABELS[r.classes[e.code]] for e in pool_def.entry_classes], r.mu_class]
-            for r in rows
+             *[CANDIDACY_LABELS[r.classes[e.code]] for e in pool_def.entry_classes], r.mu_class, i]
+            for i, r in enumerate(rows, start=1)
         ],
     )
     return Response(data, media_type=XLSX,
@@ -376,8 +393,11 @@ def review_page(request: Request, pool_code: str, session: SessionDep, principal
 @router.post("/pools/{pool_code}/review")
 async def review_confirm(request: Request, pool_code: str, session: SessionDep, principal: PagePrincipal):
     form = await request.form()
+    missing = [eid for eid in form.getlist("leave") if not _form_value(form, f"reason_{eid}")]
+    if missing:  # no silent default: every firm leaving has the reason a person chose
+        raise ValidationFailed.one(f"reason_{missing[0]}", "请为每家出库企业选择出库原因")
     leave_items = [
-        _model(ReviewLeaveItem, {"enterprise_id": eid, "reason": _form_value(form, f"reason_{eid}") or "not_eligible"})
+        _model(ReviewLeaveItem, {"enterprise_id": eid, "reason": _form_value(form, f"reason_{eid}")})
         for eid in form.getlist("leave")
     ]
     enter_items = [

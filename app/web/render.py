@@ -1,11 +1,14 @@
 """Template rendering for pages: whole page normally, one named block for an htmx request."""
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2_fragments.fastapi import Jinja2Blocks
 
+from app import labels
+from app.accounts.labels import ROLE_NAMES
 from app.errors import AppError
 from app.reference import (
     AUDIT_ACTIONS,
@@ -33,6 +36,19 @@ def yuan_fmt(yuan) -> str:
     return "—" if yuan is None else f"{yuan:,}"
 
 
+def list_qs(request: Request, drop: tuple[str, ...] = ("cursor",)) -> str:
+    """A list page's filters as one encoded query string — without paging and empty fields — built once and
+    used for every link of the list (pager, export), so a link holds exactly the filters on the screen."""
+    return urlencode([(k, v) for k, v in request.query_params.multi_items() if v != "" and k not in drop])
+
+
+def url(path: str, qs: str = "", **extra) -> str:
+    """`path?qs&extra…` — the template writes it into an attribute, where autoescaping is correct HTML."""
+    more = urlencode({k: v for k, v in extra.items() if v is not None and v != ""})
+    query = "&".join(p for p in (qs, more) if p)
+    return f"{path}?{query}" if query else path
+
+
 env = templates.env
 env.filters["wan"] = wan
 env.filters["yuan"] = yuan_fmt
@@ -46,8 +62,13 @@ env.globals.update(
     OWNERSHIP_NAMES=OWNERSHIP_NAMES,
     AUDIT_ACTIONS=AUDIT_ACTIONS,
     AUDIT_ENTITIES=AUDIT_ENTITIES,
-    ROLE_NAMES={"county_admin": "县工信局管理员", "county_viewer": "县级查看", "township_staff": "乡镇工作人员"},
+    url=url,
+    ROLE_NAMES=ROLE_NAMES,
 )
+labels.register(env)  # the Chinese word for every code, from each domain's labels module
+# The one pager and list bar of every list, usable inside any block (htmx renders single blocks).
+_list_macros = env.get_template("_list.html").module
+env.globals.update(pager=_list_macros.pager, list_bar=_list_macros.list_bar)
 
 
 def is_htmx(request: Request) -> bool:

@@ -22,7 +22,7 @@ from app.targets import excel, progress
 from app.targets import service as target_service
 from app.targets.progress import MEASURE_NAMES, NEAR_DAYS, STATUS_NAMES, STATUS_RULES, describe_measure, num
 from app.web.deps import PagePrincipal
-from app.web.render import redirect, render, templates
+from app.web.render import list_qs, redirect, render, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -361,7 +361,7 @@ def cell_page(
         cursor=cursor, limit=200,
     )
     part_name = next((p["name"] for p in ind.parts or [] if p["code"] == part), None) if part else None
-    qs = "&".join(p for p in request.url.query.split("&") if p and not p.startswith("cursor="))
+    qs = list_qs(request)
     return render(request, "targets/cell.html", {
         "section": "targets", "ts": ts, "ind": ind, "page": page, "key": key, "township": township or None,
         "part_name": part_name, "as_of": as_of, "base_qs": qs, "is_first_page": cursor is None,

@@ -192,16 +192,28 @@ def test_forecast_page_shows_targets_cost_and_a_what_if_difference(client, make,
 
 
 def test_forecast_for_candidates(client, make, funds):
-    a = make.enterprise()
-    b = make.enterprise()
+    """Candidates are picked: a firm found by the search box, an honour and a level from lists."""
+    a = make.enterprise(name="冠县甲机械有限公司")
+    b = make.enterprise(name="冠县乙机械有限公司")
     login(client, make.user())
-    text = f"{a.id}, specialized_sme, provincial\n{b.uscc}, little_giant, national"
-    r = client.get("/awards/forecast", params={"scenario": "candidates", "candidates": text}, headers=HTMX)
+    page = client.get("/awards/forecast", params={"scenario": "candidates"})
+    assert page.status_code == 200 and "请在上方“候选企业”中搜索" in page.text
+    assert 'name="cand_honour"' in page.text and "专精特新" in page.text and "specialized_sme," not in page.text
+    found = client.get("/enterprises/suggest", params={"cand_who": "乙机械"}, headers=HTMX).text
+    assert f'value="冠县乙机械有限公司（{b.uscc}）"' in found and a.name not in found
+    params = {"scenario": "candidates", "cand_who": [a.name, f"{b.name}（{b.uscc}）", ""],
+              "cand_honour": ["specialized_sme", "little_giant", ""], "cand_level": ["provincial", "national", ""],
+              "cand_date": ["", "", ""]}
+    r = client.get("/awards/forecast", params=params, headers=HTMX)
     assert r.status_code == 200, r.text
     assert "forecast-total" in r.text and a.name in r.text and b.name in r.text
-    r = client.get("/awards/forecast", params={"scenario": "candidates", "candidates": f"{a.id}, gazelle"},
-                   headers=HTMX)
-    assert r.status_code == 422 and "第 1 行" in r.text
+    r = client.get("/awards/forecast", params={"scenario": "candidates", "cand_who": [a.name], "cand_honour": ["gazelle"],
+                                               "cand_level": [""], "cand_date": [""]}, headers=HTMX)
+    assert r.status_code == 422 and "第 1 行：请选择认定和级别" in r.text
+    r = client.get("/awards/forecast", params={"scenario": "candidates", "cand_who": ["没有这家公司"],
+                                               "cand_honour": ["gazelle"], "cand_level": ["provincial"],
+                                               "cand_date": [""]}, headers=HTMX)
+    assert r.status_code == 422 and "找不到企业“没有这家公司”" in r.text
 
 
 def test_notice_page_and_xlsx_keep_text_as_text(client, make, db, funds, admin_key):
@@ -220,7 +232,7 @@ def test_notice_page_and_xlsx_keep_text_as_text(client, make, db, funds, admin_k
     ws = load_workbook(io.BytesIO(r.content)).active
     names = [c for c in ws["B"] if c.value and "HYPERLINK" in str(c.value)]
     assert names and all(c.data_type == "s" for c in names)
-    ledger = client.get("/awards/ledger.xlsx")
+    ledger = client.get("/awards/ledger.xlsx", params={"status": ""})  # 全部, as the list offers it
     assert ledger.status_code == 200
     ws = load_workbook(io.BytesIO(ledger.content))["奖补台账"]
     assert ws["A1"].value == "编号" and ws.max_row >= 3

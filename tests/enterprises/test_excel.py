@@ -102,13 +102,31 @@ def test_one_bad_row_rejects_the_whole_file_with_every_error_listed(client, make
     assert (count(db), count(db, EnterpriseFigure), count(db, AuditEntry)) == (n0, f0, a0)
 
 
-def test_template_round_trips(client, make):
+def test_template_example_is_never_imported(client, make, db):
+    """The example sits on its own sheet; copied into the data sheet it is refused by row, with the file."""
     key = make.api_key()
     tpl = client.get("/api/v1/enterprises/import-template.xlsx", headers=bearer(key)).content
-    ws = load_workbook(io.BytesIO(tpl)).active
-    assert [c.value for c in ws[1]] == HEAD
-    # The template's example row is itself valid input.
+    wb = load_workbook(io.BytesIO(tpl))
+    assert wb.sheetnames[0] == "企业" and "示例（不导入）" in wb.sheetnames
+    assert [c.value for c in wb["企业"][1]] == HEAD and wb["企业"].max_row == 1
+    example = [c.value for c in wb["示例（不导入）"][2]]
+    assert "示例" in example[1]
+    n0 = count(db)
+    # Uploaded as downloaded: nothing to import.
     r = upload(client, key, tpl)
+    assert r.status_code == 422 and "没有数据行" in r.text
+    # The example copied into the data sheet above a real firm: the whole file is refused, naming row 2.
+    real = row(codes(1, seed=21)[0], name="冠县恒信机械有限公司")
+    r = upload(client, key, xlsx([example, real]))
+    assert r.status_code == 422
+    errors = r.json()["errors"]
+    assert [e["row"] for e in errors] == [2] and "示例企业" in errors[0]["message"] and "删除该行" in errors[0]["message"]
+    # Only the code, or only the name, of the example is enough to refuse it.
+    r = upload(client, key, xlsx([row(example[0], name="冠县某机械有限公司")]))
+    assert r.status_code == 422 and "示例企业" in r.text
+    assert count(db) == n0
+    # Without the example the same firm imports.
+    r = upload(client, key, xlsx([real]))
     assert r.status_code == 201 and r.json()["created"] == 1
 
 

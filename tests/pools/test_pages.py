@@ -98,7 +98,7 @@ def test_enterprise_panel_shows_criteria_with_figures_and_acts(client, make, fir
     r = client.post(f"/enterprises/{ent.id}/mu-class", headers=h, data={"year": "2023", "mu_class": "b"})
     assert r.status_code == 200
     html = client.get(f"/enterprises/{ent.id}").text
-    assert "2023 年：<strong>B</strong>（录入）" in html
+    assert "正式类别：B 类" in html and "2023 年 B 类（录入）" in html  # official, apart from the provisional
     history = client.get(f"/enterprises/{ent.id}", params={"tab": "history"}).text
     assert "培育库" in history and "亩产效益评价" in history and "入库" in history
 

@@ -5,6 +5,7 @@ A domain's labels module may define:
   field of one entity type only.
 - `VALUES`: field name → {code → Chinese name} for fields whose values are codes (status, pool, rule …).
 - `codes()`: further codes → Chinese names that are only known at run time (policy rules, funds).
+- any `*_NAMES` table (code → Chinese name) and `AUDIT_ACTIONS` / `AUDIT_ENTITIES` (the history tab's words).
 
 Pages show the Chinese word; the code may follow as secondary text. `register(env)` puts the helpers into
 the templates once (app.web.render), and `known_codes()` is what the page test looks for in main text.
@@ -50,6 +51,18 @@ def _values() -> dict[str, dict[str, str]]:
     for m in modules():
         for field, names in getattr(m, "VALUES", {}).items():
             out.setdefault(field, {}).update(names)
+        # A domain's audit vocabulary names the history tab's actions and records.
+        out.setdefault("action", {}).update(getattr(m, "AUDIT_ACTIONS", {}))
+        out.setdefault("entity_type", {}).update(getattr(m, "AUDIT_ENTITIES", {}))
+    return out
+
+
+def _named(m: ModuleType) -> dict[str, str]:
+    """Every `*_NAMES` table of a labels module whose keys are codes."""
+    out: dict[str, str] = {}
+    for attr, table in vars(m).items():
+        if attr.endswith("_NAMES") and isinstance(table, dict):
+            out.update({k: v for k, v in table.items() if isinstance(k, str) and isinstance(v, str)})
     return out
 
 
@@ -59,6 +72,7 @@ def _codes() -> dict[str, str]:
     for names in _values().values():
         out.update(names)
     for m in modules():
+        out.update(_named(m))
         if hasattr(m, "codes"):
             out.update(m.codes())
     return out
@@ -114,6 +128,12 @@ def known_codes() -> dict[str, str]:
 
 def register(env) -> None:
     env.globals.update(field_label=field, value_label=value, code_label=code, change_lines=change_lines)
+
+
+def quoted(text) -> str:
+    """“text”, with quotes already inside turned to single ones: “‘小升规’工业企业培育库”, never ““小升规”…”."""
+    text = "" if text is None else str(text)
+    return "“" + text.replace("“", "‘").replace("”", "’") + "”"
 
 
 def names(codes_: Iterable[str]) -> str:

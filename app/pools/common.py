@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.accounts.permissions import Principal
 from app.enterprises.models import FIGURE_FIELDS, Enterprise, EnterpriseFigure
 from app.errors import FieldError, NotFound, ValidationFailed
+from app.labels import quoted
 from app.pools.criteria import CriterionResult, FirmFacts, HonourFact, YearFigures, needs_judgement
 from app.pools.definitions import EntryClass, PoolDefinition, load_pools
 from app.pools.models import PoolMembership
@@ -44,7 +45,7 @@ def entry_class_of(pool_def: PoolDefinition, code: str | None, field: str = "ent
         return pool_def.entry_class(code)
     except KeyError:
         options = "、".join(f"{e.code}（{e.name}）" for e in pool_def.entry_classes)
-        raise ValidationFailed.one(field, f"“{pool_def.name}”没有入库类别“{code}”（可选：{options}）") from None
+        raise ValidationFailed.one(field, f"{quoted(pool_def.name)}没有入库类别“{code}”（可选：{options}）") from None
 
 
 def class_name(pool_code: str, entry_code: str) -> str | None:

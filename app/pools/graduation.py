@@ -11,6 +11,7 @@ from app.audit import service as audit
 from app.db import utcnow
 from app.enterprises.models import Enterprise, Honour
 from app.errors import AppError, Conflict, FieldError, NotFound, ValidationFailed
+from app.labels import quoted
 from app.pools.common import M, get_pool_def, township_scope
 from app.pools.definitions import AboveScaleGoal, HonourGoal, PoolDefinition, load_pools
 from app.pools.membership import current_membership, enter, leave
@@ -78,7 +79,7 @@ def propose_graduations(
             enterprise_id=enterprise.id,
             township=enterprise.township,
             changes={"pool": m.pool, "trigger": trigger, "status": [None, "pending"]},
-            note=f"达成“{pool_def.name}”培育目标：{goal.text}，建议出库" + (
+            note=f"达成{quoted(pool_def.name)}培育目标：{goal.text}，建议出库" + (
                 f"并转入{'、'.join(pools[n].name for n in pool_def.next_pools)}" if pool_def.next_pools else ""
             ),
         )
@@ -173,7 +174,7 @@ def _confirm_graduation(
                         enterprise_id=ent.id,
                         entry_class=data.next_entry_class,
                         entered_date=min(start, today),
-                        note=f"由“{pool_def.name}”毕业转入" + (f"；{data.note}" if data.note else ""),
+                        note=f"由{quoted(pool_def.name)}毕业转入" + (f"；{data.note}" if data.note else ""),
                     ),
                 )
             except AppError as e:

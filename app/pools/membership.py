@@ -12,6 +12,7 @@ from app.audit import service as audit
 from app.db import utcnow
 from app.enterprises.models import Enterprise
 from app.errors import Conflict, FieldError, ValidationFailed
+from app.labels import quoted
 from app.pools import sql as pool_sql
 from app.pools.common import (
     M,
@@ -73,7 +74,7 @@ def _choose_class(pool_def: PoolDefinition, facts: FirmFacts, year: int) -> Entr
         if c in by_candidacy:
             return by_candidacy[c]
     summaries = "；".join(s.summary for s in entry_rule_status(pool_def, facts, year))
-    raise ValidationFailed.one("entry_class", f"{year} 年不符合“{pool_def.name}”任何入库类别：{summaries}")
+    raise ValidationFailed.one("entry_class", f"{year} 年不符合{quoted(pool_def.name)}任何入库类别：{summaries}")
 
 
 def enter(
@@ -91,7 +92,7 @@ def enter(
     if entered < pool_def.in_force.start:
         raise ValidationFailed.one(
             "entered_date",
-            f"入库日期 {entered} 早于“{pool_def.name}”所依据的{pool_def.document}的施行日期 {pool_def.in_force.start}",
+            f"入库日期 {entered} 早于{quoted(pool_def.name)}所依据的{pool_def.document}的施行日期 {pool_def.in_force.start}",
         )
     current = current_membership(session, ent.id, pool_code)
     if current is not None:
@@ -100,7 +101,7 @@ def enter(
             errors=[
                 FieldError(
                     "enterprise_id",
-                    f"“{ent.name}”已在“{pool_def.name}”中（{current.entered_date} 入库，"
+                    f"“{ent.name}”已在{quoted(pool_def.name)}中（{current.entered_date} 入库，"
                     f"{class_name(pool_code, current.entry_class) or current.entry_class}），不能重复入库",
                 )
             ],
@@ -118,7 +119,7 @@ def enter(
         failed = "；".join(r.explanation for r in results if r.status is Status.FAILED)
         raise ValidationFailed.one(
             "entry_class",
-            f"不符合入库条件“{entry.name}”（{pool_def.document} {entry.clause}），按 {year} 年数据：{failed}",
+            f"不符合入库条件{quoted(entry.name)}（{pool_def.document} {entry.clause}），按 {year} 年数据：{failed}",
         )
     m = PoolMembership(
         enterprise_id=ent.id,
@@ -138,7 +139,7 @@ def enter(
     except IntegrityError as e:  # a concurrent request entered it first
         raise Conflict(
             "该企业已在该培育库中",
-            errors=[FieldError("enterprise_id", f"“{ent.name}”已在“{pool_def.name}”中，不能重复入库")],
+            errors=[FieldError("enterprise_id", f"“{ent.name}”已在{quoted(pool_def.name)}中，不能重复入库")],
             code="already_member",
         ) from e
     audit.record(
@@ -183,7 +184,7 @@ def leave(
         why = f"已于 {last} 出库" if last else "从未入库"
         raise Conflict(
             "该企业不在该培育库中",
-            errors=[FieldError("enterprise_id", f"“{ent.name}”不在“{pool_def.name}”中（{why}），不能出库")],
+            errors=[FieldError("enterprise_id", f"“{ent.name}”不在{quoted(pool_def.name)}中（{why}），不能出库")],
             code="not_member",
         )
     today = date.today()

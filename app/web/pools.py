@@ -15,6 +15,7 @@ from app.api.pools import pool_filters
 from app.api.problems import translate
 from app.config import get_settings
 from app.errors import AppError, ValidationFailed
+from app.labels import quoted
 from app.pools import common, listing, mu_provisional, mu_records
 from app.pools import graduation as pool_graduation
 from app.pools import membership as pool_membership
@@ -195,7 +196,7 @@ async def graduation_confirm(request: Request, proposal_id: int, session: Sessio
     g, entered = pool_graduation.confirm_graduation(session, actor=principal, proposal_id=proposal_id, data=data)
     msg = f"已确认毕业并出库（{LEAVE_REASONS['above_scale' if g.trigger == 'above_scale' else 'honoured']}）"
     if entered is not None:
-        msg += f"，已转入“{load_pools()[entered.pool].name}”"
+        msg += f"，已转入{quoted(load_pools()[entered.pool].name)}"
     return render(request, "pools/_message.html", {"message": msg})
 
 

@@ -10,6 +10,7 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 from app import labels
 from app.accounts.labels import ROLE_NAMES
 from app.errors import AppError
+from app.labels import quoted
 from app.reference import (
     AUDIT_ACTIONS,
     AUDIT_ENTITIES,
@@ -52,6 +53,8 @@ def url(path: str, qs: str = "", **extra) -> str:
 env = templates.env
 env.filters["wan"] = wan
 env.filters["yuan"] = yuan_fmt
+env.filters["quoted"] = quoted
+env.filters["n"] = lambda v: "—" if v is None else (f"{v:,}" if isinstance(v, int) else v)  # digits grouped
 env.globals.update(
     township_names=township_names,
     townships=townships,

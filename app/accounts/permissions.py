@@ -68,7 +68,10 @@ class Principal:
         if not self.has(scope):
             from app.accounts.labels import SCOPE_NAMES
 
-            raise Forbidden(f"没有“{SCOPE_NAMES.get(scope, scope)}”的权限，请联系县工信局管理员")
+            words = f"没有“{SCOPE_NAMES.get(scope, scope)}”的权限"
+            err = Forbidden(f"{words}（{scope}）")  # an integrator needs the scope's code …
+            err.words, err.code_note = f"{words}，请联系县工信局管理员", scope  # … a person reads the words
+            raise err
 
     def sees_township(self, township: str | None) -> bool:
         return self.is_county or township == self.township

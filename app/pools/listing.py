@@ -236,6 +236,17 @@ def all_members(session: Session, *, actor: Principal, pool_code: str, filters: 
     return [MemberRowData(*r) for r in session.execute(stmt)], year
 
 
+def count_members(session: Session, *, actor: Principal, pool_code: str, filters: PoolFilters,
+                  include_left: bool = False) -> int:
+    """How many members match (the list's total), in one query."""
+    actor.require("pools:read")
+    pool_def = get_pool_def(pool_code)
+    check_filters(filters)
+    year = resolve_year(session, filters.year)
+    sub = _members_stmt(actor, pool_def, filters, year, include_left).subquery()
+    return session.scalar(select(func.count()).select_from(sub)) or 0
+
+
 # --- candidates ------------------------------------------------------------------------------
 
 

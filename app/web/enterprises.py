@@ -273,7 +273,9 @@ def delete(request: Request, enterprise_id: int, _ent: CurrentEnterprise, sessio
 async def save_figures(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal):
     principal.require("enterprises:write")
     form = await request.form()
-    raw = {k: (v.strip() or None) for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
+    # Digits may arrive grouped as typed (1,234,567).
+    raw = {k: (v.strip().replace(",", "").replace("，", "") or None) for k, v in form.items()
+           if k != "csrf_token" and isinstance(v, str)}
     try:
         if raw.get("year") is None:
             raise ValidationFailed.one("year", "请填写年度")

@@ -253,8 +253,8 @@ def pool_page(
             session, actor=principal, pool_code=pool_code, filters=f, include_left=tab == "history", cursor=cursor,
         )
         ctx["rows"] = rows
-        ctx["total"] = len(listing.all_members(session, actor=principal, pool_code=pool_code, filters=f,
-                                                    include_left=tab == "history")[0])
+        ctx["total"] = listing.count_members(session, actor=principal, pool_code=pool_code, filters=f,
+                                             include_left=tab == "history")
     elif tab == "candidates":
         ranked, ctx["year"] = listing.all_candidates(session, actor=principal, pool_code=pool_code, filters=f)
         ranked = rank_candidates(ranked)

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from app.awards.event_models import EVENT_TYPE_NAMES
 from app.errors import NotFound
 from app.policies import store as policy_store
+from app.policies.loader import load_policies
 
 # --- the rule catalogue -----------------------------------------------------------------------
 

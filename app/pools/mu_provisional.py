@@ -202,6 +202,18 @@ def mu_page(
     return items, next_cursor, year
 
 
+def mu_count(session: Session, *, actor: Principal, year: int | None, township: list[str] | None = None,
+             mu_class: list[str] | None = None, q: str | None = None) -> int:
+    """How many firms the 亩产效益 list holds under these filters (its total)."""
+    actor.require("pools:read")
+    year = resolve_year(session, year)
+    f = PoolFilters(year=year, township=township, mu_class=mu_class, q=q)
+    check_filters(f)
+    mu = MuJoin(year)
+    stmt = select(func.count(Enterprise.id)).select_from(Enterprise)
+    return session.scalar(apply_filters(mu.join(stmt).where(Enterprise.deleted_at.is_(None)), actor, f, mu)) or 0
+
+
 def provisional_status(session: Session, year: int) -> tuple[int, object | None]:
     """(enterprises classed, when) of the stored provisional run for a year."""
     n, at = session.execute(

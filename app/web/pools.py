@@ -102,6 +102,7 @@ def mu_page(
     rows, next_cursor, year = mu_provisional.mu_page(
         session, actor=principal, year=year, township=township, mu_class=mu_class, q=q, cursor=cursor, limit=50
     )
+    total = mu_provisional.mu_count(session, actor=principal, year=year, township=township, mu_class=mu_class, q=q)
     scheme, setting = mu_provisional.effective_scheme(session)
     n, computed_at = mu_provisional.provisional_status(session, year)
     return render(
@@ -115,6 +116,7 @@ def mu_page(
             "scheme": scheme,
             "setting": setting,
             "provisional_count": n,
+            "total": total,
             "computed_at": computed_at,
             "f": {"township": township or [], "mu_class": mu_class or [], "q": q or ""},
             "base_qs": list_qs(request),

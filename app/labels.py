@@ -5,6 +5,7 @@ A domain's labels module may define:
   field of one entity type only.
 - `VALUES`: field name → {code → Chinese name} for fields whose values are codes (status, pool, rule …).
 - `codes()`: further codes → Chinese names that are only known at run time (policy rules, funds).
+- `TEMPLATE_GLOBALS`: the tables its templates use by name (registered with the templates here, once);
 - any `*_NAMES` table (code → Chinese name) and `AUDIT_ACTIONS` / `AUDIT_ENTITIES` (the history tab's words).
 
 Pages show the Chinese word; the code may follow as secondary text. `register(env)` puts the helpers into
@@ -127,7 +128,10 @@ def known_codes() -> dict[str, str]:
 
 
 def register(env) -> None:
+    """Once, for every template: the helpers above and each domain's `TEMPLATE_GLOBALS` (its tables of words)."""
     env.globals.update(field_label=field, value_label=value, code_label=code, change_lines=change_lines)
+    for m in modules():
+        env.globals.update(getattr(m, "TEMPLATE_GLOBALS", {}))
 
 
 def quoted(text) -> str:

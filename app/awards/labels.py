@@ -45,3 +45,6 @@ def codes() -> dict[str, str]:
 
 
 VALUES["rule_id"] = rule_names()
+
+
+TEMPLATE_GLOBALS = {"AWARD_STATUS_NAMES": STATUS_NAMES, "FUNDER_NAMES": FUNDER_NAMES, "AWARD_EVENT_NAMES": EVENT_TYPE_NAMES}

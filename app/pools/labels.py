@@ -1,10 +1,12 @@
 """Chinese names of the pools' codes: pools, entry classes, leave reasons, candidacy, 亩产效益 sources."""
 
+from app.pools.common import CANDIDACY_LABELS as CANDIDACY_NAMES
+from app.pools.common import MU_SOURCE_NAMES
+from app.pools.criteria import STATUS_NAMES as _CRITERION_STATUS
+from app.pools.criteria import Status
 from app.pools.definitions import load_pools
 from app.pools.models import LEAVE_REASONS
 
-CANDIDACY_NAMES = {"met": "符合", "judgement": "待人工判断", "missing": "数据不全", "failed": "不符合"}
-MU_SOURCE_NAMES = {"entered": "录入", "imported": "导入", "provisional": "暂定（按数据测算）", "registry": "企业登记"}
 GRADUATION_STATUS = {"pending": "待确认", "confirmed": "已确认", "dismissed": "已驳回"}
 TRIGGER_NAMES = {"above_scale": "升规", "honour": "获得认定"}
 
@@ -37,3 +39,11 @@ VALUES = {
 
 def codes() -> dict[str, str]:
     return {**_pools(), **_entry_classes(), **LEAVE_REASONS}
+
+
+TEMPLATE_GLOBALS = {
+    "POOL_CANDIDACY": CANDIDACY_NAMES,
+    "LEAVE_REASONS": LEAVE_REASONS,
+    "MU_SOURCE_NAMES": MU_SOURCE_NAMES,
+    "CRITERION_STATUS": {s.value: _CRITERION_STATUS[s] for s in Status},
+}

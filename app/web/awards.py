@@ -23,7 +23,6 @@ from app.awards import forecast as forecast_service
 from app.awards import funds as fund_service
 from app.awards import ledger as award_ledger
 from app.awards.event_models import FIELD_LABELS
-from app.awards.models import STATUS_NAMES
 from app.awards.schemas import ExtraFacts
 from app.errors import AppError, ValidationFailed
 from app.policies import coverage
@@ -76,10 +75,7 @@ def wan_to_yuan(text: str | None, field: str, *, required: bool = True) -> int |
     return int(yuan)
 
 
-templates.env.globals.update(
-    AWARD_STATUS_NAMES=STATUS_NAMES,
-    FUNDER_NAMES=FUNDER_NAMES,
-    AWARD_EVENT_NAMES=event_models.EVENT_TYPE_NAMES,
+templates.env.globals.update(  # the words of this domain come from app/awards/labels.py
     wan_exact=wan_exact,
     describe_event=award_facts.describe_event,
     award_subject=award_ledger.subject_of,

@@ -16,13 +16,12 @@ from app.errors import AppError, ValidationFailed
 from app.reference import township_names
 from app.reports import excel
 from app.reports import service as filing_service
-from app.reports.models import FILING_FIELDS, REQUIRED_FIELDS
+from app.reports.models import FILING_FIELDS
 from app.reports.schemas import FilingIn
 from app.web.deps import PagePrincipal
-from app.web.render import render, templates
+from app.web.render import render
 
 router = APIRouter(include_in_schema=False)
-templates.env.globals.update(FILING_FIELDS=FILING_FIELDS, FILING_REQUIRED=REQUIRED_FIELDS)
 
 AsOf = Annotated[date | None, Query()]
 

@@ -22,7 +22,6 @@ from app.pools import membership as pool_membership
 from app.pools import review as pool_review
 from app.pools import status as pool_status
 from app.pools.common import CANDIDACY_LABELS, MU_SOURCE_NAMES
-from app.pools.criteria import STATUS_NAMES, Status
 from app.pools.definitions import load_mu_scheme, load_pools
 from app.pools.listing import PoolFilters
 from app.pools.models import LEAVE_REASONS
@@ -43,13 +42,7 @@ from app.web.render import list_qs, render, templates
 router = APIRouter(include_in_schema=False)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-templates.env.globals.update(
-    POOL_CANDIDACY=CANDIDACY_LABELS,
-    LEAVE_REASONS=LEAVE_REASONS,
-    MU_SOURCE_NAMES=MU_SOURCE_NAMES,
-    CRITERION_STATUS={s.value: STATUS_NAMES[s] for s in Status},
-    pool_defs=load_pools,
-)
+templates.env.globals.update(pool_defs=load_pools)  # the words of this domain come from app/pools/labels.py
 
 Filters = Annotated[PoolFilters, Depends(pool_filters)]
 

@@ -30,7 +30,7 @@ def test_detail_tabs_render_figures_honours_history(client, make):
     hons = client.get(f"/enterprises/{ent.id}", params={"tab": "honours"}).text
     assert "专精特新中小企业" in hons and "市级" in hons and "ZJTX-001" in hons
     hist = client.get(f"/enterprises/{ent.id}", params={"tab": "history"}).text
-    assert "新增" in hist and "system" in hist
+    assert "新增" in hist and "系统自动" in hist  # the system acting, in words
 
 
 def test_create_form_shows_inline_uscc_error_and_writes_nothing(client, make, db):

@@ -1,7 +1,7 @@
 """Monthly filings carry their plausibility checks and who confirmed them.
 
 Revision ID: 0901
-Revises: 1002
+Revises: 1102
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0901"
-down_revision: str | Sequence[str] | None = "1002"
+down_revision: str | Sequence[str] | None = "1102"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

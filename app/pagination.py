@@ -1,23 +1,57 @@
-"""Keyset pagination shared by every list: an opaque cursor holding the last row's sort key and id."""
+"""Keyset pagination shared by every list: an opaque cursor holding the last row's sort key and id.
+
+The cursor is signed (HMAC-SHA256 with a key derived from YUMIAO_SECRET_KEY): a cursor the server
+did not issue — edited, forged, or its sort key of another type — is a 422 naming `cursor`, never a
+database error. Changing the secret key makes earlier cursors invalid (start again from page one).
+"""
 
 import base64
+import hashlib
+import hmac
 import json
+from functools import lru_cache
 from typing import Any
 
 from app.errors import ValidationFailed
 
+_SIG_BYTES = 12
+_SCALARS = (str, int, float, type(None))
+
+
+@lru_cache(maxsize=4)
+def _key(secret: str) -> bytes:
+    return hashlib.sha256(b"yumiao-cursor\x00" + secret.encode()).digest()
+
+
+def _sign(payload: bytes) -> bytes:
+    from app.config import get_settings
+
+    return hmac.new(_key(get_settings().secret_key), payload, hashlib.sha256).digest()[:_SIG_BYTES]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
 
 def encode_cursor(sort: str, key: Any, row_id: int) -> str:
-    raw = json.dumps({"s": sort, "k": key, "i": row_id}, ensure_ascii=False, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    raw = json.dumps({"s": sort, "k": key, "i": row_id}, ensure_ascii=False, separators=(",", ":")).encode()
+    return _b64(raw) + "." + _b64(_sign(raw))
 
 
 def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        body, _, sig = cursor.partition(".")
+        raw = _unb64(body)
+        if not hmac.compare_digest(_unb64(sig), _sign(raw)):
+            raise ValueError("not issued by this server")
         data = json.loads(raw)
-        if data["s"] != sort or not isinstance(data["i"], int):
+        key, row_id = data["k"], data["i"]
+        if data["s"] != sort or type(row_id) is not int or not isinstance(key, _SCALARS) or isinstance(key, bool):
             raise ValueError
-        return data["k"], data["i"]
+        return key, row_id
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ValidationFailed.one("cursor", "分页游标无效或与排序方式不符，请从第一页重新开始") from e

@@ -18,6 +18,7 @@ from app.config import get_settings
 from app.db import database_health, request_slots, warm_up
 from app.errors import AppError, NotFound, ServiceBusy, ValidationFailed, db_error_to_app_error
 from app.logging import RequestLogMiddleware, configure
+from app.web.origin import OriginCheckMiddleware
 
 STATIC = Path(__file__).parent / "static"
 
@@ -69,6 +70,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     contract.install(app)  # rate limits; auth, scopes and problem+json errors in the OpenAPI document
+    app.add_middleware(OriginCheckMiddleware)  # cross-site state-changing requests: 403
     app.add_middleware(RequestLogMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

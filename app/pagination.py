@@ -15,6 +15,7 @@ from typing import Any
 from app.errors import ValidationFailed
 
 _SIG_BYTES = 12
+_SIG_CHARS = 16  # 12 bytes in unpadded base64url, appended to the body: the cursor stays [A-Za-z0-9_-]
 _SCALARS = (str, int, float, type(None))
 
 
@@ -39,12 +40,14 @@ def _unb64(text: str) -> bytes:
 
 def encode_cursor(sort: str, key: Any, row_id: int) -> str:
     raw = json.dumps({"s": sort, "k": key, "i": row_id}, ensure_ascii=False, separators=(",", ":")).encode()
-    return _b64(raw) + "." + _b64(_sign(raw))
+    return _b64(raw) + _b64(_sign(raw))
 
 
 def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
     try:
-        body, _, sig = cursor.partition(".")
+        body, sig = cursor[:-_SIG_CHARS], cursor[-_SIG_CHARS:]
+        if len(cursor) <= _SIG_CHARS:
+            raise ValueError("too short")
         raw = _unb64(body)
         if not hmac.compare_digest(_unb64(sig), _sign(raw)):
             raise ValueError("not issued by this server")

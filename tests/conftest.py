@@ -186,9 +186,16 @@ def make(db):
 
 def login(client, user, password=PASSWORD) -> str:
     """Log in through the real form; returns the CSRF token of the new session."""
-    r = client.post("/login", data={"username": user.username, "password": password}, follow_redirects=False)
+    r = client.post("/login", data={"username": user.username, "password": password, "csrf_token": login_token(client)},
+                    follow_redirects=False)
     assert r.status_code == 303, r.text
     return csrf_of(client)
+
+
+def login_token(client) -> str:
+    """The log-in form's CSRF token (also set as a cookie when the form is shown)."""
+    client.get("/login")
+    return client.cookies.get("yumiao_login_csrf")
 
 
 def csrf_of(client) -> str:

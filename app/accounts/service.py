@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from app.accounts.models import ROLES, ApiKey, LoginAttempt, User, UserSession
@@ -58,8 +58,23 @@ def create_user(
     return user
 
 
-def _throttle_check(session: Session, username: str, address: str) -> None:
+LOGIN_LOCK_CLASS = 7302  # pg advisory lock namespace of log-in throttling: (class, hashtext(name))
+
+
+def reserve_login_attempt(session: Session, *, username: str, address: str) -> None:
+    """Count and decide atomically, before any password is checked: the attempt is refused if the
+    account or the address already has its limit of failures in the window, else it is recorded
+    as a failure at once. The caller commits straight after, so concurrent attempts — in any worker
+    process — see it; a successful log-in then clears the account's failures.
+
+    On PostgreSQL two transaction advisory locks (account first, then address — always in that
+    order, so two attempts never wait on each other in a cycle) serialize the count-and-insert per
+    account and per address; no two attempts can both see "4 of 5"."""
     s = get_settings()
+    username, address = username[:64], address[:64]
+    if session.get_bind().dialect.name == "postgresql":
+        for name in ("user:" + username, "addr:" + address):
+            session.execute(text("SELECT pg_advisory_xact_lock(:c, hashtext(:n))"), {"c": LOGIN_LOCK_CLASS, "n": name})
     since = utcnow() - timedelta(minutes=s.login_window_minutes)
     by_user = session.scalar(
         select(func.count()).select_from(LoginAttempt).where(LoginAttempt.username == username, LoginAttempt.at >= since)
@@ -71,11 +86,13 @@ def _throttle_check(session: Session, username: str, address: str) -> None:
         raise TooManyRequests(
             f"登录失败次数过多，请 {s.login_window_minutes} 分钟后再试", retry_after=s.login_window_minutes * 60
         )
+    session.add(LoginAttempt(username=username, address=address))
+    session.flush()
 
 
-def authenticate(session: Session, *, username: str, password: str, address: str) -> User:
-    """Check a password. Failures are recorded by the caller in their own transaction."""
-    _throttle_check(session, username, address)
+def authenticate(session: Session, *, username: str, password: str) -> User:
+    """Check a password (after `reserve_login_attempt`). On success the account's failures are
+    cleared; on failure the reserved attempt stays counted."""
     user = session.scalar(select(User).where(User.username == username, User.is_active.is_(True)))
     if user is None:
         _hasher.verify(password, _DUMMY_HASH)  # same work whether or not the account exists
@@ -85,13 +102,8 @@ def authenticate(session: Session, *, username: str, password: str, address: str
         raise Unauthorized("用户名或密码错误")
     if new_hash:
         user.password_hash = new_hash
-    session.execute(delete(LoginAttempt).where(LoginAttempt.username == username))
+    session.execute(delete(LoginAttempt).where(LoginAttempt.username == username[:64]))
     return user
-
-
-def record_failed_login(session: Session, *, username: str, address: str) -> None:
-    session.add(LoginAttempt(username=username[:64], address=address[:64]))
-    session.flush()
 
 
 def start_session(session: Session, user: User) -> tuple[str, UserSession]:

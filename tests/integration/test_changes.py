@@ -12,7 +12,7 @@ from app.audit import service as audit
 from app.enterprises import service as enterprise_service
 from app.enterprises.schemas import HonourIn
 from app.integration import changes
-from tests.conftest import bearer
+from tests.conftest import bearer, login_token
 from tests.integration.conftest import all_scopes_key, create_enterprise
 
 
@@ -98,7 +98,7 @@ def test_entity_type_filter_township_visibility_and_hidden_types(app, committed,
         assert len(both) == len([i for i in every if i["entity_type"] in ("honour", "enterprise")])
         assert {i["enterprise_id"] for i in _follow(client, key, enterprise_id=other.id)[0]} == {other.id}
         assert items
-        r = client.post("/login", data={"username": staff.username, "password": "correct-horse-9"}, follow_redirects=False)
+        r = client.post("/login", data={"csrf_token": login_token(client), "username": staff.username, "password": "correct-horse-9"}, follow_redirects=False)
         assert r.status_code == 303
         mine = client.get("/api/v1/changes").json()["items"]  # the staff's session cookie
         assert mine and {i["township"] for i in mine} == {"qingquan"}

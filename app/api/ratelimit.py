@@ -1,32 +1,43 @@
 """Rate limits on /api: per API key, else per log-in session, else per client address.
 
 A pure ASGI middleware (no BaseHTTPMiddleware) with a sliding-window counter (the `limits` package
-parses the limits; the counters are kept here, see `Windows`). The limit is `Settings.api_rate_limit` (YUMIAO_API_RATE_LIMIT, e.g. "600/minute"; several
-may be given as "20/second;600/minute"). Every /api response carries `RateLimit-Limit`,
+parses the limits). The limit is `Settings.api_rate_limit` (YUMIAO_API_RATE_LIMIT, e.g. "600/minute";
+several may be given as "20/second;600/minute"). Every /api response carries `RateLimit-Limit`,
 `RateLimit-Remaining` and `RateLimit-Reset`; over the limit the answer is 429 problem+json with
 `Retry-After` (seconds).
 
-Counters live in each process's memory: with `uvicorn --workers N` a client may make up to N times
-the limit, and a restart forgets the counts. A shared store (`limits` supports redis:// and
-memcached://) would make it exact; the county's single server does not need one.
+On PostgreSQL the counters live in the database (table rate_limit_hit, one row per client and
+window, counted by an atomic upsert on a small pool of its own — `DatabaseWindows`), so every worker
+process and every app server behind a load balancer shares one limit, and a restart forgets
+nothing. On SQLite (one local process) they live in this process's memory (`Windows`). If the
+database counter cannot be reached the request is let through: the limit protects the service, it
+is not a reason to refuse one.
 
 The key is a hash of the bearer token or the session cookie, not the account it names: no
 database lookup happens before the limit, and a flood of wrong keys is limited like any other.
 """
 
+import asyncio
 import hashlib
 import json
 import math
+import random
 import time
+import weakref
 from functools import lru_cache
 
+import anyio
+import anyio.to_thread
+import structlog
 from limits import RateLimitItem, parse_many
+from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import PROBLEM
 from app.config import get_settings
 
 SESSION_COOKIE = "yumiao_session"
+log = structlog.get_logger("yumiao.ratelimit")
 
 
 @lru_cache(maxsize=16)
@@ -110,11 +121,72 @@ class Windows:
                 del self.counts[k]
 
 
+_HITS_BEFORE = text("SELECT hits FROM rate_limit_hit WHERE key = :key AND window_start = :win")
+_HIT = text("""
+    INSERT INTO rate_limit_hit AS r (key, window_start, hits)
+    SELECT :key, :win, 1 WHERE :allowed > 0
+    ON CONFLICT (key, window_start) DO UPDATE SET hits = r.hits + 1 WHERE r.hits < :allowed
+    RETURNING r.hits
+""")
+_FORGET = text("DELETE FROM rate_limit_hit WHERE window_start < :before")
+
+
+class DatabaseWindows:
+    """The same sliding-window counters, shared by every process through PostgreSQL: the previous
+    window's count, weighted by the share of it still inside the sliding window, decides how many
+    hits the current window may take; the upsert takes one only while fewer were taken, atomically."""
+
+    def __init__(self) -> None:
+        from app.db import bounded_waits, make_engine
+
+        self.engine = make_engine(
+            get_settings().database_url, pool_size=1, max_overflow=2, pool_timeout=2,
+            connect_args=bounded_waits(lock_ms=1000, statement_ms=2000, idle_ms=0, connect_s=2),
+        ).execution_options(isolation_level="AUTOCOMMIT")
+        self._limiters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def _hit(self, item: RateLimitItem, key: str, now: float) -> tuple[bool, int, int]:
+        period = item.get_expiry()
+        index = int(now // period)
+        win = index * period
+        elapsed = now - win
+        name = f"{key}|{item.amount}/{period}"
+        with self.engine.connect() as conn:
+            previous = conn.scalar(_HITS_BEFORE, {"key": name, "win": win - period}) or 0
+            allowed = item.amount - math.ceil(previous * (period - elapsed) / period - 1e-9)
+            hits = conn.scalar(_HIT, {"key": name, "win": win, "allowed": allowed})
+            if random.random() < 0.01:
+                conn.execute(_FORGET, {"before": win - 2 * max(period, 86400)})
+        if hits is None:
+            current = max(0, allowed)
+            return False, 0, max(1, Windows._wait(item.amount, period, current, previous, elapsed))
+        return True, max(0, allowed - hits), 0
+
+    async def hit(self, item: RateLimitItem, key: str, now: float) -> tuple[bool, int, int]:
+        loop = asyncio.get_running_loop()
+        limiter = self._limiters.get(loop)
+        if limiter is None:
+            limiter = self._limiters[loop] = anyio.CapacityLimiter(4)
+        try:
+            return await anyio.to_thread.run_sync(self._hit, item, key, now, limiter=limiter)
+        except Exception as e:  # noqa: BLE001 - an unreachable counter lets the request through
+            log.warning("rate limit counter unavailable", error=type(e).__name__)
+            return True, item.amount, 0
+
+
 class RateLimitMiddleware:
     def __init__(self, app: ASGIApp, limit: str | None = None) -> None:
         self.app = app
         self.limit = limit  # None: Settings.api_rate_limit, read per request (tests may change it)
         self.windows = Windows()
+        self._shared: DatabaseWindows | None = None
+
+    async def _hit(self, item: RateLimitItem, key: str, now: float) -> tuple[bool, int, int]:
+        if get_settings().is_sqlite:
+            return self.windows.hit(item, key, now)
+        if self._shared is None:
+            self._shared = DatabaseWindows()
+        return await self._shared.hit(item, key, now)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
@@ -125,7 +197,7 @@ class RateLimitMiddleware:
         now = time.time()
         told = None
         for item in items:
-            allowed, remaining, wait = self.windows.hit(item, key, now)
+            allowed, remaining, wait = await self._hit(item, key, now)
             if not allowed:
                 await self._refuse(scope, send, item, max(1, wait))
                 return

@@ -1,4 +1,4 @@
-"""Admin commands: `yumiao migrate | seed-demo | create-user | create-api-key | serve | import-enterprises | quickstart`."""
+"""Admin commands: `yumiao migrate | seed-demo | create-user | create-api-key | revoke-api-key | serve | import-enterprises | quickstart`."""
 
 import os
 import secrets
@@ -120,6 +120,24 @@ def create_api_key(
         s.commit()
     typer.echo(f"已创建 API 密钥“{name}”，权限范围：{','.join(scope_list)}。请妥善保存，它不会再次显示：")
     typer.echo(key)
+
+
+@app.command("revoke-api-key")
+def revoke_api_key(name: Annotated[str, typer.Option(help="要吊销的密钥名称")]) -> None:
+    """吊销 API 密钥：此后该密钥的请求一律 401，它登记的 webhook 停止推送。"""
+    from app.accounts import service as accounts
+    from app.accounts.permissions import SYSTEM
+    from app.errors import AppError
+
+    with _session() as s:
+        try:
+            record = accounts.revoke_api_key(s, actor=SYSTEM, name=name)
+        except AppError as e:
+            typer.echo(f"错误：{e.detail}", err=True)
+            raise typer.Exit(2) from None
+        s.commit()
+        typer.echo(f"已吊销 API 密钥“{record.name}”（{record.prefix}，吊销于 {record.revoked_at:%Y-%m-%d %H:%M} UTC）；"
+                   "它登记的 webhook 已停止推送")
 
 
 @app.command("seed-demo")

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     request_concurrency: int = 20
     request_queue_timeout_s: float = 20.0
     worker_threads: int = 40
+    # Webhook destinations allowed although internal (host names, addresses, networks; comma-separated).
+    webhook_allowed_hosts: str = ""
     policies_dir: Path = Path(__file__).parent / "policies"
 
     @field_validator("database_url")

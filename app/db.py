@@ -209,7 +209,7 @@ def _health_engine() -> Engine:
     settings = get_settings()
     if settings.is_sqlite:
         return get_engine()
-    return make_engine(settings.database_url, pool_size=1, max_overflow=1, pool_timeout=0.5,
+    return make_engine(settings.database_url, pool_size=1, max_overflow=0, pool_timeout=0.5,
                        connect_args=bounded_waits(lock_ms=500, statement_ms=800, idle_ms=0, connect_s=2))
 
 

@@ -28,6 +28,7 @@ def api_routers() -> list[APIRouter]:
 
 def web_routers() -> list[APIRouter]:
     from app.web import (
+        admin,
         auth,
         awards,
         enterprises,
@@ -43,4 +44,5 @@ def web_routers() -> list[APIRouter]:
     )
 
     return [auth.router, home.router, enterprises.router, awards.router, policies.router, policy_admin.router,
-            pools.router, targets.router, filings.router, support.router, registers.router, evaluation.router]
+            pools.router, targets.router, filings.router, support.router, registers.router, evaluation.router,
+            admin.router]

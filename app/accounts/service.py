@@ -164,3 +164,29 @@ def principal_for_api_key(session: Session, key: str) -> Principal | None:
         select(ApiKey.id, ApiKey.name, ApiKey.scopes).where(ApiKey.key_hash == _sha256(key), ApiKey.revoked_at.is_(None))
     ).first()
     return api_key_principal(record) if record else None
+
+
+def list_api_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.revoked_at.is_not(None), ApiKey.name)))
+
+
+def revoke_api_key(session: Session, *, actor: Principal, name: str | None = None, key_id: int | None = None) -> ApiKey:
+    """Revoke a key (by name or id): it authenticates nothing from now on, and the webhooks it made
+    stop receiving changes. Revoking a revoked key changes nothing."""
+    from app.audit import service as audit
+    from app.errors import Forbidden, NotFound
+    from app.integration import webhooks
+
+    if not actor.is_admin:
+        raise Forbidden("只有县级管理员可以吊销 API 密钥")
+    stmt = select(ApiKey).where(ApiKey.id == key_id) if key_id is not None else select(ApiKey).where(ApiKey.name == name)
+    record = session.scalar(stmt.with_for_update())
+    if record is None:
+        raise NotFound("未找到该 API 密钥")
+    if record.revoked_at is None:
+        record.revoked_at = utcnow()
+        audit.record(session, actor=actor, action="revoke", entity_type="api_key", entity_id=record.id,
+                     changes={"revoked_at": [None, record.revoked_at.isoformat()]}, note=record.name)
+        webhooks.stop_for_revoked_key(session, actor=actor, api_key_id=record.id)
+    session.flush()
+    return record

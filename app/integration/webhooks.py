@@ -28,14 +28,14 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import select, text
+from sqlalchemy import String, cast, exists, literal, select, text
 from sqlalchemy.orm import Session
 
 from app.accounts.permissions import SYSTEM, Principal
 from app.audit import service as audit
 from app.db import utcnow
 from app.errors import FieldError, NotFound, ValidationFailed
-from app.integration import changes
+from app.integration import changes, ssrf
 from app.integration.models import WebhookDelivery, WebhookSubscription
 from app.pagination import decode_cursor, encode_cursor
 
@@ -62,6 +62,8 @@ def check_url(url: str) -> str:
         errors.append(FieldError("url", "url：地址中不能含 # 片段"))
     elif any(ch.isspace() or ord(ch) < 32 for ch in url):
         errors.append(FieldError("url", "url：地址中不能含空白或控制字符"))
+    elif why := ssrf.host_problem(parts.hostname):
+        errors.append(FieldError("url", f"url：不能推送到{why}（确需时由管理员在 YUMIAO_WEBHOOK_ALLOWED_HOSTS 中放行）"))
     if errors:
         raise ValidationFailed(errors)
     return url
@@ -264,6 +266,9 @@ class Outcome:
 
 def post(http: httpx.Client, *, url: str, secret: str, delivery_id: int, payload: dict) -> Outcome:
     """One signed POST of a delivery's payload — outside any database transaction."""
+    why = ssrf.host_problem(urlsplit(url).hostname or "")  # resolved again: the name may point elsewhere now
+    if why:
+        return Outcome(False, None, f"refused: {why}")
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
     ts = int(time.time())
     headers = {
@@ -298,14 +303,34 @@ def record(d: WebhookDelivery, outcome: Outcome, *, now: datetime, max_attempts:
         stats.retried += 1
 
 
+def _owner_revoked():
+    """The subscription was made by an API key that has since been revoked."""
+    from app.accounts.models import ApiKey
+
+    return exists().where(ApiKey.revoked_at.is_not(None),
+                          WebhookSubscription.owner == literal("api_key:") + cast(ApiKey.id, String))
+
+
 def _subscription_ids(session: Session) -> list[int]:
     return list(
         session.scalars(
             select(WebhookSubscription.id)
-            .where(WebhookSubscription.active.is_(True), WebhookSubscription.deleted_at.is_(None))
+            .where(WebhookSubscription.active.is_(True), WebhookSubscription.deleted_at.is_(None), ~_owner_revoked())
             .order_by(WebhookSubscription.id)
         )
     )
+
+
+def stop_for_revoked_key(session: Session, *, actor: Principal, api_key_id: int) -> list[int]:
+    """A revoked key's subscriptions stop (inactive, audited); returns their ids."""
+    subs = list(session.scalars(select(WebhookSubscription).where(
+        WebhookSubscription.owner == f"api_key:{api_key_id}", WebhookSubscription.active.is_(True))))
+    for sub in subs:
+        sub.active = False
+        audit.record(session, actor=actor, action="update", entity_type="webhook_subscription", entity_id=sub.id,
+                     changes={"active": [True, False]}, note=f"API 密钥 {api_key_id} 已吊销")
+    session.flush()
+    return [sub.id for sub in subs]
 
 
 LOCK_CLASS = 7301  # pg advisory lock namespace of the webhook worker: (LOCK_CLASS, subscription id)
@@ -347,7 +372,7 @@ def run_once(
                 continue  # another worker is serving it
             with sessionmaker() as s:
                 sub = s.scalar(select(WebhookSubscription).where(
-                    WebhookSubscription.id == sub_id, WebhookSubscription.active.is_(True)))
+                    WebhookSubscription.id == sub_id, WebhookSubscription.active.is_(True), ~_owner_revoked()))
                 if sub is None:
                     continue  # deleted meanwhile
                 d = s.scalar(

@@ -124,8 +124,10 @@ def test_bad_cursors_and_filters_are_named(app, committed, setup):
         assert r.status_code == 409 and r.json()["code"] == "cursor_ahead"
         since = client.get("/api/v1/changes", headers=bearer(key), params={"limit": 1})
         cur = since.json()["next_cursor"]
-        assert client.get("/api/v1/changes", headers=bearer(key), params={"since": cur}).json() == \
-            client.get("/api/v1/changes", headers=bearer(key), params={"cursor": cur}).json()
+        # (the empty feed's next_cursor is the database's horizon, which any write between the two
+        # reads — a rate-limit count among them — moves on)
+        assert client.get("/api/v1/changes", headers=bearer(key), params={"since": cur}).json()["items"] == \
+            client.get("/api/v1/changes", headers=bearer(key), params={"cursor": cur}).json()["items"]
 
 
 def test_an_entry_committed_late_with_a_lower_id_is_not_skipped(committed, engine, setup):

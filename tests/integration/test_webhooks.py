@@ -51,6 +51,14 @@ class Receiver:
         self.server.server_close()
 
 
+@pytest.fixture(autouse=True)
+def loopback_allowed(monkeypatch):
+    """The test receiver listens on 127.0.0.1, which webhooks may reach only when allowed."""
+    from app.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "webhook_allowed_hosts", "127.0.0.1")
+
+
 @pytest.fixture
 def receiver():
     r = Receiver()

@@ -30,6 +30,7 @@ from app.pagination import decode_cursor, encode_cursor
 from app.policies import store as policy_store
 from app.policies.loader import PolicySet, read_policies
 from app.policies.schema import FUNDER_NAMES
+from app.reference import township_names
 
 LINE_FIELDS = ("status", "amount_yuan", "fund_id", "funder_split", "paid_date", "voucher_no")
 
@@ -96,6 +97,8 @@ def list_lines(
     actor.require("awards:read")
     if not 1 <= limit <= 500:
         raise ValidationFailed.one("limit", "每页条数须在 1–500 之间")
+    if filters.township is not None and filters.township not in township_names():
+        raise ValidationFailed.one("township", f"未知的乡镇代码“{filters.township}”")
     stmt = filtered_lines(actor, filters)
     if cursor:
         _, last_id = decode_cursor(cursor, "-id")

@@ -1,9 +1,17 @@
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationInfo,
+    field_validator,
+)
 
 Size = Literal["micro", "small", "medium", "large"]
 Ownership = Literal["private", "state", "foreign", "other"]
@@ -21,10 +29,13 @@ def _iso_date(value: Any) -> Any:
     raise ValueError("日期格式应为 YYYY-MM-DD")
 
 
-def _no_bool(value: Any) -> Any:
-    """An integer sent as true/false is a mistake, not 1 or 0."""
+def _no_bool(value: Any, info: ValidationInfo) -> Any:
+    """An integer sent as true/false is a mistake, not 1 or 0; in JSON it is a number, never a string
+    ("100"). A page's form sends text, so pages validate with context {"form": True}."""
     if isinstance(value, bool):
         raise ValueError("应为数字，不能是 true 或 false")
+    if isinstance(value, str) and not (info.context or {}).get("form"):
+        raise ValueError("应为 JSON 数字（不加引号），不能是字符串")
     return value
 
 
@@ -61,8 +72,16 @@ class HonourIn(BaseModel):
     code: str = Field(description="认定代码，见 DOMAIN.md，如 specialized_sme", examples=["specialized_sme"])
     level: Level = Field(examples=["provincial"])
     outcome: Outcome = Field(default="new", description="new 新认定 / renewed 复审通过 / rejected 申报未通过")
-    honour_date: IsoDate = Field(description="认定或未通过的日期", examples=["2023-06-30"])
+    honour_date: IsoDate = Field(description="认定或未通过的日期，不能晚于今天", examples=["2023-06-30"])
     certificate_no: str | None = Field(default=None, max_length=100)
+
+    @field_validator("honour_date")
+    @classmethod
+    def _not_in_the_future(cls, v: date) -> date:
+        # A day's grace: the county's today (UTC+8) may be the server's tomorrow.
+        if v > date.today() + timedelta(days=1):
+            raise ValueError(f"认定日期 {v} 晚于今天：只能记录已经作出的认定（或未通过的结果）")
+        return v
 
 
 class HonourRead(HonourIn):

@@ -11,6 +11,7 @@ Dates are passed in (`today`, `as_of`), so every deadline rule is testable witho
 Growth is computed in SQL over the enterprises that filed both months (like for like).
 """
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -74,9 +75,11 @@ def parse_month(text: str | None, field: str = "month") -> int:
     """"2023-05" → period; anything else is a 422 naming the field."""
     s = (text or "").strip()
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}", s):  # 2023-05, not 2023-5
+            raise ValueError
         y, m = s.split("-")
         year, month = int(y), int(m)
-        if len(y) != 4 or not 1 <= month <= 12 or not 2000 <= year <= 2100:
+        if not 1 <= month <= 12 or not 2000 <= year <= 2100:
             raise ValueError
     except ValueError:
         raise ValidationFailed.one(field, f"月份“{s}”格式应为 YYYY-MM，如 2023-05") from None

@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -20,6 +21,7 @@ from app.web.deps import PagePrincipal
 from app.web.render import list_qs, redirect, render
 
 router = APIRouter(include_in_schema=False)
+FORM = {"form": True}  # a form sends numbers as text
 
 FORM_FIELDS = ("uscc", "name", "township", "chain", "industry", "size", "ownership", "above_scale", "mu_class",
                "platform_registered_date")
@@ -175,7 +177,7 @@ async def create(request: Request, session: SessionDep, principal: PagePrincipal
     form = await request.form()
     values = _form_dict(form)
     try:
-        data = EnterpriseCreate.model_validate({k: v for k, v in values.items() if v is not None})
+        data = EnterpriseCreate.model_validate({k: v for k, v in values.items() if v is not None}, context=FORM)
         errs = enterprise_service.field_errors(data.model_dump())
         if errs:
             raise ValidationFailed(errs)
@@ -236,20 +238,27 @@ def edit_page(request: Request, enterprise_id: int, session: SessionDep, princip
 
 @router.post("/enterprises/{enterprise_id}/edit")
 async def edit(request: Request, enterprise_id: int, session: SessionDep, principal: PagePrincipal):
+    form = await request.form()
+    # The database work runs on a thread: a row lock waited for here must not stop the event loop.
+    return await run_in_threadpool(_edit, request, enterprise_id, session, principal, form)
+
+
+def _edit(request: Request, enterprise_id: int, session, principal, form):
     principal.require("enterprises:write")
     ent = enterprise_service.get(session, actor=principal, enterprise_id=enterprise_id, with_details=False)
-    form = await request.form()
     values = _form_dict(form)
-    version = form.get("version")
+    version = (form.get("version") or "").strip()
+    if not version.isdigit():  # without the version seen, a save would overwrite another's change unseen
+        return _form_errors(request, values, [FieldError("form", "表单缺少版本号（version），请刷新页面后重新编辑")], ent)
     try:
-        data = EnterpriseUpdate.model_validate(values)
+        data = EnterpriseUpdate.model_validate(values, context=FORM)
         with session.begin_nested():
             enterprise_service.update(
                 session,
                 actor=principal,
                 enterprise_id=enterprise_id,
                 data=data,
-                if_match=int(version) if version and version.isdigit() else None,
+                if_match=int(version),
             )
     except ValidationError as e:
         return _form_errors(request, values, [translate(x) for x in e.errors()], ent)
@@ -279,7 +288,7 @@ async def save_figures(request: Request, enterprise_id: int, _ent: CurrentEnterp
     try:
         if raw.get("year") is None:
             raise ValidationFailed.one("year", "请填写年度")
-        data = FigureIn.model_validate(raw)
+        data = FigureIn.model_validate(raw, context=FORM)
         with session.begin_nested():
             enterprise_service.set_figures(session, actor=principal, enterprise_id=enterprise_id, figures=data)
     except ValidationError as e:
@@ -295,7 +304,7 @@ async def add_honour(request: Request, enterprise_id: int, _ent: CurrentEnterpri
     form = await request.form()
     raw = {k: (v.strip() or None) for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
     try:
-        data = HonourIn.model_validate(raw)
+        data = HonourIn.model_validate(raw, context=FORM)
         with session.begin_nested():
             enterprise_service.add_honour(session, actor=principal, enterprise_id=enterprise_id, honour=data)
     except ValidationError as e:

@@ -22,6 +22,7 @@ from app.web.deps import PagePrincipal
 from app.web.render import render
 
 router = APIRouter(include_in_schema=False)
+FORM = {"form": True}  # a form sends numbers as text
 
 AsOf = Annotated[date | None, Query()]
 
@@ -123,7 +124,7 @@ async def save_row(
     errors: dict[str, str] = {}
     warnings: dict[str, list[str]] = {}
     try:
-        data = FilingIn.model_validate({k: v for k, v in raw.items() if v is not None})
+        data = FilingIn.model_validate({k: v for k, v in raw.items() if v is not None}, context=FORM)
         with session.begin_nested():
             saved = filing_service.submit(session, actor=principal, enterprise_id=enterprise_id, period=period, data=data,
                                           today=today, confirm_note=confirm_note, require_confirmation=True)

@@ -76,7 +76,18 @@ _BOOL = {"是": True, "否": False, "规上": True, "规下": False, "true": Tru
 
 
 class ImportRejected(ValidationFailed):
-    """The whole file is refused; `errors` lists every bad cell."""
+    """The whole file is refused; `errors` lists the bad cells — the first MAX_LISTED of them, then one
+    entry counting the rest (a file of 50,000 bad rows is refused with a short answer)."""
+
+    MAX_LISTED = 200
+
+    def __init__(self, errors: list[FieldError], detail: str | None = None):
+        self.total_errors = len(errors)
+        if len(errors) > self.MAX_LISTED:
+            rest = len(errors) - self.MAX_LISTED
+            errors = [*errors[: self.MAX_LISTED], FieldError(
+                "file", f"另有 {rest} 处错误未列出（共 {len(errors)} 处），请先改正以上错误后重新导入")]
+        super().__init__(errors, detail)
 
 
 @dataclass

@@ -160,8 +160,9 @@ def import_mu_classes(session: Session, *, actor: Principal, year: int, data: by
         bulk.among(session, Enterprise.uscc, list(parsed)), Enterprise.deleted_at.is_(None)
     )
     ids: dict[str, tuple[int, str]] = {u: (eid, t) for u, eid, t in session.execute(stmt)}
+    bad_rows = {e.row for e in errors}
     for code, (_, rownum) in parsed.items():
-        if code not in ids and not any(e.row == rownum for e in errors):
+        if code not in ids and rownum not in bad_rows:
             errors.append(FieldError("统一社会信用代码", f"第 {rownum} 行“统一社会信用代码”：{code} 未在企业名录中登记", row=rownum))
     if errors:
         errors.sort(key=lambda e: e.row or 0)

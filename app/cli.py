@@ -1,4 +1,4 @@
-"""Admin commands: `yumiao migrate | seed-demo | create-user | create-api-key | revoke-api-key | serve | import-enterprises | quickstart`."""
+"""Admin commands: `yumiao migrate | seed-demo | create-user | create-api-key | revoke-api-key | grant-app-role | serve | import-enterprises | quickstart`."""
 
 import os
 import secrets
@@ -63,9 +63,33 @@ def sync_shipped_policies(database_url: str | None = None) -> list[str]:
 
 @app.command()
 def migrate() -> None:
-    """把数据库迁移到最新版本（alembic upgrade heads），并发布安装包中更新过的政策文件（未在系统中编辑过的）。"""
-    run_migrations()
+    """把数据库迁移到最新版本（alembic upgrade heads），并发布安装包中更新过的政策文件（未在系统中编辑过的）；
+    设置了 YUMIAO_APP_DB_ROLE 时随后为应用角色授权。"""
+    from app.config import get_settings
+
+    settings = get_settings()
+    run_migrations(settings.migration_database_url)
     typer.echo("数据库已迁移到最新版本")
+    if settings.app_db_role and not settings.is_sqlite:
+        grant_app_role(settings.app_db_role)
+
+
+@app.command("grant-app-role")
+def grant_app_role(role: Annotated[str, typer.Argument(help="应用登录所用的数据库角色（须已存在）")]) -> None:
+    """为应用角色授予恰好所需的权限（读写数据行；审计表只能查询和追加；不能 TRUNCATE、禁用触发器或改表）。以表的所有者身份运行。"""
+    from sqlalchemy import create_engine
+
+    from app.config import get_settings
+    from app.dbrole import grant_app_role as grant
+
+    settings = get_settings()
+    engine = create_engine(settings.migration_database_url or settings.database_url)
+    try:
+        with engine.begin() as conn:
+            grant(conn, role)
+    finally:
+        engine.dispose()
+    typer.echo(f"已为数据库角色 {role} 授予应用所需的权限")
 
 
 def _session():

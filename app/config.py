@@ -50,14 +50,17 @@ class Settings(BaseSettings):
     request_concurrency: int = 20
     request_queue_timeout_s: float = 20.0
     worker_threads: int = 40
+    # Database roles (docs/OPERATIONS.md): migrations as the owner, the app as a role that owns nothing.
+    migration_database_url: str | None = None  # default: database_url
+    app_db_role: str | None = None  # granted the application's rights by `yumiao migrate`
     # Webhook destinations allowed although internal (host names, addresses, networks; comma-separated).
     webhook_allowed_hosts: str = ""
     policies_dir: Path = Path(__file__).parent / "policies"
 
-    @field_validator("database_url")
+    @field_validator("database_url", "migration_database_url")
     @classmethod
-    def _driver(cls, v: str) -> str:
-        return normalise_database_url(v)
+    def _driver(cls, v: str | None) -> str | None:
+        return normalise_database_url(v) if v else v
 
     @model_validator(mode="after")
     def _no_placeholder_secret(self) -> "Settings":

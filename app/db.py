@@ -235,13 +235,26 @@ def _ping() -> str:
 
 
 def warm_up() -> None:
-    """Import every mapper and make the engines before the first request; a database that is not
-    up yet is no reason not to start (/healthz says so)."""
+    """Import every mapper, make the engines and open the pool's connections before the first
+    request: a burst then finds its connections ready (no connection set-up while the database may be
+    at its connection limit). A database that is not up yet is no reason not to start (/healthz
+    says so)."""
     from sqlalchemy.orm import configure_mappers
 
     get_sessionmaker()
     configure_mappers()
     _ping()
+    engine = get_engine()
+    if engine.dialect.name == "postgresql":
+        conns = []
+        try:
+            for _ in range(get_settings().db_pool_size):
+                conns.append(engine.connect())
+        except Exception:  # noqa: BLE001, S110 - fewer ready connections is no reason not to start
+            pass
+        finally:
+            for c in conns:
+                c.close()  # back into the pool, kept open
 
 
 _health_limiters: "weakref.WeakKeyDictionary[object, anyio.CapacityLimiter]" = weakref.WeakKeyDictionary()

@@ -29,7 +29,7 @@ from tests.conftest import Server, bearer
 # The limit per client is not what these tests are about.
 SERVER_ENV = {"YUMIAO_API_RATE_LIMIT": "100000/minute",
               # The test machine's PostgreSQL is shared: a small pool, which a burst must not break either.
-              "YUMIAO_DB_POOL_SIZE": "4", "YUMIAO_DB_MAX_OVERFLOW": "4"}
+              "YUMIAO_DB_POOL_SIZE": "8", "YUMIAO_DB_MAX_OVERFLOW": "0"}
 HEALTH_BUDGET = 1.0  # seconds
 
 

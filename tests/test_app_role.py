@@ -71,7 +71,8 @@ def test_the_application_works_as_that_role(app_role_url, committed, tmp_path):
     finally:
         server.stop()
     with committed() as s:
-        actions = s.scalars(select(AuditEntry.action).where(AuditEntry.entity_id == str(eid))).all()
+        actions = s.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "enterprise",
+                                                          AuditEntry.entity_id == str(eid))).all()
         assert sorted(actions) == ["create", "update"]
         assert s.scalar(select(func.count()).select_from(AuditEntry)) >= 2
     assert DB_NAME in app_role_url

@@ -1,7 +1,7 @@
 """Rate-limit counters in the database, shared by every worker process and server
 
 Revision ID: 1201
-Revises: 1102
+Revises: 0901
 Create Date: 2026-11-30 14:25:00
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '1201'
-down_revision: str | Sequence[str] | None = '1102'
+down_revision: str | Sequence[str] | None = '0901'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -456,11 +456,13 @@ class StatRow:
         return None if handled <= 0 else round(100 * self.late / handled, 1)
 
 
-def _stat_columns(today: date):
+def _stat_columns(today: date, postgres: bool = True):
     P = ServiceProblem
     done = P.status.in_(("resolved", "closed"))
     late = or_(overdue_clause(today), and_(done, P.resolved_date > P.deadline_date))
-    mean_days = func.avg(case((done, P.resolved_date - P.raised_date)))  # date − date: days on PostgreSQL
+    # date − date gives days on PostgreSQL; SQLite stores dates as text, so count Julian days there.
+    days = (P.resolved_date - P.raised_date) if postgres else (func.julianday(P.resolved_date) - func.julianday(P.raised_date))
+    mean_days = func.avg(case((done, days)))
     return (
         func.count(P.id), func.count(case((P.status.in_(OPEN_STATUSES), 1))), func.count(case((overdue_clause(today), 1))),
         func.count(case((done, 1))), func.count(case((P.status == "closed", 1))),
@@ -474,17 +476,19 @@ def stats(session: Session, *, actor: Principal, by: str, start: date | None = N
     actor.require("support:read")
     today = today or date.today()
     P = ServiceProblem
+    postgres = session.get_bind().dialect.name == "postgresql"
+    month = func.to_char(P.raised_date, "YYYY-MM") if postgres else func.strftime("%Y-%m", P.raised_date)
     keys = {
         "category": (P.category,),
         "unit": (P.unit_kind, P.unit),
         "township": (P.township,),
-        "month": (func.to_char(P.raised_date, "YYYY-MM"),),
+        "month": (month,),
         "all": (),
     }
     if by not in keys:
         raise ValidationFailed.one("by", "by：应为 category、unit、township、month 或 all")
     cols = keys[by]
-    stmt = select(*cols, *_stat_columns(today)).where(visible(actor))
+    stmt = select(*cols, *_stat_columns(today, postgres)).where(visible(actor))
     if start:
         stmt = stmt.where(P.raised_date >= start)
     if end:

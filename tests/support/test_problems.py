@@ -166,3 +166,31 @@ def test_report_page_and_export_agree(db, make, client):
     assert cat["用工"] == 1 and cat["用能"] == 1 and cat["合计"] == 2
     assert "超期未办结" in client.get("/support").text
     assert client.get("/support/card").status_code == 200
+
+
+def test_reports_by_month_and_days_to_close_on_sqlite_too(tmp_path):
+    """`make run` serves an SQLite file: the 服务直通车 report groups by month and counts days to close there too."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from app.cli import run_migrations
+    from app.enterprises import service as enterprise_service
+    from app.enterprises.schemas import EnterpriseCreate
+
+    url = f"sqlite:///{tmp_path / 'support.db'}"
+    run_migrations(url)
+    with Session(create_engine(url)) as s:
+        ent = enterprise_service.create(s, actor=SYSTEM, data=EnterpriseCreate.model_validate({
+            "uscc": "91371525MA3C00000N", "name": "冠县测试机械有限公司", "township": "qingquan", "size": "small",
+            "above_scale": False, "industry": "C3311"}))
+        s.flush()
+        raised = date(2026, 10, 5)
+        p = _new(s, ent, category="policy", raised=raised)
+        service.transition(s, actor=SYSTEM, problem_id=p.id, action="assign", unit_kind="department", unit="县工业和信息化局")
+        service.transition(s, actor=SYSTEM, problem_id=p.id, action="start")
+        service.transition(s, actor=SYSTEM, problem_id=p.id, action="resolve", note="已解读政策并协助申报")
+        p.resolved_date = raised + timedelta(days=12)
+        s.flush()
+        months = service.stats(s, actor=SYSTEM, by="month")
+        assert [m.key for m in months] == ["2026-10"]
+        assert months[0].total == 1 and months[0].days_to_close == 12.0

@@ -28,7 +28,7 @@ from app.errors import AppError, ValidationFailed
 from app.policies import coverage
 from app.policies import store as policy_store
 from app.policies.schema import FUNDER_NAMES
-from app.web.deps import PagePrincipal
+from app.web.deps import PageForm, PagePrincipal
 from app.web.render import list_qs, redirect, render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -175,10 +175,9 @@ def event_form_fields(request: Request, enterprise_id: int, ent: CurrentEnterpri
 
 
 @router.post("/enterprises/{enterprise_id}/events")
-async def record_event(request: Request, enterprise_id: int, ent: CurrentEnterprise, session: SessionDep,
-                       principal: PagePrincipal):
+def record_event(request: Request, enterprise_id: int, ent: CurrentEnterprise, session: SessionDep,
+                       principal: PagePrincipal, form: PageForm):
     principal.require("enterprises:write")
-    form = await request.form()
     values = {k: (v.strip() if isinstance(v, str) else v) for k, v in form.items() if k != "csrf_token"}
     event_type = values.get("type") or ""
     try:
@@ -272,9 +271,8 @@ templates.env.globals["split_funders_of"] = split_funders_of
 
 
 @router.post("/awards/lines/{line_id}/approve")
-async def approve(request: Request, line_id: int, session: SessionDep, principal: PagePrincipal):
+def approve(request: Request, line_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("awards:approve")
-    form = await request.form()
     try:
         fund_id = form.get("fund_id") or None
         if fund_id is not None and not str(fund_id).isdigit():
@@ -299,9 +297,8 @@ async def approve(request: Request, line_id: int, session: SessionDep, principal
 
 
 @router.post("/awards/lines/{line_id}/reject")
-async def reject(request: Request, line_id: int, session: SessionDep, principal: PagePrincipal):
+def reject(request: Request, line_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("awards:approve")
-    form = await request.form()
     try:
         with session.begin_nested():
             workflow.reject(session, actor=principal, line_id=line_id, reason=form.get("reason") or "")
@@ -313,9 +310,8 @@ async def reject(request: Request, line_id: int, session: SessionDep, principal:
 
 
 @router.post("/awards/lines/{line_id}/pay")
-async def pay(request: Request, line_id: int, session: SessionDep, principal: PagePrincipal):
+def pay(request: Request, line_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("awards:approve")
-    form = await request.form()
     try:
         try:
             paid = date.fromisoformat(form.get("paid_date") or "")
@@ -408,9 +404,8 @@ def funds_page(request: Request, session: SessionDep, principal: PagePrincipal, 
 
 
 @router.post("/awards/funds")
-async def create_fund(request: Request, session: SessionDep, principal: PagePrincipal):
+def create_fund(request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("awards:write")
-    form = await request.form()
     try:
         amount = wan_to_yuan(form.get("amount_wan"), "amount_yuan")
         try:
@@ -437,9 +432,8 @@ async def create_fund(request: Request, session: SessionDep, principal: PagePrin
 
 
 @router.post("/awards/funds/{fund_id}/top-up")
-async def top_up(request: Request, fund_id: int, session: SessionDep, principal: PagePrincipal):
+def top_up(request: Request, fund_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("awards:write")
-    form = await request.form()
     try:
         amount = wan_to_yuan(form.get("amount_wan"), "amount_yuan")
         with session.begin_nested():
@@ -453,9 +447,8 @@ async def top_up(request: Request, fund_id: int, session: SessionDep, principal:
 
 
 @router.post("/awards/funds/{fund_id}/period")
-async def set_period(request: Request, fund_id: int, session: SessionDep, principal: PagePrincipal):
+def set_period(request: Request, fund_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("awards:write")
-    form = await request.form()
     try:
         try:
             start = date.fromisoformat(form.get("period_start") or "")

@@ -2,7 +2,8 @@
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
+from starlette.datastructures import FormData
 
 from app.accounts.permissions import Principal
 from app.api.deps import get_optional_principal
@@ -16,3 +17,13 @@ def page_principal(principal: Annotated[Principal | None, Depends(get_optional_p
 
 
 PagePrincipal = Annotated[Principal, Depends(page_principal)]
+
+
+async def page_form(request: Request) -> FormData:
+    """The posted form, read on the event loop before the handler runs, so a page handler that
+    writes can be a plain `def` and run on a worker thread: its database work (row locks included)
+    never stops the event loop."""
+    return await request.form()
+
+
+PageForm = Annotated[FormData, Depends(page_form)]

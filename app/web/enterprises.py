@@ -17,7 +17,7 @@ from app.enterprises import service as enterprise_service
 from app.enterprises.schemas import EnterpriseCreate, EnterpriseUpdate, FigureIn, HonourIn
 from app.enterprises.service import ListFilters
 from app.errors import AppError, FieldError, PreconditionFailed, ValidationFailed
-from app.web.deps import PagePrincipal
+from app.web.deps import PageForm, PagePrincipal
 from app.web.render import list_qs, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -172,9 +172,8 @@ def new_page(request: Request, principal: PagePrincipal):
 
 
 @router.post("/enterprises/new")
-async def create(request: Request, session: SessionDep, principal: PagePrincipal):
+def create(request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("enterprises:write")
-    form = await request.form()
     values = _form_dict(form)
     try:
         data = EnterpriseCreate.model_validate({k: v for k, v in values.items() if v is not None}, context=FORM)
@@ -203,9 +202,8 @@ def _form_errors(request, values, errors, ent):
 
 
 @router.post("/enterprises/validate/uscc")
-async def validate_uscc(request: Request, principal: PagePrincipal):
+def validate_uscc(request: Request, principal: PagePrincipal, form: PageForm):
     """Inline check of one field as the user types (htmx)."""
-    form = await request.form()
     errs = enterprise_service.field_errors({"uscc": (form.get("uscc") or "").strip()})
     msg = errs[0].message if errs and (form.get("uscc") or "").strip() else ""
     return render(request, "enterprises/_field_error.html", {"field": "uscc", "message": msg})
@@ -279,9 +277,8 @@ def delete(request: Request, enterprise_id: int, _ent: CurrentEnterprise, sessio
 
 
 @router.post("/enterprises/{enterprise_id}/figures")
-async def save_figures(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal):
+def save_figures(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("enterprises:write")
-    form = await request.form()
     # Digits may arrive grouped as typed (1,234,567).
     raw = {k: (v.strip().replace(",", "").replace("，", "") or None) for k, v in form.items()
            if k != "csrf_token" and isinstance(v, str)}
@@ -299,9 +296,8 @@ async def save_figures(request: Request, enterprise_id: int, _ent: CurrentEnterp
 
 
 @router.post("/enterprises/{enterprise_id}/honours")
-async def add_honour(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal):
+def add_honour(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("enterprises:write")
-    form = await request.form()
     raw = {k: (v.strip() or None) for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
     try:
         data = HonourIn.model_validate(raw, context=FORM)

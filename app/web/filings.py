@@ -18,7 +18,7 @@ from app.reports import excel
 from app.reports import service as filing_service
 from app.reports.models import FILING_FIELDS
 from app.reports.schemas import FilingIn
-from app.web.deps import PagePrincipal
+from app.web.deps import PageForm, PagePrincipal
 from app.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -110,14 +110,12 @@ def _figure(text) -> str | None:
 
 
 @router.post("/filings/{month}/enterprises/{enterprise_id}")
-async def save_row(
-    request: Request, month: str, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal
-):
+def save_row(
+    request: Request, month: str, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal, form: PageForm):
     """Save one grid row; the row comes back with its growth, with the errors named per field, or with the
     plausibility warnings and a confirmation to fill in before an implausible figure is saved."""
     principal.require("filings:write")
     period = filing_service.parse_month(month)
-    form = await request.form()
     raw = {k: _figure(form.get(k)) for k in FILING_FIELDS}
     confirm_note = str(form.get("confirm_note") or "").strip() or None
     today = date.today()
@@ -152,13 +150,11 @@ async def save_row(
 
 
 @router.post("/filings/{month}/enterprises/{enterprise_id}/confirm")
-async def confirm_row(
-    request: Request, month: str, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal
-):
+def confirm_row(
+    request: Request, month: str, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal, form: PageForm):
     """Confirm a saved month's implausible figures (from a file or the API) with a note; audited."""
     principal.require("filings:write")
     period = filing_service.parse_month(month)
-    form = await request.form()
     errors: dict[str, str] = {}
     try:
         with session.begin_nested():

@@ -36,7 +36,7 @@ from app.pools.schemas import (
     ReviewLeaveItem,
 )
 from app.reference import SIZE_NAMES, township_names, townships
-from app.web.deps import PagePrincipal
+from app.web.deps import PageForm, PagePrincipal
 from app.web.render import list_qs, render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -120,8 +120,7 @@ def mu_page(
 
 
 @router.post("/pools/mu/scheme")
-async def mu_scheme(request: Request, session: SessionDep, principal: PagePrincipal):
-    form = await request.form()
+def mu_scheme(request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm):
     weights = {k[7:]: v for k, v in form.items() if k.startswith("weight_") and str(v).strip()}
     bands = [{"mu_class": c, "percent": form.get(f"band_{c}")} for c in "ABCD" if _form_value(form, f"band_{c}")]
     data = _model(MuSchemeIn, {"weights": weights, "bands": [_model(MuBandIn, b) for b in bands] or None})
@@ -168,9 +167,8 @@ def mu_import(
 
 
 @router.post("/enterprises/{enterprise_id}/mu-class")
-async def record_mu_class(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep,
-                          principal: PagePrincipal):
-    form = await request.form()
+def record_mu_class(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep,
+                          principal: PagePrincipal, form: PageForm):
     year = _form_value(form, "year")
     if year is None or not year.isdigit():
         raise ValidationFailed.one("year", "请填写评价年度")
@@ -185,8 +183,7 @@ async def record_mu_class(request: Request, enterprise_id: int, _ent: CurrentEnt
 
 
 @router.post("/pools/graduations/{proposal_id}/confirm")
-async def graduation_confirm(request: Request, proposal_id: int, session: SessionDep, principal: PagePrincipal):
-    form = await request.form()
+def graduation_confirm(request: Request, proposal_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm):
     data = _model(GraduationConfirm, {k: _form_value(form, k) for k in ("left_date", "next_pool", "next_entry_class", "note")})
     g, entered = pool_graduation.confirm_graduation(session, actor=principal, proposal_id=proposal_id, data=data)
     msg = f"已确认毕业并出库（{LEAVE_REASONS['above_scale' if g.trigger == 'above_scale' else 'honoured']}）"
@@ -196,8 +193,7 @@ async def graduation_confirm(request: Request, proposal_id: int, session: Sessio
 
 
 @router.post("/pools/graduations/{proposal_id}/dismiss")
-async def graduation_dismiss(request: Request, proposal_id: int, session: SessionDep, principal: PagePrincipal):
-    form = await request.form()
+def graduation_dismiss(request: Request, proposal_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm):
     note = _form_value(form, "note")
     if note is None:
         raise ValidationFailed.one("note", "请填写驳回原因")
@@ -356,8 +352,7 @@ def candidates_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipa
 
 
 @router.post("/pools/{pool_code}/enter")
-async def enter(request: Request, pool_code: str, session: SessionDep, principal: PagePrincipal):
-    form = await request.form()
+def enter(request: Request, pool_code: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
     data = _model(EnterIn, {k: _form_value(form, k) for k in ("enterprise_id", "entry_class", "entered_date", "year", "note")})
     m = pool_membership.enter(session, actor=principal, pool_code=pool_code, data=data)
     if form.get("from") == "panel":
@@ -367,9 +362,8 @@ async def enter(request: Request, pool_code: str, session: SessionDep, principal
 
 
 @router.post("/pools/{pool_code}/members/{enterprise_id}/leave")
-async def leave(request: Request, pool_code: str, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep,
-                principal: PagePrincipal):
-    form = await request.form()
+def leave(request: Request, pool_code: str, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep,
+                principal: PagePrincipal, form: PageForm):
     data = _model(LeaveIn, {k: _form_value(form, k) for k in ("reason", "left_date", "note")})
     m = pool_membership.leave(session, actor=principal, pool_code=pool_code, enterprise_id=enterprise_id, data=data)
     if form.get("from") == "panel":
@@ -387,8 +381,7 @@ def review_page(request: Request, pool_code: str, session: SessionDep, principal
 
 
 @router.post("/pools/{pool_code}/review")
-async def review_confirm(request: Request, pool_code: str, session: SessionDep, principal: PagePrincipal):
-    form = await request.form()
+def review_confirm(request: Request, pool_code: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
     missing = [eid for eid in form.getlist("leave") if not _form_value(form, f"reason_{eid}")]
     if missing:  # no silent default: every firm leaving has the reason a person chose
         raise ValidationFailed.one(f"reason_{missing[0]}", "请为每家出库企业选择出库原因")

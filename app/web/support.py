@@ -12,7 +12,7 @@ from app.reference import AUDIT_ACTIONS, AUDIT_ENTITIES
 from app.support import excel, visits
 from app.support import labels as L
 from app.support import problems as service
-from app.web.deps import PagePrincipal
+from app.web.deps import PageForm, PagePrincipal
 from app.web.render import redirect, render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -109,9 +109,8 @@ def new_problem(request: Request, session: SessionDep, principal: PagePrincipal,
 
 
 @router.post("/support/problems")
-async def create_problem(request: Request, session: SessionDep, principal: PagePrincipal):
+def create_problem(request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("support:write")
-    form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     errors: list[FieldError] = []
     raised = _d(values.get("raised_date"), "raised_date", "反映日期", errors)
@@ -159,9 +158,8 @@ def problem_page(request: Request, problem_id: int, session: SessionDep, princip
 
 
 @router.post("/support/problems/{problem_id}/steps")
-async def problem_step(request: Request, problem_id: int, session: SessionDep, principal: PagePrincipal):
+def problem_step(request: Request, problem_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("support:write")
-    form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     errors: list[FieldError] = []
     step_date = _d(values.get("step_date"), "step_date", "办理日期", errors)
@@ -259,8 +257,7 @@ def visits_board(request: Request, session: SessionDep, principal: PagePrincipal
 
 
 @router.post("/support/officers")
-async def create_officer(request: Request, session: SessionDep, principal: PagePrincipal):
-    form = await request.form()
+def create_officer(request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm):
     try:
         with session.begin_nested():
             visits.create_officer(session, actor=principal, name=str(form.get("name", "")),
@@ -280,9 +277,8 @@ def _panel_response(request, session, principal, enterprise_id: int, extra: dict
 
 
 @router.post("/enterprises/{enterprise_id}/officer")
-async def assign_officer(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep,
-                         principal: PagePrincipal):
-    form = await request.form()
+def assign_officer(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep,
+                         principal: PagePrincipal, form: PageForm):
     errors: list[FieldError] = []
     start = _d(str(form.get("start_date", "")), "start_date", "开始日期", errors)
     try:
@@ -302,9 +298,8 @@ async def assign_officer(request: Request, enterprise_id: int, _ent: CurrentEnte
 
 
 @router.post("/enterprises/{enterprise_id}/voyage")
-async def list_voyage(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep,
-                      principal: PagePrincipal):
-    form = await request.form()
+def list_voyage(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep,
+                      principal: PagePrincipal, form: PageForm):
     try:
         with session.begin_nested():
             visits.list_voyage(session, actor=principal, enterprise_id=enterprise_id, source=str(form.get("source", "")) or None)
@@ -316,9 +311,8 @@ async def list_voyage(request: Request, enterprise_id: int, _ent: CurrentEnterpr
 
 
 @router.post("/support/visits")
-async def record_visit(request: Request, session: SessionDep, principal: PagePrincipal):
+def record_visit(request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("support:write")
-    form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     ent_id = _int(values.get("enterprise_id")) or 0
     errors: list[FieldError] = []
@@ -363,9 +357,8 @@ def _visit(request, session, principal, visit_id: int, extra: dict | None = None
 
 
 @router.post("/support/plans")
-async def create_plan(request: Request, session: SessionDep, principal: PagePrincipal):
+def create_plan(request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("support:write")
-    form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     ent_id = _int(values.get("enterprise_id")) or 0
     visit_id = _int(values.get("visit_id"))

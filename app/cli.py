@@ -26,6 +26,13 @@ def _local_settings() -> None:
         os.environ["YUMIAO_DATABASE_URL"] = f"sqlite:///{LOCAL / 'yumiao.db'}"
 
 
+@app.callback()
+def _connect_domains() -> None:
+    from app import wiring
+
+    wiring.connect()  # every command's writes raise the same domain events as the web service's
+
+
 def alembic_config(database_url: str | None = None):
     from alembic.config import Config
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app import wiring
 from app.api import contract, problems
 from app.config import get_settings
 from app.db import database_health, request_slots, warm_up
@@ -49,6 +50,7 @@ def create_app() -> FastAPI:
     settings = get_settings()
     configure(settings.log_json)
     _check_policies()
+    wiring.connect()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):

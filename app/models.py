@@ -1,7 +1,6 @@
 """Every model module, imported once so that Base.metadata knows the whole schema (Alembic, tests)."""
 
 import app.datacache  # noqa: F401  (data_version)
-from app import wiring  # noqa: E402
 from app.accounts import models as accounts_models  # noqa: F401
 from app.audit import models as audit_models  # noqa: F401
 from app.awards import models as awards_models  # noqa: F401
@@ -14,5 +13,3 @@ from app.registers import models as registers_models  # noqa: F401
 from app.reports import models as reports_models  # noqa: F401
 from app.support import models as support_models  # noqa: F401
 from app.targets import models as targets_models  # noqa: F401
-
-wiring.connect()

@@ -1,24 +1,14 @@
-"""Connects domains through in-process events (app.events) once, at import of the model registry.
+"""Connects the domains that react to others' events (app.events).
 
-Each domain that reacts to another's events exposes `subscribe()` in a module named here.
+Called once by `create_app()` and by the CLI (and the test and benchmark set-ups); connecting
+twice changes nothing. Every subscriber module is imported by name here, so a renamed or broken
+one stops the start instead of silently switching its reactions off.
 """
 
-import importlib
-
-_MODULES = ("app.awards.subscribers", "app.pools.subscribers", "app.integration.subscribers")
-_done = False
+from app.awards import subscribers as award_subscribers
+from app.pools import subscribers as pool_subscribers
 
 
 def connect() -> None:
-    global _done
-    if _done:
-        return
-    _done = True
-    for name in _MODULES:
-        try:
-            mod = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name != name:
-                raise
-            continue
-        mod.subscribe()
+    award_subscribers.subscribe()
+    pool_subscribers.subscribe()

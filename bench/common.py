@@ -29,6 +29,9 @@ def fresh_database(name: str) -> str:
     from app.cli import run_migrations
 
     run_migrations(url)
+    from app import wiring
+
+    wiring.connect()
     return url
 
 

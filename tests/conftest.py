@@ -62,7 +62,10 @@ def database_url():
 
 @pytest.fixture(scope="session")
 def engine(database_url):
+    from app import wiring
     from app.db import get_engine
+
+    wiring.connect()  # services called directly raise their domain events as under the web service
 
     get_settings.cache_clear()
     return get_engine()

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
 from app.accounts.permissions import Principal
-from app.api.deps import CurrentEnterprise, SessionDep, scoped
 from app.api.problems import responses
 from app.awards import excel, proposals
 from app.awards import facts as award_facts
@@ -37,6 +36,7 @@ from app.awards.schemas import (
     RejectIn,
     TopUpIn,
 )
+from app.deps import CurrentEnterprise, SessionDep, scoped
 
 router = APIRouter(tags=["awards 奖补"])
 XLSX_RESPONSE = {200: {"content": {excel.XLSX: {}}, "description": "Excel 文件"}}

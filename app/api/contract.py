@@ -8,7 +8,8 @@ that says how each one authenticates (bearer API key, the scope it needs) and ho
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from app.api import deps, ratelimit
+from app import deps
+from app.api import ratelimit
 from app.api.problems import PROBLEM, Problem
 
 SECURITY_SCHEME = "apiKey"

@@ -2,16 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Header, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from app.accounts.permissions import Principal
 from app.api import idempotency
-from app.api.deps import CurrentEnterprise, SessionDep, scoped
 from app.api.problems import responses
 from app.config import get_settings
+from app.deps import CurrentEnterprise, SessionDep, scoped
 from app.enterprises import excel
 from app.enterprises import service as enterprise_service
 from app.enterprises.schemas import (
@@ -28,6 +28,7 @@ from app.enterprises.schemas import (
     HonourRead,
 )
 from app.errors import PreconditionRequired, ValidationFailed
+from app.filters import EnterpriseFilters
 
 router = APIRouter(prefix="/api/v1/enterprises", tags=["enterprises 企业"])
 
@@ -65,47 +66,6 @@ def _json(model: BaseModel, headers: dict | None = None) -> Response:
     return Response(model.__pydantic_serializer__.to_json(model), media_type="application/json", headers=headers)
 
 
-def filters_dep(
-    q: Annotated[str | None, Query(max_length=100, description="按企业名称或统一社会信用代码搜索")] = None,
-    township: Annotated[list[str] | None, Query(description="乡镇代码，可多选")] = None,
-    size: Annotated[list[str] | None, Query(description="规模：micro/small/medium/large")] = None,
-    ownership: Annotated[list[str] | None, Query(description="所有制")] = None,
-    above_scale: Annotated[bool | None, Query(description="是否规上")] = None,
-    mu_class: Annotated[list[str] | None, Query(description="亩产效益类别 A–D")] = None,
-    honour: Annotated[str | None, Query(description="持有该认定（新认定或复审通过）")] = None,
-    honour_level: Annotated[str | None, Query(description="认定级别")] = None,
-    pool: Annotated[str | None, Query(description="在该培育库中（现有成员）")] = None,
-    year: Annotated[int | None, Query(ge=2000, le=2100, description="营业收入所取年度，默认最近年度")] = None,
-    revenue_min: Annotated[int | None, Query(ge=0, description="营业收入下限（元）")] = None,
-    revenue_max: Annotated[int | None, Query(ge=0, description="营业收入上限（元）")] = None,
-) -> enterprise_service.ListFilters:
-    for name, values, allowed in (
-        ("size", size, ("micro", "small", "medium", "large")),
-        ("ownership", ownership, ("private", "state", "foreign", "other")),
-        ("mu_class", mu_class, ("A", "B", "C", "D")),
-    ):
-        bad = [v for v in values or [] if v not in allowed]
-        if bad:
-            raise ValidationFailed.one(name, f"{name} 取值“{bad[0]}”无效，应为 {', '.join(allowed)} 之一")
-    return enterprise_service.ListFilters(
-        q=q,
-        township=township,
-        size=size,
-        ownership=ownership,
-        above_scale=above_scale,
-        mu_class=mu_class,
-        honour=honour,
-        honour_level=honour_level,
-        pool=pool,
-        year=year,
-        revenue_min=revenue_min,
-        revenue_max=revenue_max,
-    )
-
-
-Filters = Annotated[enterprise_service.ListFilters, Depends(filters_dep)]
-
-
 @router.get(
     "",
     summary="企业列表（筛选、排序、游标分页）",
@@ -115,7 +75,7 @@ Filters = Annotated[enterprise_service.ListFilters, Depends(filters_dep)]
 def list_enterprises(
     session: SessionDep,
     principal: Annotated[Principal, scoped("enterprises:read")],
-    filters: Filters,
+    filters: EnterpriseFilters,
     sort: Annotated[str, Query(description=f"排序：{', '.join(SORTS)}")] = "name",
     cursor: Annotated[str | None, Query(max_length=500, description="上一页响应中的 next_cursor")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -138,7 +98,7 @@ def list_enterprises(
     responses={200: {"content": {excel.XLSX: {}}, "description": "Excel 文件"}, **responses(401, 403, 422)},
     response_class=StreamingResponse,
 )
-def export_enterprises(session: SessionDep, principal: Annotated[Principal, scoped("enterprises:read")], filters: Filters):
+def export_enterprises(session: SessionDep, principal: Annotated[Principal, scoped("enterprises:read")], filters: EnterpriseFilters):
     """导出与列表相同筛选条件的企业（文本单元格一律按字符串写入，防公式注入）。"""
     data = excel.export_enterprises(session, actor=principal, filters=filters)
     return Response(

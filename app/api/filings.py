@@ -6,9 +6,9 @@ from typing import Annotated
 from fastapi import APIRouter, File, Path, Query, UploadFile
 
 from app.accounts.permissions import Principal
-from app.api.deps import CurrentEnterprise, SessionDep, scoped
 from app.api.problems import responses
 from app.config import get_settings
+from app.deps import CurrentEnterprise, SessionDep, scoped
 from app.enterprises.schemas import IsoDate
 from app.reports import excel
 from app.reports import service as filing_service

@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
 from app.accounts.permissions import Principal
-from app.api.deps import CurrentEnterprise, CurrentPrincipal, SessionDep, scoped
 from app.api.problems import responses
+from app.deps import CurrentEnterprise, CurrentPrincipal, SessionDep, scoped
 from app.errors import ValidationFailed
 from app.integration import changes, matching, webhooks
 from app.integration import service as integration_service

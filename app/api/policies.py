@@ -5,8 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter
 
 from app.accounts.permissions import Principal
-from app.api.deps import SessionDep, scoped
 from app.api.problems import responses
+from app.deps import SessionDep, scoped
 from app.policies import catalogue as award_catalogue
 
 router = APIRouter(prefix="/api/v1/policies", tags=["policies 政策"])

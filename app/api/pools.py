@@ -2,12 +2,13 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from app.accounts.permissions import Principal
-from app.api.deps import CurrentEnterprise, SessionDep, scoped
 from app.api.problems import responses
 from app.config import get_settings
+from app.deps import CurrentEnterprise, SessionDep, scoped
+from app.filters import PoolFiltersDep
 from app.pools import common, listing, mu_provisional
 from app.pools import definitions as pool_definitions
 from app.pools import graduation as pool_graduation
@@ -15,7 +16,6 @@ from app.pools import membership as pool_membership
 from app.pools import mu_records as pool_mu_records
 from app.pools import review as pool_review
 from app.pools import status as pool_status
-from app.pools.listing import PoolFilters
 from app.pools.models import LEAVE_REASONS
 from app.pools.schemas import (
     CandidatePage,
@@ -86,18 +86,6 @@ def graduation_read(g, ent=None) -> GraduationRead:
     )
 
 
-def pool_filters(
-    year: Annotated[int | None, Query(ge=2000, le=2100, description="据以判断条件的年度数据，默认最近年度")] = None,
-    township: Annotated[list[str] | None, Query(description="乡镇代码，可多选")] = None,
-    mu_class: Annotated[list[str] | None, Query(description="亩产效益类别 A–D，可多选（按所选年度）")] = None,
-    entry_class: Annotated[str | None, Query(description="入库类别代码")] = None,
-    candidacy: Annotated[list[str] | None, Query(description="判断结果：met、judgement（成员另有 missing、failed）")] = None,
-    q: Annotated[str | None, Query(max_length=100, description="按企业名称或统一社会信用代码搜索")] = None,
-) -> PoolFilters:
-    return PoolFilters(year=year, township=township, mu_class=mu_class, entry_class=entry_class, candidacy=candidacy, q=q)
-
-
-Filters = Annotated[PoolFilters, Depends(pool_filters)]
 Cursor = Annotated[str | None, Query(max_length=500, description="上一页响应中的 next_cursor")]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
@@ -290,7 +278,7 @@ def list_members(
     pool_code: str,
     session: SessionDep,
     principal: Read,
-    filters: Filters,
+    filters: PoolFiltersDep,
     include_left: Annotated[bool, Query(description="包括已出库的记录（完整历史）")] = False,
     cursor: Cursor = None,
     limit: Limit = 50,
@@ -341,7 +329,7 @@ def candidate_row(r) -> CandidateRow:
 
 @router.get("/api/v1/pools/{pool_code}/candidates", summary="候选企业（符合可核查条件、尚未入库）",
             response_model=CandidatePage, responses=errors(404))
-def list_candidates(pool_code: str, session: SessionDep, principal: Read, filters: Filters, cursor: Cursor = None,
+def list_candidates(pool_code: str, session: SessionDep, principal: Read, filters: PoolFiltersDep, cursor: Cursor = None,
                     limit: Limit = 50):
     """在数据库中按所选年度数据计算：符合全部条件为 met；可核查的条件均符合、其余需人工判断为 judgement（待人工判断）。
     counts 为各乡镇的候选数。"""

@@ -8,9 +8,9 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from app.accounts.permissions import Principal
-from app.api.deps import SessionDep, scoped
 from app.api.problems import responses
 from app.config import get_settings
+from app.deps import SessionDep, scoped
 from app.enterprises.schemas import IsoDate
 from app.errors import ValidationFailed
 from app.reference import township_names

@@ -15,12 +15,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.accounts.permissions import Principal
-from app.api.problems import translate
 from app.awards.event_models import EVENT_TYPE_NAMES, EVENT_TYPES, EnterpriseFacts, Event, parse_event
 from app.awards.models import AwardLine
 from app.enterprises import service as enterprise_service
 from app.enterprises.models import Enterprise, EnterpriseFigure, Honour
-from app.errors import FieldError, ValidationFailed
+from app.errors import FieldError, ValidationFailed, translate
 from app.reference import LEVEL_NAMES, OUTCOME_NAMES, honours
 
 # Event types recorded through POST /enterprises/{id}/events (honours go through the registry).

@@ -3,18 +3,18 @@
 from app import events
 
 
-def _honour_recorded(*, session, actor, enterprise, honour, **_):
+def _honour_recorded(e: events.HonourRecorded) -> None:
     from app.awards import proposals
 
-    proposals.on_honour_recorded(session, actor=actor, enterprise=enterprise, honour=honour)
+    proposals.on_honour_recorded(e.session, actor=e.actor, enterprise=e.enterprise, honour=e.honour)
 
 
-def _became_above_scale(*, session, actor, enterprise, **_):
+def _became_above_scale(e: events.BecameAboveScale) -> None:
     from app.awards import proposals
 
-    proposals.on_became_above_scale(session, actor=actor, enterprise=enterprise)
+    proposals.on_became_above_scale(e.session, actor=e.actor, enterprise=e.enterprise)
 
 
 def subscribe() -> None:
-    events.subscribe("honour_recorded", _honour_recorded)
-    events.subscribe("became_above_scale", _became_above_scale)
+    events.subscribe(events.HonourRecorded, _honour_recorded)
+    events.subscribe(events.BecameAboveScale, _became_above_scale)

@@ -356,7 +356,7 @@ def update(
         changes=delta,
     )
     if delta.get("above_scale") == [False, True]:
-        events.publish("became_above_scale", session=session, actor=actor, enterprise=ent)
+        events.publish(events.BecameAboveScale(session=session, actor=actor, enterprise=ent))
     return ent
 
 
@@ -434,7 +434,7 @@ def _add_honour(session: Session, actor: Principal, ent: Enterprise, h: HonourIn
         township=ent.township,
         changes={k: [None, v] for k, v in audit.snapshot(honour, list(HonourIn.model_fields)).items()},
     )
-    events.publish("honour_recorded", session=session, actor=actor, enterprise=ent, honour=honour)
+    events.publish(events.HonourRecorded(session=session, actor=actor, enterprise=ent, honour=honour))
     return honour
 
 

@@ -6,18 +6,18 @@ Connected by app.wiring; runs in the publisher's transaction, so a refused chang
 from app import events
 
 
-def on_above_scale(session, actor, enterprise, **_) -> None:
+def on_above_scale(e: events.BecameAboveScale) -> None:
     from app.pools import graduation
 
-    graduation.propose_graduations(session, actor=actor, enterprise=enterprise, trigger="above_scale")
+    graduation.propose_graduations(e.session, actor=e.actor, enterprise=e.enterprise, trigger="above_scale")
 
 
-def on_honour(session, actor, enterprise, honour, **_) -> None:
+def on_honour(e: events.HonourRecorded) -> None:
     from app.pools import graduation
 
-    graduation.propose_graduations(session, actor=actor, enterprise=enterprise, trigger="honour", honour=honour)
+    graduation.propose_graduations(e.session, actor=e.actor, enterprise=e.enterprise, trigger="honour", honour=e.honour)
 
 
 def subscribe() -> None:
-    events.subscribe("became_above_scale", on_above_scale)
-    events.subscribe("honour_recorded", on_honour)
+    events.subscribe(events.BecameAboveScale, on_above_scale)
+    events.subscribe(events.HonourRecorded, on_honour)

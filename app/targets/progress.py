@@ -47,6 +47,7 @@ from app.accounts.permissions import Principal
 from app.enterprises.models import Enterprise, Honour
 from app.errors import NotFound, ValidationFailed
 from app.pagination import decode_cursor, encode_cursor
+from app.pools.models import PoolMembership as M
 from app.reference import LEVEL_NAMES, OUTCOME_NAMES, honours, township_names, townships
 from app.registers import measures as register_measures
 from app.reports import service as filing_service
@@ -126,21 +127,10 @@ def window(target_set: TargetSet, deadline: date | None, as_of: date) -> Window:
     return Window(target_set.period_start, end, min(deadline or target_set.period_end, as_of))
 
 
-def pools_available() -> bool:
-    """Pool membership is read from the pools domain's table when it exists."""
-    try:
-        from app.pools.models import PoolMembership  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def unavailable_reason(measure: dict) -> str | None:
     kind = measure.get("kind")
     if kind == "not_available":
         return measure.get("reason") or "系统无此数据"
-    if kind == "pool_members" and not pools_available():
-        return "数据尚未接入（培育库成员数据尚未接入本系统）"
     return None
 
 
@@ -161,8 +151,6 @@ def _cluster_conds(m: dict, w: Window) -> list[ColumnElement[bool]]:
 
 
 def _pool_conds(m: dict, w: Window):
-    from app.pools.models import PoolMembership as M
-
     return M, [M.pool == m["pool"], M.entered_date <= w.at, or_(M.left_date.is_(None), M.left_date > w.at)]
 
 
@@ -201,7 +189,7 @@ def count_statement(items: list[tuple[str, dict, Window]], actor: Principal, tow
                     for outcome in m["outcomes"]:
                         honour_rows.append({"key": key, "code": code, "level": level, "outcome": outcome,
                                             "start": w.start, "end": w.end})
-        elif m["kind"] == "pool_members" and pools_available():
+        elif m["kind"] == "pool_members":
             pool_rows.append({"key": key, "pool": m["pool"], "at": w.at})
         elif m["kind"] == "platform_registrations":
             platform.append((key, w))
@@ -229,8 +217,6 @@ def count_statement(items: list[tuple[str, dict, Window]], actor: Principal, tow
             .where(Honour.honour_date.between(min(r["start"] for r in honour_rows), max(r["end"] for r in honour_rows)))
         )
     if pool_rows:
-        from app.pools.models import PoolMembership as M
-
         spec = _spec("pool_spec", pool_rows, {"key": String, "pool": String, "at": Date})
         pairs.append(
             select(spec.c.key.label("key"), M.enterprise_id.label("enterprise_id"))

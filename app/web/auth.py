@@ -8,10 +8,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 
 from app.accounts import service as accounts
-from app.api.deps import SESSION_COOKIE, SessionDep
 from app.config import get_settings
+from app.deps import SESSION_COOKIE, PagePrincipal, SessionDep
 from app.errors import TooManyRequests, Unauthorized
-from app.web.deps import PagePrincipal
 from app.web.render import render
 
 router = APIRouter(include_in_schema=False)

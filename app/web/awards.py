@@ -15,8 +15,6 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.accounts.permissions import Principal
-from app.api.deps import CurrentEnterprise, SessionDep
-from app.api.problems import translate
 from app.awards import event_models, excel, proposals, workflow
 from app.awards import facts as award_facts
 from app.awards import forecast as forecast_service
@@ -24,11 +22,11 @@ from app.awards import funds as fund_service
 from app.awards import ledger as award_ledger
 from app.awards.event_models import FIELD_LABELS
 from app.awards.schemas import ExtraFacts
-from app.errors import AppError, ValidationFailed
+from app.deps import CurrentEnterprise, PageForm, PagePrincipal, SessionDep
+from app.errors import AppError, ValidationFailed, translate
 from app.policies import coverage
 from app.policies import store as policy_store
 from app.policies.schema import FUNDER_NAMES
-from app.web.deps import PageForm, PagePrincipal
 from app.web.render import list_qs, redirect, render, templates
 
 router = APIRouter(include_in_schema=False)

@@ -8,16 +8,14 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from app.api.deps import CurrentEnterprise, SessionDep
-from app.api.enterprises import filters_dep
-from app.api.problems import translate
 from app.config import get_settings
+from app.deps import CurrentEnterprise, PageForm, PagePrincipal, SessionDep
+from app.filters import enterprise_filters
 from app.enterprises import excel
 from app.enterprises import service as enterprise_service
 from app.enterprises.schemas import EnterpriseCreate, EnterpriseUpdate, FigureIn, HonourIn
 from app.enterprises.service import ListFilters
-from app.errors import AppError, FieldError, PreconditionFailed, ValidationFailed
-from app.web.deps import PageForm, PagePrincipal
+from app.errors import AppError, FieldError, PreconditionFailed, ValidationFailed, translate
 from app.web.render import list_qs, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -44,7 +42,7 @@ def page_filters(request: Request) -> ListFilters:
             raise ValidationFailed.one(k, f"{k} 应为整数") from None
 
     above = qp.get("above_scale")
-    return filters_dep(
+    return enterprise_filters(
         q=(qp.get("q") or "").strip()[:100] or None,
         township=many("township"),
         size=many("size"),
@@ -126,7 +124,7 @@ def suggest(request: Request, session: SessionDep, principal: PagePrincipal):
     q = next((v for k, v in qp.multi_items() if k in ("q", "cand_who") and v.strip()), "").strip()[:100]
     rows = []
     if q:
-        rows, _, _ = enterprise_service.list_page(session, actor=principal, filters=filters_dep(q=q), limit=10)
+        rows, _, _ = enterprise_service.list_page(session, actor=principal, filters=enterprise_filters(q=q), limit=10)
     return render(request, "enterprises/_suggest.html", {"rows": rows})
 
 

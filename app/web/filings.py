@@ -9,16 +9,14 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from app.api.deps import CurrentEnterprise, SessionDep
-from app.api.problems import translate
 from app.config import get_settings
-from app.errors import AppError, ValidationFailed
+from app.deps import CurrentEnterprise, PageForm, PagePrincipal, SessionDep
+from app.errors import AppError, ValidationFailed, translate
 from app.reference import township_names
 from app.reports import excel
 from app.reports import service as filing_service
 from app.reports.models import FILING_FIELDS
 from app.reports.schemas import FilingIn
-from app.web.deps import PageForm, PagePrincipal
 from app.web.render import render
 
 router = APIRouter(include_in_schema=False)

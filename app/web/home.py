@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
-from app.web.deps import PagePrincipal
+from app.deps import PagePrincipal
 
 router = APIRouter(include_in_schema=False)
 

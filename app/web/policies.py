@@ -3,9 +3,8 @@ listing every rule with its clause text, amount and funder."""
 
 from fastapi import APIRouter, Request
 
-from app.api.deps import SessionDep
+from app.deps import PagePrincipal, SessionDep
 from app.policies import catalogue
-from app.web.deps import PagePrincipal
 from app.web.render import render
 
 router = APIRouter(include_in_schema=False)

@@ -6,15 +6,14 @@ from datetime import date
 from typing import Annotated
 
 import xlsxwriter
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 
-from app.api.deps import CurrentEnterprise, SessionDep
-from app.api.pools import pool_filters
-from app.api.problems import translate
 from app.config import get_settings
-from app.errors import AppError, ValidationFailed
+from app.deps import CurrentEnterprise, PageForm, PagePrincipal, SessionDep
+from app.errors import AppError, ValidationFailed, translate
+from app.filters import PoolFiltersDep
 from app.labels import quoted
 from app.pools import common, listing, mu_provisional, mu_records
 from app.pools import graduation as pool_graduation
@@ -36,7 +35,6 @@ from app.pools.schemas import (
     ReviewLeaveItem,
 )
 from app.reference import SIZE_NAMES, township_names, townships
-from app.web.deps import PageForm, PagePrincipal
 from app.web.render import list_qs, render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -44,7 +42,6 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 templates.env.globals.update(pool_defs=load_pools)  # the words of this domain come from app/pools/labels.py
 
-Filters = Annotated[PoolFilters, Depends(pool_filters)]
 
 
 def _model(cls: type[BaseModel], data: dict):
@@ -222,7 +219,7 @@ def pool_page(
     pool_code: str,
     session: SessionDep,
     principal: PagePrincipal,
-    filters: Filters,
+    filters: PoolFiltersDep,
     tab: str = "members",
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ):
@@ -305,7 +302,7 @@ def _wan(yuan: int | None) -> float | None:
 
 
 @router.get("/pools/{pool_code}/members.xlsx")
-def members_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipal, filters: Filters,
+def members_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipal, filters: PoolFiltersDep,
                  tab: str = "members"):
     rows, year = listing.all_members(
         session, actor=principal, pool_code=pool_code, filters=_clean(filters), include_left=tab == "history"
@@ -330,7 +327,7 @@ def members_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipal, 
 
 
 @router.get("/pools/{pool_code}/candidates.xlsx")
-def candidates_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipal, filters: Filters):
+def candidates_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipal, filters: PoolFiltersDep):
     rows, year = listing.all_candidates(session, actor=principal, pool_code=pool_code, filters=_clean(filters))
     rows = rank_candidates(rows)  # the order of the list on the screen
     pool_def = common.get_pool_def(pool_code)

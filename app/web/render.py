@@ -96,11 +96,6 @@ def redirect(request: Request, url: str):
     return RedirectResponse(url, status_code=303)
 
 
-class LoginRequired(AppError):
-    def __init__(self) -> None:
-        super().__init__(detail="请先登录", status_code=401, code="login_required", title="Unauthorized")
-
-
 def error_page(request: Request, exc: AppError):
     if exc.status_code == 401:
         target = "/login?next=" + request.url.path

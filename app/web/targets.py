@@ -9,9 +9,9 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from app import datacache
-from app.api.deps import SessionDep
 from app.awards import ledger as award_ledger
 from app.config import get_settings
+from app.deps import PagePrincipal, SessionDep
 from app.errors import AppError, FieldError, NotFound, ValidationFailed
 from app.pools import listing as pool_listing
 from app.pools.definitions import load_pools
@@ -21,7 +21,6 @@ from app.reports import service as filing_service
 from app.targets import excel, progress
 from app.targets import service as target_service
 from app.targets.progress import MEASURE_NAMES, NEAR_DAYS, STATUS_NAMES, STATUS_RULES, describe_measure, num
-from app.web.deps import PagePrincipal
 from app.web.render import list_qs, redirect, render, templates
 
 router = APIRouter(include_in_schema=False)

@@ -3,7 +3,6 @@
 from datetime import date
 
 from app.accounts.permissions import ROLE_SCOPES, SYSTEM, Principal
-from app.targets import progress
 from app.targets import service as target_service
 
 QINGQUAN_STAFF = Principal(kind="user", id=9001, name="qq", role="township_staff", township="qingquan",
@@ -121,14 +120,6 @@ def test_pool_members_on_the_deadline(db, reference, firm, stay):
     assert (r.townships["qingquan"].actual, r.townships["qingquan"].target, r.townships["qingquan"].status) == (2, 2, "met")
     assert row(db, "xiaoshenggui_pool", date(2023, 1, 31)).townships["qingquan"].actual == 2  # a, b
     assert row(db, "xiaoshenggui_pool", date(2023, 2, 15)).townships["qingquan"].actual == 3  # a, b, c
-
-
-def test_pool_measure_without_the_pools_table_says_so(db, reference, firm, stay, monkeypatch):
-    stay(firm("qingquan"), "xiaoshenggui_pool", date(2023, 1, 10))
-    monkeypatch.setattr(progress, "pools_available", lambda: False)
-    r = row(db, "xiaoshenggui_pool", date(2023, 12, 31))
-    assert not r.available and "数据尚未接入" in r.reason
-    assert r.townships["qingquan"].actual is None and r.townships["qingquan"].status == "not_available"
 
 
 # --- platform_registrations ------------------------------------------------------------------------

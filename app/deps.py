@@ -1,14 +1,18 @@
-"""Dependencies declared once: the session, who is calling, and what they may do."""
+"""Dependencies declared once, for the API and the pages alike: the session, who is calling, what they
+may do, the enterprise in the path. The list filters are app.filters."""
 
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from app.accounts import service as accounts
 from app.accounts.permissions import Principal
 from app.db import get_session
-from app.errors import Forbidden, Unauthorized
+from app.enterprises import service as enterprise_service
+from app.enterprises.models import Enterprise
+from app.errors import Forbidden, LoginRequired, Unauthorized
 
 # scope="function": the request's transaction commits before the response is sent, so a client that
 # got a 2xx can read its write at once, and a failed commit is an error, never a false success.
@@ -85,17 +89,31 @@ def scoped(scope: str):
     return _scoped_cache[scope]
 
 
-def get_enterprise_or_404(enterprise_id: int, session: SessionDep, principal: CurrentPrincipal):
+def get_enterprise_or_404(enterprise_id: int, session: SessionDep, principal: CurrentPrincipal) -> Enterprise:
     """The enterprise in the path, resolved before the body is parsed: another township's is a 404."""
-    from app.enterprises import service as enterprise_service
-
     return enterprise_service.get(session, actor=principal, enterprise_id=enterprise_id, with_details=False)
 
 
-def _enterprise_type():
-    from app.enterprises.models import Enterprise
-
-    return Enterprise
+CurrentEnterprise = Annotated[Enterprise, Depends(get_enterprise_or_404)]
 
 
-CurrentEnterprise = Annotated[_enterprise_type(), Depends(get_enterprise_or_404)]
+# --- pages ---------------------------------------------------------------------------------
+
+
+def page_principal(principal: Annotated[Principal | None, Depends(get_optional_principal)]) -> Principal:
+    if principal is None or principal.kind != "user":
+        raise LoginRequired()
+    return principal
+
+
+PagePrincipal = Annotated[Principal, Depends(page_principal)]
+
+
+async def page_form(request: Request) -> FormData:
+    """The posted form, read on the event loop before the handler runs, so a page handler that
+    writes can be a plain `def` and run on a worker thread: its database work (row locks included)
+    never stops the event loop."""
+    return await request.form()
+
+
+PageForm = Annotated[FormData, Depends(page_form)]

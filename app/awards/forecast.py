@@ -22,8 +22,8 @@ from app.awards import facts as award_facts
 from app.awards import funds as fund_service
 from app.awards.engine import compute
 from app.awards.event_models import EnterpriseFacts, Event
-from app.enterprises import service as enterprise_service
 from app.enterprises.models import Enterprise
+from app.enterprises.visibility import visible_to
 from app.errors import FieldError, NotFound, ValidationFailed
 from app.policies import store as policy_store
 from app.policies.loader import PolicySet
@@ -175,7 +175,7 @@ def candidate_scenarios(
     ids = {eid for eid, _ in events}
     names = dict(
         session.execute(
-            select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(ids), enterprise_service._visible(actor))
+            select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(ids), visible_to(actor))
         ).all()
     )
     missing = sorted(ids - set(names))

@@ -30,6 +30,7 @@ from app.awards.models import AwardLine, EnterpriseEvent, PolicySnapshot
 from app.db import utcnow
 from app.enterprises import service as enterprise_service
 from app.enterprises.models import Enterprise, Honour
+from app.enterprises.visibility import visible_to
 from app.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.policies import coverage
 from app.policies import store as policy_store
@@ -91,7 +92,7 @@ def batch_preview(session: Session, *, actor: Principal, items: list[Mapping[str
     if wanted:
         visible = set(
             session.scalars(
-                select(Enterprise.id).where(Enterprise.id.in_(wanted), enterprise_service._visible(actor))
+                select(Enterprise.id).where(Enterprise.id.in_(wanted), visible_to(actor))
             )
         )
         missing = sorted(wanted - visible)

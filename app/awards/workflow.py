@@ -25,6 +25,7 @@ from app.awards.proposals import year_bounds
 from app.db import utcnow
 from app.enterprises import service as enterprise_service
 from app.enterprises.models import Enterprise
+from app.enterprises.visibility import in_township_of
 from app.errors import AppError, FieldError, NotFound, ValidationFailed
 from app.pagination import decode_cursor, encode_cursor
 from app.policies import store as policy_store
@@ -56,10 +57,8 @@ class LineFilters:
 
 
 def visible_lines(actor: Principal):
-    conds = [AwardLine.enterprise_id == Enterprise.id]
-    if actor.township_filter():
-        conds.append(Enterprise.township == actor.township_filter())
-    return and_(*conds)
+    """The join condition of award lines to their enterprise, limited to what the actor sees."""
+    return and_(AwardLine.enterprise_id == Enterprise.id, in_township_of(actor))
 
 
 def filtered_lines(actor: Principal, f: LineFilters):

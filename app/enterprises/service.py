@@ -14,6 +14,7 @@ from app.db import utcnow
 from app.enterprises.models import FIGURE_FIELDS, Enterprise, EnterpriseFigure, Honour
 from app.enterprises.schemas import SORTS, EnterpriseCreate, EnterpriseUpdate, FigureIn, HonourIn
 from app.enterprises.uscc import normalise, uscc_error
+from app.enterprises.visibility import visible_to
 from app.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from app.pagination import decode_cursor, encode_cursor
 from app.reference import honours as honour_codes
@@ -75,18 +76,11 @@ def _check_township_write(actor: Principal, township: str) -> None:
 # --- reads ----------------------------------------------------------------------------------
 
 
-def _visible(actor: Principal):
-    conds = [Enterprise.deleted_at.is_(None)]
-    if actor.township_filter():
-        conds.append(Enterprise.township == actor.township_filter())
-    return and_(*conds)
-
-
 def get(session: Session, *, actor: Principal, enterprise_id: int, with_details: bool = True) -> Enterprise:
     """The enterprise, or 404 if it does not exist, was deleted, or lies outside the actor's township."""
     if not 0 < enterprise_id < 2**31:  # no such id can exist (and the database would refuse the number)
         raise NotFound("未找到该企业")
-    stmt = select(Enterprise).where(Enterprise.id == enterprise_id, _visible(actor))
+    stmt = select(Enterprise).where(Enterprise.id == enterprise_id, visible_to(actor))
     if with_details:
         stmt = stmt.options(selectinload(Enterprise.figures), selectinload(Enterprise.honours))
     ent = session.scalar(stmt)
@@ -116,7 +110,7 @@ def read(session: Session, *, actor: Principal, enterprise_id: int) -> dict:
 
 
 def get_by_uscc(session: Session, *, actor: Principal, uscc: str, with_details: bool = True) -> Enterprise:
-    stmt = select(Enterprise).where(Enterprise.uscc == normalise(uscc), _visible(actor))
+    stmt = select(Enterprise).where(Enterprise.uscc == normalise(uscc), visible_to(actor))
     if with_details:
         stmt = stmt.options(selectinload(Enterprise.figures), selectinload(Enterprise.honours))
     ent = session.scalar(stmt)
@@ -161,7 +155,7 @@ def list_query(session: Session, *, actor: Principal, filters: ListFilters, sort
     stmt = (
         select(Enterprise, fig.revenue_yuan)
         .outerjoin(fig, and_(fig.enterprise_id == Enterprise.id, fig.year == year))
-        .where(_visible(actor))
+        .where(visible_to(actor))
     )
     f = filters
     if f.q:

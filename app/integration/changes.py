@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from app.accounts.permissions import Principal
 from app.audit.models import AuditEntry
 from app.enterprises.models import Enterprise
+from app.enterprises.visibility import in_township_of
 from app.errors import Conflict, ValidationFailed
 from app.integration.models import AuditEntryXid
 from app.pagination import decode_cursor, encode_cursor
@@ -150,8 +151,7 @@ def read(
     conds = [a.entity_type.not_in(HIDDEN_TYPES)]
     if types:
         conds.append(a.entity_type.in_(types))
-    if actor.township_filter():
-        conds.append(a.township == actor.township_filter())
+    conds.append(in_township_of(actor, a.township))
     if enterprise_id is not None:
         conds.append(a.enterprise_id == enterprise_id)
     if _is_pg(session):

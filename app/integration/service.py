@@ -4,7 +4,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -14,6 +14,7 @@ from app.db import utcnow
 from app.enterprises import service as enterprise_service
 from app.enterprises.models import FIGURE_FIELDS, Enterprise, EnterpriseFigure, Honour
 from app.enterprises.uscc import normalise, uscc_error
+from app.enterprises.visibility import visible_to
 from app.errors import FieldError, NotFound, PreconditionFailed, ValidationFailed
 from app.integration import matching
 from app.policies import coverage
@@ -23,13 +24,6 @@ from app.pools.definitions import load_pools
 from app.pools.models import PoolMembership
 
 BATCH_MAX = 100
-
-
-def _visible(actor: Principal):
-    conds = [Enterprise.deleted_at.is_(None)]
-    if actor.township_filter():
-        conds.append(Enterprise.township == actor.township_filter())
-    return and_(*conds)
 
 
 def _firms(session: Session, enterprises: list[Enterprise]) -> dict[int, matching.Firm]:
@@ -154,9 +148,9 @@ def eligible_policies_batch(
     day = as_of or dt.date.today()
     found: list[Enterprise] = []
     if enterprise_ids:
-        found += session.scalars(select(Enterprise).where(Enterprise.id.in_(enterprise_ids), _visible(actor)))
+        found += session.scalars(select(Enterprise).where(Enterprise.id.in_(enterprise_ids), visible_to(actor)))
     if codes:
-        found += session.scalars(select(Enterprise).where(Enterprise.uscc.in_(codes), _visible(actor)))
+        found += session.scalars(select(Enterprise).where(Enterprise.uscc.in_(codes), visible_to(actor)))
     by_id = {e.id: e for e in found}
     by_uscc = {e.uscc: e for e in found}
     firms = _firms(session, list(by_id.values()))
@@ -188,7 +182,7 @@ def check_uscc(uscc: str, field: str = "uscc") -> str:
 def enterprise_by_uscc(session: Session, *, actor: Principal, uscc: str) -> Enterprise:
     """The visible enterprise with this USCC (a malformed code is a 422, an unknown one a 404)."""
     code = check_uscc(uscc)
-    ent = session.scalar(select(Enterprise).where(Enterprise.uscc == code, _visible(actor)))
+    ent = session.scalar(select(Enterprise).where(Enterprise.uscc == code, visible_to(actor)))
     if ent is None:
         raise NotFound("未找到该统一社会信用代码对应的企业")
     return ent
@@ -210,7 +204,7 @@ def register_on_platform(
     # Lock the row, so two identical reports at once still make one change and one audit entry.
     ent = session.scalar(
         select(Enterprise)
-        .where(Enterprise.uscc == code, _visible(actor))
+        .where(Enterprise.uscc == code, visible_to(actor))
         .with_for_update()
         .execution_options(populate_existing=True)
     )

@@ -120,7 +120,7 @@ def create(
     return sub, secret
 
 
-def _visible(actor: Principal):
+def _own(actor: Principal):
     conds = [WebhookSubscription.deleted_at.is_(None)]
     if not actor.is_admin:  # an API key sees the subscriptions it made; a county admin sees all
         conds.append(WebhookSubscription.owner == _owner(actor))
@@ -129,7 +129,7 @@ def _visible(actor: Principal):
 
 def get(session: Session, *, actor: Principal, webhook_id: int) -> WebhookSubscription:
     actor.require("webhooks:write")
-    sub = session.scalar(select(WebhookSubscription).where(WebhookSubscription.id == webhook_id, *_visible(actor)))
+    sub = session.scalar(select(WebhookSubscription).where(WebhookSubscription.id == webhook_id, *_own(actor)))
     if sub is None:
         raise NotFound("未找到该 webhook 订阅")
     return sub
@@ -150,7 +150,7 @@ def _id_page(session: Session, stmt, id_col, cursor: str | None, limit: int, sor
 
 def list_page(session: Session, *, actor: Principal, cursor: str | None = None, limit: int = 50):
     actor.require("webhooks:write")
-    stmt = select(WebhookSubscription).where(*_visible(actor))
+    stmt = select(WebhookSubscription).where(*_own(actor))
     return _id_page(session, stmt, WebhookSubscription.id, cursor, limit, "id")
 
 

@@ -6,11 +6,12 @@ firm and in SQL (sql.py) for lists. Every change is audited with the enterprise 
 appears in the enterprise's history; nothing in this package commits.
 """
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.accounts.permissions import Principal
 from app.enterprises.models import FIGURE_FIELDS, Enterprise, EnterpriseFigure
+from app.enterprises.visibility import visible_to
 from app.errors import FieldError, NotFound, ValidationFailed
 from app.labels import quoted
 from app.pools.criteria import CriterionResult, FirmFacts, HonourFact, YearFigures, needs_judgement
@@ -113,11 +114,7 @@ def resolve_year(session: Session, year: int | None) -> int:
 def load_enterprise(
     session: Session, actor: Principal, enterprise_id: int, *, details: bool = True, allow_deleted: bool = False
 ) -> Enterprise:
-    stmt = select(Enterprise).where(Enterprise.id == enterprise_id)
-    if not allow_deleted:
-        stmt = stmt.where(Enterprise.deleted_at.is_(None))
-    if actor.township_filter():
-        stmt = stmt.where(Enterprise.township == actor.township_filter())
+    stmt = select(Enterprise).where(Enterprise.id == enterprise_id, visible_to(actor, include_deleted=allow_deleted))
     if details:
         stmt = stmt.options(selectinload(Enterprise.figures), selectinload(Enterprise.honours))
     ent = session.scalar(stmt)
@@ -125,8 +122,3 @@ def load_enterprise(
         raise NotFound("未找到该企业")
     return ent
 
-
-def township_scope(stmt: Select, actor: Principal) -> Select:
-    if actor.township_filter():
-        stmt = stmt.where(Enterprise.township == actor.township_filter())
-    return stmt

@@ -10,9 +10,10 @@ from app.accounts.permissions import Principal
 from app.audit import service as audit
 from app.db import utcnow
 from app.enterprises.models import Enterprise, Honour
+from app.enterprises.visibility import in_township_of
 from app.errors import AppError, Conflict, FieldError, NotFound, ValidationFailed
 from app.labels import quoted
-from app.pools.common import M, get_pool_def, township_scope
+from app.pools.common import M, get_pool_def
 from app.pools.definitions import AboveScaleGoal, HonourGoal, PoolDefinition, load_pools
 from app.pools.membership import current_membership, enter, leave
 from app.pools.models import PoolGraduation, PoolMembership
@@ -114,7 +115,7 @@ def graduations(
         stmt = stmt.where(PoolGraduation.status == status)
     if enterprise_id is not None:
         stmt = stmt.where(PoolGraduation.enterprise_id == enterprise_id)
-    return [GraduationRow(*r) for r in session.execute(township_scope(stmt, actor).limit(1000))]
+    return [GraduationRow(*r) for r in session.execute(stmt.where(in_township_of(actor)).limit(1000))]
 
 
 def _graduation(session: Session, actor: Principal, proposal_id: int) -> tuple[PoolGraduation, Enterprise]:
@@ -123,7 +124,7 @@ def _graduation(session: Session, actor: Principal, proposal_id: int) -> tuple[P
         .join(Enterprise, Enterprise.id == PoolGraduation.enterprise_id)
         .where(PoolGraduation.id == proposal_id)
     )
-    row = session.execute(township_scope(stmt, actor)).first()
+    row = session.execute(stmt.where(in_township_of(actor))).first()
     if row is None:
         raise NotFound("未找到该毕业提议")
     g, ent = row

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, aliased
 from app import datacache
 from app.accounts.permissions import Principal
 from app.enterprises.models import Enterprise, EnterpriseFigure
+from app.enterprises.visibility import in_township_of
 from app.errors import FieldError, ValidationFailed
 from app.pagination import decode_cursor, encode_cursor
 from app.pools import sql as pool_sql
@@ -19,7 +20,6 @@ from app.pools.common import (
     get_pool_def,
     member_clause,
     resolve_year,
-    township_scope,
 )
 from app.pools.definitions import PoolDefinition, load_pools
 from app.pools.models import MuClassRecord, MuProvisional, PoolGraduation, PoolMembership
@@ -79,7 +79,7 @@ def check_filters(f: PoolFilters) -> None:
 
 
 def apply_filters(stmt: Select, actor: Principal, f: PoolFilters, mu: MuJoin) -> Select:
-    stmt = township_scope(stmt, actor)
+    stmt = stmt.where(in_township_of(actor))
     if f.township:
         stmt = stmt.where(Enterprise.township.in_(f.township))
     if f.mu_class:
@@ -121,7 +121,7 @@ def member_counts(session: Session, *, actor: Principal) -> dict[str, dict[str, 
         .group_by(M.pool, Enterprise.township)
     )
     out: dict[str, dict[str, int]] = {}
-    for pool, township, n in session.execute(township_scope(stmt, actor)):
+    for pool, township, n in session.execute(stmt.where(in_township_of(actor))):
         out.setdefault(pool, {})[township] = n
     return out
 
@@ -133,7 +133,7 @@ def pending_graduation_counts(session: Session, *, actor: Principal) -> dict[str
         .where(PoolGraduation.status == "pending", Enterprise.deleted_at.is_(None))
         .group_by(PoolGraduation.pool)
     )
-    return dict(session.execute(township_scope(stmt, actor)).all())
+    return dict(session.execute(stmt.where(in_township_of(actor))).all())
 
 
 @dataclass

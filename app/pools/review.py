@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session, aliased
 from app.accounts.permissions import Principal
 from app.audit import service as audit
 from app.enterprises.models import Enterprise, EnterpriseFigure, Honour
+from app.enterprises.visibility import in_township_of
 from app.errors import AppError, FieldError, NotFound, ValidationFailed
 from app.pools import sql as pool_sql
-from app.pools.common import M, get_pool_def, member_clause, resolve_year, township_scope
+from app.pools.common import M, get_pool_def, member_clause, resolve_year
 from app.pools.definitions import AboveScaleGoal, HonourGoal, PoolDefinition
 from app.pools.membership import enter, leave
 from app.pools.models import PoolGraduation, PoolMembership, PoolReview
@@ -98,7 +99,7 @@ def review_plan(
         M, Enterprise, psql.class_candidacy_of(M.entry_class), *[k.candidacy for k in psql.classes],
         *[c for _, c in goals],
     ).select_from(M).join(Enterprise, Enterprise.id == M.enterprise_id)
-    stmt = township_scope(psql.join(stmt).where(M.pool == pool_code, M.left_date.is_(None)), actor)
+    stmt = psql.join(stmt).where(M.pool == pool_code, M.left_date.is_(None)).where(in_township_of(actor))
     for m, ent, own, *rest in session.execute(stmt.order_by(Enterprise.township, Enterprise.name, M.id)):
         classes, reached = dict(zip(codes, rest[:n], strict=True)), rest[n:]
         others = [c for c, v in classes.items() if c != m.entry_class and v in ("met", "judgement")]
@@ -115,7 +116,7 @@ def review_plan(
     prev = pool_sql.PoolSql(pool_def, year - 1, name="prev")
     newly = [and_(k.candidate, ~p.candidate) for k, p in zip(psql.classes, prev.classes, strict=True)]
     where = [Enterprise.deleted_at.is_(None), ~member_clause(pool_code, Enterprise.id), or_(*newly)]
-    count_stmt = township_scope(prev.join(psql.join(select(func.count()).select_from(Enterprise))).where(*where), actor)
+    count_stmt = prev.join(psql.join(select(func.count()).select_from(Enterprise))).where(*where).where(in_township_of(actor))
     plan.entering_total = session.scalar(count_stmt) or 0
     shown = aliased(EnterpriseFigure, name="shown_fig")
     stmt = select(
@@ -127,7 +128,7 @@ def review_plan(
         shown.main_revenue_yuan,
     ).select_from(Enterprise)
     stmt = prev.join(psql.join(stmt)).outerjoin(shown, and_(shown.enterprise_id == Enterprise.id, shown.year == year))
-    stmt = township_scope(stmt.where(*where), actor).order_by(Enterprise.township, Enterprise.name, Enterprise.id).limit(limit)
+    stmt = stmt.where(*where).where(in_township_of(actor)).order_by(Enterprise.township, Enterprise.name, Enterprise.id).limit(limit)
     for r in session.execute(stmt):
         ent = r[0]
         now, before, new = r[1 : 1 + n], r[1 + n : 1 + 2 * n], r[1 + 2 * n : 1 + 3 * n]

@@ -39,6 +39,7 @@ from app.db import utcnow
 from app.enterprises import service as enterprise_service
 from app.enterprises.models import Enterprise
 from app.enterprises.uscc import normalise
+from app.enterprises.visibility import visible_to
 from app.errors import FieldError, ValidationFailed
 from app.pagination import decode_cursor, encode_cursor
 from app.reference import township_names, township_order
@@ -275,9 +276,7 @@ def submit_many(
     _check_month_closed(period, today)
     ids = {r.enterprise_id for r in rows if r.enterprise_id is not None}
     usccs = {normalise(r.uscc) for r in rows if r.enterprise_id is None and r.uscc}
-    conds = [Enterprise.deleted_at.is_(None)]
-    if actor.township_filter():
-        conds.append(Enterprise.township == actor.township_filter())
+    conds = [visible_to(actor)]
     found = []  # (id, uscc, name, township) rows: what the checks and the audit need, not whole entities
     cols = (Enterprise.id, Enterprise.uscc, Enterprise.name, Enterprise.township)
     if ids:
@@ -412,9 +411,7 @@ def _save_many(session: Session, actor: Principal, period: int, resolved: list, 
 
 
 def _scope(stmt, actor: Principal, township: str | None = None):
-    stmt = stmt.where(Enterprise.deleted_at.is_(None))
-    if actor.township_filter():
-        stmt = stmt.where(Enterprise.township == actor.township_filter())
+    stmt = stmt.where(visible_to(actor))
     if township:
         if township not in township_names():
             raise ValidationFailed.one("township", f"未知的乡镇代码“{township}”")

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.permissions import Principal
 from app.enterprises.models import Enterprise, Honour
+from app.enterprises.visibility import visible_to
 from app.errors import NotFound, ValidationFailed
 from app.pagination import decode_cursor, encode_cursor
 from app.pools.models import PoolMembership as M
@@ -155,9 +156,7 @@ def _pool_conds(m: dict, w: Window):
 
 
 def _visible(stmt: Select, actor: Principal, township: str | None) -> Select:
-    stmt = stmt.where(Enterprise.deleted_at.is_(None))
-    if actor.township_filter():
-        stmt = stmt.where(Enterprise.township == actor.township_filter())
+    stmt = stmt.where(visible_to(actor))
     if township:
         stmt = stmt.where(Enterprise.township == township)
     return stmt

@@ -16,6 +16,7 @@ from app.enterprises import service as enterprise_service
 from app.enterprises.schemas import EnterpriseCreate, EnterpriseUpdate, FigureIn, HonourIn
 from app.enterprises.service import ListFilters
 from app.errors import AppError, FieldError, PreconditionFailed, ValidationFailed, translate
+from app.filters import enterprise_filters
 from app.web.render import list_qs, redirect, render
 
 router = APIRouter(include_in_schema=False)

@@ -232,16 +232,17 @@ def compute_awards(year: Annotated[int, typer.Option(help="事件年度，如 20
     """为该年已记录的事件（含认定）按政策生成尚未生成的待审核奖补；可重复运行，不会重复生成。"""
     from app.accounts.permissions import SYSTEM
     from app.awards import funds, proposals
+    from app.money import wan_2dp
     from app.policies.schema import FUNDER_NAMES
 
     with _session() as s:
         funds.ensure_policy_funds(s, SYSTEM)
         out = proposals.compute_year(s, actor=SYSTEM, year=year)
         s.commit()
-    by_funder = "，".join(f"{FUNDER_NAMES[f]} {v / 10000:,.2f} 万元" for f, v in sorted(out.total_by_funder.items()))
+    by_funder = "，".join(f"{FUNDER_NAMES[f]} {wan_2dp(v)} 万元" for f, v in sorted(out.total_by_funder.items()))
     typer.echo(f"{year} 年：{out.events} 个事件（其中为认定补记 {out.honour_events_created} 个），"
                f"{out.lines} 笔奖补，新生成 {out.created_lines} 笔，已有 {out.existing_lines} 笔")
-    typer.echo(f"按上限合计 {out.total_yuan / 10000:,.2f} 万元{('：' + by_funder) if by_funder else ''}")
+    typer.echo(f"按上限合计 {wan_2dp(out.total_yuan)} 万元{('：' + by_funder) if by_funder else ''}")
 
 
 @app.command()

@@ -7,6 +7,7 @@ from app.accounts.permissions import Principal
 from app.awards.facts import describe_event
 from app.awards.ledger import ledger_rows, ledger_totals, notice_rows, subject_of
 from app.awards.workflow import STATE_NAMES, LineFilters
+from app.money import wan_number
 from app.policies.schema import FUNDER_NAMES
 
 # --- .xlsx ------------------------------------------------------------------------------------
@@ -51,11 +52,11 @@ def notice_xlsx(session: Session, *, actor: Principal, year: int | None = None) 
         ws.write_string(r, 4, subject_of(line))
         ws.write_string(r, 5, f"{line.document} {line.clause}")
         ws.write_string(r, 6, FUNDER_NAMES[line.funder])
-        ws.write_number(r, 7, (line.amount_yuan or 0) / 10000, wan)
+        ws.write_number(r, 7, wan_number(line.amount_yuan or 0), wan)
         total += line.amount_yuan or 0
     r = len(rows) + 3
     ws.write_string(r, 1, "合计", bold)
-    ws.write_number(r, 7, total / 10000, wan)
+    ws.write_number(r, 7, wan_number(total), wan)
     ws.set_column(1, 1, 36)
     ws.set_column(2, 6, 18)
     ws.set_column(7, 7, 14)

@@ -23,6 +23,7 @@ from app.enterprises.models import Enterprise
 from app.enterprises.service import ListFilters, list_query
 from app.enterprises.uscc import normalise, uscc_error
 from app.errors import FieldError, Forbidden, ValidationFailed
+from app.money import wan_number
 from app.reference import OWNERSHIP_NAMES, SIZE_NAMES, township_names
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -445,7 +446,7 @@ def export_enterprises(session: Session, *, actor: Principal, filters: ListFilte
         ws.write_string(r, 6, "是" if ent.above_scale else "否")
         ws.write_string(r, 7, _safe_text(ent.mu_class))
         if rev is not None:
-            ws.write_number(r, 8, rev / 10000, wan)
+            ws.write_number(r, 8, wan_number(rev), wan)
     ws.autofilter(0, 0, max(r, 1), len(headers) - 1)
     ws.set_column(0, 0, 22)
     ws.set_column(1, 1, 36)

@@ -95,7 +95,7 @@ def read(session: Session, *, actor: Principal, enterprise_id: int) -> dict:
     if not 0 < enterprise_id < 2**31:
         raise NotFound("未找到该企业")
     e, f, h = Enterprise.__table__, EnterpriseFigure.__table__, Honour.__table__
-    row = session.execute(select(e).where(e.c.id == enterprise_id, _visible(actor))).mappings().first()
+    row = session.execute(select(e).where(e.c.id == enterprise_id, visible_to(actor))).mappings().first()
     if row is None:
         raise NotFound("未找到该企业")
     out = dict(row)

@@ -50,6 +50,7 @@ from app.awards.event_models import (
     TalentLoanInterestEvent,
     TalentProgramEvent,
 )
+from app.money import wan
 from app.policies.loader import PolicySet
 from app.policies.schema import Fixed, PercentOf, Range, Rule, Share, Unspecified, UpTo
 from app.pools import criteria as pool_criteria
@@ -175,12 +176,6 @@ class Match:
 
 
 # --- formatting
-
-
-def wan(yuan: int | float) -> str:
-    """元 → 万元 without rounding, grouped: 16,500,000 → "1,650"."""
-    d = (Decimal(str(yuan)) / Decimal(10000)).normalize()
-    return f"{d:,f}"
 
 
 def _honour_name(code: str, levels: list[str] | tuple[str, ...] | None = None) -> str:

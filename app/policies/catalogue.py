@@ -6,14 +6,11 @@ from sqlalchemy.orm import Session
 
 from app.awards.event_models import EVENT_TYPE_NAMES
 from app.errors import NotFound
+from app.money import wan_text
 from app.policies import store as policy_store
 from app.policies.loader import load_policies
 
 # --- the rule catalogue -----------------------------------------------------------------------
-
-
-def _yuan_text(yuan: int) -> str:
-    return f"{yuan / 10000:g} 万元"
 
 
 def amount_text(rule) -> str:
@@ -23,19 +20,19 @@ def amount_text(rule) -> str:
         return "非货币待遇"
     shape = a.shape
     if shape == "fixed":
-        return ("一次性 " if a.one_off else "") + _yuan_text(a.yuan)
+        return ("一次性 " if a.one_off else "") + wan_text(a.yuan)
     if shape == "up_to":
-        return ("一次性" if a.one_off else "") + "最高 " + _yuan_text(a.yuan)
+        return ("一次性" if a.one_off else "") + "最高 " + wan_text(a.yuan)
     if shape == "percent":
         parts = [f"{'不超过 ' if a.ceiling else ''}{a.percent.normalize():f}%"]
         if a.cap_yuan is not None:
-            parts.append(("单户累计" if a.cap_scope == "enterprise" else "") + "最高 " + _yuan_text(a.cap_yuan))
+            parts.append(("单户累计" if a.cap_scope == "enterprise" else "") + "最高 " + wan_text(a.cap_yuan))
         return "，".join(parts)
     if shape == "share":
         of = load_policies().rules.get(a.of_rule)
         return f"按“{of.subject if of else a.of_rule}”（{of.clause if of else ''}）金额的 {a.percent.normalize():f}%"
     if shape == "range":
-        return f"{a.percent.normalize():f}% 配套，{_yuan_text(a.min_yuan)}—{_yuan_text(a.max_yuan)}"
+        return f"{a.percent.normalize():f}% 配套，{wan_text(a.min_yuan)}—{wan_text(a.max_yuan)}"
     return f"未定金额（{a.reason}）"
 
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app import reference
+from app.money import wan
 from app.pools.definitions import (
     FIGURE_NAMES,
     FIGURE_UNITS,
@@ -128,19 +129,13 @@ class EntryRuleStatus:
 # --- formatting
 
 
-def _wan(yuan: int | float, *, grouped: bool = True) -> str:
-    """元 → 万元 without rounding: 16,500,000 → "1,650"; 9,999,999 → "999.9999"."""
-    d = (Decimal(yuan) / Decimal(10000)).normalize()
-    return f"{d:,f}" if grouped else f"{d:f}"
-
-
 def _num(x: int | float) -> str:
     return f"{Decimal(str(x)).normalize():,f}"
 
 
 def _figure_text(name: str, value: int | float) -> str:
     if name.endswith("_yuan"):
-        return f"{_wan(value)} 万元"
+        return f"{wan(value)} 万元"
     return f"{_num(value)} {FIGURE_UNITS.get(name, '')}".rstrip()
 
 
@@ -284,14 +279,14 @@ def _evaluate(c: Criterion, facts: FirmFacts, year: int, entry_class: str) -> Cr
         case RevenueBetween():
             name = FIGURE_NAMES[c.figure]
             v = facts.figure(year, c.figure)
-            bounds = f"{_wan(c.min_yuan, grouped=False)}–{_wan(c.max_yuan, grouped=False)} 万元"
+            bounds = f"{wan(c.min_yuan, grouped=False)}–{wan(c.max_yuan, grouped=False)} 万元"
             if v is None:
                 return result(Status.UNKNOWN, f"{year} 年无{name}数据")
-            said = f"{year} 年{name} {_wan(v)} 万元"
+            said = f"{year} 年{name} {wan(v)} 万元"
             if v < c.min_yuan:
-                return result(Status.FAILED, f"{said}，低于 {_wan(c.min_yuan, grouped=False)} 万元")
+                return result(Status.FAILED, f"{said}，低于 {wan(c.min_yuan, grouped=False)} 万元")
             if v > c.max_yuan:
-                return result(Status.FAILED, f"{said}，高于 {_wan(c.max_yuan, grouped=False)} 万元")
+                return result(Status.FAILED, f"{said}，高于 {wan(c.max_yuan, grouped=False)} 万元")
             return result(Status.MET, f"{said}，在 {bounds}之间")
 
         case Flag():

@@ -24,6 +24,7 @@ from app.awards.event_models import FIELD_LABELS
 from app.awards.schemas import ExtraFacts
 from app.deps import CurrentEnterprise, PageForm, PagePrincipal, SessionDep
 from app.errors import AppError, ValidationFailed, translate
+from app.money import wan_number, wan_to_yuan
 from app.policies import coverage
 from app.policies import store as policy_store
 from app.policies.schema import FUNDER_NAMES
@@ -42,39 +43,7 @@ def policy_gap_today() -> str | None:
 
 
 templates.env.globals["policy_gap_today"] = policy_gap_today
-
-
-def wan_exact(yuan: int | None) -> str:
-    """Integer 元 as an exact 万元 figure for an input: 123456 → '12.3456', 150000 → '15'."""
-    if yuan is None:
-        return ""
-    text = f"{Decimal(yuan) / 10000:f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def wan_to_yuan(text: str | None, field: str, *, required: bool = True) -> int | None:
-    """A 万元 figure typed on a page as integer 元, exactly: '12.3456' → 123456; '0.00005' is refused."""
-    raw = (text or "").strip().replace(",", "").replace("，", "")
-    if not raw:
-        if required:
-            raise ValidationFailed.one(field, "请填写金额（万元）")
-        return None
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ValidationFailed.one(field, f"“{raw}”不是数字，请以万元填写，如 12.5") from None
-    if not value.is_finite():
-        raise ValidationFailed.one(field, "请以万元填写有限的数字")
-    if value < 0:
-        raise ValidationFailed.one(field, "金额不能为负")
-    yuan = value * 10000
-    if yuan != yuan.to_integral_value():
-        raise ValidationFailed.one(field, "金额最多精确到元（万元小数点后 4 位）")
-    return int(yuan)
-
-
 templates.env.globals.update(  # the words of this domain come from app/awards/labels.py
-    wan_exact=wan_exact,
     describe_event=award_facts.describe_event,
     award_subject=award_ledger.subject_of,
 )
@@ -379,10 +348,10 @@ def _funds_page(request, session, principal, *, status=200, errors=None, message
     balances = fund_service.balances(session)
     chart = {
         "names": [b.fund.name for b in balances],
-        "paid": [round(b.paid_yuan / 10000, 2) for b in balances],
-        "approved": [round((b.fund.drawn_yuan - b.paid_yuan) / 10000, 2) for b in balances],
-        "remaining": [round(b.remaining_yuan / 10000, 2) for b in balances],
-        "proposed": [round(b.proposed_yuan / 10000, 2) for b in balances],
+        "paid": [round(wan_number(b.paid_yuan), 2) for b in balances],
+        "approved": [round(wan_number(b.fund.drawn_yuan - b.paid_yuan), 2) for b in balances],
+        "remaining": [round(wan_number(b.remaining_yuan), 2) for b in balances],
+        "proposed": [round(wan_number(b.proposed_yuan), 2) for b in balances],
     }
     by_year = award_ledger.totals_by_year_funder(session, actor=principal)
     unfunded = forecast_service.unfunded_proposed(session, actor=principal)  # the forecast shows the same figure

@@ -15,6 +15,7 @@ from app.deps import CurrentEnterprise, PageForm, PagePrincipal, SessionDep
 from app.errors import AppError, ValidationFailed, translate
 from app.filters import PoolFiltersDep
 from app.labels import quoted
+from app.money import wan_number
 from app.pools import common, listing, mu_provisional, mu_records
 from app.pools import graduation as pool_graduation
 from app.pools import membership as pool_membership
@@ -297,10 +298,6 @@ def _xlsx(sheet: str, headers: list[str], rows: list[list]) -> bytes:
     return buf.getvalue()
 
 
-def _wan(yuan: int | None) -> float | None:
-    return None if yuan is None else yuan / 10000
-
-
 @router.get("/pools/{pool_code}/members.xlsx")
 def members_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipal, filters: PoolFiltersDep,
                  tab: str = "members"):
@@ -318,7 +315,7 @@ def members_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipal, 
              r.membership.entered_date.isoformat(), r.membership.entered_by,
              r.membership.left_date.isoformat() if r.membership.left_date else None,
              LEAVE_REASONS.get(r.membership.leave_reason) if r.membership.leave_reason else None,
-             _wan(r.revenue_yuan), _wan(r.main_revenue_yuan), CANDIDACY_LABELS[r.candidacy], r.mu_class,
+             wan_number(r.revenue_yuan), wan_number(r.main_revenue_yuan), CANDIDACY_LABELS[r.candidacy], r.mu_class,
              MU_SOURCE_NAMES.get(r.mu_source) if r.mu_source else None]
             for r in rows
         ],
@@ -339,7 +336,7 @@ def candidates_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipa
         [
             [r.enterprise.uscc, r.enterprise.name, names.get(r.enterprise.township),
              SIZE_NAMES.get(r.enterprise.size, r.enterprise.size),
-             r.enterprise.industry, _wan(r.revenue_yuan), _wan(r.main_revenue_yuan), CANDIDACY_LABELS[r.candidacy],
+             r.enterprise.industry, wan_number(r.revenue_yuan), wan_number(r.main_revenue_yuan), CANDIDACY_LABELS[r.candidacy],
              *[CANDIDACY_LABELS[r.classes[e.code]] for e in pool_def.entry_classes], r.mu_class, i]
             for i, r in enumerate(rows, start=1)
         ],

@@ -11,6 +11,7 @@ from app import labels
 from app.accounts.labels import ROLE_NAMES
 from app.errors import AppError
 from app.labels import quoted
+from app.money import wan_2dp, wan_exact
 from app.reference import (
     AUDIT_ACTIONS,
     AUDIT_ENTITIES,
@@ -24,13 +25,6 @@ from app.reference import (
 )
 
 templates = Jinja2Blocks(directory=str(Path(__file__).parent.parent / "templates"))
-
-
-def wan(yuan) -> str:
-    """Integer 元 shown as 万元 with two decimals."""
-    if yuan is None:
-        return "—"
-    return f"{yuan / 10000:,.2f}"
 
 
 def yuan_fmt(yuan) -> str:
@@ -51,11 +45,12 @@ def url(path: str, qs: str = "", **extra) -> str:
 
 
 env = templates.env
-env.filters["wan"] = wan
+env.filters["wan"] = wan_2dp
 env.filters["yuan"] = yuan_fmt
 env.filters["quoted"] = quoted
 env.filters["n"] = lambda v: "—" if v is None else (f"{v:,}" if isinstance(v, int) else v)  # digits grouped
 env.globals.update(
+    wan_exact=wan_exact,
     township_names=township_names,
     townships=townships,
     honour_specs=honours,

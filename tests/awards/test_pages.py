@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.awards.models import AwardLine, Fund
-from app.web.awards import wan_exact, wan_to_yuan
+from app.money import wan_exact, wan_to_yuan
 from tests.awards.conftest import honour, lines_of
 from tests.conftest import login
 

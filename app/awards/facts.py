@@ -18,7 +18,9 @@ from app.accounts.permissions import Principal
 from app.awards.event_models import EVENT_TYPE_NAMES, EVENT_TYPES, EnterpriseFacts, Event, parse_event
 from app.awards.models import AwardLine
 from app.enterprises import service as enterprise_service
-from app.enterprises.models import Enterprise, EnterpriseFigure, Honour
+from app.enterprises import snapshot
+from app.enterprises.models import EnterpriseFigure
+from app.enterprises.snapshot import EnterpriseSnapshot
 from app.errors import FieldError, ValidationFailed, translate
 from app.reference import LEVEL_NAMES, OUTCOME_NAMES, honours
 
@@ -95,29 +97,23 @@ class StoredEvent:
 
 @dataclass
 class EnterpriseState:
-    """What the database knows of one enterprise: its fields, honours and award lines so far."""
+    """What the award proposer knows of one enterprise: its registry snapshot and its award lines so far."""
 
-    id: int
-    name: str
-    township: str
-    size: str | None
-    ownership: str | None
-    above_scale: bool | None
-    honours: list[tuple[str, str, date]] = field(default_factory=list)  # (code, level, date), new/renewed
+    enterprise: EnterpriseSnapshot
     lines: list[tuple[str, int | None, str, int]] = field(default_factory=list)  # (rule, event, status, yuan)
     revenue: dict[int, int] = field(default_factory=dict)  # year -> 年销售收入 (registry figures)
 
     def facts(self, event_date: date, *, event_id: int | None = None, extra: Mapping | None = None) -> EnterpriseFacts:
-        held = sorted({(code, level) for code, level, day in self.honours if day < event_date})
         prior: dict[str, int] = defaultdict(int)
         for rule_id, ev, status, yuan in self.lines:
             if status != "rejected" and (event_id is None or ev != event_id):
                 prior[rule_id] += yuan
+        ent = self.enterprise
         known = {
-            "size": self.size,
-            "ownership": self.ownership,
-            "above_scale": self.above_scale,
-            "honours": held,
+            "size": ent.size,
+            "ownership": ent.ownership,
+            "above_scale": ent.above_scale,
+            "honours": sorted(ent.held(before=event_date)),
             "prior_grants_yuan": dict(prior),
             # 首次突破 is judged against every recorded year before the event's
             "revenue_by_year": {y: r for y, r in self.revenue.items() if y < event_date.year},
@@ -132,23 +128,10 @@ class EnterpriseState:
 
 
 def enterprise_states(session: Session, enterprise_ids: Iterable[int]) -> dict[int, EnterpriseState]:
-    """Enterprise fields, honours and lines for many enterprises: three queries."""
+    """Registry snapshots (without figures), yearly revenue and award lines for many enterprises: four queries."""
     ids = list(set(enterprise_ids))
-    states: dict[int, EnterpriseState] = {}
+    states = {i: EnterpriseState(snap) for i, snap in snapshot.load(session, ids, figures=False).items()}
     for chunk in (ids[i : i + 5000] for i in range(0, len(ids), 5000)):
-        for row in session.execute(
-            select(
-                Enterprise.id, Enterprise.name, Enterprise.township, Enterprise.size, Enterprise.ownership,
-                Enterprise.above_scale,
-            ).where(Enterprise.id.in_(chunk))
-        ):
-            states[row.id] = EnterpriseState(*row)
-        for eid, code, level, day in session.execute(
-            select(Honour.enterprise_id, Honour.code, Honour.level, Honour.honour_date).where(
-                Honour.enterprise_id.in_(chunk), Honour.outcome.in_(("new", "renewed"))
-            )
-        ):
-            states[eid].honours.append((code, level, day))
         for eid, rule_id, event_id, status, yuan in session.execute(
             select(
                 AwardLine.enterprise_id, AwardLine.rule_id, AwardLine.event_id, AwardLine.status,

@@ -209,7 +209,7 @@ def _propose(session: Session, *, actor: Principal, events: list[StoredEvent], n
             audit_rows.append(
                 {
                     "action": "propose", "entity_type": "award_line", "entity_id": line_id,
-                    "enterprise_id": row["enterprise_id"], "township": states[row["enterprise_id"]].township,
+                    "enterprise_id": row["enterprise_id"], "township": states[row["enterprise_id"]].enterprise.township,
                     "changes": {
                         "rule_id": [None, row["rule_id"]], "computed_yuan": [None, row["computed_yuan"]],
                         "status": [None, "proposed"],

@@ -26,7 +26,7 @@ policy rules (the 规上 line) come from matching.yaml beside this module.
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -50,6 +50,7 @@ from app.awards.event_models import (
     TalentLoanInterestEvent,
     TalentProgramEvent,
 )
+from app.enterprises.snapshot import HELD_OUTCOMES, EnterpriseSnapshot, HonourRecord
 from app.money import wan
 from app.policies.loader import PolicySet
 from app.policies.schema import Fixed, PercentOf, Range, Rule, Share, Unspecified, UpTo
@@ -71,49 +72,11 @@ HERE = Path(__file__).parent
 Status = Literal["met", "failed", "unknown"]
 MatchStatus = Literal["met", "near", "unknown"]
 MATCH_STATUSES: tuple[str, ...] = ("met", "near", "unknown")
-HELD = ("new", "renewed")
 
 
 @lru_cache
 def prospects() -> dict:
     return yaml.safe_load((HERE / "matching.yaml").read_text(encoding="utf-8"))
-
-
-# --- what is known of one enterprise
-
-
-@dataclass(frozen=True)
-class HonourRecord:
-    code: str
-    level: str
-    outcome: str
-    date: dt.date
-
-
-@dataclass(frozen=True)
-class Firm:
-    id: int
-    uscc: str
-    name: str
-    township: str
-    size: str
-    ownership: str
-    above_scale: bool
-    industry: str | None = None
-    chain: str | None = None
-    mu_class: str | None = None
-    figures: Mapping[int, Mapping[str, int | float | None]] = field(default_factory=dict)
-    honours: tuple[HonourRecord, ...] = ()
-    pools: Mapping[str, dt.date] = field(default_factory=dict)  # current memberships: pool -> entered
-
-    def year_for(self, as_of: dt.date) -> int | None:
-        """The latest year with figures, not after `as_of`."""
-        return max((y for y in self.figures if y <= as_of.year), default=None)
-
-    def figure(self, year: int | None, name: str) -> int | float | None:
-        if year is None or year not in self.figures:
-            return None
-        return self.figures[year].get(name)
 
 
 # --- what comes out
@@ -288,7 +251,7 @@ def _compute(event, facts: EnterpriseFacts, policy_set: PolicySet) -> engine.Res
 
 
 class _Matcher:
-    def __init__(self, firm: Firm, as_of: dt.date, policy_set: PolicySet):
+    def __init__(self, firm: EnterpriseSnapshot, as_of: dt.date, policy_set: PolicySet):
         self.firm = firm
         self.as_of = as_of
         self.ps = policy_set
@@ -297,10 +260,7 @@ class _Matcher:
     def facts(
         self, before: dt.date | None = None, extra: tuple[str, ...] = (), revenue_before: int | None = None
     ) -> EnterpriseFacts:
-        def counts(h: HonourRecord) -> bool:
-            return h.date < before if before is not None else h.date <= self.as_of
-
-        held = {(h.code, h.level) for h in self.firm.honours if h.outcome in HELD and counts(h)}
+        held = self.firm.held(before=before) if before is not None else self.firm.held(until=self.as_of)
         for code in extra:  # assume a required honour is held, to see what else the rule asks
             if not any(c == code for c, _ in held):
                 held.add((code, reference.honours()[code]["levels"][0]))
@@ -371,7 +331,7 @@ class _Matcher:
     def _holds(self, rule: Rule) -> list[Condition]:
         out = []
         for code in rule.conditions.holds or []:
-            held = [h for h in self.firm.honours if h.code == code and h.outcome in HELD and h.date <= self.as_of]
+            held = [h for h in self.firm.honours if h.code == code and h.outcome in HELD_OUTCOMES and h.date <= self.as_of]
             if held:
                 out.append(Condition("honours", "met", "持有：" + "；".join(_record_text(h) for h in held)))
             else:
@@ -404,10 +364,10 @@ class _Matcher:
             amount, unknown = found
             conds = [Condition("honour", "met", _record_text(h)), *self._fact_conditions(rule), *unknown]
             return self.award(rule, "unknown" if unknown else "met", conds, amount, event_date=h.date)
-        wanted = [o for o in c.outcomes if o in HELD]
+        wanted = [o for o in c.outcomes if o in HELD_OUTCOMES]
         if not wanted:
             return None  # a rule for a refused application is never something to aim for
-        already = [h for h in self.firm.honours if h.code == c.honour and h.level in c.levels and h.outcome in HELD]
+        already = [h for h in self.firm.honours if h.code == c.honour and h.level in c.levels and h.outcome in HELD_OUTCOMES]
         if "renewed" not in wanted and already:
             return None  # holds it already: a new recognition is not in prospect
         if wanted == ["renewed"] and not already:
@@ -547,23 +507,7 @@ class _Matcher:
     # -- pool entry classes
 
     def pool_facts(self) -> pool_criteria.FirmFacts:
-        f = self.firm
-        figures = {
-            y: pool_criteria.YearFigures(**{k: (float(v) if isinstance(v, Decimal) else v) for k, v in vals.items()
-                                            if k in pool_criteria.YearFigures.model_fields})
-            for y, vals in f.figures.items()
-        }
-        return pool_criteria.FirmFacts(
-            above_scale=f.above_scale,
-            size=f.size,
-            industry=f.industry,
-            chain=f.chain,
-            township=f.township,
-            figures=figures,
-            honours=[pool_criteria.HonourFact(code=h.code, level=h.level, outcome=h.outcome, date=h.date)
-                     for h in f.honours if h.date <= self.as_of],
-            mu_class=f.mu_class,
-        )
+        return pool_criteria.FirmFacts.from_snapshot(self.firm, until=self.as_of)
 
     def _criterion(self, c: Criterion, r: pool_criteria.CriterionResult, year: int) -> Condition:
         status: Status = r.status.value  # met / failed / unknown
@@ -621,7 +565,7 @@ class _Matcher:
 
 
 def match(
-    firm: Firm,
+    firm: EnterpriseSnapshot,
     *,
     as_of: dt.date,
     policy_set: PolicySet,

@@ -1,7 +1,6 @@
 """The 聊城企业政策通 integration: policy matching from the registry, and registrations the platform reports."""
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -12,7 +11,8 @@ from app.accounts.permissions import Principal
 from app.audit import service as audit
 from app.db import utcnow
 from app.enterprises import service as enterprise_service
-from app.enterprises.models import FIGURE_FIELDS, Enterprise, EnterpriseFigure, Honour
+from app.enterprises import snapshot
+from app.enterprises.models import Enterprise
 from app.enterprises.uscc import normalise, uscc_error
 from app.enterprises.visibility import visible_to
 from app.errors import FieldError, NotFound, PreconditionFailed, ValidationFailed
@@ -21,46 +21,8 @@ from app.policies import coverage
 from app.policies import store as policy_store
 from app.policies.loader import LoadedDocument
 from app.pools.definitions import load_pools
-from app.pools.models import PoolMembership
 
 BATCH_MAX = 100
-
-
-def _firms(session: Session, enterprises: list[Enterprise]) -> dict[int, matching.Firm]:
-    """The matcher's view of each enterprise: three queries for any number of them."""
-    ids = [e.id for e in enterprises]
-    figures: dict[int, dict[int, dict]] = defaultdict(dict)
-    for f in session.scalars(select(EnterpriseFigure).where(EnterpriseFigure.enterprise_id.in_(ids))):
-        figures[f.enterprise_id][f.year] = {k: getattr(f, k) for k in FIGURE_FIELDS}
-    honours: dict[int, list[matching.HonourRecord]] = defaultdict(list)
-    for h in session.scalars(select(Honour).where(Honour.enterprise_id.in_(ids))):
-        honours[h.enterprise_id].append(matching.HonourRecord(h.code, h.level, h.outcome, h.honour_date))
-    pools: dict[int, dict[str, dt.date]] = defaultdict(dict)
-    rows = session.execute(
-        select(PoolMembership.enterprise_id, PoolMembership.pool, PoolMembership.entered_date).where(
-            PoolMembership.enterprise_id.in_(ids), PoolMembership.left_date.is_(None)
-        )
-    )
-    for eid, pool, entered in rows:
-        pools[eid][pool] = entered
-    return {
-        e.id: matching.Firm(
-            id=e.id,
-            uscc=e.uscc,
-            name=e.name,
-            township=e.township,
-            size=e.size,
-            ownership=e.ownership,
-            above_scale=e.above_scale,
-            industry=e.industry,
-            chain=e.chain,
-            mu_class=e.mu_class,
-            figures=figures[e.id],
-            honours=tuple(honours[e.id]),
-            pools=pools[e.id],
-        )
-        for e in enterprises
-    }
 
 
 @dataclass
@@ -100,7 +62,7 @@ def eligible_policies(
     else:
         ent = enterprise_service.get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
     day = as_of or dt.date.today()
-    firm = _firms(session, [ent])[ent.id]
+    firm = snapshot.load(session, [ent], pools=True)[ent.id]
     found = matching.match(firm, as_of=day, policy_set=policy_store.current(session), pools=load_pools())
     docs, message = policy_coverage(session, day)
     return Eligibility(ent, day, firm.year_for(day), _filter(found, statuses, kinds), docs, message)
@@ -153,7 +115,7 @@ def eligible_policies_batch(
         found += session.scalars(select(Enterprise).where(Enterprise.uscc.in_(codes), visible_to(actor)))
     by_id = {e.id: e for e in found}
     by_uscc = {e.uscc: e for e in found}
-    firms = _firms(session, list(by_id.values()))
+    firms = snapshot.load(session, list(by_id.values()), pools=True)
     ps, pools = policy_store.current(session), load_pools()
     items: list[BatchItem] = []
     asked = [(str(i), by_id.get(i)) for i in enterprise_ids] + [(c, by_uscc.get(c)) for c in codes]

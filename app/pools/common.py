@@ -10,11 +10,12 @@ from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.accounts.permissions import Principal
-from app.enterprises.models import FIGURE_FIELDS, Enterprise, EnterpriseFigure
+from app.enterprises import snapshot
+from app.enterprises.models import Enterprise, EnterpriseFigure
 from app.enterprises.visibility import visible_to
 from app.errors import FieldError, NotFound, ValidationFailed
 from app.labels import quoted
-from app.pools.criteria import CriterionResult, FirmFacts, HonourFact, YearFigures, needs_judgement
+from app.pools.criteria import CriterionResult, FirmFacts, needs_judgement
 from app.pools.definitions import EntryClass, PoolDefinition, load_pools
 from app.pools.models import PoolMembership
 
@@ -72,16 +73,7 @@ def plain_number(v):
 
 def facts_for(ent: Enterprise) -> FirmFacts:
     """The criteria's view of one enterprise (figures and honours must be loaded)."""
-    return FirmFacts(
-        above_scale=ent.above_scale,
-        size=ent.size,
-        industry=ent.industry,
-        chain=ent.chain,
-        township=ent.township,
-        figures={f.year: YearFigures(**{k: plain_number(getattr(f, k)) for k in FIGURE_FIELDS}) for f in ent.figures},
-        honours=[HonourFact(code=h.code, level=h.level, outcome=h.outcome, date=h.honour_date) for h in ent.honours],
-        mu_class=ent.mu_class,
-    )
+    return FirmFacts.from_snapshot(snapshot.of(ent))
 
 
 def criterion_dict(r: CriterionResult) -> dict:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app import reference
+from app.enterprises.snapshot import EnterpriseSnapshot
 from app.money import wan
 from app.pools.definitions import (
     FIGURE_NAMES,
@@ -97,6 +98,31 @@ class FirmFacts(_Facts):
     def figure(self, year: int, name: str) -> int | float | None:
         y = self.figures.get(year)
         return None if y is None else getattr(y, name)
+
+    @classmethod
+    def from_snapshot(cls, snap: EnterpriseSnapshot, *, until: dt.date | None = None) -> "FirmFacts":
+        """The criteria's view of a registry snapshot (honours granted after `until` left out)."""
+
+        def plain(v):  # Decimal columns (land, energy) as float
+            return float(v) if v is not None and not isinstance(v, int) else v
+
+        return cls(
+            above_scale=snap.above_scale,
+            size=snap.size,
+            industry=snap.industry,
+            chain=snap.chain,
+            township=snap.township,
+            figures={
+                y: YearFigures(**{k: plain(v) for k, v in vals.items() if k in YearFigures.model_fields})
+                for y, vals in snap.figures.items()
+            },
+            honours=[
+                HonourFact(code=h.code, level=h.level, outcome=h.outcome, date=h.date)
+                for h in snap.honours
+                if until is None or h.date <= until
+            ],
+            mu_class=snap.mu_class,
+        )
 
 
 # --- results

@@ -5,10 +5,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from app.accounts.permissions import Principal
-from app.api.deps import SessionDep, scoped
 from app.api.problems import responses
 from app.clusters import service
 from app.clusters.schemas import ClusterIn, ClusterRead
+from app.deps import SessionDep, scoped
 
 router = APIRouter(prefix="/api/v1/clusters", tags=["clusters 特色产业集群"])
 

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts.permissions import Principal
-from app.api.deps import SessionDep, scoped
 from app.api.problems import responses
+from app.deps import SessionDep, scoped
 from app.errors import NotFound, ValidationFailed
 from app.policies import cases as case_runner
 from app.policies import store

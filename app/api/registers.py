@@ -7,9 +7,9 @@ from fastapi import APIRouter, File, Path, Query, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts.permissions import Principal
-from app.api.deps import SessionDep, scoped
 from app.api.problems import responses
 from app.config import get_settings
+from app.deps import SessionDep, scoped
 from app.enterprises.schemas import IsoDate, Whole
 from app.errors import ValidationFailed
 from app.registers import service

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 
 from app.accounts.permissions import Principal
-from app.api.deps import SessionDep, scoped
 from app.api.problems import responses
+from app.deps import SessionDep, scoped
 from app.enterprises import service as enterprise_service
 from app.enterprises.schemas import IsoDate
 from app.errors import ValidationFailed

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts.permissions import Principal
-from app.api.deps import SessionDep, scoped
 from app.api.problems import responses
+from app.deps import SessionDep, scoped
 from app.enterprises.schemas import IsoDate, Whole
 from app.support import visits
 

@@ -7,9 +7,8 @@
 from fastapi import APIRouter, Request
 
 from app.accounts import service as accounts
-from app.api.deps import SessionDep
+from app.deps import PagePrincipal, SessionDep
 from app.errors import Forbidden
-from app.web.deps import PagePrincipal
 from app.web.render import redirect, render
 
 router = APIRouter(include_in_schema=False)

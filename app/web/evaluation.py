@@ -6,13 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from app.api.deps import SessionDep
 from app.awards import funds as fund_service
 from app.awards.models import FUND_ENTRY_NAMES, SPENDING_KINDS
+from app.deps import PagePrincipal, SessionDep
 from app.errors import AppError, ValidationFailed
 from app.evaluation import excel, report, spending
 from app.policies.schema import FUNDER_NAMES
-from app.web.deps import PagePrincipal
 from app.web.render import redirect, render
 
 router = APIRouter(include_in_schema=False)

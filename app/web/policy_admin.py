@@ -18,13 +18,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from app.api.deps import SessionDep
+from app.deps import PagePrincipal, SessionDep
 from app.errors import AppError, ValidationFailed
 from app.policies import cases as case_runner
 from app.policies import coverage, editing, store
 from app.policies.models import STATUS_NAMES
 from app.reference import honours
-from app.web.deps import PagePrincipal
 from app.web.render import redirect, render, templates
 
 router = APIRouter(include_in_schema=False)

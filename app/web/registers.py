@@ -6,13 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from app.api.deps import SessionDep
 from app.config import get_settings
+from app.deps import PagePrincipal, SessionDep
 from app.errors import AppError
 from app.reference import AUDIT_ENTITIES
 from app.registers import labels as L
 from app.registers import service
-from app.web.deps import PagePrincipal
 from app.web.render import render, templates
 
 router = APIRouter(include_in_schema=False)

@@ -6,13 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from app.api.deps import CurrentEnterprise, SessionDep
+from app.deps import CurrentEnterprise, PageForm, PagePrincipal, SessionDep
 from app.errors import AppError, FieldError, ValidationFailed
 from app.reference import AUDIT_ACTIONS, AUDIT_ENTITIES
 from app.support import excel, visits
 from app.support import labels as L
 from app.support import problems as service
-from app.web.deps import PageForm, PagePrincipal
 from app.web.render import redirect, render, templates
 
 router = APIRouter(include_in_schema=False)

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 
 from app.config import get_settings
 from app.deps import CurrentEnterprise, PageForm, PagePrincipal, SessionDep
-from app.filters import enterprise_filters
 from app.enterprises import excel
 from app.enterprises import service as enterprise_service
 from app.enterprises.schemas import EnterpriseCreate, EnterpriseUpdate, FigureIn, HonourIn

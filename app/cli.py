@@ -18,16 +18,12 @@ LOCAL = ROOT / "var"  # what `make run` (quickstart) generates: var/secret_key a
 @app.callback()
 def _local_settings() -> None:
     """After `make run`, every command finds the generated secret and the SQLite file without any export;
-    YUMIAO_SECRET_KEY and YUMIAO_DATABASE_URL, when set, always win."""
+    YUMIAO_SECRET_KEY and YUMIAO_DATABASE_URL, when set, always win. Then the domains are wired."""
     key_file = LOCAL / "secret_key"
     if not os.environ.get("YUMIAO_SECRET_KEY") and key_file.exists():
         os.environ["YUMIAO_SECRET_KEY"] = key_file.read_text().strip()
     if not os.environ.get("YUMIAO_DATABASE_URL") and (LOCAL / "yumiao.db").exists():
         os.environ["YUMIAO_DATABASE_URL"] = f"sqlite:///{LOCAL / 'yumiao.db'}"
-
-
-@app.callback()
-def _connect_domains() -> None:
     from app import wiring
 
     wiring.connect()  # every command's writes raise the same domain events as the web service's

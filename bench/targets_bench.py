@@ -30,63 +30,14 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import fresh_database, server, summary, timed  # noqa: E402
+from bench.datagen import fill as datagen_fill  # noqa: E402
 
 AS_OF = date(2023, 12, 31)
 
 
 def fill(dsn: str, n: int) -> dict[str, float]:
-    """The county in SQL; returns seconds per table."""
-    from app.pools.definitions import load_pools
-    from app.reference import honours, townships
-
-    towns = ",".join(f"'{t['code']}'" for t in townships())
-    pairs = ",".join(f"('{code}','{lv}')" for code, spec in honours().items() for lv in spec["levels"])
-    pools = ",".join(f"'{p}'" for p in load_pools())
-    took: dict[str, float] = {}
-    with psycopg.connect(dsn, autocommit=True) as c:
-        def run(name: str, sql: str, **params) -> None:
-            t = time.perf_counter()
-            c.execute(sql, params)
-            took[name] = time.perf_counter() - t
-
-        run("enterprise", f"""
-            INSERT INTO enterprise (uscc, name, township, chain, industry, size, ownership, above_scale, mu_class,
-                                    platform_registered_date, version, created_at, updated_at)
-            SELECT '91371525' || lpad(g::text, 10, '0'), '基准企业' || g || '有限公司',
-                   (ARRAY[{towns}])[1 + (hashint4(g) & 2147483647) %% 19], '装备', 'C3311',
-                   (ARRAY['micro','small','small','medium'])[1 + g %% 4], 'private', g %% 10 = 0,
-                   (ARRAY['A','B','C','D'])[1 + g %% 4],
-                   CASE WHEN random() < 0.3 THEN date '2023-01-01' + (random() * 364)::int END, 1, now(), now()
-            FROM generate_series(1, %(n)s) g""", n=n)
-        run("honour", f"""
-            WITH pairs(code, level) AS (VALUES {pairs}),
-                 numbered AS (SELECT code, level, row_number() OVER () AS k, count(*) OVER () AS m FROM pairs)
-            INSERT INTO honour (enterprise_id, code, level, outcome, honour_date, created_at)
-            SELECT 1 + (random() * (%(n)s - 1))::int, p.code, p.level,
-                   (ARRAY['new','new','new','new','new','renewed','rejected'])[1 + (g %% 7)],
-                   date '2021-01-01' + (random() * 1460)::int, now()
-            FROM generate_series(1, %(h)s) g JOIN numbered p ON p.k = 1 + g %% p.m""", n=n, h=int(n * 0.4))
-        run("pool_membership", f"""
-            INSERT INTO pool_membership (enterprise_id, pool, entry_class, entered_date, entered_by, entry_evaluation,
-                                         left_date, leave_reason, created_at)
-            SELECT g, (ARRAY[{pools}])[1 + (g / 7) %% {len(load_pools())}], 'bench',
-                   date '2022-04-09' + (random() * 600)::int AS entered, 'bench', '[]',
-                   CASE WHEN g %% 5 = 0 THEN date '2024-01-01' + (g %% 300) END,
-                   CASE WHEN g %% 5 = 0 THEN 'other' END, now()
-            FROM generate_series(1, %(n)s, 7) g""", n=n)
-        run("monthly_filing", """
-            INSERT INTO monthly_filing (enterprise_id, year, month, period, rd_spend_yuan, output_value_yuan, revenue_yuan,
-                                        electricity_kwh, filed_at, filed_by, filed_late, updated_at, updated_by,
-                                        corrected_late, revisions)
-            SELECT e, p / 12, p %% 12 + 1, p,
-                   ((1000 + e %% 5000) * 100 * power(1.06, p - 24275) * (0.85 + random() * 0.3))::bigint,
-                   ((1000 + e %% 5000) * 2000 * (0.9 + random() * 0.2))::bigint, NULL, NULL,
-                   now(), 'bench', random() < 0.05, now(), 'bench', false, 1
-            FROM generate_series(10, %(n)s, 10) e CROSS JOIN generate_series(24275, 24287) p""", n=n)
-        t = time.perf_counter()
-        c.execute("VACUUM ANALYZE")
-        took["vacuum analyze"] = time.perf_counter() - t
-    return took
+    """The county in SQL (bench/datagen.py, without yearly figures: the matrix does not read them)."""
+    return datagen_fill(dsn, n, figures=False)
 
 
 def main() -> None:

@@ -214,19 +214,21 @@ def _parse_row(values: dict[str, object], rownum: int, errors: list[FieldError])
         header = _HEADER_OF[field]
         errors.append(FieldError(header, f"第 {rownum} 行“{header}”：{msg}", row=rownum))
 
+    def put_int(field: str, kind: str, n: int) -> None:
+        if kind == "year?" and not 2000 <= n <= 2100:
+            err(field, "年度应在 2000–2100 之间")
+        elif n < 0:
+            err(field, "不能为负数")
+        elif n > 10**15:
+            err(field, "数值过大")
+        out[field] = n
+
     for _header, field, kind in COLUMNS:
         raw = values.get(field)
         rtype = type(raw)
         # Whole numbers typed as numbers (most cells of a large sheet): no text round trip.
         if kind in _INT_KINDS and (rtype is int or (rtype is float and raw.is_integer())):
-            n = int(raw)
-            if kind == "year?" and not 2000 <= n <= 2100:
-                err(field, "年度应在 2000–2100 之间")
-            elif n < 0:
-                err(field, "不能为负数")
-            elif n > 10**15:
-                err(field, "数值过大")
-            out[field] = n
+            put_int(field, kind, int(raw))
             continue
         if rtype is str:
             if raw.startswith("="):
@@ -279,13 +281,7 @@ def _parse_row(values: dict[str, object], rownum: int, errors: list[FieldError])
             except (InvalidOperation, ValueError, OverflowError):
                 err(field, "应为整数" + ("（金额以元为单位）" if kind == "yuan" else ""))
                 continue
-            if kind == "year?" and not 2000 <= n <= 2100:
-                err(field, "年度应在 2000–2100 之间")
-            elif n < 0:
-                err(field, "不能为负数")
-            elif n > 10**15:
-                err(field, "数值过大")
-            out[field] = n
+            put_int(field, kind, n)
         elif kind == "decimal":
             try:
                 d = Decimal(text).quantize(Decimal("0.01"))

@@ -69,7 +69,9 @@ class RecordPage(BaseModel):
 
 
 class ImportRead(BaseModel):
-    register: str
+    # "register" is the wire name; the attribute is named otherwise because BaseModel's metaclass
+    # already has a `register` method.
+    register_code: str = Field(alias="register")
     created: int
 
 

@@ -1,5 +1,6 @@
 """JSON API for target tables and progress: /api/v1/targets."""
 
+import json
 from datetime import date
 from typing import Annotated, Literal
 
@@ -14,14 +15,18 @@ from app.deps import SessionDep, scoped
 from app.enterprises.schemas import IsoDate
 from app.errors import ValidationFailed
 from app.reference import township_names
-from app.targets import excel
+from app.targets import drafts, excel
 from app.targets import service as target_service
 from app.targets.progress import STATUS_NAMES, STATUS_RULES, Cell, Matrix, describe_measure, num
 from app.targets.schemas import (
     CellEnterprise,
     CellEnterprisesRead,
     CellRead,
+    CopyIn,
+    IndicatorNew,
+    IndicatorPatch,
     IndicatorRead,
+    MeasureRead,
     PartRead,
     ProgressRead,
     ProgressRow,
@@ -250,3 +255,92 @@ def put_reading(key: Key, code: str, data: ReadingIn, session: SessionDep, princ
     """研发投入“月度增长 10%”按同比（每月与上年同月相比）还是环比（与上月相比）判断：县级设定，另一口径仍一并列出。"""
     target_service.set_rd_reading(session, actor=principal, key=key, code=code, reading=data.reading)
     return set_read(target_service.get_set(session, actor=principal, key=key))
+
+
+# --- next year's table as a draft ---------------------------------------------------------------
+
+
+def _draft_read(session, principal, key: str) -> TargetSetRead:
+    return set_read(target_service.get_set(session, actor=principal, key=key))
+
+
+@router.post(
+    "/{key}/copy",
+    summary="复制该年目标表为下一年的草稿",
+    status_code=201,
+    response_model=TargetSetRead,
+    responses=responses(401, 403, 404, 409, 422, 429),
+)
+def copy_table(key: Key, data: CopyIn, session: SessionDep, principal: Write):
+    """全部指标、乡镇分解、分项和统计口径复制到新年度，完成时限顺延到新年度。草稿不在驾驶舱默认显示，发布后生效。"""
+    ts = drafts.copy_as_draft(session, actor=principal, source_key=key, year=data.year, document=data.document,
+                              title=data.title, issued_date=data.issued_date, source="api")
+    return _draft_read(session, principal, ts.key)
+
+
+@router.get("/{key}/measures", summary="可选的统计口径", response_model=list[MeasureRead],
+            responses=responses(401, 403, 404, 422, 429))
+def list_measures(key: Key, session: SessionDep, principal: Read):
+    """系统能够从数据统计的口径（指标可选其一，或“不统计”并写明原因）。"""
+    ts = target_service.get_set(session, actor=principal, key=key)
+    return [MeasureRead(measure=json.loads(k), text=text) for k, text in drafts.known_measures(session, ts)]
+
+
+@router.patch(
+    "/{key}/indicators/{code}",
+    summary="修改草稿中的一项指标",
+    response_model=TargetSetRead,
+    responses=responses(401, 403, 404, 409, 422, 429),
+)
+def patch_indicator(key: Key, code: str, data: IndicatorPatch, session: SessionDep, principal: Write):
+    """目标数、乡镇分解、分项、完成时限或统计口径（`measure`，或 `not_measured_reason` 表示不统计）。
+    错误返回 422，逐项说明行和字段，不写入；已发布的目标表返回 409。"""
+    drafts.update_indicator(session, actor=principal, key=key, code=code,
+                            changes=data.model_dump(exclude_unset=True))
+    return _draft_read(session, principal, key)
+
+
+@router.post(
+    "/{key}/indicators",
+    summary="在草稿中新增一项指标",
+    status_code=201,
+    response_model=TargetSetRead,
+    responses=responses(401, 403, 404, 409, 422, 429),
+)
+def add_indicator(key: Key, data: IndicatorNew, session: SessionDep, principal: Write):
+    drafts.add_indicator(session, actor=principal, key=key, row=data.model_dump(exclude_none=True))
+    return _draft_read(session, principal, key)
+
+
+@router.delete(
+    "/{key}/indicators/{code}",
+    summary="删除草稿中的一项指标",
+    status_code=204,
+    responses=responses(401, 403, 404, 409, 422, 429),
+)
+def delete_indicator(key: Key, code: str, session: SessionDep, principal: Write):
+    drafts.remove_indicator(session, actor=principal, key=key, code=code)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{key}/publish",
+    summary="发布目标表草稿",
+    response_model=TargetSetRead,
+    responses=responses(401, 403, 404, 409, 422, 429),
+)
+def publish_table(key: Key, session: SessionDep, principal: Write):
+    """草稿成为该年度的目标表。已发布（包括他人同时发布）返回 409。"""
+    drafts.publish(session, actor=principal, key=key)
+    return _draft_read(session, principal, key)
+
+
+@router.delete(
+    "/{key}/draft",
+    summary="删除目标表草稿",
+    status_code=204,
+    responses=responses(401, 403, 404, 409, 429),
+)
+def discard_draft(key: Key, session: SessionDep, principal: Write):
+    drafts.discard(session, actor=principal, key=key)
+    return Response(status_code=204)

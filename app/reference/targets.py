@@ -415,6 +415,16 @@ def parse_target_table(
     return targets
 
 
+def check_rows(rows: Iterable[Mapping[str, Any]], *, first_row: int = 1) -> tuple[list[Target], list[FieldError]]:
+    """Rows complete in themselves (a draft's, with their own measures): (valid rows, every error)."""
+    return _parse_rows(list(rows), catalogue=None, first_row=first_row)
+
+
+def shift_deadline_text(text: str, years: int) -> str:
+    """完成时限 one table later: every year printed in it (2023年9月) moved by `years`."""
+    return re.sub(r"(\d{4})(?=\s*年)", lambda m: str(int(m[1]) + years), text)
+
+
 # what an uploaded row takes from the catalogue's indicator of the same code when it leaves it out;
 # not clause or responsible: those belong to one year's document
 _INHERITED = {"measure", "unit", "kind", "county_only", "at_least", "parts", "filing_day"}

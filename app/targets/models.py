@@ -1,6 +1,6 @@
 """Targets as data: a year's target table (冠政办发〔2023〕7号 附件) or a multi-year goal set (冠政发〔2022〕9号 二).
 
-A `TargetSet` is one table with its period; each `TargetIndicator` is one row with its measure
+A `TargetSet` is one table with its period, a draft until the county publishes it; each `TargetIndicator` is one row with its measure
 (how progress is read from the data, app/reference/targets.py) and `TargetFigure` its
 per-township figures. County-only rows have no figures. An administrator adds next year's
 table as data (form or .xlsx), so no code changes from one year to the next.
@@ -29,6 +29,7 @@ from app.db import Base, utcnow
 
 SET_KINDS = {"annual": "年度目标", "period": "多年目标"}
 SET_SOURCES = {"reference": "文件载入", "form": "表单录入", "upload": "Excel 上传", "api": "接口提交"}
+SET_STATUSES = {"draft": "草稿", "published": "已发布"}
 
 
 class TargetSet(Base):
@@ -38,6 +39,7 @@ class TargetSet(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('annual','period')", name="kind"),
         CheckConstraint("source IN ('reference','form','upload','api')", name="source"),
+        CheckConstraint("status IN ('draft','published')", name="status"),
         CheckConstraint("period_end >= period_start", name="period_ordered"),
     )
 
@@ -54,6 +56,11 @@ class TargetSet(Base):
     source: Mapped[str] = mapped_column(String(10))
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # draft: being prepared (copied from `copied_from`, edited row by row); never the dashboard's default
+    status: Mapped[str] = mapped_column(String(10), default="published", server_default="published")
+    published_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    copied_from: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
     indicators: Mapped[list["TargetIndicator"]] = relationship(
         back_populates="target_set", lazy="raise", order_by="TargetIndicator.no", cascade="all, delete-orphan"

@@ -1,6 +1,6 @@
 """Targets: TargetSetSummary / TargetSetRead / TableIn / ProgressRead / CellEnterprisesRead."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,6 +20,10 @@ class TargetSetSummary(BaseModel):
     title: str
     issued_date: date | None
     source: str = Field(description="reference（文件载入）/ form / upload / api")
+    status: str = Field(description="draft（草稿，只在按名查看时显示）/ published（已发布）")
+    copied_from: str | None = Field(default=None, description="复制自哪一年的目标表")
+    published_by: str | None = None
+    published_at: datetime | None = None
 
 
 class TargetSetList(BaseModel):
@@ -133,3 +137,49 @@ class CellEnterprisesRead(BaseModel):
     reason: str | None = Field(description="无法统计的原因；此时 items 为空")
     items: list[CellEnterprise]
     next_cursor: str | None
+
+
+class CopyIn(BaseModel):
+    """复制上年目标表为下年草稿."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    year: int = Field(ge=2000, le=2100, examples=[2027], description="新目标表的年度")
+    document: str = Field(min_length=1, max_length=60, examples=["冠政办发〔2027〕X号"])
+    title: str | None = Field(default=None, max_length=200, examples=["2027年冠县优质企业培育计划"])
+    issued_date: IsoDate | None = None
+
+
+class IndicatorPatch(BaseModel):
+    """A draft row's changes; fields left out keep their value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    unit: str | None = Field(default=None, max_length=10)
+    clause: str | None = Field(default=None, max_length=40)
+    total: float | None = Field(default=None, description="总数（须等于各乡镇之和、各分项之和）")
+    townships: dict[str, float] | None = Field(default=None, description="乡镇代码 → 目标数")
+    county_only: bool | None = Field(default=None, description="县级指标：无乡镇分解")
+    at_least: bool | None = None
+    deadline: IsoDate | None = None
+    deadline_text: str | None = Field(default=None, max_length=60, examples=["2027年9月"])
+    filing_day: int | None = None
+    measure: dict[str, Any] | None = Field(
+        default=None, description="统计口径：系统已知的口径之一（见 GET /api/v1/targets/{key}/measures）"
+    )
+    not_measured_reason: str | None = Field(default=None, max_length=500, description="不统计：写明原因（代替 measure）")
+    parts: dict[str, int] | None = Field(default=None, description="分项代码 → 目标数（如特色产业集群 市级 2 / 省级 1 / 国家级 1）")
+
+
+class IndicatorNew(IndicatorPatch):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60, examples=["green_factory"])
+    name: str = Field(min_length=1, max_length=200)
+    unit: str = Field(min_length=1, max_length=10)
+    total: float
+    deadline_text: str = Field(min_length=1, max_length=60)
+
+
+class MeasureRead(BaseModel):
+    measure: dict[str, Any]
+    text: str

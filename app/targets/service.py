@@ -76,13 +76,15 @@ def get_indicator(ts: TargetSet, code: str) -> TargetIndicator:
 
 
 def default_key(session: Session, today: date) -> str | None:
-    """The table to show first: this year's, else the latest annual one before it, else the latest of all."""
+    """The table to show first: this year's, else the latest annual one before it, else the latest of all
+    (published tables only: a draft is shown when asked for by name)."""
+    published = TargetSet.status == "published"
     year = session.scalar(
-        select(func.max(TargetSet.year)).where(TargetSet.kind == "annual", TargetSet.year <= today.year)
-    ) or session.scalar(select(func.max(TargetSet.year)).where(TargetSet.kind == "annual"))
+        select(func.max(TargetSet.year)).where(TargetSet.kind == "annual", TargetSet.year <= today.year, published)
+    ) or session.scalar(select(func.max(TargetSet.year)).where(TargetSet.kind == "annual", published))
     if year is not None:
         return str(year)
-    return session.scalar(select(TargetSet.key).order_by(TargetSet.period_end.desc()).limit(1))
+    return session.scalar(select(TargetSet.key).where(published).order_by(TargetSet.period_end.desc()).limit(1))
 
 
 def township_figures(ind: TargetIndicator) -> dict[str, int | float] | None:
@@ -108,7 +110,8 @@ def catalogue(session: Session) -> dict[str, Target]:
     """Indicators a new table may use: the latest annual table's, and the 2023 attachment's for any it lacks."""
     cat = dict(load_targets_2023().by_code())
     latest = session.scalar(
-        select(TargetSet).where(TargetSet.kind == "annual").order_by(TargetSet.year.desc()).limit(1)
+        select(TargetSet).where(TargetSet.kind == "annual", TargetSet.status == "published")
+        .order_by(TargetSet.year.desc()).limit(1)
         .options(selectinload(TargetSet.indicators).selectinload(TargetIndicator.figures))
     )
     if latest is not None:
@@ -119,7 +122,7 @@ def catalogue(session: Session) -> dict[str, Target]:
 # --- writes ---------------------------------------------------------------------------------
 
 
-def _indicator(t: Target) -> TargetIndicator:
+def new_indicator(t: Target) -> TargetIndicator:
     ind = TargetIndicator(
         no=t.no, code=t.code, name=t.name, clause=t.clause, unit=t.unit, kind=t.kind, county_only=t.county_only,
         at_least=t.at_least, approx=False, total=t.total, deadline=t.deadline, deadline_text=t.deadline_text,
@@ -177,7 +180,7 @@ def save_table(
         key=key, kind="annual", year=year, period_start=date(year, 1, 1), period_end=date(year, 12, 31),
         document=document.strip(), title=title.strip(), issued_date=issued_date, source=source, created_by=actor.name,
     )
-    ts.indicators = [_indicator(t) for t in targets]
+    ts.indicators = [new_indicator(t) for t in targets]
     session.add(ts)
     session.flush()
     after = {t.code: _num(t.total) for t in targets}
@@ -199,7 +202,7 @@ def install_reference(session: Session) -> list[str]:
             period_end=date(table.year, 12, 31), document=table.document, title=table.title, issued_date=table.issued,
             source="reference", created_by=SYSTEM.name,
         )
-        ts.indicators = [_indicator(t) for t in table.indicators]
+        ts.indicators = [new_indicator(t) for t in table.indicators]
         session.add(ts)
         added.append(ts.key)
     goals = load_goals()

@@ -11,14 +11,14 @@ from fastapi.responses import Response
 from app import datacache
 from app.awards import ledger as award_ledger
 from app.config import get_settings
-from app.deps import PagePrincipal, SessionDep
+from app.deps import PageForm, PagePrincipal, SessionDep
 from app.errors import AppError, FieldError, NotFound, ValidationFailed
 from app.pools import listing as pool_listing
 from app.pools.definitions import load_pools
 from app.reference import townships
 from app.reference.targets import RD_READINGS
 from app.reports import service as filing_service
-from app.targets import excel, progress
+from app.targets import drafts, excel, progress
 from app.targets import service as target_service
 from app.targets.progress import MEASURE_NAMES, NEAR_DAYS, STATUS_NAMES, STATUS_RULES, describe_measure, num
 from app.web.render import list_qs, redirect, render, templates
@@ -98,6 +98,7 @@ def dashboard(
     if not sets:
         return render(request, "dashboard/empty.html", {"section": "home"})
     key = _key_or_default(session, key)
+    sets = [s for s in sets if s.status == "published" or s.key == key]  # a draft only when asked for by name
     as_of, period_note = _opening_date(session, principal, key, as_of, asked_date)
     m = target_service.progress_matrix(session, actor=principal, key=key, as_of=as_of)
     ctx = {
@@ -143,7 +144,8 @@ def _township_panels(session, principal, town: str, today: date) -> dict:
 def index(request: Request, session: SessionDep, principal: PagePrincipal):
     principal.require("targets:read")
     sets = target_service.list_sets(session, actor=principal)
-    return render(request, "targets/index.html", {"section": "targets", "sets": sets})
+    return render(request, "targets/index.html", {"section": "targets", "sets": sets, "copy_sources": _annual_published(sets),
+                                                  "copy_values": {}, "copy_errors": []})
 
 
 def _next_year_rows(session, year: int) -> list[dict]:
@@ -280,6 +282,167 @@ async def upload(request: Request, session: SessionDep, principal: PagePrincipal
             raise
         return render(request, "targets/_upload_result.html", {"error": e}, status_code=e.status_code)
     return render(request, "targets/_upload_result.html", {"ts": ts, "count": len(rows)})
+
+
+# --- next year's table as a draft ------------------------------------------------------------
+
+
+def _annual_published(sets) -> list:
+    return [s for s in sets if s.kind == "annual" and s.status == "published"]
+
+
+@router.post("/targets/copy")
+def copy(request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm):
+    """复制上年目标表为下年草稿, then open the draft."""
+    principal.require("targets:write")
+    values = {k: str(form.get(k) or "").strip() for k in ("source", "year", "document", "title")}
+    try:
+        if not values["year"].isdigit():
+            raise ValidationFailed.one("year", "请填写年度（如 2027）")
+        with session.begin_nested():
+            ts = drafts.copy_as_draft(session, actor=principal, source_key=values["source"], year=int(values["year"]),
+                                      document=values["document"], title=values["title"] or None)
+    except AppError as e:
+        if e.status_code not in (404, 409, 422):
+            raise
+        sets = target_service.list_sets(session, actor=principal)
+        return render(request, "targets/index.html", {
+            "section": "targets", "sets": sets, "copy_sources": _annual_published(sets), "copy_values": values,
+            "copy_errors": [x.message for x in e.errors] or [e.detail],
+        }, status_code=422)
+    return redirect(request, f"/targets/{ts.key}/draft")
+
+
+def _draft_page(request, session, principal, key: str, *, status: int = 200, row_errors: dict | None = None,
+                row_values: dict | None = None, errors: list[str] | None = None, message: str | None = None):
+    ts = target_service.get_set(session, actor=principal, key=key)
+    if ts.status != "draft":
+        return redirect(request, f"/targets/{key}")
+    measures = drafts.known_measures(session, ts)
+    return render(request, "targets/draft.html", {
+        "section": "targets", "ts": ts, "key": key, "measures": measures, "measure_key": drafts.measure_key,
+        "measure_text": {i.code: describe_measure(i.measure, ts, i.deadline) for i in ts.indicators},
+        "row_errors": row_errors or {}, "row_values": row_values or {}, "errors": errors or [], "message": message,
+    }, status_code=status)
+
+
+@router.get("/targets/{key}/draft")
+def draft_page(request: Request, key: str, session: SessionDep, principal: PagePrincipal, done: str | None = None):
+    principal.require("targets:write")
+    return _draft_page(request, session, principal, key, message=done)
+
+
+def _row_changes(form) -> dict:
+    """A row's form as changes: empty township cells are left out (reported as missing), the measure is the
+    chosen one's JSON, or "not measured" with its reason."""
+    changes: dict = {
+        "name": str(form.get("name") or "").strip(), "unit": str(form.get("unit") or "").strip(),
+        "total": str(form.get("total") or "").strip(), "county_only": form.get("county_only") in ("on", "1", "true"),
+        "deadline_text": str(form.get("deadline_text") or "").strip(),
+    }
+    if form.get("deadline"):
+        changes["deadline"] = str(form.get("deadline"))
+    if not changes["county_only"]:
+        changes["townships"] = {t["code"]: str(form.get(f"t-{t['code']}") or "").strip() for t in townships()
+                                if str(form.get(f"t-{t['code']}") or "").strip() != ""}
+    parts = {k[5:]: str(v).strip() for k, v in form.items() if k.startswith("part-")}
+    if parts:
+        bad = [k for k, v in parts.items() if not v.isdigit()]
+        if bad:
+            raise ValidationFailed([FieldError(f"parts.{k}", f"分项“{k}”的目标数应为非负整数") for k in bad])
+        changes["parts"] = {k: int(v) for k, v in parts.items()}
+    measure = str(form.get("measure") or "")
+    if measure == "__none__":
+        changes["not_measured_reason"] = str(form.get("reason") or "")
+    elif measure:
+        changes["measure"] = measure
+    if form.get("code"):
+        changes["code"] = str(form.get("code")).strip()
+    return changes
+
+
+def _row_failed(request, session, principal, key: str, code: str, form, e: AppError):
+    if e.status_code not in (404, 409, 422):
+        raise e
+    values = {k: v for k, v in form.items() if k != "csrf_token"}
+    return _draft_page(request, session, principal, key, status=422,
+                       row_errors={code: [x.message for x in e.errors] or [e.detail]}, row_values={code: values})
+
+
+@router.post("/targets/{key}/draft/header")
+def save_header(request: Request, key: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
+    principal.require("targets:write")
+    try:
+        issued = str(form.get("issued_date") or "").strip()
+        try:
+            issued_date = date.fromisoformat(issued) if issued else None
+        except ValueError:
+            raise ValidationFailed.one("issued_date", "印发日期格式应为 YYYY-MM-DD") from None
+        with session.begin_nested():
+            drafts.update_header(session, actor=principal, key=key, document=str(form.get("document") or ""),
+                                 title=str(form.get("title") or ""), issued_date=issued_date)
+    except AppError as e:
+        return _row_failed(request, session, principal, key, "_header", form, e)
+    return redirect(request, f"/targets/{key}/draft?done=已保存文号和标题")
+
+
+@router.post("/targets/{key}/draft/indicators/{code}")
+def save_indicator(request: Request, key: str, code: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
+    principal.require("targets:write")
+    try:
+        changes = _row_changes(form)
+        changes.pop("code", None)
+        with session.begin_nested():
+            ind = drafts.update_indicator(session, actor=principal, key=key, code=code, changes=changes)
+    except AppError as e:
+        return _row_failed(request, session, principal, key, code, form, e)
+    return redirect(request, f"/targets/{key}/draft?done=已保存“{ind.name}”#row-{code}")
+
+
+@router.post("/targets/{key}/draft/indicators")
+def add_indicator(request: Request, key: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
+    principal.require("targets:write")
+    try:
+        changes = _row_changes(form)
+        if "measure" not in changes and "not_measured_reason" not in changes:
+            raise ValidationFailed.one("measure", "请选择统计口径，或选择“不统计”并写明原因")
+        with session.begin_nested():
+            ind = drafts.add_indicator(session, actor=principal, key=key, row=changes)
+    except AppError as e:
+        return _row_failed(request, session, principal, key, "_new", form, e)
+    return redirect(request, f"/targets/{key}/draft?done=已新增“{ind.name}”#row-{ind.code}")
+
+
+@router.post("/targets/{key}/draft/indicators/{code}/delete")
+def delete_indicator(request: Request, key: str, code: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
+    principal.require("targets:write")
+    try:
+        with session.begin_nested():
+            drafts.remove_indicator(session, actor=principal, key=key, code=code)
+    except AppError as e:
+        return _row_failed(request, session, principal, key, code, form, e)
+    return redirect(request, f"/targets/{key}/draft?done=已删除指标")
+
+
+@router.post("/targets/{key}/publish")
+def publish(request: Request, key: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
+    principal.require("targets:write")
+    try:
+        with session.begin_nested():
+            drafts.publish(session, actor=principal, key=key)
+    except AppError as e:
+        if e.status_code not in (404, 409, 422):
+            raise
+        return _draft_page(request, session, principal, key, status=409, errors=[x.message for x in e.errors] or [e.detail])
+    return redirect(request, f"/targets/{key}")
+
+
+@router.post("/targets/{key}/draft/delete")
+def discard(request: Request, key: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
+    principal.require("targets:write")
+    with session.begin_nested():
+        drafts.discard(session, actor=principal, key=key)
+    return redirect(request, "/targets")
 
 
 @router.get("/targets/{key}")

@@ -55,12 +55,11 @@ def _submitted(period: int, deadline: date, saved) -> SubmitResult:
                         late=sum(1 for s in saved if s.late))
 
 
-def growth_row(g, t: float | None) -> GrowthRow:
+def growth_row(g, t: float | None, rep) -> GrowthRow:
     return GrowthRow(
         township=g.township, name=g.name, filed=g.filed, rd_spend_yuan=g.rd, rd_mom_pct=_r(g.rd_mom_pct),
         rd_yoy_pct=_r(g.rd_yoy_pct), output_value_yuan=g.output, output_mom_pct=_r(g.output_mom_pct),
-        output_yoy_pct=_r(g.output_yoy_pct), rd_target_pct=t,
-        rd_target_met=None if t is None or g.rd_mom_pct is None else g.rd_mom_pct >= t,
+        output_yoy_pct=_r(g.output_yoy_pct), rd_target_pct=t, rd_reading=rep.reading, rd_target_met=rep.met(g, t),
     )
 
 
@@ -171,12 +170,14 @@ def overdue(
     responses=responses(401, 403, 404, 422, 429),
 )
 def growth(month: Month, session: SessionDep, principal: Read, township: Annotated[str | None, Query()] = None):
-    """环比按两个月都已填报的企业合计相比，同比按本月与去年同月都已填报的企业相比（SQL 计算）。"""
+    """环比按两个月都已填报的企业合计相比，同比按本月与去年同月都已填报的企业相比（SQL 计算）。
+
+    是否达到目标（`rd_target_met`）按目标表中该指标设定的口径（`rd_reading`，默认同比）判断，两种增长率都列出。"""
     rep = filing_service.growth_report(session, actor=principal, period=filing_service.parse_month(month), township=township)
     return GrowthRead(
         month=filing_service.month_text(rep.period),
-        townships=[growth_row(g, rep.target_for(g.township)) for g in rep.townships],
-        county=growth_row(rep.county, rep.target) if rep.county is not None else None,
+        townships=[growth_row(g, rep.target_for(g.township), rep) for g in rep.townships],
+        county=growth_row(rep.county, rep.target, rep) if rep.county is not None else None,
     )
 
 

@@ -73,6 +73,14 @@ RD_READINGS = {
     "year_on_year": "同比（本月与上年同月相比）",
     "month_on_month": "环比（本月与上月相比）",
 }
+# 10 % compounding month on month would triple R&D spending in a year, so the rate is read year on year
+# (judged each month) unless the county chose otherwise for the indicator.
+DEFAULT_RD_READING = "year_on_year"
+
+
+def rd_reading(measure: dict | None) -> str:
+    """The reading an R&D growth indicator is judged by: its setting, else year on year."""
+    return (measure or {}).get("reading") or DEFAULT_RD_READING
 
 
 class RdGrowth(_Model):
@@ -81,7 +89,7 @@ class RdGrowth(_Model):
     shown; the status follows `reading`."""
 
     kind: Literal["rd_growth"]
-    reading: Literal["year_on_year", "month_on_month"] = "month_on_month"
+    reading: Literal["year_on_year", "month_on_month"] = DEFAULT_RD_READING
 
 
 class ClusterCount(_Model):

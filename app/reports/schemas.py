@@ -1,6 +1,7 @@
 """Monthly filings (月度填报): FilingIn / FilingRowIn / FilingBatchIn / FilingRead / FilingPage and the reports."""
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -106,7 +107,9 @@ class GrowthRow(BaseModel):
     output_mom_pct: float | None
     output_yoy_pct: float | None
     rd_target_pct: float | None = Field(description="研发投入月度增长目标（%）")
-    rd_target_met: bool | None
+    rd_reading: Literal["year_on_year", "month_on_month"] = Field(
+        description="判断目标所用的增长口径：目标表中该指标的设定（默认 year_on_year 同比；month_on_month 环比）。两种增长率都列出")
+    rd_target_met: bool | None = Field(description="按 rd_reading 口径的增长率（rd_yoy_pct 或 rd_mom_pct）是否达到目标；无可比数据为 null")
 
 
 class GrowthRead(BaseModel):

@@ -43,6 +43,7 @@ from app.enterprises.visibility import visible_to
 from app.errors import FieldError, ValidationFailed
 from app.pagination import decode_cursor, encode_cursor
 from app.reference import township_names, township_order
+from app.reference.targets import DEFAULT_RD_READING, rd_reading
 from app.reports import plausibility
 from app.reports.models import FILING_FIELDS, REQUIRED_FIELDS, MonthlyFiling
 from app.reports.schemas import FilingIn, FilingRowIn
@@ -662,8 +663,9 @@ def township_growth(
     return rows, county
 
 
-def rd_targets(session: Session, year: int) -> tuple[float | None, dict[str, float]]:
-    """The R&D growth rate target (%) of the year's table: the county's and each township's."""
+def rd_targets(session: Session, year: int) -> tuple[float | None, dict[str, float], str]:
+    """The R&D growth rate target (%) of the year's table: the county's, each township's, and the reading the
+    indicator is judged by (year_on_year or month_on_month, the indicator's setting)."""
     ind = session.scalar(
         select(TargetIndicator)
         .join(TargetSet, TargetSet.id == TargetIndicator.set_id)
@@ -671,9 +673,9 @@ def rd_targets(session: Session, year: int) -> tuple[float | None, dict[str, flo
         .limit(1)
     )
     if ind is None:
-        return None, {}
+        return None, {}, DEFAULT_RD_READING
     figs = session.execute(select(TargetFigure.township, TargetFigure.value).where(TargetFigure.indicator_id == ind.id))
-    return float(ind.total), {t: float(v) for t, v in figs}
+    return float(ind.total), {t: float(v) for t, v in figs}, rd_reading(ind.measure)
 
 
 @dataclass
@@ -683,19 +685,30 @@ class GrowthReport:
     county: Growth | None  # None for township staff, or when one township was asked for
     target: float | None  # the county's R&D growth target (%) of the year's table
     targets: dict[str, float]  # each township's
+    reading: str = DEFAULT_RD_READING  # the indicator's reading: year_on_year (同比) or month_on_month (环比)
 
     def target_for(self, township: str | None) -> float | None:
         return self.targets.get(township, self.target) if township else self.target
+
+    def rate_judged(self, g: "Growth | None") -> float | None:
+        """The R&D growth rate the target is judged by, in the indicator's reading."""
+        if g is None:
+            return None
+        return g.rd_yoy_pct if self.reading == "year_on_year" else g.rd_mom_pct
+
+    def met(self, g: "Growth | None", target: float | None) -> bool | None:
+        rate = self.rate_judged(g)
+        return None if target is None or rate is None else float(rate) >= target
 
 
 def growth_report(session: Session, *, actor: Principal, period: int, township: str | None = None) -> GrowthReport:
     """The month's growth by township and county, with the year's R&D growth targets to check them against."""
     actor.require("filings:read")
     by_town, county = township_growth(session, actor=actor, period=period, township=township)
-    target, targets = rd_targets(session, year_month(period)[0])
+    target, targets, reading = rd_targets(session, year_month(period)[0])
     order = township_order()
     rows = sorted(by_town.values(), key=lambda g: order[g.township])
-    return GrowthReport(period, rows, county if actor.is_county and not township else None, target, targets)
+    return GrowthReport(period, rows, county if actor.is_county and not township else None, target, targets, reading)
 
 
 @dataclass

@@ -50,6 +50,7 @@ from app.errors import NotFound, ValidationFailed
 from app.pagination import decode_cursor, encode_cursor
 from app.pools.models import PoolMembership as M
 from app.reference import LEVEL_NAMES, OUTCOME_NAMES, honours, township_names, townships
+from app.reference.targets import rd_reading
 from app.registers import measures as register_measures
 from app.reports import service as filing_service
 from app.targets.models import TargetIndicator, TargetSet
@@ -422,7 +423,7 @@ def _indicator_progress(ind, towns, got, growth, actor: Principal, as_of: date) 
         )
     if ind.measure["kind"] == "rd_growth":
         period, by_town_both, county_both = growth or (None, {}, None)
-        reading = ind.measure.get("reading", "month_on_month")
+        reading = rd_reading(ind.measure)
         other_reading = "month_on_month" if reading == "year_on_year" else "year_on_year"
         by_town = {t: v.get(reading) for t, v in by_town_both.items()}
         county_rate = (county_both or {}).get(reading)
@@ -495,7 +496,7 @@ def describe_measure(m: dict, target_set: TargetSet, deadline: date | None) -> s
     if kind == "platform_registrations":
         return f"{target_set.period_start.isoformat()} 至 {target_set.period_end.isoformat()} 期间注册“聊城企业政策通”平台的企业数（企业登记中的注册日期）"
     if kind == "rd_growth":
-        if m.get("reading") == "year_on_year":
+        if rd_reading(m) == "year_on_year":
             return ("研发投入同比增长率（按本指标设定的同比口径判断，环比一并列出）：截止日已过的最近一个月，"
                     "本月和上年同月都已填报的企业研发投入合计，与上年同月相比")
         return ("研发投入环比增长率（按本指标设定的环比口径判断，同比一并列出）：截止日已过的最近一个月，"

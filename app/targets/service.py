@@ -268,7 +268,7 @@ def cell_enterprises(
 def set_rd_reading(session: Session, *, actor: Principal, key: str, code: str, reading: str) -> TargetIndicator:
     """Choose how the R&D growth rate is read: year on year or month on month (both stay shown)."""
     from app.errors import Forbidden
-    from app.reference.targets import RD_READINGS
+    from app.reference.targets import RD_READINGS, rd_reading
 
     actor.require("targets:write")
     if not actor.is_county:
@@ -279,7 +279,7 @@ def set_rd_reading(session: Session, *, actor: Principal, key: str, code: str, r
     ind = get_indicator(ts, code)
     if ind.measure.get("kind") != "rd_growth":
         raise ValidationFailed.one("reading", f"指标“{ind.name}”不是研发投入增长率，不能设定同比或环比口径")
-    before = ind.measure.get("reading", "month_on_month")
+    before = rd_reading(ind.measure)
     if before != reading:
         ind.measure = {**ind.measure, "reading": reading}
         session.flush()

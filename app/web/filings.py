@@ -13,6 +13,7 @@ from app.config import get_settings
 from app.deps import CurrentEnterprise, PageForm, PagePrincipal, SessionDep
 from app.errors import AppError, ValidationFailed, translate
 from app.reference import township_names
+from app.reference.targets import RD_READINGS
 from app.reports import excel
 from app.reports import service as filing_service
 from app.reports.models import FILING_FIELDS
@@ -62,6 +63,7 @@ def index(
         "months": _months(today), "as_of": as_of, "today": today,
         "growth": {g.township: g for g in rep.townships},
         "flagged": filing_service.flagged_counts(session, actor=principal, period=period),
+        "RD_READINGS": RD_READINGS,
     }, block="body")
 
 

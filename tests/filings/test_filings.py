@@ -77,27 +77,50 @@ def test_a_batch_is_all_or_nothing(client, db, make, reference):
     assert ok.status_code == 200 and ok.json() == {"month": "2023-05", "deadline": "2023-06-18", "saved": 2, "late": 2}
 
 
-def test_growth_month_on_month_and_year_on_year(client, make, reference, filed):
-    """Per enterprise and per township, like for like; checked against the 10% target of the year's table."""
+def test_growth_month_on_month_and_year_on_year(client, db, make, reference, filed):
+    """Per enterprise and per township, like for like; checked against the 10% target of the year's table
+    (附件 row 11, 研发投入月度增长率 10%) in the indicator's reading: year on year unless the county chose month on
+    month; both rates are listed either way."""
+    from app.accounts.permissions import SYSTEM
+    from app.targets import service as target_service
+
     a, b = make.enterprise(township="qingquan"), make.enterprise(township="qingquan")
     filed(a, "2022-05", 50_000, output=1_000_000)
     filed(a, "2023-04", 100_000, output=1_000_000)
     filed(a, "2023-05", 112_000, output=1_100_000)
     filed(b, "2023-05", 70_000)  # first month: in the totals, not in the growth
     k = make.enterprise(township="kaifaqu")
+    filed(k, "2022-05", 100_000)
     filed(k, "2023-04", 100_000)
     filed(k, "2023-05", 105_000)
     key = _key(make, "filings:read")
     items = {i["enterprise_id"]: i for i in client.get("/api/v1/filings", params={"month": "2023-05"}, headers=bearer(key)).json()["items"]}
     assert items[a.id]["rd_mom_pct"] == 12.0 and items[a.id]["rd_yoy_pct"] == 124.0 and items[a.id]["output_mom_pct"] == 10.0
     assert items[b.id]["rd_mom_pct"] is None
-    g = client.get("/api/v1/filings/2023-05/growth", headers=bearer(key)).json()
-    q = next(t for t in g["townships"] if t["township"] == "qingquan")
-    assert (q["filed"], q["rd_spend_yuan"], q["rd_mom_pct"], q["rd_target_pct"], q["rd_target_met"]) == (2, 182_000, 12.0, 10.0, True)
-    kf = next(t for t in g["townships"] if t["township"] == "kaifaqu")
-    assert (kf["rd_mom_pct"], kf["rd_target_met"]) == (5.0, False)
-    assert g["county"]["rd_mom_pct"] == 8.5  # 217,000 / 200,000
+
+    def growth():
+        g = client.get("/api/v1/filings/2023-05/growth", headers=bearer(key)).json()
+        return {t["township"]: t for t in g["townships"]}, g
+
+    # default reading: year on year — 清泉 124% (a: 112,000 vs 50,000), 开发区 5% (105,000 vs 100,000)
+    towns, g = growth()
+    q, kf = towns["qingquan"], towns["kaifaqu"]
+    assert (q["filed"], q["rd_spend_yuan"], q["rd_mom_pct"], q["rd_yoy_pct"], q["rd_target_pct"]) == (2, 182_000, 12.0, 124.0, 10.0)
+    assert (q["rd_reading"], q["rd_target_met"]) == ("year_on_year", True)
+    assert (kf["rd_mom_pct"], kf["rd_yoy_pct"], kf["rd_reading"], kf["rd_target_met"]) == (5.0, 5.0, "year_on_year", False)
+    assert g["county"]["rd_mom_pct"] == 8.5 and g["county"]["rd_yoy_pct"] == 44.67  # 217,000/200,000; 217,000/150,000
+    assert g["county"]["rd_target_met"] is True
     assert [t["township"] for t in g["townships"]] == ["kaifaqu", "qingquan"]  # the attachment's order
+    login(client, make.user(role="county_viewer"))
+    page = client.get("/filings", params={"month": "2023-05"})
+    assert "按目标表中该指标设定的口径判断" in page.text and "同比（本月与上年同月相比）" in page.text
+
+    # the county reads it month on month: 开发区 5% < 10% still, 清泉 12% ≥ 10%, 全县 8.5% < 10%
+    target_service.set_rd_reading(db, actor=SYSTEM, key="2023", code="rd_growth_rate", reading="month_on_month")
+    towns, g = growth()
+    assert (towns["qingquan"]["rd_reading"], towns["qingquan"]["rd_target_met"]) == ("month_on_month", True)
+    assert towns["kaifaqu"]["rd_target_met"] is False
+    assert (g["county"]["rd_reading"], g["county"]["rd_target_met"]) == ("month_on_month", False)
 
 
 def test_overdue_api(client, make, reference, filed):

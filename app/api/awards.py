@@ -21,6 +21,7 @@ from app.awards.schemas import (
     BatchIn,
     BatchItemRead,
     BatchRead,
+    BudgetAdjustmentIn,
     EventRead,
     EventRecorded,
     EventRecordIn,
@@ -29,6 +30,7 @@ from app.awards.schemas import (
     FundEntryRead,
     FundRead,
     FundUpdate,
+    FundYearRead,
     PayIn,
     PreviewIn,
     PreviewRead,
@@ -52,8 +54,10 @@ def _read(line, ent) -> AwardLineRead:
 
 def _fund(b: fund_service.FundBalance) -> FundRead:
     fields = {k: getattr(b.fund, k) for k in FundRead.model_fields if hasattr(b.fund, k)}
+    fields.pop("years", None)
     return FundRead(
-        **fields, remaining_yuan=b.remaining_yuan, paid_yuan=b.paid_yuan, proposed_yuan=b.proposed_yuan
+        **fields, remaining_yuan=b.remaining_yuan, paid_yuan=b.paid_yuan, proposed_yuan=b.proposed_yuan,
+        years=[FundYearRead.model_validate(y) for y in b.years],
     )
 
 
@@ -332,14 +336,26 @@ def update_fund(fund_id: int, data: FundUpdate, session: SessionDep,
 @router.post("/api/v1/awards/funds/{fund_id}/top-ups", summary="追加资金", status_code=201,
              response_model=FundEntryRead, responses=responses(401, 403, 404, 422))
 def top_up(fund_id: int, data: TopUpIn, session: SessionDep, principal: Annotated[Principal, scoped("awards:write")]):
-    """追加记入资金台账并留痕（审计）。"""
-    return fund_service.top_up(session, actor=principal, fund_id=fund_id, amount_yuan=data.amount_yuan, note=data.note)
+    """追加记入资金台账并留痕（审计）。按年设额度的资金须填 `year`，追加到该年的额度。"""
+    return fund_service.top_up(session, actor=principal, fund_id=fund_id, amount_yuan=data.amount_yuan, note=data.note,
+                               year=data.year)
+
+
+@router.post("/api/v1/awards/funds/{fund_id}/budget-adjustments", summary="调整资金预算（按年额度）", status_code=201,
+             response_model=FundEntryRead, responses=responses(401, 403, 404, 422))
+def adjust_budget(fund_id: int, data: BudgetAdjustmentIn, session: SessionDep,
+                  principal: Annotated[Principal, scoped("awards:write")]):
+    """县级管理员设定或调低资金某一年的额度（按年设额度的资金，如冠政发〔2022〕9号 五（二）的每年 500 万元），
+    或调整其他资金整个期间的预算。不得低于该年（该资金）已支用的金额（已批准的奖补和其他支出），否则 422 指明
+    `budget_yuan`。记入资金台账（类别“预算调整”，金额为增减额，附理由）并写入审计。"""
+    return fund_service.set_year_budget(session, actor=principal, fund_id=fund_id, year=data.year,
+                                        budget_yuan=data.budget_yuan, reason=data.reason)
 
 
 @router.get("/api/v1/awards/funds/{fund_id}/entries", summary="资金台账", response_model=list[FundEntryRead],
             responses=responses(401, 403, 404, 422))
 def fund_entries(fund_id: int, session: SessionDep, principal: Annotated[Principal, scoped("awards:read")]):
-    """预算安排、追加、批准支出、驳回退回，最新的在前。"""
+    """预算安排、追加、预算调整、批准支出、驳回退回和其他支出，最新的在前。"""
     return fund_service.entries(session, fund_id)
 
 

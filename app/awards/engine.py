@@ -352,6 +352,12 @@ class _Builder:
             notes.append(f"须人工核实：{rule.review}")
         if rule.note:
             notes.append(f"条款解读：{rule.note}")
+        paid_from = self.ps.fund_for(rule.id)
+        if paid_from is not None and paid_from.yearly:
+            notes.append(
+                f"资金口径：{doc.number} {paid_from.clause}的 {paid_from.amount_yuan // 10_000} 万元按每年一个额度理解，"
+                f"本笔计入事件日期所在的 {self.event.date.year} 年额度"
+            )
         if rule.id in self.overrides:
             notes.append("测算假设：按给定的测算值计算，非文件规定")
         if ceiling:

@@ -222,17 +222,21 @@ def run(
     overrides: Mapping[str, Decimal] | None = None,
     policy_set: PolicySet,
     unfunded_proposed: Mapping[str, int] | None = None,
+    year: int | None = None,
 ) -> Forecast:
-    """The scenarios' lines under `policy_set` (the published documents, or a draft in their place)."""
+    """The scenarios' lines under `policy_set` (the published documents, or a draft in their place). A yearly fund
+    (冠政发〔2022〕9号 五（二）) is set against what is left of its envelope for `year`."""
     ps = policy_set
     unfunded_proposed = unfunded_proposed or {}
     out = Forecast()
     by_fund: dict[int | str, FundCost] = {}
     by_funder: dict[str, int] = defaultdict(int)
     for b in balances:
-        by_fund[b.fund.id] = FundCost(
-            b.fund.id, b.fund.code, b.fund.name, b.fund.funder, b.remaining_yuan, b.proposed_yuan, 0
-        )
+        remaining, name = b.remaining_yuan, b.fund.name
+        if b.fund.yearly and year is not None:
+            remaining = next((y.remaining_yuan for y in b.years if y.year == year), 0)
+            name = f"{name}（{year} 年额度）"
+        by_fund[b.fund.id] = FundCost(b.fund.id, b.fund.code, name, b.fund.funder, remaining, b.proposed_yuan, 0)
     for sc in scenarios:
         try:
             result = compute(sc.event, sc.facts, ps, overrides=overrides)
@@ -328,12 +332,12 @@ def forecast(
         raise ValidationFailed.one("scenario", "scenario 应为 targets 或 candidates")
     balances = fund_service.balances(session)
     unfunded = unfunded_proposed(session, actor=actor)
-    base = run(scenarios, balances, policy_set=ps, unfunded_proposed=unfunded)
+    base = run(scenarios, balances, policy_set=ps, unfunded_proposed=unfunded, year=year)
     base.not_forecast = skipped
     if scenario == "targets":
         base.assumptions.insert(0, TARGET_FACTS_TEXT)
     what_if = None
     if overrides:
-        what_if = run(scenarios, balances, overrides=overrides, policy_set=ps, unfunded_proposed=unfunded)
+        what_if = run(scenarios, balances, overrides=overrides, policy_set=ps, unfunded_proposed=unfunded, year=year)
         what_if.not_forecast, what_if.assumptions = skipped, base.assumptions
     return ForecastOutcome(base, what_if, overrides)

@@ -12,6 +12,7 @@ FIELDS = {
     "rejected_reason": "驳回原因", "budget_yuan": "预算", "funder_name": "出资层级", "document_code": "政策文件",
     "clause": "条款", "period_start": "起始日期", "period_end": "截止日期", "explanation": "计算说明",
     "enterprise_event.amount_yuan": "设备及软硬件购置费用", "purpose": "用途", "contest": "大赛", "rank": "奖项",
+    "year": "年度", "year_budget_yuan": "该年额度", "yearly": "按年设额度", "reason": "理由",
     "participants": "参赛人数", "city_rank": "全市复合排名", "growth_rate": "增速", "kind": "类型", "honour": "认定",
     **{k: v for k, v in FIELD_LABELS.items() if k != "amount_yuan"},
 }

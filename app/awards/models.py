@@ -18,22 +18,26 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
 
 STATUSES = ("proposed", "approved", "paid", "rejected")
 STATUS_NAMES = {"proposed": "待审核", "approved": "已批准", "paid": "已拨付", "rejected": "已驳回"}
-FUND_ENTRY_KINDS = ("allocation", "top_up", "draw", "release", "audit_fee", "action_cost")
+FUND_ENTRY_KINDS = ("allocation", "top_up", "draw", "release", "audit_fee", "action_cost", "adjustment")
 # Non-award spending (冠政发〔2022〕9号 五（四）: the yearly third-party audit's fee is paid from the fund;
 # 培育行动经费) is recorded by app.evaluation.spending as entries of its own kinds.
 SPENDING_KINDS = ("audit_fee", "action_cost")
 FUND_ENTRY_NAMES = {"allocation": "预算安排", "top_up": "追加", "draw": "批准支出", "release": "驳回退回",
-                    "audit_fee": "第三方审计费用", "action_cost": "培育行动经费"}
+                    "audit_fee": "第三方审计费用", "action_cost": "培育行动经费", "adjustment": "预算调整"}
+# Kinds that change a fund's budget; an `adjustment` (预算调整) carries the signed change (a cut is negative).
+BUDGET_KINDS = ("allocation", "top_up", "adjustment")
 
 
 class PolicySnapshot(Base):
@@ -80,8 +84,14 @@ class EnterpriseEvent(Base):
 class Fund(Base):
     """A funder's budget for a period (DOMAIN.md, Funds). Approvals draw on it under a row lock.
 
-    `budget_yuan` is the allocation plus top-ups; `drawn_yuan` the approved amounts not released.
-    The CHECK makes an overdraft impossible even for a writer that skips the service.
+    `budget_yuan` is the allocation plus top-ups and budget adjustments; `drawn_yuan` the approved amounts not
+    released and the non-award spending. The CHECK makes an overdraft impossible even for a writer that skips the
+    service.
+
+    A `yearly` fund is an envelope for each calendar year of its period (冠政发〔2022〕9号 五（二）: "每年奖励资金和
+    培育行动经费" out of the 500 万 that 冠政发〔2021〕18号 sets aside each year): its years are `fund_year` rows, each
+    with its own budget and drawn amount, and the fund's figures are their sums. A draw counts in the year of the
+    award's event date (spending in the year of its date).
     """
 
     __tablename__ = "fund"
@@ -102,19 +112,43 @@ class Fund(Base):
     period_end: Mapped[date] = mapped_column(Date)
     budget_yuan: Mapped[int] = mapped_column(BigInteger)
     drawn_yuan: Mapped[int] = mapped_column(BigInteger, default=0)
+    yearly: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class FundYear(Base):
+    """One calendar year's envelope of a yearly fund: its budget and what is drawn on it, never more."""
+
+    __tablename__ = "fund_year"
+    __table_args__ = (
+        UniqueConstraint("fund_id", "year", name="fund_year_once"),
+        CheckConstraint("budget_yuan >= 0", name="budget_nonneg"),
+        CheckConstraint("drawn_yuan >= 0 AND drawn_yuan <= budget_yuan", name="not_overdrawn"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fund_id: Mapped[int] = mapped_column(ForeignKey("fund.id", ondelete="CASCADE"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    budget_yuan: Mapped[int] = mapped_column(BigInteger)
+    drawn_yuan: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def remaining_yuan(self) -> int:
+        return self.budget_yuan - self.drawn_yuan
+
+
 class FundEntry(Base):
-    """The fund's ledger: every allocation, top-up, draw (approval) and release (rejection after approval)."""
+    """The fund's ledger: every allocation, top-up, budget adjustment, draw (approval), release (rejection after
+    approval) and non-award spending. `year` names the envelope of a yearly fund the entry belongs to."""
 
     __tablename__ = "fund_entry"
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('allocation','top_up','draw','release','audit_fee','action_cost')", name="kind"
+            "kind IN ('allocation','top_up','draw','release','audit_fee','action_cost','adjustment')", name="kind"
         ),
-        CheckConstraint("amount_yuan >= 0", name="amount_nonneg"),
+        CheckConstraint("amount_yuan >= 0 OR kind = 'adjustment'", name="amount_nonneg"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -126,6 +160,7 @@ class FundEntry(Base):
     )
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     entry_date: Mapped[date | None] = mapped_column(Date, nullable=True)  # the spending's date (non-award kinds)
+    year: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the envelope year of a yearly fund
     actor_name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -230,8 +230,9 @@ class FundCreate(_In):
     clause: str | None = Field(default=None, max_length=40)
     period_start: IsoDate
     period_end: IsoDate
-    amount_yuan: int = Field(ge=0, description="预算金额（整数元）")
+    amount_yuan: int = Field(ge=0, description="预算金额（整数元）；按年设额度时为每年的额度")
     note: str | None = Field(default=None, max_length=500)
+    yearly: bool = Field(default=False, description="按年设额度：期间内每个自然年一个额度（各为 amount_yuan）")
 
 
 class FundUpdate(_In):
@@ -243,6 +244,23 @@ class FundUpdate(_In):
 class TopUpIn(_In):
     amount_yuan: int = Field(gt=0, description="追加金额（整数元）")
     note: str = Field(min_length=1, max_length=500, description="追加依据")
+    year: int | None = Field(default=None, ge=2000, le=2100, description="按年设额度的资金：追加到哪一年的额度（必填）")
+
+
+class BudgetAdjustmentIn(_In):
+    year: int | None = Field(default=None, ge=2000, le=2100,
+                             description="按年设额度的资金（yearly）：调整哪一年的额度（必填）；其他资金不填，调整整个期间的预算")
+    budget_yuan: int = Field(ge=0, description="调整后的预算（整数元），不得低于已支用的金额")
+    reason: str = Field(min_length=1, max_length=500, description="调整理由，如 县政府常务会议纪要")
+
+
+class FundYearRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    year: int
+    budget_yuan: int
+    drawn_yuan: int
+    remaining_yuan: int
 
 
 class FundRead(BaseModel):
@@ -261,6 +279,8 @@ class FundRead(BaseModel):
     remaining_yuan: int
     paid_yuan: int = 0
     proposed_yuan: int = Field(default=0, description="尚待审核、将由本资金支出的奖补（按上限计）")
+    yearly: bool = Field(default=False, description="按年设额度：每个自然年一个额度，奖补按事件日期所在年度支出")
+    years: list[FundYearRead] = Field(default_factory=list, description="按年设额度的资金：各年的预算、已支用和余额")
 
 
 class FundEntryRead(BaseModel):
@@ -272,6 +292,7 @@ class FundEntryRead(BaseModel):
     amount_yuan: int
     award_line_id: int | None
     note: str | None
+    year: int | None = Field(default=None, description="按年设额度的资金：该笔所属的年度额度")
     actor_name: str
     created_at: datetime
 

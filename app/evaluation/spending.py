@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.permissions import Principal
 from app.audit import service as audit
-from app.awards.funds import FundExhausted
+from app.awards.funds import FundExhausted, draw_year
 from app.awards.models import FUND_ENTRY_NAMES, SPENDING_KINDS, Fund, FundEntry
 from app.db import utcnow
 from app.errors import FieldError, Forbidden, NotFound, ValidationFailed
@@ -47,6 +47,9 @@ def spend(session: Session, *, actor: Principal, fund_id: int, kind: str, amount
     if errors:
         raise ValidationFailed(errors)
     before = fund.drawn_yuan
+    # a yearly fund: the spending comes out of the envelope of its date's year (409 naming the year when short);
+    # one dated after the period (the last year's audit, paid the year after) out of the last year's
+    year = draw_year(session, fund, amount_yuan, min(spent_date, fund.period_end), field_name="spent_date")
     new_drawn = session.scalar(
         update(Fund).where(Fund.id == fund.id, Fund.drawn_yuan + amount_yuan <= Fund.budget_yuan)
         .values(drawn_yuan=Fund.drawn_yuan + amount_yuan, updated_at=utcnow())
@@ -56,7 +59,7 @@ def spend(session: Session, *, actor: Principal, fund_id: int, kind: str, amount
         raise FundExhausted(fund, amount_yuan, fund.budget_yuan - fund.drawn_yuan)
     session.expire(fund, ["drawn_yuan", "updated_at"])
     entry = FundEntry(fund_id=fund.id, kind=kind, amount_yuan=amount_yuan, note=note, entry_date=spent_date,
-                      actor_name=actor.name)
+                      actor_name=actor.name, year=year)
     session.add(entry)
     session.flush()
     audit.record(session, actor=actor, action="spend", entity_type="fund", entity_id=fund.id,

@@ -376,18 +376,13 @@ def _create_funds(session: Session, actor: Principal, doc: LoadedDocument) -> No
     for f in doc.spec.funds:
         if f.id in existing:
             continue
-        fund = Fund(
-            code=f.id, name=f"{FUNDER_NAMES[f.funder]}财政 {doc.number} {f.clause}", funder=f.funder,
+        fund = fund_service.open_fund(
+            session, actor, code=f.id, name=f"{FUNDER_NAMES[f.funder]}财政 {doc.number} {f.clause}", funder=f.funder,
             document_code=doc.code, clause=f.clause, period_start=f.period.start, period_end=f.period.end,
-            budget_yuan=f.amount_yuan, drawn_yuan=0,
+            amount_yuan=f.amount_yuan, yearly=f.yearly, note=f"{doc.number} {f.clause}：{f.clause_text}",
         )
-        session.add(fund)
-        session.flush()
-        fund_service._entry(session, fund, "allocation", f.amount_yuan, actor,
-                            note=f"{doc.number} {f.clause}：{f.clause_text}")
-        session.flush()
         audit.record(session, actor=actor, action="create", entity_type="fund", entity_id=fund.id,
-                     changes={"budget_yuan": [None, f.amount_yuan], "code": [None, f.id]},
+                     changes={"budget_yuan": [None, fund.budget_yuan], "code": [None, f.id]},
                      note=f"发布 {doc.number} 时按其资金条款设立")
 
 

@@ -355,13 +355,16 @@ def _funds_page(request, session, principal, *, status=200, errors=None, message
     }
     by_year = award_ledger.totals_by_year_funder(session, actor=principal)
     unfunded = forecast_service.unfunded_proposed(session, actor=principal)  # the forecast shows the same figure
+    ps = policy_store.current(session)
     return render(request, "awards/funds.html", {
         "unfunded": unfunded, "section": "awards", "balances": balances, "chart": chart, "by_year": by_year,
-        "documents": policy_store.current(session).documents, "errors": errors or [], "message": message,
+        "documents": ps.documents, "errors": errors or [], "message": message,
+        "fund_notes": {f.id: f.note for f in ps.funds if f.note},
     }, status_code=status)
 
 
-FUND_MESSAGES = {"created": "已设立资金", "top_up": "已追加资金，记入资金台账", "period": "已修改资金期间"}
+FUND_MESSAGES = {"created": "已设立资金", "top_up": "已追加资金，记入资金台账", "period": "已修改资金期间",
+                 "budget": "已调整资金额度，记入资金台账"}
 
 
 @router.get("/awards/funds")
@@ -405,12 +408,37 @@ def top_up(request: Request, fund_id: int, session: SessionDep, principal: PageP
         amount = wan_to_yuan(form.get("amount_wan"), "amount_yuan")
         with session.begin_nested():
             fund_service.top_up(session, actor=principal, fund_id=fund_id, amount_yuan=amount,
-                                note=(form.get("note") or "").strip())
+                                note=(form.get("note") or "").strip(), year=_form_year(form))
     except AppError as e:
         if e.status_code not in (409, 422):
             raise
         return _funds_page(request, session, principal, status=e.status_code, errors=_errors(e))
     return redirect(request, "/awards/funds?done=top_up")
+
+
+def _form_year(form) -> int | None:
+    text = str(form.get("year") or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 2000 <= int(text) <= 2100:
+        raise ValidationFailed.one("year", f"年度“{text}”应为四位数年份")
+    return int(text)
+
+
+@router.post("/awards/funds/{fund_id}/budget")
+def adjust_budget(request: Request, fund_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm):
+    """预算调整: set a year's budget of a yearly fund (or a fund's budget) with a reason."""
+    principal.require("awards:write")
+    try:
+        budget = wan_to_yuan(form.get("budget_wan"), "budget_yuan")
+        with session.begin_nested():
+            fund_service.set_year_budget(session, actor=principal, fund_id=fund_id, year=_form_year(form),
+                                         budget_yuan=budget, reason=(form.get("reason") or "").strip())
+    except AppError as e:
+        if e.status_code not in (409, 422):
+            raise
+        return _funds_page(request, session, principal, status=e.status_code, errors=_errors(e))
+    return redirect(request, "/awards/funds?done=budget")
 
 
 @router.post("/awards/funds/{fund_id}/period")

@@ -26,6 +26,7 @@ def test_targets_met_cost_by_funder_and_fund(client, reader_key, funds):
     old, new = by_fund["gz2022-9.fund.county"], by_fund["gzb2023-7.fund.county"]
     assert old["forecast_yuan"] + new["forecast_yuan"] == 15_950_000
     assert old["after_yuan"] == old["remaining_yuan"] - old["forecast_yuan"] and old["short"]
+    assert old["remaining_yuan"] == 5_000_000  # 五（二）'s 2023 envelope, not the three years' 1500万
     assert any("champion" not in n["name"] and "人才" in n["reason"] for n in base["not_forecast"])
     assert base["assumptions"]
 

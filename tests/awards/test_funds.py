@@ -19,20 +19,24 @@ from tests.conftest import bearer
 
 
 def test_the_migration_creates_the_funds_the_policy_files_name(tmp_path):
-    """冠政发〔2022〕9号 五（二） county 500万 for 2022–2024; 冠政办发〔2023〕7号 三（二） county 1000万 for 2023."""
+    """冠政发〔2022〕9号 五（二） county 500万 each year of 2022–2024 (a yearly envelope: three years, 1500万 in all);
+    冠政办发〔2023〕7号 三（二） county 1000万 for 2023."""
     url = f"sqlite:///{tmp_path / 'f.db'}"
     run_migrations(url)
     eng = create_engine(url)
     with eng.connect() as c:
         funds = c.execute(text("select code, funder, budget_yuan, drawn_yuan, period_start, period_end from fund "
                                "order by code")).all()
-        entries = c.execute(text("select kind, amount_yuan from fund_entry order by id")).all()
+        entries = c.execute(text("select kind, amount_yuan, year from fund_entry order by id")).all()
+        years = c.execute(text("select year, budget_yuan, drawn_yuan from fund_year order by year")).all()
     eng.dispose()
     assert [tuple(map(str, f)) for f in funds] == [
-        ("gz2022-9.fund.county", "county", "5000000", "0", "2022-04-09", "2024-12-31"),
+        ("gz2022-9.fund.county", "county", "15000000", "0", "2022-04-09", "2024-12-31"),
         ("gzb2023-7.fund.county", "county", "10000000", "0", "2023-01-01", "2023-12-31"),
     ]
-    assert entries == [("allocation", 5_000_000), ("allocation", 10_000_000)]
+    assert entries == [("allocation", 5_000_000, 2022), ("allocation", 10_000_000, None),
+                       ("adjustment", 5_000_000, 2023), ("adjustment", 5_000_000, 2024)]
+    assert years == [(2022, 5_000_000, 0), (2023, 5_000_000, 0), (2024, 5_000_000, 0)]
 
 
 def test_funds_api_shows_budget_drawn_remaining_and_what_proposed_lines_would_take(client, make, funds):
@@ -40,7 +44,9 @@ def test_funds_api_shows_budget_drawn_remaining_and_what_proposed_lines_would_ta
     make.enterprise(honours=[{"code": "gazelle", "level": "provincial", "honour_date": "2022-09-01"}])
     rows = {f["code"]: f for f in client.get("/api/v1/awards/funds", headers=bearer(key)).json()}
     g = rows["gz2022-9.fund.county"]
-    assert (g["budget_yuan"], g["drawn_yuan"], g["remaining_yuan"]) == (5_000_000, 0, 5_000_000)
+    assert (g["budget_yuan"], g["drawn_yuan"], g["remaining_yuan"], g["yearly"]) == (15_000_000, 0, 15_000_000, True)
+    assert [(y["year"], y["budget_yuan"], y["remaining_yuan"]) for y in g["years"]] == [
+        (2022, 5_000_000, 5_000_000), (2023, 5_000_000, 5_000_000), (2024, 5_000_000, 5_000_000)]
     assert g["proposed_yuan"] == 200_000  # 冠政发〔2022〕9号 四（十） 瞪羚 最高 20 万
 
 

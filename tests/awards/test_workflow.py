@@ -31,7 +31,7 @@ def test_approve_an_up_to_line_for_less_than_its_cap_draws_on_the_county_fund(cl
     fund = funds["gz2022-9.fund.county"]
     assert (body["status"], body["amount_yuan"], body["fund_id"]) == ("approved", 120_000, fund.id)
     db.refresh(fund)
-    assert fund.drawn_yuan == 120_000 and fund.budget_yuan == 5_000_000
+    assert fund.drawn_yuan == 120_000 and fund.budget_yuan == 15_000_000  # 500万 for each of 2022, 2023, 2024
     entry = db.scalar(select(FundEntry).where(FundEntry.award_line_id == line.id))
     assert (entry.kind, entry.amount_yuan) == ("draw", 120_000)
     audit = db.scalar(select(AuditEntry).where(AuditEntry.entity_type == "award_line",

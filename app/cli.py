@@ -104,8 +104,9 @@ def _session():
 @app.command("create-user")
 def create_user(
     username: Annotated[str, typer.Option(help="用户名")],
-    role: Annotated[str, typer.Option(help="county_admin | county_viewer | township_staff")],
+    role: Annotated[str, typer.Option(help="county_admin | county_viewer | township_staff | department_staff")],
     township: Annotated[str | None, typer.Option(help="乡镇代码（乡镇工作人员必填）")] = None,
+    department: Annotated[str | None, typer.Option(help="县直部门（县直部门工作人员必填），如 县工业和信息化局")] = None,
     password: Annotated[str | None, typer.Option(help="密码；不填则交互输入")] = None,
     display_name: Annotated[str | None, typer.Option(help="显示名")] = None,
 ) -> None:
@@ -118,7 +119,7 @@ def create_user(
     with _session() as s:
         try:
             accounts.create_user(s, username=username, password=password, role=role, township=township,
-                                 display_name=display_name)
+                                 display_name=display_name, department=department)
         except ValidationFailed as e:
             for err in e.errors:
                 typer.echo(f"错误：{err.field}：{err.message}", err=True)

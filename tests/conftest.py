@@ -146,13 +146,13 @@ class Factory:
         self.s = session
         self._n = 0
 
-    def user(self, role="county_admin", township=None, username=None):
+    def user(self, role="county_admin", township=None, username=None, department=None):
         from app.accounts import service as accounts
 
         self._n += 1
         return accounts.create_user(
             self.s, username=username or f"{role}-{township or 'county'}-{self._n}", password=PASSWORD,
-            role=role, township=township,
+            role=role, township=township, department=department,
         )
 
     def api_key(self, scopes=("enterprises:read", "enterprises:write"), name=None):

@@ -1,6 +1,7 @@
 """Chinese names of the accounts domain's codes: roles and permission scopes."""
 
-ROLE_NAMES = {"county_admin": "县工信局管理员", "county_viewer": "县级查看", "township_staff": "乡镇工作人员"}
+ROLE_NAMES = {"county_admin": "县工信局管理员", "county_viewer": "县级查看", "township_staff": "乡镇工作人员",
+              "department_staff": "县直部门工作人员"}
 
 SCOPE_NAMES = {
     "enterprises:read": "查看企业",
@@ -18,9 +19,12 @@ SCOPE_NAMES = {
     "changes:read": "读取变更流",
     "platform:write": "平台注册回写",
     "webhooks:write": "管理 Webhook",
+    "support:read": "查看助企服务",
+    "support:write": "办理服务直通车诉求、登记走访",
 }
 
-FIELDS = {"role": "角色", "township": "乡镇（街道）", "username": "用户名", "scopes": "权限"}
+FIELDS = {"role": "角色", "township": "乡镇（街道）", "username": "用户名", "scopes": "权限", "department": "部门",
+          "display_name": "姓名"}
 VALUES = {"role": ROLE_NAMES, "scopes": SCOPE_NAMES}
 
 

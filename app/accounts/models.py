@@ -5,7 +5,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigId, utcnow
 
-ROLES = ("county_admin", "county_viewer", "township_staff")
+ROLES = ("county_admin", "county_viewer", "township_staff", "department_staff")
 
 
 class User(Base):
@@ -17,6 +17,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20))
     township: Mapped[str | None] = mapped_column(ForeignKey("township.code"), nullable=True)
+    # 县直部门 (department_staff): the department whose 服务直通车 problems and 服务专员 firms the user handles
+    department: Mapped[str | None] = mapped_column(String(60), nullable=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

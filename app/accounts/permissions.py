@@ -1,8 +1,10 @@
 """Who is acting, and what they may see and change.
 
-A Principal is either a logged-in user (role + township) or an API key (scopes).
+A Principal is either a logged-in user (role + township or department) or an API key (scopes).
 Township staff see and change only their own township's data; to them another
-township's enterprise does not exist (404, never 403, so nothing leaks).
+township's enterprise does not exist (404, never 403, so nothing leaks). County department
+staff (县直部门) see and handle only the 服务直通车 problems assigned to their department and
+the firms whose current 服务专员 is from it; everything else is a 404 to them too.
 """
 
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ ROLE_SCOPES: dict[str, set[str]] = {
     "county_viewer": set(_READ),
     "township_staff": _READ
     | {"enterprises:write", "pools:write", "filings:write", "support:write", "registers:write"},
+    "department_staff": {"enterprises:read", "support:read", "support:write"},
 }
 
 
@@ -51,11 +54,12 @@ class Principal:
     township: str | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
     csrf_token: str | None = None
+    department: str | None = None  # department_staff: their 县直部门
 
     @property
     def is_county(self) -> bool:
         """County-wide visibility: county roles and API keys (the municipal platform)."""
-        return self.township is None
+        return self.township is None and self.department is None
 
     @property
     def is_admin(self) -> bool:
@@ -74,7 +78,7 @@ class Principal:
             raise err
 
     def sees_township(self, township: str | None) -> bool:
-        return self.is_county or township == self.township
+        return self.is_county or (self.township is not None and township == self.township)
 
     def township_filter(self) -> str | None:
         """The township every query of this principal must be limited to (None: all)."""
@@ -91,6 +95,7 @@ def user_principal(user, csrf_token: str | None = None) -> Principal:
         name=user.username,
         role=user.role,
         township=user.township if user.role == "township_staff" else None,
+        department=user.department if user.role == "department_staff" else None,
         scopes=frozenset(ROLE_SCOPES[user.role]),
         csrf_token=csrf_token,
     )

@@ -13,7 +13,7 @@ from app.accounts.models import ROLES, ApiKey, LoginAttempt, User, UserSession
 from app.accounts.permissions import SCOPES, Principal, api_key_principal, user_principal
 from app.config import get_settings
 from app.db import utcnow
-from app.errors import FieldError, TooManyRequests, Unauthorized, ValidationFailed
+from app.errors import FieldError, Forbidden, NotFound, TooManyRequests, Unauthorized, ValidationFailed
 from app.reference import township_names
 
 _hasher = PasswordHash((Argon2Hasher(),))  # argon2id
@@ -24,6 +24,22 @@ def _sha256(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _check_placement(role: str, township: str | None, department: str | None, errors: list[FieldError]) -> None:
+    """A township staff member belongs to a township, a department staff member to a 县直部门, county roles to neither."""
+    if role not in ROLES:
+        errors.append(FieldError("role", f"角色须为 {', '.join(ROLES)} 之一"))
+    if role == "township_staff" and township not in township_names():
+        errors.append(FieldError("township", "乡镇工作人员须指定有效的乡镇代码"))
+    if role != "township_staff" and township:
+        errors.append(FieldError("township", "只有乡镇工作人员属于某个乡镇"))
+    if role == "department_staff" and not department:
+        errors.append(FieldError("department", "部门：县直部门工作人员须填写所属部门（如 县工业和信息化局）"))
+    if department and len(department) > 60:
+        errors.append(FieldError("department", "部门：不超过 60 字"))
+    if role != "department_staff" and department:
+        errors.append(FieldError("department", "部门：只有县直部门工作人员属于某个部门"))
+
+
 def create_user(
     session: Session,
     *,
@@ -32,14 +48,11 @@ def create_user(
     role: str,
     township: str | None = None,
     display_name: str | None = None,
+    department: str | None = None,
 ) -> User:
     errors = []
-    if role not in ROLES:
-        errors.append(FieldError("role", f"角色须为 {', '.join(ROLES)} 之一"))
-    if role == "township_staff" and township not in township_names():
-        errors.append(FieldError("township", "乡镇工作人员须指定有效的乡镇代码"))
-    if role != "township_staff" and township:
-        errors.append(FieldError("township", "县级角色不属于某个乡镇"))
+    department = (department or "").strip() or None
+    _check_placement(role, township, department, errors)
     if len(password) < 8:
         errors.append(FieldError("password", "密码至少 8 位"))
     if session.scalar(select(User.id).where(User.username == username)):
@@ -52,9 +65,43 @@ def create_user(
         password_hash=_hasher.hash(password),
         role=role,
         township=township if role == "township_staff" else None,
+        department=department if role == "department_staff" else None,
     )
     session.add(user)
     session.flush()
+    return user
+
+
+def list_users(session: Session, *, actor: Principal) -> list[User]:
+    if not actor.is_admin:
+        raise Forbidden("只有县级管理员可以管理用户")
+    return list(session.scalars(select(User).order_by(User.role, User.township, User.department, User.username)))
+
+
+def update_user(session: Session, *, actor: Principal, user_id: int, role: str, township: str | None = None,
+                department: str | None = None) -> User:
+    """Set a user's role and placement (township or 县直部门); audited. Their open log-ins take it at once."""
+    if not actor.is_admin:
+        raise Forbidden("只有县级管理员可以管理用户")
+    user = session.get(User, user_id) if 0 < user_id < 2**31 else None
+    if user is None:
+        raise NotFound("未找到该用户")
+    department = (department or "").strip() or None
+    township = township or None
+    errors: list[FieldError] = []
+    _check_placement(role, township, department, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    before = {"role": user.role, "township": user.township, "department": user.department}
+    user.role, user.township, user.department = role, township, department
+    after = {"role": user.role, "township": user.township, "department": user.department}
+    changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    if changes:
+        from app.audit import service as audit
+
+        session.flush()
+        audit.record(session, actor=actor, action="update", entity_type="app_user", entity_id=user.id,
+                     changes=changes, note=f"用户 {user.username}")
     return user
 
 

@@ -37,7 +37,7 @@ MU_CLASSES = ("A", "B", "C", "D")
 
 AUDIT_ACTIONS = {
     "create": "新增", "update": "修改", "delete": "删除", "record": "记录事件", "propose": "生成奖补（待审核）",
-    "compute": "计算奖补", "approve": "审核通过", "pay": "兑付", "reject": "驳回", "top_up": "追加资金",
+    "compute": "计算奖补", "approve": "审核通过", "pay": "兑付", "reject": "驳回", "top_up": "追加资金", "adjust_budget": "调整资金预算",
     "pool_enter": "入库", "pool_leave": "出库", "pool_review": "年度评价调整", "graduation_propose": "提出升级建议",
     "graduation_confirm": "确认升级", "graduation_dismiss": "不予升级", "confirm": "确认核实", "revoke": "吊销",
 }
@@ -46,5 +46,5 @@ AUDIT_ENTITIES = {
     "award_line": "奖补", "fund": "资金", "pool_membership": "培育库", "pool_graduation": "培育库升级",
     "pool_review": "年度评价", "mu_class_record": "亩产效益评价", "mu_provisional": "亩产效益（测算）",
     "mu_scheme": "亩产效益方案", "monthly_filing": "月度填报", "target_set": "目标表", "webhook_subscription": "Webhook",
-    "api_key": "API 密钥",
+    "api_key": "API 密钥", "app_user": "用户",
 }

@@ -69,7 +69,10 @@ def deadline_for(category: str, raised: date) -> date:
 
 
 def visible(actor: Principal):
-    """The township visibility clause of problems (None-safe: county roles and API keys see all)."""
+    """The visibility clause of problems: township staff see their township's (raised there or assigned to it),
+    county department staff those assigned to their department; county roles and API keys see all."""
+    if actor.department is not None:
+        return and_(ServiceProblem.unit_kind == "department", ServiceProblem.unit == actor.department)
     t = actor.township_filter()
     if not t:
         return ServiceProblem.id.is_not(None)
@@ -155,6 +158,8 @@ def create(
     _check_fields(data, errors)
     if raised_date > today:
         errors.append(FieldError("raised_date", f"反映日期 {raised_date} 晚于今天"))
+    if not unit and actor.department is not None:  # a department collects for itself unless it hands it on
+        unit_kind, unit = "department", actor.department
     if unit:
         _check_unit(unit_kind or "township", unit, errors)
     if visit_id is not None:

@@ -20,6 +20,7 @@ from app.accounts.permissions import Principal
 from app.audit import service as audit
 from app.enterprises import service as enterprise_service
 from app.enterprises.models import Enterprise
+from app.enterprises.visibility import visible_to
 from app.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.support.models import (
     ImprovementPlan,
@@ -40,10 +41,8 @@ def _ent(session: Session, actor: Principal, enterprise_id: int) -> Enterprise:
 
 
 def _visible_ent(actor: Principal):
-    conds = [Enterprise.deleted_at.is_(None)]
-    if actor.township_filter():
-        conds.append(Enterprise.township == actor.township_filter())
-    return and_(*conds)
+    """The firms the actor sees: a township's, a county department's (its 服务专员's firms), or all."""
+    return visible_to(actor)
 
 
 def _text(v: str | None, field: str, label: str, n: int, errors: list[FieldError], required: bool = True) -> str | None:
@@ -86,15 +85,21 @@ def create_officer(session: Session, *, actor: Principal, name: str, department:
     return o
 
 
+def _own_officers(actor: Principal):
+    """County department staff see their department's 服务专员 only."""
+    return ServiceOfficer.department == actor.department if actor.department is not None else ServiceOfficer.id.is_not(None)
+
+
 def officers(session: Session, *, actor: Principal) -> list[ServiceOfficer]:
     actor.require("support:read")
-    return list(session.scalars(select(ServiceOfficer).order_by(ServiceOfficer.department, ServiceOfficer.name)))
+    return list(session.scalars(select(ServiceOfficer).where(_own_officers(actor))
+                                .order_by(ServiceOfficer.department, ServiceOfficer.name)))
 
 
 def get_officer(session: Session, *, actor: Principal, officer_id: int) -> ServiceOfficer:
     actor.require("support:read")
     o = session.get(ServiceOfficer, officer_id) if 0 < officer_id < 2**31 else None
-    if o is None:
+    if o is None or (actor.department is not None and o.department != actor.department):
         raise NotFound("未找到该服务专员")
     return o
 
@@ -109,6 +114,8 @@ def assign_officer(session: Session, *, actor: Principal, enterprise_id: int, of
     officer = session.get(ServiceOfficer, officer_id) if 0 < officer_id < 2**31 else None
     if officer is None:
         raise ValidationFailed.one("officer_id", f"未找到服务专员 {officer_id}")
+    if actor.department is not None and officer.department != actor.department:
+        raise ValidationFailed.one("officer_id", f"只能指派本部门（{actor.department}）的服务专员")
     current = session.scalar(select(OfficerAssignment).where(
         OfficerAssignment.enterprise_id == ent.id, OfficerAssignment.end_date.is_(None)).with_for_update())
     if current is not None:
@@ -194,10 +201,17 @@ def record_visit(session: Session, *, actor: Principal, enterprise_id: int, visi
     return v
 
 
+def _sees_firm(session: Session, actor: Principal, enterprise_id: int, township: str) -> bool:
+    """A row of this firm is the actor's: their township's, or (county departments) a firm of their 服务专员."""
+    if actor.department is not None:
+        return session.scalar(select(Enterprise.id).where(Enterprise.id == enterprise_id, visible_to(actor))) is not None
+    return actor.sees_township(township)
+
+
 def get_visit(session: Session, *, actor: Principal, visit_id: int) -> ServiceVisit:
     actor.require("support:read")
     v = session.get(ServiceVisit, visit_id) if 0 < visit_id < 2**31 else None
-    if v is None or not actor.sees_township(v.township):
+    if v is None or not _sees_firm(session, actor, v.enterprise_id, v.township):
         raise NotFound("未找到该走访记录")
     return v
 
@@ -262,7 +276,7 @@ def complete_task(session: Session, *, actor: Principal, task_id: int, done_date
     done_date = done_date or today
     task = session.get(PlanTask, task_id) if 0 < task_id < 2**31 else None
     plan = session.get(ImprovementPlan, task.plan_id) if task else None
-    if task is None or plan is None or not actor.sees_township(plan.township):
+    if task is None or plan is None or not _sees_firm(session, actor, plan.enterprise_id, plan.township):
         raise NotFound("未找到该任务")
     if task.done_date is not None:
         raise Conflict(f"任务已于 {task.done_date} 完成", errors=[FieldError("done_date", "任务已完成")])
@@ -396,7 +410,7 @@ def officer_board(session: Session, *, actor: Principal, days: int = DEFAULT_QUI
     late = (select(func.count(func.distinct(ImprovementPlan.id))).join(A, A.enterprise_id == ImprovementPlan.enterprise_id)
             .join(PlanTask, PlanTask.plan_id == ImprovementPlan.id)
             .where(firm, overdue_task_clause(today)).correlate(ServiceOfficer).scalar_subquery())
-    rows = session.execute(select(ServiceOfficer, firms, visits, quiet, late)
+    rows = session.execute(select(ServiceOfficer, firms, visits, quiet, late).where(_own_officers(actor))
                            .order_by(ServiceOfficer.department, ServiceOfficer.name)).all()
     return [OfficerLoad(o, int(f), int(v), int(q), int(lt)) for o, f, v, q, lt in rows if f or actor.is_county]
 

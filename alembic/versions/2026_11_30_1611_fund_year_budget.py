@@ -3,7 +3,7 @@ signed), the envelope year on ledger entries. 冠政发〔2022〕9号 五（二�
 of 2022, 2023 and 2024, what is already drawn counted in the year of the award's event date (spending: its date).
 
 Revision ID: 1611
-Revises: 1201
+Revises: h15t01
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "1611"
-down_revision: str | Sequence[str] | None = "1201"
+down_revision: str | Sequence[str] | None = "h15t01"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

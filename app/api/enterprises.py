@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from app.accounts.permissions import Principal
 from app.api import idempotency
 from app.api.problems import responses
+from app.awards import proposals as award_proposals
 from app.config import get_settings
 from app.deps import CurrentEnterprise, SessionDep, scoped
 from app.enterprises import excel
@@ -26,6 +27,7 @@ from app.enterprises.schemas import (
     FigureRead,
     HonourIn,
     HonourRead,
+    HonourRecordedRead,
 )
 from app.errors import PreconditionRequired, ValidationFailed
 from app.filters import EnterpriseFilters
@@ -247,13 +249,18 @@ def put_figures(
     "/{enterprise_id}/honours",
     summary="记录认定（新认定、复审、未通过）",
     status_code=201,
-    response_model=HonourRead,
+    response_model=HonourRecordedRead,
     responses=responses(401, 403, 404, 409, 422),
 )
 def add_honour(enterprise_id: int,
     _ent: CurrentEnterprise, data: HonourIn, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:write")]):
-    """记录一条认定。新认定会自动按政策生成待审核的奖补（免申即享）。"""
-    return enterprise_service.add_honour(session, actor=principal, enterprise_id=enterprise_id, honour=data)
+    """记录一条认定。新认定会自动按政策生成待审核的奖补（免申即享）。
+
+    认定日期不在任何有效政策文件的有效期内（或有效文件中没有认定的奖补条款）时，认定照常记录，
+    但不生成奖补，`warnings` 说明原因（最近的文件及其失效日期）。"""
+    honour = enterprise_service.add_honour(session, actor=principal, enterprise_id=enterprise_id, honour=data)
+    return HonourRecordedRead(**HonourRead.model_validate(honour).model_dump(),
+                              warnings=award_proposals.honour_warnings(session, honour))
 
 
 @router.delete(

@@ -331,6 +331,15 @@ def _honour_event_data(honour: Honour) -> dict:
             "date": honour.honour_date}
 
 
+def honour_warnings(session: Session, honour: Honour) -> list[str]:
+    """Why a recorded honour proposes no award, when that is known from its date: outside every policy document
+    in force (naming the latest and when it lapsed), or no document in force has an honour rule. None for a
+    rejected application, which never earns one."""
+    if honour.outcome == "rejected":
+        return []
+    return coverage.event_warnings(policy_store.current(session), "honour", honour.honour_date, EVENT_TYPE_NAMES.get("honour"))
+
+
 def on_honour_recorded(session: Session, *, actor: Principal, enterprise: Enterprise, honour: Honour) -> Recorded | None:
     """An honour was recorded: record its event and propose its lines (免申即享)."""
     try:

@@ -91,6 +91,13 @@ class HonourRead(HonourIn):
     level: str
 
 
+class HonourRecordedRead(HonourRead):
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="不能按政策生成奖补的原因（如认定日期不在任何有效政策文件的有效期内，说明最近的文件及其失效日期）",
+    )
+
+
 class EnterpriseBase(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
+from app.awards import proposals as award_proposals
 from app.config import get_settings
 from app.deps import CurrentEnterprise, PageForm, PagePrincipal, SessionDep
 from app.enterprises import excel
@@ -300,14 +301,15 @@ def add_honour(request: Request, enterprise_id: int, _ent: CurrentEnterprise, se
     try:
         data = HonourIn.model_validate(raw, context=FORM)
         with session.begin_nested():
-            enterprise_service.add_honour(session, actor=principal, enterprise_id=enterprise_id, honour=data)
+            honour = enterprise_service.add_honour(session, actor=principal, enterprise_id=enterprise_id, honour=data)
     except ValidationError as e:
         return _tab(request, session, principal, enterprise_id, "honours", {"honour_errors": [translate(x).message for x in e.errors()]}, 422)
     except AppError as e:
         if e.status_code in (409, 422):
             return _tab(request, session, principal, enterprise_id, "honours", {"honour_errors": [x.message for x in e.errors] or [e.detail]}, 422)
         raise
-    return _tab(request, session, principal, enterprise_id, "honours", {"saved": True})
+    return _tab(request, session, principal, enterprise_id, "honours",
+                {"saved": True, "honour_warnings": award_proposals.honour_warnings(session, honour)})
 
 
 def _tab(request, session, principal, enterprise_id, tab, extra, status=200):

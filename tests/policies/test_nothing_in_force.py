@@ -52,6 +52,37 @@ def test_recording_an_event_outside_every_period_warns_why_no_award_is_proposed(
     assert r.status_code == 201 and r.json()["warnings"] == []
 
 
+def test_recording_an_honour_outside_every_period_warns_why_no_award_is_proposed(client, make):
+    """POST …/honours answers `warnings` like events do: today no document is in force, so a 专精特新 recognised
+    today is recorded but earns nothing, and the answer names 冠政发〔2022〕9号 and the day it lapsed."""
+    key = make.api_key(scopes=("enterprises:read", "enterprises:write", "awards:read"))
+    ent = make.enterprise(size="small")
+    honour = {"code": "specialized_sme", "level": "provincial", "outcome": "new"}
+    r = client.post(f"/api/v1/enterprises/{ent.id}/honours", headers=bearer(key),
+                    json={**honour, "honour_date": date.today().isoformat()})
+    assert r.status_code == 201, r.text
+    (warning,) = r.json()["warnings"]
+    assert "不在任何政策文件的有效期内" in warning and LATEST in warning and LAPSED in warning
+    assert client.get(f"/api/v1/enterprises/{ent.id}/awards", headers=bearer(key)).json() == []
+    # 2023-06-30: both documents in force and both pay for 省级专精特新: no warning
+    r = client.post(f"/api/v1/enterprises/{ent.id}/honours", headers=bearer(key),
+                    json={**honour, "level": "provincial", "honour_date": "2023-06-30"})
+    assert r.status_code == 201 and r.json()["warnings"] == []
+    # a rejected application never earns an award: nothing to warn about
+    r = client.post(f"/api/v1/enterprises/{ent.id}/honours", headers=bearer(key),
+                    json={**honour, "outcome": "rejected", "honour_date": date.today().isoformat()})
+    assert r.status_code == 201 and r.json()["warnings"] == []
+
+
+def test_the_enterprise_page_warns_after_an_honour_dated_outside_every_period(client, make):
+    ent = make.enterprise(size="small")
+    csrf = login(client, make.user(role="county_admin"))
+    r = client.post(f"/enterprises/{ent.id}/honours", headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+                    data={"code": "high_tech", "level": "national", "outcome": "new", "honour_date": date.today().isoformat()})
+    assert r.status_code == 200, r.text
+    assert 'id="honour-warnings"' in r.text and "已记录认定，但不生成奖补" in r.text and LATEST in r.text
+
+
 def test_the_enterprise_page_warns_and_stops_promising_automatic_awards(client, make):
     ent = make.enterprise(size="small")
     csrf = login(client, make.user(role="county_admin"))

@@ -13,6 +13,7 @@ def api_routers() -> list[APIRouter]:
         integration,
         policies,
         policy_documents,
+        pool_definitions,
         pools,
         registers,
         support,
@@ -20,7 +21,9 @@ def api_routers() -> list[APIRouter]:
         targets,
     )
 
-    return [enterprises.router, awards.router, policies.router, policy_documents.router, pools.router,
+    return [enterprises.router, awards.router, policies.router, policy_documents.router,
+            pool_definitions.router,  # before pools: /api/v1/pools/definitions is not a pool code
+            pools.router,
             targets.router, filings.router, integration.router, support.router, support_visits.router, clusters.router,
             registers.router,
             evaluation.router]
@@ -37,6 +40,7 @@ def web_routers() -> list[APIRouter]:
         home,
         policies,
         policy_admin,
+        pool_admin,
         pools,
         registers,
         support,
@@ -44,5 +48,5 @@ def web_routers() -> list[APIRouter]:
     )
 
     return [auth.router, home.router, enterprises.router, awards.router, policies.router, policy_admin.router,
-            pools.router, targets.router, filings.router, support.router, registers.router, evaluation.router,
+            pool_admin.router, pools.router, targets.router, filings.router, support.router, registers.router, evaluation.router,
             admin.router]

@@ -132,9 +132,11 @@ def truncate_all(engine) -> None:
     from sqlalchemy.orm import Session
 
     from app.policies.store import sync_shipped
+    from app.pools.store import install_shipped
 
-    with Session(engine) as s:  # the shipped policy documents are reference data, like the townships
+    with Session(engine) as s:  # the shipped policy documents and pool definitions are reference data, like the townships
         sync_shipped(s)
+        install_shipped(s)
         s.commit()
 
 

@@ -247,7 +247,7 @@ def dismiss_graduation(proposal_id: int, data: GraduationDismiss, session: Sessi
 @router.get("/api/v1/pools/{pool_code}", summary="培育库定义", response_model=PoolDetail, responses=errors(404))
 def get_pool(pool_code: str, session: SessionDep, principal: Read):
     """依据文件与条款、入库类别及其条件（document 文件规定 / proxy 系统补充）、培育目标、动态调整条款。"""
-    pool_def = common.get_pool_def(pool_code)
+    pool_def = common.get_pool_def(session, pool_code)
     counts = listing.member_counts(session, actor=principal).get(pool_code, {})
     return PoolDetail(
         code=pool_def.code, name=pool_def.name, member_count=sum(counts.values()),

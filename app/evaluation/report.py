@@ -26,7 +26,7 @@ from app.enterprises.models import Enterprise
 from app.errors import NotFound, ValidationFailed
 from app.evaluation import spending as spending_service
 from app.policies.schema import FUNDER_NAMES
-from app.pools.definitions import load_pools
+from app.pools import store as pool_store
 from app.pools.models import PoolMembership
 from app.reference import township_names
 from app.registers import service as registers
@@ -177,7 +177,7 @@ def _pools(session: Session, actor: Principal, start: date, end: date, as_of: da
                    func.count(M.id).filter(M.entered_date <= as_of, (M.left_date.is_(None)) | (M.left_date > as_of)))
             .join(Enterprise, and_(Enterprise.id == M.enterprise_id, *seen)).group_by(M.pool))
     got = {r[0]: r[1:] for r in session.execute(stmt)}
-    return [PoolRow(code, p.name, *(int(x) for x in got.get(code, (0, 0, 0, 0)))) for code, p in load_pools().items()]
+    return [PoolRow(code, p.name, *(int(x) for x in got.get(code, (0, 0, 0, 0)))) for code, p in pool_store.pools(session, as_of).items()]
 
 
 def build(session: Session, *, actor: Principal, scope: str = "year", year: int | None = None, public: bool = False,

@@ -20,7 +20,7 @@ from app.integration import matching
 from app.policies import coverage
 from app.policies import store as policy_store
 from app.policies.loader import LoadedDocument
-from app.pools.definitions import load_pools
+from app.pools import store as pool_store
 
 BATCH_MAX = 100
 
@@ -63,7 +63,7 @@ def eligible_policies(
         ent = enterprise_service.get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
     day = as_of or dt.date.today()
     firm = snapshot.load(session, [ent], pools=True)[ent.id]
-    found = matching.match(firm, as_of=day, policy_set=policy_store.current(session), pools=load_pools())
+    found = matching.match(firm, as_of=day, policy_set=policy_store.current(session), pools=pool_store.pools(session, day))
     docs, message = policy_coverage(session, day)
     return Eligibility(ent, day, firm.year_for(day), _filter(found, statuses, kinds), docs, message)
 
@@ -116,7 +116,7 @@ def eligible_policies_batch(
     by_id = {e.id: e for e in found}
     by_uscc = {e.uscc: e for e in found}
     firms = snapshot.load(session, list(by_id.values()), pools=True)
-    ps, pools = policy_store.current(session), load_pools()
+    ps, pools = policy_store.current(session), pool_store.pools(session, day)
     items: list[BatchItem] = []
     asked = [(str(i), by_id.get(i)) for i in enterprise_ids] + [(c, by_uscc.get(c)) for c in codes]
     for ref, ent in asked:

@@ -10,21 +10,21 @@
 The engine stays pure: it is handed the PolicySet built here. Every call of `current` asks the
 database which versions are published (one indexed query), so several workers agree the moment
 one of them publishes; the parsed documents are cached by content hash, the sets by their list
-of hashes. Drafts never reach awards, matching or forecasts unless a caller names them
+of hashes (app.versioning: the same helpers serve the pool definitions). Drafts never reach awards, matching or forecasts unless a caller names them
 (`with_drafts`).
 """
 
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app import versioning
 from app.accounts.permissions import Principal
 from app.audit import service as audit
 from app.db import utcnow
@@ -35,18 +35,10 @@ from app.policies.validation import MAX_BYTES, content_hash, cross_check, parse 
 
 # --- reading what is published ----------------------------------------------------------------
 
-_DOCS: OrderedDict[str, LoadedDocument] = OrderedDict()  # content hash -> parsed document
-_SETS: OrderedDict[tuple[str, ...], PolicySet] = OrderedDict()  # hashes -> set
+_DOCS: versioning.Parsed[LoadedDocument] = versioning.Parsed()  # content hash -> parsed document
+_SETS: versioning.Parsed[PolicySet] = versioning.Parsed()  # hashes -> set
 _LAST: list[PolicySet] = []  # the set last read by this process (for page hints that have no session)
-_CACHE_SIZE = 64
 _SESSION_KEY = "policy_store.current"
-
-
-def _remember(cache: OrderedDict, key, value) -> None:
-    cache[key] = value
-    cache.move_to_end(key)
-    while len(cache) > _CACHE_SIZE:
-        cache.popitem(last=False)
 
 
 def _document(session: Session, version_hash: str) -> LoadedDocument:
@@ -58,7 +50,7 @@ def _document(session: Session, version_hash: str) -> LoadedDocument:
         if content is None:
             raise NotFound(f"未找到政策文件版本 {version_hash[:12]}")
         doc = parse(content)
-        _remember(_DOCS, version_hash, doc)
+        _DOCS.put(version_hash, doc)
     return doc
 
 
@@ -68,7 +60,7 @@ def _set_of(session: Session, hashes: tuple[str, ...]) -> PolicySet:
         docs = [_document(session, h) for h in hashes]
         docs.sort(key=lambda d: (d.spec.issue_date, d.code))
         ps = build_set(docs)
-        _remember(_SETS, hashes, ps)
+        _SETS.put(hashes, ps)
     return ps
 
 
@@ -77,25 +69,21 @@ def current(session: Session) -> PolicySet:
 
     Asked of the database once per transaction (a request sees one consistent set, and the next
     request of any worker sees a publish); publishing in this session forgets the answer."""
-    txn = session.get_transaction()
-    known = session.info.get(_SESSION_KEY)
-    if known is not None and txn is not None and known[0] is txn:
-        return known[1]
-    hashes = tuple(
-        session.scalars(
+
+    def read() -> PolicySet:
+        hashes = tuple(session.scalars(
             select(PolicyVersion.content_hash).where(PolicyVersion.status == "published").order_by(PolicyVersion.code)
-        )
-    )
-    ps = _set_of(session, hashes)
-    _LAST[:] = [ps]
-    if txn is not None:
-        session.info[_SESSION_KEY] = (txn, ps)
-    return ps
+        ))
+        ps = _set_of(session, hashes)
+        _LAST[:] = [ps]
+        return ps
+
+    return versioning.per_transaction(session, _SESSION_KEY, read)
 
 
 def forget(session: Session) -> None:
     """After a change to what is published in this session: the next `current` asks again."""
-    session.info.pop(_SESSION_KEY, None)
+    versioning.forget(session, _SESSION_KEY)
 
 
 def last_known() -> PolicySet | None:
@@ -183,8 +171,7 @@ def document_yaml(session: Session, *, actor: Principal, code: str, status: str 
 def _lock_code(session: Session, code: str) -> None:
     """Serialise writers of one document code (PostgreSQL advisory lock until the transaction ends)."""
     forget(session)
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"policy_version:{code}"})
+    versioning.lock(session, f"policy_version:{code}")
 
 
 def _audit(session: Session, actor: Principal, action: str, v: PolicyVersion, changes: dict, note: str) -> None:

@@ -1,10 +1,13 @@
 """Cultivation pools (培育库): what every pools module shares — pool definitions, the criteria's view of
 one enterprise, the figures year a list is judged on, and the enterprise lookup.
 
-Pool definitions are data (definitions.yaml); criteria are evaluated purely (criteria.py) for one
+Pool definitions are versioned data the county publishes (app/pools/store.py); criteria are evaluated purely (criteria.py) for one
 firm and in SQL (sql.py) for lists. Every change is audited with the enterprise and township so it
 appears in the enterprise's history; nothing in this package commits.
 """
+
+from collections.abc import Iterable
+from datetime import date
 
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session, selectinload
@@ -15,8 +18,9 @@ from app.enterprises.models import Enterprise, EnterpriseFigure
 from app.enterprises.visibility import visible_to
 from app.errors import FieldError, NotFound, ValidationFailed
 from app.labels import quoted
+from app.pools import store as pool_store
 from app.pools.criteria import CriterionResult, FirmFacts, needs_judgement
-from app.pools.definitions import EntryClass, PoolDefinition, load_pools
+from app.pools.definitions import EntryClass, PoolDefinition, load_catalogue, load_pools
 from app.pools.models import PoolMembership
 
 M = PoolMembership
@@ -25,18 +29,20 @@ CANDIDACY_LABELS = {"met": "符合", "judgement": "待人工判断", "missing": 
 
 
 class PoolNotFound(NotFound):
-    def __init__(self, code: str):
+    def __init__(self, code: str, options: Iterable[str] | None = None):
         super().__init__(f"未知的培育库“{code}”")
-        self.errors = [FieldError("pool", f"未知的培育库“{code}”（可选：{'、'.join(load_pools())}）")]
+        self.errors = [FieldError("pool", f"未知的培育库“{code}”（可选：{'、'.join(options or load_pools())}）")]
 
 
 # --- definitions -----------------------------------------------------------------------------
 
 
-def get_pool_def(code: str) -> PoolDefinition:
-    pool_def = load_pools().get(code)
+def get_pool_def(session: Session, code: str, day: date | None = None) -> PoolDefinition:
+    """The pool as the published definitions in force on `day` (today) define it (app.pools.store)."""
+    pools = pool_store.pools(session, day)
+    pool_def = pools.get(code)
     if pool_def is None:
-        raise PoolNotFound(code)
+        raise PoolNotFound(code, pools)
     return pool_def
 
 
@@ -51,10 +57,13 @@ def entry_class_of(pool_def: PoolDefinition, code: str | None, field: str = "ent
 
 
 def class_name(pool_code: str, entry_code: str) -> str | None:
-    pool_def = load_pools().get(pool_code)
-    if pool_def is None:
-        return None
-    return next((e.name for e in pool_def.entry_classes if e.code == entry_code), None)
+    """The entry class's name: in the definitions read last, else in any version this process has read."""
+    for cat in (load_catalogue(), *reversed(pool_store.known_catalogues())):
+        pool_def = cat.by_code().get(pool_code)
+        name = next((e.name for e in pool_def.entry_classes if e.code == entry_code), None) if pool_def else None
+        if name is not None:
+            return name
+    return None
 
 
 def member_clause(pool_code: str, enterprise_id) -> ColumnElement[bool]:

@@ -1,4 +1,5 @@
-"""Pool definitions (培育库) and the default 亩产效益 scheme, as validated data from definitions.yaml.
+"""Pool definitions (培育库) and the default 亩产效益 scheme: the schema of definitions.yaml, the exchange format of
+the versions the county publishes (app/pools/store.py).
 
 The schema is the vocabulary documented at the top of definitions.yaml: criterion kinds that
 translate to plain SQL conditions, goal kinds that say what graduation means.
@@ -333,14 +334,25 @@ class PoolCatalogue(_Model):
 
 
 @lru_cache
-def load_catalogue() -> PoolCatalogue:
+def load_shipped() -> PoolCatalogue:
+    """definitions.yaml as shipped: the first published version (app.pools.store loads it into the database)."""
     return PoolCatalogue.model_validate(
         yaml.safe_load((HERE / "definitions.yaml").read_text(encoding="utf-8"))
     )
 
 
+def load_catalogue() -> PoolCatalogue:
+    """The published version this process read last (app.pools.store.current), else the shipped file.
+
+    For names and labels on pages that have no session; what is judged (entry, candidates, reviews,
+    graduation) reads the version in force through app.pools.store with its session."""
+    from app.pools import store
+
+    return store.last_known() or load_shipped()
+
+
 def load_pools() -> dict[str, PoolDefinition]:
-    """Pool code → definition, in the file's order."""
+    """Pool code → definition, in the file's order (labels; see load_catalogue)."""
     return load_catalogue().by_code()
 
 

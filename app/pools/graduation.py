@@ -13,8 +13,9 @@ from app.enterprises.models import Enterprise, Honour
 from app.enterprises.visibility import in_township_of
 from app.errors import AppError, Conflict, FieldError, NotFound, ValidationFailed
 from app.labels import quoted
+from app.pools import store as pool_store
 from app.pools.common import M, get_pool_def
-from app.pools.definitions import AboveScaleGoal, HonourGoal, PoolDefinition, load_pools
+from app.pools.definitions import AboveScaleGoal, HonourGoal, PoolDefinition
 from app.pools.membership import current_membership, enter, leave
 from app.pools.models import PoolGraduation, PoolMembership
 from app.pools.schemas import EnterIn, GraduationConfirm, LeaveIn
@@ -42,9 +43,10 @@ def propose_graduations(
     session: Session, *, actor: Principal, enterprise: Enterprise, trigger: str, honour: Honour | None = None
 ) -> list[PoolGraduation]:
     """A member reached its pool's goal (升规, 认定): record a proposal to leave and move on."""
-    pools = load_pools()
     proposals = []
     for m in session.scalars(select(M).where(M.enterprise_id == enterprise.id, M.left_date.is_(None))):
+        # the goals of the definitions the member entered under (a later version does not move its goalposts)
+        pools = pool_store.version(session, m.definition_version_id).pools
         pool_def = pools.get(m.pool)
         goal = _matching_goal(pool_def, trigger, honour) if pool_def else None
         if goal is None:
@@ -99,7 +101,7 @@ def graduations(
 ) -> list[GraduationRow]:
     actor.require("pools:read")
     if pool_code is not None:
-        get_pool_def(pool_code)
+        get_pool_def(session, pool_code)
     if status is not None and status not in ("pending", "confirmed", "dismissed"):
         raise ValidationFailed.one("status", "状态应为 pending、confirmed、dismissed 之一")
     stmt = (
@@ -147,8 +149,8 @@ def _confirm_graduation(
     session: Session, actor: Principal, proposal_id: int, data: GraduationConfirm
 ) -> tuple[PoolGraduation, PoolMembership | None]:
     g, ent = _graduation(session, actor, proposal_id)
-    pool_def = get_pool_def(g.pool)
-    if data.next_pool is not None and data.next_pool not in load_pools():
+    pool_def = get_pool_def(session, g.pool)
+    if data.next_pool is not None and data.next_pool not in pool_store.pools(session):
         raise ValidationFailed.one("next_pool", f"未知的培育库“{data.next_pool}”")
     if data.next_pool == g.pool:
         raise ValidationFailed.one("next_pool", "不能转入同一个培育库")
@@ -163,7 +165,7 @@ def _confirm_graduation(
     g.note = data.note
     entered = None
     if data.next_pool:
-        next_def = get_pool_def(data.next_pool)
+        next_def = get_pool_def(session, data.next_pool)
         if current_membership(session, ent.id, data.next_pool) is None:
             start = max(left, next_def.in_force.start)
             try:

@@ -13,6 +13,7 @@ from app.enterprises.visibility import in_township_of
 from app.errors import FieldError, ValidationFailed
 from app.pagination import decode_cursor, encode_cursor
 from app.pools import sql as pool_sql
+from app.pools import store as pool_store
 from app.pools.common import (
     CANDIDACY_LABELS,
     M,
@@ -21,7 +22,7 @@ from app.pools.common import (
     member_clause,
     resolve_year,
 )
-from app.pools.definitions import PoolDefinition, load_pools
+from app.pools.definitions import PoolDefinition
 from app.pools.models import MuClassRecord, MuProvisional, PoolGraduation, PoolMembership
 from app.reference import MU_CLASSES, township_names
 
@@ -150,7 +151,7 @@ class PoolOverview:
 def overview(session: Session, *, actor: Principal) -> list[PoolOverview]:
     counts = member_counts(session, actor=actor)
     pending = pending_graduation_counts(session, actor=actor)
-    return [PoolOverview(p, counts.get(code, {}), pending.get(code, 0)) for code, p in load_pools().items()]
+    return [PoolOverview(p, counts.get(code, {}), pending.get(code, 0)) for code, p in pool_store.pools(session).items()]
 
 
 def overview_page(
@@ -215,7 +216,7 @@ def members_page(
     limit: int = 50,
 ) -> tuple[list[MemberRowData], str | None, int]:
     actor.require("pools:read")
-    pool_def = get_pool_def(pool_code)
+    pool_def = get_pool_def(session, pool_code)
     check_filters(filters)
     year = resolve_year(session, filters.year)
     stmt = _members_stmt(actor, pool_def, filters, year, include_left)
@@ -229,7 +230,7 @@ def members_page(
 def all_members(session: Session, *, actor: Principal, pool_code: str, filters: PoolFilters, include_left: bool = False):
     """Every matching member (for the .xlsx export), in name order."""
     actor.require("pools:read")
-    pool_def = get_pool_def(pool_code)
+    pool_def = get_pool_def(session, pool_code)
     check_filters(filters)
     year = resolve_year(session, filters.year)
     stmt = _members_stmt(actor, pool_def, filters, year, include_left).order_by(Enterprise.name, M.id)
@@ -240,7 +241,7 @@ def count_members(session: Session, *, actor: Principal, pool_code: str, filters
                   include_left: bool = False) -> int:
     """How many members match (the list's total), in one query."""
     actor.require("pools:read")
-    pool_def = get_pool_def(pool_code)
+    pool_def = get_pool_def(session, pool_code)
     check_filters(filters)
     year = resolve_year(session, filters.year)
     sub = _members_stmt(actor, pool_def, filters, year, include_left).subquery()
@@ -291,7 +292,7 @@ def candidates_page(
 ) -> tuple[list[CandidateRowData], str | None, int]:
     """Firms meeting the pool's checkable criteria for the year and not in it — computed in SQL."""
     actor.require("pools:read")
-    pool_def = get_pool_def(pool_code)
+    pool_def = get_pool_def(session, pool_code)
     check_filters(filters)
 
     def compute():
@@ -335,7 +336,7 @@ def _candidate_row(pool_def: PoolDefinition, r) -> CandidateRowData:
 
 def all_candidates(session: Session, *, actor: Principal, pool_code: str, filters: PoolFilters):
     actor.require("pools:read")
-    pool_def = get_pool_def(pool_code)
+    pool_def = get_pool_def(session, pool_code)
     check_filters(filters)
     year = resolve_year(session, filters.year)
     stmt = _candidates_stmt(actor, pool_def, filters, year).order_by(Enterprise.name, Enterprise.id)
@@ -347,7 +348,7 @@ def candidate_counts(
 ) -> tuple[dict[str, dict[str, int]], int]:
     """Candidates per township, met and 待人工判断, in ONE query."""
     actor.require("pools:read")
-    pool_def = get_pool_def(pool_code)
+    pool_def = get_pool_def(session, pool_code)
     check_filters(filters)
 
     def compute():
@@ -368,7 +369,7 @@ def sql_candidacy(
     session: Session, *, pool_code: str, year: int, enterprise_ids: Iterable[int]
 ) -> dict[int, dict[str, str]]:
     """Per enterprise: each entry class's candidacy and the pool's ("_pool"), as the SQL computes them."""
-    pool_def = get_pool_def(pool_code)
+    pool_def = get_pool_def(session, pool_code)
     psql = pool_sql.PoolSql(pool_def, year)
     stmt = select(Enterprise.id, psql.candidacy, *[k.candidacy for k in psql.classes]).select_from(Enterprise)
     stmt = psql.join(stmt).where(Enterprise.id.in_(list(enterprise_ids)))

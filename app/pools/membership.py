@@ -14,6 +14,7 @@ from app.enterprises.models import Enterprise
 from app.errors import Conflict, FieldError, ValidationFailed
 from app.labels import quoted
 from app.pools import sql as pool_sql
+from app.pools import store as pool_store
 from app.pools.common import (
     M,
     class_name,
@@ -80,15 +81,19 @@ def _choose_class(pool_def: PoolDefinition, facts: FirmFacts, year: int) -> Entr
 def enter(
     session: Session, *, actor: Principal, pool_code: str, data: EnterIn, review_id: int | None = None
 ) -> PoolMembership:
-    """Enter a firm by an entry class. Refused when a checkable criterion fails; judgement and gaps are recorded."""
+    """Enter a firm by an entry class. Refused when a checkable criterion fails; judgement and gaps are recorded.
+
+    The entry is judged by the pool definitions in force on the entry date, and the membership keeps
+    that version (a later version never changes what this entry was judged by)."""
     actor.require("pools:write")
-    pool_def = get_pool_def(pool_code)
-    entry = entry_class_of(pool_def, data.entry_class)
-    ent = load_enterprise(session, actor, data.enterprise_id)
     today = date.today()
     entered = data.entered_date or today
     if entered > today:
         raise ValidationFailed.one("entered_date", f"入库日期 {entered} 晚于今天")
+    definitions = pool_store.current(session, entered)
+    pool_def = get_pool_def(session, pool_code, entered)
+    entry = entry_class_of(pool_def, data.entry_class)
+    ent = load_enterprise(session, actor, data.enterprise_id)
     if entered < pool_def.in_force.start:
         raise ValidationFailed.one(
             "entered_date",
@@ -131,6 +136,7 @@ def enter(
         evaluated_year=year,
         entry_evaluation=[criterion_dict(r) for r in results],
         entry_review_id=review_id,
+        definition_version_id=definitions.id,
     )
     try:
         with session.begin_nested():
@@ -171,7 +177,7 @@ def leave(
     review_id: int | None = None,
 ) -> PoolMembership:
     actor.require("pools:write")
-    pool_def = get_pool_def(pool_code)
+    pool_def = get_pool_def(session, pool_code)
     if data.reason not in LEAVE_REASONS:
         options = "、".join(f"{k} {v}" for k, v in LEAVE_REASONS.items())
         raise ValidationFailed.one("reason", f"未知的出库原因“{data.reason}”（可选：{options}）")

@@ -94,6 +94,8 @@ class PoolMembership(Base):
     leave_note: Mapped[str | None] = mapped_column(Text, nullable=True)
     leave_review_id: Mapped[int | None] = mapped_column(ForeignKey("pool_review.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # the pool definitions version the entry was judged by (app.pools.store); kept when a newer one is published
+    definition_version_id: Mapped[int | None] = mapped_column(ForeignKey("pool_definition_version.id"), nullable=True)
 
 
 class PoolGraduation(Base):
@@ -176,3 +178,34 @@ class MuSchemeSetting(Base):
     bands: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [{mu_class, percent}]
     updated_by: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PoolDefinitionVersion(Base):
+    """One version of the pool definitions (the whole of definitions.yaml): a draft, or published and in force
+    from `effective_from` until a later version takes effect. At most one draft (partial unique index), so two
+    admins publishing at once leave one published version."""
+
+    __tablename__ = "pool_definition_version"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft','published')", name="status"),
+        CheckConstraint("origin IN ('shipped','edited')", name="origin"),
+        CheckConstraint("status = 'draft' OR effective_from IS NOT NULL", name="published_dated"),
+        Index("uq_pool_definition_version_one_draft", "status", unique=True,
+              postgresql_where=text("status = 'draft'"), sqlite_where=text("status = 'draft'")),
+        Index("ix_pool_definition_version_content_hash", "content_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(String(10))
+    origin: Mapped[str] = mapped_column(String(10), default="edited")
+    effective_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    content: Mapped[str] = mapped_column(Text)  # definitions.yaml
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pool_definition_version.id", ondelete="SET NULL"), nullable=True
+    )
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -86,7 +86,7 @@ def review_plan(
     """For the year: members who no longer meet the rule they entered by (with a proposed reason), and
     firms for which some entry class newly holds (it did not the year before)."""
     actor.require("pools:read")
-    pool_def = get_pool_def(pool_code)
+    pool_def = get_pool_def(session, pool_code)
     year = resolve_year(session, year)
     if not 1 <= limit <= 5000:
         raise ValidationFailed.one("limit", "limit 须在 1–5000 之间")
@@ -142,7 +142,7 @@ def review_plan(
 def confirm_review(session: Session, *, actor: Principal, pool_code: str, data: ReviewConfirm) -> PoolReview:
     """Apply a year's review in one go: every leave and enter, each audited — or none if any is refused."""
     actor.require("pools:write")
-    pool_def = get_pool_def(pool_code)
+    pool_def = get_pool_def(session, pool_code)
     year = resolve_year(session, data.year)
     today = date.today()
     when = data.review_date or today

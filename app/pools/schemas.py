@@ -97,6 +97,9 @@ class MembershipRead(BaseModel):
     left_by: str | None
     leave_note: str | None
     created_at: datetime
+    definition_version_id: int | None = Field(
+        default=None, description="入库时依据的培育库定义版本（GET /api/v1/pools/definitions）；之后发布的新版本不改变它"
+    )
 
 
 class MemberRow(BaseModel):

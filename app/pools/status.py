@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 from app.accounts.permissions import Principal
 from app.enterprises.models import Enterprise
 from app.errors import ValidationFailed
+from app.pools import store as pool_store
 from app.pools.common import M, facts_for, load_enterprise
 from app.pools.criteria import Candidacy, class_candidacy, combine_candidacy, entry_rule_status
-from app.pools.definitions import PoolDefinition, load_pools
+from app.pools.definitions import PoolDefinition
 from app.pools.models import MuClassRecord, MuProvisional, PoolGraduation, PoolMembership
 
 # --- per enterprise --------------------------------------------------------------------------
@@ -57,7 +58,7 @@ def enterprise_status(session: Session, *, actor: Principal, enterprise_id: int,
         )
     )
     pools = []
-    for code, pool_def in load_pools().items():
+    for code, pool_def in pool_store.pools(session).items():
         statuses = entry_rule_status(pool_def, facts, eval_year)
         per_class = {s.entry_class: class_candidacy(s.results).value for s in statuses}
         hist = [m for m in memberships if m.pool == code]

@@ -225,7 +225,7 @@ def pool_page(
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ):
     principal.require("pools:read")
-    pool_def = common.get_pool_def(pool_code)
+    pool_def = common.get_pool_def(session, pool_code)
     f = _clean(filters)
     ctx = {
         "section": "pools",
@@ -327,7 +327,7 @@ def members_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipal, 
 def candidates_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipal, filters: PoolFiltersDep):
     rows, year = listing.all_candidates(session, actor=principal, pool_code=pool_code, filters=_clean(filters))
     rows = rank_candidates(rows)  # the order of the list on the screen
-    pool_def = common.get_pool_def(pool_code)
+    pool_def = common.get_pool_def(session, pool_code)
     names = township_names()
     data = _xlsx(
         "候选企业",

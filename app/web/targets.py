@@ -14,7 +14,7 @@ from app.config import get_settings
 from app.deps import PageForm, PagePrincipal, SessionDep
 from app.errors import AppError, FieldError, NotFound, ValidationFailed
 from app.pools import listing as pool_listing
-from app.pools.definitions import load_pools
+from app.pools import store as pool_store
 from app.reference import townships
 from app.reference.targets import RD_READINGS
 from app.reports import service as filing_service
@@ -126,7 +126,7 @@ def _township_panels(session, principal, town: str, today: date) -> dict:
     out: dict = {"pools": None, "awards": None}
     if principal.has("pools:read"):
         counts = pool_listing.member_counts(session, actor=principal)
-        out["pools"] = [(code, p.name, counts.get(code, {}).get(town, 0)) for code, p in load_pools().items()]
+        out["pools"] = [(code, p.name, counts.get(code, {}).get(town, 0)) for code, p in pool_store.pools(session).items()]
     if principal.has("awards:read"):
         out["awards"] = award_ledger.ledger_totals(session, actor=principal)
     period = filing_service.last_month(today)

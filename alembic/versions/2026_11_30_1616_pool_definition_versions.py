@@ -3,7 +3,7 @@ version, and pool_membership.definition_version_id (the version a member entered
 the first version)
 
 Revision ID: h15p01
-Revises: h15t01
+Revises: 1612
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "h15p01"
-down_revision: str | Sequence[str] | None = "h15t01"
+down_revision: str | Sequence[str] | None = "1612"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -7,6 +7,7 @@ Revises: h15t01
 Create Date: 2026-11-30
 """
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -96,8 +97,9 @@ def _make_yearly() -> None:
         if added:
             conn.execute(sa.text(
                 "INSERT INTO fund_entry (fund_id, kind, amount_yuan, note, year, actor_name, created_at)"
-                " VALUES (:f, 'adjustment', :a, :n, :y, 'system', CURRENT_TIMESTAMP)"),
-                {"f": fid, "a": added, "y": y, "n": f"按“每年一个额度”设立 {y} 年额度（冠政发〔2022〕9号 五（二））"})
+                " VALUES (:f, 'adjustment', :a, :n, :y, 'system', :at)"),
+                {"f": fid, "a": added, "y": y, "n": f"按“每年一个额度”设立 {y} 年额度（冠政发〔2022〕9号 五（二））",
+                 "at": datetime(y, 1, 1, tzinfo=UTC)})  # the envelope stands from the start of its year
     conn.execute(sa.text("UPDATE fund SET yearly = :t, budget_yuan = :b WHERE id = :f"),
                  {"t": True, "b": total, "f": fid})
 

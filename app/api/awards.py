@@ -1,5 +1,6 @@
 """JSON API for awards (奖补): /api/v1/awards and the award parts of /api/v1/enterprises/{id}."""
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -39,6 +40,8 @@ from app.awards.schemas import (
     TopUpIn,
 )
 from app.deps import CurrentEnterprise, SessionDep, scoped
+from app.enterprises.schemas import IsoDate
+from app.errors import ValidationFailed
 
 router = APIRouter(tags=["awards 奖补"])
 XLSX_RESPONSE = {200: {"content": {excel.XLSX: {}}, "description": "Excel 文件"}}
@@ -290,9 +293,13 @@ def notice_xlsx(session: SessionDep, principal: Annotated[Principal, scoped("awa
 
 @router.get("/api/v1/awards/ledger", summary="奖补台账合计（按状态）", responses=responses(401, 403, 422))
 def ledger(session: SessionDep, principal: Annotated[Principal, scoped("awards:read")],
-           year: Annotated[int | None, Query(ge=2000, le=2100)] = None):
-    """各状态的笔数与金额（整数元）：待审核、已驳回按计算金额，已批准、已拨付按批准金额。"""
-    return award_ledger.ledger_totals(session, actor=principal, filters=award_workflow.LineFilters(year=year))
+           year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+           as_of: Annotated[IsoDate | None, Query(description="按该日结束时的状态合计（如 2023-12-31：往年评估）")] = None):
+    """各状态的笔数与金额（整数元）：待审核、已驳回按计算金额，已批准、已拨付按批准金额。给出 `as_of` 时，各笔按该日结束时的
+    状态合计：按拨付日期、审核日期判断（该日之后才批准的仍为待审核）。"""
+    if as_of is not None and as_of > date.today():
+        raise ValidationFailed.one("as_of", f"as_of：{as_of} 晚于今天")
+    return award_ledger.ledger_totals(session, actor=principal, filters=award_workflow.LineFilters(year=year), as_of=as_of)
 
 
 @router.get("/api/v1/awards/ledger.xlsx", summary="导出奖补台账 Excel", response_class=StreamingResponse,

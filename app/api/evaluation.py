@@ -68,7 +68,7 @@ def report_read(rep: report.Report) -> ReportRead:
         scope=rep.scope, year=rep.year, start=rep.start, end=rep.end, as_of=rep.as_of, public=rep.public, title=rep.title,
         targets=targets, award_totals=rep.award_totals,
         awards_by={k: [a.__dict__ for a in v] for k, v in rep.awards_by.items()},
-        funds=[{"fund_id": f.fund.id, "name": f.fund.name, "budget_yuan": f.fund.budget_yuan, "paid_awards_yuan": f.paid_awards_yuan,
+        funds=[{"fund_id": f.fund.id, "name": f.label, "budget_yuan": f.budget_yuan, "paid_awards_yuan": f.paid_awards_yuan,
                 "audit_fee_yuan": f.spent.audit_fee_yuan, "action_cost_yuan": f.spent.action_cost_yuan,
                 "drawn_yuan": f.drawn_yuan, "remaining_yuan": f.remaining_yuan} for f in rep.funds],
         pools=[p.__dict__ for p in rep.pools],

@@ -90,10 +90,14 @@ def problem_stats(
     by: Annotated[Literal["category", "unit", "township", "month", "all"], Query()] = "category",
     start: Annotated[IsoDate | None, Query(description="反映日期起")] = None,
     end: Annotated[IsoDate | None, Query(description="反映日期止")] = None,
+    as_of: Annotated[IsoDate | None, Query(description="按该日结束时的状态统计（如 2023-12-31：往年评估）；默认当前状态")] = None,
 ):
     """件数、未办结、超期、已办结、已销号、退回；`overdue_rate_pct` 为超期率（超期未办结或超期办结 ÷ 未退回的件数），
-    `mean_days_to_resolve` 为从反映到办结的平均天数。"""
-    rows = service.stats(session, actor=principal, by=by, start=start, end=end)
+    `mean_days_to_resolve` 为从反映到办结的平均天数。给出 `as_of` 时，各件按该日的办理步骤判断状态（该日之后才办结的仍算
+    未办结），该日之后反映的不计。"""
+    if as_of is not None and as_of > date.today():
+        raise ValidationFailed.one("as_of", f"as_of：{as_of} 晚于今天")
+    rows = service.stats(session, actor=principal, by=by, start=start, end=end, as_of=as_of)
     return [StatRead(key=r.key, label=r.label, total=r.total, open=r.open, overdue=r.overdue, resolved=r.resolved,
                      closed=r.closed, returned=r.returned, late=r.late, overdue_rate_pct=r.overdue_rate,
                      mean_days_to_resolve=r.days_to_close) for r in rows]

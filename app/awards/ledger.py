@@ -1,6 +1,8 @@
-"""Awards: the 公示 (public notice) and the ledger — rows and totals."""
+"""Awards: the 公示 (public notice) and the ledger — rows and totals, now or as they stood at the end of a day."""
 
-from sqlalchemy import extract, func, select
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import and_, case, extract, func, select
 from sqlalchemy.orm import Session
 
 from app.accounts.permissions import Principal
@@ -35,8 +37,46 @@ def ledger_rows(session: Session, *, actor: Principal, filters: LineFilters) -> 
     return _all(session, actor, filters)[0]
 
 
-def ledger_totals(session: Session, *, actor: Principal, filters: LineFilters | None = None) -> dict[str, int]:
-    """Totals of the ledger by state, in one query: proposed at their caps, the rest at the granted amount."""
+COUNTY_TZ = timezone(timedelta(hours=8))  # 北京时间: a day of the county ends at 24:00 there
+
+
+def day_end(as_of: date) -> datetime:
+    """The instant the county's day `as_of` ends."""
+    return datetime.combine(as_of + timedelta(days=1), time.min, tzinfo=COUNTY_TZ)
+
+
+def status_at(as_of: date | None):
+    """SQL: a line's status as it stood at the end of `as_of` (None: now) — paid by its payment date, approved or
+    rejected by its decision's date, else proposed. (A decision later reversed counts from the last decision.)"""
+    if as_of is None:
+        return AwardLine.status
+    cutoff = day_end(as_of)
+    return case(
+        (and_(AwardLine.paid_date.is_not(None), AwardLine.paid_date <= as_of), "paid"),
+        (and_(AwardLine.status.in_(("approved", "paid")), AwardLine.decided_at < cutoff), "approved"),
+        (and_(AwardLine.status == "rejected", AwardLine.decided_at < cutoff), "rejected"),
+        else_="proposed",
+    )
+
+
+def ledger_totals(session: Session, *, actor: Principal, filters: LineFilters | None = None,
+                  as_of: date | None = None) -> dict[str, int]:
+    """Totals of the ledger by state, in one query: proposed at their caps, the rest at the granted amount. With
+    `as_of`, each line in the state it was in at the end of that day (a past year's evaluation); a line computed
+    later for an event of the period counts as proposed then, since the event had happened."""
+    if as_of is not None:
+        status = status_at(as_of)
+        rows = session.execute(
+            filtered_lines(actor, filters or LineFilters())
+            .with_only_columns(status, func.count(AwardLine.id),
+                               func.coalesce(func.sum(case((status.in_(("approved", "paid")), AwardLine.amount_yuan),
+                                                           else_=AwardLine.computed_yuan)), 0), maintain_column_froms=True)
+            .group_by(status)
+        ).all()
+        out = {f"{s}_{k}": 0 for s in ("proposed", "approved", "paid", "rejected") for k in ("count", "yuan")}
+        for s, n, yuan in rows:
+            out[f"{s}_count"], out[f"{s}_yuan"] = int(n), int(yuan)
+        return out
     stmt = filtered_lines(actor, filters or LineFilters()).subquery()
     rows = session.execute(
         select(

@@ -57,8 +57,8 @@ def report_xlsx(rep: Report) -> bytes:
         ws = sheet("资金", ["资金", "预算（万元）", "已拨付奖补（万元）", "第三方审计费用（万元）", "培育行动经费（万元）",
                           "已占用（万元）", "余额（万元）"])
         for r, f in enumerate(rep.funds, start=3):
-            ws.write_string(r, 0, f.fund.name)
-            for c, v in enumerate((f.fund.budget_yuan, f.paid_awards_yuan, f.spent.audit_fee_yuan, f.spent.action_cost_yuan,
+            ws.write_string(r, 0, f.label)
+            for c, v in enumerate((f.budget_yuan, f.paid_awards_yuan, f.spent.audit_fee_yuan, f.spent.action_cost_yuan,
                                    f.drawn_yuan, f.remaining_yuan), start=1):
                 ws.write_number(r, c, v / 10000, wan)
     ws = sheet("培育库", ["培育库", "新入库", "毕业出库", "其他出库", "期末在库"])

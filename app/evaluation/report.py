@@ -9,18 +9,24 @@ Every figure comes from the service function behind the live page that shows it 
 award ledger totals, the fund balances, the problem statistics, the visit counts, the register totals — so
 the report and the pages agree for the same date (tested). The public version leaves out personal contact
 data: the officials' and 服务专员's names and phones.
+
+A period that has ended is read as it stood on its last day, not as things stand now: a problem resolved
+the next January was open at the year's end (its steps' dates), an award approved the next year was still
+proposed (its decision and payment dates), a fund had drawn what was approved by then and had the budget
+changes made by then (a yearly fund: the year's envelope), plan tasks done later were not done,
+officers had the firms assigned to them on that day, and pool membership is read at that date.
 """
 
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from app.accounts.permissions import Principal
 from app.awards import funds as fund_service
-from app.awards.ledger import ledger_totals
-from app.awards.models import AwardLine, Fund
+from app.awards.ledger import day_end, ledger_totals, status_at
+from app.awards.models import BUDGET_KINDS, SPENDING_KINDS, AwardLine, Fund, FundEntry
 from app.awards.workflow import LineFilters, visible_lines
 from app.enterprises.models import Enterprise
 from app.errors import NotFound, ValidationFailed
@@ -58,10 +64,17 @@ class FundRow:
     drawn_yuan: int  # approved awards and spending, net of releases (the fund row)
     spent: spending_service.Spending
     spent_in_window: spending_service.Spending
+    budget_yuan: int | None = None  # the fund's (or the year's) budget; None: the fund's as it is now
+    label: str = ""  # the fund's name, with the year for a yearly fund's envelope
+
+    def __post_init__(self):
+        if self.budget_yuan is None:
+            self.budget_yuan = self.fund.budget_yuan
+        self.label = self.label or self.fund.name
 
     @property
     def remaining_yuan(self) -> int:
-        return self.fund.budget_yuan - self.fund.drawn_yuan
+        return self.budget_yuan - self.drawn_yuan
 
 
 @dataclass
@@ -127,9 +140,51 @@ def _sets(session: Session, scope: str, year: int | None, start: date, end: date
     return list(session.scalars(stmt.order_by(TargetSet.kind, TargetSet.key)))
 
 
-def _awards_by(session: Session, actor: Principal, start: date, end: date) -> dict[str, list[AwardRow]]:
+def _funds_at(session: Session, scope: str, year: int | None, start: date, end: date, as_of: date) -> list[FundRow]:
+    """Each fund as it stood at the end of `as_of`: its budget (the allocation, and top-ups and adjustments made by
+    then), what it had drawn (the awards on it approved or paid by then, in the ledger's own states, plus spending
+    dated by then) and the awards paid by then. For a year's report a yearly fund shows that year's envelope (and is
+    left out in a year it has none)."""
+    cutoff = day_end(as_of)
+    E = FundEntry
+    budget = func.coalesce(func.sum(case(
+        (E.kind == "allocation", E.amount_yuan),
+        (and_(E.kind.in_(BUDGET_KINDS), E.created_at < cutoff), E.amount_yuan), else_=0)), 0)
+    spent = func.coalesce(func.sum(case((and_(E.kind.in_(SPENDING_KINDS), E.entry_date <= as_of), E.amount_yuan), else_=0)), 0)
+    audit_fee = func.coalesce(func.sum(case((and_(E.kind == "audit_fee", E.entry_date <= as_of), E.amount_yuan), else_=0)), 0)
+    action = func.coalesce(func.sum(case((and_(E.kind == "action_cost", E.entry_date <= as_of), E.amount_yuan), else_=0)), 0)
+    window = [E.entry_date.between(start, end)]
+    audit_w = func.coalesce(func.sum(case((and_(E.kind == "audit_fee", *window), E.amount_yuan), else_=0)), 0)
+    action_w = func.coalesce(func.sum(case((and_(E.kind == "action_cost", *window), E.amount_yuan), else_=0)), 0)
+    rows = []
+    for fund in session.scalars(select(Fund).order_by(case({"county": 0, "city": 1, "province": 2}, value=Fund.funder),
+                                                      Fund.period_start, Fund.id)):
+        envelope = fund.yearly and scope == "year" and year is not None
+        stmt = select(budget, spent, audit_fee, action, audit_w, action_w).where(E.fund_id == fund.id)
+        paid = select(func.coalesce(func.sum(AwardLine.amount_yuan), 0)).where(
+            AwardLine.fund_id == fund.id, AwardLine.paid_date <= as_of)
+        held = select(func.coalesce(func.sum(AwardLine.amount_yuan), 0)).where(
+            AwardLine.fund_id == fund.id, status_at(as_of).in_(("approved", "paid")))
+        if envelope:
+            if not fund.period_start.year <= year <= fund.period_end.year:
+                continue
+            stmt = stmt.where(E.year == year)
+            in_year = AwardLine.event_date.between(date(year, 1, 1), date(year, 12, 31))
+            paid, held = paid.where(in_year), held.where(in_year)
+        b, sp, af, ac, afw, acw = (int(x) for x in session.execute(stmt).one())
+        d = sp + int(session.scalar(held) or 0)
+        rows.append(FundRow(fund, int(session.scalar(paid) or 0), d, spending_service.Spending(fund.id, af, ac),
+                            spending_service.Spending(fund.id, afw, acw), budget_yuan=b,
+                            label=f"{fund.name}（{year} 年额度）" if envelope else fund.name))
+    return rows
+
+
+def _awards_by(session: Session, actor: Principal, start: date, end: date,
+               as_of: date | None = None) -> dict[str, list[AwardRow]]:
     """Award lines with events dated in the window, grouped four ways (one GROUP BY each), as the ledger counts
-    them: proposed and rejected at their caps, approved and paid at the granted amount."""
+    them: proposed and rejected at their caps, approved and paid at the granted amount; with `as_of`, as they
+    stood at the end of that day."""
+    state = status_at(as_of)
     names = township_names()
     fund_names = dict(session.execute(select(Fund.id, Fund.name)).all())
     dims = {
@@ -140,11 +195,11 @@ def _awards_by(session: Session, actor: Principal, start: date, end: date) -> di
     }
     out: dict[str, list[AwardRow]] = {}
     for dim, cols in dims.items():
-        stmt = (select(*cols, AwardLine.status, func.count(AwardLine.id), func.coalesce(func.sum(AwardLine.computed_yuan), 0),
+        stmt = (select(*cols, state, func.count(AwardLine.id), func.coalesce(func.sum(AwardLine.computed_yuan), 0),
                        func.coalesce(func.sum(AwardLine.amount_yuan), 0))
                 .join(Enterprise, visible_lines(actor))
-                .where(AwardLine.event_date.between(start, end), AwardLine.status != "rejected")
-                .group_by(*cols, AwardLine.status))
+                .where(AwardLine.event_date.between(start, end), state != "rejected")
+                .group_by(*cols, state))
         rows: dict[str, AwardRow] = {}
         for r in session.execute(stmt):
             keys, (status, n, computed, granted) = r[:len(cols)], r[len(cols):]
@@ -190,10 +245,13 @@ def build(session: Session, *, actor: Principal, scope: str = "year", year: int 
     for ts in _sets(session, scope, year, start, end):
         rep.matrices.append((ts.key, target_service.progress_matrix(session, actor=actor, key=ts.key,
                                                                     as_of=min(as_of, ts.period_end))))
-    rep.award_totals = ledger_totals(session, actor=actor, filters=LineFilters(year=year)) if scope == "year" else \
-        _plan_award_totals(session, actor, start, end)
-    rep.awards_by = _awards_by(session, actor, start, end)
-    if actor.is_county:  # funds are county-wide
+    past = as_of if as_of < today else None  # an ended period: as it stood on its last day
+    rep.award_totals = ledger_totals(session, actor=actor, filters=LineFilters(year=year), as_of=past) \
+        if scope == "year" else _plan_award_totals(session, actor, start, end, past)
+    rep.awards_by = _awards_by(session, actor, start, end, past)
+    if actor.is_county and past is not None:  # funds are county-wide
+        rep.funds = _funds_at(session, scope, year, start, end, past)
+    elif actor.is_county:
         spent_all = spending_service.spending(session)
         spent_window = spending_service.spending(session, start=start, end=end)
         for b in fund_service.balances(session):
@@ -201,20 +259,23 @@ def build(session: Session, *, actor: Principal, scope: str = "year", year: int 
             rep.funds.append(FundRow(b.fund, b.paid_yuan, b.fund.drawn_yuan, spent_all.get(b.fund.id, zero),
                                      spent_window.get(b.fund.id, zero)))
     rep.pools = _pools(session, actor, start, end, as_of)
-    rep.problem_total = problems.stats(session, actor=actor, by="all", start=start, end=end, today=as_of)[0]
-    rep.problems_by_category = problems.stats(session, actor=actor, by="category", start=start, end=end, today=as_of)
-    rep.problems_by_township = problems.stats(session, actor=actor, by="township", start=start, end=end, today=as_of)
+    rep.problem_total = problems.stats(session, actor=actor, by="all", start=start, end=end, today=as_of, as_of=past)[0]
+    rep.problems_by_category = problems.stats(session, actor=actor, by="category", start=start, end=end, today=as_of,
+                                              as_of=past)
+    rep.problems_by_township = problems.stats(session, actor=actor, by="township", start=start, end=end, today=as_of,
+                                              as_of=past)
     rep.visit_counts = visits.visit_counts(session, actor=actor, start=start, end=end, today=as_of)
     rep.register_totals = registers.totals(session, actor=actor, start=start, end=end)
     if not public:
-        rep.officers = visits.officer_board(session, actor=actor, today=as_of)
+        rep.officers = visits.officer_board(session, actor=actor, today=as_of, as_of=past)
     return rep
 
 
-def _plan_award_totals(session: Session, actor: Principal, start: date, end: date) -> dict[str, int]:
+def _plan_award_totals(session: Session, actor: Principal, start: date, end: date,
+                       as_of: date | None = None) -> dict[str, int]:
     totals: dict[str, int] = {}
     for y in range(start.year, end.year + 1):
-        for k, v in ledger_totals(session, actor=actor, filters=LineFilters(year=y)).items():
+        for k, v in ledger_totals(session, actor=actor, filters=LineFilters(year=y), as_of=as_of).items():
             totals[k] = totals.get(k, 0) + v
     return totals
 

@@ -187,7 +187,7 @@ def create(
     _audit(session, actor, p, "collect", {k: [None, v] for k, v in audit.snapshot(p, FIELDS).items() if v is not None})
     if unit:
         transition(session, actor=actor, problem_id=p.id, action="assign", unit_kind=p.unit_kind, unit=p.unit,
-                   note="收集时交办", today=today)
+                   note="收集时交办", step_date=raised_date, today=today)
     return p
 
 
@@ -461,23 +461,41 @@ class StatRow:
         return None if handled <= 0 else round(100 * self.late / handled, 1)
 
 
-def _stat_columns(today: date, postgres: bool = True):
+def _as_of_columns(as_of: date):
+    """(status, resolved date) of each problem as they stood at the end of `as_of`: from its steps, the last one
+    dated on or before that day (a problem resolved later was still open then)."""
+    P, S = ServiceProblem, ProblemStep
+    status = (select(S.to_status).where(S.problem_id == P.id, S.step_date <= as_of)
+              .order_by(S.step_date.desc(), S.id.desc()).limit(1).correlate(P).scalar_subquery())
+    resolved = (select(S.step_date).where(S.problem_id == P.id, S.step_date <= as_of, S.action == "resolve")
+                .order_by(S.step_date.desc(), S.id.desc()).limit(1).correlate(P).scalar_subquery())
+    return func.coalesce(status, "collected"), resolved
+
+
+def _stat_columns(today: date, postgres: bool = True, as_of: date | None = None):
+    """Counts by status; with `as_of`, the statuses as they stood that day (a past year's evaluation)."""
     P = ServiceProblem
-    done = P.status.in_(("resolved", "closed"))
-    late = or_(overdue_clause(today), and_(done, P.resolved_date > P.deadline_date))
+    status, resolved_date = (P.status, P.resolved_date) if as_of is None else _as_of_columns(as_of)
+    if as_of is not None:
+        today = as_of
+    done = status.in_(("resolved", "closed"))
+    overdue = and_(status.in_(OPEN_STATUSES), P.deadline_date < today)
+    late = or_(overdue, and_(done, resolved_date > P.deadline_date))
     # date − date gives days on PostgreSQL; SQLite stores dates as text, so count Julian days there.
-    days = (P.resolved_date - P.raised_date) if postgres else (func.julianday(P.resolved_date) - func.julianday(P.raised_date))
+    days = (resolved_date - P.raised_date) if postgres else (func.julianday(resolved_date) - func.julianday(P.raised_date))
     mean_days = func.avg(case((done, days)))
     return (
-        func.count(P.id), func.count(case((P.status.in_(OPEN_STATUSES), 1))), func.count(case((overdue_clause(today), 1))),
-        func.count(case((done, 1))), func.count(case((P.status == "closed", 1))),
-        func.count(case((P.status == "returned", 1))), func.count(case((late, 1))), mean_days,
+        func.count(P.id), func.count(case((status.in_(OPEN_STATUSES), 1))), func.count(case((overdue, 1))),
+        func.count(case((done, 1))), func.count(case((status == "closed", 1))),
+        func.count(case((status == "returned", 1))), func.count(case((late, 1))), mean_days,
     )
 
 
 def stats(session: Session, *, actor: Principal, by: str, start: date | None = None, end: date | None = None,
-          today: date | None = None) -> list[StatRow]:
-    """Problems raised in [start, end] grouped by category, unit, township or month: one GROUP BY."""
+          today: date | None = None, as_of: date | None = None) -> list[StatRow]:
+    """Problems raised in [start, end] grouped by category, unit, township or month: one GROUP BY. With `as_of`
+    (a past year's evaluation: its last day) each problem counts as it stood that day, not as it stands now, and
+    problems raised after it are left out."""
     actor.require("support:read")
     today = today or date.today()
     P = ServiceProblem
@@ -493,7 +511,9 @@ def stats(session: Session, *, actor: Principal, by: str, start: date | None = N
     if by not in keys:
         raise ValidationFailed.one("by", "by：应为 category、unit、township、month 或 all")
     cols = keys[by]
-    stmt = select(*cols, *_stat_columns(today, postgres)).where(visible(actor))
+    stmt = select(*cols, *_stat_columns(today, postgres, as_of)).where(visible(actor))
+    if as_of is not None:
+        stmt = stmt.where(P.raised_date <= as_of)
     if start:
         stmt = stmt.where(P.raised_date >= start)
     if end:

@@ -395,21 +395,24 @@ class OfficerLoad:
 
 
 def officer_board(session: Session, *, actor: Principal, days: int = DEFAULT_QUIET_DAYS,
-                  today: date | None = None) -> list[OfficerLoad]:
-    """Per officer: current firms (that the actor sees), visits in the window, quiet firms, plans with overdue tasks."""
+                  today: date | None = None, as_of: date | None = None) -> list[OfficerLoad]:
+    """Per officer: current firms (that the actor sees), visits in the window, quiet firms, plans with overdue tasks.
+    With `as_of` (a past year's evaluation) the firms each officer had that day, the window ending then."""
     actor.require("support:read")
-    today = today or date.today()
+    today = as_of or today or date.today()
     since = today - timedelta(days=days)
     A = OfficerAssignment
-    firm = and_(A.end_date.is_(None), A.officer_id == ServiceOfficer.id, A.enterprise_id.in_(select(Enterprise.id).where(_visible_ent(actor))))
+    held = A.end_date.is_(None) if as_of is None else and_(A.start_date <= as_of, or_(A.end_date.is_(None), A.end_date >= as_of))
+    firm = and_(held, A.officer_id == ServiceOfficer.id, A.enterprise_id.in_(select(Enterprise.id).where(_visible_ent(actor))))
     firms = select(func.count(A.id)).where(firm).correlate(ServiceOfficer).scalar_subquery()
     visits = (select(func.count(ServiceVisit.id)).join(A, A.enterprise_id == ServiceVisit.enterprise_id)
-              .where(firm, ServiceVisit.visit_date >= since).correlate(ServiceOfficer).scalar_subquery())
-    recent = select(ServiceVisit.enterprise_id).where(ServiceVisit.visit_date >= since)
+              .where(firm, ServiceVisit.visit_date.between(since, today)).correlate(ServiceOfficer).scalar_subquery())
+    recent = select(ServiceVisit.enterprise_id).where(ServiceVisit.visit_date.between(since, today))
     quiet = select(func.count(A.id)).where(firm, A.enterprise_id.not_in(recent)).correlate(ServiceOfficer).scalar_subquery()
     late = (select(func.count(func.distinct(ImprovementPlan.id))).join(A, A.enterprise_id == ImprovementPlan.enterprise_id)
             .join(PlanTask, PlanTask.plan_id == ImprovementPlan.id)
-            .where(firm, overdue_task_clause(today)).correlate(ServiceOfficer).scalar_subquery())
+            .where(firm, or_(PlanTask.done_date.is_(None), PlanTask.done_date > today), PlanTask.due_date < today)
+            .correlate(ServiceOfficer).scalar_subquery())
     rows = session.execute(select(ServiceOfficer, firms, visits, quiet, late).where(_own_officers(actor))
                            .order_by(ServiceOfficer.department, ServiceOfficer.name)).all()
     return [OfficerLoad(o, int(f), int(v), int(q), int(lt)) for o, f, v, q, lt in rows if f or actor.is_county]
@@ -434,10 +437,12 @@ def visit_counts(session: Session, *, actor: Principal, start: date, end: date, 
     v = session.execute(select(func.count(V.id).filter(V.kind == "visit"), func.count(V.id).filter(V.kind == "diagnosis"),
                                func.count(func.distinct(V.enterprise_id)))
                         .where(V.visit_date.between(start, end), V.enterprise_id.in_(seen))).one()
+    as_of = min(today, end)  # a past period's tasks as they stood on its last day
     p = session.execute(
         select(func.count(func.distinct(ImprovementPlan.id)),
-               func.count(PlanTask.id).filter(PlanTask.done_date.is_not(None)),
-               func.count(PlanTask.id).filter(overdue_task_clause(min(today, end + timedelta(days=1)))))
+               func.count(PlanTask.id).filter(PlanTask.done_date <= as_of),
+               func.count(PlanTask.id).filter(or_(PlanTask.done_date.is_(None), PlanTask.done_date > as_of),
+                                              PlanTask.due_date < min(today, end + timedelta(days=1))))
         .outerjoin(PlanTask, PlanTask.plan_id == ImprovementPlan.id)
         .where(ImprovementPlan.plan_date.between(start, end), ImprovementPlan.enterprise_id.in_(seen))).one()
     return VisitCounts(int(v[0]), int(v[1]), int(v[2]), int(p[0]), int(p[1]), int(p[2]))

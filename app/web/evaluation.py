@@ -33,6 +33,7 @@ def evaluation_page(request: Request, session: SessionDep, principal: PagePrinci
     rep = _build(session, principal, scope, year, public)
     return render(request, "evaluation/report.html", {
         "section": "support", "tab": "evaluation", "rep": rep, "years": list(range(2022, date.today().year + 1)),
+        "today": date.today(),
         "FUNDER_NAMES": FUNDER_NAMES})
 
 

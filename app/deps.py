@@ -3,6 +3,7 @@ may do, the enterprise in the path. The list filters are app.filters."""
 
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -56,10 +57,27 @@ async def read_form_csrf(request: Request) -> None:
 FormCsrf = Depends(read_form_csrf)
 
 
-def get_principal(request: Request, session: SessionDep, _csrf: None = FormCsrf) -> Principal:
-    principal = _principal(request, session)
+async def get_principal(request: Request, session: SessionDep, _csrf: None = FormCsrf) -> Principal:
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        principal = _known_key(request, session)
+    if principal is None:
+        principal = await anyio.to_thread.run_sync(_principal, request, session)
     if principal is None:
         raise Unauthorized()
+    return principal
+
+
+def _known_key(request: Request, session: Session) -> Principal | None:
+    """An API key this process has seen valid: no thread, no query now; the request's transaction checks
+    it is still valid before its first statement (revoked elsewhere: 401)."""
+    auth = request.headers.get("authorization", "")
+    if not auth.lower().startswith("bearer "):
+        return None
+    principal = accounts.known_api_key(auth[7:].strip())
+    if principal is not None:
+        accounts.check_api_key_in(session, principal)
+        request.state.principal = principal
     return principal
 
 

@@ -2,11 +2,12 @@
 
 import hashlib
 import secrets
+import time
 from datetime import timedelta
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, event, func, select, text
 from sqlalchemy.orm import Session
 
 from app.accounts.models import ROLES, ApiKey, LoginAttempt, User, UserSession
@@ -207,10 +208,70 @@ def create_api_key(session: Session, *, name: str, scopes: list[str]) -> tuple[s
 
 def principal_for_api_key(session: Session, key: str) -> Principal | None:
     # Every request of the API: the three columns, not an entity in the session.
+    digest = _sha256(key)
     record = session.execute(
-        select(ApiKey.id, ApiKey.name, ApiKey.scopes).where(ApiKey.key_hash == _sha256(key), ApiKey.revoked_at.is_(None))
+        select(ApiKey.id, ApiKey.name, ApiKey.scopes).where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))
     ).first()
-    return api_key_principal(record) if record else None
+    if record is None:
+        return None
+    principal = api_key_principal(record)
+    _known_keys.remember(digest, principal)
+    return principal
+
+
+class KnownKeys:
+    """API keys this process has seen valid, by the SHA-256 of the key (never the key): a request with a known
+    key is authorised without a trip to a thread, and its key is checked again inside the request's own
+    transaction (`check_api_key_in`), on the connection and in the snapshot the request reads and writes with.
+    A revoked key is therefore refused by every process at its next request that touches the database; an entry
+    also expires after TTL_S, so even a request that reads nothing cannot live on a revoked key for longer.
+    A key's name and scopes never change (a key is made and revoked, never edited)."""
+
+    TTL_S = 30.0
+    MAX = 4096
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, key: str) -> Principal | None:
+        digest = _sha256(key)
+        hit = self.entries.get(digest)
+        if hit is None:
+            return None
+        if hit[0] < time.monotonic():
+            self.entries.pop(digest, None)
+            return None
+        return hit[1]
+
+    def remember(self, digest: str, principal: Principal) -> None:
+        if len(self.entries) >= self.MAX:
+            self.entries.clear()
+        self.entries[digest] = (time.monotonic() + self.TTL_S, principal)
+
+    def forget(self, key_id: int) -> None:
+        for digest, (_, p) in list(self.entries.items()):
+            if p.id == key_id:
+                self.entries.pop(digest, None)
+
+
+_known_keys = KnownKeys()
+known_api_key = _known_keys.get
+
+_CHECK_KEY = text("SELECT 1 FROM api_key WHERE id = :id AND revoked_at IS NULL")
+CHECK_KEY_INFO = "check_api_key"
+
+
+def check_api_key_in(session: Session, principal: Principal) -> None:
+    """The request authorised by a known key: its transaction first checks that the key is still valid."""
+    session.info[CHECK_KEY_INFO] = principal.id
+
+
+@event.listens_for(Session, "after_begin")
+def _check_key_at_begin(session: Session, transaction, connection) -> None:
+    key_id = session.info.pop(CHECK_KEY_INFO, None)
+    if key_id is not None and connection.scalar(_CHECK_KEY, {"id": key_id}) is None:
+        _known_keys.forget(key_id)
+        raise Unauthorized("API 密钥无效或已吊销")
 
 
 def list_api_keys(session: Session) -> list[ApiKey]:
@@ -235,5 +296,6 @@ def revoke_api_key(session: Session, *, actor: Principal, name: str | None = Non
         audit.record(session, actor=actor, action="revoke", entity_type="api_key", entity_id=record.id,
                      changes={"revoked_at": [None, record.revoked_at.isoformat()]}, note=record.name)
         webhooks.stop_for_revoked_key(session, actor=actor, api_key_id=record.id)
+        _known_keys.forget(record.id)
     session.flush()
     return record

@@ -7,7 +7,7 @@ several may be given as "20/second;600/minute"). Every /api response carries `Ra
 `Retry-After` (seconds).
 
 On PostgreSQL the counters live in the database (table rate_limit_hit, one row per client and
-window, counted by an atomic upsert on a small pool of its own — `DatabaseWindows`), so every worker
+window, taken in blocks by an atomic upsert on a small pool of its own — `DatabaseWindows`), so every worker
 process and every app server behind a load balancer shares one limit, and a restart forgets
 nothing. On SQLite (one local process) they live in this process's memory (`Windows`). If the
 database counter cannot be reached the request is let through: the limit protects the service, it
@@ -121,57 +121,141 @@ class Windows:
                 del self.counts[k]
 
 
-_HITS_BEFORE = text("SELECT hits FROM rate_limit_hit WHERE key = :key AND window_start = :win")
-_HIT = text("""
+# One statement takes `:grant` hits of the current window for this worker, only while the window (with the
+# previous window's weighted share) has room for all of them; it answers the window's hits after the grant and
+# the previous window's count. The previous count comes from the statement's snapshot: it only shrinks what
+# the current window may take.
+_LEASE = text("""
+    WITH prev AS (SELECT coalesce((SELECT hits FROM rate_limit_hit WHERE key = :key AND window_start = :prev_win), 0) AS p),
+    room AS (SELECT p, :amount - ceil(p * :share - 1e-9)::int AS allowed FROM prev)
     INSERT INTO rate_limit_hit AS r (key, window_start, hits)
-    SELECT :key, :win, 1 WHERE :allowed > 0
-    ON CONFLICT (key, window_start) DO UPDATE SET hits = r.hits + 1 WHERE r.hits < :allowed
-    RETURNING r.hits
+    SELECT :key, :win, :grant FROM room WHERE :grant <= room.allowed
+    ON CONFLICT (key, window_start) DO UPDATE SET hits = r.hits + :grant
+        WHERE r.hits + :grant <= (SELECT allowed FROM room)
+    RETURNING r.hits, (SELECT p FROM room), (SELECT allowed FROM room)
 """)
+_ROOM = text("""
+    SELECT :amount - ceil(coalesce((SELECT hits FROM rate_limit_hit WHERE key = :key AND window_start = :prev_win), 0)
+                          * :share - 1e-9)::int,
+           coalesce((SELECT hits FROM rate_limit_hit WHERE key = :key AND window_start = :prev_win), 0),
+           coalesce((SELECT hits FROM rate_limit_hit WHERE key = :key AND window_start = :win), 0)
+""")
+_GIVE_BACK = text("UPDATE rate_limit_hit SET hits = greatest(0, hits - :unused) WHERE key = :key AND window_start = :win")
 _FORGET = text("DELETE FROM rate_limit_hit WHERE window_start < :before")
 
 
+class _Lease:
+    """What this worker holds of one client's current window: hits taken from the shared counter and not yet used."""
+
+    __slots__ = ("index", "left", "allowed", "seen", "refused_until")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.left = 0  # hits taken from the shared counter, not yet used by a request
+        self.allowed = 0  # what the window could take when last asked
+        self.seen = 0  # the window's shared count when last asked
+        self.refused_until = 0.0  # the counter said no: until then (the Retry-After it gave) the answer stays no
+
+
 class DatabaseWindows:
-    """The same sliding-window counters, shared by every process through PostgreSQL: the previous
-    window's count, weighted by the share of it still inside the sliding window, decides how many
-    hits the current window may take; the upsert takes one only while fewer were taken, atomically."""
+    """The same sliding-window counters, shared by every process through PostgreSQL (table rate_limit_hit,
+    one row per client and window).
+
+    A worker does not write a row per request: it takes hits from the shared counter in blocks (a lease)
+    and uses them up in memory, on the event loop, with no trip to a thread or the database. The upsert
+    that takes a block is atomic and takes it only while the window has room for all of it, so the hits
+    taken by every worker together never pass the limit: one limit across processes, as before. A block
+    is at most 1/LEASE_SHARE of the room left and at most LEASE_MAX, so near the limit blocks are single
+    hits and the count is exact (a limit of 10 a minute is counted one hit at a time); far from it one
+    upsert serves up to LEASE_MAX requests. Hits a worker took and did not use are given back to the
+    window they came from when its next window begins, so the previous window's weighted share counts
+    only hits that were used. A worker holding an unused block may make a client elsewhere be refused up
+    to that many hits early, never allowed more."""
+
+    LEASE_SHARE = 32
+    LEASE_MAX = 256
 
     def __init__(self) -> None:
         from app.db import bounded_waits, make_engine
 
         self.engine = make_engine(
-            get_settings().database_url, pool_size=1, max_overflow=2, pool_timeout=2,
+            get_settings().database_url, pool_size=2, max_overflow=0, pool_timeout=2,
             connect_args=bounded_waits(lock_ms=1000, statement_ms=2000, idle_ms=0, connect_s=2),
         ).execution_options(isolation_level="AUTOCOMMIT")
         self._limiters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self.leases: dict[tuple[str, int, int], _Lease] = {}
+        self.swept = time.monotonic()
 
-    def _hit(self, item: RateLimitItem, key: str, now: float) -> tuple[bool, int, int]:
-        period = item.get_expiry()
-        index = int(now // period)
+    def _take(self, name: str, amount: int, period: int, index: int, share: float, grant: int,
+              give_back: tuple[int, int] | None) -> tuple[int, int, int, int]:
+        """(hits granted, the window's shared count after, the previous window's count, allowed) on a thread."""
         win = index * period
-        elapsed = now - win
-        name = f"{key}|{item.amount}/{period}"
+        args = {"key": name, "win": win, "prev_win": win - period, "amount": amount, "share": share}
         with self.engine.connect() as conn:
-            previous = conn.scalar(_HITS_BEFORE, {"key": name, "win": win - period}) or 0
-            allowed = item.amount - math.ceil(previous * (period - elapsed) / period - 1e-9)
-            hits = conn.scalar(_HIT, {"key": name, "win": win, "allowed": allowed})
+            if give_back is not None:
+                conn.execute(_GIVE_BACK, {"key": name, "win": give_back[0] * period, "unused": give_back[1]})
+            for g in dict.fromkeys((grant, 1)):  # a block if there is room for it, else a single hit
+                row = conn.execute(_LEASE, {**args, "grant": g}).first()
+                if row is not None:
+                    break
+            else:
+                allowed, previous, hits = conn.execute(_ROOM, args).one()
+                return 0, hits, previous, allowed
             if random.random() < 0.01:
                 conn.execute(_FORGET, {"before": win - 2 * max(period, 86400)})
-        if hits is None:
-            current = max(0, allowed)
-            return False, 0, max(1, Windows._wait(item.amount, period, current, previous, elapsed))
-        return True, max(0, allowed - hits), 0
+        return g, row[0], row[1], row[2]
 
     async def hit(self, item: RateLimitItem, key: str, now: float) -> tuple[bool, int, int]:
+        period, amount = item.get_expiry(), item.amount
+        index = int(now // period)
+        k = (key, period, amount)
+        lease = self.leases.get(k)
+        if lease is not None and lease.left > 0 and lease.index == index:
+            lease.left -= 1
+            return True, max(0, lease.allowed - lease.seen + lease.left), 0
+        if lease is not None and lease.index == index and now < lease.refused_until:
+            return False, 0, max(1, math.ceil(lease.refused_until - now))
+        if time.monotonic() - self.swept > Windows.SWEEP_SECONDS:
+            self._sweep(index, period)
+        give_back = None
+        if lease is not None and lease.index != index:
+            if lease.left > 0:
+                give_back = (lease.index, lease.left)
+            lease = None
+        if lease is None:
+            lease = self.leases[k] = _Lease(index)
+        elapsed = now - index * period
+        share = (period - elapsed) / period
+        room = max(0, lease.allowed - lease.seen) if lease.seen else amount
+        grant = max(1, min(self.LEASE_MAX, room // self.LEASE_SHARE))
         loop = asyncio.get_running_loop()
         limiter = self._limiters.get(loop)
         if limiter is None:
-            limiter = self._limiters[loop] = anyio.CapacityLimiter(4)
+            limiter = self._limiters[loop] = anyio.CapacityLimiter(2)
+        name = f"{key}|{amount}/{period}"
         try:
-            return await anyio.to_thread.run_sync(self._hit, item, key, now, limiter=limiter)
+            granted, seen, previous, allowed = await anyio.to_thread.run_sync(
+                self._take, name, amount, period, index, share, grant, give_back, limiter=limiter)
         except Exception as e:  # noqa: BLE001 - an unreachable counter lets the request through
             log.warning("rate limit counter unavailable", error=type(e).__name__)
-            return True, item.amount, 0
+            return True, amount, 0
+        if lease.index == index:  # still this window's lease (another request may have renewed it meanwhile)
+            lease.seen, lease.allowed = max(lease.seen, seen), allowed
+            if granted:
+                lease.left += granted - 1
+        if not granted:
+            current = max(0, min(seen, allowed))
+            wait = max(1, Windows._wait(amount, period, current, previous, elapsed))
+            if lease.index == index:
+                lease.refused_until = now + wait
+            return False, 0, wait
+        return True, max(0, allowed - seen + max(0, lease.left)), 0
+
+    def _sweep(self, index: int, period: int) -> None:
+        self.swept = time.monotonic()
+        for k, lease in list(self.leases.items()):
+            if lease.index < int(time.time() // k[1]) - 1:
+                del self.leases[k]
 
 
 class RateLimitMiddleware:

@@ -137,3 +137,18 @@ def test_a_revoked_or_unknown_key_is_401_problem(client):
 def test_unknown_api_paths_are_404_problem(client, make):
     r = client.get("/api/v1/no-such-thing", headers=bearer(make.api_key()))
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_a_key_revoked_behind_this_process_is_refused_at_its_next_request(client, make, db):
+    """A key this process has already seen valid is refused at once when it is revoked elsewhere (another
+    worker, another server, SQL): the request's own transaction checks it."""
+    from sqlalchemy import text
+
+    key = make.api_key()
+    assert client.get("/api/v1/enterprises", headers=bearer(key)).status_code == 200
+    assert client.get("/api/v1/enterprises", headers=bearer(key)).status_code == 200  # now known to this process
+    db.execute(text("UPDATE api_key SET revoked_at = now() WHERE key_hash = encode(sha256(:k), 'hex')"),
+               {"k": key.encode()})
+    r = client.get("/api/v1/enterprises", headers=bearer(key))
+    assert r.status_code == 401 and r.json()["code"] == "unauthorized"
+    assert client.get("/api/v1/enterprises", headers=bearer(key)).status_code == 401

@@ -1,9 +1,12 @@
 """Engine, the request's unit of work (admitted by a slot), the health check, the declarative Base and its naming convention."""
 
 import asyncio
+import functools
+import inspect
 import time
 import weakref
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -180,12 +183,16 @@ async def _on_own_thread(fn, *args):
     return await anyio.to_thread.run_sync(fn, *args, limiter=anyio.CapacityLimiter(1))
 
 
+_request_session: ContextVar[Session | None] = ContextVar("request_session", default=None)
+
+
 async def get_session() -> AsyncIterator[Session]:
     """The request's unit of work: commit once at the end, or roll everything back."""
     slots = request_slots()
     await slots.acquire(get_settings().request_queue_timeout_s)
     try:
         session = get_sessionmaker()()
+        _request_session.set(session)  # seen by the handler's thread (finish_on_handler_thread)
         ok = False
         try:
             yield session
@@ -198,6 +205,28 @@ async def get_session() -> AsyncIterator[Session]:
                     session.close()
     finally:
         slots.release()
+
+
+def finish_on_handler_thread(endpoint):
+    """A sync handler whose answer is complete (a Response already rendered, not streamed) commits the
+    request's transaction on the thread it ran on, as its last step: the commit is still before the response
+    is sent and a failed commit is still an error (the exception handlers answer it), but the request no
+    longer waits for a second trip to the thread pool to finish its transaction. Anything else (an answer
+    FastAPI still validates, a stream, an exception) is finished by `get_session` as before."""
+    if inspect.iscoroutinefunction(endpoint) or inspect.isgeneratorfunction(endpoint) or inspect.isasyncgenfunction(endpoint):
+        return endpoint
+    from starlette.responses import Response, StreamingResponse
+
+    @functools.wraps(endpoint)
+    def run(*args, **kwargs):
+        result = endpoint(*args, **kwargs)
+        if isinstance(result, Response) and not isinstance(result, StreamingResponse):
+            session = _request_session.get()
+            if session is not None and session.in_transaction():
+                session.commit()
+        return result
+
+    return run
 
 
 # --- health ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app import wiring
 from app.api import contract, problems
 from app.config import get_settings
-from app.db import database_health, request_slots, warm_up
+from app.db import database_health, finish_on_handler_thread, request_slots, warm_up
 from app.errors import AppError, NotFound, ServiceBusy, ValidationFailed, db_error_to_app_error
 from app.logging import RequestLogMiddleware, configure
 from app.web.origin import OriginCheckMiddleware
@@ -86,6 +86,8 @@ def create_app() -> FastAPI:
         app.include_router(r)
     for r in web_routers():
         app.include_router(r)
+    for route in contract.api_routes(app):  # before the first request builds the included routes' handlers
+        route.endpoint = finish_on_handler_thread(route.endpoint)
 
     @app.get("/api/docs", include_in_schema=False)
     def api_docs():

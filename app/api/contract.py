@@ -37,6 +37,11 @@ def _routes(routes):
             yield r
 
 
+def api_routes(app: FastAPI):
+    """Every route of the application, those of included routers too."""
+    return list(_routes(app.routes))
+
+
 def allowed_methods(app: FastAPI, path: str) -> str:
     """The `Allow` header for a 405: the methods of the most specific routes on this path.
 

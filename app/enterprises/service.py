@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, or_, select, tuple_
+from sqlalchemy import Integer, Numeric, Text, and_, cast, exists, func, literal_column, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -89,12 +90,36 @@ def get(session: Session, *, actor: Principal, enterprise_id: int, with_details:
     return ent
 
 
+def _json_rows(table, columns, order_by):
+    """A correlated subquery: the enterprise's rows of `table` as one JSON array (decimals as text, so they
+    keep their digits), in the given order; [] when there are none."""
+    fields = []
+    for c in columns:
+        col = table.c[c]
+        fields += [c, cast(col, Text) if isinstance(col.type, Numeric) and not isinstance(col.type, Integer) else col]
+    agg = func.json_agg(aggregate_order_by(func.json_build_object(*fields), *order_by))
+    return (select(func.coalesce(agg, literal_column("'[]'::json")))
+            .where(table.c.enterprise_id == Enterprise.__table__.c.id).scalar_subquery())
+
+
+_FIGURES_JSON = _json_rows(EnterpriseFigure.__table__, ("year", *FIGURE_FIELDS), (EnterpriseFigure.__table__.c.year.desc(),))
+_HONOURS_JSON = _json_rows(Honour.__table__, ("id", "code", "level", "outcome", "honour_date", "certificate_no"),
+                           (Honour.__table__.c.honour_date.desc(),))
+
+
 def read(session: Session, *, actor: Principal, enterprise_id: int) -> dict:
-    """The enterprise with its yearly figures and honours as plain values (what EnterpriseRead shows): three
-    indexed reads of columns, no entities loaded into the session. 404 as `get`."""
+    """The enterprise with its yearly figures and honours as plain values (what EnterpriseRead shows), no
+    entities loaded into the session: on PostgreSQL one statement (the figures and honours aggregated as JSON
+    arrays beside the enterprise's row), elsewhere three indexed reads. 404 as `get`."""
     if not 0 < enterprise_id < 2**31:
         raise NotFound("未找到该企业")
     e, f, h = Enterprise.__table__, EnterpriseFigure.__table__, Honour.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        row = session.execute(select(e, _FIGURES_JSON.label("figures"), _HONOURS_JSON.label("honours"))
+                              .where(e.c.id == enterprise_id, visible_to(actor))).mappings().first()
+        if row is None:
+            raise NotFound("未找到该企业")
+        return dict(row)
     row = session.execute(select(e).where(e.c.id == enterprise_id, visible_to(actor))).mappings().first()
     if row is None:
         raise NotFound("未找到该企业")

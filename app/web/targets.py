@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
+from markupsafe import Markup
 
 from app import datacache
 from app.awards import ledger as award_ledger
@@ -100,35 +101,74 @@ def dashboard(
     key = _key_or_default(session, key)
     sets = [s for s in sets if s.status == "published" or s.key == key]  # a draft only when asked for by name
     as_of, period_note = _opening_date(session, principal, key, as_of, asked_date)
-    m = target_service.progress_matrix(session, actor=principal, key=key, as_of=as_of)
-    ctx = {
-        "section": "home", "m": m, "sets": sets, "key": key, "as_of": as_of, "today": today,
-        "period_note": period_note,
-        "status_rules": STATUS_RULES, "trend": _trend(session, principal, m.target_set, as_of),
-        "rd_target": next((num(r.indicator.total) for r in m.rows if r.measure_kind == "rd_growth"), None),
-    }
+    ctx = {"section": "home", "sets": sets, "key": key, "as_of": as_of, "today": today}
     if principal.is_county:
-        done = m.township_completion()
-        ctx["completion"] = [done[t["code"]] for t in m.townships]
-        ctx["town_counts"] = [m.status_counts(t["code"]) for t in m.townships]
-        ctx["counts"] = m.status_counts()
-        ctx["county_goals"] = progress.county_goals(session, actor=principal, target_set=m.target_set, as_of=as_of)
+        ctx["board"] = cached_board(session, principal, "dashboard/_county_board.html", (key, as_of, today, period_note),
+                                    lambda: _county_board(session, principal, key, as_of, today, period_note))
         return render(request, "dashboard/county.html", ctx, block="board")
     town = principal.township_filter()
-    ctx.update(_township_panels(session, principal, town, today))
-    ctx["counts"] = m.status_counts(town)
-    ctx["town"] = town
+    board = cached_board(session, principal, "dashboard/_township_board.html", (key, as_of, today, period_note),
+                         lambda: _township_board(session, principal, town, key, as_of, today, period_note))
+    awards = award_ledger.ledger_totals(session, actor=principal) if principal.has("awards:read") else None
+    awards_card = templates.env.get_template("dashboard/_township_awards.html").render(awards=awards)
+    ctx["board"] = Markup(str(board).replace(AWARDS_CARD, awards_card))  # both are rendered HTML
+    period = filing_service.last_month(today)
+    ctx.update(town=town, filing_month=filing_service.month_text(period), filing_label=filing_service.month_label(period))
     return render(request, "dashboard/township.html", ctx, block="board")
 
 
+# The township board is cached without its awards card (award lines do not move the data version); the card is
+# rendered for each view and put where this marker stands.
+AWARDS_CARD = "<!--yumiao:township-awards-card-->"
+
+
+def cached_board(session, principal, template: str, key: tuple, render_board) -> Markup:
+    """The dashboard's board (everything below the controls) as rendered HTML, cached per data version
+    (app/datacache.py): the matrix, the charts' data, the county goals, the township's targets, pools and
+    filings are only read from tables that move the version, so a board rendered at the current version is
+    what rendering afresh would give — never stale — and a view costs one primary-key read and the page
+    around it. Keyed on everything else the board depends on: the table, the day it is shown for, today (the
+    period note, the filing deadline), and who is looking (their township and what their role may read)."""
+    who = (principal.township_filter(), principal.is_county, principal.has("pools:read"))
+    # The pool definitions in force (versioned apart from the data version) name the township's pools.
+    pools = tuple((code, p.name) for code, p in pool_store.pools(session).items()) if principal.has("pools:read") else ()
+    key = (*key, pools)
+    return Markup(datacache.cached(session, "dashboard_board", (template, *key, who), render_board))
+
+
+def _county_board(session, principal, key, as_of, today, period_note) -> str:
+    m = target_service.progress_matrix(session, actor=principal, key=key, as_of=as_of)
+    done = m.township_completion()
+    ctx = {
+        "m": m, "key": key, "as_of": as_of, "today": today, "period_note": period_note,
+        "status_rules": STATUS_RULES, "trend": _trend(session, principal, m.target_set, as_of),
+        "rd_target": next((num(r.indicator.total) for r in m.rows if r.measure_kind == "rd_growth"), None),
+        "completion": [done[t["code"]] for t in m.townships],
+        "town_counts": [m.status_counts(t["code"]) for t in m.townships],
+        "counts": m.status_counts(),
+        "county_goals": progress.county_goals(session, actor=principal, target_set=m.target_set, as_of=as_of),
+    }
+    return templates.env.get_template("dashboard/_county_board.html").render(ctx)
+
+
+def _township_board(session, principal, town, key, as_of, today, period_note) -> str:
+    m = target_service.progress_matrix(session, actor=principal, key=key, as_of=as_of)
+    ctx = {
+        "m": m, "key": key, "as_of": as_of, "today": today, "period_note": period_note,
+        "status_rules": STATUS_RULES, "trend": _trend(session, principal, m.target_set, as_of),
+        "rd_target": next((num(r.indicator.total) for r in m.rows if r.measure_kind == "rd_growth"), None),
+        "counts": m.status_counts(town), "town": town, "awards_card": Markup(AWARDS_CARD),
+        **_township_panels(session, principal, town, today),
+    }
+    return templates.env.get_template("dashboard/_township_board.html").render(ctx)
+
+
 def _township_panels(session, principal, town: str, today: date) -> dict:
-    """What else a township looks at: its pools' sizes, its awards, last month's filings."""
-    out: dict = {"pools": None, "awards": None}
+    """What else a township looks at: its pools' sizes, last month's filings (its awards: see AWARDS_CARD)."""
+    out: dict = {"pools": None}
     if principal.has("pools:read"):
         counts = pool_listing.member_counts(session, actor=principal)
         out["pools"] = [(code, p.name, counts.get(code, {}).get(town, 0)) for code, p in pool_store.pools(session).items()]
-    if principal.has("awards:read"):
-        out["awards"] = award_ledger.ledger_totals(session, actor=principal)
     period = filing_service.last_month(today)
     out["filing_period"] = period
     out["filing_month"] = filing_service.month_text(period)

@@ -97,3 +97,50 @@ def test_a_transaction_that_has_written_bypasses_the_cache(db, reference):
     assert datacache.current(db) is None
     m = target_service.progress_matrix(db, actor=SYSTEM, key="2023", as_of=AS_OF)
     assert m.rows and not datacache._cache
+
+
+TOWN_CELL = re.compile(r'href="/targets/2023/cells/high_tech\?township=qingquan[^"]*">(\d+)</a>')
+
+
+def test_rendered_boards_equal_a_fresh_computation_after_a_change(app, committed):
+    """The county and township boards are cached as rendered HTML per data version: a view after a change shows
+    the fresh count on both, a view without one is served from the cache, and the township's awards card (award
+    lines do not move the data version) is rendered for every view."""
+    from fastapi.testclient import TestClient
+
+    with committed() as s:
+        target_service.install_reference(s)
+        county = accounts.create_user(s, username="board-county", password=PASSWORD, role="county_viewer")
+        town = accounts.create_user(s, username="board-town", password=PASSWORD, role="township_staff",
+                                    township="qingquan")
+        _firm(s, 11, "2023-05-01")
+        s.commit()
+    datacache.clear()
+    q = {"key": "2023", "as_of": AS_OF.isoformat()}
+
+    def fresh() -> int:
+        return _fresh(committed)[("high_tech", "qingquan")][0]
+
+    with TestClient(app) as cc, TestClient(app) as tc:
+        login(cc, county)
+        login(tc, town)
+
+        def shown() -> tuple[int, int, str]:
+            county_page = cc.get("/dashboard", params=q).text
+            town_page = tc.get("/dashboard", params=q).text
+            return int(CELL.search(county_page).group(1)), int(TOWN_CELL.search(town_page).group(1)), town_page
+
+        c1, t1, page = shown()
+        assert c1 == t1 == fresh() == 1
+        assert 'id="township-awards"' in page and "本乡镇奖补" in page
+        hits = datacache.stats["hits"]
+        assert shown()[:2] == (1, 1) and datacache.stats["hits"] >= hits + 2  # both boards from the cache
+        # htmx asks for the board alone: the same cached HTML
+        frag = tc.get("/dashboard", params=q, headers={"HX-Request": "true"}).text
+        assert int(TOWN_CELL.search(frag).group(1)) == 1 and "<html" not in frag
+
+        with committed() as s:
+            _firm(s, 12, "2023-06-01")
+            s.commit()
+        c2, t2, _ = shown()
+        assert c2 == t2 == fresh() == 2

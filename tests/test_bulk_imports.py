@@ -73,3 +73,18 @@ def test_filings_and_mu_class_imports_rows_and_audit_entries(db, make):
     assert entry.changes == {"year": 2025, "mu_class": [None, "C"]} and entry.action == "create"
     db.refresh(ents[1])
     assert ents[1].mu_class == "C"
+
+
+def test_array_literals_carry_any_text_and_numbers_as_written(db):
+    """Audit entries of created rows are built from array literals: every value arrives unchanged."""
+    from sqlalchemy import text
+
+    from app.bulk import array_literal
+
+    if db.get_bind().dialect.name != "postgresql":
+        return
+    texts = ['a"b', "c\\d", None, "NULL", "{x,y}", "中文 空格", "", "'"]
+    assert db.scalar(text("SELECT CAST(:p AS text[])"), {"p": array_literal(texts)}) == texts
+    numbers = [0, -5, None, 2**40]
+    assert db.scalar(text("SELECT CAST(:p AS bigint[])"), {"p": array_literal(numbers)}) == numbers
+    assert db.scalar(text("SELECT CAST(:p AS boolean[])"), {"p": array_literal([True, None, False])}) == [True, None, False]

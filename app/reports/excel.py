@@ -114,13 +114,18 @@ def read_rows(data: bytes) -> tuple[list[FilingRowIn], list[int]]:
     errors: list[FieldError] = []
     out: list[tuple[int, FilingRowIn]] = []
     labels = dict((f, h) for h, f in HEADERS)
+    value_cols = [(f, index[f], labels[f]) for f in FILING_FIELDS if f in index]
+    absent = [f for f in FILING_FIELDS if f not in index]
+    uscc_col = index["uscc"]
     for i, r in enumerate(rows[1:], start=2):
-        def get(field, _r=r):
-            j = index.get(field)
-            return _r[j] if j is not None and j < len(_r) else None
-
-        values = {f: _int_cell(get(f), labels[f], i, errors, f) for f in FILING_FIELDS}
-        uscc = str(get("uscc") or "").strip()
+        width = len(r)
+        values = dict.fromkeys(absent)
+        for f, j, label in value_cols:
+            v = r[j] if j < width else None
+            # a whole number as the sheet holds it, else the full check (text, formulas, errors named)
+            values[f] = v if type(v) is int else int(v) if type(v) is float and v.is_integer() else \
+                _int_cell(v, label, i, errors, f)
+        uscc = str((r[uscc_col] if uscc_col < width else None) or "").strip()
         if all(v is None for v in values.values()):
             continue  # not filed
         if not uscc:

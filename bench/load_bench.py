@@ -388,9 +388,9 @@ def main() -> None:
         "client share — not work per request (one client alone: GET by id p50 about 5 ms, bench/registry.md). "
         "Errors count every 5xx, timeout and unexpected status.",
         "",
-        "The rate limit was raised for the run; the limiter keeps its counters in each worker's memory, so with "
-        "2 workers a key may make up to twice `YUMIAO_API_RATE_LIMIT`. Client and server share the 2 cores, so "
-        "the figures are a floor for a dedicated server.",
+        "The rate limit was raised for the run (one limit for both workers, counted in PostgreSQL: each worker "
+        "takes hits from the shared counter in blocks, app/api/ratelimit.py). Client and server share the 2 cores, "
+        "so the figures are a floor for a dedicated server.",
     ]
     text = "\n".join(out)
     print(text)

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from app.accounts.permissions import Principal
@@ -23,11 +22,12 @@ from app.awards import ledger as award_ledger
 from app.awards.event_models import FIELD_LABELS
 from app.awards.schemas import ExtraFacts
 from app.deps import CurrentEnterprise, PageForm, PagePrincipal, SessionDep
-from app.errors import AppError, ValidationFailed, translate
+from app.errors import ValidationFailed
 from app.money import wan_number, wan_to_yuan
 from app.policies import coverage
 from app.policies import store as policy_store
 from app.policies.schema import FUNDER_NAMES
+from app.web.forms import attempt
 from app.web.render import list_qs, redirect, render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -47,10 +47,6 @@ templates.env.globals.update(  # the words of this domain come from app/awards/l
     describe_event=award_facts.describe_event,
     award_subject=award_ledger.subject_of,
 )
-
-
-def _errors(exc: AppError) -> list[str]:
-    return [e.message for e in exc.errors] or [exc.detail]
 
 
 # --- the enterprise panel -------------------------------------------------------------------
@@ -147,7 +143,8 @@ def record_event(request: Request, enterprise_id: int, ent: CurrentEnterprise, s
     principal.require("enterprises:write")
     values = {k: (v.strip() if isinstance(v, str) else v) for k, v in form.items() if k != "csrf_token"}
     event_type = values.get("type") or ""
-    try:
+
+    def save():
         if event_type not in award_facts.RECORDABLE_TYPES:
             raise ValidationFailed.one("event.type", "请选择事件类型")
         event: dict[str, Any] = {"type": event_type, "date": values.get("date") or None}
@@ -160,21 +157,18 @@ def record_event(request: Request, enterprise_id: int, ent: CurrentEnterprise, s
         event = {k: v for k, v in event.items() if v is not None}
         facts = None
         if event_type == "talent_loan_interest":
-            try:
-                facts = ExtraFacts.model_validate({
-                    "talent_founded_date": values.get("talent_founded_date") or None,
-                    "other_interest_subsidy": {"yes": True, "no": False}.get(values.get("other_interest_subsidy", "")),
-                }).model_dump(mode="json")
-            except ValidationError as e:
-                raise ValidationFailed([translate(x) for x in e.errors()]) from None
-        with session.begin_nested():
-            rec = proposals.record_event(session, actor=principal, enterprise_id=ent.id, event=event, facts=facts,
-                                       note=values.get("note") or None)
-    except AppError as e:
-        if e.status_code not in (409, 422):
-            raise
-        return _panel(request, session, principal, ent, status=e.status_code, event_type=event_type or
-                      "first_above_scale", values=values, errors=_errors(e))
+            facts = ExtraFacts.model_validate({
+                "talent_founded_date": values.get("talent_founded_date") or None,
+                "other_interest_subsidy": {"yes": True, "no": False}.get(values.get("other_interest_subsidy", "")),
+            }).model_dump(mode="json")
+        return proposals.record_event(session, actor=principal, enterprise_id=ent.id, event=event, facts=facts,
+                                      note=values.get("note") or None)
+
+    done = attempt(session, save)
+    if done.error:
+        return _panel(request, session, principal, ent, status=done.status, event_type=event_type or
+                      "first_above_scale", values=values, errors=done.messages())
+    rec = done.value
     n = len(rec.lines)
     message = f"已记录{event_models.EVENT_TYPE_NAMES[event_type]}，自动生成 {n} 笔待审核奖补" if n else (
         f"已记录{event_models.EVENT_TYPE_NAMES[event_type]}；按现行政策没有可生成的奖补")
@@ -228,6 +222,13 @@ def _row(request, session, principal, line_id, *, status=200, errors=None, messa
     }, status_code=status)
 
 
+def _row_after(request, session, principal, line_id, done, message: str):
+    """The line's row after a decision: with the errors beside it, or with what was done."""
+    if done.error:
+        return _row(request, session, principal, line_id, status=done.status, errors=done.messages())
+    return _row(request, session, principal, line_id, message=message)
+
+
 def split_funders_of(rule_id: str) -> list[str]:
     """The funders whose shares a line of this rule is approved with (技改 ≤10% 省、市、县合计), or []."""
     rule = policy_store.rule_seen(rule_id)
@@ -240,7 +241,8 @@ templates.env.globals["split_funders_of"] = split_funders_of
 @router.post("/awards/lines/{line_id}/approve")
 def approve(request: Request, line_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("awards:approve")
-    try:
+
+    def save():
         fund_id = form.get("fund_id") or None
         if fund_id is not None and not str(fund_id).isdigit():
             raise ValidationFailed.one("fund_id", "请选择资金")
@@ -253,45 +255,32 @@ def approve(request: Request, line_id: int, session: SessionDep, principal: Page
             amount = None
         else:
             amount = wan_to_yuan(form.get("amount_wan"), "amount_yuan")
-        with session.begin_nested():
-            workflow.approve(session, actor=principal, line_id=line_id, comment=form.get("comment") or "",
-                             amount_yuan=amount, fund_id=int(fund_id) if fund_id else None, split=split)
-    except AppError as e:
-        if e.status_code not in (409, 422):
-            raise
-        return _row(request, session, principal, line_id, status=e.status_code, errors=_errors(e))
-    return _row(request, session, principal, line_id, message="已批准")
+        workflow.approve(session, actor=principal, line_id=line_id, comment=form.get("comment") or "",
+                         amount_yuan=amount, fund_id=int(fund_id) if fund_id else None, split=split)
+
+    return _row_after(request, session, principal, line_id, attempt(session, save), "已批准")
 
 
 @router.post("/awards/lines/{line_id}/reject")
 def reject(request: Request, line_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("awards:approve")
-    try:
-        with session.begin_nested():
-            workflow.reject(session, actor=principal, line_id=line_id, reason=form.get("reason") or "")
-    except AppError as e:
-        if e.status_code not in (409, 422):
-            raise
-        return _row(request, session, principal, line_id, status=e.status_code, errors=_errors(e))
-    return _row(request, session, principal, line_id, message="已驳回")
+    done = attempt(session, lambda: workflow.reject(session, actor=principal, line_id=line_id,
+                                                    reason=form.get("reason") or ""))
+    return _row_after(request, session, principal, line_id, done, "已驳回")
 
 
 @router.post("/awards/lines/{line_id}/pay")
 def pay(request: Request, line_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("awards:approve")
-    try:
+
+    def save():
         try:
             paid = date.fromisoformat(form.get("paid_date") or "")
         except ValueError:
             raise ValidationFailed.one("paid_date", "请填写拨付日期（YYYY-MM-DD）") from None
-        with session.begin_nested():
-            workflow.pay(session, actor=principal, line_id=line_id, paid_date=paid,
-                        voucher_no=form.get("voucher_no") or "")
-    except AppError as e:
-        if e.status_code not in (409, 422):
-            raise
-        return _row(request, session, principal, line_id, status=e.status_code, errors=_errors(e))
-    return _row(request, session, principal, line_id, message="已登记拨付")
+        workflow.pay(session, actor=principal, line_id=line_id, paid_date=paid, voucher_no=form.get("voucher_no") or "")
+
+    return _row_after(request, session, principal, line_id, attempt(session, save), "已登记拨付")
 
 
 @router.get("/awards/lines/{line_id}")
@@ -367,6 +356,12 @@ FUND_MESSAGES = {"created": "已设立资金", "top_up": "已追加资金，记�
                  "budget": "已调整资金额度，记入资金台账"}
 
 
+def _funds_after(request, session, principal, done, what: str):
+    if done.error:
+        return _funds_page(request, session, principal, status=done.status, errors=done.messages())
+    return redirect(request, f"/awards/funds?done={what}")
+
+
 @router.get("/awards/funds")
 def funds_page(request: Request, session: SessionDep, principal: PagePrincipal, done: str | None = None):
     principal.require("awards:read")
@@ -376,7 +371,8 @@ def funds_page(request: Request, session: SessionDep, principal: PagePrincipal, 
 @router.post("/awards/funds")
 def create_fund(request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("awards:write")
-    try:
+
+    def save():
         amount = wan_to_yuan(form.get("amount_wan"), "amount_yuan")
         try:
             start = date.fromisoformat(form.get("period_start") or "")
@@ -389,31 +385,24 @@ def create_fund(request: Request, session: SessionDep, principal: PagePrincipal,
         name = (form.get("name") or "").strip()
         if len(name) < 2:
             raise ValidationFailed.one("name", "请填写资金名称")
-        with session.begin_nested():
-            fund_service.create(session, actor=principal, name=name, funder=funder, period_start=start,
-                                period_end=end, amount_yuan=amount, document_code=form.get("document_code") or None,
-                                clause=(form.get("clause") or "").strip() or None,
-                                note=(form.get("note") or "").strip() or None)
-    except AppError as e:
-        if e.status_code not in (409, 422):
-            raise
-        return _funds_page(request, session, principal, status=e.status_code, errors=_errors(e))
-    return redirect(request, "/awards/funds?done=created")
+        fund_service.create(session, actor=principal, name=name, funder=funder, period_start=start,
+                            period_end=end, amount_yuan=amount, document_code=form.get("document_code") or None,
+                            clause=(form.get("clause") or "").strip() or None,
+                            note=(form.get("note") or "").strip() or None)
+
+    return _funds_after(request, session, principal, attempt(session, save), "created")
 
 
 @router.post("/awards/funds/{fund_id}/top-up")
 def top_up(request: Request, fund_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("awards:write")
-    try:
+
+    def save():
         amount = wan_to_yuan(form.get("amount_wan"), "amount_yuan")
-        with session.begin_nested():
-            fund_service.top_up(session, actor=principal, fund_id=fund_id, amount_yuan=amount,
-                                note=(form.get("note") or "").strip(), year=_form_year(form))
-    except AppError as e:
-        if e.status_code not in (409, 422):
-            raise
-        return _funds_page(request, session, principal, status=e.status_code, errors=_errors(e))
-    return redirect(request, "/awards/funds?done=top_up")
+        fund_service.top_up(session, actor=principal, fund_id=fund_id, amount_yuan=amount,
+                            note=(form.get("note") or "").strip(), year=_form_year(form))
+
+    return _funds_after(request, session, principal, attempt(session, save), "top_up")
 
 
 def _form_year(form) -> int | None:
@@ -429,34 +418,28 @@ def _form_year(form) -> int | None:
 def adjust_budget(request: Request, fund_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm):
     """预算调整: set a year's budget of a yearly fund (or a fund's budget) with a reason."""
     principal.require("awards:write")
-    try:
+
+    def save():
         budget = wan_to_yuan(form.get("budget_wan"), "budget_yuan")
-        with session.begin_nested():
-            fund_service.set_year_budget(session, actor=principal, fund_id=fund_id, year=_form_year(form),
-                                         budget_yuan=budget, reason=(form.get("reason") or "").strip())
-    except AppError as e:
-        if e.status_code not in (409, 422):
-            raise
-        return _funds_page(request, session, principal, status=e.status_code, errors=_errors(e))
-    return redirect(request, "/awards/funds?done=budget")
+        fund_service.set_year_budget(session, actor=principal, fund_id=fund_id, year=_form_year(form),
+                                     budget_yuan=budget, reason=(form.get("reason") or "").strip())
+
+    return _funds_after(request, session, principal, attempt(session, save), "budget")
 
 
 @router.post("/awards/funds/{fund_id}/period")
 def set_period(request: Request, fund_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("awards:write")
-    try:
+
+    def save():
         try:
             start = date.fromisoformat(form.get("period_start") or "")
             end = date.fromisoformat(form.get("period_end") or "")
         except ValueError:
             raise ValidationFailed.one("period_start", "请填写资金期间的开始和结束日期") from None
-        with session.begin_nested():
-            fund_service.update_fund(session, actor=principal, fund_id=fund_id, period_start=start, period_end=end)
-    except AppError as e:
-        if e.status_code not in (409, 422):
-            raise
-        return _funds_page(request, session, principal, status=e.status_code, errors=_errors(e))
-    return redirect(request, "/awards/funds?done=period")
+        fund_service.update_fund(session, actor=principal, fund_id=fund_id, period_start=start, period_end=end)
+
+    return _funds_after(request, session, principal, attempt(session, save), "period")
 
 
 # --- forecast -------------------------------------------------------------------------------
@@ -536,8 +519,8 @@ def forecast_page(request: Request, session: SessionDep, principal: PagePrincipa
         "rules": [r for r in policy_store.current(session).rules.values() if r.amount is not None and r.funder],
         "errors": [], "out": None, "shown": [],
     }
-    status = 200
-    try:
+
+    def compute():
         if not year_text.isdigit():
             raise ValidationFailed.one("year", "年度应为数字")
         overrides, ctx["shown"] = _overrides(request, session)
@@ -548,9 +531,9 @@ def forecast_page(request: Request, session: SessionDep, principal: PagePrincipa
         else:
             ctx["out"] = forecast_service.forecast(session, actor=principal, scenario=scenario,
                                                    year=int(year_text), candidates=candidates, overrides=overrides)
-    except AppError as e:
-        if e.status_code not in (404, 422):
-            raise
-        ctx["errors"], status = _errors(e), e.status_code
-    return render(request, "awards/forecast.html", ctx, block="results", status_code=status)
+
+    # A candidate the page names but the registry does not hold is said beside the form (404), too.
+    done = attempt(session, compute, inline=(404, 422))
+    ctx["errors"] = done.messages()
+    return render(request, "awards/forecast.html", ctx, block="results", status_code=done.status)
 

@@ -3,9 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from app.awards import proposals as award_proposals
@@ -15,8 +13,9 @@ from app.enterprises import excel
 from app.enterprises import service as enterprise_service
 from app.enterprises.schemas import EnterpriseCreate, EnterpriseUpdate, FigureIn, HonourIn
 from app.enterprises.service import ListFilters
-from app.errors import AppError, FieldError, PreconditionFailed, ValidationFailed, translate
+from app.errors import FieldError, ValidationFailed
 from app.filters import enterprise_filters
+from app.web.forms import attempt, field_message
 from app.web.render import list_qs, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -65,9 +64,7 @@ PageFilters = Annotated[ListFilters, Depends(page_filters)]
 def _errors_by_field(errors: list[FieldError]) -> dict[str, str]:
     out: dict[str, str] = {}
     for e in errors:
-        key = e.field.split(".")[0]
-        msg = e.message.split("：", 1)[1] if e.message.startswith(f"{e.field}：") else e.message
-        out.setdefault(key, msg)
+        out.setdefault(e.field.split(".")[0], field_message(e))
     return out
 
 
@@ -155,12 +152,10 @@ def import_page(request: Request, principal: PagePrincipal):
 def import_upload(request: Request, session: SessionDep, principal: PagePrincipal, file: Annotated[UploadFile, File()]):
     principal.require("enterprises:write")
     data = file.file.read(get_settings().import_max_bytes + 1)
-    try:
-        with session.begin_nested():
-            result = excel.import_enterprises(session, actor=principal, data=data)
-    except ValidationFailed as e:
-        return render(request, "enterprises/_import_result.html", {"error": e}, status_code=422)
-    return render(request, "enterprises/_import_result.html", {"result": result})
+    done = attempt(session, lambda: excel.import_enterprises(session, actor=principal, data=data))
+    if done.error:
+        return render(request, "enterprises/_import_result.html", {"error": done.error}, status_code=done.status)
+    return render(request, "enterprises/_import_result.html", {"result": done.value})
 
 
 @router.get("/enterprises/new")
@@ -174,20 +169,18 @@ def new_page(request: Request, principal: PagePrincipal):
 def create(request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("enterprises:write")
     values = _form_dict(form)
-    try:
+
+    def save():
         data = EnterpriseCreate.model_validate({k: v for k, v in values.items() if v is not None}, context=FORM)
         errs = enterprise_service.field_errors(data.model_dump())
         if errs:
             raise ValidationFailed(errs)
-        with session.begin_nested():
-            ent = enterprise_service.create(session, actor=principal, data=data)
-    except ValidationError as e:
-        return _form_errors(request, values, [translate(x) for x in e.errors()], None)
-    except AppError as e:
-        if e.status_code in (409, 422, 403):
-            return _form_errors(request, values, e.errors or [FieldError("form", e.detail)], None)
-        raise
-    return redirect(request, f"/enterprises/{ent.id}")
+        return enterprise_service.create(session, actor=principal, data=data)
+
+    done = attempt(session, save)
+    if done.error:
+        return _form_errors(request, values, done.field_errors(), None)
+    return redirect(request, f"/enterprises/{done.value.id}")
 
 
 def _form_errors(request, values, errors, ent):
@@ -234,37 +227,24 @@ def edit_page(request: Request, enterprise_id: int, session: SessionDep, princip
 
 
 @router.post("/enterprises/{enterprise_id}/edit")
-async def edit(request: Request, enterprise_id: int, session: SessionDep, principal: PagePrincipal):
-    form = await request.form()
-    # The database work runs on a thread: a row lock waited for here must not stop the event loop.
-    return await run_in_threadpool(_edit, request, enterprise_id, session, principal, form)
-
-
-def _edit(request: Request, enterprise_id: int, session, principal, form):
+def edit(request: Request, enterprise_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("enterprises:write")
     ent = enterprise_service.get(session, actor=principal, enterprise_id=enterprise_id, with_details=False)
     values = _form_dict(form)
     version = (form.get("version") or "").strip()
     if not version.isdigit():  # without the version seen, a save would overwrite another's change unseen
         return _form_errors(request, values, [FieldError("form", "表单缺少版本号（version），请刷新页面后重新编辑")], ent)
-    try:
+
+    def save():
         data = EnterpriseUpdate.model_validate(values, context=FORM)
-        with session.begin_nested():
-            enterprise_service.update(
-                session,
-                actor=principal,
-                enterprise_id=enterprise_id,
-                data=data,
-                if_match=int(version),
-            )
-    except ValidationError as e:
-        return _form_errors(request, values, [translate(x) for x in e.errors()], ent)
-    except PreconditionFailed:
+        enterprise_service.update(session, actor=principal, enterprise_id=enterprise_id, data=data,
+                                  if_match=int(version))
+
+    done = attempt(session, save)
+    if done.status == 412:
         return _form_errors(request, values, [FieldError("form", "该企业已被他人修改，请刷新页面后重新编辑")], ent)
-    except AppError as e:
-        if e.status_code in (409, 422, 403):
-            return _form_errors(request, values, e.errors or [FieldError("form", e.detail)], ent)
-        raise
+    if done.error:
+        return _form_errors(request, values, done.field_errors(), ent)
     return redirect(request, f"/enterprises/{enterprise_id}")
 
 
@@ -281,16 +261,16 @@ def save_figures(request: Request, enterprise_id: int, _ent: CurrentEnterprise, 
     # Digits may arrive grouped as typed (1,234,567).
     raw = {k: (v.strip().replace(",", "").replace("，", "") or None) for k, v in form.items()
            if k != "csrf_token" and isinstance(v, str)}
-    try:
+
+    def save():
         if raw.get("year") is None:
             raise ValidationFailed.one("year", "请填写年度")
         data = FigureIn.model_validate(raw, context=FORM)
-        with session.begin_nested():
-            enterprise_service.set_figures(session, actor=principal, enterprise_id=enterprise_id, figures=data)
-    except ValidationError as e:
-        return _tab(request, session, principal, enterprise_id, "figures", {"figure_errors": [translate(x).message for x in e.errors()]}, 422)
-    except ValidationFailed as e:
-        return _tab(request, session, principal, enterprise_id, "figures", {"figure_errors": [x.message for x in e.errors]}, 422)
+        enterprise_service.set_figures(session, actor=principal, enterprise_id=enterprise_id, figures=data)
+
+    done = attempt(session, save)
+    if done.error:
+        return _tab(request, session, principal, enterprise_id, "figures", {"figure_errors": _messages(done)}, 422)
     return _tab(request, session, principal, enterprise_id, "figures", {"saved": True})
 
 
@@ -298,18 +278,20 @@ def save_figures(request: Request, enterprise_id: int, _ent: CurrentEnterprise, 
 def add_honour(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("enterprises:write")
     raw = {k: (v.strip() or None) for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
-    try:
+
+    def save():
         data = HonourIn.model_validate(raw, context=FORM)
-        with session.begin_nested():
-            honour = enterprise_service.add_honour(session, actor=principal, enterprise_id=enterprise_id, honour=data)
-    except ValidationError as e:
-        return _tab(request, session, principal, enterprise_id, "honours", {"honour_errors": [translate(x).message for x in e.errors()]}, 422)
-    except AppError as e:
-        if e.status_code in (409, 422):
-            return _tab(request, session, principal, enterprise_id, "honours", {"honour_errors": [x.message for x in e.errors] or [e.detail]}, 422)
-        raise
+        return enterprise_service.add_honour(session, actor=principal, enterprise_id=enterprise_id, honour=data)
+
+    done = attempt(session, save)
+    if done.error:
+        return _tab(request, session, principal, enterprise_id, "honours", {"honour_errors": _messages(done)}, 422)
     return _tab(request, session, principal, enterprise_id, "honours",
-                {"saved": True, "honour_warnings": award_proposals.honour_warnings(session, honour)})
+                {"saved": True, "honour_warnings": award_proposals.honour_warnings(session, done.value)})
+
+
+def _messages(done) -> list[str]:
+    return [x.message for x in done.field_errors()]
 
 
 def _tab(request, session, principal, enterprise_id, tab, extra, status=200):

@@ -8,10 +8,12 @@ from fastapi.responses import Response
 
 from app.awards import funds as fund_service
 from app.awards.models import FUND_ENTRY_NAMES, SPENDING_KINDS
-from app.deps import PagePrincipal, SessionDep
-from app.errors import AppError, ValidationFailed
+from app.deps import PageForm, PagePrincipal, SessionDep
+from app.errors import ValidationFailed
 from app.evaluation import excel, report, spending
+from app.money import wan_to_yuan
 from app.policies.schema import FUNDER_NAMES
+from app.web.forms import attempt
 from app.web.render import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -60,11 +62,8 @@ def spending_page(request: Request, session: SessionDep, principal: PagePrincipa
 
 
 @router.post("/evaluation/spending")
-async def record_spending(request: Request, session: SessionDep, principal: PagePrincipal):
-    from app.web.awards import wan_to_yuan
-
-    form = await request.form()
-    try:
+def record_spending(request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm):
+    def save():
         amount = wan_to_yuan(form.get("amount_wan"), "amount_yuan")
         try:
             when = date.fromisoformat(str(form.get("spent_date") or ""))
@@ -73,12 +72,10 @@ async def record_spending(request: Request, session: SessionDep, principal: Page
         fund_id = str(form.get("fund_id") or "")
         if not fund_id.isdigit() or len(fund_id) > 9:
             raise ValidationFailed.one("fund_id", "请选择资金")
-        with session.begin_nested():
-            spending.spend(session, actor=principal, fund_id=int(fund_id), kind=str(form.get("kind") or ""),
-                           amount_yuan=amount, spent_date=when, note=str(form.get("note") or ""))
-    except AppError as e:
-        if e.status_code not in (409, 422):
-            raise
-        return _spending_page(request, session, principal, errors=[x.message for x in e.errors] or [e.detail],
-                              status_code=e.status_code)
+        spending.spend(session, actor=principal, fund_id=int(fund_id), kind=str(form.get("kind") or ""),
+                       amount_yuan=amount, spent_date=when, note=str(form.get("note") or ""))
+
+    done = attempt(session, save)
+    if done.error:
+        return _spending_page(request, session, principal, errors=done.messages(), status_code=done.status)
     return redirect(request, "/evaluation/spending?done=true")

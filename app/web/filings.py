@@ -11,13 +11,14 @@ from pydantic import ValidationError
 
 from app.config import get_settings
 from app.deps import CurrentEnterprise, PageForm, PagePrincipal, SessionDep
-from app.errors import AppError, ValidationFailed, translate
+from app.errors import ValidationFailed, translate
 from app.reference import township_names
 from app.reference.targets import RD_READINGS
 from app.reports import excel
 from app.reports import service as filing_service
 from app.reports.models import FILING_FIELDS
 from app.reports.schemas import FilingIn
+from app.web.forms import attempt
 from app.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -104,6 +105,14 @@ def grid_page(
     }, block="rows")
 
 
+def _by_field(done) -> dict[str, str]:
+    """The row's errors by field; one that is not a figure's (a conflict) is said under the month."""
+    out: dict[str, str] = {}
+    for x in done.field_errors():
+        out.setdefault(x.field if x.field in FILING_FIELDS or x.field == "confirm_note" else "month", x.message)
+    return out
+
+
 def _figure(text) -> str | None:
     """A figure as typed: digit grouping (1,234,567 or 1，234，567) and spaces are dropped."""
     return str(text or "").strip().replace(",", "").replace("，", "").replace(" ", "") or None
@@ -123,29 +132,27 @@ def save_row(
     warnings: dict[str, list[str]] = {}
     try:
         data = FilingIn.model_validate({k: v for k, v in raw.items() if v is not None}, context=FORM)
-        with session.begin_nested():
-            saved = filing_service.submit(session, actor=principal, enterprise_id=enterprise_id, period=period, data=data,
-                                          today=today, confirm_note=confirm_note, require_confirmation=True)
     except ValidationError as e:
         for x in e.errors():
             field = str(x["loc"][0]) if x.get("loc") else "form"
             label = FILING_FIELDS.get(field, (field,))[0]
             errors.setdefault(field, f"{label}：{translate(x).message.split('：', 1)[-1]}")
-    except filing_service.NeedsConfirmation as e:
-        for c in e.checks:
-            warnings.setdefault(c["field"], []).append(c["message"])
-    except AppError as e:
-        if e.status_code != 422:
-            raise
-        for x in e.errors:
-            errors.setdefault(x.field, x.message)
+    else:
+        done = attempt(session, lambda: filing_service.submit(
+            session, actor=principal, enterprise_id=enterprise_id, period=period, data=data, today=today,
+            confirm_note=confirm_note, require_confirmation=True))
+        if isinstance(done.error, filing_service.NeedsConfirmation):
+            for c in done.error.checks:
+                warnings.setdefault(c["field"], []).append(c["message"])
+        elif done.error:
+            errors = _by_field(done)
     row = filing_service.grid_row(session, actor=principal, enterprise_id=enterprise_id, period=period)
     due = filing_service.deadline(session, period)
     ctx = {"r": row, "month": month, "can_write": True, "errors": errors, "warnings": warnings, "values": raw,
            "late_now": today > due, "closed": True}
     if errors or warnings:
         return render(request, "filings/_row.html", ctx, status_code=422)
-    ctx["saved"] = "late" if saved.late else "ok"
+    ctx["saved"] = "late" if done.value.late else "ok"
     return render(request, "filings/_row.html", ctx)
 
 
@@ -155,15 +162,9 @@ def confirm_row(
     """Confirm a saved month's implausible figures (from a file or the API) with a note; audited."""
     principal.require("filings:write")
     period = filing_service.parse_month(month)
-    errors: dict[str, str] = {}
-    try:
-        with session.begin_nested():
-            filing_service.confirm_checks(session, actor=principal, enterprise_id=enterprise_id, period=period,
-                                          note=str(form.get("confirm_note") or ""))
-    except AppError as e:
-        if e.status_code != 422:
-            raise
-        errors = {x.field: x.message for x in e.errors}
+    done = attempt(session, lambda: filing_service.confirm_checks(
+        session, actor=principal, enterprise_id=enterprise_id, period=period, note=str(form.get("confirm_note") or "")))
+    errors = _by_field(done)
     row = filing_service.grid_row(session, actor=principal, enterprise_id=enterprise_id, period=period)
     today = date.today()
     ctx = {"r": row, "month": month, "can_write": True, "errors": errors, "late_now": today > filing_service.deadline(
@@ -186,11 +187,11 @@ def import_upload(request: Request, month: str, session: SessionDep, principal: 
     principal.require("filings:write")
     period = filing_service.parse_month(month)
     data = file.file.read(get_settings().import_max_bytes + 1)
-    try:
-        with session.begin_nested():
-            saved = excel.import_xlsx(session, actor=principal, period=period, data=data, today=date.today())
-    except ValidationFailed as e:
-        return render(request, "filings/_import_result.html", {"error": e}, status_code=422)
+    done = attempt(session, lambda: excel.import_xlsx(session, actor=principal, period=period, data=data,
+                                                      today=date.today()))
+    if done.error:
+        return render(request, "filings/_import_result.html", {"error": done.error}, status_code=done.status)
+    saved = done.value
     return render(request, "filings/_import_result.html", {
         "saved": len(saved), "late": sum(1 for s in saved if s.late), "month": month,
         "label": filing_service.month_label(period),

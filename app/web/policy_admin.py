@@ -18,12 +18,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from app.deps import PagePrincipal, SessionDep
+from app.deps import PageForm, PagePrincipal, SessionDep
 from app.errors import AppError, ValidationFailed
 from app.policies import cases as case_runner
 from app.policies import coverage, editing, store
 from app.policies.models import STATUS_NAMES
 from app.reference import honours
+from app.web.forms import INLINE, attempt
 from app.web.render import redirect, render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -39,8 +40,9 @@ templates.env.globals.update(POLICY_EVENT_NAMES=EVENT_NAMES, POLICY_SHAPES=editi
                              POLICY_STATUS_NAMES=STATUS_NAMES)
 
 
-def _messages(exc: AppError) -> list[str]:
-    return [e.message for e in exc.errors] or [exc.detail]
+# A policy document, version or draft is named in the form or the path of these pages: one not found is said
+# beside the form (404), too.
+INLINE_HERE = (*INLINE, 404)
 
 
 def _by_field(exc: AppError) -> dict[str, list[str]]:
@@ -102,41 +104,40 @@ def _manage(request, session, principal, *, status: int = 200, errors: list[str]
 
 
 @router.post("/policy-documents/copy")
-async def copy(request: Request, session: SessionDep, principal: PagePrincipal):
-    form = await request.form()
+def copy(request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm):
     values = {k: str(form.get(k) or "").strip() for k in ("source", "code", "number", "start", "end", "title")}
-    try:
+
+    def save():
         try:
             start, end = date.fromisoformat(values["start"]), date.fromisoformat(values["end"])
         except ValueError:
             raise ValidationFailed.one("start", "有效期：请填写起止日期（YYYY-MM-DD）") from None
-        with session.begin_nested():
-            store.copy_as_draft(session, actor=principal, source_code=values["source"], code=values["code"],
-                                number=values["number"], start=start, end=end, title=values["title"] or None)
-    except AppError as e:
-        if e.status_code not in (404, 409, 422):
-            raise
-        return _manage(request, session, principal, status=422, errors=_messages(e), values=values)
+        store.copy_as_draft(session, actor=principal, source_code=values["source"], code=values["code"],
+                            number=values["number"], start=start, end=end, title=values["title"] or None)
+
+    done = attempt(session, save, inline=INLINE_HERE)
+    if done.error:
+        return _manage(request, session, principal, status=422, errors=done.messages(), values=values)
     return redirect(request, f"/policy-documents/{values['code']}/draft")
 
 
 @router.post("/policy-documents/upload")
-async def upload(request: Request, session: SessionDep, principal: PagePrincipal,
-                 file: Annotated[UploadFile, File()]):
-    raw = await file.read(store.MAX_BYTES + 1)
-    try:
+def upload(request: Request, session: SessionDep, principal: PagePrincipal, file: Annotated[UploadFile, File()]):
+    raw = file.file.read(store.MAX_BYTES + 1)
+
+    def save():
         try:
             content = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ValidationFailed.one("file", "文件应为 UTF-8 编码的 YAML") from None
         doc = store.parse(content)
-        with session.begin_nested():
-            store.put_draft(session, actor=principal, code=doc.code, content=content)
-    except AppError as e:
-        if e.status_code not in (404, 409, 422):
-            raise
-        return _manage(request, session, principal, status=422, errors=_messages(e))
-    return redirect(request, f"/policy-documents/{doc.code}/draft")
+        store.put_draft(session, actor=principal, code=doc.code, content=content)
+        return doc
+
+    done = attempt(session, save, inline=INLINE_HERE)
+    if done.error:
+        return _manage(request, session, principal, status=422, errors=done.messages())
+    return redirect(request, f"/policy-documents/{done.value.code}/draft")
 
 
 @router.get("/policy-documents/{code}/document.yaml")
@@ -158,8 +159,7 @@ def draft_page(request: Request, code: str, session: SessionDep, principal: Page
     return render(request, "policies/draft.html", ctx)
 
 
-async def _form(request: Request) -> dict[str, Any]:
-    form = await request.form()
+def _rule_values(form) -> dict[str, Any]:
     out: dict[str, Any] = {k: v for k, v in form.items() if k not in FORM_LISTS and k != "csrf_token"}
     for k in FORM_LISTS:
         out[k] = form.getlist(k)
@@ -169,18 +169,18 @@ async def _form(request: Request) -> dict[str, Any]:
 def _save_rule(request, session, principal, code: str, rule_id: str | None, values: dict):
     """Rebuild the rule from the form, validate the whole draft, save it; or 422 with the errors beside the fields."""
     new_id = (values.get("id") or "").strip() if rule_id is None else rule_id
-    try:
-        with session.begin_nested():
-            draft = store._draft(session, code, lock=True)
-            if draft is None:
-                raise ValidationFailed.one("code", f"政策文件 {code} 没有草稿")
-            rule = editing.rule_from_form(values, rule_id=new_id)
-            content = editing.apply_rule(draft.content, rule_id, rule)
-            store.put_draft(session, actor=principal, code=code, content=content)
-    except AppError as e:
-        if e.status_code not in (404, 409, 422):
-            raise
-        errs = _by_field(e)
+
+    def save():
+        draft = store._draft(session, code, lock=True)
+        if draft is None:
+            raise ValidationFailed.one("code", f"政策文件 {code} 没有草稿")
+        rule = editing.rule_from_form(values, rule_id=new_id)
+        content = editing.apply_rule(draft.content, rule_id, rule)
+        store.put_draft(session, actor=principal, code=code, content=content)
+
+    done = attempt(session, save, inline=INLINE_HERE)
+    if done.error:
+        errs = _by_field(done.error)
         return render(request, "policies/_rule.html", {"r": _rule_ctx(rule_id, values, errs), "code": code},
                       status_code=422)
     if rule_id is None:
@@ -190,15 +190,15 @@ def _save_rule(request, session, principal, code: str, rule_id: str | None, valu
 
 
 @router.post("/policy-documents/{code}/draft/rules/{rule_id}")
-async def save_rule(request: Request, code: str, rule_id: str, session: SessionDep, principal: PagePrincipal):
+def save_rule(request: Request, code: str, rule_id: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("policies:write")
-    return _save_rule(request, session, principal, code, rule_id, await _form(request))
+    return _save_rule(request, session, principal, code, rule_id, _rule_values(form))
 
 
 @router.post("/policy-documents/{code}/draft/rules")
-async def add_rule(request: Request, code: str, session: SessionDep, principal: PagePrincipal):
+def add_rule(request: Request, code: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("policies:write")
-    return _save_rule(request, session, principal, code, None, await _form(request))
+    return _save_rule(request, session, principal, code, None, _rule_values(form))
 
 
 @router.post("/policy-documents/{code}/draft/rules/{rule_id}/delete")
@@ -222,17 +222,13 @@ def _cases_fragment(request, session, code: str, *, status: int = 200, errors: l
 
 
 @router.post("/policy-documents/{code}/draft/cases")
-async def save_cases(request: Request, code: str, session: SessionDep, principal: PagePrincipal):
+def save_cases(request: Request, code: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("policies:write")
-    form = await request.form()
     text = str(form.get("cases") or "")
-    try:
-        with session.begin_nested():
-            store.put_cases(session, actor=principal, code=code, content=text)
-    except AppError as e:
-        if e.status_code not in (404, 422):
-            raise
-        return _cases_fragment(request, session, code, status=422, errors=_messages(e), text=text)
+    done = attempt(session, lambda: store.put_cases(session, actor=principal, code=code, content=text),
+                   inline=INLINE_HERE)
+    if done.error:
+        return _cases_fragment(request, session, code, status=422, errors=done.messages(), text=text)
     return _cases_fragment(request, session, code, message="测试用例已保存并运行")
 
 
@@ -245,29 +241,22 @@ def run_cases(request: Request, code: str, session: SessionDep, principal: PageP
 @router.post("/policy-documents/{code}/publish")
 def publish(request: Request, code: str, session: SessionDep, principal: PagePrincipal):
     principal.require("policies:write")
-    try:
-        with session.begin_nested():
-            v = store.publish(session, actor=principal, code=code)
-    except AppError as e:
-        if e.status_code not in (404, 409, 422):
-            raise
-        return render(request, "policies/_publish_result.html", {"errors": _messages(e), "code": code},
+    done = attempt(session, lambda: store.publish(session, actor=principal, code=code), inline=INLINE_HERE)
+    if done.error:
+        return render(request, "policies/_publish_result.html", {"errors": done.messages(), "code": code},
                       status_code=409)
+    v = done.value
     return redirect(request, "/policy-documents?done=" + quote(f"已发布 {v.number}（有效期 {v.in_force_start} 至 {v.in_force_end}）"))
 
 
 @router.post("/policy-documents/{code}/withdraw")
-async def withdraw(request: Request, code: str, session: SessionDep, principal: PagePrincipal):
+def withdraw(request: Request, code: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("policies:write")
-    form = await request.form()
-    try:
-        with session.begin_nested():
-            v = store.withdraw(session, actor=principal, code=code, reason=str(form.get("reason") or ""))
-    except AppError as e:
-        if e.status_code not in (404, 409, 422):
-            raise
-        return _manage(request, session, principal, status=422, errors=_messages(e))
-    return redirect(request, "/policy-documents?done=" + quote(f"已撤回 {v.number}"))
+    done = attempt(session, lambda: store.withdraw(session, actor=principal, code=code,
+                                                   reason=str(form.get("reason") or "")), inline=INLINE_HERE)
+    if done.error:
+        return _manage(request, session, principal, status=422, errors=done.messages())
+    return redirect(request, "/policy-documents?done=" + quote(f"已撤回 {done.value.number}"))
 
 
 @router.post("/policy-documents/{code}/draft/delete")

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from app.config import get_settings
 from app.deps import CurrentEnterprise, PageForm, PagePrincipal, SessionDep
-from app.errors import AppError, ValidationFailed, translate
+from app.errors import AppError, ValidationFailed
 from app.filters import PoolFiltersDep
 from app.labels import quoted
 from app.money import wan_number
@@ -36,6 +36,7 @@ from app.pools.schemas import (
     ReviewLeaveItem,
 )
 from app.reference import SIZE_NAMES, township_names, townships
+from app.web.forms import attempt, invalid
 from app.web.render import list_qs, render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -50,7 +51,7 @@ def _model(cls: type[BaseModel], data: dict):
     try:
         return cls.model_validate(data)
     except ValidationError as e:
-        raise ValidationFailed([translate(x) for x in e.errors()]) from None
+        raise invalid(e) from None
 
 
 def _form_value(form, key: str) -> str | None:
@@ -153,11 +154,10 @@ def mu_import(
     file: Annotated[UploadFile, File()],
 ):
     data = file.file.read(get_settings().import_max_bytes + 1)
-    try:
-        with session.begin_nested():
-            recorded, changed = mu_records.import_mu_classes(session, actor=principal, year=year, data=data)
-    except ValidationFailed as e:
-        return render(request, "enterprises/_import_result.html", {"error": e}, status_code=422)
+    done = attempt(session, lambda: mu_records.import_mu_classes(session, actor=principal, year=year, data=data))
+    if done.error:
+        return render(request, "enterprises/_import_result.html", {"error": done.error}, status_code=done.status)
+    recorded, changed = done.value
     return render(
         request, "pools/_message.html",
         {"message": f"导入成功：{year} 年亩产效益评价类别 {recorded} 家，其中 {changed} 家有变化。"},

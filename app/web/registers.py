@@ -7,11 +7,11 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from app.config import get_settings
-from app.deps import PagePrincipal, SessionDep
-from app.errors import AppError
+from app.deps import PageForm, PagePrincipal, SessionDep
 from app.reference import AUDIT_ENTITIES
 from app.registers import labels as L
 from app.registers import service
+from app.web.forms import INLINE, attempt
 from app.web.render import render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -40,18 +40,15 @@ def index(request: Request, session: SessionDep, principal: PagePrincipal,
 
 
 @router.post("/registers/{register}")
-async def create(request: Request, register: str, session: SessionDep, principal: PagePrincipal):
+def create(request: Request, register: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("registers:write")
-    form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
-    try:
-        with session.begin_nested():
-            service.create(session, actor=principal, register=register, values=values)
-    except AppError as e:
-        if e.status_code not in (404, 422):
-            raise
+    # The enterprise is named by its 信用代码 in the form: one not found is said beside the form (404), too.
+    done = attempt(session, lambda: service.create(session, actor=principal, register=register, values=values),
+                   inline=(*INLINE, 404))
+    if done.error:
         return render(request, "registers/index.html", _ctx(session, principal, register, {
-            "errors": [x.message for x in e.errors] or [e.detail], "values": values}), block="body", status_code=422)
+            "errors": done.messages(), "values": values}), block="body", status_code=422)
     return render(request, "registers/index.html", _ctx(session, principal, register, {"saved": "已登记"}), block="body")
 
 
@@ -60,16 +57,12 @@ def import_file(request: Request, register: str, session: SessionDep, principal:
                 file: Annotated[UploadFile, File()]):
     principal.require("registers:write")
     data = file.file.read(get_settings().import_max_bytes + 1)
-    try:
-        with session.begin_nested():
-            r = service.import_xlsx(session, actor=principal, register=register, data=data)
-    except AppError as e:
-        if e.status_code != 422:
-            raise
+    done = attempt(session, lambda: service.import_xlsx(session, actor=principal, register=register, data=data))
+    if done.error:
         return render(request, "registers/index.html", _ctx(session, principal, register, {
-            "errors": [x.message for x in e.errors] or [e.detail], "import_failed": True}), block="body", status_code=422)
-    return render(request, "registers/index.html", _ctx(session, principal, register, {"saved": f"已导入 {r.created} 条"}),
-                  block="body")
+            "errors": done.messages(), "import_failed": True}), block="body", status_code=422)
+    return render(request, "registers/index.html",
+                  _ctx(session, principal, register, {"saved": f"已导入 {done.value.created} 条"}), block="body")
 
 
 @router.get("/registers/{register}/template.xlsx")

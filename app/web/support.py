@@ -7,11 +7,12 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from app.deps import CurrentEnterprise, PageForm, PagePrincipal, SessionDep
-from app.errors import AppError, FieldError, ValidationFailed
+from app.errors import FieldError, ValidationFailed
 from app.reference import AUDIT_ACTIONS, AUDIT_ENTITIES
 from app.support import excel, visits
 from app.support import labels as L
 from app.support import problems as service
+from app.web.forms import attempt
 from app.web.render import redirect, render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -43,12 +44,6 @@ def _d(v: str | None, field: str, label: str, errors: list[FieldError]) -> date 
 def _int(v: str | None) -> int | None:
     v = (v or "").strip()
     return int(v) if v.isdigit() and len(v) < 10 else None
-
-
-def _messages(e: AppError) -> list[str]:
-    if e.status_code == 409:  # a conflict's detail says what stands in the way
-        return [e.detail, *(x.message for x in e.errors)]
-    return [x.message for x in e.errors] or [e.detail]
 
 
 # --- 服务直通车 -----------------------------------------------------------------------------------
@@ -114,30 +109,30 @@ def create_problem(request: Request, session: SessionDep, principal: PagePrincip
     errors: list[FieldError] = []
     raised = _d(values.get("raised_date"), "raised_date", "反映日期", errors)
     ent_id = _int(values.get("enterprise_id"))
-    try:
+
+    def save():
         if ent_id is None:
             raise ValidationFailed.one("enterprise_id", "缺少企业")
         if errors:
             raise ValidationFailed(errors)
         unit_kind = values.get("unit_kind") or "township"
         unit = (values.get("unit_township") if unit_kind == "township" else values.get("unit_department")) or None
-        with session.begin_nested():
-            p = service.create(
-                session, actor=principal, enterprise_id=ent_id, category=values.get("category", ""),
-                title=values.get("title", ""), description=values.get("description", ""),
-                raised_by=values.get("raised_by", ""), channel=values.get("channel") or "visit", raised_date=raised,
-                unit_kind=unit_kind if unit else None, unit=unit, visit_id=_int(values.get("visit_id")),
-            )
-    except AppError as e:
-        if e.status_code not in (409, 422):
-            raise
+        return service.create(
+            session, actor=principal, enterprise_id=ent_id, category=values.get("category", ""),
+            title=values.get("title", ""), description=values.get("description", ""),
+            raised_by=values.get("raised_by", ""), channel=values.get("channel") or "visit", raised_date=raised,
+            unit_kind=unit_kind if unit else None, unit=unit, visit_id=_int(values.get("visit_id")),
+        )
+
+    done = attempt(session, save)
+    if done.error:
         from app.enterprises import service as enterprise_service
 
         ent = enterprise_service.get(session, actor=principal, enterprise_id=ent_id or 0, with_details=False)
         return render(request, "support/problem_form.html", {
             "section": "support", "ent": ent, "visit_id": _int(values.get("visit_id")), "values": values,
-            "errors": _messages(e), "deadline_days": service.deadline_days()}, block="form", status_code=422)
-    return redirect(request, f"/support/problems/{p.id}")
+            "errors": done.messages(), "deadline_days": service.deadline_days()}, block="form", status_code=422)
+    return redirect(request, f"/support/problems/{done.value.id}")
 
 
 def _detail(request, session, principal, problem_id: int, extra: dict | None = None, status_code: int = 200):
@@ -162,33 +157,33 @@ def problem_step(request: Request, problem_id: int, session: SessionDep, princip
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     errors: list[FieldError] = []
     step_date = _d(values.get("step_date"), "step_date", "办理日期", errors)
-    try:
+
+    def save():
         if errors:
             raise ValidationFailed(errors)
         unit_kind = values.get("unit_kind") or "township"
         unit = values.get("unit_township") if unit_kind == "township" else values.get("unit_department")
-        with session.begin_nested():
-            service.transition(session, actor=principal, problem_id=problem_id, action=values.get("action", ""),
-                               note=values.get("note"), unit_kind=unit_kind, unit=unit, step_date=step_date)
-    except AppError as e:
-        if e.status_code not in (409, 422):
-            raise
-        return _detail(request, session, principal, problem_id, {"step_errors": _messages(e)}, 422)
+        service.transition(session, actor=principal, problem_id=problem_id, action=values.get("action", ""),
+                           note=values.get("note"), unit_kind=unit_kind, unit=unit, step_date=step_date)
+
+    return _detail_after(request, session, principal, problem_id, attempt(session, save))
+
+
+def _detail_after(request, session, principal, problem_id: int, done):
+    if done.error:
+        return _detail(request, session, principal, problem_id, {"step_errors": done.messages()}, 422)
     return _detail(request, session, principal, problem_id, {"saved": True})
 
 
 @router.post("/support/problems/{problem_id}/attachments")
-async def upload_attachment(request: Request, problem_id: int, session: SessionDep, principal: PagePrincipal,
-                            file: Annotated[UploadFile, File()]):
+def upload_attachment(request: Request, problem_id: int, session: SessionDep, principal: PagePrincipal,
+                      file: Annotated[UploadFile, File()]):
     principal.require("support:write")
-    data = await file.read(service.MAX_ATTACHMENT_BYTES + 1)
-    try:
-        with session.begin_nested():
-            service.add_attachment(session, actor=principal, problem_id=problem_id, file_name=file.filename or "",
-                                   content_type=file.content_type or "", data=data)
-    except ValidationFailed as e:
-        return _detail(request, session, principal, problem_id, {"step_errors": _messages(e)}, 422)
-    return _detail(request, session, principal, problem_id, {"saved": True})
+    data = file.file.read(service.MAX_ATTACHMENT_BYTES + 1)
+    done = attempt(session, lambda: service.add_attachment(
+        session, actor=principal, problem_id=problem_id, file_name=file.filename or "",
+        content_type=file.content_type or "", data=data))
+    return _detail_after(request, session, principal, problem_id, done)
 
 
 @router.get("/support/problems/{problem_id}/attachments/{attachment_id}")
@@ -257,12 +252,11 @@ def visits_board(request: Request, session: SessionDep, principal: PagePrincipal
 
 @router.post("/support/officers")
 def create_officer(request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm):
-    try:
-        with session.begin_nested():
-            visits.create_officer(session, actor=principal, name=str(form.get("name", "")),
-                                  department=str(form.get("department", "")), phone=str(form.get("phone", "")))
-    except ValidationFailed as e:
-        return render(request, "support/_message.html", {"errors": _messages(e)}, status_code=422)
+    done = attempt(session, lambda: visits.create_officer(
+        session, actor=principal, name=str(form.get("name", "")), department=str(form.get("department", "")),
+        phone=str(form.get("phone", ""))))
+    if done.error:
+        return render(request, "support/_message.html", {"errors": done.messages()}, status_code=422)
     return redirect(request, "/support/visits")
 
 
@@ -275,38 +269,36 @@ def _panel_response(request, session, principal, enterprise_id: int, extra: dict
     return render(request, "support/_panel_wrap.html", {"p": p, "ent": ent}, status_code=status_code)
 
 
+def _panel_after(request, session, principal, enterprise_id: int, done, saved: str):
+    if done.error:
+        return _panel_response(request, session, principal, enterprise_id, {"errors": done.messages()}, 422)
+    return _panel_response(request, session, principal, enterprise_id, {"saved": saved})
+
+
 @router.post("/enterprises/{enterprise_id}/officer")
 def assign_officer(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep,
                          principal: PagePrincipal, form: PageForm):
     errors: list[FieldError] = []
     start = _d(str(form.get("start_date", "")), "start_date", "开始日期", errors)
-    try:
+
+    def save():
         if errors:
             raise ValidationFailed(errors)
         officer_id = _int(str(form.get("officer_id", "")))
         if officer_id is None:
             raise ValidationFailed.one("officer_id", "请选择服务专员")
-        with session.begin_nested():
-            visits.assign_officer(session, actor=principal, enterprise_id=enterprise_id, officer_id=officer_id,
-                                  start_date=start, note=str(form.get("note", "")))
-    except AppError as e:
-        if e.status_code not in (409, 422):
-            raise
-        return _panel_response(request, session, principal, enterprise_id, {"errors": _messages(e)}, 422)
-    return _panel_response(request, session, principal, enterprise_id, {"saved": "已指派服务专员"})
+        visits.assign_officer(session, actor=principal, enterprise_id=enterprise_id, officer_id=officer_id,
+                              start_date=start, note=str(form.get("note", "")))
+
+    return _panel_after(request, session, principal, enterprise_id, attempt(session, save), "已指派服务专员")
 
 
 @router.post("/enterprises/{enterprise_id}/voyage")
 def list_voyage(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep,
-                      principal: PagePrincipal, form: PageForm):
-    try:
-        with session.begin_nested():
-            visits.list_voyage(session, actor=principal, enterprise_id=enterprise_id, source=str(form.get("source", "")) or None)
-    except AppError as e:
-        if e.status_code not in (409, 422):
-            raise
-        return _panel_response(request, session, principal, enterprise_id, {"errors": _messages(e)}, 422)
-    return _panel_response(request, session, principal, enterprise_id, {"saved": "已列入助企远航名单"})
+                principal: PagePrincipal, form: PageForm):
+    done = attempt(session, lambda: visits.list_voyage(session, actor=principal, enterprise_id=enterprise_id,
+                                                       source=str(form.get("source", "")) or None))
+    return _panel_after(request, session, principal, enterprise_id, done, "已列入助企远航名单")
 
 
 @router.post("/support/visits")
@@ -316,20 +308,20 @@ def record_visit(request: Request, session: SessionDep, principal: PagePrincipal
     ent_id = _int(values.get("enterprise_id")) or 0
     errors: list[FieldError] = []
     when = _d(values.get("visit_date"), "visit_date", "走访日期", errors)
-    try:
+
+    def save():
         if errors:
             raise ValidationFailed(errors)
         if when is None:
             raise ValidationFailed.one("visit_date", "走访日期：必填")
-        with session.begin_nested():
-            v = visits.record_visit(session, actor=principal, enterprise_id=ent_id, visit_date=when,
-                                    visitors=values.get("visitors", ""), findings=values.get("findings", ""),
-                                    kind=values.get("kind") or "visit", officer_id=_int(values.get("officer_id")))
-    except AppError as e:
-        if e.status_code not in (409, 422):
-            raise
-        return _panel_response(request, session, principal, ent_id, {"errors": _messages(e)}, 422)
-    return redirect(request, f"/support/visits/{v.id}")
+        return visits.record_visit(session, actor=principal, enterprise_id=ent_id, visit_date=when,
+                                   visitors=values.get("visitors", ""), findings=values.get("findings", ""),
+                                   kind=values.get("kind") or "visit", officer_id=_int(values.get("officer_id")))
+
+    done = attempt(session, save)
+    if done.error:
+        return _panel_response(request, session, principal, ent_id, {"errors": done.messages()}, 422)
+    return redirect(request, f"/support/visits/{done.value.id}")
 
 
 @router.get("/support/visits/{visit_id}")
@@ -368,32 +360,28 @@ def create_plan(request: Request, session: SessionDep, principal: PagePrincipal,
         d = _d(values.get(f"due_{i}"), f"tasks.{i}.due_date", f"第 {i} 项任务完成期限", errors)
         if t:
             tasks.append((t, d))
-    try:
+
+    def save():
         if errors:
             raise ValidationFailed(errors)
-        with session.begin_nested():
-            plan = visits.create_plan(session, actor=principal, enterprise_id=ent_id, title=values.get("title", ""),
-                                      tasks=tasks, visit_id=visit_id)
-    except AppError as e:
-        if e.status_code not in (409, 422):
-            raise
-        if visit_id:
-            return _visit(request, session, principal, visit_id, {"plan_errors": _messages(e)}, 422)
-        return render(request, "support/_message.html", {"errors": _messages(e)}, status_code=422)
-    return redirect(request, f"/support/visits/{visit_id}" if visit_id else f"/enterprises/{plan.enterprise_id}")
+        return visits.create_plan(session, actor=principal, enterprise_id=ent_id, title=values.get("title", ""),
+                                  tasks=tasks, visit_id=visit_id)
+
+    done = attempt(session, save)
+    if done.error and visit_id:
+        return _visit(request, session, principal, visit_id, {"plan_errors": done.messages()}, 422)
+    if done.error:
+        return render(request, "support/_message.html", {"errors": done.messages()}, status_code=422)
+    return redirect(request, f"/support/visits/{visit_id}" if visit_id else f"/enterprises/{done.value.enterprise_id}")
 
 
 @router.post("/support/tasks/{task_id}/done")
 def task_done(request: Request, task_id: int, session: SessionDep, principal: PagePrincipal,
               note: Annotated[str, Form(max_length=2000)] = ""):
-    try:
-        with session.begin_nested():
-            t = visits.complete_task(session, actor=principal, task_id=task_id, note=note)
-    except AppError as e:
-        if e.status_code not in (409, 422):
-            raise
-        return render(request, "support/_message.html", {"errors": _messages(e)}, status_code=422)
-    return render(request, "support/_task_done.html", {"t": t})
+    done = attempt(session, lambda: visits.complete_task(session, actor=principal, task_id=task_id, note=note))
+    if done.error:
+        return render(request, "support/_message.html", {"errors": done.messages()}, status_code=422)
+    return render(request, "support/_task_done.html", {"t": done.value})
 
 
 # --- the enterprise page -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from app import datacache
 from app.awards import ledger as award_ledger
 from app.config import get_settings
 from app.deps import PageForm, PagePrincipal, SessionDep
-from app.errors import AppError, FieldError, NotFound, ValidationFailed
+from app.errors import FieldError, NotFound, ValidationFailed
 from app.pools import listing as pool_listing
 from app.pools import store as pool_store
 from app.reference import townships
@@ -22,6 +22,7 @@ from app.reports import service as filing_service
 from app.targets import drafts, excel, progress
 from app.targets import service as target_service
 from app.targets.progress import MEASURE_NAMES, NEAR_DAYS, STATUS_NAMES, STATUS_RULES, describe_measure, num
+from app.web.forms import INLINE, attempt
 from app.web.render import list_qs, redirect, render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -244,14 +245,13 @@ def _form_rows(form) -> tuple[list[dict], list[dict], list[int]]:
 
 
 @router.post("/targets/new")
-async def create(request: Request, session: SessionDep, principal: PagePrincipal):
+def create(request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("targets:write")
-    form = await request.form()
     values = {k: (form.get(k) or "").strip() for k in ("year", "document", "title", "issued_date")}
     values["replace"] = form.get("replace") in ("on", "true", "1")
     shown, parsed, index = _form_rows(form)
-    errors: list[FieldError] = []
-    try:
+
+    def save():
         if not values["year"].isdigit():
             raise ValidationFailed.one("year", "请填写年度（如 2024）")
         if not values["document"] or not values["title"]:
@@ -263,17 +263,15 @@ async def create(request: Request, session: SessionDep, principal: PagePrincipal
                 issued = date.fromisoformat(values["issued_date"])
             except ValueError:
                 raise ValidationFailed.one("issued_date", "印发日期格式应为 YYYY-MM-DD") from None
-        with session.begin_nested():
-            ts = target_service.save_table(
-                session, actor=principal, year=int(values["year"]), document=values["document"], title=values["title"],
-                issued_date=issued, rows=parsed, source="form", replace=values["replace"],
-            )
-    except AppError as e:
-        if e.status_code not in (409, 422):
-            raise
-        errors = e.errors or [FieldError("form", e.detail)]
-    else:
-        return redirect(request, f"/targets/{ts.key}")
+        return target_service.save_table(
+            session, actor=principal, year=int(values["year"]), document=values["document"], title=values["title"],
+            issued_date=issued, rows=parsed, source="form", replace=values["replace"],
+        )
+
+    done = attempt(session, save)
+    if not done.error:
+        return redirect(request, f"/targets/{done.value.key}")
+    errors = done.field_errors()
     cell_errors: dict[str, str] = {}
     for err in errors:
         if err.row is not None and 1 <= err.row <= len(index):
@@ -300,11 +298,12 @@ def upload_page(request: Request, session: SessionDep, principal: PagePrincipal)
 
 
 @router.post("/targets/upload")
-async def upload(request: Request, session: SessionDep, principal: PagePrincipal, file: Annotated[UploadFile, File()]):
+def upload(request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm,
+           file: Annotated[UploadFile, File()]):
     principal.require("targets:write")
-    form = await request.form()
     data = file.file.read(get_settings().import_max_bytes + 1)
-    try:
+
+    def save():
         year = str(form.get("year") or "").strip()
         if not year.isdigit():
             raise ValidationFailed.one("year", "请填写年度（如 2024）")
@@ -312,16 +311,17 @@ async def upload(request: Request, session: SessionDep, principal: PagePrincipal
         if not document or not title:
             raise ValidationFailed.one("document", "请填写文号和标题")
         rows, first_row = excel.read_table(data)
-        with session.begin_nested():
-            ts = target_service.save_table(
-                session, actor=principal, year=int(year), document=document, title=title, rows=rows, source="upload",
-                replace=form.get("replace") in ("on", "true", "1"), first_row=first_row,
-            )
-    except AppError as e:
-        if e.status_code not in (409, 422):
-            raise
-        return render(request, "targets/_upload_result.html", {"error": e}, status_code=e.status_code)
-    return render(request, "targets/_upload_result.html", {"ts": ts, "count": len(rows)})
+        ts = target_service.save_table(
+            session, actor=principal, year=int(year), document=document, title=title, rows=rows, source="upload",
+            replace=form.get("replace") in ("on", "true", "1"), first_row=first_row,
+        )
+        return ts, len(rows)
+
+    done = attempt(session, save)
+    if done.error:
+        return render(request, "targets/_upload_result.html", {"error": done.error}, status_code=done.status)
+    ts, count = done.value
+    return render(request, "targets/_upload_result.html", {"ts": ts, "count": count})
 
 
 # --- next year's table as a draft ------------------------------------------------------------
@@ -331,26 +331,30 @@ def _annual_published(sets) -> list:
     return [s for s in sets if s.kind == "annual" and s.status == "published"]
 
 
+# A table or a row the form or the path names may be gone (404): said beside the form, too.
+DRAFT_INLINE = (*INLINE, 404)
+
+
 @router.post("/targets/copy")
 def copy(request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm):
     """复制上年目标表为下年草稿, then open the draft."""
     principal.require("targets:write")
     values = {k: str(form.get(k) or "").strip() for k in ("source", "year", "document", "title")}
-    try:
+
+    def save():
         if not values["year"].isdigit():
             raise ValidationFailed.one("year", "请填写年度（如 2027）")
-        with session.begin_nested():
-            ts = drafts.copy_as_draft(session, actor=principal, source_key=values["source"], year=int(values["year"]),
-                                      document=values["document"], title=values["title"] or None)
-    except AppError as e:
-        if e.status_code not in (404, 409, 422):
-            raise
+        return drafts.copy_as_draft(session, actor=principal, source_key=values["source"], year=int(values["year"]),
+                                    document=values["document"], title=values["title"] or None)
+
+    done = attempt(session, save, inline=DRAFT_INLINE)
+    if done.error:
         sets = target_service.list_sets(session, actor=principal)
         return render(request, "targets/index.html", {
             "section": "targets", "sets": sets, "copy_sources": _annual_published(sets), "copy_values": values,
-            "copy_errors": [x.message for x in e.errors] or [e.detail],
+            "copy_errors": done.messages(),
         }, status_code=422)
-    return redirect(request, f"/targets/{ts.key}/draft")
+    return redirect(request, f"/targets/{done.value.key}/draft")
 
 
 def _draft_page(request, session, principal, key: str, *, status: int = 200, row_errors: dict | None = None,
@@ -401,87 +405,82 @@ def _row_changes(form) -> dict:
     return changes
 
 
-def _row_failed(request, session, principal, key: str, code: str, form, e: AppError):
-    if e.status_code not in (404, 409, 422):
-        raise e
-    values = {k: v for k, v in form.items() if k != "csrf_token"}
-    return _draft_page(request, session, principal, key, status=422,
-                       row_errors={code: [x.message for x in e.errors] or [e.detail]}, row_values={code: values})
+def _row_saved(request, session, principal, key: str, code: str, form, save, done_url):
+    """Save one row of the draft (or its header); on an error, the draft page with the row as typed and the
+    messages beside it. `done_url(value)` is where a saved row goes."""
+    done = attempt(session, save, inline=DRAFT_INLINE)
+    if done.error:
+        values = {k: v for k, v in form.items() if k != "csrf_token"}
+        return _draft_page(request, session, principal, key, status=422, row_errors={code: done.messages()},
+                           row_values={code: values})
+    return redirect(request, done_url(done.value))
 
 
 @router.post("/targets/{key}/draft/header")
 def save_header(request: Request, key: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("targets:write")
-    try:
+
+    def save():
         issued = str(form.get("issued_date") or "").strip()
         try:
             issued_date = date.fromisoformat(issued) if issued else None
         except ValueError:
             raise ValidationFailed.one("issued_date", "印发日期格式应为 YYYY-MM-DD") from None
-        with session.begin_nested():
-            drafts.update_header(session, actor=principal, key=key, document=str(form.get("document") or ""),
-                                 title=str(form.get("title") or ""), issued_date=issued_date)
-    except AppError as e:
-        return _row_failed(request, session, principal, key, "_header", form, e)
-    return redirect(request, f"/targets/{key}/draft?done=已保存文号和标题")
+        drafts.update_header(session, actor=principal, key=key, document=str(form.get("document") or ""),
+                             title=str(form.get("title") or ""), issued_date=issued_date)
+
+    return _row_saved(request, session, principal, key, "_header", form, save,
+                      lambda _: f"/targets/{key}/draft?done=已保存文号和标题")
 
 
 @router.post("/targets/{key}/draft/indicators/{code}")
 def save_indicator(request: Request, key: str, code: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("targets:write")
-    try:
+
+    def save():
         changes = _row_changes(form)
         changes.pop("code", None)
-        with session.begin_nested():
-            ind = drafts.update_indicator(session, actor=principal, key=key, code=code, changes=changes)
-    except AppError as e:
-        return _row_failed(request, session, principal, key, code, form, e)
-    return redirect(request, f"/targets/{key}/draft?done=已保存“{ind.name}”#row-{code}")
+        return drafts.update_indicator(session, actor=principal, key=key, code=code, changes=changes)
+
+    return _row_saved(request, session, principal, key, code, form, save,
+                      lambda ind: f"/targets/{key}/draft?done=已保存“{ind.name}”#row-{code}")
 
 
 @router.post("/targets/{key}/draft/indicators")
 def add_indicator(request: Request, key: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("targets:write")
-    try:
+
+    def save():
         changes = _row_changes(form)
         if "measure" not in changes and "not_measured_reason" not in changes:
             raise ValidationFailed.one("measure", "请选择统计口径，或选择“不统计”并写明原因")
-        with session.begin_nested():
-            ind = drafts.add_indicator(session, actor=principal, key=key, row=changes)
-    except AppError as e:
-        return _row_failed(request, session, principal, key, "_new", form, e)
-    return redirect(request, f"/targets/{key}/draft?done=已新增“{ind.name}”#row-{ind.code}")
+        return drafts.add_indicator(session, actor=principal, key=key, row=changes)
+
+    return _row_saved(request, session, principal, key, "_new", form, save,
+                      lambda ind: f"/targets/{key}/draft?done=已新增“{ind.name}”#row-{ind.code}")
 
 
 @router.post("/targets/{key}/draft/indicators/{code}/delete")
 def delete_indicator(request: Request, key: str, code: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("targets:write")
-    try:
-        with session.begin_nested():
-            drafts.remove_indicator(session, actor=principal, key=key, code=code)
-    except AppError as e:
-        return _row_failed(request, session, principal, key, code, form, e)
-    return redirect(request, f"/targets/{key}/draft?done=已删除指标")
+    return _row_saved(request, session, principal, key, code, form,
+                      lambda: drafts.remove_indicator(session, actor=principal, key=key, code=code),
+                      lambda _: f"/targets/{key}/draft?done=已删除指标")
 
 
 @router.post("/targets/{key}/publish")
 def publish(request: Request, key: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("targets:write")
-    try:
-        with session.begin_nested():
-            drafts.publish(session, actor=principal, key=key)
-    except AppError as e:
-        if e.status_code not in (404, 409, 422):
-            raise
-        return _draft_page(request, session, principal, key, status=409, errors=[x.message for x in e.errors] or [e.detail])
+    done = attempt(session, lambda: drafts.publish(session, actor=principal, key=key), inline=DRAFT_INLINE)
+    if done.error:
+        return _draft_page(request, session, principal, key, status=409, errors=done.messages())
     return redirect(request, f"/targets/{key}")
 
 
 @router.post("/targets/{key}/draft/delete")
 def discard(request: Request, key: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("targets:write")
-    with session.begin_nested():
-        drafts.discard(session, actor=principal, key=key)
+    drafts.discard(session, actor=principal, key=key)
     return redirect(request, "/targets")
 
 
@@ -537,8 +536,7 @@ def indicator_page(request: Request, key: str, code: str, session: SessionDep, p
 
 
 @router.post("/targets/{key}/indicators/{code}/reading")
-async def set_reading(request: Request, key: str, code: str, session: SessionDep, principal: PagePrincipal):
-    form = await request.form()
+def set_reading(request: Request, key: str, code: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
     target_service.set_rd_reading(session, actor=principal, key=key, code=code, reading=str(form.get("reading") or ""))
     return redirect(request, f"/targets/{key}/indicators/{code}")
 

@@ -14,10 +14,12 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 ADMIN_URL = os.environ.get("YUMIAO_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB_NAME = f"yumiao_test_{os.getpid()}_{secrets.token_hex(3)}"
@@ -234,12 +236,12 @@ class Server:
         self.log_path = log_path
         self.workers = workers
         env = {**os.environ, "YUMIAO_DATABASE_URL": database_url, **(env or {})}
-        # The server's log goes to a file: a pipe nobody reads would fill up and block the server.
+        # The server's log (access lines and errors) goes to a file: a pipe nobody reads would fill up and block it.
         self._log = open(log_path, "w+b")  # noqa: SIM115
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(self.port),
              "--workers", str(workers)],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self._log, start_new_session=True,
+            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         atexit.register(self._kill)
         self._wait_ready()
@@ -287,8 +289,92 @@ class Server:
 
 
 @pytest.fixture(scope="session")
-def live_server(database_url, tmp_path_factory):
-    """uvicorn in a subprocess against the test database; data must be committed to be seen."""
-    server = Server(database_url, tmp_path_factory.mktemp("live") / "server.log")
-    yield server.base
-    server.stop()
+def server(database_url, tmp_path_factory) -> Server:
+    """The one live server of a test run: uvicorn in a subprocess against the test database (data must be
+    committed to be seen), its log in `server.log_path`. Tests that need a server of their own make a `Server`."""
+    srv = Server(database_url, tmp_path_factory.mktemp("live") / "server.log")
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def live_server(server) -> str:
+    """The live server's base URL."""
+    return server.base
+
+
+# --- shared domain fixtures -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def reference(db):
+    """The 2023 table and the 2022–2024 goals (loaded by the migration; reloaded if a committed test emptied them)."""
+    from app.accounts.permissions import SYSTEM
+    from app.targets import service
+
+    service.install_reference(db)
+    return service.get_set(db, actor=SYSTEM, key="2023")
+
+
+@pytest.fixture
+def firm(make):
+    """`firm(township, honours=[(code, level, outcome, date)], **fields)`: an enterprise with exactly these honours
+    (the pools and integration tests have a firm of their own, with figures)."""
+
+    def build(township="qingquan", honours=(), **kw):
+        hs = [{"code": c, "level": lv, "outcome": o, "honour_date": d.isoformat()} for c, lv, o, d in honours]
+        return make.enterprise(township=township, honours=hs, **kw)
+
+    return build
+
+
+@pytest.fixture
+def stay(db):
+    """`stay(ent, pool, entered, left=None)`: a pool membership row, written directly (the pools domain's table)."""
+    from app.pools.models import PoolMembership
+
+    def add(ent, pool, entered: date, left: date | None = None):
+        m = PoolMembership(enterprise_id=ent.id, pool=pool, entry_class="test", entered_date=entered, entered_by="test",
+                           left_date=left, leave_reason="other" if left else None)
+        db.add(m)
+        db.flush()
+        return m
+
+    return add
+
+
+@pytest.fixture
+def filed(db):
+    """`filed(ent, "2023-05", rd, output)`: a filing written through the service, on time."""
+    from app.accounts.permissions import SYSTEM
+    from app.reports import service
+    from app.reports.schemas import FilingIn
+
+    def add(ent, month: str, rd: int, output: int = 1_000_000, today: date | None = None):
+        p = service.parse_month(month)
+        return service.submit(db, actor=SYSTEM, enterprise_id=ent.id, period=p,
+                              data=FilingIn(rd_spend_yuan=rd, output_value_yuan=output),
+                              today=today or service.deadline(db, p)).filing
+
+    return add
+
+
+@pytest.fixture
+def count_queries(engine):
+    """`with count_queries() as n: ...`; then n[0] is the number of statements sent (savepoints not counted)."""
+
+    @contextmanager
+    def counting():
+        n = [0]
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+                n[0] += 1
+
+        event.listen(engine, "before_cursor_execute", before)
+        try:
+            yield n
+        finally:
+            event.remove(engine, "before_cursor_execute", before)
+
+    return counting

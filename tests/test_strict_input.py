@@ -5,7 +5,6 @@ from sqlalchemy import func, select, text
 
 from app.reports.models import MonthlyFiling
 from tests.conftest import bearer, login
-from tests.targets_fixtures import *  # noqa: F403
 
 
 def test_a_number_sent_as_a_string_is_refused(client, make, db):

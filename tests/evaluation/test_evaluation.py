@@ -19,7 +19,6 @@ from app.evaluation import report, spending
 from app.registers import service as registers
 from app.support import problems, visits
 from tests.conftest import bearer, login
-from tests.targets_fixtures import reference  # noqa: F401
 
 TODAY = date.today()
 

@@ -68,42 +68,6 @@ def create_enterprise(session, **kw):
 
 
 @pytest.fixture(scope="session")
-def live_app(database_url, tmp_path_factory):
-    """Like tests/conftest.py's live_server, but the server's log goes to a file: live_server pipes
-    stderr and never reads it, so after some 64 KB of request logs the server blocks on its next
-    log line and every request hangs. Yields (base URL, log path)."""
-    import socket
-    import subprocess
-    import sys
-    import time
-
-    import httpx
-
-    from tests.conftest import ROOT
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = tmp_path_factory.mktemp("live_app") / "server.log"
-    env = {**os.environ, "YUMIAO_DATABASE_URL": database_url}
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise RuntimeError("live app did not start: " + log.read_text(errors="replace")[-2000:])
-    yield base, log
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+def live_app(server):
+    """The live server (tests/conftest.py) with its log: (base URL, log path)."""
+    return server.base, server.log_path

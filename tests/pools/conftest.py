@@ -1,9 +1,6 @@
-"""Fixtures for the pools tests: firms built with exact figures and honours, and a query counter."""
-
-from contextlib import contextmanager
+"""Fixtures for the pools tests: firms built with exact figures and honours (count_queries is in tests/conftest.py)."""
 
 import pytest
-from sqlalchemy import event
 
 YEAR = 2023
 
@@ -26,24 +23,3 @@ def firm(make):
         return make.enterprise(figures=figures, honours=hs, **fields)
 
     return build
-
-
-@pytest.fixture
-def count_queries(engine):
-    """`with count_queries() as n: ...` then `n[0]` is the number of statements sent to the database."""
-
-    @contextmanager
-    def counting():
-        n = [0]
-
-        def before(conn, cursor, statement, parameters, context, executemany):
-            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
-                n[0] += 1
-
-        event.listen(engine, "before_cursor_execute", before)
-        try:
-            yield n
-        finally:
-            event.remove(engine, "before_cursor_execute", before)
-
-    return counting

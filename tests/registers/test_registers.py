@@ -15,7 +15,6 @@ from app.registers import service
 from app.registers.models import DigitalAssessment, TrainingRecord
 from app.targets import service as target_service
 from tests.conftest import bearer, login
-from tests.targets_fixtures import reference  # noqa: F401
 
 
 def xlsx(rows: list[list]) -> bytes:

@@ -1,3 +1,0 @@
-"""Fixtures for the policy-document tests: the shared target fixtures and keys."""
-
-from tests.targets_fixtures import *  # noqa: F403

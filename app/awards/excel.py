@@ -9,19 +9,8 @@ from app.awards.ledger import ledger_rows, ledger_totals, notice_rows, subject_o
 from app.awards.workflow import STATE_NAMES, LineFilters
 from app.money import wan_number
 from app.policies.schema import FUNDER_NAMES
-
-# --- .xlsx ------------------------------------------------------------------------------------
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _workbook(buf):
-    import xlsxwriter
-
-    # Strings stay strings: nothing a user typed can become a formula, a number or a link.
-    return xlsxwriter.Workbook(
-        buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
-    )
+from app.xlsx import XLSX as XLSX
+from app.xlsx import workbook
 
 
 def notice_xlsx(session: Session, *, actor: Principal, year: int | None = None) -> bytes:
@@ -32,7 +21,7 @@ def notice_xlsx(session: Session, *, actor: Principal, year: int | None = None) 
 
     rows = notice_rows(session, actor=actor, year=year)
     buf = io.BytesIO()
-    wb = _workbook(buf)
+    wb = workbook(buf)
     ws = wb.add_worksheet("公示")
     bold = wb.add_format({"bold": True})
     wan = wb.add_format({"num_format": "#,##0.00"})
@@ -80,7 +69,7 @@ def ledger_xlsx(session: Session, *, actor: Principal, filters: LineFilters) -> 
     rows = ledger_rows(session, actor=actor, filters=filters)
     fund_names = dict(session.execute(select(Fund.id, Fund.name)).all())
     buf = io.BytesIO()
-    wb = _workbook(buf)
+    wb = workbook(buf)
     ws = wb.add_worksheet("奖补台账")
     bold = wb.add_format({"bold": True})
     money = wb.add_format({"num_format": "#,##0"})

@@ -1,32 +1,28 @@
 """Excel import and export of the registry.
 
 Import is all-or-nothing: every row is checked first, and any bad row rejects the whole
-file with a list of (row, column, reason); only a clean file is written. Before parsing,
-the file's zip structure is checked so a zip bomb or a huge sheet is refused cheaply.
+file with a list of (row, column, reason); only a clean file is written. The file is read by
+app.xlsx (size, zip-bomb, formula and row checks before parsing) and written by it (strings stay strings).
 """
 
 import io
-import zipfile
-import zlib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-import xlsxwriter
-from python_calamine import CalamineError, CalamineWorkbook
 from sqlalchemy.orm import Session
 
 from app import bulk
 from app.accounts.permissions import Principal
-from app.config import get_settings
 from app.db import utcnow
 from app.enterprises.models import Enterprise
 from app.enterprises.service import ListFilters, list_query
 from app.enterprises.uscc import normalise, uscc_error
-from app.errors import FieldError, Forbidden, ValidationFailed
+from app.errors import FieldError, Forbidden
 from app.money import wan_number
 from app.reference import OWNERSHIP_NAMES, SIZE_NAMES, township_names
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from app.xlsx import XLSX as XLSX
+from app.xlsx import ImportRejected, notes, read_rows, workbook
+from app.xlsx import cell_text as _cell_text
 
 # (header, field, kind). The importer recognises columns by these headers.
 COLUMNS = [
@@ -76,21 +72,6 @@ _OWN_BY_NAME = {**{v: k for k, v in OWNERSHIP_NAMES.items()}, **{k: k for k in O
 _BOOL = {"是": True, "否": False, "规上": True, "规下": False, "true": True, "false": False, "1": True, "0": False}
 
 
-class ImportRejected(ValidationFailed):
-    """The whole file is refused; `errors` lists the bad cells — the first MAX_LISTED of them, then one
-    entry counting the rest (a file of 50,000 bad rows is refused with a short answer)."""
-
-    MAX_LISTED = 200
-
-    def __init__(self, errors: list[FieldError], detail: str | None = None):
-        self.total_errors = len(errors)
-        if len(errors) > self.MAX_LISTED:
-            rest = len(errors) - self.MAX_LISTED
-            errors = [*errors[: self.MAX_LISTED], FieldError(
-                "file", f"另有 {rest} 处错误未列出（共 {len(errors)} 处），请先改正以上错误后重新导入")]
-        super().__init__(errors, detail)
-
-
 @dataclass
 class ImportResult:
     created: int
@@ -111,7 +92,7 @@ def is_example(row: dict) -> bool:
 
 def template_bytes() -> bytes:
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False})
+    wb = workbook(buf)
     head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     grey = wb.add_format({"italic": True, "font_color": "#808080", "bg_color": "#F2F2F2"})
     ws = wb.add_worksheet("企业")
@@ -126,78 +107,15 @@ def template_bytes() -> bytes:
         else:
             example.write_string(1, col, v, grey)
     example.write_string(3, 0, "这一页只是填写示例，导入时不读取；请在第一页“企业”中逐行填写。")
-    notes = wb.add_worksheet("说明")
-    for i, line in enumerate(
-        [
-            "在第一页“企业”中每行填写一家企业；统一社会信用代码、企业名称、乡镇（街道）、企业规模为必填。",
-            "乡镇填名称（如“清泉街道”“开发区”）或代码；企业规模填 微型/小型/中型/大型；是否规上填 是/否。",
-            "金额以元为单位填写整数；填写年度数据时须填“年度”。",
-            "任何一行有误，整个文件都不会导入，并列出每个错误的行、列和原因。",
-            "填写示例见“示例（不导入）”页；示例企业即使被复制到第一页也不会导入，会被指出所在行。",
-        ]
-    ):
-        notes.write_string(i, 0, line)
-    notes.set_column(0, 0, 100)
+    notes(wb, [
+        "在第一页“企业”中每行填写一家企业；统一社会信用代码、企业名称、乡镇（街道）、企业规模为必填。",
+        "乡镇填名称（如“清泉街道”“开发区”）或代码；企业规模填 微型/小型/中型/大型；是否规上填 是/否。",
+        "金额以元为单位填写整数；填写年度数据时须填“年度”。",
+        "任何一行有误，整个文件都不会导入，并列出每个错误的行、列和原因。",
+        "填写示例见“示例（不导入）”页；示例企业即使被复制到第一页也不会导入，会被指出所在行。",
+    ], width=100)
     wb.close()
     return buf.getvalue()
-
-
-def check_container(data: bytes) -> None:
-    """Refuse, before parsing, what is not a sane .xlsx: too large, not a zip, or a zip bomb."""
-    s = get_settings()
-    if len(data) == 0:
-        raise ImportRejected([FieldError("file", "文件为空")])
-    if len(data) > s.import_max_bytes:
-        raise ImportRejected([FieldError("file", f"文件过大（{len(data) // 1024 // 1024} MB），上限 {s.import_max_bytes // 1024 // 1024} MB")])
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        infos = zf.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError) as e:
-        raise ImportRejected([FieldError("file", "不是有效的 .xlsx 文件（无法作为 Excel 打开）")]) from e
-    if len(infos) > 1000:
-        raise ImportRejected([FieldError("file", "文件内部条目过多，疑似异常文件")])
-    total = sum(i.file_size for i in infos)
-    packed = max(1, sum(i.compress_size for i in infos))
-    if total > s.import_max_uncompressed_bytes or total / packed > s.import_max_ratio and total > 10 * 1024 * 1024:
-        raise ImportRejected([FieldError("file", "文件解压后过大（疑似压缩炸弹），已拒绝")])
-    names = {i.filename for i in infos}
-    if "[Content_Types].xml" not in names or not any(n.startswith("xl/worksheets/") for n in names):
-        raise ImportRejected([FieldError("file", "不是有效的 .xlsx 文件（缺少工作表）")])
-    # Formula cells (<f> elements) are refused: the importer takes values typed in, not computed.
-    for info in infos:
-        if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-            try:
-                with zf.open(info) as f:
-                    tail = b""
-                    while chunk := f.read(1 << 20):
-                        if b"<f>" in tail + chunk or b"<f " in tail + chunk:
-                            raise ImportRejected([FieldError("file", "文件含公式，请将公式单元格改为数值或文字后再导入")])
-                        tail = chunk[-3:]
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as e:  # a damaged member
-                raise ImportRejected([FieldError("file", "不是有效的 .xlsx 文件（内容损坏）")]) from e
-
-
-def read_rows(data: bytes) -> list[list]:
-    check_container(data)
-    max_rows = get_settings().import_max_rows
-    try:
-        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheet = wb.get_sheet_by_index(0)
-        if sheet.height > max_rows + 1:
-            raise ImportRejected([FieldError("file", f"行数过多（{sheet.height - 1} 行），单个文件上限 {max_rows} 行")])
-        return sheet.to_python(skip_empty_area=False)
-    except CalamineError as e:
-        raise ImportRejected([FieldError("file", f"无法读取 Excel 内容：{type(e).__name__}")]) from e
-    except (ValueError, OSError, IndexError) as e:
-        raise ImportRejected([FieldError("file", "无法读取 Excel 内容，文件可能已损坏")]) from e
-
-
-def _cell_text(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v).strip()
 
 
 _HEADER_OF = {f: h for h, f, _ in COLUMNS}
@@ -419,10 +337,7 @@ def export_enterprises(session: Session, *, actor: Principal, filters: ListFilte
     desc = sort.startswith("-")  # the same order as the list on the screen
     stmt = stmt.order_by(key.desc(), Enterprise.id.desc()) if desc else stmt.order_by(key.asc(), Enterprise.id.asc())
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(
-        buf,
-        {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False},
-    )
+    wb = workbook(buf)
     ws = wb.add_worksheet("企业")
     headers = ["统一社会信用代码", "企业名称", "乡镇（街道）", "产业链", "企业规模", "所有制", "是否规上", "亩产效益类别",
                f"{year or ''} 年营业收入（万元）"]

@@ -5,7 +5,8 @@ import io
 from app.evaluation.report import Report
 from app.reference import township_names
 from app.registers.labels import COURSE_NAMES
-from app.support.excel import workbook, write_stats
+from app.support.excel import write_stats
+from app.xlsx import workbook
 
 
 def report_xlsx(rep: Report) -> bytes:

@@ -46,6 +46,26 @@ class Impact:
                         for f in self.draft.by_fund},
         }
 
+    def summary(self) -> dict:
+        """The comparison as the page and the API show it: totals and differences by funder, and each fund's
+        balance against what either set of documents would spend from it."""
+        diff = self.difference()
+        cur = {(f.code or f.name): f.forecast_yuan for f in self.current.by_fund}
+        drafted = {f.code or f.name for f in self.draft.by_fund}
+        funds = [{"name": f.name, "funder": f.funder, "remaining_yuan": f.remaining_yuan,
+                  "current_yuan": cur.get(f.code or f.name, 0), "draft_yuan": f.forecast_yuan,
+                  "difference_yuan": diff["by_fund"].get(f.code or f.name, 0), "after_yuan": f.after_yuan}
+                 for f in self.draft.by_fund]
+        funds += [{"name": f.name, "funder": f.funder, "remaining_yuan": f.remaining_yuan,
+                   "current_yuan": f.forecast_yuan, "draft_yuan": 0, "difference_yuan": -f.forecast_yuan,
+                   "after_yuan": f.remaining_yuan}
+                  for f in self.current.by_fund if (f.code or f.name) not in drafted]
+        return {"code": self.code, "number": self.number, "scenario": self.scenario, "scenarios": self.events,
+                "notes": self.notes, "current_by_funder": self.current.by_funder,
+                "draft_by_funder": self.draft.by_funder, "difference_by_funder": diff["by_funder"],
+                "current_total_yuan": self.current.total_yuan, "draft_total_yuan": self.draft.total_yuan,
+                "by_fund": funds}
+
 
 def _shift(day: date, years: int) -> date:
     try:

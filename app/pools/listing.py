@@ -343,6 +343,14 @@ def all_candidates(session: Session, *, actor: Principal, pool_code: str, filter
     return [_candidate_row(pool_def, r) for r in session.execute(stmt)], year
 
 
+def rank_candidates(rows: list) -> list:
+    """Candidates in the order to act on them: those meeting every checkable condition first, then those waiting
+    for a person's judgement; within each, the highest revenue first — the closest to the next step (e.g. 规上,
+    营业收入 2000 万元); firms without figures last."""
+    return sorted(rows, key=lambda r: (r.candidacy != "met", r.revenue_yuan is None, -(r.revenue_yuan or 0),
+                                       r.enterprise.name, r.enterprise.id))
+
+
 def candidate_counts(
     session: Session, *, actor: Principal, pool_code: str, filters: PoolFilters
 ) -> tuple[dict[str, dict[str, int]], int]:

@@ -113,7 +113,8 @@ MU_IMPORT_HEADERS = {
 
 def import_mu_classes(session: Session, *, actor: Principal, year: int, data: bytes) -> tuple[int, int]:
     """The county's evaluation list (.xlsx: USCC + class) for a year; every row checked, all written or none."""
-    from app.enterprises.excel import ImportRejected, read_rows
+    from app.xlsx import ImportRejected, read_rows
+    from app.xlsx import cell_text as text
 
     require_county_writer(actor)
     if not 2000 <= year <= 2100:
@@ -121,13 +122,6 @@ def import_mu_classes(session: Session, *, actor: Principal, year: int, data: by
     rows = read_rows(data)
     if not rows:
         raise ImportRejected([FieldError("file", "工作表为空")])
-
-    def text(v) -> str:
-        if v is None:
-            return ""
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        return str(v).strip()
 
     header = [text(c) for c in rows[0]]
     cols = {MU_IMPORT_HEADERS[h]: i for i, h in enumerate(header) if h in MU_IMPORT_HEADERS}

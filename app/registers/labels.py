@@ -6,3 +6,6 @@ PROJECT_KIND_NAMES = {"tech_upgrade": "技改项目", "key_chain": "强链延链
 STAGE_NAMES = {"planned": "谋划储备", "under_construction": "在建", "completed": "已竣工"}
 REGISTER_NAMES = {"training": "培训登记", "assessments": "数字化测评", "projects": "项目库"}
 AUDIT_ENTITIES = {"training_record": "培训登记", "digital_assessment": "数字化测评", "enterprise_project": "项目"}
+# The tables the register pages use by name (registered with the templates once, by app.labels).
+TEMPLATE_GLOBALS = {"COURSE_NAMES": COURSE_NAMES, "ASSESSMENT_LEVELS": LEVEL_NAMES, "PROJECT_KINDS": PROJECT_KIND_NAMES,
+                    "PROJECT_STAGES": STAGE_NAMES, "REGISTER_NAMES": REGISTER_NAMES}

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import xlsxwriter
 from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
@@ -21,7 +20,6 @@ from app.accounts.permissions import Principal
 from app.audit import service as audit
 from app.audit.models import AuditEntry
 from app.db import utcnow
-from app.enterprises.excel import read_rows
 from app.enterprises.models import Enterprise
 from app.enterprises.uscc import normalise
 from app.errors import FieldError, NotFound, ValidationFailed
@@ -29,8 +27,8 @@ from app.pagination import decode_cursor, encode_cursor
 from app.reference import township_names
 from app.registers.labels import COURSE_NAMES, LEVEL_NAMES, PROJECT_KIND_NAMES, STAGE_NAMES
 from app.registers.models import DigitalAssessment, Project, TrainingRecord
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from app.xlsx import XLSX as XLSX
+from app.xlsx import notes, read_rows, workbook
 
 
 class Bad(ValueError):
@@ -396,11 +394,6 @@ def totals(session: Session, *, actor: Principal, start: date, end: date) -> Tot
 # --- .xlsx --------------------------------------------------------------------------------------
 
 
-def _book(buf: io.BytesIO) -> xlsxwriter.Workbook:
-    return xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
-                                     "strings_to_urls": False})
-
-
 def _cell(v, names: dict | None = None) -> str | int:
     if v is None:
         return ""
@@ -417,13 +410,12 @@ NAMES_OF = {"course_kind": COURSE_NAMES, "level": LEVEL_NAMES, "kind": PROJECT_K
 def template_xlsx(register: str) -> bytes:
     reg = get_register(register)
     buf = io.BytesIO()
-    wb = _book(buf)
+    wb = workbook(buf)
     ws = wb.add_worksheet(reg.name)
     head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     for i, c in enumerate(reg.columns):
         ws.write_string(0, i, c.header, head)
         ws.set_column(i, i, max(14, len(c.header) * 2))
-    notes = wb.add_worksheet("说明")
     lines = [f"{reg.name}：每行一条记录，按统一社会信用代码识别企业（须已在企业名录中登记；乡镇工作人员只能登记本乡镇企业）。",
              "日期填写如 2023-06-30；金额以元为单位填写整数。"]
     for f, names in NAMES_OF.items():
@@ -431,9 +423,7 @@ def template_xlsx(register: str) -> bytes:
             header = next(c.header for c in reg.columns if c.field == f)
             lines.append(f"{header}填：{'、'.join(str(v) for v in names.values())}。")
     lines.append("任何一处有误，整个文件都不会写入，并列出每个错误的行、列和单元格。")
-    for i, line in enumerate(lines):
-        notes.write_string(i, 0, line)
-    notes.set_column(0, 0, 110)
+    notes(wb, lines)
     wb.close()
     return buf.getvalue()
 
@@ -443,7 +433,7 @@ def export_xlsx(session: Session, *, actor: Principal, register: str, start: dat
     """The register as the import template's columns plus the enterprise's name and township (re-importable)."""
     reg = get_register(register)
     buf = io.BytesIO()
-    wb = _book(buf)
+    wb = workbook(buf)
     ws = wb.add_worksheet(reg.name)
     head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     cols = [c for c in reg.columns if not (public and c.field == "participant")]

@@ -7,20 +7,18 @@ Rows are matched by 统一社会信用代码; a row left with every figure empty
 import io
 from datetime import date
 
-import xlsxwriter
-from python_calamine import CalamineError, CalamineWorkbook
 from sqlalchemy.orm import Session
 
 from app.accounts.permissions import Principal
-from app.config import get_settings
-from app.enterprises.excel import check_container
 from app.errors import FieldError, ValidationFailed
 from app.reference import township_names
 from app.reports import service
 from app.reports.models import FILING_FIELDS
 from app.reports.schemas import FilingRowIn
+from app.xlsx import XLSX as XLSX
+from app.xlsx import notes, workbook
+from app.xlsx import read_rows as read_sheet
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADERS = [("统一社会信用代码", "uscc"), ("企业名称", "name"), ("乡镇（街道）", "township")] + [
     (f"{label}（{unit}）", field) for field, (label, unit) in FILING_FIELDS.items()
 ]
@@ -29,8 +27,7 @@ HEADERS = [("统一社会信用代码", "uscc"), ("企业名称", "name"), ("乡
 def template_xlsx(session: Session, *, actor: Principal, period: int, township: str | None) -> bytes:
     """Every enterprise of the township (all, for the county) with what it has filed for the month."""
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
-                                   "strings_to_urls": False, "constant_memory": True})
+    wb = workbook(buf, constant_memory=True)
     ws = wb.add_worksheet(service.month_text(period))
     head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     for c, (h, _) in enumerate(HEADERS):
@@ -54,16 +51,13 @@ def template_xlsx(session: Session, *, actor: Principal, period: int, township: 
             r += 1
         if cursor is None:
             break
-    notes = wb.add_worksheet("说明")
     due = service.deadline(session, period)
-    for i, line in enumerate([
+    notes(wb, [
         f"{service.month_label(period)}月度填报，截止日 {due.year}年{due.month}月{due.day}日（含当日）；截止日后仍可更正，系统记为逾期更正。",
         "金额以元为单位填写整数，用电量以千瓦时为单位；研发投入、工业产值必填，不能为负数。",
         "按统一社会信用代码识别企业；只能填报本乡镇的企业。所有数值都留空的行视为未填报，不写入。",
         "任何一行有误，整个文件都不会写入，并列出每处错误的行、列和原因。",
-    ]):
-        notes.write_string(i, 0, line)
-    notes.set_column(0, 0, 110)
+    ])
     wb.close()
     return buf.getvalue()
 
@@ -93,17 +87,7 @@ def _int_cell(v, header: str, rownum: int, errors: list[FieldError], field: str)
 def read_rows(data: bytes) -> tuple[list[FilingRowIn], list[int]]:
     """The filled rows of an uploaded template and their sheet row numbers; a cell that is not a whole number
     is reported by row and column."""
-    check_container(data)
-    try:
-        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheet = wb.get_sheet_by_index(0)
-        if sheet.height > get_settings().import_max_rows + 1:
-            raise ValidationFailed.one("file", f"行数过多（{sheet.height - 1} 行）")
-        rows = sheet.to_python(skip_empty_area=False)
-    except CalamineError as e:
-        raise ValidationFailed.one("file", f"无法读取 Excel 内容：{type(e).__name__}") from e
-    except (ValueError, OSError, IndexError) as e:
-        raise ValidationFailed.one("file", "无法读取 Excel 内容，文件可能已损坏") from e
+    rows = read_sheet(data)
     if not rows:
         raise ValidationFailed.one("file", "文件没有内容")
     header = [str(c).strip() if c is not None else "" for c in rows[0]]

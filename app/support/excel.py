@@ -3,22 +3,16 @@
 import io
 from datetime import date
 
-import xlsxwriter
 from sqlalchemy.orm import Session
 
 from app.accounts.permissions import Principal
 from app.reference import township_names
 from app.support import problems as service
 from app.support.labels import CATEGORY_NAMES, CHANNEL_NAMES, STATUS_NAMES
+from app.xlsx import workbook
 
 STAT_HEADERS = ["", "件数", "未办结", "超期未办结", "已办结", "已销号", "退回", "超期（含超期办结）", "超期率（%）", "平均办结天数"]
 BY_NAMES = {"category": "按类别", "unit": "按责任单位", "township": "按乡镇", "month": "按月份"}
-
-
-def workbook(buf: io.BytesIO) -> xlsxwriter.Workbook:
-    """Every text written as a string: nothing in a cell runs as a formula or becomes a link."""
-    return xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
-                                     "strings_to_urls": False})
 
 
 def write_stats(wb, ws, rows: list[service.StatRow], first: str, start_row: int = 0) -> int:

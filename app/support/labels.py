@@ -55,3 +55,7 @@ AUDIT_ENTITIES = {
     "service_problem": "服务直通车诉求", "service_officer": "服务专员", "officer_assignment": "专员帮包",
     "voyage_listing": "助企远航", "service_visit": "走访", "improvement_plan": "一企一策", "plan_task": "一企一策任务",
 }
+
+# The tables the support pages use by name (registered with the templates once, by app.labels).
+TEMPLATE_GLOBALS = {"PROBLEM_STATUS": STATUS_NAMES, "PROBLEM_CATEGORY": CATEGORY_NAMES, "PROBLEM_CHANNEL": CHANNEL_NAMES,
+                    "PROBLEM_ACTION": ACTION_NAMES, "VISIT_KIND": VISIT_KIND_NAMES, "DEPARTMENTS": DEPARTMENTS}

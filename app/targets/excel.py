@@ -7,33 +7,25 @@ Columns: 序号 | 项目名称 | the 19 townships (开发区 … 梁堂镇) | �
 - `read_table`: an uploaded workbook → rows for app.reference.targets.parse_target_table, with
   the sheet's own row numbers. The header row is found by its 项目名称 cell; county-level rows
   leave the township cells empty.
-Strings are written as strings (no formula injection).
+Read and written through app.xlsx (safe reader; strings stay strings).
 """
 
 import io
 import re
 from datetime import date, datetime
 
-import xlsxwriter
-from python_calamine import CalamineError, CalamineWorkbook
-
-from app.enterprises.excel import check_container
+from app import xlsx
 from app.errors import FieldError
 from app.reference import townships
 from app.reference.targets import TargetTableInvalid
 from app.targets.models import TargetIndicator, TargetSet
 from app.targets.progress import STATUS_NAMES, Matrix, num
+from app.xlsx import XLSX as XLSX
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STATUS_COLOURS = {
     "met": "#D4EFDF", "on_track": "#EAF4FB", "behind": "#FDEBD0", "overdue": "#F9D6D2",
     "not_available": "#EEEEEE", "no_target": "#FFFFFF",
 }
-
-
-def _book(buf: io.BytesIO) -> xlsxwriter.Workbook:
-    return xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False,
-                                     "strings_to_urls": False})
 
 
 def _responsible(ind: TargetIndicator) -> str:
@@ -84,22 +76,19 @@ def _write_table_sheet(wb, ws, ts: TargetSet) -> None:
 
 
 def _notes(wb) -> None:
-    notes = wb.add_worksheet("说明")
-    for i, line in enumerate([
+    xlsx.notes(wb, [
         "目标表格式与冠政办发〔2023〕7号附件相同：每行一项指标，列为 19 个乡镇（街道）、总数、完成时限。",
         "修改各乡镇数值和总数后上传即可录入新年度目标；各乡镇之和必须等于总数（比率指标除外）。",
         "县级指标（无乡镇分解，如“小巨人”“瞪羚企业”）的乡镇列留空，只填总数。",
         "完成时限写“2024年9月”或“2024年3月25日前”；比率指标写“每月18日前完成填报”。",
         "项目名称须与指标目录一致（系统据此确定统计口径）；任何一处错误，整张表都不会写入，并列出每个出错的单元格。",
-    ]):
-        notes.write_string(i, 0, line)
-    notes.set_column(0, 0, 110)
+    ])
 
 
 def table_xlsx(ts: TargetSet) -> bytes:
     """The table alone, in the attachment's layout (the upload template)."""
     buf = io.BytesIO()
-    wb = _book(buf)
+    wb = xlsx.workbook(buf)
     _write_table_sheet(wb, wb.add_worksheet("目标表"), ts)
     _notes(wb)
     wb.close()
@@ -109,7 +98,7 @@ def table_xlsx(ts: TargetSet) -> bytes:
 def matrix_xlsx(m: Matrix) -> bytes:
     """The progress matrix: per township 目标 | 完成 side by side, coloured by status; then the table."""
     buf = io.BytesIO()
-    wb = _book(buf)
+    wb = xlsx.workbook(buf)
     ws = wb.add_worksheet("完成情况")
     head = wb.add_format({"bold": True, "border": 1, "align": "center", "valign": "vcenter", "text_wrap": True, "bg_color": "#DDEBF7"})
     cell = wb.add_format({"border": 1, "valign": "vcenter", "text_wrap": True})
@@ -198,20 +187,10 @@ def _empty(v) -> bool:
 
 def read_table(data: bytes) -> tuple[list[dict], int]:
     """The rows of the first sheet laid out like the attachment, and the sheet row number of the first."""
-    check_container(data)
-    try:
-        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        for name in wb.sheet_names:
-            sheet = wb.get_sheet_by_name(name)
-            if sheet.height > 1000:
-                continue
-            found = _read_sheet(sheet.to_python(skip_empty_area=False))
-            if found is not None:
-                return found
-    except CalamineError as e:
-        raise TargetTableInvalid([FieldError("file", f"无法读取 Excel 内容：{type(e).__name__}")]) from e
-    except (ValueError, OSError, IndexError) as e:
-        raise TargetTableInvalid([FieldError("file", "无法读取 Excel 内容，文件可能已损坏")]) from e
+    for rows in xlsx.sheets(data):  # a sheet longer than the import row limit is not a table
+        found = _read_sheet(rows)
+        if found is not None:
+            return found
     raise TargetTableInvalid([FieldError("file", "未找到目标表：须有一行表头，含“项目名称”“总数”“完成时限”及各乡镇列")])
 
 

@@ -14,3 +14,7 @@ VALUES = {"progress": STATUS_NAMES, "measure": MEASURE_NAMES}
 
 def codes() -> dict[str, str]:
     return {**indicator_names(), **MEASURE_NAMES}
+
+
+# The tables the target pages use by name (registered with the templates once, by app.labels).
+TEMPLATE_GLOBALS = {"TARGET_STATUS": STATUS_NAMES, "MEASURE_NAMES": MEASURE_NAMES}

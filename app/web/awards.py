@@ -10,7 +10,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from app.accounts.permissions import Principal
@@ -28,7 +27,7 @@ from app.policies import coverage
 from app.policies import store as policy_store
 from app.policies.schema import FUNDER_NAMES
 from app.web.forms import attempt
-from app.web.render import list_qs, redirect, render, templates
+from app.web.render import download, list_qs, redirect, render, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -301,7 +300,7 @@ def line_page(request: Request, line_id: int, session: SessionDep, principal: Pa
 def ledger_xlsx(request: Request, session: SessionDep, principal: PagePrincipal):
     filters = _line_filters(request)  # the same filters, defaults included, as the list it is exported from
     data = excel.ledger_xlsx(session, actor=principal, filters=filters)
-    return Response(data, media_type=excel.XLSX, headers={"Content-Disposition": "attachment; filename=award-ledger.xlsx"})
+    return download(data, "award-ledger.xlsx")
 
 
 # --- 公示 ---------------------------------------------------------------------------------------
@@ -327,7 +326,7 @@ def notice(request: Request, session: SessionDep, principal: PagePrincipal):
 @router.get("/awards/notice.xlsx")
 def notice_xlsx(request: Request, session: SessionDep, principal: PagePrincipal):
     data = excel.notice_xlsx(session, actor=principal, year=_year(request))
-    return Response(data, media_type=excel.XLSX, headers={"Content-Disposition": "attachment; filename=award-notice.xlsx"})
+    return download(data, "award-notice.xlsx")
 
 
 # --- funds ---------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import Response
 from sqlalchemy import func, select
 
 from app.awards import proposals as award_proposals
@@ -16,7 +15,7 @@ from app.enterprises.service import ListFilters
 from app.errors import FieldError, ValidationFailed
 from app.filters import enterprise_filters
 from app.web.forms import attempt, field_message
-from app.web.render import list_qs, redirect, render
+from app.web.render import download, list_qs, redirect, render
 
 router = APIRouter(include_in_schema=False)
 FORM = {"form": True}  # a form sends numbers as text
@@ -130,16 +129,12 @@ def suggest(request: Request, session: SessionDep, principal: PagePrincipal):
 def export(session: SessionDep, principal: PagePrincipal, filters: PageFilters, sort: str = "name"):
     principal.require("enterprises:read")
     data = excel.export_enterprises(session, actor=principal, filters=filters, sort=sort)
-    return Response(data, media_type=excel.XLSX, headers={"Content-Disposition": "attachment; filename=enterprises.xlsx"})
+    return download(data, "enterprises.xlsx")
 
 
 @router.get("/enterprises/template.xlsx")
 def template(principal: PagePrincipal):
-    return Response(
-        excel.template_bytes(),
-        media_type=excel.XLSX,
-        headers={"Content-Disposition": "attachment; filename=enterprise-template.xlsx"},
-    )
+    return download(excel.template_bytes(), "enterprise-template.xlsx")
 
 
 @router.get("/enterprises/import")

@@ -4,7 +4,6 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
 
 from app.awards import funds as fund_service
 from app.awards.models import FUND_ENTRY_NAMES, SPENDING_KINDS
@@ -14,10 +13,9 @@ from app.evaluation import excel, report, spending
 from app.money import wan_to_yuan
 from app.policies.schema import FUNDER_NAMES
 from app.web.forms import attempt
-from app.web.render import redirect, render
+from app.web.render import download, redirect, render
 
 router = APIRouter(include_in_schema=False)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _build(session, principal, scope: str, year: int | None, public: bool):
@@ -44,7 +42,7 @@ def evaluation_xlsx(session: SessionDep, principal: PagePrincipal, scope: Annota
                     year: Annotated[int | None, Query(ge=2000, le=2100)] = None, public: Annotated[bool, Query()] = False):
     rep = _build(session, principal, scope, year, public)
     name = f"evaluation-{rep.year or 'plan'}{'-public' if public else ''}.xlsx"
-    return Response(excel.report_xlsx(rep), media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return download(excel.report_xlsx(rep), name)
 
 
 def _spending_page(request, session, principal, errors=None, message=None, status_code=200):

@@ -6,7 +6,6 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
-from fastapi.responses import Response
 from pydantic import ValidationError
 
 from app.config import get_settings
@@ -19,7 +18,7 @@ from app.reports import service as filing_service
 from app.reports.models import FILING_FIELDS
 from app.reports.schemas import FilingIn
 from app.web.forms import attempt
-from app.web.render import render
+from app.web.render import download, render
 
 router = APIRouter(include_in_schema=False)
 FORM = {"form": True}  # a form sends numbers as text
@@ -178,8 +177,7 @@ def template(month: str, session: SessionDep, principal: PagePrincipal, township
     period = filing_service.parse_month(month)
     town = principal.township_filter() or township or None
     data = excel.template_xlsx(session, actor=principal, period=period, township=town)
-    return Response(data, media_type=excel.XLSX,
-                    headers={"Content-Disposition": f"attachment; filename=filing-{month}{'-' + town if town else ''}.xlsx"})
+    return download(data, f"filing-{month}{'-' + town if town else ''}.xlsx")
 
 
 @router.post("/filings/{month}/import")

@@ -16,7 +16,6 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
-from fastapi.responses import Response
 
 from app.deps import PageForm, PagePrincipal, SessionDep
 from app.errors import AppError, ValidationFailed
@@ -25,7 +24,7 @@ from app.policies import coverage, editing, store
 from app.policies.models import STATUS_NAMES
 from app.reference import honours
 from app.web.forms import INLINE, attempt
-from app.web.render import redirect, render, templates
+from app.web.render import download, redirect, render, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -141,12 +140,11 @@ def upload(request: Request, session: SessionDep, principal: PagePrincipal, file
 
 
 @router.get("/policy-documents/{code}/document.yaml")
-def download(code: str, session: SessionDep, principal: PagePrincipal,
-             status: Annotated[str, Query(pattern="^(published|draft)$")] = "published"):
+def document_yaml(code: str, session: SessionDep, principal: PagePrincipal,
+                  status: Annotated[str, Query(pattern="^(published|draft)$")] = "published"):
     v = store.document_yaml(session, actor=principal, code=code, status=status)
     suffix = "-draft" if status == "draft" else ""
-    return Response(v.content, media_type="application/yaml; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{code}{suffix}.yaml"'})
+    return download(v.content, f"{code}{suffix}.yaml", media_type="application/yaml; charset=utf-8")
 
 
 @router.get("/policy-documents/{code}/draft")
@@ -281,11 +279,10 @@ def diff_page(request: Request, code: str, session: SessionDep, principal: PageP
 @router.get("/policy-documents/{code}/draft/impact")
 def impact_page(request: Request, code: str, session: SessionDep, principal: PagePrincipal,
                 scenario: Annotated[str, Query(pattern="^(events|targets)$")] = "events"):
-    from app.api.policy_documents import impact_read
     from app.policies.impact import impact
 
     principal.require("awards:read")
     ctx = _context(session, code)
-    ctx["impact"] = impact_read(impact(session, actor=principal, code=code, scenario=scenario))
+    ctx["impact"] = impact(session, actor=principal, code=code, scenario=scenario).summary()
     ctx["scenario"] = scenario
     return render(request, "policies/impact.html", ctx)

@@ -1,11 +1,9 @@
 """Pool pages: overview (pools × townships), a pool's members and candidates, yearly review, graduation,
 亩产效益, and the pool panel on the enterprise page."""
 
-import io
 from datetime import date
 from typing import Annotated
 
-import xlsxwriter
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
@@ -15,13 +13,12 @@ from app.deps import CurrentEnterprise, PageForm, PagePrincipal, SessionDep
 from app.errors import AppError, ValidationFailed
 from app.filters import PoolFiltersDep
 from app.labels import quoted
-from app.money import wan_number
 from app.pools import common, listing, mu_provisional, mu_records
+from app.pools import excel as pool_excel
 from app.pools import graduation as pool_graduation
 from app.pools import membership as pool_membership
 from app.pools import review as pool_review
 from app.pools import status as pool_status
-from app.pools.common import CANDIDACY_LABELS, MU_SOURCE_NAMES
 from app.pools.definitions import load_mu_scheme, load_pools
 from app.pools.listing import PoolFilters
 from app.pools.models import LEAVE_REASONS
@@ -35,12 +32,11 @@ from app.pools.schemas import (
     ReviewEnterItem,
     ReviewLeaveItem,
 )
-from app.reference import SIZE_NAMES, township_names, townships
+from app.reference import townships
 from app.web.forms import attempt, invalid
-from app.web.render import list_qs, render, templates
+from app.web.render import download, list_qs, render, templates
 
 router = APIRouter(include_in_schema=False)
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 templates.env.globals.update(pool_defs=load_pools)  # the words of this domain come from app/pools/labels.py
 
@@ -246,7 +242,7 @@ def pool_page(
                                              include_left=tab == "history")
     elif tab == "candidates":
         ranked, ctx["year"] = listing.all_candidates(session, actor=principal, pool_code=pool_code, filters=f)
-        ranked = rank_candidates(ranked)
+        ranked = listing.rank_candidates(ranked)
         start = int(cursor) if cursor and cursor.isdigit() else 0
         ctx["rows"] = ranked[start:start + PAGE]
         ctx["rank_from"] = start + 1
@@ -264,85 +260,18 @@ def pool_page(
 PAGE = 50
 
 
-def rank_candidates(rows: list) -> list:
-    """Candidates in the order to act on them: those meeting every checkable condition first, then those waiting
-    for a person's judgement; within each, the highest revenue first — the closest to the next step (e.g. 规上,
-    营业收入 2000 万元); firms without figures last."""
-    return sorted(rows, key=lambda r: (r.candidacy != "met", r.revenue_yuan is None, -(r.revenue_yuan or 0),
-                                       r.enterprise.name, r.enterprise.id))
-
-
-def _xlsx(sheet: str, headers: list[str], rows: list[list]) -> bytes:
-    """Text is written as text: nothing in a name can run as a formula."""
-    buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(
-        buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
-    )
-    ws = wb.add_worksheet(sheet)
-    bold = wb.add_format({"bold": True})
-    wan = wb.add_format({"num_format": "#,##0.00"})
-    for i, h in enumerate(headers):
-        ws.write_string(0, i, h, bold)
-        ws.set_column(i, i, max(10, len(h) * 2))
-    for r, row in enumerate(rows, start=1):
-        for c, v in enumerate(row):
-            if v is None:
-                continue
-            if isinstance(v, float):
-                ws.write_number(r, c, v, wan)
-            elif isinstance(v, int):
-                ws.write_number(r, c, v)
-            else:
-                ws.write_string(r, c, str(v))
-    wb.close()
-    return buf.getvalue()
-
-
 @router.get("/pools/{pool_code}/members.xlsx")
 def members_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipal, filters: PoolFiltersDep,
                  tab: str = "members"):
-    rows, year = listing.all_members(
-        session, actor=principal, pool_code=pool_code, filters=_clean(filters), include_left=tab == "history"
-    )
-    names = township_names()
-    data = _xlsx(
-        "成员",
-        ["统一社会信用代码", "企业名称", "乡镇（街道）", "入库类别", "入库日期", "入库人", "出库日期", "出库原因",
-         f"{year} 年营业收入（万元）", f"{year} 年主营业务收入（万元）", f"按 {year} 年数据判断", "亩产效益类别", "类别来源"],
-        [
-            [r.enterprise.uscc, r.enterprise.name, names.get(r.enterprise.township),
-             common.class_name(pool_code, r.membership.entry_class) or r.membership.entry_class,
-             r.membership.entered_date.isoformat(), r.membership.entered_by,
-             r.membership.left_date.isoformat() if r.membership.left_date else None,
-             LEAVE_REASONS.get(r.membership.leave_reason) if r.membership.leave_reason else None,
-             wan_number(r.revenue_yuan), wan_number(r.main_revenue_yuan), CANDIDACY_LABELS[r.candidacy], r.mu_class,
-             MU_SOURCE_NAMES.get(r.mu_source) if r.mu_source else None]
-            for r in rows
-        ],
-    )
-    return Response(data, media_type=XLSX, headers={"Content-Disposition": f"attachment; filename={pool_code}-members.xlsx"})
+    data = pool_excel.members_xlsx(session, actor=principal, pool_code=pool_code, filters=_clean(filters),
+                                   include_left=tab == "history")
+    return download(data, f"{pool_code}-members.xlsx")
 
 
 @router.get("/pools/{pool_code}/candidates.xlsx")
 def candidates_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipal, filters: PoolFiltersDep):
-    rows, year = listing.all_candidates(session, actor=principal, pool_code=pool_code, filters=_clean(filters))
-    rows = rank_candidates(rows)  # the order of the list on the screen
-    pool_def = common.get_pool_def(session, pool_code)
-    names = township_names()
-    data = _xlsx(
-        "候选企业",
-        ["统一社会信用代码", "企业名称", "乡镇（街道）", "规模", "行业", f"{year} 年营业收入（万元）",
-         f"{year} 年主营业务收入（万元）", "判断", *[e.name for e in pool_def.entry_classes], "亩产效益类别", "排序（离下一步越近越靠前）"],
-        [
-            [r.enterprise.uscc, r.enterprise.name, names.get(r.enterprise.township),
-             SIZE_NAMES.get(r.enterprise.size, r.enterprise.size),
-             r.enterprise.industry, wan_number(r.revenue_yuan), wan_number(r.main_revenue_yuan), CANDIDACY_LABELS[r.candidacy],
-             *[CANDIDACY_LABELS[r.classes[e.code]] for e in pool_def.entry_classes], r.mu_class, i]
-            for i, r in enumerate(rows, start=1)
-        ],
-    )
-    return Response(data, media_type=XLSX,
-                    headers={"Content-Disposition": f"attachment; filename={pool_code}-candidates.xlsx"})
+    data = pool_excel.candidates_xlsx(session, actor=principal, pool_code=pool_code, filters=_clean(filters))
+    return download(data, f"{pool_code}-candidates.xlsx")
 
 
 @router.post("/pools/{pool_code}/enter")

@@ -4,21 +4,14 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
-from fastapi.responses import Response
 
 from app.config import get_settings
 from app.deps import PageForm, PagePrincipal, SessionDep
-from app.reference import AUDIT_ENTITIES
-from app.registers import labels as L
 from app.registers import service
 from app.web.forms import INLINE, attempt
-from app.web.render import render, templates
+from app.web.render import download, render
 
 router = APIRouter(include_in_schema=False)
-templates.env.globals.update(COURSE_NAMES=L.COURSE_NAMES, ASSESSMENT_LEVELS=L.LEVEL_NAMES, PROJECT_KINDS=L.PROJECT_KIND_NAMES,
-                             PROJECT_STAGES=L.STAGE_NAMES, REGISTER_NAMES=L.REGISTER_NAMES)
-for k, v in L.AUDIT_ENTITIES.items():
-    AUDIT_ENTITIES.setdefault(k, v)
 
 PERIOD = (date(2022, 1, 1), date(2024, 12, 31))  # 冠政发〔2022〕9号: 2022—2024
 
@@ -68,11 +61,9 @@ def import_file(request: Request, register: str, session: SessionDep, principal:
 @router.get("/registers/{register}/template.xlsx")
 def template(register: str, principal: PagePrincipal):
     principal.require("registers:read")
-    return Response(service.template_xlsx(register), media_type=service.XLSX,
-                    headers={"Content-Disposition": f'attachment; filename="{register}-template.xlsx"'})
+    return download(service.template_xlsx(register), f"{register}-template.xlsx")
 
 
 @router.get("/registers/{register}/export.xlsx")
 def export(register: str, session: SessionDep, principal: PagePrincipal):
-    return Response(service.export_xlsx(session, actor=principal, register=register), media_type=service.XLSX,
-                    headers={"Content-Disposition": f'attachment; filename="{register}.xlsx"'})
+    return download(service.export_xlsx(session, actor=principal, register=register), f"{register}.xlsx")

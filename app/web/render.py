@@ -1,10 +1,11 @@
 """Template rendering for pages: whole page normally, one named block for an htmx request."""
 
+import re
 from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from app import labels
@@ -13,8 +14,6 @@ from app.errors import AppError
 from app.labels import quoted
 from app.money import wan_2dp, wan_exact
 from app.reference import (
-    AUDIT_ACTIONS,
-    AUDIT_ENTITIES,
     LEVEL_NAMES,
     OUTCOME_NAMES,
     OWNERSHIP_NAMES,
@@ -23,6 +22,7 @@ from app.reference import (
     township_names,
     townships,
 )
+from app.xlsx import XLSX
 
 templates = Jinja2Blocks(directory=str(Path(__file__).parent.parent / "templates"))
 
@@ -58,8 +58,6 @@ env.globals.update(
     OUTCOME_NAMES=OUTCOME_NAMES,
     SIZE_NAMES=SIZE_NAMES,
     OWNERSHIP_NAMES=OWNERSHIP_NAMES,
-    AUDIT_ACTIONS=AUDIT_ACTIONS,
-    AUDIT_ENTITIES=AUDIT_ENTITIES,
     url=url,
     ROLE_NAMES=ROLE_NAMES,
 )
@@ -82,6 +80,13 @@ def render(request: Request, template: str, context: dict, *, block: str | None 
         resp = templates.TemplateResponse(request, template, ctx, status_code=status_code)
     resp.headers["Vary"] = "HX-Request"
     return resp
+
+
+def download(data: bytes, filename: str, media_type: str = XLSX) -> Response:
+    """A file to save (an .xlsx unless said otherwise), named `filename` (anything but ASCII letters, digits,
+    . _ - becomes _)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
+    return Response(data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{safe}"'})
 
 
 def redirect(request: Request, url: str):

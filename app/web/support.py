@@ -8,26 +8,13 @@ from fastapi.responses import Response
 
 from app.deps import CurrentEnterprise, PageForm, PagePrincipal, SessionDep
 from app.errors import FieldError, ValidationFailed
-from app.reference import AUDIT_ACTIONS, AUDIT_ENTITIES
 from app.support import excel, visits
-from app.support import labels as L
 from app.support import problems as service
 from app.web.forms import attempt
-from app.web.render import redirect, render, templates
+from app.web.render import download, list_qs, redirect, render, templates
 
 router = APIRouter(include_in_schema=False)
-templates.env.globals.update(
-    PROBLEM_STATUS=L.STATUS_NAMES, PROBLEM_CATEGORY=L.CATEGORY_NAMES, PROBLEM_CHANNEL=L.CHANNEL_NAMES,
-    PROBLEM_ACTION=L.ACTION_NAMES, VISIT_KIND=L.VISIT_KIND_NAMES, DEPARTMENTS=L.DEPARTMENTS,
-    problem_unit=service.unit_label,
-)
-# The history tab names this domain's audited actions in Chinese.
-for k, v in L.AUDIT_ACTIONS.items():
-    AUDIT_ACTIONS.setdefault(k, v)
-for k, v in L.AUDIT_ENTITIES.items():
-    AUDIT_ENTITIES.setdefault(k, v)
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+templates.env.globals.update(problem_unit=service.unit_label)  # the words of this domain: app/support/labels.py
 
 
 def _d(v: str | None, field: str, label: str, errors: list[FieldError]) -> date | None:
@@ -69,6 +56,7 @@ def overview(
     rows, nxt, total = service.list_problems(session, actor=principal, filters=f, cursor=cursor, limit=50, today=today)
     return render(request, "support/overview.html", {
         "section": "support", "rows": rows, "next_cursor": nxt, "total": total, "f": f, "today": today,
+        "base_qs": list_qs(request), "is_first_page": cursor is None,
         "counts": service.counts(session, actor=principal, today=today),
         "by_unit": service.overdue_by_unit(session, actor=principal, today=today),
     }, block="results")
@@ -226,7 +214,7 @@ def report_xlsx(session: SessionDep, principal: PagePrincipal,
     principal.require("support:read")
     s, e = _period(start, end)
     data = excel.problems_xlsx(session, actor=principal, start=s, end=e)
-    return Response(data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="problems-{s}-{e}.xlsx"'})
+    return download(data, f"problems-{s}-{e}.xlsx")
 
 
 # --- 服务专员, visits, plans ------------------------------------------------------------------------

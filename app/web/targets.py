@@ -6,7 +6,6 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
-from fastapi.responses import Response
 from markupsafe import Markup
 
 from app import datacache
@@ -21,13 +20,13 @@ from app.reference.targets import RD_READINGS
 from app.reports import service as filing_service
 from app.targets import drafts, excel, progress
 from app.targets import service as target_service
-from app.targets.progress import MEASURE_NAMES, NEAR_DAYS, STATUS_NAMES, STATUS_RULES, describe_measure, num
+from app.targets.progress import NEAR_DAYS, STATUS_RULES, describe_measure, num
 from app.web.forms import INLINE, attempt
-from app.web.render import list_qs, redirect, render, templates
+from app.web.render import download, list_qs, redirect, render, templates
 
 router = APIRouter(include_in_schema=False)
 
-templates.env.globals.update(TARGET_STATUS=STATUS_NAMES, MEASURE_NAMES=MEASURE_NAMES, target_num=num)
+templates.env.globals.update(target_num=num)  # the words of this domain: app/targets/labels.py
 
 AsOf = Annotated[date | None, Query()]
 
@@ -511,16 +510,14 @@ def print_page(request: Request, key: str, session: SessionDep, principal: PageP
 def export(key: str, session: SessionDep, principal: PagePrincipal, as_of: AsOf = None):
     principal.require("targets:read")
     m = target_service.progress_matrix(session, actor=principal, key=key, as_of=as_of or date.today())
-    return Response(excel.matrix_xlsx(m), media_type=excel.XLSX,
-                    headers={"Content-Disposition": f"attachment; filename=targets-{key}-progress.xlsx"})
+    return download(excel.matrix_xlsx(m), f"targets-{key}-progress.xlsx")
 
 
 @router.get("/targets/{key}/table.xlsx")
 def table_xlsx(key: str, session: SessionDep, principal: PagePrincipal):
     principal.require("targets:read")
     ts = target_service.get_set(session, actor=principal, key=key)
-    return Response(excel.table_xlsx(ts), media_type=excel.XLSX,
-                    headers={"Content-Disposition": f"attachment; filename=targets-{key}.xlsx"})
+    return download(excel.table_xlsx(ts), f"targets-{key}.xlsx")
 
 
 @router.get("/targets/{key}/indicators/{code}")

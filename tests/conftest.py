@@ -292,7 +292,12 @@ class Server:
 def server(database_url, tmp_path_factory) -> Server:
     """The one live server of a test run: uvicorn in a subprocess against the test database (data must be
     committed to be seen), its log in `server.log_path`. Tests that need a server of their own make a `Server`."""
+    import httpx
+
     srv = Server(database_url, tmp_path_factory.mktemp("live") / "server.log")
+    # The OpenAPI document is built on its first request (seconds on a busy machine): built here once, so a
+    # client reading it (the generated-client test) meets a server that answers at once.
+    httpx.get(srv.base + "/api/v1/openapi.json", timeout=120)
     yield srv
     srv.stop()
 

@@ -26,7 +26,7 @@ from app.money import wan_number, wan_to_yuan
 from app.policies import coverage
 from app.policies import store as policy_store
 from app.policies.schema import FUNDER_NAMES
-from app.web.forms import attempt
+from app.web.forms import attempt, form_date
 from app.web.render import download, list_qs, redirect, render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -273,10 +273,7 @@ def pay(request: Request, line_id: int, session: SessionDep, principal: PagePrin
     principal.require("awards:approve")
 
     def save():
-        try:
-            paid = date.fromisoformat(form.get("paid_date") or "")
-        except ValueError:
-            raise ValidationFailed.one("paid_date", "请填写拨付日期（YYYY-MM-DD）") from None
+        paid = form_date(form.get("paid_date"), "paid_date", "请填写拨付日期（YYYY-MM-DD）")
         workflow.pay(session, actor=principal, line_id=line_id, paid_date=paid, voucher_no=form.get("voucher_no") or "")
 
     return _row_after(request, session, principal, line_id, attempt(session, save), "已登记拨付")
@@ -355,6 +352,12 @@ FUND_MESSAGES = {"created": "已设立资金", "top_up": "已追加资金，记�
                  "budget": "已调整资金额度，记入资金台账"}
 
 
+def _fund_period(form) -> tuple[date, date]:
+    message = "请填写资金期间的开始和结束日期"
+    return (form_date(form.get("period_start"), "period_start", message),
+            form_date(form.get("period_end"), "period_start", message))
+
+
 def _funds_after(request, session, principal, done, what: str):
     if done.error:
         return _funds_page(request, session, principal, status=done.status, errors=done.messages())
@@ -373,11 +376,7 @@ def create_fund(request: Request, session: SessionDep, principal: PagePrincipal,
 
     def save():
         amount = wan_to_yuan(form.get("amount_wan"), "amount_yuan")
-        try:
-            start = date.fromisoformat(form.get("period_start") or "")
-            end = date.fromisoformat(form.get("period_end") or "")
-        except ValueError:
-            raise ValidationFailed.one("period_start", "请填写资金期间的开始和结束日期") from None
+        start, end = _fund_period(form)
         funder = form.get("funder") or ""
         if funder not in FUNDER_NAMES:
             raise ValidationFailed.one("funder", "请选择出资层级")
@@ -431,11 +430,7 @@ def set_period(request: Request, fund_id: int, session: SessionDep, principal: P
     principal.require("awards:write")
 
     def save():
-        try:
-            start = date.fromisoformat(form.get("period_start") or "")
-            end = date.fromisoformat(form.get("period_end") or "")
-        except ValueError:
-            raise ValidationFailed.one("period_start", "请填写资金期间的开始和结束日期") from None
+        start, end = _fund_period(form)
         fund_service.update_fund(session, actor=principal, fund_id=fund_id, period_start=start, period_end=end)
 
     return _funds_after(request, session, principal, attempt(session, save), "period")

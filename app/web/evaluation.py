@@ -12,7 +12,7 @@ from app.errors import ValidationFailed
 from app.evaluation import excel, report, spending
 from app.money import wan_to_yuan
 from app.policies.schema import FUNDER_NAMES
-from app.web.forms import attempt
+from app.web.forms import attempt, form_date
 from app.web.render import download, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -63,10 +63,7 @@ def spending_page(request: Request, session: SessionDep, principal: PagePrincipa
 def record_spending(request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm):
     def save():
         amount = wan_to_yuan(form.get("amount_wan"), "amount_yuan")
-        try:
-            when = date.fromisoformat(str(form.get("spent_date") or ""))
-        except ValueError:
-            raise ValidationFailed.one("spent_date", "请填写支出日期（YYYY-MM-DD）") from None
+        when = form_date(form.get("spent_date"), "spent_date", "请填写支出日期（YYYY-MM-DD）")
         fund_id = str(form.get("fund_id") or "")
         if not fund_id.isdigit() or len(fund_id) > 9:
             raise ValidationFailed.one("fund_id", "请选择资金")

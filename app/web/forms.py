@@ -12,6 +12,7 @@ back as `done.error`, to be shown beside the fields with the form as it was type
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import date
 from typing import Generic, TypeVar
 
 from pydantic import ValidationError
@@ -60,6 +61,14 @@ class Attempt(Generic[T]):
         for x in self.field_errors():
             out.setdefault(x.field.split(".")[0], field_message(x))
         return out
+
+
+def form_date(value, field: str, message: str) -> date:
+    """A date typed into a form (YYYY-MM-DD); anything else is a 422 on `field` saying `message`."""
+    try:
+        return date.fromisoformat(str(value or ""))
+    except ValueError:
+        raise ValidationFailed.one(field, message) from None
 
 
 def invalid(exc: ValidationError) -> ValidationFailed:

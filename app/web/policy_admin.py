@@ -23,7 +23,7 @@ from app.policies import cases as case_runner
 from app.policies import coverage, editing, store
 from app.policies.models import STATUS_NAMES
 from app.reference import honours
-from app.web.forms import INLINE, attempt
+from app.web.forms import INLINE, attempt, form_date
 from app.web.render import download, redirect, render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -107,10 +107,8 @@ def copy(request: Request, session: SessionDep, principal: PagePrincipal, form: 
     values = {k: str(form.get(k) or "").strip() for k in ("source", "code", "number", "start", "end", "title")}
 
     def save():
-        try:
-            start, end = date.fromisoformat(values["start"]), date.fromisoformat(values["end"])
-        except ValueError:
-            raise ValidationFailed.one("start", "有效期：请填写起止日期（YYYY-MM-DD）") from None
+        message = "有效期：请填写起止日期（YYYY-MM-DD）"
+        start, end = form_date(values["start"], "start", message), form_date(values["end"], "start", message)
         store.copy_as_draft(session, actor=principal, source_code=values["source"], code=values["code"],
                             number=values["number"], start=start, end=end, title=values["title"] or None)
 

@@ -21,7 +21,7 @@ from app.reports import service as filing_service
 from app.targets import drafts, excel, progress
 from app.targets import service as target_service
 from app.targets.progress import NEAR_DAYS, STATUS_RULES, describe_measure, num
-from app.web.forms import INLINE, attempt
+from app.web.forms import INLINE, attempt, form_date
 from app.web.render import download, list_qs, redirect, render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -258,10 +258,7 @@ def create(request: Request, session: SessionDep, principal: PagePrincipal, form
                                     if not values[f]])
         issued = None
         if values["issued_date"]:
-            try:
-                issued = date.fromisoformat(values["issued_date"])
-            except ValueError:
-                raise ValidationFailed.one("issued_date", "印发日期格式应为 YYYY-MM-DD") from None
+            issued = form_date(values["issued_date"], "issued_date", "印发日期格式应为 YYYY-MM-DD")
         return target_service.save_table(
             session, actor=principal, year=int(values["year"]), document=values["document"], title=values["title"],
             issued_date=issued, rows=parsed, source="form", replace=values["replace"],
@@ -421,10 +418,7 @@ def save_header(request: Request, key: str, session: SessionDep, principal: Page
 
     def save():
         issued = str(form.get("issued_date") or "").strip()
-        try:
-            issued_date = date.fromisoformat(issued) if issued else None
-        except ValueError:
-            raise ValidationFailed.one("issued_date", "印发日期格式应为 YYYY-MM-DD") from None
+        issued_date = form_date(issued, "issued_date", "印发日期格式应为 YYYY-MM-DD") if issued else None
         drafts.update_header(session, actor=principal, key=key, document=str(form.get("document") or ""),
                              title=str(form.get("title") or ""), issued_date=issued_date)
 

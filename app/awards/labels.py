@@ -16,6 +16,8 @@ FIELDS = {
     "participants": "参赛人数", "city_rank": "全市复合排名", "growth_rate": "增速", "kind": "类型", "honour": "认定",
     **{k: v for k, v in FIELD_LABELS.items() if k != "amount_yuan"},
 }
+# Where the event form says more than the field's name.
+EVENT_FORM_LABELS = {"growth_rate": "增速（小数，0.15 即 15%）", "level": "级别"}
 
 VALUES = {
     "status": STATUS_NAMES,

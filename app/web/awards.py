@@ -17,8 +17,10 @@ from app.awards import event_models, excel, proposals, workflow
 from app.awards import facts as award_facts
 from app.awards import forecast as forecast_service
 from app.awards import funds as fund_service
+from app.awards import labels as award_labels
 from app.awards import ledger as award_ledger
-from app.awards.event_models import FIELD_LABELS
+from app.awards.event_models import CONTEST_NAMES, FIELD_LABELS, PURPOSE_NAMES, RANK_NAMES
+from app.awards.labels import EVENT_FORM_LABELS
 from app.awards.schemas import ExtraFacts
 from app.deps import CurrentEnterprise, PageForm, PagePrincipal, SessionDep
 from app.errors import ValidationFailed
@@ -26,6 +28,7 @@ from app.money import wan_number, wan_to_yuan
 from app.policies import coverage
 from app.policies import store as policy_store
 from app.policies.schema import FUNDER_NAMES
+from app.reference import LEVEL_NAMES
 from app.web.forms import attempt, form_date
 from app.web.render import download, list_qs, redirect, render, templates
 
@@ -56,14 +59,9 @@ FIELD_INPUTS = {
     "grant_yuan": "wan", "benchmark_interest_yuan": "wan", "new_output_yuan": "wan",
     "participants": "int", "city_rank": "int", "growth_rate": "decimal",
 }
-CHOICE_LABELS = {
-    "purpose": {"tech_upgrade": "技术改造", "smart_upgrade": "智能化改造"},
-    "contest": {"governor_cup": "山东省“省长杯”工业设计大赛", "liaocheng": "聊城市工业设计大赛"},
-    "rank": {"gold": "金奖", "silver": "银奖", "bronze": "铜奖"},
-    "level": {"national": "国家级", "provincial": "省级"},
-}
-OTHER_LABELS = {"participants": "参赛人数", "city_rank": "全市复合排名", "growth_rate": "增速（小数，0.15 即 15%）",
-                "purpose": "用途", "contest": "大赛", "rank": "奖项", "level": "级别"}
+# The choices of the event form, in the words of app/awards/labels.py (a talent programme is national or provincial).
+CHOICE_LABELS = {"purpose": PURPOSE_NAMES, "contest": CONTEST_NAMES, "rank": RANK_NAMES,
+                 "level": {k: LEVEL_NAMES[k] for k in ("national", "provincial")}}
 
 
 def _members():
@@ -84,7 +82,7 @@ def event_fields(event_type: str) -> list[dict]:
         if name in ("type", "date"):
             continue
         kind = FIELD_INPUTS.get(name, "choice" if name in CHOICE_LABELS else "text")
-        label = FIELD_LABELS.get(name) or OTHER_LABELS.get(name, name)
+        label = FIELD_LABELS.get(name) or EVENT_FORM_LABELS.get(name) or award_labels.FIELDS.get(name, name)
         out.append({"name": name, "input": name.removesuffix("_yuan") + "_wan" if kind == "wan" else name,
                     "kind": kind, "label": label + ("（万元）" if kind == "wan" else ""),
                     "choices": CHOICE_LABELS.get(name, {})})

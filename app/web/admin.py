@@ -12,9 +12,10 @@ from app.accounts import service as accounts
 from app.accounts.labels import ROLE_NAMES
 from app.accounts.models import ROLES
 from app.deps import PageForm, PagePrincipal, SessionDep
-from app.errors import AppError, Forbidden
+from app.errors import Forbidden
 from app.reference import townships
 from app.support.labels import DEPARTMENTS
+from app.web.forms import attempt
 from app.web.render import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -55,14 +56,9 @@ def users(request: Request, session: SessionDep, principal: PagePrincipal, done:
 @router.post("/admin/users/{user_id:int}")
 def update_user(user_id: int, request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm):
     _admin(principal)
-    try:
-        with session.begin_nested():
-            accounts.update_user(session, actor=principal, user_id=user_id, role=str(form.get("role") or ""),
-                                 township=str(form.get("township") or "") or None,
-                                 department=str(form.get("department") or "") or None)
-    except AppError as e:
-        if e.status_code != 422:
-            raise
-        return _users_page(request, session, principal, errors=[x.message for x in e.errors] or [e.detail],
-                           status_code=422)
+    done = attempt(session, lambda: accounts.update_user(
+        session, actor=principal, user_id=user_id, role=str(form.get("role") or ""),
+        township=str(form.get("township") or "") or None, department=str(form.get("department") or "") or None))
+    if done.error:
+        return _users_page(request, session, principal, errors=done.messages(), status_code=422)
     return redirect(request, "/admin/users?done=1")

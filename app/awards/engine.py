@@ -348,6 +348,10 @@ class _Builder:
             notes.append(
                 f"{doc.number}已于 {doc.spec.in_force.end} 失效；该企业的享受期在文件有效期内开始，按本条延续至期满"
             )
+        if self.event.date < doc.spec.issue_date and doc.spec.in_force_note:
+            notes.append(
+                f"有效期：事件日期早于{doc.number}的印发日期 {doc.spec.issue_date}，按其施行期（自 {doc.spec.in_force.start} 起）适用"
+            )
         if rule.review:
             notes.append(f"须人工核实：{rule.review}")
         if rule.note:

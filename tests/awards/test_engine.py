@@ -156,6 +156,15 @@ def test_outside_every_period_gives_nothing(policies):
         assert result == Result()
 
 
+def test_a_line_before_its_documents_issue_date_explains_the_period_in_force(policies):
+    """冠政办发〔2023〕7号 (issued 2023-03-23) is the plan for the year 2023 and applies from 2023-01-01: a 首次升规
+    line (二（一）1, 县级 5 万) for 2023-02-15 says why; one for 2023-06-30 needs no such note."""
+    (early,) = compute(FirstAboveScaleEvent(date="2023-02-15"), None, policies).lines
+    assert "事件日期早于冠政办发〔2023〕7号的印发日期 2023-03-23，按其施行期（自 2023-01-01 起）适用" in early.explanation
+    (later,) = compute(FirstAboveScaleEvent(date="2023-06-30"), None, policies).lines
+    assert "有效期" not in later.explanation
+
+
 def test_supersession_only_while_the_later_document_is_in_force(policies):
     ids = {
         r.id

@@ -42,7 +42,7 @@ def alembic_config(database_url: str | None = None):
 def run_migrations(database_url: str | None = None) -> None:
     from alembic import command
 
-    command.upgrade(alembic_config(database_url), "heads")
+    command.upgrade(alembic_config(database_url), "head")  # one line of migrations: fails if it forks
     sync_shipped_policies(database_url)
 
 
@@ -66,7 +66,7 @@ def sync_shipped_policies(database_url: str | None = None) -> list[str]:
 
 @app.command()
 def migrate() -> None:
-    """把数据库迁移到最新版本（alembic upgrade heads），并发布安装包中更新过的政策文件（未在系统中编辑过的）；
+    """把数据库迁移到最新版本（alembic upgrade head），并发布安装包中更新过的政策文件（未在系统中编辑过的）；
     设置了 YUMIAO_APP_DB_ROLE 时随后为应用角色授权。"""
     from app.config import get_settings
 

@@ -33,3 +33,17 @@ def test_migrations_build_the_schema_on_sqlite_too(tmp_path):
 def test_townships_loaded_in_attachment_order(db):
     rows = db.execute(text("select code from township order by sort_order")).scalars().all()
     assert rows[0] == "kaifaqu" and rows[-1] == "liangtang" and len(rows) == 19
+
+
+def test_migrations_form_one_line_with_a_single_head():
+    """Two migrations written in parallel on the same parent fork the history; `yumiao migrate`
+    upgrades to the one `head`, so a fork must be re-pointed before it lands."""
+    from alembic.script import ScriptDirectory
+
+    from app.cli import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config())
+    heads = script.get_heads()
+    assert len(heads) == 1, f"Alembic has {len(heads)} heads {heads}: point the newer migration's down_revision at the other"
+    bases = script.get_bases()
+    assert len(bases) == 1, f"Alembic has {len(bases)} base revisions {bases}"

@@ -21,7 +21,7 @@ def test_cluster_honours_already_stored_become_one_cluster_each(tmp_path):
             " (7, 1, 'cluster', 'city', 'new', '2023-06-01', '2023-06-01'),"
             " (8, 1, 'cluster', 'provincial', 'rejected', '2023-07-01', '2023-07-01'),"
             " (9, 1, 'high_tech', 'national', 'new', '2023-07-01', '2023-07-01')"))
-    command.upgrade(cfg, "heads")
+    command.upgrade(cfg, "head")
     with eng.connect() as c:
         clusters = c.execute(text(
             "SELECT name, level, recognised_date, lead_enterprise_id, recipient_enterprise_id, honour_id"

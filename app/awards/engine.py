@@ -41,14 +41,29 @@ How a rule is applied
 from collections.abc import Mapping
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Literal
+from typing import Literal, assert_never
 
 from pydantic import BaseModel, ConfigDict
 
 from app import reference
-from app.awards.event_models import FIELD_LABELS, EnterpriseFacts, Event
+from app.awards.event_models import (
+    FIELD_LABELS,
+    DesignPrizeEvent,
+    EnterpriseFacts,
+    EquipmentPurchaseEvent,
+    Event,
+    FirstAboveScaleEvent,
+    HonourEvent,
+    LoanInterestEvent,
+    OutputGrowthEvent,
+    SalesMilestoneEvent,
+    SkillsContestEvent,
+    StrongTownEvent,
+    TalentLoanInterestEvent,
+    TalentProgramEvent,
+)
 from app.policies.loader import PolicySet
-from app.policies.schema import Fixed, Funder, PercentOf, Range, Rule, Share, Unspecified, UpTo
+from app.policies.schema import BaseField, Fixed, Funder, PercentOf, Range, Rule, Share, Unspecified, UpTo
 from app.reference import SIZE_NAMES
 
 __all__ = ["Benefit", "Line", "NotComputable", "Result", "compute", "rules_in_force"]
@@ -192,12 +207,9 @@ def _yi(yuan: int) -> str:
     return f"{yuan / 100_000_000:g} 亿元"
 
 
-def _first_crossing(v: "_Verdict", threshold: int, event: Event, facts: EnterpriseFacts) -> None:
-    """首次突破: below the threshold last year, at or above it this year, and never at or above it in
-    any earlier recorded year; unknown while years before the records may hide an earlier crossing."""
-    v.require(event.previous_revenue_yuan < threshold <= event.revenue_yuan)
-    if v.fails:
-        return
+def _first_crossing(v: "_Verdict", threshold: int, event: SalesMilestoneEvent, facts: EnterpriseFacts) -> None:
+    """首次突破 (the event crosses the threshold, checked by _check_event): never at or above it in any
+    earlier recorded year; unknown while years before the records may hide an earlier crossing."""
     years = facts.revenue_by_year
     if years is None:
         v.need(None, "revenue_by_year", f"未知企业以往各年度销售收入，无法判断是否首次突破{_yi(threshold)}")
@@ -215,16 +227,64 @@ def _first_crossing(v: "_Verdict", threshold: int, event: Event, facts: Enterpri
         )
 
 
-def _check(rule: Rule, event: Event, facts: EnterpriseFacts, policy_set: PolicySet | None = None) -> _Verdict:
+def _honour_of(event: Event) -> str | None:
+    """The honour code an honour event is about (the rules are indexed by it), else None."""
+    match event:
+        case HonourEvent(honour=honour):
+            return honour
+        case _:
+            return None
+
+
+def _check_event(rule: Rule, event: Event, facts: EnterpriseFacts, v: _Verdict) -> None:
+    """The rule's conditions on the event itself, by the event's class. The policy schema lets a
+    condition appear only on the event types it applies to (EVENT_CONDITIONS), so each class
+    looks only at its own fields. Conditions that may ask about unknown facts come after every
+    plain requirement, so that an event that does not qualify asks about nothing."""
     c = rule.conditions
-    v = _Verdict()
-    if c.honour is not None:
-        v.require(event.honour == c.honour)
-    if c.levels is not None:
-        v.require(event.level in c.levels)
-    if c.outcomes is not None:
-        v.require(event.outcome in c.outcomes)
-    if c.first_time and not v.fails:
+    match event:
+        case HonourEvent():
+            if c.honour is not None:
+                v.require(event.honour == c.honour)
+            if c.levels is not None:
+                v.require(event.level in c.levels)
+            if c.outcomes is not None:
+                v.require(event.outcome in c.outcomes)
+        case TalentProgramEvent() | StrongTownEvent():
+            if c.levels is not None:
+                v.require(event.level in c.levels)
+        case SalesMilestoneEvent():
+            if c.revenue_crossing_yuan is not None:
+                v.require(event.previous_revenue_yuan < c.revenue_crossing_yuan <= event.revenue_yuan)
+        case EquipmentPurchaseEvent():
+            if c.purpose is not None:
+                v.require(event.purpose == c.purpose)
+        case DesignPrizeEvent():
+            if c.contest is not None:
+                v.require(event.contest == c.contest)
+            if c.rank is not None:
+                v.require(event.rank == c.rank)
+        case SkillsContestEvent():
+            if c.min_participants is not None:
+                v.require(event.participants >= c.min_participants)
+        case OutputGrowthEvent():
+            if c.new_output_above_yuan is not None:
+                v.require(event.new_output_yuan > c.new_output_above_yuan)
+            if c.min_growth_rate is not None:
+                v.require(event.growth_rate >= c.min_growth_rate)
+            if c.max_city_rank is not None:
+                v.require(event.city_rank <= c.max_city_rank)
+        case FirstAboveScaleEvent() | LoanInterestEvent() | TalentLoanInterestEvent():
+            pass  # no condition on these events' own fields
+        case _:
+            assert_never(event)
+    if c.date_from is not None:
+        v.require(event.date >= c.date_from)
+    if c.date_to is not None:
+        v.require(event.date <= c.date_to)
+    if v.fails:
+        return
+    if c.first_time and isinstance(event, HonourEvent):
         codes = c.first_of or [event.honour]
         each = [facts.holds(code, c.levels) for code in codes]
         held = True if any(each) else (None if None in each else False)
@@ -239,24 +299,14 @@ def _check(rule: Rule, event: Event, facts: EnterpriseFacts, policy_set: PolicyS
             "prior_grants_yuan",
             "未知企业此前是否已按同一条款获得奖励",
         )
-    if c.revenue_crossing_yuan is not None and not v.fails:
+    if c.revenue_crossing_yuan is not None and isinstance(event, SalesMilestoneEvent) and not v.fails:
         _first_crossing(v, c.revenue_crossing_yuan, event, facts)
-    for name in ("purpose", "contest", "rank"):
-        wanted = getattr(c, name)
-        if wanted is not None:
-            v.require(getattr(event, name) == wanted)
-    if c.min_participants is not None:
-        v.require(event.participants >= c.min_participants)
-    if c.new_output_above_yuan is not None:
-        v.require(event.new_output_yuan > c.new_output_above_yuan)
-    if c.min_growth_rate is not None:
-        v.require(event.growth_rate >= c.min_growth_rate)
-    if c.max_city_rank is not None:
-        v.require(event.city_rank <= c.max_city_rank)
-    if c.date_from is not None:
-        v.require(event.date >= c.date_from)
-    if c.date_to is not None:
-        v.require(event.date <= c.date_to)
+
+
+def _check(rule: Rule, event: Event, facts: EnterpriseFacts, policy_set: PolicySet | None = None) -> _Verdict:
+    c = rule.conditions
+    v = _Verdict()
+    _check_event(rule, event, facts, v)
     if v.fails:  # the event itself does not qualify: facts are not asked about
         return v
     if c.sizes is not None:
@@ -292,6 +342,21 @@ def _check(rule: Rule, event: Event, facts: EnterpriseFacts, policy_set: PolicyS
 # ── amounts ─────────────────────────────────────────────────────────────────
 
 
+def _figure(event: Event, name: BaseField) -> int:
+    """The event figure a percentage is taken of. The policy schema allows a rule only the figures
+    its event type has (EVENT_FIGURES)."""
+    match event, name:
+        case LoanInterestEvent() | TalentLoanInterestEvent(), "interest_paid_yuan":
+            return event.interest_paid_yuan
+        case TalentLoanInterestEvent(), "benchmark_interest_yuan":
+            return event.benchmark_interest_yuan
+        case EquipmentPurchaseEvent(), "amount_yuan":
+            return event.amount_yuan
+        case TalentProgramEvent(), "grant_yuan":
+            return event.grant_yuan
+    raise ValueError(f"{event.type} 事件没有数额 {name}")
+
+
 def _override_value(rule: Rule, value: OverrideValue) -> int | Decimal:
     if rule.amount is None:
         raise ValueError(f"{rule.id} 是非货币待遇，不能设定测算金额")
@@ -307,7 +372,7 @@ def _override_value(rule: Rule, value: OverrideValue) -> int | Decimal:
     return number
 
 
-def _source(rule: Rule, policy_set: PolicySet) -> dict:
+def _source(rule: Rule, policy_set: PolicySet) -> dict[str, str]:
     doc = policy_set.document_of(rule.id)
     return {
         "rule_id": rule.id,
@@ -325,7 +390,9 @@ def _cite(rule: Rule, policy_set: PolicySet) -> str:
 class _Builder:
     """Builds one result; holds the event, the facts and the overrides while the rules are applied."""
 
-    def __init__(self, event: Event, facts: EnterpriseFacts, policy_set: PolicySet, overrides: dict):
+    def __init__(
+        self, event: Event, facts: EnterpriseFacts, policy_set: PolicySet, overrides: dict[str, int | Decimal]
+    ):
         self.event = event
         self.facts = facts
         self.ps = policy_set
@@ -340,6 +407,8 @@ class _Builder:
         )
 
     def line(self, rule: Rule, *, kind: Kind, amount: int, ceiling: bool, text: str) -> None:
+        if rule.funder is None:  # the policy schema gives every rule with an amount its funder
+            raise ValueError(f"{rule.id} 未定出资层级")
         notes = []
         if rule.supersedes and self.ps.document_of(rule.supersedes).in_force(self.event.date):
             notes.append(f"本条取代{_cite(self.ps.rules[rule.supersedes], self.ps)}的同一奖励")
@@ -395,16 +464,17 @@ class _Builder:
                 )
             )
             return
-        amount = rule.amount
-        override = self.overrides.get(rule.id)
-        if isinstance(amount, Fixed | UpTo | Unspecified):
-            self._flat(rule, amount, override)
-        elif isinstance(amount, PercentOf):
-            self._percent(rule, amount, override)
-        elif isinstance(amount, Range):
-            self._range(rule, amount, override)
-        elif isinstance(amount, Share):
-            self._share(rule, amount, override)
+        override = self.overrides.get(rule.id)  # 元 for a flat amount, a percent otherwise (_override_value)
+        percent = None if override is None else Decimal(override)
+        match rule.amount:
+            case Fixed() | UpTo() | Unspecified() as amount:
+                self._flat(rule, amount, None if override is None else int(override))
+            case PercentOf() as amount:
+                self._percent(rule, amount, percent)
+            case Range() as amount:
+                self._range(rule, amount, percent)
+            case Share() as amount:
+                self._share(rule, amount, percent)
 
     def _flat(self, rule: Rule, amount: Fixed | UpTo | Unspecified, override: int | None) -> None:
         if isinstance(amount, Unspecified):
@@ -413,7 +483,8 @@ class _Builder:
                 return
             if rule.funder is None:
                 raise ValueError(f"{rule.id} 未定出资层级，不能测算金额")
-            kind, one_off, value = "fixed", False, override
+            kind: Kind = "fixed"
+            one_off, value = False, override
         else:
             kind, one_off = amount.shape, amount.one_off
             value = amount.yuan if override is None else override
@@ -429,12 +500,12 @@ class _Builder:
 
     def _percent(self, rule: Rule, amount: PercentOf, override: Decimal | None) -> None:
         percent = amount.percent if override is None else override
-        base = getattr(self.event, amount.base)
+        base = _figure(self.event, amount.base)
         raw = _round(base * percent / 100)
         value = raw
         steps = [f"{rule.label} = {FIELD_LABELS[amount.base]} {_yuan(base)} × {_pct(percent)} = {_yuan(raw)}"]
         if amount.limit_to is not None:
-            limit = getattr(self.event, amount.limit_to)
+            limit = _figure(self.event, amount.limit_to)
             if value > limit:
                 value = limit
                 steps.append(f"超过{FIELD_LABELS[amount.limit_to]} {_yuan(limit)}，按 {_yuan(limit)}计")
@@ -461,7 +532,7 @@ class _Builder:
 
     def _range(self, rule: Rule, amount: Range, override: Decimal | None) -> None:
         percent = amount.percent if override is None else override
-        base = getattr(self.event, amount.base)
+        base = _figure(self.event, amount.base)
         raw = _round(base * percent / 100)
         value = min(max(raw, amount.min_yuan), amount.max_yuan)
         steps = [f"{rule.label} = {FIELD_LABELS[amount.base]} {_yuan(base)} × {_pct(percent)} = {_yuan(raw)}"]
@@ -497,13 +568,13 @@ def compute(
     overrides: Mapping[str, OverrideValue] | None = None,
 ) -> Result:
     """The lines, benefits and not-computable rules for one event. See the module docstring."""
-    normalised = {}
+    normalised: dict[str, int | Decimal] = {}
     for rule_id, value in (overrides or {}).items():
         if rule_id not in policy_set.rules:
             raise ValueError(f"没有规则 {rule_id}")
         normalised[rule_id] = _override_value(policy_set.rules[rule_id], value)
     builder = _Builder(event, facts or EnterpriseFacts(), policy_set, normalised)
-    rules = rules_in_force(event.type, event.date, policy_set, getattr(event, "honour", None))
+    rules = rules_in_force(event.type, event.date, policy_set, _honour_of(event))
     for rule in rules:  # shares last: they read the line they are a share of
         if not isinstance(rule.amount, Share):
             builder.apply(rule)

@@ -13,6 +13,7 @@ optional: `None` means "not known", and a rule whose condition needs an
 unknown fact is reported as not computable instead of being guessed.
 """
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -270,7 +271,7 @@ class EnterpriseFacts(BaseModel):
                 raise ValueError(f"{honours[code]['name']}没有 {level} 这一级别")
         return value
 
-    def holds(self, honour: str, levels: list[str] | None = None) -> bool | None:
+    def holds(self, honour: str, levels: Sequence[str] | None = None) -> bool | None:
         """Whether the enterprise holds `honour` (at one of `levels`); None if honours are unknown."""
         if self.honours is None:
             return None

@@ -126,11 +126,24 @@ def committed(engine):
 
 
 def truncate_all(engine) -> None:
+    from sqlalchemy.exc import OperationalError
+
     from app.db import Base
 
     names = [t.name for t in Base.metadata.sorted_tables if t.name not in KEEP_TABLES]
-    with engine.begin() as c:
-        c.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+    statement = text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE")
+    # A live server may still be finishing a request the browser sent last (its transaction holds
+    # share locks on some of these tables); PostgreSQL then breaks the deadlock by failing the
+    # TRUNCATE, which is safe to run again once that request has committed.
+    for attempt in range(10):
+        try:
+            with engine.begin() as c:
+                c.execute(statement)
+            break
+        except OperationalError as e:
+            if attempt == 9 or getattr(e.orig, "sqlstate", None) not in ("40P01", "55P03"):
+                raise
+            time.sleep(0.5)
     from sqlalchemy.orm import Session
 
     from app.policies.store import sync_shipped

@@ -159,3 +159,21 @@ def test_the_admin_sets_a_users_department_on_the_users_page(client, db, make):
     assert entry.changes == {"role": ["county_viewer", "department_staff"], "department": [None, ITS]}
     login(client, make.user(role="county_viewer"))
     assert client.get("/admin/users").status_code == 403
+
+
+def test_the_menu_offers_a_department_only_the_sections_it_may_open(client, db, make):
+    """A 县直部门 user reads firms and handles 助企服务: the menu links to those two and no section answering 403;
+    township staff keep every section."""
+    nav = re.compile(r"<nav[^>]*>(.*?)</nav>", re.S)
+
+    login(client, make.user("department_staff", department=ITS))
+    menu = nav.search(client.get("/support").text).group(1)
+    assert re.findall(r'href="(/[a-z-]*)"', menu) == ["/", "/enterprises", "/support"]
+    for path in re.findall(r'href="(/[a-z-]+)"', menu):
+        assert client.get(path).status_code == 200, path
+
+    client.cookies.clear()
+    login(client, make.user("township_staff", township="qingquan"))
+    menu = nav.search(client.get("/support").text).group(1)
+    assert re.findall(r'href="(/[a-z-]*)"', menu) == [
+        "/", "/enterprises", "/pools", "/targets", "/filings", "/awards", "/support", "/policies"]

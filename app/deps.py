@@ -4,7 +4,7 @@ may do, the enterprise in the path. The list filters are app.filters."""
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -18,6 +18,10 @@ from app.errors import Forbidden, LoginRequired, Unauthorized
 # scope="function": the request's transaction commits before the response is sent, so a client that
 # got a 2xx can read its write at once, and a failed commit is an error, never a false success.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+# A row id in a path: a positive 32-bit integer, as the tables store it (a larger number is a 422
+# that says so, never a database error).
+PathId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 SESSION_COOKIE = "yumiao_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

@@ -3,6 +3,7 @@
 import sys
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Literal
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
@@ -10,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -44,6 +46,18 @@ def _check_policies() -> None:
     from app.policies.loader import validate_all
 
     validate_all()
+
+
+class RequestSlots(BaseModel):
+    active: int = Field(description="正在处理的请求数")
+    waiting: int = Field(description="排队等待的请求数")
+    slots: int = Field(description="可同时处理的请求数")
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unhealthy"]
+    database: str = Field(description="ok，或数据库不可连通的原因")
+    requests: RequestSlots
 
 
 def create_app() -> FastAPI:
@@ -104,7 +118,8 @@ def create_app() -> FastAPI:
         return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml",
                             headers={"Cache-Control": "public, max-age=86400"})
 
-    @app.get("/healthz", tags=["ops"], summary="健康检查（含数据库连通）")
+    @app.get("/healthz", tags=["ops"], summary="健康检查（含数据库连通）", response_model=Health,
+             responses={503: {"model": Health, "description": "数据库不可连通"}})
     async def healthz():
         """数据库可连通时返回 200，否则 503；1 秒内必有回答，不受请求繁忙影响（独立的线程和数据库连接）。
         `requests` 为本进程正在处理（active）和排队等待（waiting）的请求数。"""

@@ -10,13 +10,21 @@ import hashlib
 import hmac
 import json
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Query
 
 from app.errors import ValidationFailed
 
 _SIG_BYTES = 12
 _SIG_CHARS = 16  # 12 bytes in unpadded base64url, appended to the body: the cursor stays [A-Za-z0-9_-]
 _SCALARS = (str, int, float, type(None))
+
+# The `cursor` query parameter of every list: its alphabet and length are in the OpenAPI document; its
+# signature (a cursor this server issued) is checked by decode_cursor.
+Cursor = Annotated[
+    str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_-]+$", description="上一页响应中的 next_cursor")
+]
 
 
 @lru_cache(maxsize=4)

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
 from app.accounts.permissions import Principal
-from app.api.problems import responses
+from app.api.problems import file_response, responses
 from app.awards import excel, proposals
 from app.awards import facts as award_facts
 from app.awards import forecast as forecast_service
@@ -27,24 +27,30 @@ from app.awards.schemas import (
     EventRecorded,
     EventRecordIn,
     ForecastIn,
+    ForecastRead,
     FundCreate,
     FundEntryRead,
+    Funder,
     FundRead,
     FundUpdate,
     FundYearRead,
+    LedgerTotals,
+    NoticeRow,
     PayIn,
     PreviewIn,
     PreviewRead,
     RecomputeRead,
     RejectIn,
+    Status,
     TopUpIn,
 )
-from app.deps import CurrentEnterprise, SessionDep, scoped
+from app.deps import CurrentEnterprise, PathId, SessionDep, scoped
 from app.enterprises.schemas import IsoDate
 from app.errors import ValidationFailed
+from app.pagination import Cursor
 
 router = APIRouter(tags=["awards 奖补"])
-XLSX_RESPONSE = {200: {"content": {excel.XLSX: {}}, "description": "Excel 文件"}}
+XLSX_RESPONSE = file_response(excel.XLSX, "Excel 文件")
 
 
 def _summary(line, name=None, township=None) -> AwardLineSummary:
@@ -129,6 +135,7 @@ def batch(data: BatchIn, session: SessionDep, principal: Annotated[Principal, sc
 @router.post(
     "/api/v1/awards/forecast",
     summary="测算：目标完成或候选企业获认定时的奖补支出，及假设调整",
+    response_model=ForecastRead,
     responses=responses(401, 403, 404, 422),
 )
 def forecast(data: ForecastIn, session: SessionDep, principal: Annotated[Principal, scoped("awards:read")]):
@@ -184,14 +191,14 @@ def _forecast_json(f: forecast_service.Forecast) -> dict:
 def list_lines(
     session: SessionDep,
     principal: Annotated[Principal, scoped("awards:read")],
-    status: Annotated[list[str] | None, Query(description="proposed / approved / paid / rejected，可多选")] = None,
-    funder: Annotated[str | None, Query(description="province / city / county")] = None,
+    status: Annotated[list[Status] | None, Query(description="proposed / approved / paid / rejected，可多选")] = None,
+    funder: Annotated[Funder | None, Query(description="province / city / county")] = None,
     township: Annotated[str | None, Query(description="乡镇代码")] = None,
     enterprise_id: Annotated[int | None, Query(ge=1)] = None,
     rule_id: Annotated[str | None, Query(max_length=100)] = None,
     document_code: Annotated[str | None, Query(max_length=40)] = None,
     year: Annotated[int | None, Query(ge=2000, le=2100, description="事件年度")] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ):
     """最新的在前。乡镇工作人员只看到本乡镇企业的奖补。"""
@@ -207,7 +214,7 @@ def list_lines(
     response_model=AwardLineRead,
     responses=responses(401, 403, 404, 422),
 )
-def get_line(line_id: int, session: SessionDep, principal: Annotated[Principal, scoped("awards:read")]):
+def get_line(line_id: PathId, session: SessionDep, principal: Annotated[Principal, scoped("awards:read")]):
     """`receipt` 保存计算所用的事件、企业事实、规则和政策文件版本（sha256），可据以复核。"""
     return _read(*award_workflow.get_line(session, actor=principal, line_id=line_id))
 
@@ -218,7 +225,7 @@ def get_line(line_id: int, session: SessionDep, principal: Annotated[Principal, 
     response_model=RecomputeRead,
     responses=responses(401, 403, 404, 422),
 )
-def recompute(line_id: int, session: SessionDep, principal: Annotated[Principal, scoped("awards:read")]):
+def recompute(line_id: PathId, session: SessionDep, principal: Annotated[Principal, scoped("awards:read")]):
     """用计算当时的政策文件文本（按版本存档）和凭据中的事件、事实重新计算，核对金额是否一致。"""
     return award_workflow.recompute(session, actor=principal, line_id=line_id)
 
@@ -229,7 +236,7 @@ def recompute(line_id: int, session: SessionDep, principal: Annotated[Principal,
     response_model=AwardLineRead,
     responses=responses(401, 403, 404, 409, 422),
 )
-def approve(line_id: int, data: ApproveIn, session: SessionDep,
+def approve(line_id: PathId, data: ApproveIn, session: SessionDep,
             principal: Annotated[Principal, scoped("awards:approve")]):
     """只有待审核的奖补可以批准（否则 409 `invalid_transition`）。金额不得超过条款规定的上限（422，指出
     `amount_yuan` 和条款）；定额的奖补金额须与规定相同。县级奖补从覆盖事件日期的县级资金中支出（可用
@@ -247,7 +254,7 @@ def approve(line_id: int, data: ApproveIn, session: SessionDep,
     response_model=AwardLineRead,
     responses=responses(401, 403, 404, 409, 422),
 )
-def pay(line_id: int, data: PayIn, session: SessionDep, principal: Annotated[Principal, scoped("awards:approve")]):
+def pay(line_id: PathId, data: PayIn, session: SessionDep, principal: Annotated[Principal, scoped("awards:approve")]):
     """只有已批准的奖补可以登记拨付（日期、凭证号）。"""
     award_workflow.pay(session, actor=principal, line_id=line_id, paid_date=data.paid_date, voucher_no=data.voucher_no)
     return _read(*award_workflow.get_line(session, actor=principal, line_id=line_id))
@@ -259,7 +266,7 @@ def pay(line_id: int, data: PayIn, session: SessionDep, principal: Annotated[Pri
     response_model=AwardLineRead,
     responses=responses(401, 403, 404, 409, 422),
 )
-def reject(line_id: int, data: RejectIn, session: SessionDep,
+def reject(line_id: PathId, data: RejectIn, session: SessionDep,
            principal: Annotated[Principal, scoped("awards:approve")]):
     """待审核或已批准（未拨付）的奖补可以驳回；已批准的，所支出的资金退回资金余额。"""
     award_workflow.reject(session, actor=principal, line_id=line_id, reason=data.reason)
@@ -269,7 +276,8 @@ def reject(line_id: int, data: RejectIn, session: SessionDep,
 # --- 公示 and the ledger ------------------------------------------------------------------------
 
 
-@router.get("/api/v1/awards/notice", summary="公示名单（已批准的奖补）", responses=responses(401, 403, 422))
+@router.get("/api/v1/awards/notice", summary="公示名单（已批准的奖补）", response_model=list[NoticeRow],
+            responses=responses(401, 403, 422))
 def notice(session: SessionDep, principal: Annotated[Principal, scoped("awards:read")],
            year: Annotated[int | None, Query(ge=2000, le=2100)] = None):
     """已批准（含已拨付）的奖补：企业、认定或事件、金额、出资层级。"""
@@ -291,7 +299,8 @@ def notice_xlsx(session: SessionDep, principal: Annotated[Principal, scoped("awa
                     headers={"Content-Disposition": "attachment; filename=award-notice.xlsx"})
 
 
-@router.get("/api/v1/awards/ledger", summary="奖补台账合计（按状态）", responses=responses(401, 403, 422))
+@router.get("/api/v1/awards/ledger", summary="奖补台账合计（按状态）", response_model=LedgerTotals,
+            responses=responses(401, 403, 422))
 def ledger(session: SessionDep, principal: Annotated[Principal, scoped("awards:read")],
            year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
            as_of: Annotated[IsoDate | None, Query(description="按该日结束时的状态合计（如 2023-12-31：往年评估）")] = None):
@@ -306,7 +315,7 @@ def ledger(session: SessionDep, principal: Annotated[Principal, scoped("awards:r
             responses={**XLSX_RESPONSE, **responses(401, 403, 422)})
 def ledger_xlsx(session: SessionDep, principal: Annotated[Principal, scoped("awards:read")],
                 year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-                status: Annotated[list[str] | None, Query()] = None):
+                status: Annotated[list[Status] | None, Query(description="proposed / approved / paid / rejected，可多选")] = None):
     """每笔奖补一行（金额为整数元），另一张表为各状态合计。"""
     data = excel.ledger_xlsx(session, actor=principal, filters=award_workflow.LineFilters(year=year, status=status))
     return Response(data, media_type=excel.XLSX,
@@ -333,7 +342,7 @@ def create_fund(data: FundCreate, session: SessionDep, principal: Annotated[Prin
 
 @router.patch("/api/v1/awards/funds/{fund_id}", summary="修改资金名称或期间", response_model=FundRead,
               responses=responses(401, 403, 404, 422))
-def update_fund(fund_id: int, data: FundUpdate, session: SessionDep,
+def update_fund(fund_id: PathId, data: FundUpdate, session: SessionDep,
                 principal: Annotated[Principal, scoped("awards:write")]):
     """已批准奖补的事件日期须仍在新的期间内。"""
     fund_service.update_fund(session, actor=principal, fund_id=fund_id, **data.model_dump(exclude_unset=True))
@@ -342,7 +351,7 @@ def update_fund(fund_id: int, data: FundUpdate, session: SessionDep,
 
 @router.post("/api/v1/awards/funds/{fund_id}/top-ups", summary="追加资金", status_code=201,
              response_model=FundEntryRead, responses=responses(401, 403, 404, 422))
-def top_up(fund_id: int, data: TopUpIn, session: SessionDep, principal: Annotated[Principal, scoped("awards:write")]):
+def top_up(fund_id: PathId, data: TopUpIn, session: SessionDep, principal: Annotated[Principal, scoped("awards:write")]):
     """追加记入资金台账并留痕（审计）。按年设额度的资金须填 `year`，追加到该年的额度。"""
     return fund_service.top_up(session, actor=principal, fund_id=fund_id, amount_yuan=data.amount_yuan, note=data.note,
                                year=data.year)
@@ -350,7 +359,7 @@ def top_up(fund_id: int, data: TopUpIn, session: SessionDep, principal: Annotate
 
 @router.post("/api/v1/awards/funds/{fund_id}/budget-adjustments", summary="调整资金预算（按年额度）", status_code=201,
              response_model=FundEntryRead, responses=responses(401, 403, 404, 422))
-def adjust_budget(fund_id: int, data: BudgetAdjustmentIn, session: SessionDep,
+def adjust_budget(fund_id: PathId, data: BudgetAdjustmentIn, session: SessionDep,
                   principal: Annotated[Principal, scoped("awards:write")]):
     """县级管理员设定或调低资金某一年的额度（按年设额度的资金，如冠政发〔2022〕9号 五（二）的每年 500 万元），
     或调整其他资金整个期间的预算。不得低于该年（该资金）已支用的金额（已批准的奖补和其他支出），否则 422 指明
@@ -361,7 +370,7 @@ def adjust_budget(fund_id: int, data: BudgetAdjustmentIn, session: SessionDep,
 
 @router.get("/api/v1/awards/funds/{fund_id}/entries", summary="资金台账", response_model=list[FundEntryRead],
             responses=responses(401, 403, 404, 422))
-def fund_entries(fund_id: int, session: SessionDep, principal: Annotated[Principal, scoped("awards:read")]):
+def fund_entries(fund_id: PathId, session: SessionDep, principal: Annotated[Principal, scoped("awards:read")]):
     """预算安排、追加、预算调整、批准支出、驳回退回和其他支出，最新的在前。"""
     return fund_service.entries(session, fund_id)
 

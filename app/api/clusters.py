@@ -8,7 +8,7 @@ from app.accounts.permissions import Principal
 from app.api.problems import responses
 from app.clusters import service
 from app.clusters.schemas import ClusterIn, ClusterRead
-from app.deps import SessionDep, scoped
+from app.deps import PathId, SessionDep, scoped
 
 router = APIRouter(prefix="/api/v1/clusters", tags=["clusters 特色产业集群"])
 
@@ -35,6 +35,6 @@ def list_clusters(
 
 
 @router.get("/{cluster_id}", summary="特色产业集群详情", response_model=ClusterRead, responses=responses(401, 403, 404))
-def get_cluster(cluster_id: int, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:read")]):
+def get_cluster(cluster_id: PathId, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:read")]):
     """一个集群：牵头企业、成员企业、受领企业及其认定记录。"""
     return service.to_read(session, service.get(session, actor=principal, cluster_id=cluster_id))

@@ -75,6 +75,25 @@ def _problem_errors(schema: dict) -> None:
                 response["content"] = {PROBLEM: {"schema": ref}}
 
 
+_BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
+
+
+def _json_schema_bounds(node: object) -> None:
+    """A bound on a number that pydantic could not fold into the number's schema (a field with a
+    `before` validator, optional: `Whole | None = Field(ge=0)`) comes out as its Python keyword
+    (`ge`); written as JSON Schema's `minimum` the document says what the API enforces."""
+    if isinstance(node, dict):
+        if node.get("type") in ("integer", "number"):
+            for keyword, json_keyword in _BOUNDS.items():
+                if isinstance(node.get(keyword), int | float) and json_keyword not in node:
+                    node[json_keyword] = node.pop(keyword)
+        for value in node.values():
+            _json_schema_bounds(value)
+    elif isinstance(node, list):
+        for value in node:
+            _json_schema_bounds(value)
+
+
 def _api_operations(schema: dict):
     for path, operations in schema.get("paths", {}).items():
         if path.startswith("/api/"):
@@ -86,6 +105,8 @@ def _api_operations(schema: dict):
 def finish(app: FastAPI, schema: dict) -> dict:
     ratelimit.document_429(schema)
     _problem_errors(schema)
+    _json_schema_bounds(schema.get("components", {}))
+    _json_schema_bounds(schema.get("paths", {}))
     schema["components"].setdefault("securitySchemes", {})[SECURITY_SCHEME] = {
         "type": "http",
         "scheme": "bearer",

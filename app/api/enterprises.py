@@ -9,10 +9,10 @@ from pydantic import BaseModel, Field
 
 from app.accounts.permissions import Principal
 from app.api import idempotency
-from app.api.problems import responses
+from app.api.problems import file_response, responses
 from app.awards import proposals as award_proposals
 from app.config import get_settings
-from app.deps import CurrentEnterprise, SessionDep, scoped
+from app.deps import CurrentEnterprise, PathId, SessionDep, scoped
 from app.enterprises import excel
 from app.enterprises import service as enterprise_service
 from app.enterprises.schemas import (
@@ -31,12 +31,25 @@ from app.enterprises.schemas import (
 )
 from app.errors import PreconditionRequired, ValidationFailed
 from app.filters import EnterpriseFilters
+from app.pagination import Cursor
 
 router = APIRouter(prefix="/api/v1/enterprises", tags=["enterprises 企业"])
 
 
 def etag(version: int) -> str:
     return f'"{version}"'
+
+
+# An ETag as this API sends it ("3"), weak or bare (W/"3", 3) — what parse_if_match reads.
+IF_MATCH_PATTERN = r'^(W/)?"*[0-9]+"*$'
+IfMatch = Annotated[
+    str,
+    Header(
+        pattern=IF_MATCH_PATTERN,
+        max_length=40,
+        description="取自此前响应的 ETag（如 \"3\"），防止覆盖他人修改；缺少时 428，与当前版本不符时 412",
+    ),
+]
 
 
 def parse_if_match(value: str | None, *, required: bool = True) -> int | None:
@@ -48,7 +61,7 @@ def parse_if_match(value: str | None, *, required: bool = True) -> int | None:
     if v.startswith("W/"):
         v = v[2:]
     v = v.strip('"')
-    if not v.isdigit():
+    if not (v.isascii() and v.isdigit()):
         raise ValidationFailed.one("If-Match", "If-Match 应为此前响应中的 ETag，如 \"3\"")
     return int(v)
 
@@ -79,7 +92,7 @@ def list_enterprises(
     principal: Annotated[Principal, scoped("enterprises:read")],
     filters: EnterpriseFilters,
     sort: Annotated[str, Query(description=f"排序：{', '.join(SORTS)}")] = "name",
-    cursor: Annotated[str | None, Query(max_length=500, description="上一页响应中的 next_cursor")] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ):
     """按乡镇、规模、规上、认定、培育库、营业收入区间筛选，按名称或统一社会信用代码搜索。
@@ -97,7 +110,7 @@ def list_enterprises(
 @router.get(
     "/export.xlsx",
     summary="导出当前筛选结果为 Excel",
-    responses={200: {"content": {excel.XLSX: {}}, "description": "Excel 文件"}, **responses(401, 403, 422)},
+    responses={**file_response(excel.XLSX, "Excel 文件"), **responses(401, 403, 422)},
     response_class=StreamingResponse,
 )
 def export_enterprises(session: SessionDep, principal: Annotated[Principal, scoped("enterprises:read")], filters: EnterpriseFilters):
@@ -111,7 +124,7 @@ def export_enterprises(session: SessionDep, principal: Annotated[Principal, scop
 @router.get(
     "/import-template.xlsx",
     summary="下载企业导入模板",
-    responses={200: {"content": {excel.XLSX: {}}, "description": "Excel 模板"}, **responses(401, 403, 422)},
+    responses={**file_response(excel.XLSX, "Excel 模板"), **responses(401, 403, 422)},
     response_class=StreamingResponse,
 )
 def import_template(principal: Annotated[Principal, scoped("enterprises:read")]):
@@ -199,7 +212,7 @@ def update_enterprise(
     session: SessionDep,
     principal: Annotated[Principal, scoped("enterprises:write")],
     response: Response,
-    if_match: Annotated[str | None, Header(description="取自 ETag，防止覆盖他人修改")] = None,
+    if_match: IfMatch,
 ):
     """只修改请求中出现的字段。必须带 `If-Match`：缺少返回 428，版本不符返回 412。"""
     version = parse_if_match(if_match)
@@ -220,7 +233,7 @@ def delete_enterprise(
     _ent: CurrentEnterprise,
     session: SessionDep,
     principal: Annotated[Principal, scoped("enterprises:write")],
-    if_match: Annotated[str | None, Header(description="取自 ETag")] = None,
+    if_match: IfMatch,
 ):
     """软删除：记录保留，列表和查询不再出现。必须带 `If-Match`。"""
     enterprise_service.delete(
@@ -270,7 +283,7 @@ def add_honour(enterprise_id: int,
     responses=responses(401, 403, 404),
 )
 def delete_honour(enterprise_id: int,
-    _ent: CurrentEnterprise, honour_id: int, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:write")]):
+    _ent: CurrentEnterprise, honour_id: PathId, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:write")]):
     enterprise_service.delete_honour(session, actor=principal, enterprise_id=enterprise_id, honour_id=honour_id)
     return Response(status_code=204)
 

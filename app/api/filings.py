@@ -1,7 +1,7 @@
 """JSON API for monthly filings (月度填报): /api/v1/filings."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Path, Query, UploadFile
 
@@ -10,6 +10,8 @@ from app.api.problems import responses
 from app.config import get_settings
 from app.deps import CurrentEnterprise, SessionDep, scoped
 from app.enterprises.schemas import IsoDate
+from app.pagination import Cursor
+from app.reference import township_names
 from app.reports import excel
 from app.reports import service as filing_service
 from app.reports.schemas import (
@@ -29,7 +31,15 @@ router = APIRouter(prefix="/api/v1/filings", tags=["filings 月度填报"])
 
 Read = Annotated[Principal, scoped("filings:read")]
 Write = Annotated[Principal, scoped("filings:write")]
-Month = Annotated[str, Path(description="填报月份 YYYY-MM（填报的是该月的数据）", examples=["2023-05"])]
+# The township codes: checked here by the pattern, listed in the document by the enum.
+TOWNSHIP: dict[str, Any] = {"enum": list(township_names())}
+TOWNSHIP_PATTERN = "^(" + "|".join(township_names()) + ")$"
+# YYYY-MM, 2000-01 to 2100-12 (what reports.service.parse_month reads).
+MONTH_PATTERN = r"^\s*(20[0-9]{2}|2100)-(0[1-9]|1[0-2])\s*$"
+Month = Annotated[
+    str,
+    Path(description="填报月份 YYYY-MM（填报的是该月的数据）", examples=["2023-05"], json_schema_extra={"pattern": MONTH_PATTERN}),
+]
 
 
 # --- conversions (no queries here) -----------------------------------------------------------
@@ -70,9 +80,9 @@ def growth_row(g, t: float | None, rep) -> GrowthRow:
 def list_filings(
     session: SessionDep,
     principal: Read,
-    month: Annotated[str, Query(description="填报月份 YYYY-MM")],
-    township: Annotated[str | None, Query(description="乡镇代码")] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    month: Annotated[str, Query(description="填报月份 YYYY-MM", json_schema_extra={"pattern": MONTH_PATTERN})],
+    township: Annotated[str | None, Query(description="乡镇代码", pattern=TOWNSHIP_PATTERN, json_schema_extra=TOWNSHIP)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ):
     """已填报的企业及其数值，含研发投入和产值的环比、同比增长（%，SQL 计算）。乡镇工作人员只看到本乡镇。"""
@@ -148,7 +158,7 @@ def overdue(
     session: SessionDep,
     principal: Read,
     as_of: Annotated[IsoDate | None, Query(description="评估日，默认今天；晚于截止日（次月 18 日）即为逾期")] = None,
-    township: Annotated[str | None, Query()] = None,
+    township: Annotated[str | None, Query(description="乡镇代码", pattern=TOWNSHIP_PATTERN, json_schema_extra=TOWNSHIP)] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 200,
 ):
     """各乡镇应填、已填、逾期填报和未填的企业数，以及未填报的企业名单（按乡镇、名称排序）。"""
@@ -169,7 +179,12 @@ def overdue(
     response_model=GrowthRead,
     responses=responses(401, 403, 404, 422, 429),
 )
-def growth(month: Month, session: SessionDep, principal: Read, township: Annotated[str | None, Query()] = None):
+def growth(
+    month: Month,
+    session: SessionDep,
+    principal: Read,
+    township: Annotated[str | None, Query(description="乡镇代码", pattern=TOWNSHIP_PATTERN, json_schema_extra=TOWNSHIP)] = None,
+):
     """环比按两个月都已填报的企业合计相比，同比按本月与去年同月都已填报的企业相比（SQL 计算）。
 
     是否达到目标（`rd_target_met`）按目标表中该指标设定的口径（`rd_reading`，默认同比）判断，两种增长率都列出。"""

@@ -36,7 +36,7 @@ from app.integration.schemas import (
     WebhookPage,
     WebhookRead,
 )
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import Cursor, decode_cursor, encode_cursor
 
 router = APIRouter(tags=["integration 政策通对接"])
 
@@ -98,9 +98,6 @@ StatusFilter = Annotated[
     list[MatchStatus] | None, Query(description="只返回这些状态：met 现已符合 / near 差条件可达 / unknown 待确认")
 ]
 KindFilter = Annotated[list[MatchKind] | None, Query(description="只返回这些类别：award / benefit / pool_entry")]
-Cursor = Annotated[
-    str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_-]+$", description="上一页响应中的 next_cursor")
-]
 
 
 def _documents(docs) -> list[DocumentInForce]:

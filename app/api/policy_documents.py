@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts.permissions import Principal
-from app.api.problems import responses
+from app.api.problems import file_response, responses
 from app.deps import SessionDep, scoped
 from app.errors import NotFound, ValidationFailed
 from app.policies import cases as case_runner
@@ -108,7 +108,7 @@ def list_versions(code: str, session: SessionDep, principal: Annotated[Principal
 
 
 @router.get("/{code}/document.yaml", summary="下载政策文件（YAML）", response_class=Response,
-            responses={**responses(401, 403, 404, 422), 200: {"content": {YAML: {}}, "description": "YAML 文本"}})
+            responses={**responses(401, 403, 404, 422), **file_response(YAML, "YAML 文本")})
 def document_yaml(
     code: str, session: SessionDep, principal: Annotated[Principal, scoped("policies:read")],
     status: Annotated[Literal["published", "draft"], Query(description="published 已发布版本（默认）/ draft 草稿")] = "published",
@@ -151,7 +151,7 @@ def copy_document(code: str, data: CopyIn, session: SessionDep,
 
 
 @router.get("/{code}/draft/cases.yaml", summary="草稿的测试用例（YAML）", response_class=Response,
-            responses={**responses(401, 403, 404, 422), 200: {"content": {YAML: {}}, "description": "YAML 文本"}})
+            responses={**responses(401, 403, 404, 422), **file_response(YAML, "YAML 文本")})
 def get_cases(code: str, session: SessionDep, principal: Annotated[Principal, scoped("policies:read")],
               status: Annotated[Literal["published", "draft"], Query()] = "draft"):
     v = store.document_yaml(session, actor=principal, code=code, status=status)

@@ -2,13 +2,15 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 
 from app.accounts.permissions import Principal
 from app.api.problems import responses
 from app.config import get_settings
-from app.deps import CurrentEnterprise, SessionDep, scoped
-from app.filters import PoolFiltersDep
+from app.deps import CurrentEnterprise, PathId, SessionDep, scoped
+from app.enterprises.schemas import MuClass
+from app.filters import PoolApiFilters
+from app.pagination import Cursor
 from app.pools import common, listing, mu_provisional
 from app.pools import definitions as pool_definitions
 from app.pools import graduation as pool_graduation
@@ -86,7 +88,6 @@ def graduation_read(g, ent=None) -> GraduationRead:
     )
 
 
-Cursor = Annotated[str | None, Query(max_length=500, description="上一页响应中的 next_cursor")]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
@@ -192,15 +193,15 @@ def mu_list(
     year: int,
     session: SessionDep,
     principal: Read,
-    township: Annotated[list[str] | None, Query()] = None,
-    mu_class: Annotated[list[str] | None, Query()] = None,
+    township: Annotated[list[str] | None, Query(description="乡镇代码，可多选")] = None,
+    mu_class: Annotated[list[MuClass] | None, Query(description="生效的亩产效益类别 A–D，可多选")] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ):
     """按暂定排名从高到低；mu_class 为生效的类别（已评价优先，其次暂定，再次企业登记）。"""
     rows, next_cursor, year = mu_provisional.mu_page(
-        session, actor=principal, year=year, township=township, mu_class=mu_class, q=q, cursor=cursor, limit=limit
+        session, actor=principal, year=year, township=township, mu_class=list(mu_class) if mu_class else None, q=q, cursor=cursor, limit=limit
     )
     items = [
         MuRow(
@@ -228,7 +229,7 @@ def mu_list(
 
 @router.post("/api/v1/pools/graduations/{proposal_id}/confirm", summary="确认毕业：出库并可转入下一级培育库",
              response_model=GraduationRead, responses=errors(404, 409))
-def confirm_graduation(proposal_id: int, data: GraduationConfirm, session: SessionDep, principal: Write):
+def confirm_graduation(proposal_id: PathId, data: GraduationConfirm, session: SessionDep, principal: Write):
     """以“升规”或“认定成功”出库；给出 next_pool 时同时转入该库（须符合其入库条件）。全部成功或全部不写入。"""
     g, _ = pool_graduation.confirm_graduation(session, actor=principal, proposal_id=proposal_id, data=data)
     return graduation_read(g)
@@ -236,7 +237,7 @@ def confirm_graduation(proposal_id: int, data: GraduationConfirm, session: Sessi
 
 @router.post("/api/v1/pools/graduations/{proposal_id}/dismiss", summary="驳回毕业提议",
              response_model=GraduationRead, responses=errors(404, 409))
-def dismiss_graduation(proposal_id: int, data: GraduationDismiss, session: SessionDep, principal: Write):
+def dismiss_graduation(proposal_id: PathId, data: GraduationDismiss, session: SessionDep, principal: Write):
     """企业留在库中，提议标记为已驳回。"""
     return graduation_read(pool_graduation.dismiss_graduation(session, actor=principal, proposal_id=proposal_id, note=data.note))
 
@@ -278,7 +279,7 @@ def list_members(
     pool_code: str,
     session: SessionDep,
     principal: Read,
-    filters: PoolFiltersDep,
+    filters: PoolApiFilters,
     include_left: Annotated[bool, Query(description="包括已出库的记录（完整历史）")] = False,
     cursor: Cursor = None,
     limit: Limit = 50,
@@ -329,7 +330,7 @@ def candidate_row(r) -> CandidateRow:
 
 @router.get("/api/v1/pools/{pool_code}/candidates", summary="候选企业（符合可核查条件、尚未入库）",
             response_model=CandidatePage, responses=errors(404))
-def list_candidates(pool_code: str, session: SessionDep, principal: Read, filters: PoolFiltersDep, cursor: Cursor = None,
+def list_candidates(pool_code: str, session: SessionDep, principal: Read, filters: PoolApiFilters, cursor: Cursor = None,
                     limit: Limit = 50):
     """在数据库中按所选年度数据计算：符合全部条件为 met；可核查的条件均符合、其余需人工判断为 judgement（待人工判断）。
     counts 为各乡镇的候选数。"""
@@ -462,7 +463,7 @@ def enterprise_mu_classes(enterprise_id: int, _ent: CurrentEnterprise, session: 
 
 @router.put("/api/v1/enterprises/{enterprise_id}/mu-classes/{year}", summary="录入企业某年度亩产效益评价类别（县级）",
             response_model=MuClassRead, responses=errors(404))
-def put_mu_class(enterprise_id: int, year: int, _ent: CurrentEnterprise, data: MuClassIn, session: SessionDep,
+def put_mu_class(enterprise_id: int, year: Annotated[int, Path(ge=2000, le=2100)], _ent: CurrentEnterprise, data: MuClassIn, session: SessionDep,
                  principal: Write):
     """已评价的类别优先于按数据测算的暂定类别；若为该企业最近的评价年度，同时更新企业登记的现行类别。"""
     rec = pool_mu_records.record_mu_class(

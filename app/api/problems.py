@@ -5,7 +5,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from app.errors import AppError, ValidationFailed, translate
+from app.errors import AppError, PreconditionRequired, ValidationFailed, translate
 
 PROBLEM = "application/problem+json"
 
@@ -46,8 +46,25 @@ def problem_response(request: Request, err: AppError) -> JSONResponse:
     return JSONResponse(body, status_code=err.status_code, media_type=PROBLEM, headers=headers)
 
 
+def _missing_if_match(err: dict) -> bool:
+    return err.get("type") == "missing" and tuple(err.get("loc", ())) == ("header", "if-match")
+
+
 def validation_error_to_app_error(exc: RequestValidationError) -> AppError:
-    return ValidationFailed([translate(e) for e in exc.errors()])
+    """422 naming each field; an If-Match header that is only missing is the If-Match protocol's 428
+    (the header is declared required in the OpenAPI document, and a client that omits it is told so)."""
+    errors = [e for e in exc.errors() if not _missing_if_match(e)]
+    if not errors:
+        return PreconditionRequired()
+    return ValidationFailed([translate(_query_name(e)) for e in errors])
+
+
+def _query_name(err: dict) -> dict:
+    """A repeated query parameter (`status=paid&status=lost`) is named by its name, not `status.1`."""
+    loc = tuple(err.get("loc", ()))
+    if loc[:1] == ("query",):
+        return {**err, "loc": tuple(p for p in loc if not isinstance(p, int))}
+    return err
 
 
 # Shared `responses=` for route decorators, so every documented status has a problem+json body.
@@ -65,3 +82,9 @@ def responses(*codes: int) -> dict:
     }
     return {c: {"model": Problem, "description": text[c], "content": {PROBLEM: {}}} for c in codes}
 
+
+
+def file_response(media_type: str, description: str) -> dict:
+    """`responses=` entry for an operation that answers 200 with a file (Excel, YAML) rather than JSON."""
+    schema = {"type": "string"} if media_type.startswith(("text/", "application/yaml")) else {"type": "string", "format": "binary"}
+    return {200: {"content": {media_type: {"schema": schema}}, "description": description}}

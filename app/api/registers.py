@@ -12,6 +12,7 @@ from app.config import get_settings
 from app.deps import SessionDep, scoped
 from app.enterprises.schemas import IsoDate, Whole
 from app.errors import ValidationFailed
+from app.pagination import Cursor
 from app.registers import service
 
 router = APIRouter(prefix="/api/v1/registers", tags=["registers 培训·测评·项目登记"])
@@ -110,7 +111,7 @@ def _lister(register: str):
         session: SessionDep, principal: Read,
         township: Annotated[str | None, Query(max_length=20)] = None,
         start: Annotated[IsoDate | None, Query()] = None, end: Annotated[IsoDate | None, Query()] = None,
-        cursor: Annotated[str | None, Query(max_length=500)] = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        cursor: Cursor = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ):
         """按日期从新到旧。乡镇工作人员只看到本乡镇企业的记录。"""
         rows, nxt, total = service.list_records(session, actor=principal, register=register, township=township,

@@ -12,9 +12,19 @@ from app.deps import SessionDep, scoped
 from app.enterprises import service as enterprise_service
 from app.enterprises.schemas import IsoDate
 from app.errors import ValidationFailed
+from app.pagination import Cursor
 from app.support import problems as service
 from app.support.labels import STATUS_NAMES
-from app.support.schemas import ProblemIn, ProblemPage, ProblemRead, StatRead, StepIn, StepRead
+from app.support.schemas import (
+    Category,
+    ProblemIn,
+    ProblemPage,
+    ProblemRead,
+    ProblemStatusFilter,
+    StatRead,
+    StepIn,
+    StepRead,
+)
 
 router = APIRouter(prefix="/api/v1/support", tags=["support 助企服务"])
 
@@ -44,14 +54,14 @@ def _full(session, principal, p) -> ProblemRead:
 def list_problems(
     session: SessionDep,
     principal: Read,
-    status: Annotated[str | None, Query(max_length=12, description="状态，或 open（未办结的）")] = None,
-    category: Annotated[str | None, Query(max_length=10)] = None,
+    status: Annotated[ProblemStatusFilter | None, Query(description="状态，或 open（未办结的）")] = None,
+    category: Annotated[Category | None, Query(description="类别")] = None,
     township: Annotated[str | None, Query(max_length=20, description="企业所在乡镇代码")] = None,
     unit: Annotated[str | None, Query(max_length=60, description="责任单位")] = None,
     overdue: Annotated[bool, Query(description="只看超期未办结的")] = False,
     uscc: Annotated[str | None, Query(max_length=18, description="企业统一社会信用代码")] = None,
     external_ref: Annotated[str | None, Query(max_length=100, description="平台侧编号")] = None,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ):
     """按反映日期从新到旧。`overdue=true` 为超过办理时限仍未办结（已收集、已交办、办理中）的诉求。乡镇工作人员只看到本乡镇企业的和交办给本乡镇的诉求。"""

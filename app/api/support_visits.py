@@ -4,7 +4,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.accounts.permissions import Principal
 from app.api.problems import responses
@@ -24,7 +24,10 @@ class OfficerIn(BaseModel):
 
     name: str = Field(min_length=1, max_length=50)
     department: str = Field(min_length=1, max_length=60, description="派出单位（县直部门）")
-    phone: str | None = Field(default=None, max_length=20)
+    # Not stripped by the model (the service strips it), so that maxLength holds for what is sent.
+    phone: Annotated[str | None, StringConstraints(strip_whitespace=False)] = Field(
+        default=None, max_length=20, pattern=r"^\s*([0-9-]{7,20})?\s*$", description="联系电话：数字和连字符"
+    )
 
 
 class OfficerRead(BaseModel):

@@ -9,11 +9,12 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from app.accounts.permissions import Principal
-from app.api.problems import responses
+from app.api.problems import file_response, responses
 from app.config import get_settings
 from app.deps import SessionDep, scoped
 from app.enterprises.schemas import IsoDate
 from app.errors import ValidationFailed
+from app.pagination import Cursor
 from app.reference import township_names
 from app.targets import drafts, excel
 from app.targets import service as target_service
@@ -100,7 +101,7 @@ def _year(key: str) -> int:
 def list_tables(
     session: SessionDep,
     principal: Read,
-    cursor: Annotated[str | None, Query(max_length=500, description="上一页响应中的 next_cursor")] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ):
     """所有目标表，期末最近的在前：年度目标表（如 2023 年，冠政办发〔2023〕7号附件）与多年目标（2022-2024，冠政发〔2022〕9号）。"""
@@ -193,10 +194,12 @@ def cell_enterprises(
     code: str,
     session: SessionDep,
     principal: Read,
-    township: Annotated[str | None, Query(description="乡镇代码；省略为全县")] = None,
+    township: Annotated[
+        str | None, Query(description="乡镇代码；省略为全县", json_schema_extra={"enum": list(township_names())})
+    ] = None,
     part: Annotated[str | None, Query(description="分项代码（如 cluster_city）")] = None,
     as_of: AsOf = None,
-    cursor: Annotated[str | None, Query(max_length=500, description="上一页响应中的 next_cursor")] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=2000)] = 500,
 ):
     """列出计入该单元格完成数的企业（按名称分页）及依据（认定记录、入库日期、注册日期或填报数）。"""
@@ -212,7 +215,7 @@ def cell_enterprises(
     )
 
 
-XLSX_RESPONSE = {200: {"content": {excel.XLSX: {}}, "description": "Excel 文件"}}
+XLSX_RESPONSE = file_response(excel.XLSX, "Excel 文件")
 
 
 @router.get(

@@ -22,6 +22,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     TypeAdapter,
     field_validator,
     model_validator,
@@ -89,18 +90,38 @@ def _no_bool(value: Any) -> Any:
     return value
 
 
-Yuan = Annotated[int, BeforeValidator(_no_bool), Field(ge=0, description="金额，整数元")]
-Count = Annotated[int, BeforeValidator(_no_bool), Field(ge=0)]
+# The bound before the validator, so that the JSON Schema says `minimum`.
+Yuan = Annotated[int, Field(ge=0, description="金额，整数元"), BeforeValidator(_no_bool)]
+Count = Annotated[int, Field(ge=0), BeforeValidator(_no_bool)]
+
+
+def _type_required(schema: dict[str, Any]) -> None:
+    """`type` picks the model (the union's discriminator): required in the JSON Schema, though a
+    model built in Python fills it in."""
+    schema["required"] = ["type", *(name for name in schema.get("required", []) if name != "type")]
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_type_required)
 
     date: IsoDate
 
 
+def _honour_schema(schema: dict[str, Any]) -> None:
+    """The honour codes, and the levels each one has, as JSON Schema (checked by `_known_honour`)."""
+    _type_required(schema)
+    honours = reference.honours()
+    schema["properties"]["honour"]["enum"] = list(honours)
+    schema["anyOf"] = [
+        {"properties": {"honour": {"const": code}, "level": {"enum": list(spec["levels"])}}}
+        for code, spec in honours.items()
+    ]
+
+
 class HonourEvent(_Event):
     """认定：新认定、复审通过或申报未通过。"""
+
+    model_config = ConfigDict(json_schema_extra=_honour_schema)
 
     type: Literal["honour"] = "honour"
     honour: str
@@ -185,12 +206,19 @@ class OutputGrowthEvent(_Event):
 
     type: Literal["output_growth"] = "output_growth"
     new_output_yuan: Yuan
-    growth_rate: Decimal = Field(description="增速，小数：0.15 即 15%")
-    city_rank: Annotated[int, BeforeValidator(_no_bool), Field(ge=1)]
+    growth_rate: Decimal = Field(ge=-1, le=1000, description="增速，小数：0.15 即 15%（-1 即下降 100%）")
+    city_rank: Annotated[int, Field(ge=1), BeforeValidator(_no_bool)]
+
+
+def _township_schema(schema: dict[str, Any]) -> None:
+    _type_required(schema)
+    schema["properties"]["township"]["enum"] = list(reference.township_names())
 
 
 class StrongTownEvent(_Event):
     """乡镇（街道）被评为市级、省级民营经济高质量发展强镇。Not in DOMAIN.md yet."""
+
+    model_config = ConfigDict(json_schema_extra=_township_schema)
 
     type: Literal["strong_town"] = "strong_town"
     level: Literal["city", "provincial"]
@@ -221,6 +249,28 @@ Event = Annotated[
 event_adapter: TypeAdapter[Event] = TypeAdapter(Event)
 
 
+# An event in a request body: documented as the union of the event models, but kept as the object
+# sent, so that the service reads it with errors naming the event's own fields (`event.level`).
+EventObject = Annotated[dict[str, Any], BeforeValidator(lambda value: value, json_schema_input_type=Event)]
+# An event recorded on an enterprise: not an honour (recorded as the enterprise's honour) nor a
+# township's 强镇 award.
+RecordableEvent = Annotated[
+    FirstAboveScaleEvent
+    | SalesMilestoneEvent
+    | LoanInterestEvent
+    | EquipmentPurchaseEvent
+    | DesignPrizeEvent
+    | SkillsContestEvent
+    | TalentProgramEvent
+    | TalentLoanInterestEvent
+    | OutputGrowthEvent,
+    Field(discriminator="type"),
+]
+RecordableEventObject = Annotated[
+    dict[str, Any], BeforeValidator(lambda value: value, json_schema_input_type=RecordableEvent)
+]
+
+
 def parse_event(data: Any) -> Event:
     """Validate a mapping (or JSON-compatible object) into the event model its `type` names."""
     return event_adapter.validate_python(data)
@@ -233,7 +283,7 @@ class EnterpriseFacts(BaseModel):
 
     size: Size | None = None
     ownership: Ownership | None = None
-    above_scale: bool | None = None
+    above_scale: StrictBool | None = None
     honours: list[tuple[str, Level]] | None = Field(
         default=None,
         description="认定 held before the event, as (honour code, level); [] = none, None = unknown",
@@ -243,7 +293,7 @@ class EnterpriseFacts(BaseModel):
         description="Amounts already granted to this enterprise, by rule id, for rules with a cumulative "
         "cap (智能化改造 单户 500 万, 领军人才贴息 累计 100 万). A missing key means 0; None = unknown.",
     )
-    other_interest_subsidy: bool | None = Field(
+    other_interest_subsidy: StrictBool | None = Field(
         default=None, description="已获得其他类别贷款贴息 (excludes 领军人才贷款贴息)"
     )
     talent_founded_date: IsoDate | None = Field(
@@ -254,7 +304,7 @@ class EnterpriseFacts(BaseModel):
         description="年销售收入 recorded for years before the event's year (the registry's annual figures); "
         "None = unknown. 首次突破 is checked against every recorded year.",
     )
-    revenue_history_complete: bool | None = Field(
+    revenue_history_complete: StrictBool | None = Field(
         default=None,
         description="True when the recorded years cover the enterprise's whole history (or a person has "
         "confirmed it never reached the threshold before them); otherwise 首次 cannot be known for sure",

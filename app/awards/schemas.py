@@ -1,7 +1,8 @@
 """Request and response shapes of the awards API: one family per resource (…In / …Read / …Page).
 
-Events arrive as plain objects and are validated by `service.parse_event_data`, so an error names
-the event's own field (`event.level`), not the model the union picked. Money is integer 元.
+Events arrive as plain objects and are validated by `facts.parse_event_data`, so an error names
+the event's own field (`event.level`), not the model the union picked; the OpenAPI document
+describes them as the union of the event models (`EventObject`). Money is integer 元.
 """
 
 from datetime import date, datetime
@@ -9,9 +10,10 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic.json_schema import JsonDict
 
 from app.awards.engine import Benefit, Line, NotComputable
-from app.awards.event_models import EnterpriseFacts
+from app.awards.event_models import EnterpriseFacts, EventObject, RecordableEventObject
 from app.enterprises.schemas import IsoDate  # YYYY-MM-DD only, not 0 or "0"
 
 Funder = Literal["province", "city", "county"]
@@ -39,10 +41,27 @@ class ExtraFacts(_In):
 # --- computing ------------------------------------------------------------------------------
 
 
+# The checks of the model validators below, as JSON Schema.
+_ONE_SOURCE: JsonDict = {
+    "not": {
+        "required": ["enterprise", "enterprise_id"],
+        "properties": {"enterprise": {"type": "object"}, "enterprise_id": {"type": "integer"}},
+    }
+}
+_ONE_MODE: JsonDict = {
+    "anyOf": [
+        {"required": ["events"], "properties": {"events": {"type": "array"}, "year": {"type": "null"}}},
+        {"required": ["year"], "properties": {"year": {"type": "integer"}, "events": {"type": "null"}}},
+    ]
+}
+
+
 class PreviewIn(_In):
     """An event and either what is known of the enterprise (`enterprise`) or its id (`enterprise_id`)."""
 
-    event: dict[str, Any] = Field(description="事件，字段见 DOMAIN.md", examples=[EVENT_EXAMPLE])
+    model_config = ConfigDict(json_schema_extra=_ONE_SOURCE)
+
+    event: EventObject = Field(description="事件，字段见 DOMAIN.md", examples=[EVENT_EXAMPLE])
     enterprise: EnterpriseFacts | None = Field(
         default=None, description="企业情况（规模、所有制、已有认定……）；未给出的视为未知"
     )
@@ -66,13 +85,15 @@ class PreviewRead(BaseModel):
 
 
 class BatchItem(_In):
-    event: dict[str, Any]
+    event: EventObject
     enterprise: EnterpriseFacts | None = None
     enterprise_id: int | None = Field(default=None, ge=1)
 
 
 class BatchIn(_In):
     """Either `events` (compute each, save nothing) or `year` (propose lines for every recorded event of the year)."""
+
+    model_config = ConfigDict(json_schema_extra=_ONE_MODE)
 
     events: list[BatchItem] | None = Field(default=None, max_length=100_000)
     year: int | None = Field(default=None, ge=2000, le=2100)
@@ -107,7 +128,7 @@ class BatchRead(BaseModel):
 
 
 class EventRecordIn(_In):
-    event: dict[str, Any] = Field(
+    event: RecordableEventObject = Field(
         description="事件（非认定类：first_above_scale、sales_milestone、loan_interest…；认定请用认定接口）",
         examples=[{"type": "loan_interest", "date": "2023-06-30", "interest_paid_yuan": 250000}],
     )
@@ -313,3 +334,101 @@ class ForecastIn(_In):
     year: int = Field(default=2023, ge=2000, le=2100)
     candidates: list[CandidateIn] = Field(default=[], max_length=5000)
     overrides: dict[str, Decimal] = Field(default={}, description="测算假设：{规则 id: 金额（元）或百分比}")
+
+
+class ForecastFundRead(BaseModel):
+    fund_id: int | None
+    code: str | None
+    name: str
+    funder: str
+    remaining_yuan: int | None
+    proposed_yuan: int
+    forecast_yuan: int
+    after_yuan: int | None = Field(description="测算支出后的余额；无资金时为空")
+    short: bool = Field(description="余额不足")
+
+
+class ForecastRowRead(BaseModel):
+    source: str = Field(description="目标表行或企业")
+    event: str
+    count: int
+    rule_id: str
+    document: str
+    clause: str
+    funder: str
+    per_head_yuan: int
+    total_yuan: int
+    overridden: bool
+
+
+class NotForecast(BaseModel):
+    name: str
+    reason: str
+
+
+class ForecastNotComputable(BaseModel):
+    source: str
+    rule_id: str
+    reason: str
+
+
+class ForecastSummary(BaseModel):
+    total_yuan: int
+    by_funder: dict[str, int]
+    by_fund: list[ForecastFundRead]
+    rows: list[ForecastRowRead]
+    not_forecast: list[NotForecast]
+    not_computable: list[ForecastNotComputable]
+    assumptions: list[str]
+
+
+class FundDifference(BaseModel):
+    fund_id: int | None
+    name: str
+    difference_yuan: int
+
+
+class ForecastDifference(BaseModel):
+    total_yuan: int
+    by_funder: dict[str, int]
+    by_fund: list[FundDifference]
+
+
+class NoDifference(BaseModel):
+    """`{}`: no what-if values were given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ForecastRead(BaseModel):
+    base: ForecastSummary
+    what_if: ForecastSummary | None = Field(description="按测算假设（overrides）计算；未给出假设时为空")
+    overrides: dict[str, str] = Field(description="所用的测算假设：{规则 id: 数值}")
+    difference: ForecastDifference | NoDifference = Field(description="测算假设带来的差额；未给出假设时为 {}")
+
+
+class NoticeRow(BaseModel):
+    line_id: int
+    enterprise_id: int
+    enterprise_name: str
+    township: str
+    event: str = Field(description="认定或事件（中文）")
+    subject: str
+    document: str
+    clause: str
+    funder: Funder
+    amount_yuan: int | None
+    status: Status
+
+
+class LedgerTotals(BaseModel):
+    """各状态的笔数与金额（整数元）。"""
+
+    proposed_count: int
+    proposed_yuan: int
+    approved_count: int
+    approved_yuan: int
+    paid_count: int
+    paid_yuan: int
+    rejected_count: int
+    rejected_yuan: int

@@ -7,7 +7,7 @@ Every write is audited with the enterprise and its township, so it shows in the 
 """
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -46,7 +46,7 @@ class InvalidTransition(AppError):
 
 @dataclass
 class LineFilters:
-    status: list[str] | None = None
+    status: Sequence[str] | None = None
     funder: str | None = None
     township: str | None = None
     enterprise_id: int | None = None

@@ -13,6 +13,8 @@ from pydantic import (
     field_validator,
 )
 
+from app import reference
+
 Size = Literal["micro", "small", "medium", "large"]
 Ownership = Literal["private", "state", "foreign", "other"]
 MuClass = Literal["A", "B", "C", "D"]
@@ -66,8 +68,18 @@ class FigureRead(FigureIn):
     model_config = ConfigDict(from_attributes=True)
 
 
+def _honour_codes_schema(schema: dict[str, Any]) -> None:
+    """The honour codes, and the levels each one has, as JSON Schema (checked by the service)."""
+    honours = reference.honours()
+    schema["properties"]["code"]["enum"] = list(honours)
+    schema["anyOf"] = [
+        {"properties": {"code": {"const": code}, "level": {"enum": list(spec["levels"])}}}
+        for code, spec in honours.items()
+    ]
+
+
 class HonourIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_honour_codes_schema)
 
     code: str = Field(description="认定代码，见 DOMAIN.md，如 specialized_sme", examples=["specialized_sme"])
     level: Level = Field(examples=["provincial"])
@@ -85,7 +97,7 @@ class HonourIn(BaseModel):
 
 
 class HonourRead(HonourIn):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra=None)
 
     id: int
     level: str

@@ -7,7 +7,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.enterprises.schemas import Whole  # an integer, never true/false
 
-_NONNEG = {"minimum": 0}
+_NONNEG = {"minimum": 0}  # checked by the service, with a message naming the field
+_MAX = 10**15  # far beyond any enterprise's month; exact in a JSON number (below 2**53)
 
 
 class FilingIn(BaseModel):
@@ -15,10 +16,10 @@ class FilingIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    rd_spend_yuan: Whole = Field(description="研发投入（元），不能为负数", json_schema_extra=_NONNEG)
-    output_value_yuan: Whole = Field(description="工业产值（元），不能为负数", json_schema_extra=_NONNEG)
-    revenue_yuan: Whole | None = Field(default=None, description="营业收入（元）", json_schema_extra=_NONNEG)
-    electricity_kwh: Whole | None = Field(default=None, description="用电量（千瓦时）", json_schema_extra=_NONNEG)
+    rd_spend_yuan: Whole = Field(le=_MAX, description="研发投入（元），不能为负数", json_schema_extra=_NONNEG)
+    output_value_yuan: Whole = Field(le=_MAX, description="工业产值（元），不能为负数", json_schema_extra=_NONNEG)
+    revenue_yuan: Whole | None = Field(default=None, le=_MAX, description="营业收入（元）", json_schema_extra=_NONNEG)
+    electricity_kwh: Whole | None = Field(default=None, le=_MAX, description="用电量（千瓦时）", json_schema_extra=_NONNEG)
 
 
 class FilingRowIn(FilingIn):

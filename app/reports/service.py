@@ -77,7 +77,7 @@ def parse_month(text: str | None, field: str = "month") -> int:
     """"2023-05" → period; anything else is a 422 naming the field."""
     s = (text or "").strip()
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}", s):  # 2023-05, not 2023-5
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}", s):  # 2023-05, not 2023-5
             raise ValueError
         y, m = s.split("-")
         year, month = int(y), int(m)

@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.enterprises.schemas import IsoDate, Whole
 
 Category = Literal["labour", "energy", "project", "funding", "policy", "other"]
+ProblemStatus = Literal["collected", "assigned", "in_progress", "resolved", "closed", "returned"]
+ProblemStatusFilter = Literal[ProblemStatus, "open"]  # open: any status not yet resolved or closed
 Channel = Literal["visit", "phone", "platform", "walk_in", "other"]
 UnitKind = Literal["township", "department"]
 Action = Literal["assign", "start", "progress", "resolve", "close", "reopen", "return"]

@@ -69,6 +69,58 @@ def test_every_list_paginates_with_cursor_limit_and_next_cursor(app):
     assert not problems, "\n".join(problems)
 
 
+def test_every_success_response_has_a_schema_and_if_match_is_a_required_header(app):
+    """A generated client types every answer: JSON by its model, a file as a string. If-Match is declared
+    required where the operation checks it (a client that omits it still gets the 428 that says so)."""
+    problems = []
+    for method, path, op in _operations(app):
+        where = f"{method.upper()} {path}"
+        for code, resp in op.get("responses", {}).items():
+            if code.startswith("2") and code != "204":
+                content = resp.get("content") or {}
+                if not content or any(not c.get("schema") for c in content.values()):
+                    problems.append(f"{where}: {code} without a schema")
+        for p in op.get("parameters", []):
+            if p["in"] == "header" and p["name"].lower() == "if-match" and not p.get("required"):
+                problems.append(f"{where}: If-Match is not declared required")
+    assert not problems, "\n".join(problems)
+
+
+def test_closed_sets_of_query_values_are_enums_in_the_document(app):
+    """size, ownership, mu_class, status, candidacy …: a client sees the values, and an empty or unknown
+    value is refused by the type, not by a check the document does not show."""
+    paths = app.openapi()["paths"]
+
+    def items(path, name):
+        """The schema of one value of a query parameter (of each item, for a list)."""
+        param = next(p for p in paths[path]["get"]["parameters"] if p["name"] == name)
+        for schema in param["schema"].get("anyOf", [param["schema"]]):
+            if schema.get("type") == "array":
+                return schema["items"]
+            if schema.get("type") != "null":
+                return schema
+        raise AssertionError(f"{path} {name}: no schema")
+
+    assert items("/api/v1/enterprises", "size")["enum"] == ["micro", "small", "medium", "large"]
+    assert items("/api/v1/enterprises", "ownership")["enum"] == ["private", "state", "foreign", "other"]
+    assert items("/api/v1/enterprises", "mu_class")["enum"] == ["A", "B", "C", "D"]
+    assert items("/api/v1/awards/lines", "status")["enum"] == ["proposed", "approved", "paid", "rejected"]
+    assert items("/api/v1/pools/{pool_code}/members", "candidacy")["enum"] == ["met", "judgement", "missing", "failed"]
+    assert "open" in items("/api/v1/support/problems", "status")["enum"]
+    assert items("/api/v1/changes", "entity_type")["pattern"]
+    event = app.openapi()["components"]["schemas"]["PreviewIn"]["properties"]["event"]
+    assert event["discriminator"]["propertyName"] == "type" and len(event["oneOf"]) == 11
+
+
+def test_an_if_match_that_is_missing_is_still_428(client, make):
+    ent = make.enterprise()
+    key = make.api_key()
+    r = client.patch(f"/api/v1/enterprises/{ent.id}", headers=bearer(key), json={"name": "改名有限公司"})
+    assert r.status_code == 428 and r.json()["code"] == "precondition_required"
+    r = client.delete(f"/api/v1/enterprises/{ent.id}", headers=bearer(key))
+    assert r.status_code == 428
+
+
 # --- every route: no key is 401, a key with no scope is 403 ------------------------------------
 
 FILLERS = {"year": "2024", "month": "2024-01", "pool_code": "yumiao_pool"}

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.integration.conftest import all_scopes_key, create_enterprise
@@ -32,6 +33,8 @@ def test_schemathesis_finds_nothing(live_app, committed, tmp_path):
                 honours=[{"code": "specialized_sme", "level": "city", "honour_date": "2023-05-10"}],
             )
         s.commit()
+    # Build the OpenAPI document once before schemathesis asks for it with its own short timeout.
+    assert httpx.get(f"{live_server}/api/v1/openapi.json", timeout=120).status_code == 200
     cmd = [
         str(CLI), "--config-file", str(HERE / "schemathesis.toml"),
         "run", f"{live_server}/api/v1/openapi.json",
@@ -43,7 +46,7 @@ def test_schemathesis_finds_nothing(live_app, committed, tmp_path):
         "--request-timeout", "30",
         "--output-truncate", "true",
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, cwd=tmp_path,
                           env={**os.environ, "NO_COLOR": "1"})
     out = done.stdout + done.stderr
     server_errors = [line for line in log.read_text(errors="replace").splitlines() if "Traceback" in line or " 500 " in line]

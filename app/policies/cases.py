@@ -58,8 +58,7 @@ class Report:
 
 def parse_cases(content: str | None) -> list[dict]:
     """The cases in `content` (a YAML list), checked for shape; ValidationFailed names case and field."""
-    from app.awards.engine import EnterpriseFacts
-    from app.awards.event_models import parse_event
+    from app.awards.event_models import EnterpriseFacts, parse_event
 
     if not content or not content.strip():
         return []
@@ -120,8 +119,8 @@ def _fmt(funder: str, rule_id: str, amount: int) -> str:
 
 
 def run_cases(cases: list[dict], policy_set: PolicySet) -> list[CaseResult]:
-    from app.awards.engine import EnterpriseFacts, compute
-    from app.awards.event_models import parse_event
+    from app.awards.engine import compute
+    from app.awards.event_models import EnterpriseFacts, parse_event
 
     out = []
     for case in cases:

@@ -103,7 +103,7 @@ class FirmFacts(_Facts):
     def from_snapshot(cls, snap: EnterpriseSnapshot, *, until: dt.date | None = None) -> "FirmFacts":
         """The criteria's view of a registry snapshot (honours granted after `until` left out)."""
 
-        def plain(v):  # Decimal columns (land, energy) as float
+        def plain(v: Any) -> Any:  # Decimal columns (land, energy) as float
             return float(v) if v is not None and not isinstance(v, int) else v
 
         return cls(
@@ -346,7 +346,7 @@ def _evaluate(c: Criterion, facts: FirmFacts, year: int, entry_class: str) -> Cr
                 (section,) = sections
                 said = f"所属行业 {facts.industry}，门类 {section}（{SECTION_NAMES[section]}）"
             else:
-                said = f"所属行业 {facts.industry.strip()}（门类 {'、'.join(sections)}）"
+                said = f"所属行业 {(facts.industry or '').strip()}（门类 {'、'.join(sections)}）"
             inside = [s for s in sections if s in c.sections]
             if len(inside) == len(sections):
                 return result(Status.MET, f"{said}，属于 {allowed}")

@@ -73,9 +73,10 @@ def indicator_value(
     if not indicator.available:
         return None, f"{indicator.name}：{indicator.reason}"
     num, den = figures.get(indicator.numerator), figures.get(indicator.denominator)
-    for figure, v in ((indicator.numerator, num), (indicator.denominator, den)):
-        if v is None:
-            return None, f"{indicator.name}：缺少{FIGURE_NAMES.get(figure, figure)}数据"
+    if num is None:
+        return None, f"{indicator.name}：缺少{FIGURE_NAMES.get(indicator.numerator, indicator.numerator)}数据"
+    if den is None:
+        return None, f"{indicator.name}：缺少{FIGURE_NAMES.get(indicator.denominator, indicator.denominator)}数据"
     if den <= 0:
         return (
             None,

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.accounts.permissions import Principal
-from app.api.problems import responses
+from app.api.problems import file_response, responses
 from app.deps import SessionDep, scoped
 from app.errors import ValidationFailed
 from app.pools import store
@@ -76,7 +76,7 @@ def list_versions(session: SessionDep, principal: Read):
 
 
 @router.get("/definitions.yaml", summary="下载培育库定义（YAML）", response_class=Response,
-            responses={**responses(401, 403, 404, 422), 200: {"content": {YAML: {}}, "description": "YAML 文本"}})
+            responses={**responses(401, 403, 404, 422), **file_response(YAML, "YAML 文本")})
 def download(
     session: SessionDep, principal: Read,
     status: Annotated[Literal["published", "draft"], Query(description="published 今天有效的版本（默认）/ draft 草稿")] = "published",

@@ -56,15 +56,7 @@ def validation_error_to_app_error(exc: RequestValidationError) -> AppError:
     errors = [e for e in exc.errors() if not _missing_if_match(e)]
     if not errors:
         return PreconditionRequired()
-    return ValidationFailed([translate(_query_name(e)) for e in errors])
-
-
-def _query_name(err: dict) -> dict:
-    """A repeated query parameter (`status=paid&status=lost`) is named by its name, not `status.1`."""
-    loc = tuple(err.get("loc", ()))
-    if loc[:1] == ("query",):
-        return {**err, "loc": tuple(p for p in loc if not isinstance(p, int))}
-    return err
+    return ValidationFailed([translate(e) for e in errors])
 
 
 # Shared `responses=` for route decorators, so every documented status has a problem+json body.
@@ -86,5 +78,8 @@ def responses(*codes: int) -> dict:
 
 def file_response(media_type: str, description: str) -> dict:
     """`responses=` entry for an operation that answers 200 with a file (Excel, YAML) rather than JSON."""
-    schema = {"type": "string"} if media_type.startswith(("text/", "application/yaml")) else {"type": "string", "format": "binary"}
+    if media_type.startswith(("text/", "application/yaml")):  # text a client may parse (YAML: a mapping or a list)
+        schema: dict = {"description": description}
+    else:
+        schema = {"type": "string", "format": "binary"}
     return {200: {"content": {media_type: {"schema": schema}}, "description": description}}

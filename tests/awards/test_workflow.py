@@ -207,7 +207,7 @@ def test_list_filters_and_pages(client, admin_key, make, db, funds):
     assert len(ids) == len(set(ids)) >= 3 and ids == sorted(ids, reverse=True)
     assert all(x["funder"] == "county" for x in first["items"] + rest["items"])
     r = client.get("/api/v1/awards/lines", headers=bearer(admin_key), params={"status": "lost"})
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "status"
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "status.0"
 
 
 def test_the_ledger_total_of_paid_lines_equals_the_sum_of_paid_lines(client, admin_key, make, db, funds):

@@ -77,7 +77,9 @@ class Windows:
     SWEEP_SECONDS = 60.0
 
     def __init__(self) -> None:
-        self.counts: dict[tuple[str, int, int], tuple[int, int, int]] = {}  # → (window index, current, previous)
+        self.counts: dict[
+            tuple[str, int, int], tuple[int, int, int]
+        ] = {}  # → (window index, current, previous)
         self.swept = time.monotonic()
 
     def _window(self, item: RateLimitItem, key: str, now: float) -> tuple[tuple, int, int, int, float]:
@@ -102,7 +104,11 @@ class Windows:
             current += 1
             weighted += 1
         self.counts[k] = (index, current, previous)
-        return allowed, max(0, math.floor(amount - weighted)), self._wait(amount, period, current, previous, elapsed)
+        return (
+            allowed,
+            max(0, math.floor(amount - weighted)),
+            self._wait(amount, period, current, previous, elapsed),
+        )
 
     @staticmethod
     def _wait(amount: int, period: int, current: int, previous: int, elapsed: float) -> int:
@@ -140,7 +146,9 @@ _ROOM = text("""
            coalesce((SELECT hits FROM rate_limit_hit WHERE key = :key AND window_start = :prev_win), 0),
            coalesce((SELECT hits FROM rate_limit_hit WHERE key = :key AND window_start = :win), 0)
 """)
-_GIVE_BACK = text("UPDATE rate_limit_hit SET hits = greatest(0, hits - :unused) WHERE key = :key AND window_start = :win")
+_GIVE_BACK = text(
+    "UPDATE rate_limit_hit SET hits = greatest(0, hits - :unused) WHERE key = :key AND window_start = :win"
+)
 _FORGET = text("DELETE FROM rate_limit_hit WHERE window_start < :before")
 
 
@@ -154,7 +162,9 @@ class _Lease:
         self.left = 0  # hits taken from the shared counter, not yet used by a request
         self.allowed = 0  # what the window could take when last asked
         self.seen = 0  # the window's shared count when last asked
-        self.refused_until = 0.0  # the counter said no: until then (the Retry-After it gave) the answer stays no
+        self.refused_until = (
+            0.0  # the counter said no: until then (the Retry-After it gave) the answer stays no
+        )
 
 
 class DatabaseWindows:
@@ -179,15 +189,29 @@ class DatabaseWindows:
         from app.db import bounded_waits, make_engine
 
         self.engine = make_engine(
-            get_settings().database_url, pool_size=2, max_overflow=0, pool_timeout=2,
+            get_settings().database_url,
+            pool_size=2,
+            max_overflow=0,
+            pool_timeout=2,
             connect_args=bounded_waits(lock_ms=1000, statement_ms=2000, idle_ms=0, connect_s=2),
         ).execution_options(isolation_level="AUTOCOMMIT")
         self._limiters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._locks: weakref.WeakKeyDictionary = (
+            weakref.WeakKeyDictionary()
+        )  # loop -> {lease key: asyncio.Lock}
         self.leases: dict[tuple[str, int, int], _Lease] = {}
         self.swept = time.monotonic()
 
-    def _take(self, name: str, amount: int, period: int, index: int, share: float, grant: int,
-              give_back: tuple[int, int] | None) -> tuple[int, int, int, int]:
+    def _take(
+        self,
+        name: str,
+        amount: int,
+        period: int,
+        index: int,
+        share: float,
+        grant: int,
+        give_back: tuple[int, int] | None,
+    ) -> tuple[int, int, int, int]:
         """(hits granted, the window's shared count after, the previous window's count, allowed) on a thread."""
         win = index * period
         args = {"key": name, "win": win, "prev_win": win - period, "amount": amount, "share": share}
@@ -205,16 +229,43 @@ class DatabaseWindows:
                 conn.execute(_FORGET, {"before": win - 2 * max(period, 86400)})
         return g, row[0], row[1], row[2]
 
-    async def hit(self, item: RateLimitItem, key: str, now: float) -> tuple[bool, int, int]:
-        period, amount = item.get_expiry(), item.amount
-        index = int(now // period)
-        k = (key, period, amount)
+    def _from_lease(self, k: tuple[str, int, int], index: int, now: float) -> tuple[bool, int, int] | None:
+        """Answer from this worker's lease alone, or None when the shared counter must be asked."""
         lease = self.leases.get(k)
         if lease is not None and lease.left > 0 and lease.index == index:
             lease.left -= 1
             return True, max(0, lease.allowed - lease.seen + lease.left), 0
         if lease is not None and lease.index == index and now < lease.refused_until:
             return False, 0, max(1, math.ceil(lease.refused_until - now))
+        return None
+
+    async def hit(self, item: RateLimitItem, key: str, now: float) -> tuple[bool, int, int]:
+        period, amount = item.get_expiry(), item.amount
+        index = int(now // period)
+        k = (key, period, amount)
+        answer = self._from_lease(k, index, now)
+        if answer is not None:
+            return answer
+        # One trip to the shared counter at a time per client in this worker: requests of a burst wait for
+        # the block the first one is taking instead of each taking a block of its own (which would use up
+        # the window's room with hits nobody makes).
+        loop = asyncio.get_running_loop()
+        locks = self._locks.get(loop)
+        if locks is None:
+            locks = self._locks[loop] = {}
+        lock = locks.get(k)
+        if lock is None:
+            lock = locks[k] = asyncio.Lock()
+        async with lock:
+            answer = self._from_lease(k, index, now)
+            if answer is not None:
+                return answer
+            return await self._renew(k, key, period, amount, index, now, loop)
+
+    async def _renew(
+        self, k: tuple[str, int, int], key: str, period: int, amount: int, index: int, now: float, loop
+    ) -> tuple[bool, int, int]:
+        lease = self.leases.get(k)
         if time.monotonic() - self.swept > Windows.SWEEP_SECONDS:
             self._sweep(index, period)
         give_back = None
@@ -228,14 +279,14 @@ class DatabaseWindows:
         share = (period - elapsed) / period
         room = max(0, lease.allowed - lease.seen) if lease.seen else amount
         grant = max(1, min(self.LEASE_MAX, room // self.LEASE_SHARE))
-        loop = asyncio.get_running_loop()
         limiter = self._limiters.get(loop)
         if limiter is None:
             limiter = self._limiters[loop] = anyio.CapacityLimiter(2)
         name = f"{key}|{amount}/{period}"
         try:
             granted, seen, previous, allowed = await anyio.to_thread.run_sync(
-                self._take, name, amount, period, index, share, grant, give_back, limiter=limiter)
+                self._take, name, amount, period, index, share, grant, give_back, limiter=limiter
+            )
         except Exception as e:  # noqa: BLE001 - an unreachable counter lets the request through
             log.warning("rate limit counter unavailable", error=type(e).__name__)
             return True, amount, 0
@@ -256,6 +307,10 @@ class DatabaseWindows:
         for k, lease in list(self.leases.items()):
             if lease.index < int(time.time() // k[1]) - 1:
                 del self.leases[k]
+                for locks in self._locks.values():
+                    lock = locks.get(k)
+                    if lock is not None and not lock.locked():
+                        del locks[k]
 
 
 class RateLimitMiddleware:

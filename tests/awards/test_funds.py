@@ -25,8 +25,12 @@ def test_the_migration_creates_the_funds_the_policy_files_name(tmp_path):
     run_migrations(url)
     eng = create_engine(url)
     with eng.connect() as c:
-        funds = c.execute(text("select code, funder, budget_yuan, drawn_yuan, period_start, period_end from fund "
-                               "order by code")).all()
+        funds = c.execute(
+            text(
+                "select code, funder, budget_yuan, drawn_yuan, period_start, period_end from fund "
+                "order by code"
+            )
+        ).all()
         entries = c.execute(text("select kind, amount_yuan, year from fund_entry order by id")).all()
         years = c.execute(text("select year, budget_yuan, drawn_yuan from fund_year order by year")).all()
     eng.dispose()
@@ -34,8 +38,12 @@ def test_the_migration_creates_the_funds_the_policy_files_name(tmp_path):
         ("gz2022-9.fund.county", "county", "15000000", "0", "2022-04-09", "2024-12-31"),
         ("gzb2023-7.fund.county", "county", "10000000", "0", "2023-01-01", "2023-12-31"),
     ]
-    assert entries == [("allocation", 5_000_000, 2022), ("allocation", 10_000_000, None),
-                       ("adjustment", 5_000_000, 2023), ("adjustment", 5_000_000, 2024)]
+    assert entries == [
+        ("allocation", 5_000_000, 2022),
+        ("allocation", 10_000_000, None),
+        ("adjustment", 5_000_000, 2023),
+        ("adjustment", 5_000_000, 2024),
+    ]
     assert years == [(2022, 5_000_000, 0), (2023, 5_000_000, 0), (2024, 5_000_000, 0)]
 
 
@@ -44,16 +52,27 @@ def test_funds_api_shows_budget_drawn_remaining_and_what_proposed_lines_would_ta
     make.enterprise(honours=[{"code": "gazelle", "level": "provincial", "honour_date": "2022-09-01"}])
     rows = {f["code"]: f for f in client.get("/api/v1/awards/funds", headers=bearer(key)).json()}
     g = rows["gz2022-9.fund.county"]
-    assert (g["budget_yuan"], g["drawn_yuan"], g["remaining_yuan"], g["yearly"]) == (15_000_000, 0, 15_000_000, True)
+    assert (g["budget_yuan"], g["drawn_yuan"], g["remaining_yuan"], g["yearly"]) == (
+        15_000_000,
+        0,
+        15_000_000,
+        True,
+    )
     assert [(y["year"], y["budget_yuan"], y["remaining_yuan"]) for y in g["years"]] == [
-        (2022, 5_000_000, 5_000_000), (2023, 5_000_000, 5_000_000), (2024, 5_000_000, 5_000_000)]
+        (2022, 5_000_000, 5_000_000),
+        (2023, 5_000_000, 5_000_000),
+        (2024, 5_000_000, 5_000_000),
+    ]
     assert g["proposed_yuan"] == 200_000  # 冠政发〔2022〕9号 四（十） 瞪羚 最高 20 万
 
 
 def test_a_top_up_is_a_ledger_record_and_audited(client, admin_key, db, funds):
     fund = funds["gzb2023-7.fund.county"]
-    r = client.post(f"/api/v1/awards/funds/{fund.id}/top-ups", headers=bearer(admin_key),
-                    json={"amount_yuan": 2_000_000, "note": "县政府常务会议纪要〔2023〕12号 追加"})
+    r = client.post(
+        f"/api/v1/awards/funds/{fund.id}/top-ups",
+        headers=bearer(admin_key),
+        json={"amount_yuan": 2_000_000, "note": "县政府常务会议纪要〔2023〕12号 追加"},
+    )
     assert r.status_code == 201, r.text
     assert r.json()["kind"] == "top_up"
     db.refresh(fund)
@@ -66,25 +85,43 @@ def test_a_top_up_is_a_ledger_record_and_audited(client, admin_key, db, funds):
 
 def test_bad_fund_input_is_422_naming_the_field(client, admin_key, funds):
     fund = funds["gzb2023-7.fund.county"]
-    r = client.post(f"/api/v1/awards/funds/{fund.id}/top-ups", headers=bearer(admin_key),
-                    json={"amount_yuan": 0, "note": "x"})
+    r = client.post(
+        f"/api/v1/awards/funds/{fund.id}/top-ups",
+        headers=bearer(admin_key),
+        json={"amount_yuan": 0, "note": "x"},
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "amount_yuan"
-    r = client.post(f"/api/v1/awards/funds/{fund.id}/top-ups", headers=bearer(admin_key), json={"amount_yuan": 5})
+    r = client.post(
+        f"/api/v1/awards/funds/{fund.id}/top-ups", headers=bearer(admin_key), json={"amount_yuan": 5}
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "note"
-    r = client.patch(f"/api/v1/awards/funds/{fund.id}", headers=bearer(admin_key),
-                     json={"period_start": "2024-01-01", "period_end": "2023-01-01"})
+    r = client.patch(
+        f"/api/v1/awards/funds/{fund.id}",
+        headers=bearer(admin_key),
+        json={"period_start": "2024-01-01", "period_end": "2023-01-01"},
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "period_end"
-    r = client.post("/api/v1/awards/funds", headers=bearer(admin_key), json={
-        "name": "某资金", "funder": "county", "document_code": "nope", "period_start": "2023-01-01",
-        "period_end": "2023-12-31", "amount_yuan": 1})
+    r = client.post(
+        "/api/v1/awards/funds",
+        headers=bearer(admin_key),
+        json={
+            "name": "某资金",
+            "funder": "county",
+            "document_code": "nope",
+            "period_start": "2023-01-01",
+            "period_end": "2023-12-31",
+            "amount_yuan": 1,
+        },
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "document_code"
 
 
 def test_only_county_admins_manage_funds(client, make, funds):
     key = make.api_key(scopes=("awards:read",))
     fund = funds["gzb2023-7.fund.county"]
-    r = client.post(f"/api/v1/awards/funds/{fund.id}/top-ups", headers=bearer(key),
-                    json={"amount_yuan": 10, "note": "x"})
+    r = client.post(
+        f"/api/v1/awards/funds/{fund.id}/top-ups", headers=bearer(key), json={"amount_yuan": 10, "note": "x"}
+    )
     assert r.status_code == 403
 
 
@@ -103,8 +140,14 @@ def _proposed_lines(committed) -> tuple[int, list[int]]:
     """100 enterprises, each with a proposed 首次升规 line, and a county fund holding exactly 37 of them."""
     with committed() as s:
         fund = fund_service.create(
-            s, actor=SYSTEM, name="并发测试资金", funder="county", document_code="gzb2023-7",
-            period_start=date(2023, 1, 1), period_end=date(2023, 12, 31), amount_yuan=FITS * AWARD,
+            s,
+            actor=SYSTEM,
+            name="并发测试资金",
+            funder="county",
+            document_code="gzb2023-7",
+            period_start=date(2023, 1, 1),
+            period_end=date(2023, 12, 31),
+            amount_yuan=FITS * AWARD,
         )
         from tests.conftest import Factory
 
@@ -112,8 +155,12 @@ def _proposed_lines(committed) -> tuple[int, list[int]]:
         ids = []
         for i in range(N):
             ent = make.enterprise(name=f"并发升规企业{i:03d}有限公司")
-            rec = proposals.record_event(s, actor=SYSTEM, enterprise_id=ent.id,
-                                       event={"type": "first_above_scale", "date": "2023-06-01"})
+            rec = proposals.record_event(
+                s,
+                actor=SYSTEM,
+                enterprise_id=ent.id,
+                event={"type": "first_above_scale", "date": "2023-06-01"},
+            )
             assert [line.computed_yuan for line in rec.lines] == [AWARD]
             ids.append(rec.lines[0].id)
         s.commit()
@@ -174,9 +221,14 @@ def test_100_concurrent_approvals_over_http_never_overdraw(app, committed):
         key, _ = accounts.create_api_key(s, name="approver", scopes=["awards:read", "awards:approve"])
         s.commit()
     with TestClient(app) as client:
-        responses = _race(N, lambda i: client.post(
-            f"/api/v1/awards/lines/{line_ids[i]}/approve", headers=bearer(key),
-            json={"comment": "同意", "fund_id": fund_id}))
+        responses = _race(
+            N,
+            lambda i: client.post(
+                f"/api/v1/awards/lines/{line_ids[i]}/approve",
+                headers=bearer(key),
+                json={"comment": "同意", "fund_id": fund_id},
+            ),
+        )
     codes = [r.status_code for r in responses]
     assert codes.count(200) == FITS, [r.text for r in responses if r.status_code not in (200, 409)][:3]
     refused = [r for r in responses if r.status_code == 409]
@@ -185,26 +237,48 @@ def test_100_concurrent_approvals_over_http_never_overdraw(app, committed):
     _assert_exactly_37(committed, fund_id)
 
 
-def test_a_tech_upgrade_line_approved_with_a_split_draws_each_fund_its_share(client, admin_key, make, db, funds):
+def test_a_tech_upgrade_line_approved_with_a_split_draws_each_fund_its_share(
+    client, admin_key, make, db, funds
+):
     """冠政办发〔2023〕7号 二（二）4: 技改 按照不超过10%的比例给予支持 — one ceiling for 省、市、县 together. The approver
     enters each funder's share; the county fund draws only the county share."""
     ent = make.enterprise()
-    ev = {"type": "equipment_purchase", "date": "2023-08-01", "purpose": "tech_upgrade", "amount_yuan": 10_000_000}
+    ev = {
+        "type": "equipment_purchase",
+        "date": "2023-08-01",
+        "purpose": "tech_upgrade",
+        "amount_yuan": 10_000_000,
+    }
     r = client.post(f"/api/v1/enterprises/{ent.id}/events", headers=bearer(admin_key), json={"event": ev})
     assert r.status_code == 201, r.text
     (line,) = r.json()["lines"]
-    assert (line["rule_id"], line["computed_yuan"], line["ceiling"]) == ("gzb2023-7.county.tech_upgrade", 1_000_000, True)
-    assert "条款解读：“落实省、市、县技改奖补政策……不超过10%”是省、市、县三级合计的上限" in line["explanation"]
+    assert (line["rule_id"], line["computed_yuan"], line["ceiling"]) == (
+        "gzb2023-7.county.tech_upgrade",
+        1_000_000,
+        True,
+    )
+    assert (
+        "条款解读：“落实省、市、县技改奖补政策……不超过10%”是省、市、县三级合计的上限" in line["explanation"]
+    )
     url = f"/api/v1/awards/lines/{line['id']}/approve"
     missing = client.post(url, headers=bearer(admin_key), json={"comment": "同意"})
     assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "split"
-    over = client.post(url, headers=bearer(admin_key), json={
-        "comment": "同意", "split": {"province": 400_000, "city": 400_000, "county": 300_000}})
+    over = client.post(
+        url,
+        headers=bearer(admin_key),
+        json={"comment": "同意", "split": {"province": 400_000, "city": 400_000, "county": 300_000}},
+    )
     assert over.status_code == 422 and "超过" in over.json()["errors"][0]["message"]
     bad = client.post(url, headers=bearer(admin_key), json={"comment": "同意", "split": {"town": 1}})
     assert bad.status_code == 422
-    ok = client.post(url, headers=bearer(admin_key), json={
-        "comment": "按各级政策核定", "split": {"province": 300_000, "city": 300_000, "county": 400_000}})
+    ok = client.post(
+        url,
+        headers=bearer(admin_key),
+        json={
+            "comment": "按各级政策核定",
+            "split": {"province": 300_000, "city": 300_000, "county": 400_000},
+        },
+    )
     assert ok.status_code == 200, ok.text
     body = ok.json()
     assert body["amount_yuan"] == 400_000
@@ -213,7 +287,9 @@ def test_a_tech_upgrade_line_approved_with_a_split_draws_each_fund_its_share(cli
     db.refresh(fund)
     assert fund.drawn_yuan == 400_000  # the county share only, not the 100 万 ceiling of all three
     assert fund_service.ledger_check(db)[fund.id]["lines_yuan"] == 400_000
-    r = client.post(f"/api/v1/awards/lines/{line['id']}/reject", headers=bearer(admin_key), json={"reason": "项目未验收"})
+    r = client.post(
+        f"/api/v1/awards/lines/{line['id']}/reject", headers=bearer(admin_key), json={"reason": "项目未验收"}
+    )
     assert r.status_code == 200, r.text
     db.refresh(fund)
     assert fund.drawn_yuan == 0
@@ -223,6 +299,9 @@ def test_a_split_is_refused_on_a_line_of_one_funder(client, admin_key, make, fun
     """冠政发〔2022〕9号 四（十） 瞪羚 县级最高20万元: one funder, so no split."""
     ent = make.enterprise(honours=[{"code": "gazelle", "level": "provincial", "honour_date": "2022-09-01"}])
     line_id = client.get(f"/api/v1/enterprises/{ent.id}/awards", headers=bearer(admin_key)).json()[0]["id"]
-    r = client.post(f"/api/v1/awards/lines/{line_id}/approve", headers=bearer(admin_key),
-                    json={"comment": "同意", "split": {"county": 100_000}})
+    r = client.post(
+        f"/api/v1/awards/lines/{line_id}/approve",
+        headers=bearer(admin_key),
+        json={"comment": "同意", "split": {"county": 100_000}},
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "split"

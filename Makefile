@@ -27,6 +27,7 @@ test: install-test
 
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 ## mypy over app/: strict on the pure engines, elsewhere no error beyond .ci/mypy-baseline.txt
 typecheck: install-test

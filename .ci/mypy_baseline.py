@@ -26,7 +26,9 @@ def run_mypy() -> tuple[list[tuple[str, str]], str]:
     """(key, the line as mypy printed it) for each error, and mypy's whole output."""
     done = subprocess.run(
         [sys.executable, "-m", "mypy", "--no-pretty", "--no-error-summary", "--show-error-codes"],
-        cwd=ROOT, capture_output=True, text=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     out = done.stdout + done.stderr
     if done.returncode not in (0, 1):  # 2: mypy itself failed (a crash, a bad setting)
@@ -52,7 +54,9 @@ def main() -> int:
     current = Counter(key for key, _ in errors)
     if "--update" in sys.argv[1:]:
         header = "# mypy errors known when the type check came in; .ci/mypy_baseline.py fails on any other.\n"
-        BASELINE.write_text(header + "".join(f"{key}\n" for key in sorted(current.elements())), encoding="utf-8")
+        BASELINE.write_text(
+            header + "".join(f"{key}\n" for key in sorted(current.elements())), encoding="utf-8"
+        )
         print(f"baseline: {sum(current.values())} errors written to {BASELINE.relative_to(ROOT)}")
         return 0
     known = read_baseline()
@@ -68,7 +72,9 @@ def main() -> int:
         return 1
     print(f"mypy: {sum(current.values())} known errors, none new (baseline {sum(known.values())}).")
     if fixed:
-        print(f"  {sum(fixed.values())} baseline error(s) no longer occur: run .ci/mypy_baseline.py --update to keep them out.")
+        print(
+            f"  {sum(fixed.values())} baseline error(s) no longer occur: run .ci/mypy_baseline.py --update to keep them out."
+        )
     return 0
 
 

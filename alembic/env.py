@@ -29,7 +29,11 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(_url(), poolclass=pool.NullPool) if not _url().startswith("sqlite") else make_engine(_url())
+    engine = (
+        make_engine(_url(), poolclass=pool.NullPool)
+        if not _url().startswith("sqlite")
+        else make_engine(_url())
+    )
     with engine.connect() as conn:
         _run(conn)
     engine.dispose()

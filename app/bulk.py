@@ -29,9 +29,12 @@ def next_ids(session: Session, table: str, n: int) -> list[int]:
     """n fresh ids from the sequence behind `table`.id."""
     if n == 0:
         return []
-    return list(session.scalars(
-        text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"), {"t": table, "n": n}
-    ))
+    return list(
+        session.scalars(
+            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": table, "n": n},
+        )
+    )
 
 
 def among(session: Session, column, values: Sequence, item_type=String) -> ColumnElement[bool]:
@@ -53,13 +56,19 @@ def existing(session: Session, table: str, column: str, values: list) -> list:
         for i in range(0, len(values), 500):
             chunk = values[i : i + 500]
             marks = ", ".join(f":v{j}" for j in range(len(chunk)))
-            found += session.scalars(text(f"SELECT {column} FROM {table} WHERE {column} IN ({marks})"),
-                                     {f"v{j}": v for j, v in enumerate(chunk)})
+            found += session.scalars(
+                text(f"SELECT {column} FROM {table} WHERE {column} IN ({marks})"),
+                {f"v{j}": v for j, v in enumerate(chunk)},
+            )
         return found
-    return list(session.scalars(
-        text(f"SELECT t.{column} FROM {table} t JOIN unnest(CAST(:v AS varchar[])) AS u(v) ON t.{column} = u.v"),
-        {"v": list(values)},
-    ))
+    return list(
+        session.scalars(
+            text(
+                f"SELECT t.{column} FROM {table} t JOIN unnest(CAST(:v AS varchar[])) AS u(v) ON t.{column} = u.v"
+            ),
+            {"v": list(values)},
+        )
+    )
 
 
 def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -86,8 +95,19 @@ def _plain(v: Any) -> Any:
     return v
 
 
-AUDIT_COLUMNS = ("at", "actor_kind", "actor_id", "actor_name", "action", "entity_type", "entity_id", "enterprise_id",
-                 "township", "changes", "note")
+AUDIT_COLUMNS = (
+    "at",
+    "actor_kind",
+    "actor_id",
+    "actor_name",
+    "action",
+    "entity_type",
+    "entity_id",
+    "enterprise_id",
+    "township",
+    "changes",
+    "note",
+)
 
 
 def audit_many(session: Session, actor, entries: Iterable[dict], *, plain: bool = False) -> int:
@@ -101,11 +121,27 @@ def audit_many(session: Session, actor, entries: Iterable[dict], *, plain: bool 
         nonlocal count
         for e in entries:
             count += 1
-            changes = e["changes"] if plain else {
-                k: [_plain(x) for x in v] if isinstance(v, list) else _plain(v) for k, v in e["changes"].items()
-            }
-            yield (now, actor.kind, actor.id, actor.name, e["action"], e["entity_type"], str(e["entity_id"]),
-                   e.get("enterprise_id"), e.get("township"), json.dumps(changes, ensure_ascii=False), e.get("note"))
+            changes = (
+                e["changes"]
+                if plain
+                else {
+                    k: [_plain(x) for x in v] if isinstance(v, list) else _plain(v)
+                    for k, v in e["changes"].items()
+                }
+            )
+            yield (
+                now,
+                actor.kind,
+                actor.id,
+                actor.name,
+                e["action"],
+                e["entity_type"],
+                str(e["entity_id"]),
+                e.get("enterprise_id"),
+                e.get("township"),
+                json.dumps(changes, ensure_ascii=False),
+                e.get("note"),
+            )
 
     copy_rows(session, "audit_entry", AUDIT_COLUMNS, rows())
     return count
@@ -147,12 +183,25 @@ def audit_created(
     building and sending 100,000 JSON documents from Python (on SQLite: `audit_many`)."""
     names = list(fields)
     if not is_postgres(session):
-        return audit_many(session, actor, (
-            {"action": "create", "entity_type": entity_type, "entity_id": entity_ids[i], "enterprise_id": enterprise_ids[i],
-             "township": townships[i], "note": note,
-             "changes": {**{f: [None, fields[f][1][i]] for f in names if fields[f][1][i] is not None}, **(extra or {})}}
-            for i in range(len(entity_ids))
-        ))
+        return audit_many(
+            session,
+            actor,
+            (
+                {
+                    "action": "create",
+                    "entity_type": entity_type,
+                    "entity_id": entity_ids[i],
+                    "enterprise_id": enterprise_ids[i],
+                    "township": townships[i],
+                    "note": note,
+                    "changes": {
+                        **{f: [None, fields[f][1][i]] for f in names if fields[f][1][i] is not None},
+                        **(extra or {}),
+                    },
+                }
+                for i in range(len(entity_ids))
+            ),
+        )
     if not entity_ids:
         return 0
     session.flush()
@@ -160,19 +209,37 @@ def audit_created(
     args += [f"CAST(:f{i} AS {fields[f][0]}[])" for i, f in enumerate(names)]
     if extra is None or all(v is not None for v in extra.values()):
         # Built as json directly (no jsonb and cast back): the absent fields' nulls stripped, `extra` has none.
-        pairs = ", ".join([*(f"'{f}', CASE WHEN u.f{i} IS NOT NULL THEN json_build_array(NULL, u.f{i}) END"
-                             for i, f in enumerate(names)),
-                           *(f"CAST(:xk{j} AS text), CAST(:xv{j} AS json)" for j in range(len(extra or {})))])
+        pairs = ", ".join(
+            [
+                *(
+                    f"'{f}', CASE WHEN u.f{i} IS NOT NULL THEN json_build_array(NULL, u.f{i}) END"
+                    for i, f in enumerate(names)
+                ),
+                *(f"CAST(:xk{j} AS text), CAST(:xv{j} AS json)" for j in range(len(extra or {}))),
+            ]
+        )
         changes = f"json_strip_nulls(json_build_object({pairs}))"
     else:
-        pairs = ", ".join(f"'{f}', CASE WHEN u.f{i} IS NOT NULL THEN jsonb_build_array(NULL, u.f{i}) END"
-                          for i, f in enumerate(names))
+        pairs = ", ".join(
+            f"'{f}', CASE WHEN u.f{i} IS NOT NULL THEN jsonb_build_array(NULL, u.f{i}) END"
+            for i, f in enumerate(names)
+        )
         changes = f"jsonb_strip_nulls(jsonb_build_object({pairs})) || CAST(:extra AS jsonb)"
-    params = {"eid": array_literal(entity_ids), "ent": array_literal(enterprise_ids), "town": array_literal(townships),
-              **{f"f{i}": array_literal(fields[f][1]) for i, f in enumerate(names)}, "extra": json.dumps(extra or {}),
-              **{f"xk{j}": k for j, k in enumerate(extra or {})},
-              **{f"xv{j}": json.dumps(v, ensure_ascii=False) for j, v in enumerate((extra or {}).values())},
-              "etype": entity_type, "note": note, "at": utcnow(), "kind": actor.kind, "aid": actor.id, "aname": actor.name}
+    params = {
+        "eid": array_literal(entity_ids),
+        "ent": array_literal(enterprise_ids),
+        "town": array_literal(townships),
+        **{f"f{i}": array_literal(fields[f][1]) for i, f in enumerate(names)},
+        "extra": json.dumps(extra or {}),
+        **{f"xk{j}": k for j, k in enumerate(extra or {})},
+        **{f"xv{j}": json.dumps(v, ensure_ascii=False) for j, v in enumerate((extra or {}).values())},
+        "etype": entity_type,
+        "note": note,
+        "at": utcnow(),
+        "kind": actor.kind,
+        "aid": actor.id,
+        "aname": actor.name,
+    }
     result = session.execute(
         text(
             f"INSERT INTO audit_entry ({', '.join(AUDIT_COLUMNS)}) "

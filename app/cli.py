@@ -8,8 +8,12 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="育苗（冠县中小企业梯度培育系统）管理命令", no_args_is_help=True, add_completion=False,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="育苗（冠县中小企业梯度培育系统）管理命令",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / "var"  # what `make run` (quickstart) generates: var/secret_key and var/yumiao.db
@@ -104,9 +108,13 @@ def _session():
 @app.command("create-user")
 def create_user(
     username: Annotated[str, typer.Option(help="用户名")],
-    role: Annotated[str, typer.Option(help="county_admin | county_viewer | township_staff | department_staff")],
+    role: Annotated[
+        str, typer.Option(help="county_admin | county_viewer | township_staff | department_staff")
+    ],
     township: Annotated[str | None, typer.Option(help="乡镇代码（乡镇工作人员必填）")] = None,
-    department: Annotated[str | None, typer.Option(help="县直部门（县直部门工作人员必填），如 县工业和信息化局")] = None,
+    department: Annotated[
+        str | None, typer.Option(help="县直部门（县直部门工作人员必填），如 县工业和信息化局")
+    ] = None,
     password: Annotated[str | None, typer.Option(help="密码；不填则交互输入")] = None,
     display_name: Annotated[str | None, typer.Option(help="显示名")] = None,
 ) -> None:
@@ -118,8 +126,15 @@ def create_user(
         password = typer.prompt("密码", hide_input=True, confirmation_prompt=True)
     with _session() as s:
         try:
-            accounts.create_user(s, username=username, password=password, role=role, township=township,
-                                 display_name=display_name, department=department)
+            accounts.create_user(
+                s,
+                username=username,
+                password=password,
+                role=role,
+                township=township,
+                display_name=display_name,
+                department=department,
+            )
         except ValidationFailed as e:
             for err in e.errors:
                 typer.echo(f"错误：{err.field}：{err.message}", err=True)
@@ -164,8 +179,10 @@ def revoke_api_key(name: Annotated[str, typer.Option(help="要吊销的密钥名
             typer.echo(f"错误：{e.detail}", err=True)
             raise typer.Exit(2) from None
         s.commit()
-        typer.echo(f"已吊销 API 密钥“{record.name}”（{record.prefix}，吊销于 {record.revoked_at:%Y-%m-%d %H:%M} UTC）；"
-                   "它登记的 webhook 已停止推送")
+        typer.echo(
+            f"已吊销 API 密钥“{record.name}”（{record.prefix}，吊销于 {record.revoked_at:%Y-%m-%d %H:%M} UTC）；"
+            "它登记的 webhook 已停止推送"
+        )
 
 
 @app.command("seed-demo")
@@ -199,8 +216,15 @@ def _demo_extras(session) -> None:
     from app.support import demo as support_demo
     from app.targets import demo as targets_demo
 
-    for mod in (pools_demo, awards_demo, targets_demo, reports_demo, support_demo, registers_demo,
-                evaluation_demo):
+    for mod in (
+        pools_demo,
+        awards_demo,
+        targets_demo,
+        reports_demo,
+        support_demo,
+        registers_demo,
+        evaluation_demo,
+    ):
         mod.seed(session)
 
 
@@ -236,9 +260,13 @@ def compute_awards(year: Annotated[int, typer.Option(help="事件年度，如 20
         funds.ensure_policy_funds(s, SYSTEM)
         out = proposals.compute_year(s, actor=SYSTEM, year=year)
         s.commit()
-    by_funder = "，".join(f"{FUNDER_NAMES[f]} {wan_2dp(v)} 万元" for f, v in sorted(out.total_by_funder.items()))
-    typer.echo(f"{year} 年：{out.events} 个事件（其中为认定补记 {out.honour_events_created} 个），"
-               f"{out.lines} 笔奖补，新生成 {out.created_lines} 笔，已有 {out.existing_lines} 笔")
+    by_funder = "，".join(
+        f"{FUNDER_NAMES[f]} {wan_2dp(v)} 万元" for f, v in sorted(out.total_by_funder.items())
+    )
+    typer.echo(
+        f"{year} 年：{out.events} 个事件（其中为认定补记 {out.honour_events_created} 个），"
+        f"{out.lines} 笔奖补，新生成 {out.created_lines} 笔，已有 {out.existing_lines} 笔"
+    )
     typer.echo(f"按上限合计 {wan_2dp(out.total_yuan)} 万元{('：' + by_funder) if by_funder else ''}")
 
 
@@ -251,7 +279,9 @@ def serve(
     """启动 Web 服务（uvicorn）。"""
     import uvicorn
 
-    uvicorn.run("app.asgi:app", host=host, port=port, workers=workers, access_log=False, timeout_graceful_shutdown=30)
+    uvicorn.run(
+        "app.asgi:app", host=host, port=port, workers=workers, access_log=False, timeout_graceful_shutdown=30
+    )
 
 
 @app.command()
@@ -304,7 +334,9 @@ def deliver_webhooks(
     once: Annotated[bool, typer.Option("--once", help="只处理一轮后退出（供定时任务或测试）")] = False,
     interval: Annotated[float, typer.Option(help="两轮之间的间隔（秒）")] = 5.0,
     max_attempts: Annotated[int, typer.Option(help="每批最多尝试次数，之后记为失败")] = 6,
-    base_delay: Annotated[float, typer.Option(help="首次重试前的等待（秒），之后每次加倍，最长 1 小时")] = 30.0,
+    base_delay: Annotated[
+        float, typer.Option(help="首次重试前的等待（秒），之后每次加倍，最长 1 小时")
+    ] = 30.0,
     timeout: Annotated[float, typer.Option(help="每次 POST 的超时（秒）")] = 10.0,
 ) -> None:
     """把变更流推送到已登记的 webhook 地址（HMAC-SHA256 签名，指数退避重试，记录每次投递）。"""
@@ -317,7 +349,9 @@ def deliver_webhooks(
 
     with httpx.Client(timeout=timeout, follow_redirects=False) as http:
         while True:
-            stats = webhooks.run_once(get_sessionmaker(), http=http, max_attempts=max_attempts, base_delay=base_delay)
+            stats = webhooks.run_once(
+                get_sessionmaker(), http=http, max_attempts=max_attempts, base_delay=base_delay
+            )
             if stats.enqueued or stats.delivered or stats.retried or stats.failed:
                 typer.echo(
                     f"新批次 {stats.enqueued}，送达 {stats.delivered}，待重试 {stats.retried}，失败 {stats.failed}"

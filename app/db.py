@@ -104,9 +104,15 @@ def get_engine() -> Engine:
     if settings.is_sqlite:
         engine = make_engine(settings.database_url)
     else:
-        engine = make_engine(settings.database_url, connect_args=bounded_waits(
-            lock_ms=settings.db_lock_timeout_ms, statement_ms=settings.db_statement_timeout_ms,
-            idle_ms=settings.db_idle_in_transaction_timeout_ms, connect_s=settings.db_connect_timeout_s))
+        engine = make_engine(
+            settings.database_url,
+            connect_args=bounded_waits(
+                lock_ms=settings.db_lock_timeout_ms,
+                statement_ms=settings.db_statement_timeout_ms,
+                idle_ms=settings.db_idle_in_transaction_timeout_ms,
+                connect_s=settings.db_connect_timeout_s,
+            ),
+        )
     # Every statement that comes back shows the database answering (for /healthz under load).
     event.listen(engine, "after_cursor_execute", lambda *_: _database_answered())
     return engine
@@ -152,7 +158,9 @@ class RequestSlots:
         if scope.cancelled_caught:
             from app.errors import ServiceBusy
 
-            raise ServiceBusy("系统繁忙：同时处理的请求已满，请稍后重试", retry_after=max(1, round(timeout / 4)))
+            raise ServiceBusy(
+                "系统繁忙：同时处理的请求已满，请稍后重试", retry_after=max(1, round(timeout / 4))
+            )
 
     def release(self) -> None:
         self.semaphore.release()
@@ -213,7 +221,11 @@ def finish_on_handler_thread(endpoint):
     is sent and a failed commit is still an error (the exception handlers answer it), but the request no
     longer waits for a second trip to the thread pool to finish its transaction. Anything else (an answer
     FastAPI still validates, a stream, an exception) is finished by `get_session` as before."""
-    if inspect.iscoroutinefunction(endpoint) or inspect.isgeneratorfunction(endpoint) or inspect.isasyncgenfunction(endpoint):
+    if (
+        inspect.iscoroutinefunction(endpoint)
+        or inspect.isgeneratorfunction(endpoint)
+        or inspect.isasyncgenfunction(endpoint)
+    ):
         return endpoint
     from starlette.responses import Response, StreamingResponse
 
@@ -238,8 +250,13 @@ def _health_engine() -> Engine:
     settings = get_settings()
     if settings.is_sqlite:
         return get_engine()
-    return make_engine(settings.database_url, pool_size=1, max_overflow=0, pool_timeout=0.5,
-                       connect_args=bounded_waits(lock_ms=500, statement_ms=800, idle_ms=0, connect_s=2))
+    return make_engine(
+        settings.database_url,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=0.5,
+        connect_args=bounded_waits(lock_ms=500, statement_ms=800, idle_ms=0, connect_s=2),
+    )
 
 
 _last_answer = 0.0  # time.monotonic() when the database last finished a transaction or a ping
@@ -290,7 +307,7 @@ _health_limiters: "weakref.WeakKeyDictionary[object, anyio.CapacityLimiter]" = w
 
 
 async def database_health(timeout: float = 0.8) -> str:
-    """"ok", or why not, within `timeout` seconds whatever the load: the database answered a
+    """ "ok", or why not, within `timeout` seconds whatever the load: the database answered a
     request or a ping in the last RECENT seconds, or a ping on a thread and a connection of its own
     answers in time (it is abandoned when it takes longer)."""
     if time.monotonic() - _last_answer < RECENT:

@@ -31,8 +31,12 @@ def grant_app_role(conn: Connection, role: str) -> None:
     """Give `role` (which must exist) exactly the application's rights on this database. Run as the owner."""
     r = _ident(role)
     db = conn.execute(text("SELECT current_database()")).scalar()
-    tables = [t for (t,) in conn.execute(text(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"))]
+    tables = [
+        t
+        for (t,) in conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename")
+        )
+    ]
     for stmt in (
         f'GRANT CONNECT, TEMPORARY ON DATABASE "{db}" TO {r}',
         "REVOKE CREATE ON SCHEMA public FROM PUBLIC",

@@ -53,7 +53,9 @@ class Conflict(AppError):
 
 class PreconditionFailed(AppError):
     def __init__(self, detail: str = "记录已被他人修改，请刷新后重试（If-Match 与当前版本不符）"):
-        super().__init__(detail=detail, status_code=412, code="precondition_failed", title="Precondition Failed")
+        super().__init__(
+            detail=detail, status_code=412, code="precondition_failed", title="Precondition Failed"
+        )
 
 
 class PreconditionRequired(AppError):
@@ -65,7 +67,6 @@ class PreconditionRequired(AppError):
 
 class LoginRequired(AppError):
     """A page asked for without a logged-in user: the pages answer with the log-in page."""
-
 
     def __init__(self) -> None:
         super().__init__(detail="请先登录", status_code=401, code="login_required", title="Unauthorized")
@@ -173,7 +174,11 @@ def translate(err: dict) -> FieldError:
     t = err.get("type", "")
     ctx = err.get("ctx") or {}
     if t in ("greater_than_equal", "greater_than"):
-        msg = f"不能小于 {ctx.get('ge', ctx.get('gt'))}" if t == "greater_than_equal" else f"须大于 {ctx.get('gt')}"
+        msg = (
+            f"不能小于 {ctx.get('ge', ctx.get('gt'))}"
+            if t == "greater_than_equal"
+            else f"须大于 {ctx.get('gt')}"
+        )
     elif t in ("less_than_equal", "less_than"):
         msg = f"不能大于 {ctx.get('le', ctx.get('lt'))}"
     elif t == "string_too_short":

@@ -16,7 +16,9 @@ TOWNSHIP_ITEMS: dict[str, Any] = {"items": {"type": "string", "enum": list(refer
 
 def enterprise_filters(
     q: Annotated[str | None, Query(max_length=100, description="按企业名称或统一社会信用代码搜索")] = None,
-    township: Annotated[list[str] | None, Query(description="乡镇代码，可多选", json_schema_extra=TOWNSHIP_ITEMS)] = None,
+    township: Annotated[
+        list[str] | None, Query(description="乡镇代码，可多选", json_schema_extra=TOWNSHIP_ITEMS)
+    ] = None,
     size: Annotated[list[Size] | None, Query(description="规模：micro/small/medium/large")] = None,
     ownership: Annotated[list[Ownership] | None, Query(description="所有制")] = None,
     above_scale: Annotated[bool | None, Query(description="是否规上")] = None,
@@ -59,23 +61,33 @@ Candidacy = Literal["met", "judgement", "missing", "failed"]
 
 
 def pool_filters(
-    year: Annotated[int | None, Query(ge=2000, le=2100, description="据以判断条件的年度数据，默认最近年度")] = None,
+    year: Annotated[
+        int | None, Query(ge=2000, le=2100, description="据以判断条件的年度数据，默认最近年度")
+    ] = None,
     township: Annotated[list[str] | None, Query(description="乡镇代码，可多选")] = None,
     mu_class: Annotated[list[str] | None, Query(description="亩产效益类别 A–D，可多选（按所选年度）")] = None,
     entry_class: Annotated[str | None, Query(description="入库类别代码")] = None,
-    candidacy: Annotated[list[str] | None, Query(description="判断结果：met、judgement（成员另有 missing、failed）")] = None,
+    candidacy: Annotated[
+        list[str] | None, Query(description="判断结果：met、judgement（成员另有 missing、failed）")
+    ] = None,
     q: Annotated[str | None, Query(max_length=100, description="按企业名称或统一社会信用代码搜索")] = None,
 ) -> PoolFilters:
-    return PoolFilters(year=year, township=township, mu_class=mu_class, entry_class=entry_class, candidacy=candidacy, q=q)
+    return PoolFilters(
+        year=year, township=township, mu_class=mu_class, entry_class=entry_class, candidacy=candidacy, q=q
+    )
 
 
 PoolFiltersDep = Annotated[PoolFilters, Depends(pool_filters)]
 
 
 def pool_api_filters(
-    year: Annotated[int | None, Query(ge=2000, le=2100, description="据以判断条件的年度数据，默认最近年度")] = None,
+    year: Annotated[
+        int | None, Query(ge=2000, le=2100, description="据以判断条件的年度数据，默认最近年度")
+    ] = None,
     township: Annotated[list[str] | None, Query(description="乡镇代码，可多选")] = None,
-    mu_class: Annotated[list[MuClass] | None, Query(description="亩产效益类别 A–D，可多选（按所选年度）")] = None,
+    mu_class: Annotated[
+        list[MuClass] | None, Query(description="亩产效益类别 A–D，可多选（按所选年度）")
+    ] = None,
     entry_class: Annotated[str | None, Query(description="入库类别代码")] = None,
     candidacy: Annotated[
         list[Candidacy] | None, Query(description="判断结果：met、judgement（成员另有 missing、failed）")
@@ -84,8 +96,14 @@ def pool_api_filters(
 ) -> PoolFilters:
     """The API's pool filters: the same as the page's, with the closed sets typed, so the OpenAPI
     document lists their values (a page's form sends an empty value for "any")."""
-    return pool_filters(year=year, township=township, mu_class=list(mu_class) if mu_class else None,
-                        entry_class=entry_class, candidacy=list(candidacy) if candidacy else None, q=q)
+    return pool_filters(
+        year=year,
+        township=township,
+        mu_class=list(mu_class) if mu_class else None,
+        entry_class=entry_class,
+        candidacy=list(candidacy) if candidacy else None,
+        q=q,
+    )
 
 
 PoolApiFilters = Annotated[PoolFilters, Depends(pool_api_filters)]

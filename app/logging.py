@@ -15,7 +15,11 @@ def configure(json_logs: bool = True) -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
-    renderer = structlog.processors.JSONRenderer(ensure_ascii=False) if json_logs else structlog.dev.ConsoleRenderer()
+    renderer = (
+        structlog.processors.JSONRenderer(ensure_ascii=False)
+        if json_logs
+        else structlog.dev.ConsoleRenderer()
+    )
     structlog.configure(
         processors=[*processors, renderer],
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),

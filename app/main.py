@@ -115,18 +115,29 @@ def create_app() -> FastAPI:
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon():
-        return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml",
-                            headers={"Cache-Control": "public, max-age=86400"})
+        return FileResponse(
+            STATIC / "favicon.svg",
+            media_type="image/svg+xml",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
-    @app.get("/healthz", tags=["ops"], summary="健康检查（含数据库连通）", response_model=Health,
-             responses={503: {"model": Health, "description": "数据库不可连通"}})
+    @app.get(
+        "/healthz",
+        tags=["ops"],
+        summary="健康检查（含数据库连通）",
+        response_model=Health,
+        responses={503: {"model": Health, "description": "数据库不可连通"}},
+    )
     async def healthz():
         """数据库可连通时返回 200，否则 503；1 秒内必有回答，不受请求繁忙影响（独立的线程和数据库连接）。
         `requests` 为本进程正在处理（active）和排队等待（waiting）的请求数。"""
         database = await database_health()
         slots = request_slots()
-        body = {"status": "ok" if database == "ok" else "unhealthy", "database": database,
-                "requests": {"active": slots.active, "waiting": slots.waiting, "slots": slots.size}}
+        body = {
+            "status": "ok" if database == "ok" else "unhealthy",
+            "database": database,
+            "requests": {"active": slots.active, "waiting": slots.waiting, "slots": slots.size},
+        }
         return JSONResponse(body, status_code=200 if database == "ok" else 503)
 
     @app.exception_handler(AppError)
@@ -141,7 +152,11 @@ def create_app() -> FastAPI:
     async def data_error(request: Request, exc: DataError):
         """The database refused a value no check caught (a number beyond its range, a NUL in text):
         bad input, so a 422 that says so, never a 500; the request's transaction is rolled back."""
-        reason = "数值超出范围" if "out of range" in str(exc.orig) else "文字中含有不允许的字符（如 NUL）或数值格式有误"
+        reason = (
+            "数值超出范围"
+            if "out of range" in str(exc.orig)
+            else "文字中含有不允许的字符（如 NUL）或数值格式有误"
+        )
         err = ValidationFailed.one("body", f"输入有误：{reason}，请检查请求中的数值和文字")
         if _is_api(request):
             return problems.problem_response(request, err)
@@ -188,10 +203,16 @@ def create_app() -> FastAPI:
         elif exc.status_code == 400:  # a body that is not UTF-8 JSON, or a form that cannot be read
             err = ValidationFailed.one("body", "body：请求体无法解析，应为 UTF-8 编码的 JSON 或表单")
         elif exc.status_code == 405:
-            err = AppError(detail=f"该地址不支持 {request.method} 请求", status_code=405, code="method_not_allowed",
-                           title="Method Not Allowed")
+            err = AppError(
+                detail=f"该地址不支持 {request.method} 请求",
+                status_code=405,
+                code="method_not_allowed",
+                title="Method Not Allowed",
+            )
         else:
-            err = AppError(detail=str(exc.detail), status_code=exc.status_code, code="http_error", title="Error")
+            err = AppError(
+                detail=str(exc.detail), status_code=exc.status_code, code="http_error", title="Error"
+            )
         if _is_api(request):
             response = problems.problem_response(request, err)
         else:
@@ -200,7 +221,9 @@ def create_app() -> FastAPI:
             response = error_page(request, err)
         response.headers.update(exc.headers or {})
         if exc.status_code == 405:
-            response.headers["Allow"] = contract.allowed_methods(app, request.url.path) or (exc.headers or {}).get("Allow", "")
+            response.headers["Allow"] = contract.allowed_methods(app, request.url.path) or (
+                exc.headers or {}
+            ).get("Allow", "")
         return response
 
     return app

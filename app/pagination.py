@@ -61,7 +61,12 @@ def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
             raise ValueError("not issued by this server")
         data = json.loads(raw)
         key, row_id = data["k"], data["i"]
-        if data["s"] != sort or type(row_id) is not int or not isinstance(key, _SCALARS) or isinstance(key, bool):
+        if (
+            data["s"] != sort
+            or type(row_id) is not int
+            or not isinstance(key, _SCALARS)
+            or isinstance(key, bool)
+        ):
             raise ValueError
         return key, row_id
     except (ValueError, KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError) as e:

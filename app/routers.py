@@ -21,12 +21,22 @@ def api_routers() -> list[APIRouter]:
         targets,
     )
 
-    return [enterprises.router, awards.router, policies.router, policy_documents.router,
-            pool_definitions.router,  # before pools: /api/v1/pools/definitions is not a pool code
-            pools.router,
-            targets.router, filings.router, integration.router, support.router, support_visits.router, clusters.router,
-            registers.router,
-            evaluation.router]
+    return [
+        enterprises.router,
+        awards.router,
+        policies.router,
+        policy_documents.router,
+        pool_definitions.router,  # before pools: /api/v1/pools/definitions is not a pool code
+        pools.router,
+        targets.router,
+        filings.router,
+        integration.router,
+        support.router,
+        support_visits.router,
+        clusters.router,
+        registers.router,
+        evaluation.router,
+    ]
 
 
 def web_routers() -> list[APIRouter]:
@@ -47,6 +57,19 @@ def web_routers() -> list[APIRouter]:
         targets,
     )
 
-    return [auth.router, home.router, enterprises.router, awards.router, policies.router, policy_admin.router,
-            pool_admin.router, pools.router, targets.router, filings.router, support.router, registers.router, evaluation.router,
-            admin.router]
+    return [
+        auth.router,
+        home.router,
+        enterprises.router,
+        awards.router,
+        policies.router,
+        policy_admin.router,
+        pool_admin.router,
+        pools.router,
+        targets.router,
+        filings.router,
+        support.router,
+        registers.router,
+        evaluation.router,
+        admin.router,
+    ]

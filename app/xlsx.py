@@ -40,8 +40,12 @@ class ImportRejected(ValidationFailed):
         self.total_errors = len(errors)
         if len(errors) > self.MAX_LISTED:
             rest = len(errors) - self.MAX_LISTED
-            errors = [*errors[: self.MAX_LISTED], FieldError(
-                "file", f"另有 {rest} 处错误未列出（共 {len(errors)} 处），请先改正以上错误后重新导入")]
+            errors = [
+                *errors[: self.MAX_LISTED],
+                FieldError(
+                    "file", f"另有 {rest} 处错误未列出（共 {len(errors)} 处），请先改正以上错误后重新导入"
+                ),
+            ]
         super().__init__(errors, detail)
 
 
@@ -55,7 +59,9 @@ def check_container(data: bytes) -> None:
     if len(data) == 0:
         raise _refuse("文件为空")
     if len(data) > s.import_max_bytes:
-        raise _refuse(f"文件过大（{len(data) // 1024 // 1024} MB），上限 {s.import_max_bytes // 1024 // 1024} MB")
+        raise _refuse(
+            f"文件过大（{len(data) // 1024 // 1024} MB），上限 {s.import_max_bytes // 1024 // 1024} MB"
+        )
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
@@ -65,7 +71,11 @@ def check_container(data: bytes) -> None:
         raise _refuse("文件内部条目过多，疑似异常文件")
     total = sum(i.file_size for i in infos)
     packed = max(1, sum(i.compress_size for i in infos))
-    if total > s.import_max_uncompressed_bytes or total / packed > s.import_max_ratio and total > 10 * 1024 * 1024:
+    if (
+        total > s.import_max_uncompressed_bytes
+        or total / packed > s.import_max_ratio
+        and total > 10 * 1024 * 1024
+    ):
         raise _refuse("文件解压后过大（疑似压缩炸弹），已拒绝")
     names = {i.filename for i in infos}
     if "[Content_Types].xml" not in names or not any(n.startswith("xl/worksheets/") for n in names):
@@ -159,8 +169,16 @@ class Workbook(xlsxwriter.Workbook):
     worksheet_class = _Sheet
 
     def __init__(self, buf: io.BytesIO, options: dict | None = None):
-        super().__init__(buf, {"in_memory": True, **(options or {}), "strings_to_formulas": False,
-                               "strings_to_numbers": False, "strings_to_urls": False})
+        super().__init__(
+            buf,
+            {
+                "in_memory": True,
+                **(options or {}),
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+            },
+        )
         self._quoted: dict[int, Format] = {}
 
     def add_worksheet(self, name: str | None = None, worksheet_class=None):
@@ -187,8 +205,15 @@ def workbook(buf: io.BytesIO, **options) -> Workbook:
     return Workbook(buf, options)
 
 
-def table(wb: Workbook, name: str, headers: Sequence[str], rows, *, header_format: Format | None = None,
-          float_format: str | None = "#,##0.00"):
+def table(
+    wb: Workbook,
+    name: str,
+    headers: Sequence[str],
+    rows,
+    *,
+    header_format: Format | None = None,
+    float_format: str | None = "#,##0.00",
+):
     """A sheet of one header row and rows of values: None left empty, numbers as numbers (a float in the
     `float_format`, 万元 by default), anything else as text. Returns the sheet."""
     ws = wb.add_worksheet(name)

@@ -29,11 +29,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import fresh_database, server, summary, timed  # noqa: E402
 
 HONOURS = [
-    ("specialized_sme", "provincial"), ("specialized_sme", "city"), ("little_giant", "national"),
-    ("gazelle", "provincial"), ("unicorn", "provincial"), ("high_tech", "national"), ("tech_sme", "national"),
-    ("innovative_sme", "provincial"), ("green_factory", "provincial"), ("digital_workshop", "provincial"),
-    ("two_integration", "city"), ("dcmm", "provincial"), ("cluster", "city"), ("design_center", "provincial"),
-    ("champion_product", "national"), ("smart_factory", "provincial"), ("innovation_center", "city"),
+    ("specialized_sme", "provincial"),
+    ("specialized_sme", "city"),
+    ("little_giant", "national"),
+    ("gazelle", "provincial"),
+    ("unicorn", "provincial"),
+    ("high_tech", "national"),
+    ("tech_sme", "national"),
+    ("innovative_sme", "provincial"),
+    ("green_factory", "provincial"),
+    ("digital_workshop", "provincial"),
+    ("two_integration", "city"),
+    ("dcmm", "provincial"),
+    ("cluster", "city"),
+    ("design_center", "provincial"),
+    ("champion_product", "national"),
+    ("smart_factory", "provincial"),
+    ("innovation_center", "city"),
 ]
 
 
@@ -48,8 +60,18 @@ little over one because the clients, the server and PostgreSQL share the same 2 
 
 def make_event(rng: random.Random, day: date) -> dict:
     kind = rng.choices(
-        ["honour", "first_above_scale", "sales_milestone", "loan_interest", "equipment_purchase", "design_prize",
-         "skills_contest", "talent_program", "talent_loan_interest", "output_growth"],
+        [
+            "honour",
+            "first_above_scale",
+            "sales_milestone",
+            "loan_interest",
+            "equipment_purchase",
+            "design_prize",
+            "skills_contest",
+            "talent_program",
+            "talent_loan_interest",
+            "output_growth",
+        ],
         weights=[60, 6, 8, 6, 8, 3, 3, 2, 2, 2],
     )[0]
     d = day.isoformat()
@@ -61,33 +83,61 @@ def make_event(rng: random.Random, day: date) -> dict:
         return {"type": kind, "date": d}
     if kind == "sales_milestone":
         prev = rng.randint(300, 3200) * 1_000_000
-        return {"type": kind, "date": d, "previous_revenue_yuan": prev,
-                "revenue_yuan": int(prev * rng.uniform(0.9, 1.6))}
+        return {
+            "type": kind,
+            "date": d,
+            "previous_revenue_yuan": prev,
+            "revenue_yuan": int(prev * rng.uniform(0.9, 1.6)),
+        }
     if kind == "loan_interest":
         return {"type": kind, "date": d, "interest_paid_yuan": rng.randint(10_000, 900_000)}
     if kind == "equipment_purchase":
-        return {"type": kind, "date": d, "purpose": rng.choice(["tech_upgrade", "smart_upgrade"]),
-                "amount_yuan": rng.randint(500_000, 80_000_000)}
+        return {
+            "type": kind,
+            "date": d,
+            "purpose": rng.choice(["tech_upgrade", "smart_upgrade"]),
+            "amount_yuan": rng.randint(500_000, 80_000_000),
+        }
     if kind == "design_prize":
-        return {"type": kind, "date": d, "contest": rng.choice(["governor_cup", "liaocheng"]),
-                "rank": rng.choice(["gold", "silver", "bronze"])}
+        return {
+            "type": kind,
+            "date": d,
+            "contest": rng.choice(["governor_cup", "liaocheng"]),
+            "rank": rng.choice(["gold", "silver", "bronze"]),
+        }
     if kind == "skills_contest":
         return {"type": kind, "date": d, "participants": rng.randint(40, 300)}
     if kind == "talent_program":
-        return {"type": kind, "date": d, "level": rng.choice(["national", "provincial"]),
-                "grant_yuan": rng.randint(200_000, 6_000_000)}
+        return {
+            "type": kind,
+            "date": d,
+            "level": rng.choice(["national", "provincial"]),
+            "grant_yuan": rng.randint(200_000, 6_000_000),
+        }
     if kind == "talent_loan_interest":
         bench = rng.randint(20_000, 400_000)
-        return {"type": kind, "date": d, "interest_paid_yuan": int(bench * rng.uniform(0.3, 1.2)),
-                "benchmark_interest_yuan": bench}
-    return {"type": "output_growth", "date": "2023-03-31", "new_output_yuan": rng.randint(50, 400) * 1_000_000,
-            "growth_rate": str(round(rng.uniform(0.05, 0.4), 3)), "city_rank": rng.randint(1, 80)}
+        return {
+            "type": kind,
+            "date": d,
+            "interest_paid_yuan": int(bench * rng.uniform(0.3, 1.2)),
+            "benchmark_interest_yuan": bench,
+        }
+    return {
+        "type": "output_growth",
+        "date": "2023-03-31",
+        "new_output_yuan": rng.randint(50, 400) * 1_000_000,
+        "growth_rate": str(round(rng.uniform(0.05, 0.4), 3)),
+        "city_rank": rng.randint(1, 80),
+    }
 
 
 def make_facts(rng: random.Random) -> dict:
-    return {"size": rng.choice(["micro", "small", "medium", "large"]),
-            "ownership": rng.choices(["private", "state", "foreign", "other"], weights=[90, 4, 3, 3])[0],
-            "honours": [], "prior_grants_yuan": {}}
+    return {
+        "size": rng.choice(["micro", "small", "medium", "large"]),
+        "ownership": rng.choices(["private", "state", "foreign", "other"], weights=[90, 4, 3, 3])[0],
+        "honours": [],
+        "prior_grants_yuan": {},
+    }
 
 
 def events_in_2023(rng: random.Random, n: int) -> list[dict]:
@@ -137,7 +187,9 @@ def main() -> None:
     t = time.perf_counter()
     with get_sessionmaker()() as s:
         seed.load(s, args.enterprises, seed=7)
-        key, _ = accounts.create_api_key(s, name="bench", scopes=["awards:read", "awards:write", "enterprises:read"])
+        key, _ = accounts.create_api_key(
+            s, name="bench", scopes=["awards:read", "awards:write", "enterprises:read"]
+        )
         s.commit()
     load_s = time.perf_counter() - t
     from sqlalchemy import select, text
@@ -151,7 +203,9 @@ def main() -> None:
 
     # 2. batch of N events in process (facts in the request, nothing stored)
     batch_events = events_in_2023(rng, args.events)
-    items = [{"event": e, "enterprise": EnterpriseFacts.model_validate(make_facts(rng))} for e in batch_events]
+    items = [
+        {"event": e, "enterprise": EnterpriseFacts.model_validate(make_facts(rng))} for e in batch_events
+    ]
     with get_sessionmaker()() as s:
         t = time.perf_counter()
         outcome = proposals.batch_preview(s, actor=SYSTEM, items=items)
@@ -162,12 +216,17 @@ def main() -> None:
     h = {"Authorization": f"Bearer {key}"}
     http_rows = []
     preview_bodies = [{"event": e, "enterprise": make_facts(rng)} for e in events_in_2023(rng, args.requests)]
-    id_bodies = [{"event": e, "enterprise_id": rng.choice(ent_ids)} for e in events_in_2023(rng, args.requests)]
+    id_bodies = [
+        {"event": e, "enterprise_id": rng.choice(ent_ids)} for e in events_in_2023(rng, args.requests)
+    ]
     with server(url) as base, httpx.Client(base_url=base, headers=h, timeout=120) as http:
         for b in preview_bodies[:50]:  # warm up
             http.post("/api/v1/awards/preview", json=b)
-        for name, bodies in (("facts in the request", preview_bodies), ("enterprise_id (facts from the database)",
-                                                                        id_bodies)):
+        for name, bodies in (
+            ("facts in the request", preview_bodies),
+            ("enterprise_id (facts from the database)", id_bodies),
+        ):
+
             def one(i, bodies=bodies):
                 r = http.post("/api/v1/awards/preview", json=bodies[i])
                 assert r.status_code == 200, r.text
@@ -181,7 +240,9 @@ def main() -> None:
         chunk = 10_000
         http_lines = 0
         for i in range(0, len(batch_events), chunk):
-            body = {"events": [{"event": e, "enterprise": make_facts(rng)} for e in batch_events[i : i + chunk]]}
+            body = {
+                "events": [{"event": e, "enterprise": make_facts(rng)} for e in batch_events[i : i + chunk]]
+            }
             r = http.post("/api/v1/awards/batch", json=body)
             assert r.status_code == 200, r.text[:500]
             http_lines += r.json()["lines"]
@@ -201,9 +262,19 @@ def main() -> None:
                 e = {"type": "skills_contest", "date": e["date"], "participants": rng.randint(40, 300)}
             seen_first.add(eid)
         ev = parse_event(e)
-        rows.append({"enterprise_id": eid, "type": ev.type, "event_date": ev.date, "data": ev.model_dump(mode="json"),
-                     "facts": None, "event_key": award_facts.event_key(ev), "honour_id": None, "note": None,
-                     "recorded_by": "bench"})
+        rows.append(
+            {
+                "enterprise_id": eid,
+                "type": ev.type,
+                "event_date": ev.date,
+                "data": ev.model_dump(mode="json"),
+                "facts": None,
+                "event_key": award_facts.event_key(ev),
+                "honour_id": None,
+                "note": None,
+                "recorded_by": "bench",
+            }
+        )
     uniq = {(r["enterprise_id"], r["event_key"]): r for r in rows}
     rows = list(uniq.values())
     with get_sessionmaker()() as s:
@@ -247,7 +318,10 @@ def main() -> None:
         "",
         "| POST /api/v1/awards/preview (one uvicorn worker) | p50 ms | p95 ms | req/s sequential | req/s, 8 clients |",
         "| --- | --- | --- | --- | --- |",
-        *[f"| {name} | {s['p50']:.1f} | {s['p95']:.1f} | {seq:,.0f} | {conc:,.0f} |" for name, s, seq, conc in http_rows],
+        *[
+            f"| {name} | {s['p50']:.1f} | {s['p95']:.1f} | {seq:,.0f} | {conc:,.0f} |"
+            for name, s, seq, conc in http_rows
+        ],
         "",
         f"{args.requests:,} requests per line after 50 to warm up; the client runs on the same 2 cores as the "
         f"server and PostgreSQL. {args.enterprises:,} generated enterprises loaded in {load_s:.1f} s; "
@@ -264,6 +338,7 @@ def main() -> None:
 
 def _concurrent(base: str, headers: dict, bodies: list[dict], clients: int) -> float:
     """Requests/s with `clients` threads each sending its share of `bodies`."""
+
     def work(part: list[dict]) -> None:
         with httpx.Client(base_url=base, headers=headers, timeout=120) as http:
             for b in part:

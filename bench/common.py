@@ -42,15 +42,38 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(url: str, workers: int = 1, *, target: str = "app.asgi:app", root: Path = ROOT, python: str | None = None,
-           env: dict | None = None):
+def server(
+    url: str,
+    workers: int = 1,
+    *,
+    target: str = "app.asgi:app",
+    root: Path = ROOT,
+    python: str | None = None,
+    env: dict | None = None,
+):
     """uvicorn serving `target` from `root` (another checkout with its own venv: pass its python)."""
     port = free_port()
     env = {**os.environ, "YUMIAO_DATABASE_URL": url, "YUMIAO_LOG_JSON": "true", **(env or {})}
     proc = subprocess.Popen(
-        [python or sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
-        cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            python or sys.executable,
+            "-m",
+            "uvicorn",
+            target,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(150):
@@ -72,7 +95,13 @@ def pct(values: list[float], p: float) -> float:
 
 
 def summary(ms: list[float]) -> dict:
-    return {"n": len(ms), "p50": pct(ms, 50), "p95": pct(ms, 95), "p99": pct(ms, 99), "mean": statistics.mean(ms)}
+    return {
+        "n": len(ms),
+        "p50": pct(ms, 50),
+        "p95": pct(ms, 95),
+        "p99": pct(ms, 99),
+        "mean": statistics.mean(ms),
+    }
 
 
 def timed(fn, n: int) -> list[float]:

@@ -32,7 +32,9 @@ def fill(dsn: str, n: int, *, figures: bool = True) -> dict[str, float]:
             c.execute(sql, params)
             took[name] = time.perf_counter() - t
 
-        run("enterprise", f"""
+        run(
+            "enterprise",
+            f"""
             INSERT INTO enterprise (uscc, name, township, chain, industry, size, ownership, above_scale, mu_class,
                                     platform_registered_date, version, created_at, updated_at)
             SELECT '91371525' || lpad(g::text, 10, '0'),
@@ -45,9 +47,13 @@ def fill(dsn: str, n: int, *, figures: bool = True) -> dict[str, float]:
                    (ARRAY['micro','small','small','medium'])[1 + g %% 4], 'private', g %% 10 = 0,
                    (ARRAY['A','B','C','D'])[1 + g %% 4],
                    CASE WHEN random() < 0.3 THEN date '2023-01-01' + (random() * 364)::int END, 1, now(), now()
-            FROM generate_series(1, %(n)s) g""", n=n)
+            FROM generate_series(1, %(n)s) g""",
+            n=n,
+        )
         if figures:
-            run("enterprise_figure", """
+            run(
+                "enterprise_figure",
+                """
                 INSERT INTO enterprise_figure (enterprise_id, year, revenue_yuan, main_revenue_yuan, output_value_yuan,
                                                rd_spend_yuan, tax_yuan, employees, land_mu, energy_tce)
                 SELECT e.id, y, r, (r * 0.92)::bigint, (r * 1.02)::bigint, (r * 0.03)::bigint, (r * 0.035)::bigint,
@@ -56,24 +62,36 @@ def fill(dsn: str, n: int, *, figures: bool = True) -> dict[str, float]:
                                                                       * cos(2 * pi() * random())))) AS base
                       FROM enterprise) e
                 CROSS JOIN generate_series(2022, 2025) y
-                CROSS JOIN LATERAL (SELECT (e.base * power(1.08, y - 2022) * (0.9 + random() * 0.2))::bigint AS r) f""")
-        run("honour", f"""
+                CROSS JOIN LATERAL (SELECT (e.base * power(1.08, y - 2022) * (0.9 + random() * 0.2))::bigint AS r) f""",
+            )
+        run(
+            "honour",
+            f"""
             WITH pairs(code, level) AS (VALUES {pairs}),
                  numbered AS (SELECT code, level, row_number() OVER () AS k, count(*) OVER () AS m FROM pairs)
             INSERT INTO honour (enterprise_id, code, level, outcome, honour_date, created_at)
             SELECT 1 + (random() * (%(n)s - 1))::int, p.code, p.level,
                    (ARRAY['new','new','new','new','new','renewed','rejected'])[1 + (g %% 7)],
                    date '2021-01-01' + (random() * 1460)::int, now()
-            FROM generate_series(1, %(h)s) g JOIN numbered p ON p.k = 1 + g %% p.m""", n=n, h=int(n * 0.4))
-        run("pool_membership", f"""
+            FROM generate_series(1, %(h)s) g JOIN numbered p ON p.k = 1 + g %% p.m""",
+            n=n,
+            h=int(n * 0.4),
+        )
+        run(
+            "pool_membership",
+            f"""
             INSERT INTO pool_membership (enterprise_id, pool, entry_class, entered_date, entered_by, entry_evaluation,
                                          left_date, leave_reason, created_at)
             SELECT g, (ARRAY[{pools}])[1 + (g / 7) %% {len(load_pools())}], 'bench',
                    date '2022-04-09' + (random() * 600)::int AS entered, 'bench', '[]',
                    CASE WHEN g %% 5 = 0 THEN date '2024-01-01' + (g %% 300) END,
                    CASE WHEN g %% 5 = 0 THEN 'other' END, now()
-            FROM generate_series(1, %(n)s, 7) g""", n=n)
-        run("monthly_filing", """
+            FROM generate_series(1, %(n)s, 7) g""",
+            n=n,
+        )
+        run(
+            "monthly_filing",
+            """
             INSERT INTO monthly_filing (enterprise_id, year, month, period, rd_spend_yuan, output_value_yuan, revenue_yuan,
                                         electricity_kwh, filed_at, filed_by, filed_late, updated_at, updated_by,
                                         corrected_late, revisions)
@@ -81,7 +99,9 @@ def fill(dsn: str, n: int, *, figures: bool = True) -> dict[str, float]:
                    ((1000 + e %% 5000) * 100 * power(1.06, p - 24275) * (0.85 + random() * 0.3))::bigint,
                    ((1000 + e %% 5000) * 2000 * (0.9 + random() * 0.2))::bigint, NULL, NULL,
                    now(), 'bench', random() < 0.05, now(), 'bench', false, 1
-            FROM generate_series(10, %(n)s, 10) e CROSS JOIN generate_series(24275, 24287) p""", n=n)
+            FROM generate_series(10, %(n)s, 10) e CROSS JOIN generate_series(24275, 24287) p""",
+            n=n,
+        )
         t = time.perf_counter()
         c.execute("VACUUM ANALYZE")
         took["vacuum analyze"] = time.perf_counter() - t
@@ -90,5 +110,7 @@ def fill(dsn: str, n: int, *, figures: bool = True) -> dict[str, float]:
 
 def counts(dsn: str) -> dict[str, int]:
     with psycopg.connect(dsn) as c:
-        return {t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                for t in ("enterprise", "enterprise_figure", "honour", "pool_membership", "monthly_filing")}
+        return {
+            t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("enterprise", "enterprise_figure", "honour", "pool_membership", "monthly_filing")
+        }

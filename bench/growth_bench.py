@@ -40,8 +40,17 @@ from bench.common import ADMIN_URL, fresh_database, server  # noqa: E402
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "growth.json"
-SCOPES = ["enterprises:read", "enterprises:write", "targets:read", "pools:read", "filings:read", "filings:write",
-          "pools:write", "changes:read", "policies:read"]
+SCOPES = [
+    "enterprises:read",
+    "enterprises:write",
+    "targets:read",
+    "pools:read",
+    "filings:read",
+    "filings:write",
+    "pools:write",
+    "changes:read",
+    "policies:read",
+]
 
 
 def db_name(n: int) -> str:
@@ -79,8 +88,11 @@ def prepare(n: int, refill: bool) -> str:
 
     t = time.perf_counter()
     took = fill(dsn_of(url), n)
-    print(f"[{n:,}] filled in {time.perf_counter() - t:.0f} s: " + ", ".join(f"{k} {v:.0f} s" for k, v in took.items()),
-          flush=True)
+    print(
+        f"[{n:,}] filled in {time.perf_counter() - t:.0f} s: "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in took.items()),
+        flush=True,
+    )
     return url
 
 
@@ -102,31 +114,58 @@ def wrk(base: str, path_or_ids, key: str, *, conns: int, threads: int, seconds: 
     lua = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)  # noqa: SIM115 - wrk reads it by name
     if isinstance(path_or_ids, list):
         lua.write("ids = {" + ",".join(map(str, path_or_ids)) + "}\n")
-        lua.write('request = function() return wrk.format("GET", "/api/v1/enterprises/" .. ids[math.random(#ids)]) end\n')
+        lua.write(
+            'request = function() return wrk.format("GET", "/api/v1/enterprises/" .. ids[math.random(#ids)]) end\n'
+        )
         path = "/"
     else:
         path = path_or_ids
-    lua.write("done = function(summary, latency, requests)\n"
-              "  io.write(string.format('RESULT %d %d %d %d %d %f\\n', summary.requests, summary.errors.status, "
-              "summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, "
-              "latency:percentile(50), latency:percentile(95), summary.duration / 1e6))\nend\n")
+    lua.write(
+        "done = function(summary, latency, requests)\n"
+        "  io.write(string.format('RESULT %d %d %d %d %d %f\\n', summary.requests, summary.errors.status, "
+        "summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, "
+        "latency:percentile(50), latency:percentile(95), summary.duration / 1e6))\nend\n"
+    )
     lua.close()
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{conns}", f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", lua.name,
-         "-H", f"Authorization: Bearer {key}", base + path],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{conns}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            lua.name,
+            "-H",
+            f"Authorization: Bearer {key}",
+            base + path,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     os.unlink(lua.name)
     m = re.search(r"RESULT (\d+) (\d+) (\d+) (\d+) (\d+) ([\d.]+)", out)
     reqs, bad_status, sock_err, p50_us, p95_us, dur = m.groups()
-    return {"rps": int(reqs) / float(dur), "p50": int(p50_us) / 1000, "p95": int(p95_us) / 1000,
-            "errors": int(bad_status) + int(sock_err), "requests": int(reqs)}
+    return {
+        "rps": int(reqs) / float(dur),
+        "p50": int(p50_us) / 1000,
+        "p95": int(p95_us) / 1000,
+        "errors": int(bad_status) + int(sock_err),
+        "requests": int(reqs),
+    }
 
 
 def part_api(n: int, url: str, args) -> dict:
     key = api_key()
     with psycopg.connect(dsn_of(url)) as c:
-        ids = [r[0] for r in c.execute("SELECT id FROM enterprise WHERE deleted_at IS NULL ORDER BY random() LIMIT 2000")]
+        ids = [
+            r[0]
+            for r in c.execute(
+                "SELECT id FROM enterprise WHERE deleted_at IS NULL ORDER BY random() LIMIT 2000"
+            )
+        ]
     env = {"YUMIAO_API_RATE_LIMIT": "100000000/minute"}
     out: dict = {}
     with server(url, env=env) as app_base, server(url, target="bench.ref_app:app", env=env) as ref_base:
@@ -138,17 +177,27 @@ def part_api(n: int, url: str, args) -> dict:
             for _ in range(args.repeat):  # alternate, so drift on the shared machine hits both alike
                 runs["app_tput"].append(wrk(app_base, target, key, conns=8, threads=2, seconds=args.seconds))
                 runs["ref_tput"].append(wrk(ref_base, target, key, conns=8, threads=2, seconds=args.seconds))
-                runs["app_lat"].append(wrk(app_base, target, key, conns=1, threads=1, seconds=args.seconds / 2))
-                runs["ref_lat"].append(wrk(ref_base, target, key, conns=1, threads=1, seconds=args.seconds / 2))
-            med = {k: {m: statistics.median(r[m] for r in v) for m in ("rps", "p50", "p95")} for k, v in runs.items()}
+                runs["app_lat"].append(
+                    wrk(app_base, target, key, conns=1, threads=1, seconds=args.seconds / 2)
+                )
+                runs["ref_lat"].append(
+                    wrk(ref_base, target, key, conns=1, threads=1, seconds=args.seconds / 2)
+                )
+            med = {
+                k: {m: statistics.median(r[m] for r in v) for m in ("rps", "p50", "p95")}
+                for k, v in runs.items()
+            }
             app_errors = sum(r["errors"] for k, v in runs.items() if k.startswith("app") for r in v)
             ref_errors = sum(r["errors"] for k, v in runs.items() if k.startswith("ref") for r in v)
             out[label] = {
-                "app_rps": med["app_tput"]["rps"], "ref_rps": med["ref_tput"]["rps"],
-                "app_p50": med["app_lat"]["p50"], "ref_p50": med["ref_lat"]["p50"],
+                "app_rps": med["app_tput"]["rps"],
+                "ref_rps": med["ref_tput"]["rps"],
+                "app_p50": med["app_lat"]["p50"],
+                "ref_p50": med["ref_lat"]["p50"],
                 "rps_ratio": med["app_tput"]["rps"] / med["ref_tput"]["rps"],
                 "p50_ratio": med["app_lat"]["p50"] / med["ref_lat"]["p50"],
-                "errors": app_errors, "ref_errors": ref_errors,
+                "errors": app_errors,
+                "ref_errors": ref_errors,
             }
             print(f"[{n:,}] api {label}: {out[label]}", flush=True)
     return out
@@ -163,8 +212,16 @@ def _xlsx(header: list[str], rows) -> bytes:
     import xlsxwriter
 
     buf = io.BytesIO()
-    wb = xlsxwriter.Workbook(buf, {"in_memory": True, "constant_memory": True, "strings_to_numbers": False,
-                                   "strings_to_formulas": False, "strings_to_urls": False})
+    wb = xlsxwriter.Workbook(
+        buf,
+        {
+            "in_memory": True,
+            "constant_memory": True,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
     ws = wb.add_worksheet()
     for c, h in enumerate(header):
         ws.write_string(0, c, h)
@@ -196,11 +253,33 @@ def import_files(rows: int) -> tuple[list[list], bytes, bytes, bytes]:
         seen.add(code)
         i = len(ent)
         rev = rng.randrange(1_000_000, 90_000_000)
-        ent.append([code, f"导入基准{i}有限公司", towns[i % len(towns)], "装备", "工业", "小型", "民营", "否", "B",
-                    2025, rev, int(rev * 0.9), int(rev * 1.05), rev // 30, rev // 25, 20 + i % 300, 20.5, 300.25])
+        ent.append(
+            [
+                code,
+                f"导入基准{i}有限公司",
+                towns[i % len(towns)],
+                "装备",
+                "工业",
+                "小型",
+                "民营",
+                "否",
+                "B",
+                2025,
+                rev,
+                int(rev * 0.9),
+                int(rev * 1.05),
+                rev // 30,
+                rev // 25,
+                20 + i % 300,
+                20.5,
+                300.25,
+            ]
+        )
     ent_x = _xlsx([h for h, _, _ in excel.COLUMNS], ent)
-    fil_x = _xlsx([h for h, _ in FILING_HEADERS],
-                  ([r[0], r[1], r[2], r[10] // 40, r[10] // 10, r[10] // 11, 1000 + i] for i, r in enumerate(ent)))
+    fil_x = _xlsx(
+        [h for h, _ in FILING_HEADERS],
+        ([r[0], r[1], r[2], r[10] // 40, r[10] // 10, r[10] // 11, 1000 + i] for i, r in enumerate(ent)),
+    )
     mu_x = _xlsx(["统一社会信用代码", "亩产效益类别"], ([r[0], "ABCD"[i % 4]] for i, r in enumerate(ent)))
     return ent, ent_x, fil_x, mu_x
 
@@ -245,8 +324,10 @@ def part_import(n: int, url: str, args) -> dict:
             s.rollback()
         return took
 
-    audit_cols = ("at, actor_kind, actor_id, actor_name, action, entity_type, entity_id, enterprise_id, township, "
-                  "changes, note")
+    audit_cols = (
+        "at, actor_kind, actor_id, actor_name, action, entity_type, entity_id, enterprise_id, township, "
+        "changes, note"
+    )
 
     def bare_run(with_audit: bool) -> dict[str, float]:
         """COPY of the rows the importer writes: the data rows, and (with_audit) their audit entries too."""
@@ -259,55 +340,150 @@ def part_import(n: int, url: str, args) -> dict:
                 if with_audit:
                     with c.cursor().copy(f"COPY audit_entry ({audit_cols}) FROM STDIN") as cp:
                         for r in rows:
-                            cp.write_row((now, "system", None, "system", "create", *r[:4],
-                                          json.dumps(r[4], ensure_ascii=False), r[5]))
+                            cp.write_row(
+                                (
+                                    now,
+                                    "system",
+                                    None,
+                                    "system",
+                                    "create",
+                                    *r[:4],
+                                    json.dumps(r[4], ensure_ascii=False),
+                                    r[5],
+                                )
+                            )
 
             t = time.perf_counter()
-            with c.cursor().copy("COPY enterprise (uscc, name, township, chain, industry, size, ownership, above_scale, "
-                                 "mu_class, version, created_at, updated_at) FROM STDIN") as cp:
+            with c.cursor().copy(
+                "COPY enterprise (uscc, name, township, chain, industry, size, ownership, above_scale, "
+                "mu_class, version, created_at, updated_at) FROM STDIN"
+            ) as cp:
                 for r in ent:
-                    cp.write_row((r[0], r[1], towns.get(r[2], "qingquan"), r[3], r[4], "small", "private", False, r[8], 1,
-                                  now, now))
+                    cp.write_row(
+                        (
+                            r[0],
+                            r[1],
+                            towns.get(r[2], "qingquan"),
+                            r[3],
+                            r[4],
+                            "small",
+                            "private",
+                            False,
+                            r[8],
+                            1,
+                            now,
+                            now,
+                        )
+                    )
             ids = dict(c.execute("SELECT uscc, id FROM enterprise WHERE uscc LIKE '91371599%'").fetchall())
-            with c.cursor().copy("COPY enterprise_figure (enterprise_id, year, revenue_yuan, main_revenue_yuan, "
-                                 "output_value_yuan, rd_spend_yuan, tax_yuan, employees, land_mu, energy_tce) FROM STDIN") as cp:
+            with c.cursor().copy(
+                "COPY enterprise_figure (enterprise_id, year, revenue_yuan, main_revenue_yuan, "
+                "output_value_yuan, rd_spend_yuan, tax_yuan, employees, land_mu, energy_tce) FROM STDIN"
+            ) as cp:
                 for r in ent:
                     cp.write_row((ids[r[0]], *r[9:]))
-            audit(("enterprise", str(ids[r[0]]), ids[r[0]], "qingquan",
-                    {"uscc": [None, r[0]], "name": [None, r[1]], "township": [None, "qingquan"], "chain": [None, r[3]],
-                     "industry": [None, r[4]], "size": [None, "small"], "ownership": [None, "private"],
-                     "above_scale": [None, False], "mu_class": [None, r[8]]}, "Excel 导入") for r in ent)
+            audit(
+                (
+                    "enterprise",
+                    str(ids[r[0]]),
+                    ids[r[0]],
+                    "qingquan",
+                    {
+                        "uscc": [None, r[0]],
+                        "name": [None, r[1]],
+                        "township": [None, "qingquan"],
+                        "chain": [None, r[3]],
+                        "industry": [None, r[4]],
+                        "size": [None, "small"],
+                        "ownership": [None, "private"],
+                        "above_scale": [None, False],
+                        "mu_class": [None, r[8]],
+                    },
+                    "Excel 导入",
+                )
+                for r in ent
+            )
             took["enterprises"] = time.perf_counter() - t
             t = time.perf_counter()
-            with c.cursor().copy("COPY monthly_filing (enterprise_id, year, month, period, rd_spend_yuan, output_value_yuan, "
-                                 "revenue_yuan, electricity_kwh, filed_at, filed_by, filed_late, updated_at, updated_by, "
-                                 "corrected_late, revisions) FROM STDIN") as cp:
+            with c.cursor().copy(
+                "COPY monthly_filing (enterprise_id, year, month, period, rd_spend_yuan, output_value_yuan, "
+                "revenue_yuan, electricity_kwh, filed_at, filed_by, filed_late, updated_at, updated_by, "
+                "corrected_late, revisions) FROM STDIN"
+            ) as cp:
                 for i, r in enumerate(ent):
-                    cp.write_row((ids[r[0]], y, m + 1, period, r[10] // 40, r[10] // 10, r[10] // 11, 1000 + i, now,
-                                  "bench", False, now, "bench", False, 1))
-            audit((("monthly_filing", f"{ids[r[0]]}:{y}-{m + 1:02d}", ids[r[0]], "qingquan",
-                    {"rd_spend_yuan": [None, r[10] // 40], "output_value_yuan": [None, r[10] // 10],
-                     "revenue_yuan": [None, r[10] // 11], "electricity_kwh": [None, 1000 + i], "late": False},
-                    "月度填报") for i, r in enumerate(ent)))
+                    cp.write_row(
+                        (
+                            ids[r[0]],
+                            y,
+                            m + 1,
+                            period,
+                            r[10] // 40,
+                            r[10] // 10,
+                            r[10] // 11,
+                            1000 + i,
+                            now,
+                            "bench",
+                            False,
+                            now,
+                            "bench",
+                            False,
+                            1,
+                        )
+                    )
+            audit(
+                (
+                    (
+                        "monthly_filing",
+                        f"{ids[r[0]]}:{y}-{m + 1:02d}",
+                        ids[r[0]],
+                        "qingquan",
+                        {
+                            "rd_spend_yuan": [None, r[10] // 40],
+                            "output_value_yuan": [None, r[10] // 10],
+                            "revenue_yuan": [None, r[10] // 11],
+                            "electricity_kwh": [None, 1000 + i],
+                            "late": False,
+                        },
+                        "月度填报",
+                    )
+                    for i, r in enumerate(ent)
+                )
+            )
             took["filings"] = time.perf_counter() - t
             t = time.perf_counter()
-            with c.cursor().copy("COPY mu_class_record (enterprise_id, year, mu_class, source, note, recorded_by, "
-                                 "recorded_at) FROM STDIN") as cp:
+            with c.cursor().copy(
+                "COPY mu_class_record (enterprise_id, year, mu_class, source, note, recorded_by, "
+                "recorded_at) FROM STDIN"
+            ) as cp:
                 for i, r in enumerate(ent):
                     cp.write_row((ids[r[0]], 2025, "ABCD"[i % 4], "imported", None, "bench", now))
             if with_audit:  # and the registry's current class, as the importer keeps it
-                c.execute("UPDATE enterprise e SET mu_class = u.c, version = e.version + 1 FROM unnest(%s::int[], %s::text[]) "
-                          "AS u(id, c) WHERE e.id = u.id",
-                          ([ids[r[0]] for r in ent], ["ABCD"[i % 4] for i in range(len(ent))]))
-            audit((("mu_class_record", f"{ids[r[0]]}:2025", ids[r[0]], "qingquan",
-                    {"year": 2025, "mu_class": [None, "ABCD"[i % 4]]}, "2025 年亩产效益评价名单导入")
-                   for i, r in enumerate(ent)))
+                c.execute(
+                    "UPDATE enterprise e SET mu_class = u.c, version = e.version + 1 FROM unnest(%s::int[], %s::text[]) "
+                    "AS u(id, c) WHERE e.id = u.id",
+                    ([ids[r[0]] for r in ent], ["ABCD"[i % 4] for i in range(len(ent))]),
+                )
+            audit(
+                (
+                    (
+                        "mu_class_record",
+                        f"{ids[r[0]]}:2025",
+                        ids[r[0]],
+                        "qingquan",
+                        {"year": 2025, "mu_class": [None, "ABCD"[i % 4]]},
+                        "2025 年亩产效益评价名单导入",
+                    )
+                    for i, r in enumerate(ent)
+                )
+            )
             took["mu"] = time.perf_counter() - t
             c.rollback()
         return took
 
     with psycopg.connect(dsn_of(url), autocommit=True) as c:  # earlier runs' rolled-back rows, out of the way
-        c.execute("VACUUM ANALYZE enterprise, enterprise_figure, monthly_filing, mu_class_record, audit_entry, audit_entry_xid")
+        c.execute(
+            "VACUUM ANALYZE enterprise, enterprise_figure, monthly_filing, mu_class_record, audit_entry, audit_entry_xid"
+        )
     runs = []
     for _ in range(args.import_repeat):  # alternate, so drift hits both alike
         runs.append((app_run(), bare_run(True), bare_run(False)))
@@ -315,8 +491,15 @@ def part_import(n: int, url: str, args) -> dict:
         a = statistics.median(r[0][kind] for r in runs)
         b = statistics.median(r[1][kind] for r in runs)
         d = statistics.median(r[2][kind] for r in runs)
-        out[kind] = {"app_s": a, "bare_s": b, "app_rps": rows / a, "bare_rps": rows / b, "ratio": b / a,
-                     "data_only_rps": rows / d, "data_only_ratio": d / a}
+        out[kind] = {
+            "app_s": a,
+            "bare_s": b,
+            "app_rps": rows / a,
+            "bare_rps": rows / b,
+            "ratio": b / a,
+            "data_only_rps": rows / d,
+            "data_only_ratio": d / a,
+        }
         print(f"[{n:,}] import {kind}: {out[kind]}", flush=True)
     return out
 
@@ -338,9 +521,11 @@ def _timed_get(http, path, params, n, *, invalidate=None) -> float:
 
 def _bump(url: str):
     """A committed change of the data version: what any write to the counted tables does."""
+
     def go():
         with psycopg.connect(dsn_of(url), autocommit=True) as c:
             c.execute("UPDATE data_version SET v = v + 1 WHERE id = 1")
+
     return go
 
 
@@ -356,7 +541,10 @@ def part_targets(n: int, url: str, args) -> dict:
 
     with get_sessionmaker()() as s:
         target_service.install_reference(s)
-        for name, role, town in (("growth-county", "county_viewer", None), ("growth-town", "township_staff", "qingquan")):
+        for name, role, town in (
+            ("growth-county", "county_viewer", None),
+            ("growth-town", "township_staff", "qingquan"),
+        ):
             if s.scalar(select(User.id).where(User.username == name)) is None:
                 accounts.create_user(s, username=name, password="growth-password-1", role=role, township=town)
         s.commit()
@@ -369,16 +557,25 @@ def part_targets(n: int, url: str, args) -> dict:
         with httpx.Client(base_url=base, timeout=600, headers={"Authorization": f"Bearer {key}"}) as api:
             api.get("/api/v1/targets/2023/progress", params={"as_of": as_of}).raise_for_status()
             out["matrix_hit"] = _timed_get(api, "/api/v1/targets/2023/progress", {"as_of": as_of}, reps)
-            out["matrix_fresh"] = _timed_get(api, "/api/v1/targets/2023/progress", {"as_of": as_of}, max(3, reps // 4),
-                                             invalidate=_bump(url))
+            out["matrix_fresh"] = _timed_get(
+                api,
+                "/api/v1/targets/2023/progress",
+                {"as_of": as_of},
+                max(3, reps // 4),
+                invalidate=_bump(url),
+            )
         for who, label in (("growth-county", "county"), ("growth-town", "township")):
             with httpx.Client(base_url=base, timeout=600) as web:
                 token = web.get("/login").cookies.get("yumiao_login_csrf", "")  # the log-in form's CSRF token
-                r = web.post("/login", data={"username": who, "password": "growth-password-1", "csrf_token": token})
+                r = web.post(
+                    "/login", data={"username": who, "password": "growth-password-1", "csrf_token": token}
+                )
                 assert r.status_code in (200, 303), r.text
                 web.get("/dashboard", params=q).raise_for_status()
                 out[f"{label}_hit"] = _timed_get(web, "/dashboard", q, reps)
-                out[f"{label}_fresh"] = _timed_get(web, "/dashboard", q, max(3, reps // 4), invalidate=_bump(url))
+                out[f"{label}_fresh"] = _timed_get(
+                    web, "/dashboard", q, max(3, reps // 4), invalidate=_bump(url)
+                )
     out["county_vs_matrix"] = out["county_hit"] / out["matrix_hit"]
     out["township_vs_matrix"] = out["township_hit"] / out["matrix_hit"]
     print(f"[{n:,}] targets: {out}", flush=True)
@@ -389,13 +586,18 @@ def part_pools(n: int, url: str, args) -> dict:
     key = api_key()
     out: dict = {}
     reps = args.page_requests
-    with server(url) as base, httpx.Client(base_url=base, timeout=600, headers={"Authorization": f"Bearer {key}"}) as api:
+    with (
+        server(url) as base,
+        httpx.Client(base_url=base, timeout=600, headers={"Authorization": f"Bearer {key}"}) as api,
+    ):
         for pool in ("primary_pool", "yumiao_pool"):
             path = f"/api/v1/pools/{pool}/candidates"
             body = api.get(path, params={"year": 2024}).json()
             out[f"{pool}_candidates"] = sum(v["met"] + v["judgement"] for v in body["counts"].values())
             out[f"{pool}_hit"] = _timed_get(api, path, {"year": 2024}, reps)
-            out[f"{pool}_fresh"] = _timed_get(api, path, {"year": 2024}, max(3, reps // 4), invalidate=_bump(url))
+            out[f"{pool}_fresh"] = _timed_get(
+                api, path, {"year": 2024}, max(3, reps // 4), invalidate=_bump(url)
+            )
     print(f"[{n:,}] pools: {out}", flush=True)
     return out
 
@@ -409,8 +611,11 @@ def load_results() -> dict:
 
 def save_result(part: str, n: int, figures: dict) -> None:
     results = load_results()
-    figures = {**figures, "measured": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-               "load": round(os.getloadavg()[0], 1)}
+    figures = {
+        **figures,
+        "measured": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load": round(os.getloadavg()[0], 1),
+    }
     results.setdefault(part, {})[str(n)] = figures
     RESULTS.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
     render(results)
@@ -430,21 +635,46 @@ ROWS = [
     ("api", "… app p50 ms", lambda r: r["list"]["app_p50"], "{:.2f}"),
     ("api", "… reference p50 ms", lambda r: r["list"]["ref_p50"], "{:.2f}"),
     ("api", "… app / reference p50 (target ≤ 2.5×)", lambda r: r["list"]["p50_ratio"], "{:.2f}×"),
-    ("api", "wrk errors (non-2xx, socket): app / reference",
-     lambda r: f'{r["get"]["errors"] + r["list"]["errors"]} / {r["get"].get("ref_errors", 0) + r["list"].get("ref_errors", 0)}',
-     "{}"),
+    (
+        "api",
+        "wrk errors (non-2xx, socket): app / reference",
+        lambda r: (
+            f"{r['get']['errors'] + r['list']['errors']} / {r['get'].get('ref_errors', 0) + r['list'].get('ref_errors', 0)}"
+        ),
+        "{}",
+    ),
     ("import", "rows per imported file in this run", lambda r: r["rows"], "{:,}"),
-    *[row for kind, label in (("enterprises", "enterprise .xlsx"), ("filings", "monthly filings .xlsx"),
-                              ("mu", "亩产效益 classes .xlsx"))
-      for row in (
-          ("import", f"import of an {label}: app rows/s", lambda r, k=kind: r[k]["app_rps"], "{:,.0f}"),
-          ("import", "… bare COPY of the same rows (data + audit entries) rows/s", lambda r, k=kind: r[k]["bare_rps"],
-           "{:,.0f}"),
-          ("import", "… app / bare COPY (target ≥ 0.5×)", lambda r, k=kind: r[k]["ratio"], "{:.2f}×"),
-          ("import", "… bare COPY of the data rows alone rows/s", lambda r, k=kind: r[k]["data_only_rps"], "{:,.0f}"),
-          ("import", "… app / data rows alone", lambda r, k=kind: r[k]["data_only_ratio"], "{:.2f}×"),
-      )],
-    ("targets", "GET /api/v1/targets/2023/progress (matrix) p50 ms, cached", lambda r: r["matrix_hit"], "{:,.1f}"),
+    *[
+        row
+        for kind, label in (
+            ("enterprises", "enterprise .xlsx"),
+            ("filings", "monthly filings .xlsx"),
+            ("mu", "亩产效益 classes .xlsx"),
+        )
+        for row in (
+            ("import", f"import of an {label}: app rows/s", lambda r, k=kind: r[k]["app_rps"], "{:,.0f}"),
+            (
+                "import",
+                "… bare COPY of the same rows (data + audit entries) rows/s",
+                lambda r, k=kind: r[k]["bare_rps"],
+                "{:,.0f}",
+            ),
+            ("import", "… app / bare COPY (target ≥ 0.5×)", lambda r, k=kind: r[k]["ratio"], "{:.2f}×"),
+            (
+                "import",
+                "… bare COPY of the data rows alone rows/s",
+                lambda r, k=kind: r[k]["data_only_rps"],
+                "{:,.0f}",
+            ),
+            ("import", "… app / data rows alone", lambda r, k=kind: r[k]["data_only_ratio"], "{:.2f}×"),
+        )
+    ],
+    (
+        "targets",
+        "GET /api/v1/targets/2023/progress (matrix) p50 ms, cached",
+        lambda r: r["matrix_hit"],
+        "{:,.1f}",
+    ),
     ("targets", "… computed afresh (first view after a change)", lambda r: r["matrix_fresh"], "{:,.0f}"),
     ("targets", "county page /dashboard p50 ms, cached", lambda r: r["county_hit"], "{:,.1f}"),
     ("targets", "… computed afresh", lambda r: r["county_fresh"], "{:,.0f}"),
@@ -452,7 +682,12 @@ ROWS = [
     ("targets", "township page /dashboard p50 ms, cached", lambda r: r["township_hit"], "{:,.1f}"),
     ("targets", "… computed afresh", lambda r: r["township_fresh"], "{:,.0f}"),
     ("targets", "… township page / matrix API (target ≤ 1.5×)", lambda r: r["township_vs_matrix"], "{:.2f}×"),
-    ("pools", "GET …/primary_pool/candidates (page + counts) p50 ms, cached", lambda r: r["primary_pool_hit"], "{:,.1f}"),
+    (
+        "pools",
+        "GET …/primary_pool/candidates (page + counts) p50 ms, cached",
+        lambda r: r["primary_pool_hit"],
+        "{:,.1f}",
+    ),
     ("pools", "… computed afresh", lambda r: r["primary_pool_fresh"], "{:,.0f}"),
     ("pools", "GET …/yumiao_pool/candidates p50 ms, cached", lambda r: r["yumiao_pool_hit"], "{:,.1f}"),
     ("pools", "… computed afresh", lambda r: r["yumiao_pool_fresh"], "{:,.0f}"),
@@ -475,16 +710,18 @@ def render(results: dict) -> None:
                 cells.append("—")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     when = sorted({r["measured"] for part in results.values() for r in part.values()})
-    text = "\n".join([
-        "# How cost grows: 10k, 100k and 1M enterprises",
-        "",
-        f"Measured {when[0]} – {when[-1]} on {platform.node() or 'this machine'} (2 cores shared with other work; "
-        "PostgreSQL, client and servers on the same host) by `bench/growth_bench.py`; data by `bench/datagen.py` "
-        "(SQL generate_series). Each ratio is taken within one run, side by side (the machine's absolute speed drifts).",
-        "",
-        *lines,
-        "",
-    ])
+    text = "\n".join(
+        [
+            "# How cost grows: 10k, 100k and 1M enterprises",
+            "",
+            f"Measured {when[0]} – {when[-1]} on {platform.node() or 'this machine'} (2 cores shared with other work; "
+            "PostgreSQL, client and servers on the same host) by `bench/growth_bench.py`; data by `bench/datagen.py` "
+            "(SQL generate_series). Each ratio is taken within one run, side by side (the machine's absolute speed drifts).",
+            "",
+            *lines,
+            "",
+        ]
+    )
     (HERE / "growth.md").write_text(text, encoding="utf-8")
 
 

@@ -58,7 +58,9 @@ class Tally:
 
 
 class Driver:
-    def __init__(self, base: str, keys: dict[str, list[str]], ids: list[int], usccs: list[str], rng: random.Random):
+    def __init__(
+        self, base: str, keys: dict[str, list[str]], ids: list[int], usccs: list[str], rng: random.Random
+    ):
         self.base, self.keys, self.ids, self.usccs, self.rng = base, keys, ids, usccs, rng
         self.feed_cursor: dict[str, str] = {}
 
@@ -67,26 +69,39 @@ class Driver:
 
     # -- reads
     async def list_page(self, c):
-        params = self.rng.choice([
-            {"limit": 50},
-            {"township": "qingquan", "limit": 50},
-            {"q": "机械", "limit": 20},
-            {"above_scale": "false", "revenue_min": 10_000_000, "revenue_max": 20_000_000, "sort": "-revenue"},
-        ])
+        params = self.rng.choice(
+            [
+                {"limit": 50},
+                {"township": "qingquan", "limit": 50},
+                {"q": "机械", "limit": 20},
+                {
+                    "above_scale": "false",
+                    "revenue_min": 10_000_000,
+                    "revenue_max": 20_000_000,
+                    "sort": "-revenue",
+                },
+            ]
+        )
         return "GET /enterprises", await c.get("/api/v1/enterprises", params=params, headers=self.key("read"))
 
     async def get_one(self, c):
-        return "GET /enterprises/{id}", await c.get(f"/api/v1/enterprises/{self.rng.choice(self.ids)}", headers=self.key("read"))
+        return "GET /enterprises/{id}", await c.get(
+            f"/api/v1/enterprises/{self.rng.choice(self.ids)}", headers=self.key("read")
+        )
 
     async def eligible(self, c):
         return "GET …/eligible-policies", await c.get(
             f"/api/v1/enterprises/{self.rng.choice(self.ids)}/eligible-policies",
-            params={"as_of": "2023-06-30", "limit": 20}, headers=self.key("read"))
+            params={"as_of": "2023-06-30", "limit": 20},
+            headers=self.key("read"),
+        )
 
     async def eligible_batch(self, c):
         return "POST /eligible-policies:batch (20)", await c.post(
-            "/api/v1/eligible-policies:batch", headers=self.key("read"),
-            json={"usccs": self.rng.sample(self.usccs, 20), "as_of": "2023-06-30", "limit": 5})
+            "/api/v1/eligible-policies:batch",
+            headers=self.key("read"),
+            json={"usccs": self.rng.sample(self.usccs, 20), "as_of": "2023-06-30", "limit": 5},
+        )
 
     async def changes(self, c):
         k = self.rng.choice(self.keys["read"])
@@ -105,15 +120,19 @@ class Driver:
         if r.status_code != 200:
             return "PATCH /enterprises/{id}", r
         return "PATCH /enterprises/{id}", await c.patch(
-            f"/api/v1/enterprises/{eid}", headers={**h, "If-Match": r.headers["etag"]},
-            json={"chain": self.rng.choice(["高端装备", "新材料", "轴承", "纺织"])})
+            f"/api/v1/enterprises/{eid}",
+            headers={**h, "If-Match": r.headers["etag"]},
+            json={"chain": self.rng.choice(["高端装备", "新材料", "轴承", "纺织"])},
+        )
 
     async def figures(self, c):
         eid = self.rng.choice(self.ids)
         rev = self.rng.randrange(1_000_000, 50_000_000)
         return "PUT /enterprises/{id}/figures/2024", await c.put(
-            f"/api/v1/enterprises/{eid}/figures/2024", headers=self.key("write"),
-            json={"year": 2024, "revenue_yuan": rev, "main_revenue_yuan": rev})
+            f"/api/v1/enterprises/{eid}/figures/2024",
+            headers=self.key("write"),
+            json={"year": 2024, "revenue_yuan": rev, "main_revenue_yuan": rev},
+        )
 
     async def burst(self, c):
         """Eight concurrent writes on one row: four PUTs of the same year's figures, four PATCHes with one If-Match."""
@@ -123,11 +142,21 @@ class Driver:
             return "burst of 8 writes on one row", r
         tag = r.headers["etag"]
         rev = self.rng.randrange(1_000_000, 50_000_000)
-        puts = [c.put(f"/api/v1/enterprises/{eid}/figures/2024", headers=h,
-                      json={"year": 2024, "revenue_yuan": rev + i, "main_revenue_yuan": rev}) for i in range(4)]
+        puts = [
+            c.put(
+                f"/api/v1/enterprises/{eid}/figures/2024",
+                headers=h,
+                json={"year": 2024, "revenue_yuan": rev + i, "main_revenue_yuan": rev},
+            )
+            for i in range(4)
+        ]
         nonce = self.rng.randrange(10**6)
-        patches = [c.patch(f"/api/v1/enterprises/{eid}", headers={**h, "If-Match": tag},
-                           json={"chain": f"链{nonce}-{i}"}) for i in range(4)]  # four different values
+        patches = [
+            c.patch(
+                f"/api/v1/enterprises/{eid}", headers={**h, "If-Match": tag}, json={"chain": f"链{nonce}-{i}"}
+            )
+            for i in range(4)
+        ]  # four different values
         rs = await asyncio.gather(*puts, *patches)
         bad = next((x for x in rs if x.status_code >= 300 and x.status_code not in (409, 412)), None)
         if bad is not None:
@@ -135,22 +164,43 @@ class Driver:
         ok = sum(1 for x in rs[4:] if x.status_code == 200)
         if ok > 1:  # two PATCHes of different values with the same If-Match both won: a lost update
             return "burst of 8 writes on one row", httpx.Response(599, request=rs[4].request)
-        return "burst of 8 writes on one row", rs[-1] if ok == 0 else next(x for x in rs[4:] if x.status_code == 200)
+        return "burst of 8 writes on one row", rs[-1] if ok == 0 else next(
+            x for x in rs[4:] if x.status_code == 200
+        )
 
     async def registration(self, c):
         day = date(2023, self.rng.randrange(1, 13), self.rng.randrange(1, 29)).isoformat()
         return "PUT /platform/registrations/{uscc}", await c.put(
-            f"/api/v1/platform/registrations/{self.rng.choice(self.usccs)}", headers=self.key("write"),
-            json={"registered_date": day})
+            f"/api/v1/platform/registrations/{self.rng.choice(self.usccs)}",
+            headers=self.key("write"),
+            json={"registered_date": day},
+        )
 
 
 SCENARIOS = {
     "read": [("list_page", 30), ("get_one", 30), ("eligible", 20), ("changes", 15), ("eligible_batch", 5)],
-    "mixed 80/20": [("list_page", 25), ("get_one", 25), ("eligible", 15), ("changes", 10), ("eligible_batch", 5),
-                    ("patch", 8), ("figures", 7), ("registration", 5)],
+    "mixed 80/20": [
+        ("list_page", 25),
+        ("get_one", 25),
+        ("eligible", 15),
+        ("changes", 10),
+        ("eligible_batch", 5),
+        ("patch", 8),
+        ("figures", 7),
+        ("registration", 5),
+    ],
     "write": [("patch", 40), ("figures", 35), ("registration", 25)],
-    "mixed + bursts": [("list_page", 25), ("get_one", 25), ("eligible", 15), ("changes", 10), ("eligible_batch", 5),
-                       ("patch", 6), ("figures", 6), ("registration", 5), ("burst", 3)],
+    "mixed + bursts": [
+        ("list_page", 25),
+        ("get_one", 25),
+        ("eligible", 15),
+        ("changes", 10),
+        ("eligible_batch", 5),
+        ("patch", 6),
+        ("figures", 6),
+        ("registration", 5),
+        ("burst", 3),
+    ],
 }
 
 
@@ -162,6 +212,7 @@ async def run_scenario(name: str, driver: Driver, seconds: float, concurrency: i
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
     async with httpx.AsyncClient(base_url=driver.base, timeout=30, limits=limits) as c:
+
         async def worker():
             while time.perf_counter() < deadline:
                 op = driver.rng.choices(ops, weights)[0]
@@ -214,12 +265,20 @@ def make_keys(n_read: int = 3, n_write: int = 2, dsns: tuple[str, ...] = ()) -> 
             prefix = secrets.token_hex(4)
             key = f"ym_{prefix}_{secrets.token_urlsafe(32)}"
             out[kind].append(key)
-            rows.append((f"load-{kind}-{i}-{time.time_ns()}", prefix, hashlib.sha256(key.encode()).hexdigest(),
-                         ",".join(scopes)))
+            rows.append(
+                (
+                    f"load-{kind}-{i}-{time.time_ns()}",
+                    prefix,
+                    hashlib.sha256(key.encode()).hexdigest(),
+                    ",".join(scopes),
+                )
+            )
     for dsn in dsns:
         with psycopg.connect(dsn) as c:
             c.cursor().executemany(
-                "INSERT INTO api_key (name, prefix, key_hash, scopes, created_at) VALUES (%s, %s, %s, %s, now())", rows)
+                "INSERT INTO api_key (name, prefix, key_hash, scopes, created_at) VALUES (%s, %s, %s, %s, now())",
+                rows,
+            )
     return out
 
 
@@ -238,8 +297,11 @@ def valid_usccs(dsns) -> None:
             codes.append(code)
     for dsn in dsns:
         with psycopg.connect(dsn) as c:
-            c.execute("UPDATE enterprise e SET uscc = u.code FROM unnest(%s::int[], %s::text[]) AS u(id, code) "
-                      "WHERE e.id = u.id", (list(range(1, 5001)), codes))
+            c.execute(
+                "UPDATE enterprise e SET uscc = u.code FROM unnest(%s::int[], %s::text[]) AS u(id, code) "
+                "WHERE e.id = u.id",
+                (list(range(1, 5001)), codes),
+            )
 
 
 def sql_filled(name: str, n: int, root: Path | None = None) -> str:
@@ -252,9 +314,12 @@ def sql_filled(name: str, n: int, root: Path | None = None) -> str:
         c.execute(f'CREATE DATABASE "{name}"')
     url = admin.rsplit("/", 1)[0] + "/" + name
     py = str(root / ".venv/bin/python") if root else sys.executable
-    subprocess.run([py, "-c", "import sys; from app.cli import run_migrations; run_migrations(sys.argv[1])", url],
-                   cwd=root or Path(__file__).resolve().parent.parent, check=True,
-                   env={**os.environ, "YUMIAO_DATABASE_URL": url})
+    subprocess.run(
+        [py, "-c", "import sys; from app.cli import run_migrations; run_migrations(sys.argv[1])", url],
+        cwd=root or Path(__file__).resolve().parent.parent,
+        check=True,
+        env={**os.environ, "YUMIAO_DATABASE_URL": url},
+    )
     t = time.perf_counter()
     fill(url.replace("postgresql+psycopg://", "postgresql://"), n)
     print(f"{name}: {n:,} enterprises in SQL in {time.perf_counter() - t:.0f} s", flush=True)
@@ -267,10 +332,17 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--skip-seed", action="store_true", help="reuse yumiao_bench_load as it is")
-    ap.add_argument("--sql-fill", action="store_true", help="fill with bench/datagen.py (SQL) instead of the demo seed")
+    ap.add_argument(
+        "--sql-fill", action="store_true", help="fill with bench/datagen.py (SQL) instead of the demo seed"
+    )
     ap.add_argument("--baseline", type=Path, help="another checkout (with .venv) to run side by side")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS))
-    ap.add_argument("--repeat", type=int, default=3, help="runs of each scenario (the machine is shared: report the median)")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of each scenario (the machine is shared: report the median)",
+    )
     args = ap.parse_args()
     seconds = min(args.seconds, 60)
 
@@ -293,20 +365,33 @@ def main() -> None:
     if args.sql_fill or args.baseline:
         valid_usccs(dsns)
     with psycopg.connect(dsn) as c:
-        rows = c.execute("SELECT id, uscc FROM enterprise WHERE deleted_at IS NULL AND id <= 5000 ORDER BY random()"
-                         if args.sql_fill or args.baseline else
-                         "SELECT id, uscc FROM enterprise WHERE deleted_at IS NULL ORDER BY random() LIMIT 5000").fetchall()
+        rows = c.execute(
+            "SELECT id, uscc FROM enterprise WHERE deleted_at IS NULL AND id <= 5000 ORDER BY random()"
+            if args.sql_fill or args.baseline
+            else "SELECT id, uscc FROM enterprise WHERE deleted_at IS NULL ORDER BY random() LIMIT 5000"
+        ).fetchall()
         n_ent = c.execute("SELECT count(*) FROM enterprise").fetchone()[0]
         pg = c.execute("SHOW server_version").fetchone()[0]
     ids, usccs = [r[0] for r in rows], [r[1] for r in rows]
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                            cwd=Path(__file__).parent).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent
+    ).stdout.strip()
     targets = [("this checkout", commit, url, {})]
     if args.baseline:
-        base_commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                     cwd=args.baseline).stdout.strip()
-        targets.append(("baseline", base_commit, base_url,
-                        {"root": args.baseline.resolve(), "python": str(args.baseline.resolve() / ".venv/bin/python")}))
+        base_commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=args.baseline
+        ).stdout.strip()
+        targets.append(
+            (
+                "baseline",
+                base_commit,
+                base_url,
+                {
+                    "root": args.baseline.resolve(),
+                    "python": str(args.baseline.resolve() / ".venv/bin/python"),
+                },
+            )
+        )
 
     os.environ["YUMIAO_API_RATE_LIMIT"] = "1000000/minute"
     lines = []
@@ -321,7 +406,9 @@ def main() -> None:
             runs: dict[str, list] = {label: [] for label in bases}
             for _ in range(args.repeat):  # alternate between the checkouts
                 for label in bases:
-                    runs[label].append(asyncio.run(run_scenario(name, drivers[label], seconds, args.concurrency)))
+                    runs[label].append(
+                        asyncio.run(run_scenario(name, drivers[label], seconds, args.concurrency))
+                    )
             for label, commit_of, _, _ in targets:
                 rr = runs[label]
                 ms = [x for tally, _ in rr for x in tally.ms]
@@ -342,8 +429,11 @@ def main() -> None:
                 statuses = sum((tally.statuses for tally, _ in rr), Counter())
                 errs = sum((tally.errors for tally, _ in rr), Counter())
                 print(lines[-1], dict(statuses), dict(errs), flush=True)
-    ratios = [f"{name}: {rates_by[(name, 'this checkout')] / rates_by[(name, 'baseline')]:.2f}×"
-              for name in args.scenarios.split(",") if (name, "baseline") in rates_by and rates_by[(name, "baseline")]]
+    ratios = [
+        f"{name}: {rates_by[(name, 'this checkout')] / rates_by[(name, 'baseline')]:.2f}×"
+        for name in args.scenarios.split(",")
+        if (name, "baseline") in rates_by and rates_by[(name, "baseline")]
+    ]
 
     op_lines = [
         f"| {op} | {len(ms):,} | {pct(ms, 50):.1f} | {pct(ms, 95):.1f} | {pct(ms, 99):.1f} | {statistics.mean(ms):.1f} |"

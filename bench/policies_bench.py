@@ -34,7 +34,8 @@ from bench.common import fresh_database  # noqa: E402
 def _scan_rules_in_force(event_type: str, day: date, policy_set, honour=None):
     """The engine's rule lookup before the index: every rule of the set, filtered by event type."""
     rules = [
-        rule for rule_id, rule in policy_set.rules.items()
+        rule
+        for rule_id, rule in policy_set.rules.items()
         if rule.event == event_type and policy_set.document_of(rule_id).in_force(day)
     ]
     superseded = {rule.supersedes for rule in rules if rule.supersedes}
@@ -125,14 +126,17 @@ def main() -> None:
         for e, f in pairs[:2000]:
             a, b = compute(e, f, ps_files), compute(e, f, ps_db)
             assert [(x.rule_id, x.amount_yuan, x.document_version) for x in a.lines] == [
-                (x.rule_id, x.amount_yuan, x.document_version) for x in b.lines]
+                (x.rule_id, x.amount_yuan, x.document_version) for x in b.lines
+            ]
     load_after = os.getloadavg()[0]
 
     rows = [
         ("YAML files, every rule of the event type checked (the engine before)", scan_files),
         ("YAML files, rules indexed by event type and honour", idx_files),
-        ("database, each preview as its own request (the published versions asked each time), rules indexed",
-         idx_db_req),
+        (
+            "database, each preview as its own request (the published versions asked each time), rules indexed",
+            idx_db_req,
+        ),
         ("database, previews in one transaction (asked once), rules indexed", idx_db),
         ("`preview` in process (database, facts in the request, parse included)", full),
     ]
@@ -165,8 +169,9 @@ def main() -> None:
     ]
     text = "\n".join(out)
     print(text)
-    (Path(__file__).parent / "policies.md").write_text("# Policies: documents from the database vs the YAML files\n\n"
-                                                       + text + "\n", encoding="utf-8")
+    (Path(__file__).parent / "policies.md").write_text(
+        "# Policies: documents from the database vs the YAML files\n\n" + text + "\n", encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":

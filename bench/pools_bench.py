@@ -44,13 +44,27 @@ def add_members(session) -> dict[str, int]:
     for code, (n, entry_class, when) in MEMBERS.items():
         psql = PoolSql(load_pools()[code], YEAR - 1)
         k = next(k for k in psql.classes if k.code == entry_class)
-        stmt = psql.join(select(Enterprise.id).select_from(Enterprise)).where(k.candidate).order_by(Enterprise.id)
+        stmt = (
+            psql.join(select(Enterprise.id).select_from(Enterprise))
+            .where(k.candidate)
+            .order_by(Enterprise.id)
+        )
         ids = list(session.scalars(stmt.limit(n)))
-        session.execute(insert(PoolMembership), [
-            {"enterprise_id": i, "pool": code, "entry_class": entry_class, "entered_date": when,
-             "entered_by": "bench", "evaluated_year": YEAR - 1, "entry_evaluation": []}
-            for i in ids
-        ])
+        session.execute(
+            insert(PoolMembership),
+            [
+                {
+                    "enterprise_id": i,
+                    "pool": code,
+                    "entry_class": entry_class,
+                    "entered_date": when,
+                    "entered_by": "bench",
+                    "evaluated_year": YEAR - 1,
+                    "entry_evaluation": [],
+                }
+                for i in ids
+            ],
+        )
         done[code] = len(ids)
     return done
 
@@ -66,9 +80,15 @@ def candidate_sql(pool_code: str) -> str:
 
     pool_def = load_pools()[pool_code]
     psql = PoolSql(pool_def, YEAR)
-    stmt = psql.join(select(Enterprise.township, func.count()).select_from(Enterprise)).where(
-        Enterprise.deleted_at.is_(None), ~pool_common.member_clause(pool_code, Enterprise.id), psql.candidate
-    ).group_by(Enterprise.township)
+    stmt = (
+        psql.join(select(Enterprise.township, func.count()).select_from(Enterprise))
+        .where(
+            Enterprise.deleted_at.is_(None),
+            ~pool_common.member_clause(pool_code, Enterprise.id),
+            psql.candidate,
+        )
+        .group_by(Enterprise.township)
+    )
     return str(stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
 
 
@@ -131,22 +151,49 @@ def main() -> None:
             return body
 
         measure("GET /api/v1/pools (members per pool × township, one query)", "/api/v1/pools")
-        for code in ("primary_pool", "xiaoshenggui_pool", "yumiao_pool", "intermediate_pool", "advanced_pool"):
-            body = measure(f"GET …/{code}/candidates (page 1 + counts per township)", f"/api/v1/pools/{code}/candidates",
-                           {"year": YEAR})
-            totals[code] = (sum(v["met"] for v in body["counts"].values()),
-                            sum(v["judgement"] for v in body["counts"].values()))
-        measure("… primary_pool, township=qingquan", "/api/v1/pools/primary_pool/candidates",
-                {"year": YEAR, "township": "qingquan"})
-        measure("… primary_pool, 亩产效益 A and B", "/api/v1/pools/primary_pool/candidates",
-                {"year": YEAR, "mu_class": ["A", "B"]})
+        for code in (
+            "primary_pool",
+            "xiaoshenggui_pool",
+            "yumiao_pool",
+            "intermediate_pool",
+            "advanced_pool",
+        ):
+            body = measure(
+                f"GET …/{code}/candidates (page 1 + counts per township)",
+                f"/api/v1/pools/{code}/candidates",
+                {"year": YEAR},
+            )
+            totals[code] = (
+                sum(v["met"] for v in body["counts"].values()),
+                sum(v["judgement"] for v in body["counts"].values()),
+            )
+        measure(
+            "… primary_pool, township=qingquan",
+            "/api/v1/pools/primary_pool/candidates",
+            {"year": YEAR, "township": "qingquan"},
+        )
+        measure(
+            "… primary_pool, 亩产效益 A and B",
+            "/api/v1/pools/primary_pool/candidates",
+            {"year": YEAR, "mu_class": ["A", "B"]},
+        )
         page = http.get("/api/v1/pools/primary_pool/candidates", params={"year": YEAR, "limit": 500}).json()
-        measure("… primary_pool, page 2 by cursor", "/api/v1/pools/primary_pool/candidates",
-                {"year": YEAR, "cursor": page["next_cursor"]})
-        measure("GET …/primary_pool/members (page 1, own-rule status)", "/api/v1/pools/primary_pool/members",
-                {"year": YEAR})
-        review = measure("GET …/primary_pool/review (leavers + newly qualified)", "/api/v1/pools/primary_pool/review",
-                         {"year": YEAR}, n=max(10, args.requests // 5))
+        measure(
+            "… primary_pool, page 2 by cursor",
+            "/api/v1/pools/primary_pool/candidates",
+            {"year": YEAR, "cursor": page["next_cursor"]},
+        )
+        measure(
+            "GET …/primary_pool/members (page 1, own-rule status)",
+            "/api/v1/pools/primary_pool/members",
+            {"year": YEAR},
+        )
+        review = measure(
+            "GET …/primary_pool/review (leavers + newly qualified)",
+            "/api/v1/pools/primary_pool/review",
+            {"year": YEAR},
+            n=max(10, args.requests // 5),
+        )
 
     with psycopg.connect(dsn) as c:
         raw = {}
@@ -165,7 +212,8 @@ def main() -> None:
         *[f"| {label} | {s['p50']:.1f} | {s['p95']:.1f} |" for label, s in lines],
         "",
         "Candidates found (not yet members; 符合 / 待人工判断): "
-        + "; ".join(f"{k} {m:,} / {j:,}" for k, (m, j) in totals.items()) + ".",
+        + "; ".join(f"{k} {m:,} / {j:,}" for k, (m, j) in totals.items())
+        + ".",
         "",
         "The candidate count query alone on the bare driver (psycopg, the SQL the application sends, one GROUP BY "
         "over every enterprise): " + "; ".join(f"{k} p50 {s['p50']:.1f} ms" for k, s in raw.items()) + ".",

@@ -28,8 +28,10 @@ DSN = os.environ.get("YUMIAO_DATABASE_URL", "postgresql://postgres@127.0.0.1:543
 )
 pool = AsyncConnectionPool(DSN, min_size=4, max_size=10, open=False, kwargs={"row_factory": dict_row})
 
-ENT_COLS = ("id, uscc, name, township, chain, industry, size, ownership, above_scale, mu_class, "
-            "platform_registered_date, version, created_at, updated_at")
+ENT_COLS = (
+    "id, uscc, name, township, chain, industry, size, ownership, above_scale, mu_class, "
+    "platform_registered_date, version, created_at, updated_at"
+)
 FIG_COLS = "year, revenue_yuan, main_revenue_yuan, output_value_yuan, rd_spend_yuan, tax_yuan, employees, land_mu, energy_tce"
 
 
@@ -42,8 +44,12 @@ def _default(v):
 
 
 def _json(body, status=200, headers=None, media="application/json") -> Response:
-    return Response(json.dumps(body, ensure_ascii=False, default=_default, separators=(",", ":")).encode(),
-                    status_code=status, headers=headers, media_type=media)
+    return Response(
+        json.dumps(body, ensure_ascii=False, default=_default, separators=(",", ":")).encode(),
+        status_code=status,
+        headers=headers,
+        media_type=media,
+    )
 
 
 def _problem(status: int, detail: str) -> Response:
@@ -55,7 +61,9 @@ async def _authorise(conn, request: Request, scope: str) -> Response | None:
     if not auth.lower().startswith("bearer "):
         return _problem(401, "未认证")
     digest = hashlib.sha256(auth[7:].strip().encode()).hexdigest()
-    cur = await conn.execute("SELECT id, name, scopes FROM api_key WHERE key_hash = %s AND revoked_at IS NULL", (digest,))
+    cur = await conn.execute(
+        "SELECT id, name, scopes FROM api_key WHERE key_hash = %s AND revoked_at IS NULL", (digest,)
+    )
     key = await cur.fetchone()
     if key is None:
         return _problem(401, "API 密钥无效或已吊销")
@@ -70,15 +78,21 @@ async def get_enterprise(request: Request) -> Response:
         refused = await _authorise(conn, request, "enterprises:read")
         if refused:
             return refused
-        cur = await conn.execute(f"SELECT {ENT_COLS} FROM enterprise WHERE id = %s AND deleted_at IS NULL", (eid,))
+        cur = await conn.execute(
+            f"SELECT {ENT_COLS} FROM enterprise WHERE id = %s AND deleted_at IS NULL", (eid,)
+        )
         ent = await cur.fetchone()
         if ent is None:
             return _problem(404, "未找到该企业")
-        cur = await conn.execute(f"SELECT {FIG_COLS} FROM enterprise_figure WHERE enterprise_id = %s ORDER BY year DESC",
-                                 (eid,))
+        cur = await conn.execute(
+            f"SELECT {FIG_COLS} FROM enterprise_figure WHERE enterprise_id = %s ORDER BY year DESC", (eid,)
+        )
         ent["figures"] = await cur.fetchall()
-        cur = await conn.execute("SELECT id, code, level, outcome, honour_date, certificate_no FROM honour "
-                                 "WHERE enterprise_id = %s ORDER BY honour_date DESC", (eid,))
+        cur = await conn.execute(
+            "SELECT id, code, level, outcome, honour_date, certificate_no FROM honour "
+            "WHERE enterprise_id = %s ORDER BY honour_date DESC",
+            (eid,),
+        )
         ent["honours"] = await cur.fetchall()
     return _json(ent, headers={"ETag": f'"{ent["version"]}"'})
 
@@ -93,13 +107,19 @@ async def list_enterprises(request: Request) -> Response:
         cur = await conn.execute(
             "SELECT e.id, e.uscc, e.name, e.township, e.size, e.ownership, e.above_scale, e.mu_class, f.revenue_yuan "
             "FROM enterprise e LEFT JOIN enterprise_figure f ON f.enterprise_id = e.id AND f.year = %s "
-            "WHERE e.deleted_at IS NULL ORDER BY e.name, e.id LIMIT %s", (year, limit + 1))
+            "WHERE e.deleted_at IS NULL ORDER BY e.name, e.id LIMIT %s",
+            (year, limit + 1),
+        )
         rows = await cur.fetchall()
     more = len(rows) > limit
     rows = rows[:limit]
     cursor = None
     if more:
-        raw = json.dumps({"s": "name", "k": rows[-1]["name"], "i": rows[-1]["id"]}, ensure_ascii=False, separators=(",", ":"))
+        raw = json.dumps(
+            {"s": "name", "k": rows[-1]["name"], "i": rows[-1]["id"]},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
         cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
     return _json({"items": rows, "next_cursor": cursor, "year": year})
 

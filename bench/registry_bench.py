@@ -59,12 +59,48 @@ def main() -> None:
     with server(url) as base, httpx.Client(base_url=base, headers=h, timeout=30) as http:
         for _ in range(20):  # warm up
             http.get("/api/v1/enterprises")
-        list1 = summary(timed(lambda i: http.get("/api/v1/enterprises", params={"limit": 50}).raise_for_status(), args.requests))
-        listq = summary(timed(lambda i: http.get("/api/v1/enterprises", params={"q": "恒通", "limit": 50}).raise_for_status(), args.requests))
-        listf = summary(timed(lambda i: http.get("/api/v1/enterprises", params={
-            "township": "qingquan", "revenue_min": 10_000_000, "revenue_max": 20_000_000, "sort": "-revenue"}).raise_for_status(), args.requests))
-        deep = summary(timed(lambda i: http.get("/api/v1/enterprises", params={"limit": 50, "cursor": deep_cursor}).raise_for_status(), args.requests))
-        get = summary(timed(lambda i: http.get(f"/api/v1/enterprises/{ids[rng.randrange(len(ids))]}").raise_for_status(), args.requests))
+        list1 = summary(
+            timed(
+                lambda i: http.get("/api/v1/enterprises", params={"limit": 50}).raise_for_status(),
+                args.requests,
+            )
+        )
+        listq = summary(
+            timed(
+                lambda i: http.get(
+                    "/api/v1/enterprises", params={"q": "恒通", "limit": 50}
+                ).raise_for_status(),
+                args.requests,
+            )
+        )
+        listf = summary(
+            timed(
+                lambda i: http.get(
+                    "/api/v1/enterprises",
+                    params={
+                        "township": "qingquan",
+                        "revenue_min": 10_000_000,
+                        "revenue_max": 20_000_000,
+                        "sort": "-revenue",
+                    },
+                ).raise_for_status(),
+                args.requests,
+            )
+        )
+        deep = summary(
+            timed(
+                lambda i: http.get(
+                    "/api/v1/enterprises", params={"limit": 50, "cursor": deep_cursor}
+                ).raise_for_status(),
+                args.requests,
+            )
+        )
+        get = summary(
+            timed(
+                lambda i: http.get(f"/api/v1/enterprises/{ids[rng.randrange(len(ids))]}").raise_for_status(),
+                args.requests,
+            )
+        )
         t = time.perf_counter()
         for i in range(args.requests):
             http.get(f"/api/v1/enterprises/{ids[i % len(ids)]}")
@@ -88,6 +124,7 @@ def main() -> None:
         LEFT JOIN enterprise_figure f ON f.enterprise_id = e.id AND f.year = %s
         WHERE e.deleted_at IS NULL ORDER BY e.name, e.id OFFSET %s LIMIT 51"""
     with psycopg.connect(dsn) as c:
+
         def q(sql, params):
             return lambda i: c.execute(sql, params).fetchall()
 
@@ -117,8 +154,28 @@ def main() -> None:
         ws.write_string(0, i, hd)
     r2 = random.Random(77)
     for r in range(1, args.import_rows + 1):
-        for c_, v in enumerate([generate(r2), f"导入基准{r}有限公司", "清泉街道", "装备", "工业", "小型", "民营", "否", "B",
-                                2025, 12_000_000 + r, 11_000_000, 12_500_000, 300_000, 400_000, 50, 20.5, 300]):
+        for c_, v in enumerate(
+            [
+                generate(r2),
+                f"导入基准{r}有限公司",
+                "清泉街道",
+                "装备",
+                "工业",
+                "小型",
+                "民营",
+                "否",
+                "B",
+                2025,
+                12_000_000 + r,
+                11_000_000,
+                12_500_000,
+                300_000,
+                400_000,
+                50,
+                20.5,
+                300,
+            ]
+        ):
             ws.write(r, c_, v)
     wb.close()
     data = buf.getvalue()
@@ -131,9 +188,12 @@ def main() -> None:
 
     def row(name, app_s, raw_s=None, rps=None):
         ratio = f"{app_s['p50'] / raw_s['p50']:.1f}×" if raw_s else "—"
-        rows.append(f"| {name} | {app_s['p50']:.1f} | {app_s['p95']:.1f} | {rps or '—'} | "
-                    f"{raw_s['p50']:.2f} | {ratio} |" if raw_s else
-                    f"| {name} | {app_s['p50']:.1f} | {app_s['p95']:.1f} | {rps or '—'} | — | — |")
+        rows.append(
+            f"| {name} | {app_s['p50']:.1f} | {app_s['p95']:.1f} | {rps or '—'} | "
+            f"{raw_s['p50']:.2f} | {ratio} |"
+            if raw_s
+            else f"| {name} | {app_s['p50']:.1f} | {app_s['p95']:.1f} | {rps or '—'} | — | — |"
+        )
 
     row("GET /api/v1/enterprises (page 1, by name)", list1, raw_list, f"{list_rps:.0f}")
     row("… deep page (cursor at row 50,000)", deep, raw_deep)

@@ -52,8 +52,10 @@ def main() -> None:
     took = fill(dsn, args.enterprises)
     fill_s = time.perf_counter() - t0
     with psycopg.connect(dsn) as c:
-        counts = {t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                  for t in ("enterprise", "honour", "pool_membership", "monthly_filing")}
+        counts = {
+            t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("enterprise", "honour", "pool_membership", "monthly_filing")
+        }
 
     from sqlalchemy import event
 
@@ -79,17 +81,23 @@ def main() -> None:
         event.listen(get_engine(), "before_cursor_execute", record)
         m = target_service.progress_matrix(s, actor=SYSTEM, key="2023", as_of=AS_OF)
         event.remove(get_engine(), "before_cursor_execute", record)
-        in_process = summary(timed(lambda i: target_service.progress_matrix(s, actor=SYSTEM, key="2023", as_of=AS_OF),
-                                   args.requests))
+        in_process = summary(
+            timed(
+                lambda i: target_service.progress_matrix(s, actor=SYSTEM, key="2023", as_of=AS_OF),
+                args.requests,
+            )
+        )
     county = {r.indicator.code: r.county for r in m.rows}
     aggregates = [(q, p) for q, p in recorded if "GROUP BY" in q.upper()]
 
     # The same statements through the bare driver.
     with psycopg.connect(dsn) as c:
+
         def replay(stmts):
             def go(i):
                 for q, p in stmts:
                     c.execute(q, p).fetchall()
+
             return go
 
         replay(recorded)(0)
@@ -98,20 +106,38 @@ def main() -> None:
         per_stmt = []
         for q, p in aggregates:
             ms = summary(timed(replay([(q, p)]), max(5, args.requests // 2)))
-            kind = "R&D growth (filings self-join)" if "monthly_filing" in q else "every counted indicator (UNION ALL)"
+            kind = (
+                "R&D growth (filings self-join)"
+                if "monthly_filing" in q
+                else "every counted indicator (UNION ALL)"
+            )
             per_stmt.append((kind, ms["p50"]))
 
     with server(url) as base, httpx.Client(base_url=base, timeout=120) as http:
         h = {"Authorization": f"Bearer {key}"}
         for _ in range(3):
-            http.get("/api/v1/targets/2023/progress", params={"as_of": AS_OF.isoformat()}, headers=h).raise_for_status()
-        api = summary(timed(lambda i: http.get("/api/v1/targets/2023/progress", params={"as_of": AS_OF.isoformat()},
-                                               headers=h).raise_for_status(), args.requests))
+            http.get(
+                "/api/v1/targets/2023/progress", params={"as_of": AS_OF.isoformat()}, headers=h
+            ).raise_for_status()
+        api = summary(
+            timed(
+                lambda i: http.get(
+                    "/api/v1/targets/2023/progress", params={"as_of": AS_OF.isoformat()}, headers=h
+                ).raise_for_status(),
+                args.requests,
+            )
+        )
         r = http.post("/login", data={"username": "bench-viewer", "password": "bench-password-1"})
         assert r.status_code in (200, 303), r.text
         http.get("/dashboard", params={"key": "2023", "as_of": AS_OF.isoformat()}).raise_for_status()
-        page = summary(timed(lambda i: http.get("/dashboard", params={"key": "2023", "as_of": AS_OF.isoformat()})
-                             .raise_for_status(), args.requests))
+        page = summary(
+            timed(
+                lambda i: http.get(
+                    "/dashboard", params={"key": "2023", "as_of": AS_OF.isoformat()}
+                ).raise_for_status(),
+                args.requests,
+            )
+        )
 
     load_after = os.getloadavg()[0]
     ratio = api["p50"] / raw_agg["p50"]
@@ -138,7 +164,8 @@ def main() -> None:
         *[f"| … {kind} | {ms:.0f} | — | — |" for kind, ms in per_stmt],
         "",
         "County results the matrix showed (actual / target): "
-        + "; ".join(f"{code} {c.actual}/{c.target}" for code, c in list(county.items())[:6]) + " …",
+        + "; ".join(f"{code} {c.actual}/{c.target}" for code, c in list(county.items())[:6])
+        + " …",
         "",
         f"Reading the table: the matrix costs what its aggregates cost — the server's p50 is {ratio:.2f}× the "
         f"bare SQL (p50 difference {api['p50'] - raw_agg['p50']:+.0f} ms: loading the table, HTTP, authentication, "
@@ -148,7 +175,9 @@ def main() -> None:
     ]
     text = "\n".join(lines)
     print(text)
-    (Path(__file__).parent / "targets.md").write_text("# Targets benchmark\n\n" + text + "\n", encoding="utf-8")
+    (Path(__file__).parent / "targets.md").write_text(
+        "# Targets benchmark\n\n" + text + "\n", encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":

@@ -149,7 +149,9 @@ def truncate_all(engine) -> None:
     from app.policies.store import sync_shipped
     from app.pools.store import install_shipped
 
-    with Session(engine) as s:  # the shipped policy documents and pool definitions are reference data, like the townships
+    with Session(
+        engine
+    ) as s:  # the shipped policy documents and pool definitions are reference data, like the townships
         sync_shipped(s)
         install_shipped(s)
         s.commit()
@@ -168,8 +170,12 @@ class Factory:
 
         self._n += 1
         return accounts.create_user(
-            self.s, username=username or f"{role}-{township or 'county'}-{self._n}", password=PASSWORD,
-            role=role, township=township, department=department,
+            self.s,
+            username=username or f"{role}-{township or 'county'}-{self._n}",
+            password=PASSWORD,
+            role=role,
+            township=township,
+            department=department,
         )
 
     def api_key(self, scopes=("enterprises:read", "enterprises:write"), name=None):
@@ -206,8 +212,11 @@ def make(db):
 
 def login(client, user, password=PASSWORD) -> str:
     """Log in through the real form; returns the CSRF token of the new session."""
-    r = client.post("/login", data={"username": user.username, "password": password, "csrf_token": login_token(client)},
-                    follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": user.username, "password": password, "csrf_token": login_token(client)},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     return csrf_of(client)
 
@@ -252,9 +261,23 @@ class Server:
         # The server's log (access lines and errors) goes to a file: a pipe nobody reads would fill up and block it.
         self._log = open(log_path, "w+b")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.asgi:app", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", str(workers)],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.asgi:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         atexit.register(self._kill)
         self._wait_ready()
@@ -352,8 +375,15 @@ def stay(db):
     from app.pools.models import PoolMembership
 
     def add(ent, pool, entered: date, left: date | None = None):
-        m = PoolMembership(enterprise_id=ent.id, pool=pool, entry_class="test", entered_date=entered, entered_by="test",
-                           left_date=left, leave_reason="other" if left else None)
+        m = PoolMembership(
+            enterprise_id=ent.id,
+            pool=pool,
+            entry_class="test",
+            entered_date=entered,
+            entered_by="test",
+            left_date=left,
+            leave_reason="other" if left else None,
+        )
         db.add(m)
         db.flush()
         return m
@@ -370,9 +400,14 @@ def filed(db):
 
     def add(ent, month: str, rd: int, output: int = 1_000_000, today: date | None = None):
         p = service.parse_month(month)
-        return service.submit(db, actor=SYSTEM, enterprise_id=ent.id, period=p,
-                              data=FilingIn(rd_spend_yuan=rd, output_value_yuan=output),
-                              today=today or service.deadline(db, p)).filing
+        return service.submit(
+            db,
+            actor=SYSTEM,
+            enterprise_id=ent.id,
+            period=p,
+            data=FilingIn(rd_spend_yuan=rd, output_value_yuan=output),
+            today=today or service.deadline(db, p),
+        ).filing
 
     return add
 

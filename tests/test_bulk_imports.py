@@ -19,44 +19,85 @@ from tests.enterprises.test_excel import HEAD, codes, row, xlsx
 
 
 def _entries(db, entity_type):
-    return {e.entity_id: e for e in db.scalars(select(AuditEntry).where(AuditEntry.entity_type == entity_type))}
+    return {
+        e.entity_id: e for e in db.scalars(select(AuditEntry).where(AuditEntry.entity_type == entity_type))
+    }
 
 
 def test_enterprise_import_rows_and_audit_entries(db):
     c = codes(2, seed=41)
-    rows = [row(c[0], name="冠县批量一有限公司"), row(c[1], name="冠县批量二有限公司", township="开发区", revenue=None,
-                                                   year=None)]
+    rows = [
+        row(c[0], name="冠县批量一有限公司"),
+        row(c[1], name="冠县批量二有限公司", township="开发区", revenue=None, year=None),
+    ]
     rows[0][3], rows[0][8] = "高端装备", "B"
     result = excel.import_enterprises(db, actor=SYSTEM, data=xlsx(rows, HEAD))
     assert (result.created, result.figures) == (2, 1)
     one = db.scalar(select(Enterprise).where(Enterprise.uscc == c[0]))
     two = db.scalar(select(Enterprise).where(Enterprise.uscc == c[1]))
-    assert (one.name, one.township, one.chain, one.mu_class, one.version) == ("冠县批量一有限公司", "qingquan", "高端装备", "B", 1)
-    assert db.scalar(select(EnterpriseFigure.revenue_yuan).where(EnterpriseFigure.enterprise_id == one.id)) == 16_500_000
+    assert (one.name, one.township, one.chain, one.mu_class, one.version) == (
+        "冠县批量一有限公司",
+        "qingquan",
+        "高端装备",
+        "B",
+        1,
+    )
+    assert (
+        db.scalar(select(EnterpriseFigure.revenue_yuan).where(EnterpriseFigure.enterprise_id == one.id))
+        == 16_500_000
+    )
     entries = _entries(db, "enterprise")
     a, b = entries[str(one.id)], entries[str(two.id)]
-    assert (a.action, a.enterprise_id, a.township, a.note, a.actor_name) == ("create", one.id, "qingquan", "Excel 导入", "system")
+    assert (a.action, a.enterprise_id, a.township, a.note, a.actor_name) == (
+        "create",
+        one.id,
+        "qingquan",
+        "Excel 导入",
+        "system",
+    )
     assert a.changes == {
-        "uscc": [None, c[0]], "name": [None, "冠县批量一有限公司"], "township": [None, "qingquan"], "chain": [None, "高端装备"],
-        "size": [None, "small"], "ownership": [None, "private"], "above_scale": [None, False], "mu_class": [None, "B"],
+        "uscc": [None, c[0]],
+        "name": [None, "冠县批量一有限公司"],
+        "township": [None, "qingquan"],
+        "chain": [None, "高端装备"],
+        "size": [None, "small"],
+        "ownership": [None, "private"],
+        "above_scale": [None, False],
+        "mu_class": [None, "B"],
     }
-    assert b.changes["township"] == [None, "kaifaqu"] and "chain" not in b.changes and "mu_class" not in b.changes
+    assert (
+        b.changes["township"] == [None, "kaifaqu"]
+        and "chain" not in b.changes
+        and "mu_class" not in b.changes
+    )
 
 
 def test_filings_and_mu_class_imports_rows_and_audit_entries(db, make):
     ents = [make.enterprise(), make.enterprise(township="kaifaqu")]
     today = date.today()
     period = period_of(today.year, today.month) - 1
-    data = xlsx([[e.uscc, e.name, "", 1000 * (i + 1), 50_000, None, 7] for i, e in enumerate(ents)],
-                [h for h, _ in FILING_HEADERS])
+    data = xlsx(
+        [[e.uscc, e.name, "", 1000 * (i + 1), 50_000, None, 7] for i, e in enumerate(ents)],
+        [h for h, _ in FILING_HEADERS],
+    )
     saved = filings_excel.import_xlsx(db, actor=SYSTEM, period=period, data=data, today=today)
     assert len(saved) == 2 and all(s.created for s in saved)
     f = db.scalar(select(MonthlyFiling).where(MonthlyFiling.enterprise_id == ents[1].id))
-    assert (f.rd_spend_yuan, f.output_value_yuan, f.revenue_yuan, f.electricity_kwh, f.revisions) == (2000, 50_000, None, 7, 1)
+    assert (f.rd_spend_yuan, f.output_value_yuan, f.revenue_yuan, f.electricity_kwh, f.revisions) == (
+        2000,
+        50_000,
+        None,
+        7,
+        1,
+    )
     entry = _entries(db, "monthly_filing")[f"{ents[1].id}:{month_text(period)}"]
     late = saved[1].late
-    assert entry.changes == {"rd_spend_yuan": [None, 2000], "output_value_yuan": [None, 50_000],
-                             "electricity_kwh": [None, 7], "late": late}
+    assert entry.changes == {
+        "rd_spend_yuan": [None, 2000],
+        "output_value_yuan": [None, 50_000],
+        "electricity_kwh": [None, 7],
+        "late": late,
+    }
     assert entry.township == "kaifaqu" and entry.note.startswith(f"{month_text(period)[:4]}年")
 
     # Filed again with one figure changed: an update, audited with what changed (row by row as before).
@@ -65,7 +106,9 @@ def test_filings_and_mu_class_imports_rows_and_audit_entries(db, make):
     db.refresh(f)
     assert (f.rd_spend_yuan, f.revisions) == (2500, 2)
 
-    mu = xlsx([[e.uscc, cls] for e, cls in zip(ents, "AC", strict=True)], ["统一社会信用代码", "亩产效益类别"])
+    mu = xlsx(
+        [[e.uscc, cls] for e, cls in zip(ents, "AC", strict=True)], ["统一社会信用代码", "亩产效益类别"]
+    )
     assert mu_records.import_mu_classes(db, actor=SYSTEM, year=2025, data=mu) == (2, 2)
     rec = db.scalar(select(MuClassRecord).where(MuClassRecord.enterprise_id == ents[1].id))
     assert (rec.year, rec.mu_class, rec.source) == (2025, "C", "imported")
@@ -87,4 +130,8 @@ def test_array_literals_carry_any_text_and_numbers_as_written(db):
     assert db.scalar(text("SELECT CAST(:p AS text[])"), {"p": array_literal(texts)}) == texts
     numbers = [0, -5, None, 2**40]
     assert db.scalar(text("SELECT CAST(:p AS bigint[])"), {"p": array_literal(numbers)}) == numbers
-    assert db.scalar(text("SELECT CAST(:p AS boolean[])"), {"p": array_literal([True, None, False])}) == [True, None, False]
+    assert db.scalar(text("SELECT CAST(:p AS boolean[])"), {"p": array_literal([True, None, False])}) == [
+        True,
+        None,
+        False,
+    ]

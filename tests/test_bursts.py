@@ -27,15 +27,20 @@ from tests.awards.test_funds import AWARD, FITS, N, _proposed_lines
 from tests.conftest import Server, bearer
 
 # The limit per client is not what these tests are about.
-SERVER_ENV = {"YUMIAO_API_RATE_LIMIT": "100000/minute",
-              # The test machine's PostgreSQL is shared: a small pool, which a burst must not break either.
-              "YUMIAO_DB_POOL_SIZE": "8", "YUMIAO_DB_MAX_OVERFLOW": "0"}
+SERVER_ENV = {
+    "YUMIAO_API_RATE_LIMIT": "100000/minute",
+    # The test machine's PostgreSQL is shared: a small pool, which a burst must not break either.
+    "YUMIAO_DB_POOL_SIZE": "8",
+    "YUMIAO_DB_MAX_OVERFLOW": "0",
+}
 HEALTH_BUDGET = 1.0  # seconds
 
 
 @pytest.fixture(scope="module", params=[1, 2], ids=["1-worker", "2-workers"])
 def server(request, database_url, tmp_path_factory):
-    srv = Server(database_url, tmp_path_factory.mktemp("burst") / "server.log", workers=request.param, env=SERVER_ENV)
+    srv = Server(
+        database_url, tmp_path_factory.mktemp("burst") / "server.log", workers=request.param, env=SERVER_ENV
+    )
     yield srv
     srv.stop()
 
@@ -76,8 +81,9 @@ class HealthProbe:
         self.failures: list[str] = []
 
     def __enter__(self) -> "HealthProbe":
-        self.proc = subprocess.Popen([sys.executable, "-c", PROBE, self.base, str(self.stop_file)],
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", PROBE, self.base, str(self.stop_file)], stdout=subprocess.PIPE, text=True
+        )
         assert self.proc.stdout.readline().strip() == "ready"
         return self
 
@@ -119,7 +125,9 @@ def burst(base, requests):
     silent = [r for r in results if isinstance(r, Exception)]
     assert not silent, silent[:3]
     codes = Counter(r.status_code for r in results)
-    errors = [(r.status_code, r.headers.get("content-type"), r.text[:300]) for r in results if r.status_code >= 500]
+    errors = [
+        (r.status_code, r.headers.get("content-type"), r.text[:300]) for r in results if r.status_code >= 500
+    ]
     assert not [e for e in errors if e[0] != 503], errors[:3]
     for r in results:
         if r.status_code == 503:
@@ -139,20 +147,35 @@ def _key(committed, scopes):
 def test_100_concurrent_approvals_on_a_fund_holding_37(server, committed):
     fund_id, line_ids = _proposed_lines(committed)
     key = _key(committed, ["awards:read", "awards:approve"])
-    results, codes, probe = burst(server.base, [
-        ("POST", f"/api/v1/awards/lines/{i}/approve", {"headers": bearer(key), "json": {"comment": "同意", "fund_id": fund_id}})
-        for i in line_ids
-    ])
+    results, codes, probe = burst(
+        server.base,
+        [
+            (
+                "POST",
+                f"/api/v1/awards/lines/{i}/approve",
+                {"headers": bearer(key), "json": {"comment": "同意", "fund_id": fund_id}},
+            )
+            for i in line_ids
+        ],
+    )
     print(f"\n{server.workers} worker(s): {dict(codes)}; /healthz max {max(probe.latencies):.3f} s")
-    assert codes == {200: FITS, 409: N - FITS}, [r.text[:200] for r in results if r.status_code not in (200, 409)][:3]
+    assert codes == {200: FITS, 409: N - FITS}, [
+        r.text[:200] for r in results if r.status_code not in (200, 409)
+    ][:3]
     assert all(r.json()["code"] == "fund_exhausted" for r in results if r.status_code == 409)
     with committed() as s:
         fund = s.get(Fund, fund_id)
         approved = s.scalar(select(func.count()).select_from(AwardLine).where(AwardLine.status == "approved"))
-        draws = s.scalar(select(func.count()).select_from(FundEntry).where(FundEntry.kind == "draw",
-                                                                          FundEntry.fund_id == fund_id))
-        ledger = s.scalar(select(func.sum(FundEntry.amount_yuan)).where(FundEntry.kind == "draw",
-                                                                       FundEntry.fund_id == fund_id))
+        draws = s.scalar(
+            select(func.count())
+            .select_from(FundEntry)
+            .where(FundEntry.kind == "draw", FundEntry.fund_id == fund_id)
+        )
+        ledger = s.scalar(
+            select(func.sum(FundEntry.amount_yuan)).where(
+                FundEntry.kind == "draw", FundEntry.fund_id == fund_id
+            )
+        )
         assert approved == draws == FITS
         assert fund.drawn_yuan == ledger == FITS * AWARD == fund.budget_yuan
 
@@ -170,16 +193,29 @@ def _enterprises(committed, n):
 def test_50_concurrent_patches_with_one_etag(server, committed):
     (eid,) = _enterprises(committed, 1)
     key = _key(committed, ["enterprises:read", "enterprises:write"])
-    results, codes, probe = burst(server.base, [
-        ("PATCH", f"/api/v1/enterprises/{eid}",
-         {"headers": {**bearer(key), "If-Match": '"1"'}, "json": {"name": f"改名企业{i:02d}有限公司"}})
-        for i in range(50)
-    ])
+    results, codes, probe = burst(
+        server.base,
+        [
+            (
+                "PATCH",
+                f"/api/v1/enterprises/{eid}",
+                {"headers": {**bearer(key), "If-Match": '"1"'}, "json": {"name": f"改名企业{i:02d}有限公司"}},
+            )
+            for i in range(50)
+        ],
+    )
     print(f"\n{server.workers} worker(s): {dict(codes)}; /healthz max {max(probe.latencies):.3f} s")
     assert codes == {200: 1, 412: 49}, [r.text[:200] for r in results if r.status_code not in (200, 412)][:3]
     with committed() as s:
-        updates = s.scalar(select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.entity_type == "enterprise", AuditEntry.entity_id == str(eid), AuditEntry.action == "update"))
+        updates = s.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(
+                AuditEntry.entity_type == "enterprise",
+                AuditEntry.entity_id == str(eid),
+                AuditEntry.action == "update",
+            )
+        )
         version = s.execute(text("select version from enterprise where id = :i"), {"i": eid}).scalar()
     assert updates == 1 and version == 2
 
@@ -197,28 +233,62 @@ def test_200_concurrent_mixed_reads_and_writes(server, committed):
     reqs += [("GET", f"/api/v1/enterprises/{rng.choice(ids)}", {"headers": h}) for _ in range(30)]
     reqs += [("GET", "/api/v1/awards/lines?limit=50", {"headers": h})] * 20
     reqs += [("GET", "/enterprises", {})] * 10  # a page, not logged in: a redirect to /login
-    reqs += [("POST", "/api/v1/enterprises", {"headers": h, "json": {
-        "uscc": generate(rng), "name": f"新登记企业{i}有限公司", "township": "qingquan", "size": "small"}})
-        for i in range(20)]
-    reqs += [("PATCH", f"/api/v1/enterprises/{ids[i]}", {"headers": {**h, "If-Match": '"1"'},
-                                                         "json": {"industry": f"行业{i}"}}) for i in range(1, 21)]
-    reqs += [("PATCH", f"/api/v1/enterprises/{ids[0]}", {"headers": {**h, "If-Match": '"1"'},
-                                                         "json": {"chain": f"产业链{i}"}}) for i in range(20)]
-    reqs += [("POST", f"/api/v1/awards/lines/{i}/approve", {"headers": h, "json": {"comment": "同意", "fund_id": fund_id}})
-             for i in line_ids[:50]]
+    reqs += [
+        (
+            "POST",
+            "/api/v1/enterprises",
+            {
+                "headers": h,
+                "json": {
+                    "uscc": generate(rng),
+                    "name": f"新登记企业{i}有限公司",
+                    "township": "qingquan",
+                    "size": "small",
+                },
+            },
+        )
+        for i in range(20)
+    ]
+    reqs += [
+        (
+            "PATCH",
+            f"/api/v1/enterprises/{ids[i]}",
+            {"headers": {**h, "If-Match": '"1"'}, "json": {"industry": f"行业{i}"}},
+        )
+        for i in range(1, 21)
+    ]
+    reqs += [
+        (
+            "PATCH",
+            f"/api/v1/enterprises/{ids[0]}",
+            {"headers": {**h, "If-Match": '"1"'}, "json": {"chain": f"产业链{i}"}},
+        )
+        for i in range(20)
+    ]
+    reqs += [
+        (
+            "POST",
+            f"/api/v1/awards/lines/{i}/approve",
+            {"headers": h, "json": {"comment": "同意", "fund_id": fund_id}},
+        )
+        for i in line_ids[:50]
+    ]
     assert len(reqs) == 200
     rng.shuffle(reqs)
     results, codes, probe = burst(server.base, reqs)
     print(f"\n{server.workers} worker(s): {dict(codes)}; /healthz max {max(probe.latencies):.3f} s")
     by_kind = Counter()
     for (method, url, _), r in zip(reqs, results, strict=True):
-        by_kind[(method, url.split("?")[0].rsplit("/", 1)[-1] if method != "GET" else "read", r.status_code)] += 1
+        by_kind[
+            (method, url.split("?")[0].rsplit("/", 1)[-1] if method != "GET" else "read", r.status_code)
+        ] += 1
     assert codes[503] == 0, by_kind
     assert codes[201] == 20
     approvals = [r for (m, u, _), r in zip(reqs, results, strict=True) if u.endswith("/approve")]
     assert Counter(r.status_code for r in approvals) == {200: FITS, 409: 50 - FITS}
-    same = [r for (m, u, kw), r in zip(reqs, results, strict=True)
-            if m == "PATCH" and u.endswith(f"/{ids[0]}")]
+    same = [
+        r for (m, u, kw), r in zip(reqs, results, strict=True) if m == "PATCH" and u.endswith(f"/{ids[0]}")
+    ]
     assert Counter(r.status_code for r in same) == {200: 1, 412: 19}
     assert set(codes) <= {200, 201, 303, 409, 412}, by_kind
 
@@ -234,12 +304,17 @@ def test_the_server_stops_on_sigterm_after_the_bursts(server):
 
 # --- saturated: a lock held elsewhere, slots full ------------------------------------------------
 
-SATURATED_ENV = {**SERVER_ENV, "YUMIAO_REQUEST_CONCURRENCY": "2", "YUMIAO_REQUEST_QUEUE_TIMEOUT_S": "1",
-                 "YUMIAO_DB_LOCK_TIMEOUT_MS": "1500"}
+SATURATED_ENV = {
+    **SERVER_ENV,
+    "YUMIAO_REQUEST_CONCURRENCY": "2",
+    "YUMIAO_REQUEST_QUEUE_TIMEOUT_S": "1",
+    "YUMIAO_DB_LOCK_TIMEOUT_MS": "1500",
+}
 
 
 def test_while_a_lock_is_held_elsewhere_requests_get_503_with_retry_after_then_succeed(
-        database_url, tmp_path, committed, engine):
+    database_url, tmp_path, committed, engine
+):
     """Two slots, a queue of one second, locks waited for 1.5 s: a fund locked by someone else (a
     long report, a stuck client) turns a burst into 503s that say when to retry — and /healthz
     still answers — instead of a pile of requests that never end."""
@@ -250,10 +325,17 @@ def test_while_a_lock_is_held_elsewhere_requests_get_503_with_retry_after_then_s
         with engine.connect() as holder:
             tx = holder.begin()
             holder.execute(text("SELECT id FROM fund WHERE id = :f FOR UPDATE"), {"f": fund_id})
-            results, codes, probe = burst(srv.base, [
-                ("POST", f"/api/v1/awards/lines/{i}/approve", {"headers": bearer(key),
-                                                               "json": {"comment": "同意", "fund_id": fund_id}})
-                for i in line_ids[:10]])
+            results, codes, probe = burst(
+                srv.base,
+                [
+                    (
+                        "POST",
+                        f"/api/v1/awards/lines/{i}/approve",
+                        {"headers": bearer(key), "json": {"comment": "同意", "fund_id": fund_id}},
+                    )
+                    for i in line_ids[:10]
+                ],
+            )
             tx.rollback()
         print(f"\nsaturated: {dict(codes)}; /healthz max {max(probe.latencies):.3f} s")
         assert codes == {503: 10}
@@ -262,8 +344,12 @@ def test_while_a_lock_is_held_elsewhere_requests_get_503_with_retry_after_then_s
         assert kinds["记录正被其他请求修改，等待超时，请稍后重试"] >= 1  # waited for the fund's lock
         assert all(r.json()["code"] == "service_busy" for r in results)
         # The lock is gone: the same requests now succeed.
-        r = httpx.post(f"{srv.base}/api/v1/awards/lines/{line_ids[0]}/approve", headers=bearer(key),
-                       json={"comment": "同意", "fund_id": fund_id}, timeout=10)
+        r = httpx.post(
+            f"{srv.base}/api/v1/awards/lines/{line_ids[0]}/approve",
+            headers=bearer(key),
+            json={"comment": "同意", "fund_id": fund_id},
+            timeout=10,
+        )
         assert r.status_code == 200, r.text
     finally:
         elapsed = srv.stop()

@@ -14,7 +14,10 @@ def _unsigned(obj) -> str:
 
 
 FORGED = [
-    ("name", "eyJzIjogIm5hbWUiLCAiayI6IDUsICJpIjogNX0"),  # {"s": "name", "k": 5, "i": 5}, as found by the probe
+    (
+        "name",
+        "eyJzIjogIm5hbWUiLCAiayI6IDUsICJpIjogNX0",
+    ),  # {"s": "name", "k": 5, "i": 5}, as found by the probe
     ("name", _unsigned({"s": "name", "k": ["a", "b"], "i": 1})),
     ("name", _unsigned({"s": "name", "k": {"x": 1}, "i": 1})),
     ("name", _unsigned({"s": "name", "k": "甲", "i": True})),
@@ -32,7 +35,9 @@ def many(make, db):
 
 @pytest.mark.parametrize(("sort", "cursor"), FORGED)
 def test_forged_cursors_are_422_on_the_api(client, make, many, sort, cursor):
-    r = client.get("/api/v1/enterprises", headers=bearer(make.api_key()), params={"sort": sort, "cursor": cursor})
+    r = client.get(
+        "/api/v1/enterprises", headers=bearer(make.api_key()), params={"sort": sort, "cursor": cursor}
+    )
     assert r.status_code == 422, r.text
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["errors"][0]["field"] == "cursor"
@@ -40,16 +45,22 @@ def test_forged_cursors_are_422_on_the_api(client, make, many, sort, cursor):
 
 def test_a_cursor_edited_after_issue_is_422_and_a_real_one_pages(client, make, many):
     key = make.api_key()
-    first = client.get("/api/v1/enterprises", headers=bearer(key), params={"limit": 1, "sort": "revenue"}).json()
+    first = client.get(
+        "/api/v1/enterprises", headers=bearer(key), params={"limit": 1, "sort": "revenue"}
+    ).json()
     cursor = first["next_cursor"]
     assert cursor
     body, sig = cursor[:-16], cursor[-16:]
     data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     data["i"] += 1
     edited = _unsigned(data) + sig
-    r = client.get("/api/v1/enterprises", headers=bearer(key), params={"limit": 1, "sort": "revenue", "cursor": edited})
+    r = client.get(
+        "/api/v1/enterprises", headers=bearer(key), params={"limit": 1, "sort": "revenue", "cursor": edited}
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "cursor"
-    nxt = client.get("/api/v1/enterprises", headers=bearer(key), params={"limit": 1, "sort": "revenue", "cursor": cursor})
+    nxt = client.get(
+        "/api/v1/enterprises", headers=bearer(key), params={"limit": 1, "sort": "revenue", "cursor": cursor}
+    )
     assert nxt.status_code == 200 and nxt.json()["items"][0]["id"] != first["items"][0]["id"]
 
 

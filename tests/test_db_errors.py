@@ -27,8 +27,13 @@ def test_a_statement_that_runs_too_long_is_503_retry_later(engine):
 def test_a_lock_waited_for_too_long_is_503_retry_later(engine):
     with engine.connect() as holder:
         holder.execute(text("SELECT code FROM township ORDER BY code LIMIT 1 FOR UPDATE"))
-        err = db_error_to_app_error(_fail(engine, "SET LOCAL lock_timeout = 50",
-                                          "SELECT code FROM township ORDER BY code LIMIT 1 FOR UPDATE"))
+        err = db_error_to_app_error(
+            _fail(
+                engine,
+                "SET LOCAL lock_timeout = 50",
+                "SELECT code FROM township ORDER BY code LIMIT 1 FOR UPDATE",
+            )
+        )
         holder.rollback()
     assert (err.status_code, err.retry_after) == (503, 1)
     assert "等待超时" in err.detail
@@ -36,11 +41,19 @@ def test_a_lock_waited_for_too_long_is_503_retry_later(engine):
 
 def test_the_app_engine_bounds_every_wait(engine):
     with engine.connect() as c:
-        values = dict(c.execute(text(
-            "SELECT name, setting FROM pg_settings WHERE name IN "
-            "('lock_timeout', 'statement_timeout', 'idle_in_transaction_session_timeout')")).all())
-    assert values == {"lock_timeout": "5000", "statement_timeout": "30000",
-                      "idle_in_transaction_session_timeout": "60000"}
+        values = dict(
+            c.execute(
+                text(
+                    "SELECT name, setting FROM pg_settings WHERE name IN "
+                    "('lock_timeout', 'statement_timeout', 'idle_in_transaction_session_timeout')"
+                )
+            ).all()
+        )
+    assert values == {
+        "lock_timeout": "5000",
+        "statement_timeout": "30000",
+        "idle_in_transaction_session_timeout": "60000",
+    }
 
 
 def test_no_free_connection_is_503_problem_json_with_retry_after(app):
@@ -55,7 +68,9 @@ def test_no_free_connection_is_503_problem_json_with_retry_after(app):
         with TestClient(app) as client:
             r = client.get("/api/v1/probe-pool")
     finally:
-        app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", "") != "/api/v1/probe-pool"]
+        app.router.routes[:] = [
+            r for r in app.router.routes if getattr(r, "path", "") != "/api/v1/probe-pool"
+        ]
     assert r.status_code == 503
     assert r.headers["content-type"] == "application/problem+json"
     assert r.headers["retry-after"] == "2"

@@ -28,7 +28,8 @@ def demo(db, make):
 
 def _href(page: str, link_id: str) -> str:
     m = re.search(rf'<a [^>]*id="{link_id}"[^>]*href="([^"]+)"', page) or re.search(
-        rf'<a [^>]*href="([^"]+)"[^>]*id="{link_id}"', page)
+        rf'<a [^>]*href="([^"]+)"[^>]*id="{link_id}"', page
+    )
     assert m, f"no link #{link_id} on the page"
     return html.unescape(m.group(1))
 
@@ -67,8 +68,11 @@ def _column_all(content: bytes, starts: str) -> list:
 
 def test_enterprise_export_holds_the_listed_rows(client, make, demo):
     login(client, make.user())
-    ids, page = _screen(client, "/enterprises?township=qingquan&above_scale=false&size=small&sort=-revenue",
-                        r'<tr>\s*<td><a href="/enterprises/(\d+)">')
+    ids, page = _screen(
+        client,
+        "/enterprises?township=qingquan&above_scale=false&size=small&sort=-revenue",
+        r'<tr>\s*<td><a href="/enterprises/(\d+)">',
+    )
     assert len(ids) > 5 and _total(page) == len(ids)
     href = _href(page, "export-link")
     assert "township=qingquan" in href and "above_scale=false" in href and "size=small" in href
@@ -78,15 +82,20 @@ def test_enterprise_export_holds_the_listed_rows(client, make, demo):
     flags = _column(client.get(href).content, "是否规上")
     assert set(flags) == {"否"}
     # The list as htmx swaps it in after a filter changes carries the same link (no script rewrites it).
-    fragment = client.get("/enterprises?township=qingquan&above_scale=false&size=small&sort=-revenue",
-                          headers={"HX-Request": "true"}).text
+    fragment = client.get(
+        "/enterprises?township=qingquan&above_scale=false&size=small&sort=-revenue",
+        headers={"HX-Request": "true"},
+    ).text
     assert "<html" not in fragment and _href(fragment, "export-link") == href
 
 
 def test_pool_member_export_holds_the_listed_rows(client, make, demo):
     login(client, make.user())
-    ids, page = _screen(client, "/pools/primary_pool?tab=members&township=qingquan&township=kaifaqu&candidacy=met",
-                        r'<tr id="m-\d+">\s*<td><a href="/enterprises/(\d+)">')
+    ids, page = _screen(
+        client,
+        "/pools/primary_pool?tab=members&township=qingquan&township=kaifaqu&candidacy=met",
+        r'<tr id="m-\d+">\s*<td><a href="/enterprises/(\d+)">',
+    )
     assert ids and _total(page) == len(ids)
     href = _href(page, "export-link")
     assert href.count("township=") == 2 and "candidacy=met" in href
@@ -96,8 +105,11 @@ def test_pool_member_export_holds_the_listed_rows(client, make, demo):
 
 def test_pool_candidate_export_holds_the_listed_rows(client, make, demo):
     login(client, make.user())
-    ids, page = _screen(client, "/pools/yumiao_pool?tab=candidates&township=qingquan&candidacy=judgement",
-                        r'<tr id="c-(\d+)">')
+    ids, page = _screen(
+        client,
+        "/pools/yumiao_pool?tab=candidates&township=qingquan&candidacy=judgement",
+        r'<tr id="c-(\d+)">',
+    )
     assert ids and _total(page) == len(ids)
     href = _href(page, "export-link")
     assert "township=qingquan" in href and "candidacy=judgement" in href and "candidates.xlsx" in href

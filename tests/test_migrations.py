@@ -44,6 +44,8 @@ def test_migrations_form_one_line_with_a_single_head():
 
     script = ScriptDirectory.from_config(alembic_config())
     heads = script.get_heads()
-    assert len(heads) == 1, f"Alembic has {len(heads)} heads {heads}: point the newer migration's down_revision at the other"
+    assert len(heads) == 1, (
+        f"Alembic has {len(heads)} heads {heads}: point the newer migration's down_revision at the other"
+    )
     bases = script.get_bases()
     assert len(bases) == 1, f"Alembic has {len(bases)} base revisions {bases}"

@@ -56,7 +56,9 @@ def test_other_townships_enterprise_is_404_on_every_route(app, client, make, rol
     checked = 0
     for method, path, params in _routes(app):
         url = _fill(path, params, other)
-        r = client.request(method, url, headers=headers, json={} if method in ("POST", "PUT", "PATCH") else None)
+        r = client.request(
+            method, url, headers=headers, json={} if method in ("POST", "PUT", "PATCH") else None
+        )
         assert r.status_code == 404, f"{method} {url} gave {r.status_code}: {r.text[:200]}"
         checked += 1
         # The same route with the staff's own enterprise is not a 404 (so the 404 above means something).
@@ -81,8 +83,11 @@ def test_county_viewer_reads_all_but_cannot_write(client, make):
     other = make.enterprise(township="kaifaqu")
     token = login(client, make.user(role="county_viewer"))
     assert client.get(f"/api/v1/enterprises/{other.id}").status_code == 200
-    r = client.patch(f"/api/v1/enterprises/{other.id}", json={"name": "改名有限公司"},
-                     headers={"X-CSRF-Token": token, "If-Match": '"1"'})
+    r = client.patch(
+        f"/api/v1/enterprises/{other.id}",
+        json={"name": "改名有限公司"},
+        headers={"X-CSRF-Token": token, "If-Match": '"1"'},
+    )
     assert r.status_code == 403
 
 
@@ -90,6 +95,9 @@ def test_township_staff_cannot_move_an_enterprise_out_or_create_elsewhere(client
     mine = make.enterprise(township="qingquan")
     token = login(client, make.user(role="township_staff", township="qingquan"))
     h = {"X-CSRF-Token": token, "If-Match": '"1"'}
-    assert client.patch(f"/api/v1/enterprises/{mine.id}", json={"township": "kaifaqu"}, headers=h).status_code == 403
+    assert (
+        client.patch(f"/api/v1/enterprises/{mine.id}", json={"township": "kaifaqu"}, headers=h).status_code
+        == 403
+    )
     body = {"uscc": "91350100M000100Y43", "name": "新企业有限公司", "township": "kaifaqu", "size": "small"}
     assert client.post("/api/v1/enterprises", json=body, headers=h).status_code == 403

@@ -51,8 +51,12 @@ def test_one_rate_limit_across_both_processes(pair, committed):
     with committed() as s:
         key, _ = accounts.create_api_key(s, name="limited", scopes=["enterprises:read"])
         s.commit()
-    results = at_once([("GET", f"{pair[i % 2].base}/api/v1/enterprises?limit=1", {"headers": bearer(key)})
-                       for i in range(30)])
+    results = at_once(
+        [
+            ("GET", f"{pair[i % 2].base}/api/v1/enterprises?limit=1", {"headers": bearer(key)})
+            for i in range(30)
+        ]
+    )
     codes = Counter(r.status_code for r in results)
     assert codes == {200: 10, 429: 20}, [r.text[:300] for r in results if r.status_code not in (200, 429)]
     assert all(int(r.headers["retry-after"]) >= 1 for r in results if r.status_code == 429)
@@ -66,10 +70,16 @@ def _login_form(base) -> tuple[str, dict]:
 
 def _posts(pair, usernames, passwords):
     token, cookie = _login_form(pair[0].base)
-    return at_once([
-        ("POST", f"{pair[i % 2].base}/login",
-         {"data": {"username": u, "password": p, "csrf_token": token}, "headers": cookie})
-        for i, (u, p) in enumerate(zip(usernames, passwords, strict=True))])
+    return at_once(
+        [
+            (
+                "POST",
+                f"{pair[i % 2].base}/login",
+                {"data": {"username": u, "password": p, "csrf_token": token}, "headers": cookie},
+            )
+            for i, (u, p) in enumerate(zip(usernames, passwords, strict=True))
+        ]
+    )
 
 
 def test_one_log_in_throttle_per_account_across_both_processes(pair, committed):
@@ -109,8 +119,11 @@ def test_one_truth_for_cached_policy_documents(pair, committed):
     首次升规 county award changed to 8 万元 in the test plan)."""
     a, b = pair
     with committed() as s:
-        key, _ = accounts.create_api_key(s, name="policy-admin", scopes=[
-            "policies:read", "policies:write", "awards:read", "enterprises:read"])
+        key, _ = accounts.create_api_key(
+            s,
+            name="policy-admin",
+            scopes=["policies:read", "policies:write", "awards:read", "enterprises:read"],
+        )
         s.commit()
     h = bearer(key)
     body = {"event": {"type": "first_above_scale", "date": "2024-06-30"}, "enterprise": {"size": "small"}}
@@ -123,10 +136,18 @@ def test_one_truth_for_cached_policy_documents(pair, committed):
     assert county_lines(a) == [("gz2022-9.county.first_above_scale", 50_000)]
     text = httpx.get(f"{b.base}/api/v1/policies/gzb2023-7/document.yaml", headers=h).text
     yaml_h = {**h, "Content-Type": "application/yaml"}
-    assert httpx.put(f"{b.base}/api/v1/policies/gzb2024-3/draft", headers=yaml_h,
-                     content=copy_2024(text).encode()).status_code == 200
-    assert httpx.put(f"{b.base}/api/v1/policies/gzb2024-3/draft/cases", headers=yaml_h,
-                     content=CASES_2024.encode()).json()["passed"] is True
+    assert (
+        httpx.put(
+            f"{b.base}/api/v1/policies/gzb2024-3/draft", headers=yaml_h, content=copy_2024(text).encode()
+        ).status_code
+        == 200
+    )
+    assert (
+        httpx.put(
+            f"{b.base}/api/v1/policies/gzb2024-3/draft/cases", headers=yaml_h, content=CASES_2024.encode()
+        ).json()["passed"]
+        is True
+    )
     r = httpx.post(f"{b.base}/api/v1/policies/gzb2024-3/publish", headers=h, timeout=30)
     assert r.status_code == 200, r.text
     assert county_lines(a) == [("gzb2024-3.county.first_above_scale", 80_000)]

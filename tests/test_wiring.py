@@ -16,7 +16,10 @@ def test_wiring_connects_awards_and_pools_to_the_registry_events():
 
     wiring.connect()
     wiring.connect()  # twice changes nothing
-    assert events._subscribers[events.HonourRecorded] == [award_subscribers._honour_recorded, pool_subscribers.on_honour]
+    assert events._subscribers[events.HonourRecorded] == [
+        award_subscribers._honour_recorded,
+        pool_subscribers.on_honour,
+    ]
     assert events._subscribers[events.BecameAboveScale] == [
         award_subscribers._became_above_scale,
         pool_subscribers.on_above_scale,

@@ -53,8 +53,9 @@ def main_text(page: str) -> str:
 
 def _codes() -> dict[str, str]:
     """Known codes that look like codes (ASCII identifiers), with their Chinese names."""
-    return {c: n for c, n in labels.known_codes().items()
-            if re.fullmatch(r"[a-z][a-z0-9_.:\-]{2,}", c) and n != c}
+    return {
+        c: n for c, n in labels.known_codes().items() if re.fullmatch(r"[a-z][a-z0-9_.:\-]{2,}", c) and n != c
+    }
 
 
 def shown_codes(text: str, codes: dict[str, str]) -> set[str]:
@@ -74,17 +75,39 @@ def demo(db, make):
 
 
 def _pages(db) -> list[str]:
-    ent_id = db.scalar(select(PoolMembership.enterprise_id).where(PoolMembership.left_date.is_(None)).limit(1))
+    ent_id = db.scalar(
+        select(PoolMembership.enterprise_id).where(PoolMembership.left_date.is_(None)).limit(1)
+    )
     line_id = db.scalar(select(AwardLine.id).limit(1))
     filed = db.scalar(select(MonthlyFiling.enterprise_id).limit(1)) or ent_id
-    month = db.scalar(select(MonthlyFiling.year * 100 + MonthlyFiling.month).order_by(MonthlyFiling.period.desc()).limit(1))
+    month = db.scalar(
+        select(MonthlyFiling.year * 100 + MonthlyFiling.month).order_by(MonthlyFiling.period.desc()).limit(1)
+    )
     month_text = f"{month // 100}-{month % 100:02d}" if month else "2026-10"
     pools = list(load_pools())
-    pages = ["/dashboard", "/enterprises", "/enterprises/new", "/enterprises/import", "/pools", "/pools/mu",
-             "/targets", "/targets/2023", "/filings", f"/filings/{month_text}/overdue",
-             f"/filings/{month_text}/grid?township=qingquan", f"/filings/enterprises/{filed}",
-             "/awards", "/awards?status=", "/awards/funds", "/awards/forecast", "/awards/forecast?scenario=candidates",
-             "/awards/notice?year=2023", "/policies", "/policies/gz2022-9", "/policies/gzb2023-7"]
+    pages = [
+        "/dashboard",
+        "/enterprises",
+        "/enterprises/new",
+        "/enterprises/import",
+        "/pools",
+        "/pools/mu",
+        "/targets",
+        "/targets/2023",
+        "/filings",
+        f"/filings/{month_text}/overdue",
+        f"/filings/{month_text}/grid?township=qingquan",
+        f"/filings/enterprises/{filed}",
+        "/awards",
+        "/awards?status=",
+        "/awards/funds",
+        "/awards/forecast",
+        "/awards/forecast?scenario=candidates",
+        "/awards/notice?year=2023",
+        "/policies",
+        "/policies/gz2022-9",
+        "/policies/gzb2023-7",
+    ]
     pages += [f"/enterprises/{ent_id}?tab={t}" for t in ("overview", "figures", "honours", "history")]
     pages += [f"/enterprises/{ent_id}/edit"]
     for code in pools[:3]:
@@ -95,8 +118,9 @@ def _pages(db) -> list[str]:
     return pages
 
 
-@pytest.mark.parametrize("role,township", [("county_admin", None), ("county_viewer", None),
-                                           ("township_staff", "qingquan")])
+@pytest.mark.parametrize(
+    "role,township", [("county_admin", None), ("county_viewer", None), ("township_staff", "qingquan")]
+)
 def test_no_page_shows_a_code_as_main_text(client, make, demo, role, township):
     codes = _codes()
     assert {"intermediate_pool", "proposed", "enterprises:write", "gz2022-9.fund.county"} <= set(codes)

@@ -1,7 +1,11 @@
 """Chinese names of the accounts domain's codes: roles and permission scopes."""
 
-ROLE_NAMES = {"county_admin": "县工信局管理员", "county_viewer": "县级查看", "township_staff": "乡镇工作人员",
-              "department_staff": "县直部门工作人员"}
+ROLE_NAMES = {
+    "county_admin": "县工信局管理员",
+    "county_viewer": "县级查看",
+    "township_staff": "乡镇工作人员",
+    "department_staff": "县直部门工作人员",
+}
 
 SCOPE_NAMES = {
     "enterprises:read": "查看企业",
@@ -23,8 +27,14 @@ SCOPE_NAMES = {
     "support:write": "办理服务直通车诉求、登记走访",
 }
 
-FIELDS = {"role": "角色", "township": "乡镇（街道）", "username": "用户名", "scopes": "权限", "department": "部门",
-          "display_name": "姓名"}
+FIELDS = {
+    "role": "角色",
+    "township": "乡镇（街道）",
+    "username": "用户名",
+    "scopes": "权限",
+    "department": "部门",
+    "display_name": "姓名",
+}
 VALUES = {"role": ROLE_NAMES, "scopes": SCOPE_NAMES}
 
 

@@ -25,7 +25,9 @@ def _sha256(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _check_placement(role: str, township: str | None, department: str | None, errors: list[FieldError]) -> None:
+def _check_placement(
+    role: str, township: str | None, department: str | None, errors: list[FieldError]
+) -> None:
     """A township staff member belongs to a township, a department staff member to a 县直部门, county roles to neither."""
     if role not in ROLES:
         errors.append(FieldError("role", f"角色须为 {', '.join(ROLES)} 之一"))
@@ -76,11 +78,20 @@ def create_user(
 def list_users(session: Session, *, actor: Principal) -> list[User]:
     if not actor.is_admin:
         raise Forbidden("只有县级管理员可以管理用户")
-    return list(session.scalars(select(User).order_by(User.role, User.township, User.department, User.username)))
+    return list(
+        session.scalars(select(User).order_by(User.role, User.township, User.department, User.username))
+    )
 
 
-def update_user(session: Session, *, actor: Principal, user_id: int, role: str, township: str | None = None,
-                department: str | None = None) -> User:
+def update_user(
+    session: Session,
+    *,
+    actor: Principal,
+    user_id: int,
+    role: str,
+    township: str | None = None,
+    department: str | None = None,
+) -> User:
     """Set a user's role and placement (township or 县直部门); audited. Their open log-ins take it at once."""
     if not actor.is_admin:
         raise Forbidden("只有县级管理员可以管理用户")
@@ -101,8 +112,15 @@ def update_user(session: Session, *, actor: Principal, user_id: int, role: str, 
         from app.audit import service as audit
 
         session.flush()
-        audit.record(session, actor=actor, action="update", entity_type="app_user", entity_id=user.id,
-                     changes=changes, note=f"用户 {user.username}")
+        audit.record(
+            session,
+            actor=actor,
+            action="update",
+            entity_type="app_user",
+            entity_id=user.id,
+            changes=changes,
+            note=f"用户 {user.username}",
+        )
     return user
 
 
@@ -122,17 +140,24 @@ def reserve_login_attempt(session: Session, *, username: str, address: str) -> N
     username, address = username[:64], address[:64]
     if session.get_bind().dialect.name == "postgresql":
         for name in ("user:" + username, "addr:" + address):
-            session.execute(text("SELECT pg_advisory_xact_lock(:c, hashtext(:n))"), {"c": LOGIN_LOCK_CLASS, "n": name})
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(:c, hashtext(:n))"), {"c": LOGIN_LOCK_CLASS, "n": name}
+            )
     since = utcnow() - timedelta(minutes=s.login_window_minutes)
     by_user = session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.username == username, LoginAttempt.at >= since)
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.username == username, LoginAttempt.at >= since)
     )
     by_addr = session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.address == address, LoginAttempt.at >= since)
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.address == address, LoginAttempt.at >= since)
     )
     if by_user >= s.login_max_failures_per_account or by_addr >= s.login_max_failures_per_address:
         raise TooManyRequests(
-            f"登录失败次数过多，请 {s.login_window_minutes} 分钟后再试", retry_after=s.login_window_minutes * 60
+            f"登录失败次数过多，请 {s.login_window_minutes} 分钟后再试",
+            retry_after=s.login_window_minutes * 60,
         )
     session.add(LoginAttempt(username=username, address=address))
     session.flush()
@@ -210,7 +235,9 @@ def principal_for_api_key(session: Session, key: str) -> Principal | None:
     # Every request of the API: the three columns, not an entity in the session.
     digest = _sha256(key)
     record = session.execute(
-        select(ApiKey.id, ApiKey.name, ApiKey.scopes).where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None))
+        select(ApiKey.id, ApiKey.name, ApiKey.scopes).where(
+            ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None)
+        )
     ).first()
     if record is None:
         return None
@@ -278,7 +305,9 @@ def list_api_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.revoked_at.is_not(None), ApiKey.name)))
 
 
-def revoke_api_key(session: Session, *, actor: Principal, name: str | None = None, key_id: int | None = None) -> ApiKey:
+def revoke_api_key(
+    session: Session, *, actor: Principal, name: str | None = None, key_id: int | None = None
+) -> ApiKey:
     """Revoke a key (by name or id): it authenticates nothing from now on, and the webhooks it made
     stop receiving changes. Revoking a revoked key changes nothing."""
     from app.audit import service as audit
@@ -287,14 +316,25 @@ def revoke_api_key(session: Session, *, actor: Principal, name: str | None = Non
 
     if not actor.is_admin:
         raise Forbidden("只有县级管理员可以吊销 API 密钥")
-    stmt = select(ApiKey).where(ApiKey.id == key_id) if key_id is not None else select(ApiKey).where(ApiKey.name == name)
+    stmt = (
+        select(ApiKey).where(ApiKey.id == key_id)
+        if key_id is not None
+        else select(ApiKey).where(ApiKey.name == name)
+    )
     record = session.scalar(stmt.with_for_update())
     if record is None:
         raise NotFound("未找到该 API 密钥")
     if record.revoked_at is None:
         record.revoked_at = utcnow()
-        audit.record(session, actor=actor, action="revoke", entity_type="api_key", entity_id=record.id,
-                     changes={"revoked_at": [None, record.revoked_at.isoformat()]}, note=record.name)
+        audit.record(
+            session,
+            actor=actor,
+            action="revoke",
+            entity_type="api_key",
+            entity_id=record.id,
+            changes={"revoked_at": [None, record.revoked_at.isoformat()]},
+            note=record.name,
+        )
         webhooks.stop_for_revoked_key(session, actor=actor, api_key_id=record.id)
         _known_keys.forget(record.id)
     session.flush()

@@ -47,7 +47,7 @@ IfMatch = Annotated[
     Header(
         pattern=IF_MATCH_PATTERN,
         max_length=40,
-        description="取自此前响应的 ETag（如 \"3\"），防止覆盖他人修改；缺少时 428，与当前版本不符时 412",
+        description='取自此前响应的 ETag（如 "3"），防止覆盖他人修改；缺少时 428，与当前版本不符时 412',
     ),
 ]
 
@@ -62,7 +62,7 @@ def parse_if_match(value: str | None, *, required: bool = True) -> int | None:
         v = v[2:]
     v = v.strip('"')
     if not (v.isascii() and v.isdigit()):
-        raise ValidationFailed.one("If-Match", "If-Match 应为此前响应中的 ETag，如 \"3\"")
+        raise ValidationFailed.one("If-Match", 'If-Match 应为此前响应中的 ETag，如 "3"')
     return int(v)
 
 
@@ -78,7 +78,9 @@ def _summary(ent, revenue: int | None) -> EnterpriseSummary:
 
 
 def _json(model: BaseModel, headers: dict | None = None) -> Response:
-    return Response(model.__pydantic_serializer__.to_json(model), media_type="application/json", headers=headers)
+    return Response(
+        model.__pydantic_serializer__.to_json(model), media_type="application/json", headers=headers
+    )
 
 
 @router.get(
@@ -100,7 +102,13 @@ def list_enterprises(
     分页为游标（keyset）分页：任意深度的翻页代价相同。乡镇工作人员只看到本乡镇企业。
     """
     rows, next_cursor, year = enterprise_service.list_page(
-        session, actor=principal, filters=filters, sort=sort, cursor=cursor, limit=limit, columns=_SUMMARY_FIELDS
+        session,
+        actor=principal,
+        filters=filters,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
+        columns=_SUMMARY_FIELDS,
     )
     items = [_summary(ent, rev) for ent, rev in rows]
     # Built and checked once here; returned as JSON bytes, so it is not validated and encoded a second time.
@@ -113,7 +121,11 @@ def list_enterprises(
     responses={**file_response(excel.XLSX, "Excel 文件"), **responses(401, 403, 422)},
     response_class=StreamingResponse,
 )
-def export_enterprises(session: SessionDep, principal: Annotated[Principal, scoped("enterprises:read")], filters: EnterpriseFilters):
+def export_enterprises(
+    session: SessionDep,
+    principal: Annotated[Principal, scoped("enterprises:read")],
+    filters: EnterpriseFilters,
+):
     """导出与列表相同筛选条件的企业（文本单元格一律按字符串写入，防公式注入）。"""
     data = excel.export_enterprises(session, actor=principal, filters=filters)
     return Response(
@@ -181,7 +193,12 @@ def create_enterprise(
     response_model=EnterpriseRead,
     responses=responses(401, 403, 404),
 )
-def get_enterprise_by_uscc(uscc: str, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:read")], response: Response):
+def get_enterprise_by_uscc(
+    uscc: str,
+    session: SessionDep,
+    principal: Annotated[Principal, scoped("enterprises:read")],
+    response: Response,
+):
     ent = enterprise_service.get_by_uscc(session, actor=principal, uscc=uscc)
     response.headers["ETag"] = etag(ent.version)
     return ent
@@ -193,9 +210,13 @@ def get_enterprise_by_uscc(uscc: str, session: SessionDep, principal: Annotated[
     response_model=EnterpriseRead,
     responses=responses(401, 403, 404),
 )
-def get_enterprise(enterprise_id: int, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:read")]):
+def get_enterprise(
+    enterprise_id: int, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:read")]
+):
     """响应头 `ETag` 为当前版本，修改时放入 `If-Match`。"""
-    data = EnterpriseRead.model_validate(enterprise_service.read(session, actor=principal, enterprise_id=enterprise_id))
+    data = EnterpriseRead.model_validate(
+        enterprise_service.read(session, actor=principal, enterprise_id=enterprise_id)
+    )
     return _json(data, {"ETag": etag(data.version)})
 
 
@@ -216,7 +237,9 @@ def update_enterprise(
 ):
     """只修改请求中出现的字段。必须带 `If-Match`：缺少返回 428，版本不符返回 412。"""
     version = parse_if_match(if_match)
-    ent = enterprise_service.update(session, actor=principal, enterprise_id=enterprise_id, data=data, if_match=version)
+    ent = enterprise_service.update(
+        session, actor=principal, enterprise_id=enterprise_id, data=data, if_match=version
+    )
     ent = enterprise_service.get(session, actor=principal, enterprise_id=ent.id)
     response.headers["ETag"] = etag(ent.version)
     return ent
@@ -250,7 +273,11 @@ def delete_enterprise(
 )
 def put_figures(
     enterprise_id: int,
-    _ent: CurrentEnterprise, year: int, data: FigureIn, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:write")]
+    _ent: CurrentEnterprise,
+    year: int,
+    data: FigureIn,
+    session: SessionDep,
+    principal: Annotated[Principal, scoped("enterprises:write")],
 ):
     """整体替换该企业该年度的数据（金额为整数元）。路径中的年度须与请求体一致。"""
     if data.year != year:
@@ -265,15 +292,22 @@ def put_figures(
     response_model=HonourRecordedRead,
     responses=responses(401, 403, 404, 409, 422),
 )
-def add_honour(enterprise_id: int,
-    _ent: CurrentEnterprise, data: HonourIn, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:write")]):
+def add_honour(
+    enterprise_id: int,
+    _ent: CurrentEnterprise,
+    data: HonourIn,
+    session: SessionDep,
+    principal: Annotated[Principal, scoped("enterprises:write")],
+):
     """记录一条认定。新认定会自动按政策生成待审核的奖补（免申即享）。
 
     认定日期不在任何有效政策文件的有效期内（或有效文件中没有认定的奖补条款）时，认定照常记录，
     但不生成奖补，`warnings` 说明原因（最近的文件及其失效日期）。"""
     honour = enterprise_service.add_honour(session, actor=principal, enterprise_id=enterprise_id, honour=data)
-    return HonourRecordedRead(**HonourRead.model_validate(honour).model_dump(),
-                              warnings=award_proposals.honour_warnings(session, honour))
+    return HonourRecordedRead(
+        **HonourRead.model_validate(honour).model_dump(),
+        warnings=award_proposals.honour_warnings(session, honour),
+    )
 
 
 @router.delete(
@@ -282,9 +316,16 @@ def add_honour(enterprise_id: int,
     status_code=204,
     responses=responses(401, 403, 404),
 )
-def delete_honour(enterprise_id: int,
-    _ent: CurrentEnterprise, honour_id: PathId, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:write")]):
-    enterprise_service.delete_honour(session, actor=principal, enterprise_id=enterprise_id, honour_id=honour_id)
+def delete_honour(
+    enterprise_id: int,
+    _ent: CurrentEnterprise,
+    honour_id: PathId,
+    session: SessionDep,
+    principal: Annotated[Principal, scoped("enterprises:write")],
+):
+    enterprise_service.delete_honour(
+        session, actor=principal, enterprise_id=enterprise_id, honour_id=honour_id
+    )
     return Response(status_code=204)
 
 
@@ -294,10 +335,11 @@ def delete_honour(enterprise_id: int,
     response_model=list[AuditEntryRead],
     responses=responses(401, 403, 404),
 )
-def enterprise_history(enterprise_id: int, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:read")]):
+def enterprise_history(
+    enterprise_id: int, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:read")]
+):
     """谁、何时、改了什么（字段的修改前 → 修改后）。"""
     return enterprise_service.history(session, actor=principal, enterprise_id=enterprise_id)
-
 
 
 class ImportSummary(BaseModel):
@@ -312,7 +354,11 @@ class ImportSummary(BaseModel):
     status_code=201,
     responses=responses(401, 403, 422),
 )
-def import_enterprises(session: SessionDep, principal: Annotated[Principal, scoped("enterprises:write")], file: Annotated[UploadFile, File()]):
+def import_enterprises(
+    session: SessionDep,
+    principal: Annotated[Principal, scoped("enterprises:write")],
+    file: Annotated[UploadFile, File()],
+):
     """上传按模板填写的 .xlsx。任何一行有误则整个文件被拒绝，`errors` 列出每处错误的行、列和原因。"""
     data = file.file.read(get_settings().import_max_bytes + 1)
     result = excel.import_enterprises(session, actor=principal, data=data)

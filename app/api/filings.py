@@ -38,7 +38,11 @@ TOWNSHIP_PATTERN = "^(" + "|".join(township_names()) + ")$"
 MONTH_PATTERN = r"^\s*(20[0-9]{2}|2100)-(0[1-9]|1[0-2])\s*$"
 Month = Annotated[
     str,
-    Path(description="填报月份 YYYY-MM（填报的是该月的数据）", examples=["2023-05"], json_schema_extra={"pattern": MONTH_PATTERN}),
+    Path(
+        description="填报月份 YYYY-MM（填报的是该月的数据）",
+        examples=["2023-05"],
+        json_schema_extra={"pattern": MONTH_PATTERN},
+    ),
 ]
 
 
@@ -49,8 +53,12 @@ def filing_read(f, *, name=None, township=None, growth=(None, None, None, None))
     return FilingRead.model_validate(
         {
             **{k: getattr(f, k) for k in FilingRead.model_fields if hasattr(f, k)},
-            "month": filing_service.month_text(f.period), "enterprise_name": name, "township": township,
-            "rd_mom_pct": _r(growth[0]), "rd_yoy_pct": _r(growth[1]), "output_mom_pct": _r(growth[2]),
+            "month": filing_service.month_text(f.period),
+            "enterprise_name": name,
+            "township": township,
+            "rd_mom_pct": _r(growth[0]),
+            "rd_yoy_pct": _r(growth[1]),
+            "output_mom_pct": _r(growth[2]),
             "output_yoy_pct": _r(growth[3]),
         }
     )
@@ -61,27 +69,49 @@ def _r(v):
 
 
 def _submitted(period: int, deadline: date, saved) -> SubmitResult:
-    return SubmitResult(month=filing_service.month_text(period), deadline=deadline, saved=len(saved),
-                        late=sum(1 for s in saved if s.late))
+    return SubmitResult(
+        month=filing_service.month_text(period),
+        deadline=deadline,
+        saved=len(saved),
+        late=sum(1 for s in saved if s.late),
+    )
 
 
 def growth_row(g, t: float | None, rep) -> GrowthRow:
     return GrowthRow(
-        township=g.township, name=g.name, filed=g.filed, rd_spend_yuan=g.rd, rd_mom_pct=_r(g.rd_mom_pct),
-        rd_yoy_pct=_r(g.rd_yoy_pct), output_value_yuan=g.output, output_mom_pct=_r(g.output_mom_pct),
-        output_yoy_pct=_r(g.output_yoy_pct), rd_target_pct=t, rd_reading=rep.reading, rd_target_met=rep.met(g, t),
+        township=g.township,
+        name=g.name,
+        filed=g.filed,
+        rd_spend_yuan=g.rd,
+        rd_mom_pct=_r(g.rd_mom_pct),
+        rd_yoy_pct=_r(g.rd_yoy_pct),
+        output_value_yuan=g.output,
+        output_mom_pct=_r(g.output_mom_pct),
+        output_yoy_pct=_r(g.output_yoy_pct),
+        rd_target_pct=t,
+        rd_reading=rep.reading,
+        rd_target_met=rep.met(g, t),
     )
 
 
 # --- routes ----------------------------------------------------------------------------------
 
 
-@router.get("", summary="某月的填报记录（游标分页）", response_model=FilingPage, responses=responses(401, 403, 422, 429))
+@router.get(
+    "",
+    summary="某月的填报记录（游标分页）",
+    response_model=FilingPage,
+    responses=responses(401, 403, 422, 429),
+)
 def list_filings(
     session: SessionDep,
     principal: Read,
-    month: Annotated[str, Query(description="填报月份 YYYY-MM", json_schema_extra={"pattern": MONTH_PATTERN})],
-    township: Annotated[str | None, Query(description="乡镇代码", pattern=TOWNSHIP_PATTERN, json_schema_extra=TOWNSHIP)] = None,
+    month: Annotated[
+        str, Query(description="填报月份 YYYY-MM", json_schema_extra={"pattern": MONTH_PATTERN})
+    ],
+    township: Annotated[
+        str | None, Query(description="乡镇代码", pattern=TOWNSHIP_PATTERN, json_schema_extra=TOWNSHIP)
+    ] = None,
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ):
@@ -91,8 +121,12 @@ def list_filings(
         session, actor=principal, period=period, township=township, cursor=cursor, limit=limit
     )
     items = [
-        filing_read(r.filing, name=r.name, township=r.township,
-                    growth=(r.rd_mom_pct, r.rd_yoy_pct, r.output_mom_pct, r.output_yoy_pct))
+        filing_read(
+            r.filing,
+            name=r.name,
+            township=r.township,
+            growth=(r.rd_mom_pct, r.rd_yoy_pct, r.output_mom_pct, r.output_yoy_pct),
+        )
         for r in rows
     ]
     return FilingPage(items=items, next_cursor=next_cursor)
@@ -105,7 +139,12 @@ def list_filings(
     responses=responses(401, 403, 404, 422, 429),
 )
 def submit_one(
-    month: Month, enterprise_id: int, _ent: CurrentEnterprise, data: FilingIn, session: SessionDep, principal: Write
+    month: Month,
+    enterprise_id: int,
+    _ent: CurrentEnterprise,
+    data: FilingIn,
+    session: SessionDep,
+    principal: Write,
 ):
     """填报该企业该月的研发投入、工业产值（必填）和营业收入、用电量。
 
@@ -113,10 +152,16 @@ def submit_one(
     其他乡镇的企业返回 404；负数返回 422 并指明字段。
     """
     period = filing_service.parse_month(month)
-    filing_service.submit(session, actor=principal, enterprise_id=enterprise_id, period=period, data=data, today=date.today())
+    filing_service.submit(
+        session, actor=principal, enterprise_id=enterprise_id, period=period, data=data, today=date.today()
+    )
     row = filing_service.grid_row(session, actor=principal, enterprise_id=enterprise_id, period=period)
-    return filing_read(row.filing, name=row.name, township=row.township,
-                       growth=(row.rd_mom_pct, row.rd_yoy_pct, row.output_mom_pct, row.output_yoy_pct))
+    return filing_read(
+        row.filing,
+        name=row.name,
+        township=row.township,
+        growth=(row.rd_mom_pct, row.rd_yoy_pct, row.output_mom_pct, row.output_yoy_pct),
+    )
 
 
 @router.post(
@@ -129,7 +174,9 @@ def submit_many(month: Month, data: FilingBatchIn, session: SessionDep, principa
     """每行以 `enterprise_id` 或 `uscc` 指定企业。任何一行有误（企业不属于本乡镇、负数、缺少必填项），
     整批不写入，`errors` 指明行号和字段。"""
     period = filing_service.parse_month(month)
-    saved = filing_service.submit_many(session, actor=principal, period=period, rows=data.rows, today=date.today())
+    saved = filing_service.submit_many(
+        session, actor=principal, period=period, rows=data.rows, today=date.today()
+    )
     return _submitted(period, filing_service.deadline(session, period), saved)
 
 
@@ -157,18 +204,39 @@ def overdue(
     month: Month,
     session: SessionDep,
     principal: Read,
-    as_of: Annotated[IsoDate | None, Query(description="评估日，默认今天；晚于截止日（次月 18 日）即为逾期")] = None,
-    township: Annotated[str | None, Query(description="乡镇代码", pattern=TOWNSHIP_PATTERN, json_schema_extra=TOWNSHIP)] = None,
+    as_of: Annotated[
+        IsoDate | None, Query(description="评估日，默认今天；晚于截止日（次月 18 日）即为逾期")
+    ] = None,
+    township: Annotated[
+        str | None, Query(description="乡镇代码", pattern=TOWNSHIP_PATTERN, json_schema_extra=TOWNSHIP)
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 200,
 ):
     """各乡镇应填、已填、逾期填报和未填的企业数，以及未填报的企业名单（按乡镇、名称排序）。"""
     period = filing_service.parse_month(month)
-    o = filing_service.overdue(session, actor=principal, period=period, as_of=as_of or date.today(), township=township, limit=limit)
+    o = filing_service.overdue(
+        session, actor=principal, period=period, as_of=as_of or date.today(), township=township, limit=limit
+    )
     return OverdueRead(
-        month=filing_service.month_text(period), deadline=o.deadline, as_of=o.as_of, overdue=o.overdue,
-        townships=[TownshipFilingStatus(township=t.township, township_name=t.name, enterprises=t.enterprises, filed=t.filed,
-                                        filed_late=t.filed_late, missing=t.missing) for t in o.townships],
-        enterprises=[OverdueEnterprise(enterprise_id=e.id, name=e.name, uscc=e.uscc, township=e.township) for e in o.missing],
+        month=filing_service.month_text(period),
+        deadline=o.deadline,
+        as_of=o.as_of,
+        overdue=o.overdue,
+        townships=[
+            TownshipFilingStatus(
+                township=t.township,
+                township_name=t.name,
+                enterprises=t.enterprises,
+                filed=t.filed,
+                filed_late=t.filed_late,
+                missing=t.missing,
+            )
+            for t in o.townships
+        ],
+        enterprises=[
+            OverdueEnterprise(enterprise_id=e.id, name=e.name, uscc=e.uscc, township=e.township)
+            for e in o.missing
+        ],
         missing_total=o.missing_total,
     )
 
@@ -183,12 +251,16 @@ def growth(
     month: Month,
     session: SessionDep,
     principal: Read,
-    township: Annotated[str | None, Query(description="乡镇代码", pattern=TOWNSHIP_PATTERN, json_schema_extra=TOWNSHIP)] = None,
+    township: Annotated[
+        str | None, Query(description="乡镇代码", pattern=TOWNSHIP_PATTERN, json_schema_extra=TOWNSHIP)
+    ] = None,
 ):
     """环比按两个月都已填报的企业合计相比，同比按本月与去年同月都已填报的企业相比（SQL 计算）。
 
     是否达到目标（`rd_target_met`）按目标表中该指标设定的口径（`rd_reading`，默认同比）判断，两种增长率都列出。"""
-    rep = filing_service.growth_report(session, actor=principal, period=filing_service.parse_month(month), township=township)
+    rep = filing_service.growth_report(
+        session, actor=principal, period=filing_service.parse_month(month), township=township
+    )
     return GrowthRead(
         month=filing_service.month_text(rep.period),
         townships=[growth_row(g, rep.target_for(g.township), rep) for g in rep.townships],

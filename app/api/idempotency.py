@@ -17,7 +17,9 @@ from app.errors import Conflict, ValidationFailed
 
 
 def request_hash(body: object) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, default=str, ensure_ascii=False).encode()
+    ).hexdigest()
 
 
 def _who(actor: Principal) -> str:
@@ -26,7 +28,9 @@ def _who(actor: Principal) -> str:
 
 def _find(session: Session, actor: Principal, key: str) -> IdempotencyRecord | None:
     return session.scalar(
-        select(IdempotencyRecord).where(IdempotencyRecord.principal == _who(actor), IdempotencyRecord.key == key)
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.principal == _who(actor), IdempotencyRecord.key == key
+        )
     )
 
 
@@ -47,7 +51,9 @@ def reserve(
     rec = _find(session, actor, key)
     if rec is not None:
         return None, _replay(rec, body_hash)
-    rec = IdempotencyRecord(principal=_who(actor), key=key, request_hash=body_hash, status_code=0, response_body="")
+    rec = IdempotencyRecord(
+        principal=_who(actor), key=key, request_hash=body_hash, status_code=0, response_body=""
+    )
     try:
         with session.begin_nested():
             session.add(rec)
@@ -55,7 +61,9 @@ def reserve(
     except IntegrityError:
         rec = _find(session, actor, key)
         if rec is None:
-            raise Conflict("相同 Idempotency-Key 的请求正在处理，请稍后重试", code="idempotency_in_progress") from None
+            raise Conflict(
+                "相同 Idempotency-Key 的请求正在处理，请稍后重试", code="idempotency_in_progress"
+            ) from None
         return None, _replay(rec, body_hash)
     return rec, None
 

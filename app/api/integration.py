@@ -42,8 +42,12 @@ router = APIRouter(tags=["integration 政策通对接"])
 
 Uscc = Annotated[
     str,
-    Path(min_length=18, max_length=18, description="统一社会信用代码（18 位，按 GB 32100-2015 校验）",
-         examples=["91371525MA3C0F0X4D"]),
+    Path(
+        min_length=18,
+        max_length=18,
+        description="统一社会信用代码（18 位，按 GB 32100-2015 校验）",
+        examples=["91371525MA3C0F0X4D"],
+    ),
 ]
 
 
@@ -66,8 +70,12 @@ UsccEnterprise = Annotated[_enterprise_type(), Depends(enterprise_by_uscc)]
 
 def _condition(c: matching.Condition) -> ConditionRead:
     return ConditionRead(
-        key=c.key, status=c.status, explanation=c.explanation,
-        current_yuan=c.current_yuan, target_yuan=c.target_yuan, gap_yuan=c.gap_yuan,
+        key=c.key,
+        status=c.status,
+        explanation=c.explanation,
+        current_yuan=c.current_yuan,
+        target_yuan=c.target_yuan,
+        gap_yuan=c.gap_yuan,
     )
 
 
@@ -82,7 +90,9 @@ def _policy(m: matching.Match) -> EligiblePolicyRead:
         clause=m.clause,
         clause_text=m.clause_text,
         funder=m.funder,
-        amount=AmountRead(kind=a.kind, yuan=a.yuan, ceiling=a.ceiling, funder=a.funder, text=a.text) if a else None,
+        amount=AmountRead(kind=a.kind, yuan=a.yuan, ceiling=a.ceiling, funder=a.funder, text=a.text)
+        if a
+        else None,
         missing=[_condition(c) for c in m.missing],
         conditions=[_condition(c) for c in m.conditions],
         review=m.review,
@@ -92,18 +102,30 @@ def _policy(m: matching.Match) -> EligiblePolicyRead:
 
 AsOf = Annotated[
     IsoDate | None,
-    Query(description="判断日期（YYYY-MM-DD），默认今天：只看这一天有效的政策文件和培育库", examples=["2023-06-30"]),
+    Query(
+        description="判断日期（YYYY-MM-DD），默认今天：只看这一天有效的政策文件和培育库",
+        examples=["2023-06-30"],
+    ),
 ]
 StatusFilter = Annotated[
-    list[MatchStatus] | None, Query(description="只返回这些状态：met 现已符合 / near 差条件可达 / unknown 待确认")
+    list[MatchStatus] | None,
+    Query(description="只返回这些状态：met 现已符合 / near 差条件可达 / unknown 待确认"),
 ]
-KindFilter = Annotated[list[MatchKind] | None, Query(description="只返回这些类别：award / benefit / pool_entry")]
+KindFilter = Annotated[
+    list[MatchKind] | None, Query(description="只返回这些类别：award / benefit / pool_entry")
+]
 
 
 def _documents(docs) -> list[DocumentInForce]:
     return [
-        DocumentInForce(code=d.code, number=d.number, title=d.spec.title, start=d.spec.in_force.start,
-                        end=d.spec.in_force.end, version=d.version)
+        DocumentInForce(
+            code=d.code,
+            number=d.number,
+            title=d.spec.title,
+            start=d.spec.in_force.start,
+            end=d.spec.in_force.end,
+            version=d.version,
+        )
         for d in docs
     ]
 
@@ -201,10 +223,18 @@ def eligible_policies_batch(
     principal: Annotated[Principal, scoped("policies:read")],
     data: Annotated[
         EligibilityBatchIn,
-        Body(openapi_examples={
-            "by_uscc": {"summary": "按统一社会信用代码", "value": {"usccs": ["91371525MA3C0F0X4D"], "status": ["met", "near"], "limit": 5}},
-            "by_id": {"summary": "按企业 id", "value": {"enterprise_ids": [12, 15], "as_of": "2023-06-30"}},
-        }),
+        Body(
+            openapi_examples={
+                "by_uscc": {
+                    "summary": "按统一社会信用代码",
+                    "value": {"usccs": ["91371525MA3C0F0X4D"], "status": ["met", "near"], "limit": 5},
+                },
+                "by_id": {
+                    "summary": "按企业 id",
+                    "value": {"enterprise_ids": [12, 15], "as_of": "2023-06-30"},
+                },
+            }
+        ),
     ],
 ):
     """一次最多 100 家（`enterprise_ids` 与 `usccs` 合计），结果与请求顺序一致；每家最多 `limit` 条，最接近者在前。
@@ -213,25 +243,40 @@ def eligible_policies_batch(
     统一社会信用代码校验位错误、重复或超过上限时整个请求返回 422，`errors` 指明字段（如 `usccs.3`）。
     """
     items = integration_service.eligible_policies_batch(
-        session, actor=principal, enterprise_ids=data.enterprise_ids, usccs=data.usccs,
-        as_of=data.as_of, statuses=data.status, kinds=data.kind,
+        session,
+        actor=principal,
+        enterprise_ids=data.enterprise_ids,
+        usccs=data.usccs,
+        as_of=data.as_of,
+        statuses=data.status,
+        kinds=data.kind,
     )
     results = []
     for it in items:
         if it.eligibility is None:
-            results.append(EligibilityBatchItem(ref=it.ref, found=False, error=it.error, enterprise=None, year=None,
-                                                items=[], more=False))
+            results.append(
+                EligibilityBatchItem(
+                    ref=it.ref, found=False, error=it.error, enterprise=None, year=None, items=[], more=False
+                )
+            )
             continue
         e = it.eligibility
         results.append(
             EligibilityBatchItem(
-                ref=it.ref, found=True, error=None, enterprise=EnterpriseRef.model_validate(e.enterprise), year=e.year,
-                items=[_policy(m) for m in e.matches[: data.limit]], more=len(e.matches) > data.limit,
+                ref=it.ref,
+                found=True,
+                error=None,
+                enterprise=EnterpriseRef.model_validate(e.enterprise),
+                year=e.year,
+                items=[_policy(m) for m in e.matches[: data.limit]],
+                more=len(e.matches) > data.limit,
             )
         )
     as_of = items[0].eligibility.as_of if items and items[0].eligibility else (data.as_of or date.today())
     docs, message = integration_service.policy_coverage(session, as_of)
-    return EligibilityBatchOut(as_of=as_of, documents_in_force=_documents(docs), message=message, results=results)
+    return EligibilityBatchOut(
+        as_of=as_of, documents_in_force=_documents(docs), message=message, results=results
+    )
 
 
 # --- registrations -------------------------------------------------------------------------------
@@ -248,7 +293,14 @@ def put_registration(
     ent: UsccEnterprise,
     session: SessionDep,
     principal: Annotated[Principal, scoped("platform:write")],
-    data: Annotated[RegistrationIn, Body(openapi_examples={"registered": {"summary": "注册日期", "value": {"registered_date": "2023-05-06"}}})],
+    data: Annotated[
+        RegistrationIn,
+        Body(
+            openapi_examples={
+                "registered": {"summary": "注册日期", "value": {"registered_date": "2023-05-06"}}
+            }
+        ),
+    ],
 ):
     """平台报告某企业（按统一社会信用代码）已在聊城企业政策通注册及其日期，写入企业的
     `platform_registered_date`（计入 2023 年目标表第 6 项指标）。
@@ -260,7 +312,10 @@ def put_registration(
         session, actor=principal, uscc=uscc, registered_date=data.registered_date
     )
     return RegistrationRead(
-        enterprise_id=ent.id, uscc=ent.uscc, name=ent.name, platform_registered_date=ent.platform_registered_date
+        enterprise_id=ent.id,
+        uscc=ent.uscc,
+        name=ent.name,
+        platform_registered_date=ent.platform_registered_date,
     )
 
 
@@ -270,8 +325,17 @@ def put_registration(
 def _change(c: changes.Change) -> ChangeRead:
     e = c.entry
     return ChangeRead(
-        id=e.id, cursor=c.position.cursor(), at=e.at, action=e.action, entity_type=e.entity_type, entity_id=e.entity_id,
-        enterprise_id=e.enterprise_id, uscc=c.uscc, township=e.township, changes=e.changes or {}, note=e.note,
+        id=e.id,
+        cursor=c.position.cursor(),
+        at=e.at,
+        action=e.action,
+        entity_type=e.entity_type,
+        entity_id=e.entity_id,
+        enterprise_id=e.enterprise_id,
+        uscc=c.uscc,
+        township=e.township,
+        changes=e.changes or {},
+        note=e.note,
     )
 
 
@@ -291,8 +355,11 @@ def list_changes(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     entity_type: Annotated[
         list[EntityType] | None,
-        Query(max_length=20, description="只看这些实体类型，可多选：enterprise、enterprise_figure、honour、"
-                                         "pool_membership、pool_graduation、award_line…"),
+        Query(
+            max_length=20,
+            description="只看这些实体类型，可多选：enterprise、enterprise_figure、honour、"
+            "pool_membership、pool_graduation、award_line…",
+        ),
     ] = None,
     enterprise_id: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="只看某家企业的变更")] = None,
 ):
@@ -308,9 +375,18 @@ def list_changes(
         raise ValidationFailed.one("since", "since 与 cursor 只能填一个")
     after = changes.decode(cursor or since, field="cursor" if cursor else "since")
     page = changes.read(
-        session, actor=principal, after=after, limit=limit, entity_types=entity_type, enterprise_id=enterprise_id
+        session,
+        actor=principal,
+        after=after,
+        limit=limit,
+        entity_types=entity_type,
+        enterprise_id=enterprise_id,
     )
-    return ChangePage(items=[_change(c) for c in page.items], next_cursor=page.next_position.cursor(), has_more=page.has_more)
+    return ChangePage(
+        items=[_change(c) for c in page.items],
+        next_cursor=page.next_position.cursor(),
+        has_more=page.has_more,
+    )
 
 
 # --- webhooks ------------------------------------------------------------------------------------
@@ -326,7 +402,10 @@ WebhookId = Annotated[int, Path(ge=1, le=2**31 - 1, description="订阅 id")]
     responses=responses(401, 403, 422),
 )
 def create_webhook(
-    session: SessionDep, principal: Annotated[Principal, scoped("webhooks:write")], data: WebhookCreate, response: Response
+    session: SessionDep,
+    principal: Annotated[Principal, scoped("webhooks:write")],
+    data: WebhookCreate,
+    response: Response,
 ):
     """登记接收地址。`yumiao deliver-webhooks` 按提交顺序把变更分批（每批最多 100 条）POST 过去，
     请求头 `X-Yumiao-Signature: sha256=<HMAC-SHA256(secret, 时间戳 + "." + 请求体)>`、`X-Yumiao-Timestamp`、
@@ -335,8 +414,13 @@ def create_webhook(
     响应中的 `secret` 只返回这一次。需同时具有 `webhooks:write` 与 `changes:read`。
     """
     sub, secret = webhooks.create(
-        session, actor=principal, name=data.name, url=data.url, entity_types=data.entity_types,
-        start=data.start, start_after=data.start_after,
+        session,
+        actor=principal,
+        name=data.name,
+        url=data.url,
+        entity_types=data.entity_types,
+        start=data.start,
+        start_after=data.start_after,
     )
     response.headers["Location"] = f"/api/v1/webhooks/{sub.id}"
     return WebhookCreated.model_validate({**WebhookRead.model_validate(sub).model_dump(), "secret": secret})
@@ -365,7 +449,9 @@ def list_webhooks(
     response_model=WebhookRead,
     responses=responses(401, 403, 404, 422),
 )
-def get_webhook(webhook_id: WebhookId, session: SessionDep, principal: Annotated[Principal, scoped("webhooks:write")]):
+def get_webhook(
+    webhook_id: WebhookId, session: SessionDep, principal: Annotated[Principal, scoped("webhooks:write")]
+):
     """订阅的地址、实体类型与状态（不含密钥）。"""
     return webhooks.get(session, actor=principal, webhook_id=webhook_id)
 
@@ -376,7 +462,9 @@ def get_webhook(webhook_id: WebhookId, session: SessionDep, principal: Annotated
     status_code=204,
     responses=responses(401, 403, 404, 422),
 )
-def delete_webhook(webhook_id: WebhookId, session: SessionDep, principal: Annotated[Principal, scoped("webhooks:write")]):
+def delete_webhook(
+    webhook_id: WebhookId, session: SessionDep, principal: Annotated[Principal, scoped("webhooks:write")]
+):
     """停止推送；投递记录保留。"""
     webhooks.delete(session, actor=principal, webhook_id=webhook_id)
     return Response(status_code=204)
@@ -397,5 +485,7 @@ def list_deliveries(
 ):
     """每批投递的状态（pending 待发/重试中、delivered 已送达、failed 已放弃）、尝试次数、最后一次的状态码或错误，
     以及所含变更的条目 id 范围（错过的变更可按此从变更流重新读取）。"""
-    rows, next_cursor = webhooks.deliveries_page(session, actor=principal, webhook_id=webhook_id, cursor=cursor, limit=limit)
+    rows, next_cursor = webhooks.deliveries_page(
+        session, actor=principal, webhook_id=webhook_id, cursor=cursor, limit=limit
+    )
     return DeliveryPage(items=[DeliveryRead.model_validate(r) for r in rows], next_cursor=next_cursor)

@@ -54,7 +54,9 @@ class PolicyRuleRead(BaseModel):
     funder: Funder | None
     label: str
     subject: str
-    amount: dict[str, Any] | None = Field(description="金额规则（shape: fixed / up_to / percent / share / range / unspecified）")
+    amount: dict[str, Any] | None = Field(
+        description="金额规则（shape: fixed / up_to / percent / share / range / unspecified）"
+    )
     amount_text: str
     conditions: dict[str, Any] = Field(description="条件（只列出给定的）")
     supersedes: str | None
@@ -70,15 +72,21 @@ class PolicyDocumentRead(PolicySummary):
     rules: list[PolicyRuleRead]  # type: ignore[assignment]  # the rules themselves, not their number
 
 
-@router.get("", summary="政策文件目录", response_model=list[PolicySummary], responses=responses(401, 403, 422))
+@router.get(
+    "", summary="政策文件目录", response_model=list[PolicySummary], responses=responses(401, 403, 422)
+)
 def list_policies(session: SessionDep, principal: Annotated[Principal, scoped("policies:read")]):
     """每个政策文件：文号、标题、有效期、今天是否有效（`in_force_today`）、何时失效（`lapses_on`）、
     版本（文件 sha256）、规则数和资金。"""
     return award_catalogue.catalogue(session)
 
 
-@router.get("/{code}", summary="政策文件及其全部规则", response_model=PolicyDocumentRead,
-            responses=responses(401, 403, 404, 422))
+@router.get(
+    "/{code}",
+    summary="政策文件及其全部规则",
+    response_model=PolicyDocumentRead,
+    responses=responses(401, 403, 404, 422),
+)
 def get_policy(code: str, session: SessionDep, principal: Annotated[Principal, scoped("policies:read")]):
     """每条规则：条款及原文、事件、出资层级、金额（及中文表述）、条件、取代关系、须人工核实的事项。"""
     return award_catalogue.policy_document(session, code)

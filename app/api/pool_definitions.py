@@ -42,16 +42,20 @@ class DefinitionVersionRead(BaseModel):
 
 def _read(session, v: PoolDefinitionVersion) -> DefinitionVersionRead:
     return DefinitionVersionRead.model_validate(
-        {**{k: getattr(v, k) for k in DefinitionVersionRead.model_fields if k != "pools"},
-         "pools": [p.code for p in store.parse(v.content).pools]}
+        {
+            **{k: getattr(v, k) for k in DefinitionVersionRead.model_fields if k != "pools"},
+            "pools": [p.code for p in store.parse(v.content).pools],
+        }
     )
 
 
 class PublishIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    effective_from: date = Field(description="生效日期：此日及以后入库的企业按新版本判断；之前入库的保留原版本",
-                                 examples=["2027-01-01"])
+    effective_from: date = Field(
+        description="生效日期：此日及以后入库的企业按新版本判断；之前入库的保留原版本",
+        examples=["2027-01-01"],
+    )
 
 
 async def yaml_body(request: Request) -> str:
@@ -68,27 +72,49 @@ async def yaml_body(request: Request) -> str:
 _YAML_BODY = {"requestBody": {"required": True, "content": {YAML: {"schema": {"type": "string"}}}}}
 
 
-@router.get("", summary="培育库定义的全部版本", response_model=list[DefinitionVersionRead],
-            responses=responses(401, 403, 422))
+@router.get(
+    "",
+    summary="培育库定义的全部版本",
+    response_model=list[DefinitionVersionRead],
+    responses=responses(401, 403, 422),
+)
 def list_versions(session: SessionDep, principal: Read):
     """从新到旧：草稿与已发布的版本，各带生效日期、发布人和内容 sha256。"""
     return [_read(session, v) for v in store.versions(session)]
 
 
-@router.get("/definitions.yaml", summary="下载培育库定义（YAML）", response_class=Response,
-            responses={**responses(401, 403, 404, 422), **file_response(YAML, "YAML 文本")})
+@router.get(
+    "/definitions.yaml",
+    summary="下载培育库定义（YAML）",
+    response_class=Response,
+    responses={**responses(401, 403, 404, 422), **file_response(YAML, "YAML 文本")},
+)
 def download(
-    session: SessionDep, principal: Read,
-    status: Annotated[Literal["published", "draft"], Query(description="published 今天有效的版本（默认）/ draft 草稿")] = "published",
+    session: SessionDep,
+    principal: Read,
+    status: Annotated[
+        Literal["published", "draft"], Query(description="published 今天有效的版本（默认）/ draft 草稿")
+    ] = "published",
 ):
     """返回的文本原样上传（`PUT …/draft`）即得到同一定义；`ETag` 为版本（sha256）。"""
     v = store.document_yaml(session, actor=principal, status=status)
-    return Response(v.content, media_type=f"{YAML}; charset=utf-8", headers={
-        "ETag": f'"{v.content_hash}"', "Content-Disposition": 'attachment; filename="definitions.yaml"'})
+    return Response(
+        v.content,
+        media_type=f"{YAML}; charset=utf-8",
+        headers={
+            "ETag": f'"{v.content_hash}"',
+            "Content-Disposition": 'attachment; filename="definitions.yaml"',
+        },
+    )
 
 
-@router.put("/draft", summary="保存草稿（YAML）", response_model=DefinitionVersionRead,
-            responses=responses(401, 403, 422), openapi_extra=_YAML_BODY)
+@router.put(
+    "/draft",
+    summary="保存草稿（YAML）",
+    response_model=DefinitionVersionRead,
+    responses=responses(401, 403, 422),
+    openapi_extra=_YAML_BODY,
+)
 def put_draft(session: SessionDep, principal: Write, content: Annotated[str, Depends(yaml_body)]):
     """请求体为 YAML（`Content-Type: application/yaml`），格式同 `definitions.yaml`。已有草稿则替换。
 
@@ -97,8 +123,13 @@ def put_draft(session: SessionDep, principal: Write, content: Annotated[str, Dep
     return _read(session, store.put_draft(session, actor=principal, content=content))
 
 
-@router.post("/draft/copy", summary="复制今天有效的定义为草稿", status_code=201, response_model=DefinitionVersionRead,
-             responses=responses(401, 403, 409, 422))
+@router.post(
+    "/draft/copy",
+    summary="复制今天有效的定义为草稿",
+    status_code=201,
+    response_model=DefinitionVersionRead,
+    responses=responses(401, 403, 409, 422),
+)
 def copy_draft(session: SessionDep, principal: Write):
     return _read(session, store.copy_as_draft(session, actor=principal))
 
@@ -109,8 +140,12 @@ def delete_draft(session: SessionDep, principal: Write):
     return Response(status_code=204)
 
 
-@router.post("/publish", summary="发布草稿（自生效日期起）", response_model=DefinitionVersionRead,
-             responses=responses(401, 403, 409, 422))
+@router.post(
+    "/publish",
+    summary="发布草稿（自生效日期起）",
+    response_model=DefinitionVersionRead,
+    responses=responses(401, 403, 409, 422),
+)
 def publish(data: PublishIn, session: SessionDep, principal: Write):
     """草稿自 `effective_from` 起生效：此后入库的企业记录新版本，已在库的企业保留入库时的版本。
     没有草稿（包括他人同时发布）返回 409。"""

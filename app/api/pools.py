@@ -56,6 +56,7 @@ from app.pools.schemas import (
 
 router = APIRouter(tags=["pools 培育库"])
 
+
 def errors(*codes: int) -> dict:
     """Every operation documents 401, 403, 422 and 429 as problem+json, plus its own."""
     return responses(*sorted({401, 403, 422, 429, *codes}))
@@ -94,7 +95,9 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 # --- pools -----------------------------------------------------------------------------------
 
 
-@router.get("/api/v1/pools", summary="培育库列表（含现有成员数）", response_model=PoolList, responses=errors())
+@router.get(
+    "/api/v1/pools", summary="培育库列表（含现有成员数）", response_model=PoolList, responses=errors()
+)
 def list_pools(session: SessionDep, principal: Read, cursor: Cursor = None, limit: Limit = 50):
     """全部培育库及其依据文件和条款、现有成员数（按乡镇分列）和待确认的毕业提议数。乡镇工作人员只计本乡镇。
 
@@ -140,31 +143,45 @@ def _scheme_read(session) -> MuSchemeRead:
     )
 
 
-@router.get("/api/v1/pools/mu/scheme", summary="亩产效益暂定分类方案", response_model=MuSchemeRead,
-            responses=errors())
+@router.get(
+    "/api/v1/pools/mu/scheme", summary="亩产效益暂定分类方案", response_model=MuSchemeRead, responses=errors()
+)
 def get_mu_scheme(session: SessionDep, principal: Read):
     """五项指标、权重与分档比例。权重与分档非冠县文件规定，为系统默认值，管理员可调整。"""
     return _scheme_read(session)
 
 
-@router.put("/api/v1/pools/mu/scheme", summary="调整亩产效益权重与分档（管理员）", response_model=MuSchemeRead,
-            responses=errors())
+@router.put(
+    "/api/v1/pools/mu/scheme",
+    summary="调整亩产效益权重与分档（管理员）",
+    response_model=MuSchemeRead,
+    responses=errors(),
+)
 def set_mu_scheme(data: MuSchemeIn, session: SessionDep, principal: Write):
     """只改请求中给出的指标权重；给出 bands 时整体替换分档（A、B、C、D 顺序，合计 100%）。"""
     mu_provisional.set_scheme(session, actor=principal, data=data)
     return _scheme_read(session)
 
 
-@router.delete("/api/v1/pools/mu/scheme", summary="亩产效益方案恢复默认（管理员）", response_model=MuSchemeRead,
-               responses=errors())
+@router.delete(
+    "/api/v1/pools/mu/scheme",
+    summary="亩产效益方案恢复默认（管理员）",
+    response_model=MuSchemeRead,
+    responses=errors(),
+)
 def reset_mu_scheme(session: SessionDep, principal: Write):
     """删除管理员的调整，恢复 definitions.yaml 中的默认权重与分档（已测算的暂定分类需重新测算）。"""
     mu_provisional.reset_scheme(session, actor=principal)
     return _scheme_read(session)
 
 
-@router.post("/api/v1/pools/mu/import", summary="导入县亩产效益评价名单（.xlsx，全部成功或全部不写入）",
-             response_model=MuImportResult, status_code=201, responses=errors())
+@router.post(
+    "/api/v1/pools/mu/import",
+    summary="导入县亩产效益评价名单（.xlsx，全部成功或全部不写入）",
+    response_model=MuImportResult,
+    status_code=201,
+    responses=errors(),
+)
 def import_mu(
     session: SessionDep,
     principal: Write,
@@ -177,8 +194,12 @@ def import_mu(
     return MuImportResult(year=year, recorded=recorded, changed=changed)
 
 
-@router.post("/api/v1/pools/mu/{year:int}/provisional", summary="按年度数据测算亩产效益暂定分类",
-             response_model=MuProvisionalResult, responses=errors(404))
+@router.post(
+    "/api/v1/pools/mu/{year:int}/provisional",
+    summary="按年度数据测算亩产效益暂定分类",
+    response_model=MuProvisionalResult,
+    responses=errors(404),
+)
 def compute_provisional(year: int, session: SessionDep, principal: Write):
     """对该年度有数据的全部企业计算指标值、百分位和加权得分并分档，替换该年度上次的测算结果。已评价的类别优先于暂定类别。"""
     s = mu_provisional.compute_provisional(session, actor=principal, year=year)
@@ -187,8 +208,12 @@ def compute_provisional(year: int, session: SessionDep, principal: Write):
     )
 
 
-@router.get("/api/v1/pools/mu/{year:int}", summary="各企业亩产效益类别、指标值和排名", response_model=MuPage,
-            responses=errors(404))
+@router.get(
+    "/api/v1/pools/mu/{year:int}",
+    summary="各企业亩产效益类别、指标值和排名",
+    response_model=MuPage,
+    responses=errors(404),
+)
 def mu_list(
     year: int,
     session: SessionDep,
@@ -201,7 +226,14 @@ def mu_list(
 ):
     """按暂定排名从高到低；mu_class 为生效的类别（已评价优先，其次暂定，再次企业登记）。"""
     rows, next_cursor, year = mu_provisional.mu_page(
-        session, actor=principal, year=year, township=township, mu_class=list(mu_class) if mu_class else None, q=q, cursor=cursor, limit=limit
+        session,
+        actor=principal,
+        year=year,
+        township=township,
+        mu_class=list(mu_class) if mu_class else None,
+        q=q,
+        cursor=cursor,
+        limit=limit,
     )
     items = [
         MuRow(
@@ -227,31 +259,45 @@ def mu_list(
 # --- graduation ------------------------------------------------------------------------------
 
 
-@router.post("/api/v1/pools/graduations/{proposal_id}/confirm", summary="确认毕业：出库并可转入下一级培育库",
-             response_model=GraduationRead, responses=errors(404, 409))
+@router.post(
+    "/api/v1/pools/graduations/{proposal_id}/confirm",
+    summary="确认毕业：出库并可转入下一级培育库",
+    response_model=GraduationRead,
+    responses=errors(404, 409),
+)
 def confirm_graduation(proposal_id: PathId, data: GraduationConfirm, session: SessionDep, principal: Write):
     """以“升规”或“认定成功”出库；给出 next_pool 时同时转入该库（须符合其入库条件）。全部成功或全部不写入。"""
     g, _ = pool_graduation.confirm_graduation(session, actor=principal, proposal_id=proposal_id, data=data)
     return graduation_read(g)
 
 
-@router.post("/api/v1/pools/graduations/{proposal_id}/dismiss", summary="驳回毕业提议",
-             response_model=GraduationRead, responses=errors(404, 409))
+@router.post(
+    "/api/v1/pools/graduations/{proposal_id}/dismiss",
+    summary="驳回毕业提议",
+    response_model=GraduationRead,
+    responses=errors(404, 409),
+)
 def dismiss_graduation(proposal_id: PathId, data: GraduationDismiss, session: SessionDep, principal: Write):
     """企业留在库中，提议标记为已驳回。"""
-    return graduation_read(pool_graduation.dismiss_graduation(session, actor=principal, proposal_id=proposal_id, note=data.note))
+    return graduation_read(
+        pool_graduation.dismiss_graduation(session, actor=principal, proposal_id=proposal_id, note=data.note)
+    )
 
 
 # --- one pool --------------------------------------------------------------------------------
 
 
-@router.get("/api/v1/pools/{pool_code}", summary="培育库定义", response_model=PoolDetail, responses=errors(404))
+@router.get(
+    "/api/v1/pools/{pool_code}", summary="培育库定义", response_model=PoolDetail, responses=errors(404)
+)
 def get_pool(pool_code: str, session: SessionDep, principal: Read):
     """依据文件与条款、入库类别及其条件（document 文件规定 / proxy 系统补充）、培育目标、动态调整条款。"""
     pool_def = common.get_pool_def(session, pool_code)
     counts = listing.member_counts(session, actor=principal).get(pool_code, {})
     return PoolDetail(
-        code=pool_def.code, name=pool_def.name, member_count=sum(counts.values()),
+        code=pool_def.code,
+        name=pool_def.name,
+        member_count=sum(counts.values()),
         definition=pool_def.model_dump(mode="json"),
     )
 
@@ -273,8 +319,12 @@ def member_row(r) -> MemberRow:
     )
 
 
-@router.get("/api/v1/pools/{pool_code}/members", summary="培育库成员（游标分页）", response_model=MemberPage,
-            responses=errors(404))
+@router.get(
+    "/api/v1/pools/{pool_code}/members",
+    summary="培育库成员（游标分页）",
+    response_model=MemberPage,
+    responses=errors(404),
+)
 def list_members(
     pool_code: str,
     session: SessionDep,
@@ -286,26 +336,48 @@ def list_members(
 ):
     """现有成员（include_left=true 时含历史记录），按企业名称排序。candidacy 为按所选年度数据的判断：仍符合、待人工判断、数据不全、不再符合。"""
     rows, next_cursor, year = listing.members_page(
-        session, actor=principal, pool_code=pool_code, filters=filters, include_left=include_left,
-        cursor=cursor, limit=limit,
+        session,
+        actor=principal,
+        pool_code=pool_code,
+        filters=filters,
+        include_left=include_left,
+        cursor=cursor,
+        limit=limit,
     )
     return MemberPage(items=[member_row(r) for r in rows], next_cursor=next_cursor, year=year)
 
 
-@router.post("/api/v1/pools/{pool_code}/members", summary="入库", status_code=201, response_model=MembershipRead,
-             responses=errors(404, 409))
+@router.post(
+    "/api/v1/pools/{pool_code}/members",
+    summary="入库",
+    status_code=201,
+    response_model=MembershipRead,
+    responses=errors(404, 409),
+)
 def enter_pool(pool_code: str, data: EnterIn, session: SessionDep, principal: Write):
     """按入库类别入库。任一可核查的条件不符合则拒绝（422，说明所用数据）；需人工判断或缺少数据的条件照录在 entry_evaluation 中。
     已在库中为 409。"""
     return membership_read(pool_membership.enter(session, actor=principal, pool_code=pool_code, data=data))
 
 
-@router.post("/api/v1/pools/{pool_code}/members/{enterprise_id}/leave", summary="出库",
-             response_model=MembershipRead, responses=errors(404, 409))
-def leave_pool(pool_code: str, enterprise_id: int, _ent: CurrentEnterprise, data: LeaveIn, session: SessionDep,
-               principal: Write):
+@router.post(
+    "/api/v1/pools/{pool_code}/members/{enterprise_id}/leave",
+    summary="出库",
+    response_model=MembershipRead,
+    responses=errors(404, 409),
+)
+def leave_pool(
+    pool_code: str,
+    enterprise_id: int,
+    _ent: CurrentEnterprise,
+    data: LeaveIn,
+    session: SessionDep,
+    principal: Write,
+):
     """记录出库日期与原因（升规、认定成功、不再符合、注销……）；入库记录保留为历史。不在库中为 409。"""
-    m = pool_membership.leave(session, actor=principal, pool_code=pool_code, enterprise_id=enterprise_id, data=data)
+    m = pool_membership.leave(
+        session, actor=principal, pool_code=pool_code, enterprise_id=enterprise_id, data=data
+    )
     return membership_read(m)
 
 
@@ -328,21 +400,37 @@ def candidate_row(r) -> CandidateRow:
     )
 
 
-@router.get("/api/v1/pools/{pool_code}/candidates", summary="候选企业（符合可核查条件、尚未入库）",
-            response_model=CandidatePage, responses=errors(404))
-def list_candidates(pool_code: str, session: SessionDep, principal: Read, filters: PoolApiFilters, cursor: Cursor = None,
-                    limit: Limit = 50):
+@router.get(
+    "/api/v1/pools/{pool_code}/candidates",
+    summary="候选企业（符合可核查条件、尚未入库）",
+    response_model=CandidatePage,
+    responses=errors(404),
+)
+def list_candidates(
+    pool_code: str,
+    session: SessionDep,
+    principal: Read,
+    filters: PoolApiFilters,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+):
     """在数据库中按所选年度数据计算：符合全部条件为 met；可核查的条件均符合、其余需人工判断为 judgement（待人工判断）。
     counts 为各乡镇的候选数。"""
     rows, next_cursor, year = listing.candidates_page(
         session, actor=principal, pool_code=pool_code, filters=filters, cursor=cursor, limit=limit
     )
     counts, _ = listing.candidate_counts(session, actor=principal, pool_code=pool_code, filters=filters)
-    return CandidatePage(items=[candidate_row(r) for r in rows], next_cursor=next_cursor, year=year, counts=counts)
+    return CandidatePage(
+        items=[candidate_row(r) for r in rows], next_cursor=next_cursor, year=year, counts=counts
+    )
 
 
-@router.get("/api/v1/pools/{pool_code}/review", summary="年度动态调整：建议出库与新符合条件的企业",
-            response_model=ReviewPlan, responses=errors(404))
+@router.get(
+    "/api/v1/pools/{pool_code}/review",
+    summary="年度动态调整：建议出库与新符合条件的企业",
+    response_model=ReviewPlan,
+    responses=errors(404),
+)
 def get_review(
     pool_code: str,
     session: SessionDep,
@@ -354,10 +442,16 @@ def get_review(
     plan = pool_review.review_plan(session, actor=principal, pool_code=pool_code, year=year, limit=limit)
     leaving = [
         ReviewLeaving(
-            enterprise_id=r.enterprise.id, enterprise_name=r.enterprise.name, township=r.enterprise.township,
-            membership_id=r.membership.id, entry_class=r.membership.entry_class,
-            entered_date=r.membership.entered_date, candidacy=r.candidacy, proposed_reason=r.proposed_reason,
-            proposed_reason_name=LEAVE_REASONS[r.proposed_reason], deleted=r.enterprise.deleted_at is not None,
+            enterprise_id=r.enterprise.id,
+            enterprise_name=r.enterprise.name,
+            township=r.enterprise.township,
+            membership_id=r.membership.id,
+            entry_class=r.membership.entry_class,
+            entered_date=r.membership.entered_date,
+            candidacy=r.candidacy,
+            proposed_reason=r.proposed_reason,
+            proposed_reason_name=LEAVE_REASONS[r.proposed_reason],
+            deleted=r.enterprise.deleted_at is not None,
             other_classes=r.other_classes,
         )
         for r in plan.leaving + plan.missing_data
@@ -367,12 +461,17 @@ def get_review(
         year=plan.year,
         kept=plan.kept,
         leaving=leaving[: len(plan.leaving)],
-        missing_data=leaving[len(plan.leaving):],
+        missing_data=leaving[len(plan.leaving) :],
         entering=[
             ReviewEntering(
-                enterprise_id=r.enterprise.id, enterprise_name=r.enterprise.name, township=r.enterprise.township,
-                candidacy=r.candidacy, entry_class=r.entry_class, previous_candidacy=r.previous_candidacy,
-                revenue_yuan=r.revenue_yuan, main_revenue_yuan=r.main_revenue_yuan,
+                enterprise_id=r.enterprise.id,
+                enterprise_name=r.enterprise.name,
+                township=r.enterprise.township,
+                candidacy=r.candidacy,
+                entry_class=r.entry_class,
+                previous_candidacy=r.previous_candidacy,
+                revenue_yuan=r.revenue_yuan,
+                main_revenue_yuan=r.main_revenue_yuan,
             )
             for r in plan.entering
         ],
@@ -381,16 +480,25 @@ def get_review(
     )
 
 
-@router.post("/api/v1/pools/{pool_code}/review", summary="确认年度动态调整（批量，全部成功或全部不写入）",
-             response_model=ReviewResult, status_code=201, responses=errors(404))
+@router.post(
+    "/api/v1/pools/{pool_code}/review",
+    summary="确认年度动态调整（批量，全部成功或全部不写入）",
+    response_model=ReviewResult,
+    status_code=201,
+    responses=errors(404),
+)
 def confirm_review(pool_code: str, data: ReviewConfirm, session: SessionDep, principal: Write):
     """一次请求提交全部出库和入库；任何一项被拒绝（如不符合入库条件、不在库中、企业不存在），全部不写入，errors 指明第几项。"""
     review = pool_review.confirm_review(session, actor=principal, pool_code=pool_code, data=data)
     return ReviewResult(review_id=review.id, entered=review.entered_count, left=review.left_count)
 
 
-@router.get("/api/v1/pools/{pool_code}/graduations", summary="毕业提议", response_model=list[GraduationRead],
-            responses=errors(404))
+@router.get(
+    "/api/v1/pools/{pool_code}/graduations",
+    summary="毕业提议",
+    response_model=list[GraduationRead],
+    responses=errors(404),
+)
 def list_graduations(
     pool_code: str,
     session: SessionDep,
@@ -409,14 +517,20 @@ def criterion_read(d: dict) -> CriterionRead:
     return CriterionRead(**{**d, "children": [criterion_read(c) for c in d["children"]]})
 
 
-@router.get("/api/v1/enterprises/{enterprise_id}/pools", summary="企业的培育库情况（入库记录与条件判断）",
-            response_model=EnterprisePoolStatus, responses=errors(404))
+@router.get(
+    "/api/v1/enterprises/{enterprise_id}/pools",
+    summary="企业的培育库情况（入库记录与条件判断）",
+    response_model=EnterprisePoolStatus,
+    responses=errors(404),
+)
 def enterprise_pools(
     enterprise_id: int,
     _ent: CurrentEnterprise,
     session: SessionDep,
     principal: Read,
-    year: Annotated[int | None, Query(ge=2000, le=2100, description="判断所用年度，默认该企业最近年度")] = None,
+    year: Annotated[
+        int | None, Query(ge=2000, le=2100, description="判断所用年度，默认该企业最近年度")
+    ] = None,
 ):
     """每个培育库：是否在库、全部入库出库记录、各入库类别的每项条件（符合/不符合/待确认，附所用数据）、待确认的毕业提议。"""
     st = pool_status.enterprise_status(session, actor=principal, enterprise_id=enterprise_id, year=year)
@@ -431,8 +545,12 @@ def enterprise_pools(
             candidacy=p.candidacy,
             classes=[
                 EntryClassStatus(
-                    entry_class=s.entry_class, name=s.name, clause=s.clause, status=s.status.value,
-                    candidacy=p.class_candidacy[s.entry_class], summary=s.summary,
+                    entry_class=s.entry_class,
+                    name=s.name,
+                    clause=s.clause,
+                    status=s.status.value,
+                    candidacy=p.class_candidacy[s.entry_class],
+                    summary=s.summary,
                     criteria=[criterion_read(common.criterion_dict(r)) for r in s.results],
                 )
                 for s in p.statuses
@@ -450,10 +568,20 @@ def enterprise_pools(
     )
 
 
-@router.get("/api/v1/enterprises/{enterprise_id}/mu-classes", summary="企业各年度亩产效益评价类别",
-            response_model=EnterpriseMuRead, responses=errors(404))
-def enterprise_mu_classes(enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: Read,
-                          cursor: Cursor = None, limit: Limit = 50):
+@router.get(
+    "/api/v1/enterprises/{enterprise_id}/mu-classes",
+    summary="企业各年度亩产效益评价类别",
+    response_model=EnterpriseMuRead,
+    responses=errors(404),
+)
+def enterprise_mu_classes(
+    enterprise_id: int,
+    _ent: CurrentEnterprise,
+    session: SessionDep,
+    principal: Read,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+):
     """录入或从县评价名单导入的各年度类别（新的在前）；暂定类别见 /api/v1/enterprises/{id}/pools 的 mu。"""
     records, next_cursor = pool_mu_records.mu_records(
         session, actor=principal, enterprise_id=enterprise_id, cursor=cursor, limit=limit
@@ -461,13 +589,27 @@ def enterprise_mu_classes(enterprise_id: int, _ent: CurrentEnterprise, session: 
     return EnterpriseMuRead(items=[MuClassRead.model_validate(r) for r in records], next_cursor=next_cursor)
 
 
-@router.put("/api/v1/enterprises/{enterprise_id}/mu-classes/{year}", summary="录入企业某年度亩产效益评价类别（县级）",
-            response_model=MuClassRead, responses=errors(404))
-def put_mu_class(enterprise_id: int, year: Annotated[int, Path(ge=2000, le=2100)], _ent: CurrentEnterprise, data: MuClassIn, session: SessionDep,
-                 principal: Write):
+@router.put(
+    "/api/v1/enterprises/{enterprise_id}/mu-classes/{year}",
+    summary="录入企业某年度亩产效益评价类别（县级）",
+    response_model=MuClassRead,
+    responses=errors(404),
+)
+def put_mu_class(
+    enterprise_id: int,
+    year: Annotated[int, Path(ge=2000, le=2100)],
+    _ent: CurrentEnterprise,
+    data: MuClassIn,
+    session: SessionDep,
+    principal: Write,
+):
     """已评价的类别优先于按数据测算的暂定类别；若为该企业最近的评价年度，同时更新企业登记的现行类别。"""
     rec = pool_mu_records.record_mu_class(
-        session, actor=principal, enterprise_id=enterprise_id, year=year, mu_class=data.mu_class, note=data.note
+        session,
+        actor=principal,
+        enterprise_id=enterprise_id,
+        year=year,
+        mu_class=data.mu_class,
+        note=data.note,
     )
     return MuClassRead.model_validate(rec)
-

@@ -75,10 +75,11 @@ def responses(*codes: int) -> dict:
     return {c: {"model": Problem, "description": text[c], "content": {PROBLEM: {}}} for c in codes}
 
 
-
 def file_response(media_type: str, description: str) -> dict:
     """`responses=` entry for an operation that answers 200 with a file (Excel, YAML) rather than JSON."""
-    if media_type.startswith(("text/", "application/yaml")):  # text a client may parse (YAML: a mapping or a list)
+    if media_type.startswith(
+        ("text/", "application/yaml")
+    ):  # text a client may parse (YAML: a mapping or a list)
         schema: dict = {"description": description}
     else:
         schema = {"type": "string", "format": "binary"}

@@ -41,7 +41,9 @@ router = APIRouter(prefix="/api/v1/targets", tags=["targets 目标进度"])
 
 Read = Annotated[Principal, scoped("targets:read")]
 Write = Annotated[Principal, scoped("targets:write")]
-Key = Annotated[str, Path(pattern=r"^\d{4}(-\d{4})?$", description="年度表为年份（2023），多年目标为 2022-2024")]
+Key = Annotated[
+    str, Path(pattern=r"^\d{4}(-\d{4})?$", description="年度表为年份（2023），多年目标为 2022-2024")
+]
 AsOf = Annotated[IsoDate | None, Query(description="评估日（YYYY-MM-DD），默认今天")]
 
 
@@ -53,10 +55,24 @@ def set_read(ts) -> TargetSetRead:
         **TargetSetSummary.model_validate(ts).model_dump(),
         indicators=[
             IndicatorRead(
-                no=i.no, code=i.code, name=i.name, clause=i.clause, text=i.text, unit=i.unit, kind=i.kind,
-                county_only=i.county_only, at_least=i.at_least, approx=i.approx, total=float(i.total),
-                deadline=i.deadline, deadline_text=i.deadline_text, filing_day=i.filing_day, measure=i.measure,
-                measure_text=describe_measure(i.measure, ts, i.deadline), parts=i.parts, responsible=i.responsible,
+                no=i.no,
+                code=i.code,
+                name=i.name,
+                clause=i.clause,
+                text=i.text,
+                unit=i.unit,
+                kind=i.kind,
+                county_only=i.county_only,
+                at_least=i.at_least,
+                approx=i.approx,
+                total=float(i.total),
+                deadline=i.deadline,
+                deadline_text=i.deadline_text,
+                filing_day=i.filing_day,
+                measure=i.measure,
+                measure_text=describe_measure(i.measure, ts, i.deadline),
+                parts=i.parts,
+                responsible=i.responsible,
                 townships=target_service.township_figures(i),
             )
             for i in ts.indicators
@@ -65,8 +81,13 @@ def set_read(ts) -> TargetSetRead:
 
 
 def cell_read(c: Cell) -> CellRead:
-    return CellRead(actual=num(c.actual), target=num(c.target), status=c.status, status_name=STATUS_NAMES[c.status],
-                    percent=c.percent)
+    return CellRead(
+        actual=num(c.actual),
+        target=num(c.target),
+        status=c.status,
+        status_name=STATUS_NAMES[c.status],
+        percent=c.percent,
+    )
 
 
 def progress_read(m: Matrix) -> ProgressRead:
@@ -77,9 +98,16 @@ def progress_read(m: Matrix) -> ProgressRead:
         townships=[t["code"] for t in m.townships],
         rows=[
             ProgressRow(
-                code=r.indicator.code, name=r.indicator.name, unit=r.indicator.unit, kind=r.indicator.kind,
-                measure_kind=r.measure_kind, deadline=r.indicator.deadline, available=r.available, reason=r.reason,
-                report_month=r.report_month, county=cell_read(r.county) if r.county is not None else None,
+                code=r.indicator.code,
+                name=r.indicator.name,
+                unit=r.indicator.unit,
+                kind=r.indicator.kind,
+                measure_kind=r.measure_kind,
+                deadline=r.indicator.deadline,
+                available=r.available,
+                reason=r.reason,
+                report_month=r.report_month,
+                county=cell_read(r.county) if r.county is not None else None,
                 townships={k: cell_read(c) for k, c in r.townships.items()},
                 parts=[PartRead(code=p.code, name=p.name, cell=cell_read(p.cell)) for p in r.parts],
             )
@@ -97,7 +125,12 @@ def _year(key: str) -> int:
 # --- routes ----------------------------------------------------------------------------------
 
 
-@router.get("", summary="目标表列表（年度与多年目标）", response_model=TargetSetList, responses=responses(401, 403, 422, 429))
+@router.get(
+    "",
+    summary="目标表列表（年度与多年目标）",
+    response_model=TargetSetList,
+    responses=responses(401, 403, 422, 429),
+)
 def list_tables(
     session: SessionDep,
     principal: Read,
@@ -109,7 +142,12 @@ def list_tables(
     return TargetSetList(items=rows, next_cursor=next_cursor)
 
 
-@router.get("/{key}", summary="一张目标表（指标 × 乡镇）", response_model=TargetSetRead, responses=responses(401, 403, 404, 422, 429))
+@router.get(
+    "/{key}",
+    summary="一张目标表（指标 × 乡镇）",
+    response_model=TargetSetRead,
+    responses=responses(401, 403, 404, 422, 429),
+)
 def get_table(key: Key, session: SessionDep, principal: Read):
     """各指标的乡镇目标数、总数、完成时限、责任人和统计口径（数据定义及其中文说明）。"""
     return set_read(target_service.get_set(session, actor=principal, key=key))
@@ -135,8 +173,15 @@ def put_table(
     """
     rows = [r.model_dump(exclude_none=True) for r in data.rows]
     ts = target_service.save_table(
-        session, actor=principal, year=_year(key), document=data.document, title=data.title,
-        issued_date=data.issued_date, rows=rows, source="api", replace=replace,
+        session,
+        actor=principal,
+        year=_year(key),
+        document=data.document,
+        title=data.title,
+        issued_date=data.issued_date,
+        rows=rows,
+        source="api",
+        replace=replace,
     )
     return set_read(target_service.get_set(session, actor=principal, key=ts.key))
 
@@ -151,7 +196,9 @@ def upload_table(
     key: Key,
     session: SessionDep,
     principal: Write,
-    file: Annotated[UploadFile, File(description="与附件相同格式的 .xlsx：行为指标，列为 19 个乡镇、总数、完成时限")],
+    file: Annotated[
+        UploadFile, File(description="与附件相同格式的 .xlsx：行为指标，列为 19 个乡镇、总数、完成时限")
+    ],
     document: Annotated[str, Form(min_length=1, max_length=60)],
     title: Annotated[str, Form(min_length=1, max_length=200)],
     replace: Annotated[bool, Form()] = False,
@@ -160,8 +207,15 @@ def upload_table(
     data = file.file.read(get_settings().import_max_bytes + 1)
     rows, first_row = excel.read_table(data)
     ts = target_service.save_table(
-        session, actor=principal, year=_year(key), document=document, title=title, rows=rows, source="upload",
-        replace=replace, first_row=first_row,
+        session,
+        actor=principal,
+        year=_year(key),
+        document=document,
+        title=title,
+        rows=rows,
+        source="upload",
+        replace=replace,
+        first_row=first_row,
     )
     return set_read(target_service.get_set(session, actor=principal, key=ts.key))
 
@@ -195,7 +249,8 @@ def cell_enterprises(
     session: SessionDep,
     principal: Read,
     township: Annotated[
-        str | None, Query(description="乡镇代码；省略为全县", json_schema_extra={"enum": list(township_names())})
+        str | None,
+        Query(description="乡镇代码；省略为全县", json_schema_extra={"enum": list(township_names())}),
     ] = None,
     part: Annotated[str | None, Query(description="分项代码（如 cluster_city）")] = None,
     as_of: AsOf = None,
@@ -207,11 +262,25 @@ def cell_enterprises(
         raise ValidationFailed.one("township", f"未知的乡镇代码“{township}”")
     as_of = as_of or date.today()
     ts, ind, page = target_service.cell_enterprises(
-        session, actor=principal, key=key, code=code, township=township, as_of=as_of, part=part, cursor=cursor, limit=limit
+        session,
+        actor=principal,
+        key=key,
+        code=code,
+        township=township,
+        as_of=as_of,
+        part=part,
+        cursor=cursor,
+        limit=limit,
     )
     return CellEnterprisesRead(
-        key=ts.key, indicator=ind.code, township=township, as_of=as_of, total=page.total, reason=page.reason,
-        items=[CellEnterprise(**r.__dict__) for r in page.rows], next_cursor=page.next_cursor,
+        key=ts.key,
+        indicator=ind.code,
+        township=township,
+        as_of=as_of,
+        total=page.total,
+        reason=page.reason,
+        items=[CellEnterprise(**r.__dict__) for r in page.rows],
+        next_cursor=page.next_cursor,
     )
 
 
@@ -227,8 +296,11 @@ XLSX_RESPONSE = file_response(excel.XLSX, "Excel 文件")
 def export_matrix(key: Key, session: SessionDep, principal: Read, as_of: AsOf = None):
     """第一个工作表为完成情况（各乡镇“目标 | 完成”并列，按状态着色），第二个为目标表本身。"""
     m = target_service.progress_matrix(session, actor=principal, key=key, as_of=as_of or date.today())
-    return Response(excel.matrix_xlsx(m), media_type=excel.XLSX,
-                    headers={"Content-Disposition": f"attachment; filename=targets-{key}-progress.xlsx"})
+    return Response(
+        excel.matrix_xlsx(m),
+        media_type=excel.XLSX,
+        headers={"Content-Disposition": f"attachment; filename=targets-{key}-progress.xlsx"},
+    )
 
 
 @router.get(
@@ -240,12 +312,17 @@ def export_matrix(key: Key, session: SessionDep, principal: Read, as_of: AsOf = 
 def table_template(key: Key, session: SessionDep, principal: Read):
     """与附件相同的版式：序号、项目名称、19 个乡镇、总数、完成时限、工信局联系人。"""
     ts = target_service.get_set(session, actor=principal, key=key)
-    return Response(excel.table_xlsx(ts), media_type=excel.XLSX,
-                    headers={"Content-Disposition": f"attachment; filename=targets-{key}.xlsx"})
+    return Response(
+        excel.table_xlsx(ts),
+        media_type=excel.XLSX,
+        headers={"Content-Disposition": f"attachment; filename=targets-{key}.xlsx"},
+    )
 
 
 class ReadingIn(BaseModel):
-    reading: Literal["year_on_year", "month_on_month"] = Field(description="year_on_year 同比 / month_on_month 环比")
+    reading: Literal["year_on_year", "month_on_month"] = Field(
+        description="year_on_year 同比 / month_on_month 环比"
+    )
 
 
 @router.put(
@@ -276,13 +353,25 @@ def _draft_read(session, principal, key: str) -> TargetSetRead:
 )
 def copy_table(key: Key, data: CopyIn, session: SessionDep, principal: Write):
     """全部指标、乡镇分解、分项和统计口径复制到新年度，完成时限顺延到新年度。草稿不在驾驶舱默认显示，发布后生效。"""
-    ts = drafts.copy_as_draft(session, actor=principal, source_key=key, year=data.year, document=data.document,
-                              title=data.title, issued_date=data.issued_date, source="api")
+    ts = drafts.copy_as_draft(
+        session,
+        actor=principal,
+        source_key=key,
+        year=data.year,
+        document=data.document,
+        title=data.title,
+        issued_date=data.issued_date,
+        source="api",
+    )
     return _draft_read(session, principal, ts.key)
 
 
-@router.get("/{key}/measures", summary="可选的统计口径", response_model=list[MeasureRead],
-            responses=responses(401, 403, 404, 422, 429))
+@router.get(
+    "/{key}/measures",
+    summary="可选的统计口径",
+    response_model=list[MeasureRead],
+    responses=responses(401, 403, 404, 422, 429),
+)
 def list_measures(key: Key, session: SessionDep, principal: Read):
     """系统能够从数据统计的口径（指标可选其一，或“不统计”并写明原因）。"""
     ts = target_service.get_set(session, actor=principal, key=key)
@@ -298,8 +387,9 @@ def list_measures(key: Key, session: SessionDep, principal: Read):
 def patch_indicator(key: Key, code: str, data: IndicatorPatch, session: SessionDep, principal: Write):
     """目标数、乡镇分解、分项、完成时限或统计口径（`measure`，或 `not_measured_reason` 表示不统计）。
     错误返回 422，逐项说明行和字段，不写入；已发布的目标表返回 409。"""
-    drafts.update_indicator(session, actor=principal, key=key, code=code,
-                            changes=data.model_dump(exclude_unset=True))
+    drafts.update_indicator(
+        session, actor=principal, key=key, code=code, changes=data.model_dump(exclude_unset=True)
+    )
     return _draft_read(session, principal, key)
 
 

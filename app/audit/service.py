@@ -49,7 +49,10 @@ def record(
         entity_id=str(entity_id),
         enterprise_id=enterprise_id,
         township=township,
-        changes={k: [_plain(x) for x in v] if isinstance(v, list) else _plain(v) for k, v in (changes or {}).items()},
+        changes={
+            k: [_plain(x) for x in v] if isinstance(v, list) else _plain(v)
+            for k, v in (changes or {}).items()
+        },
         note=note,
     )
     session.add(entry)

@@ -147,7 +147,9 @@ def _answers(rule: Rule, day: date, policy_set: PolicySet) -> bool:
     return rule.outlives_period and day > doc.spec.in_force.end
 
 
-def rules_in_force(event_type: str, day: date, policy_set: PolicySet, honour: str | None = None) -> list[Rule]:
+def rules_in_force(
+    event_type: str, day: date, policy_set: PolicySet, honour: str | None = None
+) -> list[Rule]:
     """Rules answering `event_type` (an honour event: of that honour code) on `day`, in file order,
     with superseded rules removed. Looks only at the rules indexed under the event type.
 
@@ -162,9 +164,7 @@ def rules_in_force(event_type: str, day: date, policy_set: PolicySet, honour: st
     }
     # A lapsed document's running entitlement gives way to a document in force that pays the same
     # funder for the same event: the later document carries the entitlement on, never both.
-    current = {
-        (rule.funder, rule.event) for rule in rules if policy_set.document_of(rule.id).in_force(day)
-    }
+    current = {(rule.funder, rule.event) for rule in rules if policy_set.document_of(rule.id).in_force(day)}
     superseded |= {
         rule.id
         for rule in rules
@@ -207,7 +207,9 @@ def _yi(yuan: int) -> str:
     return f"{yuan / 100_000_000:g} 亿元"
 
 
-def _first_crossing(v: "_Verdict", threshold: int, event: SalesMilestoneEvent, facts: EnterpriseFacts) -> None:
+def _first_crossing(
+    v: "_Verdict", threshold: int, event: SalesMilestoneEvent, facts: EnterpriseFacts
+) -> None:
     """首次突破 (the event crosses the threshold, checked by _check_event): never at or above it in any
     earlier recorded year; unknown while years before the records may hide an earlier crossing."""
     years = facts.revenue_by_year
@@ -334,7 +336,10 @@ def _check(rule: Rule, event: Event, facts: EnterpriseFacts, policy_set: PolicyS
                 period = policy_set.document_of(rule.id).spec.in_force
                 if not period.contains(event.date):  # after the document lapsed: the window must
                     # have been running while it was in force
-                    ok = start <= period.end and _add_years(start, c.within_years_of_talent_founding) > period.start
+                    ok = (
+                        start <= period.end
+                        and _add_years(start, c.within_years_of_talent_founding) > period.start
+                    )
         v.need(ok, "talent_founded_date", "未知领军人才来冠创（领）办企业的日期，无法判断是否在3年内")
     return v
 

@@ -27,7 +27,16 @@ def notice_xlsx(session: Session, *, actor: Principal, year: int | None = None) 
     wan = wb.add_format({"num_format": "#,##0.00"})
     title = f"{year} 年" if year else ""
     ws.write_string(0, 0, f"{title}奖补资金拟拨付企业名单（公示）", bold)
-    headers = ["序号", "企业名称", "乡镇（街道）", "认定或事件", "奖补事项", "政策依据", "出资层级", "金额（万元）"]
+    headers = [
+        "序号",
+        "企业名称",
+        "乡镇（街道）",
+        "认定或事件",
+        "奖补事项",
+        "政策依据",
+        "出资层级",
+        "金额（万元）",
+    ]
     for i, h in enumerate(headers):
         ws.write_string(2, i, h, bold)
     names = township_names()
@@ -54,8 +63,24 @@ def notice_xlsx(session: Session, *, actor: Principal, year: int | None = None) 
 
 
 LEDGER_HEADERS = [
-    "编号", "企业名称", "乡镇（街道）", "事件", "事件日期", "奖补事项", "规则", "政策依据", "出资层级", "计算金额（元）",
-    "批准金额（元）", "状态", "资金", "审核意见", "拨付日期", "凭证号", "驳回原因", "计算说明",
+    "编号",
+    "企业名称",
+    "乡镇（街道）",
+    "事件",
+    "事件日期",
+    "奖补事项",
+    "规则",
+    "政策依据",
+    "出资层级",
+    "计算金额（元）",
+    "批准金额（元）",
+    "状态",
+    "资金",
+    "审核意见",
+    "拨付日期",
+    "凭证号",
+    "驳回原因",
+    "计算说明",
 ]
 
 
@@ -106,7 +131,9 @@ def ledger_xlsx(session: Session, *, actor: Principal, filters: LineFilters) -> 
     summary.write_string(0, 1, "笔数", bold)
     summary.write_string(0, 2, "金额（元）", bold)
     for r, status in enumerate(("proposed", "approved", "paid", "rejected"), start=1):
-        summary.write_string(r, 0, STATE_NAMES[status] + ("（按计算金额）" if status in ("proposed", "rejected") else ""))
+        summary.write_string(
+            r, 0, STATE_NAMES[status] + ("（按计算金额）" if status in ("proposed", "rejected") else "")
+        )
         summary.write_number(r, 1, totals[f"{status}_count"])
         summary.write_number(r, 2, totals[f"{status}_yuan"], money)
     summary.set_column(0, 0, 24)

@@ -48,7 +48,9 @@ def _event_errors(exc: ValidationError, data: Mapping, prefix: str) -> list[Fiel
             errors.append(FieldError(f"{prefix}.type", f"{prefix}.type：缺少事件类型（可选：{types}）"))
         elif kind == "union_tag_invalid":
             errors.append(
-                FieldError(f"{prefix}.type", f"{prefix}.type：未知的事件类型“{data.get('type')}”（可选：{types}）")
+                FieldError(
+                    f"{prefix}.type", f"{prefix}.type：未知的事件类型“{data.get('type')}”（可选：{types}）"
+                )
             )
         else:
             rest = [str(p) for p in err["loc"][1:]]  # the first element is the union's tag
@@ -103,7 +105,9 @@ class EnterpriseState:
     lines: list[tuple[str, int | None, str, int]] = field(default_factory=list)  # (rule, event, status, yuan)
     revenue: dict[int, int] = field(default_factory=dict)  # year -> 年销售收入 (registry figures)
 
-    def facts(self, event_date: date, *, event_id: int | None = None, extra: Mapping | None = None) -> EnterpriseFacts:
+    def facts(
+        self, event_date: date, *, event_id: int | None = None, extra: Mapping | None = None
+    ) -> EnterpriseFacts:
         prior: dict[str, int] = defaultdict(int)
         for rule_id, ev, status, yuan in self.lines:
             if status != "rejected" and (event_id is None or ev != event_id):
@@ -134,15 +138,18 @@ def enterprise_states(session: Session, enterprise_ids: Iterable[int]) -> dict[i
     for chunk in (ids[i : i + 5000] for i in range(0, len(ids), 5000)):
         for eid, rule_id, event_id, status, yuan in session.execute(
             select(
-                AwardLine.enterprise_id, AwardLine.rule_id, AwardLine.event_id, AwardLine.status,
+                AwardLine.enterprise_id,
+                AwardLine.rule_id,
+                AwardLine.event_id,
+                AwardLine.status,
                 func.coalesce(AwardLine.amount_yuan, AwardLine.computed_yuan),
             ).where(AwardLine.enterprise_id.in_(chunk))
         ):
             states[eid].lines.append((rule_id, event_id, status, int(yuan)))
         for eid, year, revenue in session.execute(
-            select(EnterpriseFigure.enterprise_id, EnterpriseFigure.year, EnterpriseFigure.revenue_yuan).where(
-                EnterpriseFigure.enterprise_id.in_(chunk), EnterpriseFigure.revenue_yuan.is_not(None)
-            )
+            select(
+                EnterpriseFigure.enterprise_id, EnterpriseFigure.year, EnterpriseFigure.revenue_yuan
+            ).where(EnterpriseFigure.enterprise_id.in_(chunk), EnterpriseFigure.revenue_yuan.is_not(None))
         ):
             states[eid].revenue[year] = int(revenue)
     return states

@@ -42,11 +42,15 @@ TARGET_EVENTS: dict[str, tuple[dict[str, Any], str]] = {
     "xiaoshenggui_pool": ({"type": "first_above_scale"}, "“小升规”培育库企业均首次升规"),
     "gazelle": ({"type": "honour", "honour": "gazelle", "level": "provincial", "outcome": "new"}, ""),
     "cluster_city": ({"type": "honour", "honour": "cluster", "level": "city", "outcome": "new"}, ""),
-    "cluster_provincial": ({"type": "honour", "honour": "cluster", "level": "provincial", "outcome": "new"}, ""),
+    "cluster_provincial": (
+        {"type": "honour", "honour": "cluster", "level": "provincial", "outcome": "new"},
+        "",
+    ),
     "cluster_national": ({"type": "honour", "honour": "cluster", "level": "national", "outcome": "new"}, ""),
     "high_tech": ({"type": "honour", "honour": "high_tech", "level": "national", "outcome": "new"}, ""),
     "one_tech_rd_center": (
-        {"type": "honour", "honour": "one_tech_rd_center", "level": "provincial", "outcome": "new"}, ""
+        {"type": "honour", "honour": "one_tech_rd_center", "level": "provincial", "outcome": "new"},
+        "",
     ),
     "two_integration_pool": (
         {"type": "honour", "honour": "two_integration", "level": "city", "outcome": "new"},
@@ -163,8 +167,11 @@ def candidate_scenarios(
     events, errors = [], []
     for i, c in enumerate(candidates):
         data = {
-            "type": "honour", "honour": c.get("honour"), "level": c.get("level"),
-            "outcome": c.get("outcome") or "new", "date": c.get("date") or date(year, 12, 31),
+            "type": "honour",
+            "honour": c.get("honour"),
+            "level": c.get("level"),
+            "outcome": c.get("outcome") or "new",
+            "date": c.get("date") or date(year, 12, 31),
         }
         try:
             events.append((c["enterprise_id"], award_facts.parse_event_data(data, prefix=f"candidates[{i}]")))
@@ -182,15 +189,13 @@ def candidate_scenarios(
     if missing:
         raise NotFound(f"未找到企业 {'、'.join(map(str, missing[:20]))}")
     states = award_facts.enterprise_states(session, ids)
-    return [
-        Scenario(names[eid], event, states[eid].facts(event.date), 1)
-        for eid, event in events
-    ]
+    return [Scenario(names[eid], event, states[eid].facts(event.date), 1) for eid, event in events]
 
 
 def _fund_for(line, balances: list[fund_service.FundBalance]):
     candidates = [
-        b for b in balances
+        b
+        for b in balances
         if b.fund.funder == line.funder
         and b.fund.period_start <= line.event_date <= b.fund.period_end
         and b.fund.document_code in (None, line.document_code)
@@ -236,7 +241,9 @@ def run(
         if b.fund.yearly and year is not None:
             remaining = next((y.remaining_yuan for y in b.years if y.year == year), 0)
             name = f"{name}（{year} 年额度）"
-        by_fund[b.fund.id] = FundCost(b.fund.id, b.fund.code, name, b.fund.funder, remaining, b.proposed_yuan, 0)
+        by_fund[b.fund.id] = FundCost(
+            b.fund.id, b.fund.code, name, b.fund.funder, remaining, b.proposed_yuan, 0
+        )
     for sc in scenarios:
         try:
             result = compute(sc.event, sc.facts, ps, overrides=overrides)
@@ -247,16 +254,33 @@ def run(
         described = award_facts.describe_event(sc.event.model_dump(mode="json"))
         for line in result.lines:
             out.rows.append(
-                Row(sc.source, described, sc.count, line.rule_id, line.document, line.clause, line.funder,
-                    line.fund_id, line.amount_yuan, line.overridden)
+                Row(
+                    sc.source,
+                    described,
+                    sc.count,
+                    line.rule_id,
+                    line.document,
+                    line.clause,
+                    line.funder,
+                    line.fund_id,
+                    line.amount_yuan,
+                    line.overridden,
+                )
             )
             total = line.amount_yuan * sc.count
             by_funder[line.funder] += total
             match = _fund_for(_Dated(line.funder, line.document_code, line.fund_id, sc.event.date), balances)
             key: int | str = match.fund.id if match else f"none:{line.funder}"
             if key not in by_fund:
-                by_fund[key] = FundCost(None, None, f"{FUNDER_NAMES[line.funder]}（未设资金）", line.funder,
-                                        None, unfunded_proposed.get(line.funder, 0), 0)
+                by_fund[key] = FundCost(
+                    None,
+                    None,
+                    f"{FUNDER_NAMES[line.funder]}（未设资金）",
+                    line.funder,
+                    None,
+                    unfunded_proposed.get(line.funder, 0),
+                    0,
+                )
             by_fund[key].forecast_yuan += total
         for nc in result.not_computable:
             out.not_computable.append((sc.source, nc.rule_id, nc.reason))
@@ -267,7 +291,11 @@ def run(
 
 def _check_overrides(overrides: Mapping[str, Decimal], ps: PolicySet) -> None:
     rules = ps.rules
-    errors = [FieldError(f"overrides.{rid}", f"overrides.{rid}：没有这条规则") for rid in overrides if rid not in rules]
+    errors = [
+        FieldError(f"overrides.{rid}", f"overrides.{rid}：没有这条规则")
+        for rid in overrides
+        if rid not in rules
+    ]
     if errors:
         raise ValidationFailed(errors)
 
@@ -289,8 +317,11 @@ class ForecastOutcome:
                 f: self.what_if.by_funder.get(f, 0) - self.base.by_funder.get(f, 0) for f in sorted(funders)
             },
             "by_fund": [
-                {"fund_id": f.fund_id, "name": f.name,
-                 "difference_yuan": f.forecast_yuan - base_funds.get((f.fund_id, f.name), 0)}
+                {
+                    "fund_id": f.fund_id,
+                    "name": f.name,
+                    "difference_yuan": f.forecast_yuan - base_funds.get((f.fund_id, f.name), 0),
+                }
                 for f in self.what_if.by_fund
             ],
         }
@@ -304,8 +335,11 @@ def unfunded_proposed(session: Session, *, actor: Principal) -> dict[str, int]:
     from app.awards.models import AwardLine, Fund
 
     payable = exists(select(Fund.id).where(fund_service._proposed_for(Fund)))
-    stmt = (select(AwardLine.funder, func.coalesce(func.sum(AwardLine.computed_yuan), 0))
-            .where(AwardLine.status == "proposed", ~payable).group_by(AwardLine.funder))
+    stmt = (
+        select(AwardLine.funder, func.coalesce(func.sum(AwardLine.computed_yuan), 0))
+        .where(AwardLine.status == "proposed", ~payable)
+        .group_by(AwardLine.funder)
+    )
     return {f: int(v) for f, v in session.execute(stmt)}
 
 
@@ -338,6 +372,8 @@ def forecast(
         base.assumptions.insert(0, TARGET_FACTS_TEXT)
     what_if = None
     if overrides:
-        what_if = run(scenarios, balances, overrides=overrides, policy_set=ps, unfunded_proposed=unfunded, year=year)
+        what_if = run(
+            scenarios, balances, overrides=overrides, policy_set=ps, unfunded_proposed=unfunded, year=year
+        )
         what_if.not_forecast, what_if.assumptions = skipped, base.assumptions
     return ForecastOutcome(base, what_if, overrides)

@@ -25,7 +25,16 @@ from app.errors import AppError, Conflict, FieldError, Forbidden, NotFound, Vali
 from app.policies import store as policy_store
 from app.policies.schema import FUNDER_NAMES
 
-FUND_FIELDS = ("code", "name", "funder", "document_code", "clause", "period_start", "period_end", "budget_yuan")
+FUND_FIELDS = (
+    "code",
+    "name",
+    "funder",
+    "document_code",
+    "clause",
+    "period_start",
+    "period_end",
+    "budget_yuan",
+)
 
 
 class FundExhausted(AppError):
@@ -102,7 +111,9 @@ def get(session: Session, fund_id: int) -> Fund:
 def entries(session: Session, fund_id: int, *, limit: int = 500) -> list[FundEntry]:
     get(session, fund_id)
     return list(
-        session.scalars(select(FundEntry).where(FundEntry.fund_id == fund_id).order_by(FundEntry.id.desc()).limit(limit))
+        session.scalars(
+            select(FundEntry).where(FundEntry.fund_id == fund_id).order_by(FundEntry.id.desc()).limit(limit)
+        )
     )
 
 
@@ -114,10 +125,24 @@ def _check_period(start: date, end: date) -> None:
         raise ValidationFailed.one("period_end", "资金期间的结束日期不能早于开始日期")
 
 
-def _entry(session: Session, fund: Fund, kind: str, amount: int, actor: Principal, *, line_id=None, note=None,
-           year: int | None = None):
+def _entry(
+    session: Session,
+    fund: Fund,
+    kind: str,
+    amount: int,
+    actor: Principal,
+    *,
+    line_id=None,
+    note=None,
+    year: int | None = None,
+):
     entry = FundEntry(
-        fund_id=fund.id, kind=kind, amount_yuan=amount, award_line_id=line_id, note=note, actor_name=actor.name,
+        fund_id=fund.id,
+        kind=kind,
+        amount_yuan=amount,
+        award_line_id=line_id,
+        note=note,
+        actor_name=actor.name,
         year=year,
     )
     session.add(entry)
@@ -148,26 +173,64 @@ def create(
         code = f"{funder}.{period_start.year}-{period_end.year}.{session.scalar(select(func.count(Fund.id))) + 1}"
     if session.scalar(select(Fund.id).where(Fund.code == code)):
         raise Conflict("资金代码已存在", errors=[FieldError("code", f"资金代码 {code} 已存在")])
-    fund = open_fund(session, actor, code=code, name=name, funder=funder, document_code=document_code, clause=clause,
-                     period_start=period_start, period_end=period_end, amount_yuan=amount_yuan, yearly=yearly,
-                     note=note or "预算安排")
+    fund = open_fund(
+        session,
+        actor,
+        code=code,
+        name=name,
+        funder=funder,
+        document_code=document_code,
+        clause=clause,
+        period_start=period_start,
+        period_end=period_end,
+        amount_yuan=amount_yuan,
+        yearly=yearly,
+        note=note or "预算安排",
+    )
     audit.record(
-        session, actor=actor, action="create", entity_type="fund", entity_id=fund.id,
-        changes={k: [None, v] for k, v in audit.snapshot(fund, FUND_FIELDS + (("yearly",) if yearly else ())).items()
-                 if v is not None}, note=note,
+        session,
+        actor=actor,
+        action="create",
+        entity_type="fund",
+        entity_id=fund.id,
+        changes={
+            k: [None, v]
+            for k, v in audit.snapshot(fund, FUND_FIELDS + (("yearly",) if yearly else ())).items()
+            if v is not None
+        },
+        note=note,
     )
     return fund
 
 
-def open_fund(session: Session, actor: Principal, *, code: str, name: str, funder: str, document_code: str | None,
-              clause: str | None, period_start: date, period_end: date, amount_yuan: int, yearly: bool,
-              note: str) -> Fund:
+def open_fund(
+    session: Session,
+    actor: Principal,
+    *,
+    code: str,
+    name: str,
+    funder: str,
+    document_code: str | None,
+    clause: str | None,
+    period_start: date,
+    period_end: date,
+    amount_yuan: int,
+    yearly: bool,
+    note: str,
+) -> Fund:
     """The fund row with its allocation on the ledger — for a yearly fund one envelope of `amount_yuan` and one
     allocation per calendar year of the period. The caller checks permissions and audits."""
     years = list(range(period_start.year, period_end.year + 1)) if yearly else []
     fund = Fund(
-        code=code, name=name, funder=funder, document_code=document_code, clause=clause,
-        period_start=period_start, period_end=period_end, budget_yuan=amount_yuan * (len(years) or 1), drawn_yuan=0,
+        code=code,
+        name=name,
+        funder=funder,
+        document_code=document_code,
+        clause=clause,
+        period_start=period_start,
+        period_end=period_end,
+        budget_yuan=amount_yuan * (len(years) or 1),
+        drawn_yuan=0,
         yearly=yearly,
     )
     session.add(fund)
@@ -212,7 +275,9 @@ def update_fund(
     if delta:
         fund.updated_at = utcnow()
         session.flush()
-        audit.record(session, actor=actor, action="update", entity_type="fund", entity_id=fund.id, changes=delta)
+        audit.record(
+            session, actor=actor, action="update", entity_type="fund", entity_id=fund.id, changes=delta
+        )
     return fund
 
 
@@ -225,10 +290,19 @@ def _fit_years(session: Session, actor: Principal, fund: Fund, start: date, end:
         row = rows[y]
         if row.drawn_yuan:
             raise ValidationFailed.one(
-                "period_start", f"{y} 年额度已支用 {row.drawn_yuan:,} 元，资金期间不能不含 {y} 年")
+                "period_start", f"{y} 年额度已支用 {row.drawn_yuan:,} 元，资金期间不能不含 {y} 年"
+            )
         if row.budget_yuan:
             fund.budget_yuan -= row.budget_yuan
-            _entry(session, fund, "adjustment", -row.budget_yuan, actor, note=f"资金期间不再含 {y} 年，取消该年额度", year=y)
+            _entry(
+                session,
+                fund,
+                "adjustment",
+                -row.budget_yuan,
+                actor,
+                note=f"资金期间不再含 {y} 年，取消该年额度",
+                year=y,
+            )
         session.delete(row)
     for y in sorted(wanted - set(rows)):
         session.add(FundYear(fund_id=fund.id, year=y, budget_yuan=0, drawn_yuan=0))
@@ -239,17 +313,26 @@ def _year_row(session: Session, fund: Fund, year: int | None, field_name: str = 
     if year is None:
         raise ValidationFailed.one(field_name, f"资金“{fund.name}”按年设额度，请填写年度")
     row = session.scalar(
-        select(FundYear).where(FundYear.fund_id == fund.id, FundYear.year == year).with_for_update()
+        select(FundYear)
+        .where(FundYear.fund_id == fund.id, FundYear.year == year)
+        .with_for_update()
         .execution_options(populate_existing=True)
     )
     if row is None:
         raise ValidationFailed.one(
-            field_name, f"资金“{fund.name}”没有 {year} 年的额度（期间 {fund.period_start}—{fund.period_end}）")
+            field_name, f"资金“{fund.name}”没有 {year} 年的额度（期间 {fund.period_start}—{fund.period_end}）"
+        )
     return row
 
 
 def set_year_budget(
-    session: Session, *, actor: Principal, fund_id: int, budget_yuan: int, reason: str, year: int | None = None
+    session: Session,
+    *,
+    actor: Principal,
+    fund_id: int,
+    budget_yuan: int,
+    reason: str,
+    year: int | None = None,
 ) -> FundEntry:
     """预算调整: set a year's budget of a yearly fund (or a fund's whole budget) — raise or lower it, never below
     what is already drawn (that year). A ledger entry of kind `adjustment` carries the signed change and the
@@ -267,7 +350,9 @@ def set_year_budget(
         errors.append(FieldError("reason", "请填写调整理由（如 县政府常务会议纪要）"))
     if errors:
         raise ValidationFailed(errors)
-    fund = session.scalar(select(Fund).where(Fund.id == fund_id).with_for_update().execution_options(populate_existing=True))
+    fund = session.scalar(
+        select(Fund).where(Fund.id == fund_id).with_for_update().execution_options(populate_existing=True)
+    )
     if fund is None:
         raise NotFound("未找到该资金")
     if fund.yearly:
@@ -275,7 +360,9 @@ def set_year_budget(
         before, drawn, what = row.budget_yuan, row.drawn_yuan, f"{year} 年额度"
     else:
         if year is not None:
-            raise ValidationFailed.one("year", f"资金“{fund.name}”不按年设额度，调整的是整个期间的预算，不填年度")
+            raise ValidationFailed.one(
+                "year", f"资金“{fund.name}”不按年设额度，调整的是整个期间的预算，不填年度"
+            )
         row, before, drawn, what = None, fund.budget_yuan, fund.drawn_yuan, "预算"
     if budget_yuan < drawn:
         raise ValidationFailed.one(
@@ -294,8 +381,15 @@ def set_year_budget(
     changes = {"budget_yuan": [fund_before, fund.budget_yuan]}
     if row is not None:
         changes = {"year": [None, year], "year_budget_yuan": [before, budget_yuan], **changes}
-    audit.record(session, actor=actor, action="adjust_budget", entity_type="fund", entity_id=fund.id,
-                 changes=changes, note=f"{what}：{reason}")
+    audit.record(
+        session,
+        actor=actor,
+        action="adjust_budget",
+        entity_type="fund",
+        entity_id=fund.id,
+        changes=changes,
+        note=f"{what}：{reason}",
+    )
     return entry
 
 
@@ -326,8 +420,13 @@ def top_up(
     entry = _entry(session, fund, "top_up", amount_yuan, actor, note=note, year=year)
     session.flush()
     audit.record(
-        session, actor=actor, action="top_up", entity_type="fund", entity_id=fund.id,
-        changes={"budget_yuan": [before, before + amount_yuan]}, note=note,
+        session,
+        actor=actor,
+        action="top_up",
+        entity_type="fund",
+        entity_id=fund.id,
+        changes={"budget_yuan": [before, before + amount_yuan]},
+        note=note,
     )
     return entry
 
@@ -342,11 +441,18 @@ def ensure_policy_funds(session: Session, actor: Principal) -> list[Fund]:
                 continue
             created.append(
                 create(
-                    session, actor=actor, code=f.id,
+                    session,
+                    actor=actor,
+                    code=f.id,
                     name=f"{FUNDER_NAMES[f.funder]}财政 {doc.number} {f.clause}",
-                    funder=f.funder, document_code=doc.code, clause=f.clause,
-                    period_start=f.period.start, period_end=f.period.end, amount_yuan=f.amount_yuan,
-                    note=f"{doc.number} {f.clause}：{f.clause_text}", yearly=f.yearly,
+                    funder=f.funder,
+                    document_code=doc.code,
+                    clause=f.clause,
+                    period_start=f.period.start,
+                    period_end=f.period.end,
+                    amount_yuan=f.amount_yuan,
+                    note=f"{doc.number} {f.clause}：{f.clause_text}",
+                    yearly=f.yearly,
                 )
             )
     return created
@@ -367,7 +473,8 @@ def choose(session: Session, line: AwardLine, fund_id: int | None) -> Fund | Non
             raise ValidationFailed.one("fund_id", f"未找到资金 {fund_id}")
         if fund.funder != line.funder:
             raise ValidationFailed.one(
-                "fund_id", f"资金“{fund.name}”为{FUNDER_NAMES[fund.funder]}资金，不能支付{FUNDER_NAMES[line.funder]}奖补"
+                "fund_id",
+                f"资金“{fund.name}”为{FUNDER_NAMES[fund.funder]}资金，不能支付{FUNDER_NAMES[line.funder]}奖补",
             )
         if not fund.period_start <= line.event_date <= fund.period_end:
             raise ValidationFailed.one(
@@ -424,7 +531,9 @@ def draw(session: Session, *, actor: Principal, fund: Fund, amount: int, line: A
     if new_drawn is None:
         raise FundExhausted(locked, amount, locked.budget_yuan - locked.drawn_yuan)
     session.expire(locked, ["drawn_yuan", "updated_at"])
-    return _entry(session, locked, "draw", amount, actor, line_id=line.id, note=f"批准奖补 {line.id}", year=year)
+    return _entry(
+        session, locked, "draw", amount, actor, line_id=line.id, note=f"批准奖补 {line.id}", year=year
+    )
 
 
 def draw_year(session: Session, fund: Fund, amount: int, on: date, *, field_name: str) -> int | None:
@@ -446,15 +555,24 @@ def draw_year(session: Session, fund: Fund, amount: int, on: date, *, field_name
     return on.year
 
 
-def release(session: Session, *, actor: Principal, fund_id: int, amount: int, line: AwardLine, note: str) -> FundEntry:
+def release(
+    session: Session, *, actor: Principal, fund_id: int, amount: int, line: AwardLine, note: str
+) -> FundEntry:
     """Give back what an approval drew (the line was rejected before payment)."""
     fund = session.scalar(select(Fund).where(Fund.id == fund_id).with_for_update())
     year = None
     if fund.yearly:
-        year = session.scalar(
-            select(FundEntry.year).where(FundEntry.award_line_id == line.id, FundEntry.kind == "draw",
-                                         FundEntry.fund_id == fund_id).order_by(FundEntry.id.desc()).limit(1)
-        ) or line.event_date.year
+        year = (
+            session.scalar(
+                select(FundEntry.year)
+                .where(
+                    FundEntry.award_line_id == line.id, FundEntry.kind == "draw", FundEntry.fund_id == fund_id
+                )
+                .order_by(FundEntry.id.desc())
+                .limit(1)
+            )
+            or line.event_date.year
+        )
         session.execute(
             update(FundYear)
             .where(FundYear.fund_id == fund_id, FundYear.year == year)
@@ -478,8 +596,13 @@ def ledger_check(session: Session) -> dict[int, dict]:
     net = (
         select(
             func.coalesce(
-                func.sum(case((FundEntry.kind.in_(("draw", *SPENDING_KINDS)), FundEntry.amount_yuan),
-                              (FundEntry.kind == "release", -FundEntry.amount_yuan), else_=0)),
+                func.sum(
+                    case(
+                        (FundEntry.kind.in_(("draw", *SPENDING_KINDS)), FundEntry.amount_yuan),
+                        (FundEntry.kind == "release", -FundEntry.amount_yuan),
+                        else_=0,
+                    )
+                ),
                 0,
             )
         )
@@ -487,7 +610,11 @@ def ledger_check(session: Session) -> dict[int, dict]:
         .scalar_subquery()
     )
     budget = (
-        select(func.coalesce(func.sum(case((FundEntry.kind.in_(BUDGET_KINDS), FundEntry.amount_yuan), else_=0)), 0))
+        select(
+            func.coalesce(
+                func.sum(case((FundEntry.kind.in_(BUDGET_KINDS), FundEntry.amount_yuan), else_=0)), 0
+            )
+        )
         .where(FundEntry.fund_id == Fund.id)
         .scalar_subquery()
     )
@@ -499,11 +626,18 @@ def ledger_check(session: Session) -> dict[int, dict]:
     year_budget = select(func.sum(FundYear.budget_yuan)).where(FundYear.fund_id == Fund.id).scalar_subquery()
     year_drawn = select(func.sum(FundYear.drawn_yuan)).where(FundYear.fund_id == Fund.id).scalar_subquery()
     return {
-        fid: {"budget_yuan": b, "ledger_budget_yuan": int(lb), "drawn_yuan": d, "ledger_net_drawn_yuan": int(n),
-              "lines_yuan": int(ln), "years_budget_yuan": None if yb is None else int(yb),
-              "years_drawn_yuan": None if yd is None else int(yd)}
+        fid: {
+            "budget_yuan": b,
+            "ledger_budget_yuan": int(lb),
+            "drawn_yuan": d,
+            "ledger_net_drawn_yuan": int(n),
+            "lines_yuan": int(ln),
+            "years_budget_yuan": None if yb is None else int(yb),
+            "years_drawn_yuan": None if yd is None else int(yd),
+        }
         for fid, b, lb, d, n, ln, yb, yd in session.execute(
-            select(Fund.id, Fund.budget_yuan, budget, Fund.drawn_yuan, net, lines, year_budget, year_drawn))
+            select(Fund.id, Fund.budget_yuan, budget, Fund.drawn_yuan, net, lines, year_budget, year_drawn)
+        )
     }
 
 

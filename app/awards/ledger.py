@@ -21,7 +21,9 @@ def subject_of(line: AwardLine) -> str:
     return rule.subject if rule is not None else EVENT_TYPE_NAMES.get(line.event_type, line.event_type)
 
 
-def notice_rows(session: Session, *, actor: Principal, year: int | None = None) -> list[tuple[AwardLine, str, str]]:
+def notice_rows(
+    session: Session, *, actor: Principal, year: int | None = None
+) -> list[tuple[AwardLine, str, str]]:
     """Approved (and paid) awards for public notice (公示), by township order then enterprise."""
     rows, _ = _all(session, actor, LineFilters(status=["approved", "paid"], year=year))
     return rows
@@ -33,7 +35,9 @@ def _all(session, actor, filters: LineFilters):
     return [tuple(r) for r in session.execute(stmt)], None
 
 
-def ledger_rows(session: Session, *, actor: Principal, filters: LineFilters) -> list[tuple[AwardLine, str, str]]:
+def ledger_rows(
+    session: Session, *, actor: Principal, filters: LineFilters
+) -> list[tuple[AwardLine, str, str]]:
     return _all(session, actor, filters)[0]
 
 
@@ -59,8 +63,9 @@ def status_at(as_of: date | None):
     )
 
 
-def ledger_totals(session: Session, *, actor: Principal, filters: LineFilters | None = None,
-                  as_of: date | None = None) -> dict[str, int]:
+def ledger_totals(
+    session: Session, *, actor: Principal, filters: LineFilters | None = None, as_of: date | None = None
+) -> dict[str, int]:
     """Totals of the ledger by state, in one query: proposed at their caps, the rest at the granted amount. With
     `as_of`, each line in the state it was in at the end of that day (a past year's evaluation); a line computed
     later for an event of the period counts as proposed then, since the event had happened."""
@@ -68,9 +73,20 @@ def ledger_totals(session: Session, *, actor: Principal, filters: LineFilters | 
         status = status_at(as_of)
         rows = session.execute(
             filtered_lines(actor, filters or LineFilters())
-            .with_only_columns(status, func.count(AwardLine.id),
-                               func.coalesce(func.sum(case((status.in_(("approved", "paid")), AwardLine.amount_yuan),
-                                                           else_=AwardLine.computed_yuan)), 0), maintain_column_froms=True)
+            .with_only_columns(
+                status,
+                func.count(AwardLine.id),
+                func.coalesce(
+                    func.sum(
+                        case(
+                            (status.in_(("approved", "paid")), AwardLine.amount_yuan),
+                            else_=AwardLine.computed_yuan,
+                        )
+                    ),
+                    0,
+                ),
+                maintain_column_froms=True,
+            )
             .group_by(status)
         ).all()
         out = {f"{s}_{k}": 0 for s in ("proposed", "approved", "paid", "rejected") for k in ("count", "yuan")}
@@ -98,7 +114,12 @@ def totals_by_year_funder(session: Session, *, actor: Principal) -> list[tuple[i
     actor.require("awards:read")
     year = extract("year", AwardLine.event_date)
     stmt = (
-        select(year, AwardLine.funder, AwardLine.status, func.sum(func.coalesce(AwardLine.amount_yuan, AwardLine.computed_yuan)))
+        select(
+            year,
+            AwardLine.funder,
+            AwardLine.status,
+            func.sum(func.coalesce(AwardLine.amount_yuan, AwardLine.computed_yuan)),
+        )
         .join(Enterprise, visible_lines(actor))
         .group_by(year, AwardLine.funder, AwardLine.status)
         .order_by(year)

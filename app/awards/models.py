@@ -34,8 +34,15 @@ FUND_ENTRY_KINDS = ("allocation", "top_up", "draw", "release", "audit_fee", "act
 # Non-award spending (冠政发〔2022〕9号 五（四）: the yearly third-party audit's fee is paid from the fund;
 # 培育行动经费) is recorded by app.evaluation.spending as entries of its own kinds.
 SPENDING_KINDS = ("audit_fee", "action_cost")
-FUND_ENTRY_NAMES = {"allocation": "预算安排", "top_up": "追加", "draw": "批准支出", "release": "驳回退回",
-                    "audit_fee": "第三方审计费用", "action_cost": "培育行动经费", "adjustment": "预算调整"}
+FUND_ENTRY_NAMES = {
+    "allocation": "预算安排",
+    "top_up": "追加",
+    "draw": "批准支出",
+    "release": "驳回退回",
+    "audit_fee": "第三方审计费用",
+    "action_cost": "培育行动经费",
+    "adjustment": "预算调整",
+}
 # Kinds that change a fund's budget; an `adjustment` (预算调整) carries the signed change (a cut is negative).
 BUDGET_KINDS = ("allocation", "top_up", "adjustment")
 
@@ -146,7 +153,8 @@ class FundEntry(Base):
     __tablename__ = "fund_entry"
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('allocation','top_up','draw','release','audit_fee','action_cost','adjustment')", name="kind"
+            "kind IN ('allocation','top_up','draw','release','audit_fee','action_cost','adjustment')",
+            name="kind",
         ),
         CheckConstraint("amount_yuan >= 0 OR kind = 'adjustment'", name="amount_nonneg"),
     )
@@ -159,7 +167,9 @@ class FundEntry(Base):
         ForeignKey("award_line.id", ondelete="SET NULL"), nullable=True, index=True
     )
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
-    entry_date: Mapped[date | None] = mapped_column(Date, nullable=True)  # the spending's date (non-award kinds)
+    entry_date: Mapped[date | None] = mapped_column(
+        Date, nullable=True
+    )  # the spending's date (non-award kinds)
     year: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the envelope year of a yearly fund
     actor_name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -176,7 +186,8 @@ class AwardLine(Base):
         CheckConstraint("kind IN ('fixed','up_to','computed')", name="kind"),
         CheckConstraint("computed_yuan >= 0", name="computed_nonneg"),
         CheckConstraint(
-            "amount_yuan IS NULL OR (amount_yuan >= 0 AND amount_yuan <= computed_yuan)", name="amount_within_cap"
+            "amount_yuan IS NULL OR (amount_yuan >= 0 AND amount_yuan <= computed_yuan)",
+            name="amount_within_cap",
         ),
         Index("ix_award_line_status_id", "status", "id"),
         Index("ix_award_line_event_date", "event_date"),

@@ -91,9 +91,7 @@ def batch_preview(session: Session, *, actor: Principal, items: list[Mapping[str
     states: dict[int, EnterpriseState] = {}
     if wanted:
         visible = set(
-            session.scalars(
-                select(Enterprise.id).where(Enterprise.id.in_(wanted), visible_to(actor))
-            )
+            session.scalars(select(Enterprise.id).where(Enterprise.id.in_(wanted), visible_to(actor)))
         )
         missing = sorted(wanted - visible)
         if missing:
@@ -128,7 +126,10 @@ def _store_snapshots(session: Session, ps: PolicySet) -> None:
         if version not in stored:
             session.add(
                 PolicySnapshot(
-                    version=version, document_code=doc.code, file_name=f"{doc.code}.yaml", content=doc.text,
+                    version=version,
+                    document_code=doc.code,
+                    file_name=f"{doc.code}.yaml",
+                    content=doc.text,
                 )
             )
     session.flush()
@@ -138,8 +139,13 @@ def _audit_rows(actor: Principal, rows: list[dict]) -> list[dict]:
     now = utcnow()
     return [
         {
-            "at": now, "actor_kind": actor.kind, "actor_id": actor.id, "actor_name": actor.name,
-            "note": None, **r, "entity_id": str(r["entity_id"]),
+            "at": now,
+            "actor_kind": actor.kind,
+            "actor_id": actor.id,
+            "actor_name": actor.name,
+            "note": None,
+            **r,
+            "entity_id": str(r["entity_id"]),
         }
         for r in rows
     ]
@@ -173,7 +179,9 @@ def _propose(session: Session, *, actor: Principal, events: list[StoredEvent], n
             if state.has_line(line.rule_id, ev.id):
                 proposal.existing += 1
                 continue
-            if getattr(ps.rules[line.rule_id].amount, "one_off", False) and state.granted_before(line.rule_id, ev.id):
+            if getattr(ps.rules[line.rule_id].amount, "one_off", False) and state.granted_before(
+                line.rule_id, ev.id
+            ):
                 proposal.skipped.append(line.rule_id)
                 continue
             if line.amount_yuan == 0:  # a cumulative cap used up: nothing to grant (yet)
@@ -182,12 +190,24 @@ def _propose(session: Session, *, actor: Principal, events: list[StoredEvent], n
             state.lines.append((line.rule_id, ev.id, "proposed", line.amount_yuan))
             rows.append(
                 {
-                    "enterprise_id": ev.enterprise_id, "event_id": ev.id, "event_type": event.type,
-                    "event_date": event.date, "rule_id": line.rule_id, "document_code": line.document_code,
-                    "document": line.document, "document_version": line.document_version, "clause": line.clause,
-                    "funder": line.funder, "kind": line.kind, "ceiling": line.ceiling,
-                    "computed_yuan": line.amount_yuan, "amount_yuan": None, "explanation": line.explanation,
-                    "status": "proposed", "created_at": now, "updated_at": now,
+                    "enterprise_id": ev.enterprise_id,
+                    "event_id": ev.id,
+                    "event_type": event.type,
+                    "event_date": event.date,
+                    "rule_id": line.rule_id,
+                    "document_code": line.document_code,
+                    "document": line.document,
+                    "document_version": line.document_version,
+                    "clause": line.clause,
+                    "funder": line.funder,
+                    "kind": line.kind,
+                    "ceiling": line.ceiling,
+                    "computed_yuan": line.amount_yuan,
+                    "amount_yuan": None,
+                    "explanation": line.explanation,
+                    "status": "proposed",
+                    "created_at": now,
+                    "updated_at": now,
                     "receipt": {
                         "rule_id": line.rule_id,
                         "document_version": line.document_version,
@@ -208,10 +228,14 @@ def _propose(session: Session, *, actor: Principal, events: list[StoredEvent], n
             owner.line_ids.append(line_id)
             audit_rows.append(
                 {
-                    "action": "propose", "entity_type": "award_line", "entity_id": line_id,
-                    "enterprise_id": row["enterprise_id"], "township": states[row["enterprise_id"]].enterprise.township,
+                    "action": "propose",
+                    "entity_type": "award_line",
+                    "entity_id": line_id,
+                    "enterprise_id": row["enterprise_id"],
+                    "township": states[row["enterprise_id"]].enterprise.township,
                     "changes": {
-                        "rule_id": [None, row["rule_id"]], "computed_yuan": [None, row["computed_yuan"]],
+                        "rule_id": [None, row["rule_id"]],
+                        "computed_yuan": [None, row["computed_yuan"]],
                         "status": [None, "proposed"],
                     },
                     "note": note,
@@ -233,16 +257,22 @@ def _insert_lines(session: Session, rows: list[dict]) -> list[int]:
     if session.get_bind().dialect.name == "postgresql":
         for i in range(0, len(rows), 5000):
             chunk = rows[i : i + 5000]
-            new = list(session.scalars(
-                text("SELECT nextval(pg_get_serial_sequence('award_line', 'id')) FROM generate_series(1, :n)"),
-                {"n": len(chunk)},
-            ))
+            new = list(
+                session.scalars(
+                    text(
+                        "SELECT nextval(pg_get_serial_sequence('award_line', 'id')) FROM generate_series(1, :n)"
+                    ),
+                    {"n": len(chunk)},
+                )
+            )
             session.execute(insert(AwardLine), [{**r, "id": n} for r, n in zip(chunk, new, strict=True)])
             ids.extend(new)
         return ids
     for i in range(0, len(rows), 2000):
         ids.extend(
-            session.scalars(insert(AwardLine).returning(AwardLine.id, sort_by_parameter_order=True), rows[i : i + 2000])
+            session.scalars(
+                insert(AwardLine).returning(AwardLine.id, sort_by_parameter_order=True), rows[i : i + 2000]
+            )
         )
     return ids
 
@@ -280,7 +310,8 @@ def record_event(
     parsed = parse_event_data(event)
     if parsed.type == "honour":
         raise ValidationFailed.one(
-            "event.type", "event.type：认定请在企业的“认定”中记录（POST /api/v1/enterprises/{id}/honours），系统会自动生成奖补"
+            "event.type",
+            "event.type：认定请在企业的“认定”中记录（POST /api/v1/enterprises/{id}/honours），系统会自动生成奖补",
         )
     if parsed.type == "strong_town":
         raise ValidationFailed.one("event.type", "event.type：强镇评选是乡镇（街道）的事件，不能记在企业上")
@@ -297,29 +328,50 @@ def record_event(
                 code="duplicate_event",
             )
     key = event_key(parsed)
-    if session.scalar(select(EnterpriseEvent.id).where(EnterpriseEvent.enterprise_id == ent.id, EnterpriseEvent.event_key == key)):
+    if session.scalar(
+        select(EnterpriseEvent.id).where(
+            EnterpriseEvent.enterprise_id == ent.id, EnterpriseEvent.event_key == key
+        )
+    ):
         raise Conflict(
             "该事件已记录过（类型、日期和各项数值均相同）",
             errors=[FieldError("event", "同一企业的相同事件已记录")],
             code="duplicate_event",
         )
     row = _new_event(session, actor=actor, ent=ent, event=parsed, key=key, facts=facts, note=note)
-    proposal = _propose(session, actor=actor, events=[_stored_event(row)], note="记录事件后按政策自动生成（免申即享）")[0]
-    warnings = coverage.event_warnings(policy_store.current(session), parsed.type, parsed.date, EVENT_TYPE_NAMES.get(parsed.type))
+    proposal = _propose(
+        session, actor=actor, events=[_stored_event(row)], note="记录事件后按政策自动生成（免申即享）"
+    )[0]
+    warnings = coverage.event_warnings(
+        policy_store.current(session), parsed.type, parsed.date, EVENT_TYPE_NAMES.get(parsed.type)
+    )
     return Recorded(row, proposal, lines_by_id(session, proposal.line_ids), warnings)
 
 
-def _new_event(session, *, actor, ent, event: Event, key: str, facts=None, note=None, honour_id=None) -> EnterpriseEvent:
+def _new_event(
+    session, *, actor, ent, event: Event, key: str, facts=None, note=None, honour_id=None
+) -> EnterpriseEvent:
     row = EnterpriseEvent(
-        enterprise_id=ent.id, type=event.type, event_date=event.date, data=event.model_dump(mode="json"),
-        facts={k: v for k, v in (facts or {}).items() if v is not None} or None, event_key=key,
-        honour_id=honour_id, note=note, recorded_by=actor.name,
+        enterprise_id=ent.id,
+        type=event.type,
+        event_date=event.date,
+        data=event.model_dump(mode="json"),
+        facts={k: v for k, v in (facts or {}).items() if v is not None} or None,
+        event_key=key,
+        honour_id=honour_id,
+        note=note,
+        recorded_by=actor.name,
     )
     session.add(row)
     session.flush()
     audit.record(
-        session, actor=actor, action="record", entity_type="enterprise_event", entity_id=row.id,
-        enterprise_id=ent.id, township=ent.township,
+        session,
+        actor=actor,
+        action="record",
+        entity_type="enterprise_event",
+        entity_id=row.id,
+        enterprise_id=ent.id,
+        township=ent.township,
         changes={"type": [None, row.type], "event_date": [None, row.event_date], "data": [None, row.data]},
         note=describe_event(row.data),
     )
@@ -327,8 +379,13 @@ def _new_event(session, *, actor, ent, event: Event, key: str, facts=None, note=
 
 
 def _honour_event_data(honour: Honour) -> dict:
-    return {"type": "honour", "honour": honour.code, "level": honour.level, "outcome": honour.outcome,
-            "date": honour.honour_date}
+    return {
+        "type": "honour",
+        "honour": honour.code,
+        "level": honour.level,
+        "outcome": honour.outcome,
+        "date": honour.honour_date,
+    }
 
 
 def honour_warnings(session: Session, honour: Honour) -> list[str]:
@@ -337,10 +394,14 @@ def honour_warnings(session: Session, honour: Honour) -> list[str]:
     rejected application, which never earns one."""
     if honour.outcome == "rejected":
         return []
-    return coverage.event_warnings(policy_store.current(session), "honour", honour.honour_date, EVENT_TYPE_NAMES.get("honour"))
+    return coverage.event_warnings(
+        policy_store.current(session), "honour", honour.honour_date, EVENT_TYPE_NAMES.get("honour")
+    )
 
 
-def on_honour_recorded(session: Session, *, actor: Principal, enterprise: Enterprise, honour: Honour) -> Recorded | None:
+def on_honour_recorded(
+    session: Session, *, actor: Principal, enterprise: Enterprise, honour: Honour
+) -> Recorded | None:
     """An honour was recorded: record its event and propose its lines (免申即享)."""
     try:
         parsed = parse_event(_honour_event_data(honour))
@@ -348,14 +409,18 @@ def on_honour_recorded(session: Session, *, actor: Principal, enterprise: Enterp
         return None  # a code or level the rules do not know earns nothing; the honour still stands
     key = event_key(parsed)
     row = session.scalar(
-        select(EnterpriseEvent).where(EnterpriseEvent.enterprise_id == enterprise.id, EnterpriseEvent.event_key == key)
+        select(EnterpriseEvent).where(
+            EnterpriseEvent.enterprise_id == enterprise.id, EnterpriseEvent.event_key == key
+        )
     )
     if row is None:
         row = _new_event(session, actor=actor, ent=enterprise, event=parsed, key=key, honour_id=honour.id)
     elif row.honour_id is None:  # the same honour deleted and recorded again: its lines stay its lines
         row.honour_id = honour.id
         session.flush()
-    proposal = _propose(session, actor=actor, events=[_stored_event(row)], note="记录认定后按政策自动生成（免申即享）")[0]
+    proposal = _propose(
+        session, actor=actor, events=[_stored_event(row)], note="记录认定后按政策自动生成（免申即享）"
+    )[0]
     return Recorded(row, proposal, lines_by_id(session, proposal.line_ids))
 
 
@@ -369,9 +434,16 @@ def on_became_above_scale(session: Session, *, actor: Principal, enterprise: Ent
         return None
     parsed = parse_event({"type": "first_above_scale", "date": date.today()})
     row = _new_event(
-        session, actor=actor, ent=enterprise, event=parsed, key=event_key(parsed), note="企业登记为规上时自动记录"
+        session,
+        actor=actor,
+        ent=enterprise,
+        event=parsed,
+        key=event_key(parsed),
+        note="企业登记为规上时自动记录",
     )
-    proposal = _propose(session, actor=actor, events=[_stored_event(row)], note="首次升规后按政策自动生成（免申即享）")[0]
+    proposal = _propose(
+        session, actor=actor, events=[_stored_event(row)], note="首次升规后按政策自动生成（免申即享）"
+    )[0]
     return Recorded(row, proposal, lines_by_id(session, proposal.line_ids))
 
 
@@ -416,7 +488,9 @@ def _ensure_honour_events(session: Session, *, actor: Principal, year: int) -> i
         .join(Enterprise, Enterprise.id == Honour.enterprise_id)
         .outerjoin(EnterpriseEvent, EnterpriseEvent.honour_id == Honour.id)
         .where(
-            Honour.honour_date.between(start, end), EnterpriseEvent.id.is_(None), Enterprise.deleted_at.is_(None)
+            Honour.honour_date.between(start, end),
+            EnterpriseEvent.id.is_(None),
+            Enterprise.deleted_at.is_(None),
         )
     ).all()
     if not rows:
@@ -425,8 +499,14 @@ def _ensure_honour_events(session: Session, *, actor: Principal, year: int) -> i
     ent_ids = list({h.enterprise_id for h, _ in rows})
     for i in range(0, len(ent_ids), 5000):
         for eid, key, ev_id, hid in session.execute(
-            select(EnterpriseEvent.enterprise_id, EnterpriseEvent.event_key, EnterpriseEvent.id, EnterpriseEvent.honour_id)
-            .where(EnterpriseEvent.enterprise_id.in_(ent_ids[i : i + 5000]), EnterpriseEvent.type == "honour")
+            select(
+                EnterpriseEvent.enterprise_id,
+                EnterpriseEvent.event_key,
+                EnterpriseEvent.id,
+                EnterpriseEvent.honour_id,
+            ).where(
+                EnterpriseEvent.enterprise_id.in_(ent_ids[i : i + 5000]), EnterpriseEvent.type == "honour"
+            )
         ):
             existing[(eid, key)] = (ev_id, hid)
     new_rows, townships = [], []
@@ -440,14 +520,23 @@ def _ensure_honour_events(session: Session, *, actor: Principal, year: int) -> i
         if (honour.enterprise_id, key) in existing:
             ev_id, hid = existing[(honour.enterprise_id, key)]
             if hid is None:
-                session.execute(update(EnterpriseEvent).where(EnterpriseEvent.id == ev_id).values(honour_id=honour.id))
+                session.execute(
+                    update(EnterpriseEvent).where(EnterpriseEvent.id == ev_id).values(honour_id=honour.id)
+                )
             continue
         existing[(honour.enterprise_id, key)] = (0, honour.id)
         new_rows.append(
             {
-                "enterprise_id": honour.enterprise_id, "type": "honour", "event_date": parsed.date,
-                "data": parsed.model_dump(mode="json"), "facts": None, "event_key": key, "honour_id": honour.id,
-                "note": None, "recorded_by": actor.name, "created_at": now,
+                "enterprise_id": honour.enterprise_id,
+                "type": "honour",
+                "event_date": parsed.date,
+                "data": parsed.model_dump(mode="json"),
+                "facts": None,
+                "event_key": key,
+                "honour_id": honour.id,
+                "note": None,
+                "recorded_by": actor.name,
+                "created_at": now,
             }
         )
         townships.append(township)
@@ -461,10 +550,15 @@ def _ensure_honour_events(session: Session, *, actor: Principal, year: int) -> i
             _audit_rows(
                 actor,
                 [
-                    {"action": "record", "entity_type": "enterprise_event", "entity_id": ev_id,
-                     "enterprise_id": r["enterprise_id"], "township": t,
-                     "changes": {"type": [None, "honour"], "event_date": [None, r["data"]["date"]]},
-                     "note": describe_event(r["data"])}
+                    {
+                        "action": "record",
+                        "entity_type": "enterprise_event",
+                        "entity_id": ev_id,
+                        "enterprise_id": r["enterprise_id"],
+                        "township": t,
+                        "changes": {"type": [None, "honour"], "event_date": [None, r["data"]["date"]]},
+                        "note": describe_event(r["data"]),
+                    }
                     for ev_id, r, t in zip(ids, chunk, townships[i : i + 2000], strict=True)
                 ],
             ),
@@ -483,7 +577,9 @@ def compute_year(session: Session, *, actor: Principal, year: int) -> YearOutcom
         EnterpriseEvent.enterprise_id == Enterprise.id,
         Enterprise.deleted_at.is_(None),
     )
-    ent_ids = list(session.scalars(select(EnterpriseEvent.enterprise_id).join(Enterprise).where(in_year).distinct()))
+    ent_ids = list(
+        session.scalars(select(EnterpriseEvent.enterprise_id).join(Enterprise).where(in_year).distinct())
+    )
     totals: dict[str, int] = defaultdict(int)
     for i in range(0, len(ent_ids), 2000):
         chunk = ent_ids[i : i + 2000]
@@ -491,9 +587,14 @@ def compute_year(session: Session, *, actor: Principal, year: int) -> YearOutcom
             StoredEvent(*row)
             for row in session.execute(
                 select(
-                    EnterpriseEvent.id, EnterpriseEvent.enterprise_id, EnterpriseEvent.event_date,
-                    EnterpriseEvent.data, EnterpriseEvent.facts,
-                ).join(Enterprise).where(in_year, EnterpriseEvent.enterprise_id.in_(chunk))
+                    EnterpriseEvent.id,
+                    EnterpriseEvent.enterprise_id,
+                    EnterpriseEvent.event_date,
+                    EnterpriseEvent.data,
+                    EnterpriseEvent.facts,
+                )
+                .join(Enterprise)
+                .where(in_year, EnterpriseEvent.enterprise_id.in_(chunk))
             )
         ]
         out.events += len(events)

@@ -19,8 +19,13 @@ from app.enterprises.schemas import IsoDate  # YYYY-MM-DD only, not 0 or "0"
 Funder = Literal["province", "city", "county"]
 Status = Literal["proposed", "approved", "paid", "rejected"]
 
-EVENT_EXAMPLE = {"type": "honour", "honour": "specialized_sme", "level": "provincial", "outcome": "new",
-                 "date": "2023-05-10"}
+EVENT_EXAMPLE = {
+    "type": "honour",
+    "honour": "specialized_sme",
+    "level": "provincial",
+    "outcome": "new",
+    "date": "2023-05-10",
+}
 
 
 class _In(BaseModel):
@@ -65,7 +70,9 @@ class PreviewIn(_In):
     enterprise: EnterpriseFacts | None = Field(
         default=None, description="企业情况（规模、所有制、已有认定……）；未给出的视为未知"
     )
-    enterprise_id: int | None = Field(default=None, ge=1, description="按库中企业取事实（规模、所有制、此前认定、已获奖补）")
+    enterprise_id: int | None = Field(
+        default=None, ge=1, description="按库中企业取事实（规模、所有制、此前认定、已获奖补）"
+    )
     facts: ExtraFacts | None = Field(default=None, description="与 enterprise_id 同用：库中没有的事实")
 
     @model_validator(mode="after")
@@ -211,11 +218,13 @@ class EventRecorded(BaseModel):
 class ApproveIn(_In):
     amount_yuan: int | None = Field(default=None, ge=0, description="批准金额（整数元）；不填则按计算金额")
     comment: str = Field(min_length=1, max_length=1000, description="审核意见")
-    fund_id: int | None = Field(default=None, ge=1, description="支出资金；不填则按出资层级、事件日期和文件自动选择")
+    fund_id: int | None = Field(
+        default=None, ge=1, description="支出资金；不填则按出资层级、事件日期和文件自动选择"
+    )
     split: dict[Funder, Annotated[int, Field(ge=0)]] | None = Field(
         default=None,
         description="各级份额（整数元）：仅用于合计上限的奖补（技改 ≤10% 为省、市、县合计），"
-        "如 {\"province\": 300000, \"city\": 300000, \"county\": 400000}；本级资金只支出本级份额",
+        '如 {"province": 300000, "city": 300000, "county": 400000}；本级资金只支出本级份额',
     )
 
 
@@ -247,13 +256,17 @@ class FundCreate(_In):
     code: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=60)
     name: str = Field(min_length=2, max_length=200)
     funder: Funder
-    document_code: str | None = Field(default=None, max_length=40, description="资金所属政策文件代码，如 gzb2023-7")
+    document_code: str | None = Field(
+        default=None, max_length=40, description="资金所属政策文件代码，如 gzb2023-7"
+    )
     clause: str | None = Field(default=None, max_length=40)
     period_start: IsoDate
     period_end: IsoDate
     amount_yuan: int = Field(ge=0, description="预算金额（整数元）；按年设额度时为每年的额度")
     note: str | None = Field(default=None, max_length=500)
-    yearly: bool = Field(default=False, description="按年设额度：期间内每个自然年一个额度（各为 amount_yuan）")
+    yearly: bool = Field(
+        default=False, description="按年设额度：期间内每个自然年一个额度（各为 amount_yuan）"
+    )
 
 
 class FundUpdate(_In):
@@ -265,12 +278,18 @@ class FundUpdate(_In):
 class TopUpIn(_In):
     amount_yuan: int = Field(gt=0, description="追加金额（整数元）")
     note: str = Field(min_length=1, max_length=500, description="追加依据")
-    year: int | None = Field(default=None, ge=2000, le=2100, description="按年设额度的资金：追加到哪一年的额度（必填）")
+    year: int | None = Field(
+        default=None, ge=2000, le=2100, description="按年设额度的资金：追加到哪一年的额度（必填）"
+    )
 
 
 class BudgetAdjustmentIn(_In):
-    year: int | None = Field(default=None, ge=2000, le=2100,
-                             description="按年设额度的资金（yearly）：调整哪一年的额度（必填）；其他资金不填，调整整个期间的预算")
+    year: int | None = Field(
+        default=None,
+        ge=2000,
+        le=2100,
+        description="按年设额度的资金（yearly）：调整哪一年的额度（必填）；其他资金不填，调整整个期间的预算",
+    )
     budget_yuan: int = Field(ge=0, description="调整后的预算（整数元），不得低于已支用的金额")
     reason: str = Field(min_length=1, max_length=500, description="调整理由，如 县政府常务会议纪要")
 
@@ -300,8 +319,12 @@ class FundRead(BaseModel):
     remaining_yuan: int
     paid_yuan: int = 0
     proposed_yuan: int = Field(default=0, description="尚待审核、将由本资金支出的奖补（按上限计）")
-    yearly: bool = Field(default=False, description="按年设额度：每个自然年一个额度，奖补按事件日期所在年度支出")
-    years: list[FundYearRead] = Field(default_factory=list, description="按年设额度的资金：各年的预算、已支用和余额")
+    yearly: bool = Field(
+        default=False, description="按年设额度：每个自然年一个额度，奖补按事件日期所在年度支出"
+    )
+    years: list[FundYearRead] = Field(
+        default_factory=list, description="按年设额度的资金：各年的预算、已支用和余额"
+    )
 
 
 class FundEntryRead(BaseModel):

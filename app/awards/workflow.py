@@ -66,7 +66,9 @@ def filtered_lines(actor: Principal, f: LineFilters):
     if f.status:
         bad = [s for s in f.status if s not in ("proposed", "approved", "paid", "rejected")]
         if bad:
-            raise ValidationFailed.one("status", f"状态“{bad[0]}”无效，应为 proposed、approved、paid、rejected 之一")
+            raise ValidationFailed.one(
+                "status", f"状态“{bad[0]}”无效，应为 proposed、approved、paid、rejected 之一"
+            )
         stmt = stmt.where(AwardLine.status.in_(f.status))
     if f.funder:
         if f.funder not in FUNDER_NAMES:
@@ -108,7 +110,9 @@ def list_lines(
     return rows, (encode_cursor("-id", None, rows[-1][0].id) if more and rows else None)
 
 
-def get_line(session: Session, *, actor: Principal, line_id: int, lock: bool = False) -> tuple[AwardLine, Enterprise]:
+def get_line(
+    session: Session, *, actor: Principal, line_id: int, lock: bool = False
+) -> tuple[AwardLine, Enterprise]:
     """The line and its enterprise; 404 if it does not exist or lies outside the actor's township."""
     actor.require("awards:read")
     stmt = select(AwardLine, Enterprise).join(Enterprise, visible_lines(actor)).where(AwardLine.id == line_id)
@@ -137,11 +141,20 @@ def enterprise_lines(session: Session, *, actor: Principal, enterprise_id: int) 
 STATE_NAMES = {"proposed": "待审核", "approved": "已批准", "paid": "已拨付", "rejected": "已驳回"}
 
 
-def _transition_audit(session, actor, line: AwardLine, ent: Enterprise, action: str, before: dict, note: str | None):
+def _transition_audit(
+    session, actor, line: AwardLine, ent: Enterprise, action: str, before: dict, note: str | None
+):
     after = audit.snapshot(line, LINE_FIELDS)
     audit.record(
-        session, actor=actor, action=action, entity_type="award_line", entity_id=line.id,
-        enterprise_id=ent.id, township=ent.township, changes=audit.diff(before, after), note=note,
+        session,
+        actor=actor,
+        action=action,
+        entity_type="award_line",
+        entity_id=line.id,
+        enterprise_id=ent.id,
+        township=ent.township,
+        changes=audit.diff(before, after),
+        note=note,
     )
 
 
@@ -207,7 +220,9 @@ def _split_shares(
     funders = rule.split_funders if rule is not None else None
     if not funders:
         if split:
-            raise ValidationFailed.one("split", f"{cite}的奖补由{FUNDER_NAMES[line.funder]}单独承担，不分列份额")
+            raise ValidationFailed.one(
+                "split", f"{cite}的奖补由{FUNDER_NAMES[line.funder]}单独承担，不分列份额"
+            )
         return None
     names = "、".join(FUNDER_NAMES[f] for f in funders)
     if not split:
@@ -273,7 +288,12 @@ def reject(session: Session, *, actor: Principal, line_id: int, reason: str) -> 
     before = audit.snapshot(line, LINE_FIELDS)
     if line.status == "approved" and line.fund_id is not None and line.amount_yuan:
         fund_service.release(
-            session, actor=actor, fund_id=line.fund_id, amount=line.amount_yuan, line=line, note=f"驳回奖补 {line.id}"
+            session,
+            actor=actor,
+            fund_id=line.fund_id,
+            amount=line.amount_yuan,
+            line=line,
+            note=f"驳回奖补 {line.id}",
         )
     line.status = "rejected"
     line.rejected_reason = reason.strip()
@@ -294,7 +314,10 @@ def _policy_set_for(session: Session, versions: Mapping[str, str]) -> PolicySet 
     ps = policy_store.for_versions(session, dict(versions))
     if ps is not None:
         return ps
-    snaps = {s.version: s for s in session.scalars(select(PolicySnapshot).where(PolicySnapshot.version.in_(versions.values())))}
+    snaps = {
+        s.version: s
+        for s in session.scalars(select(PolicySnapshot).where(PolicySnapshot.version.in_(versions.values())))
+    }
     if set(snaps) != set(versions.values()):
         return None
     with tempfile.TemporaryDirectory() as tmp:

@@ -44,7 +44,9 @@ class IndustryClusterMember(Base):
 
     __tablename__ = "industry_cluster_member"
 
-    cluster_id: Mapped[int] = mapped_column(ForeignKey("industry_cluster.id", ondelete="CASCADE"), primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(
+        ForeignKey("industry_cluster.id", ondelete="CASCADE"), primary_key=True
+    )
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), primary_key=True, index=True)
 
 

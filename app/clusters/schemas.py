@@ -17,7 +17,9 @@ class ClusterIn(BaseModel):
     level: ClusterLevel = Field(description="认定级别：city 市级 / provincial 省级 / national 国家级")
     recognised_date: IsoDate = Field(description="评选认定日期")
     lead_enterprise_id: int = Field(ge=1, description="牵头企业")
-    member_enterprise_ids: list[int] = Field(default_factory=list, max_length=500, description="成员企业（牵头企业自动计入）")
+    member_enterprise_ids: list[int] = Field(
+        default_factory=list, max_length=500, description="成员企业（牵头企业自动计入）"
+    )
     recipient_enterprise_id: int | None = Field(
         default=None, ge=1, description="奖励的受领企业（按认定文件登记）；不填即牵头企业"
     )

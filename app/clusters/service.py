@@ -51,11 +51,15 @@ def create(session: Session, *, actor: Principal, data: ClusterIn) -> IndustryCl
         errors.append(FieldError("recipient_enterprise_id", f"未找到受领企业 {recipient_id}"))
     for i, eid in enumerate(data.member_enterprise_ids):
         if eid not in firms:
-            errors.append(FieldError(f"member_enterprise_ids[{i}]", f"member_enterprise_ids[{i}]：未找到成员企业 {eid}"))
+            errors.append(
+                FieldError(f"member_enterprise_ids[{i}]", f"member_enterprise_ids[{i}]：未找到成员企业 {eid}")
+            )
     if errors:
         raise ValidationFailed(errors)
     dup = session.scalar(
-        select(IndustryCluster.id).where(IndustryCluster.name == data.name, IndustryCluster.level == data.level)
+        select(IndustryCluster.id).where(
+            IndustryCluster.name == data.name, IndustryCluster.level == data.level
+        )
     )
     if dup is not None:
         raise Conflict(
@@ -63,9 +67,14 @@ def create(session: Session, *, actor: Principal, data: ClusterIn) -> IndustryCl
             errors=[FieldError("name", f"“{data.name}”的{LEVEL_NAMES[data.level]}认定已登记（集群 {dup}）")],
         )
     cluster = IndustryCluster(
-        name=data.name, level=data.level, recognised_date=data.recognised_date,
-        lead_enterprise_id=data.lead_enterprise_id, recipient_enterprise_id=recipient_id,
-        certificate_no=data.certificate_no, note=data.note, created_by=actor.name,
+        name=data.name,
+        level=data.level,
+        recognised_date=data.recognised_date,
+        lead_enterprise_id=data.lead_enterprise_id,
+        recipient_enterprise_id=recipient_id,
+        certificate_no=data.certificate_no,
+        note=data.note,
+        created_by=actor.name,
     )
     session.add(cluster)
     session.flush()
@@ -73,19 +82,34 @@ def create(session: Session, *, actor: Principal, data: ClusterIn) -> IndustryCl
     session.add_all(IndustryClusterMember(cluster_id=cluster.id, enterprise_id=eid) for eid in members)
     session.flush()
     audit.record(
-        session, actor=actor, action="create", entity_type="industry_cluster", entity_id=cluster.id,
-        enterprise_id=recipient_id, township=firms[recipient_id].township,
+        session,
+        actor=actor,
+        action="create",
+        entity_type="industry_cluster",
+        entity_id=cluster.id,
+        enterprise_id=recipient_id,
+        township=firms[recipient_id].township,
         changes={
-            "name": [None, data.name], "level": [None, data.level],
-            "recognised_date": [None, data.recognised_date], "lead_enterprise_id": [None, data.lead_enterprise_id],
-            "recipient_enterprise_id": [None, recipient_id], "members": [None, members],
+            "name": [None, data.name],
+            "level": [None, data.level],
+            "recognised_date": [None, data.recognised_date],
+            "lead_enterprise_id": [None, data.lead_enterprise_id],
+            "recipient_enterprise_id": [None, recipient_id],
+            "members": [None, members],
         },
         note=f"登记{LEVEL_NAMES[data.level]}特色产业集群“{data.name}”",
     )
     honour = enterprise_service.record_cluster_honour(
-        session, actor=actor, enterprise=firms[recipient_id],
-        honour=HonourIn(code="cluster", level=data.level, outcome="new", honour_date=data.recognised_date,
-                        certificate_no=data.certificate_no),
+        session,
+        actor=actor,
+        enterprise=firms[recipient_id],
+        honour=HonourIn(
+            code="cluster",
+            level=data.level,
+            outcome="new",
+            honour_date=data.recognised_date,
+            certificate_no=data.certificate_no,
+        ),
     )
     cluster.honour_id = honour.id
     session.flush()
@@ -109,7 +133,9 @@ def list_clusters(
         stmt = stmt.where(IndustryCluster.level == level)
     if year is not None:
         stmt = stmt.where(extract("year", IndustryCluster.recognised_date) == year)
-    return list(session.scalars(stmt.order_by(IndustryCluster.recognised_date.desc(), IndustryCluster.id.desc())))
+    return list(
+        session.scalars(stmt.order_by(IndustryCluster.recognised_date.desc(), IndustryCluster.id.desc()))
+    )
 
 
 def to_read(session: Session, cluster: IndustryCluster) -> ClusterRead:
@@ -132,9 +158,17 @@ def to_read(session: Session, cluster: IndustryCluster) -> ClusterRead:
         return ClusterFirm(id=e.id, name=e.name, township=e.township)
 
     return ClusterRead(
-        id=cluster.id, name=cluster.name, level=cluster.level, level_name=LEVEL_NAMES[cluster.level],
-        recognised_date=cluster.recognised_date, lead=firm(cluster.lead_enterprise_id),
-        recipient=firm(cluster.recipient_enterprise_id), members=[firm(m) for m in sorted(member_ids)],
-        honour_id=cluster.honour_id, certificate_no=cluster.certificate_no, note=cluster.note,
-        created_by=cluster.created_by, created_at=cluster.created_at,
+        id=cluster.id,
+        name=cluster.name,
+        level=cluster.level,
+        level_name=LEVEL_NAMES[cluster.level],
+        recognised_date=cluster.recognised_date,
+        lead=firm(cluster.lead_enterprise_id),
+        recipient=firm(cluster.recipient_enterprise_id),
+        members=[firm(m) for m in sorted(member_ids)],
+        honour_id=cluster.honour_id,
+        certificate_no=cluster.certificate_no,
+        note=cluster.note,
+        created_by=cluster.created_by,
+        created_at=cluster.created_at,
     )

@@ -11,12 +11,61 @@ from decimal import Decimal
 from app.enterprises.uscc import generate as gen_uscc
 from app.reference import townships
 
-CHAINS = ["高端装备", "轴承", "纺织服装", "新材料", "食品加工", "汽车零部件", "生物医药", "钢管", "包装印刷", "电子信息"]
+CHAINS = [
+    "高端装备",
+    "轴承",
+    "纺织服装",
+    "新材料",
+    "食品加工",
+    "汽车零部件",
+    "生物医药",
+    "钢管",
+    "包装印刷",
+    "电子信息",
+]
 PREFIX = ["冠县", "聊城", "山东", "冠州", "鲁西"]
-CORE = ["恒通", "华泰", "鑫源", "瑞丰", "金桥", "宏达", "永盛", "泰和", "正阳", "东方", "兴业", "中冠", "博远", "嘉诚",
-        "德润", "天成", "联创", "华鲁", "信诚", "盛世", "新华", "万利", "福瑞", "汇丰", "长城", "鸿运", "明德", "凯达"]
-KIND = {"高端装备": "机械", "轴承": "轴承", "纺织服装": "纺织", "新材料": "新材料", "食品加工": "食品",
-        "汽车零部件": "汽车配件", "生物医药": "生物科技", "钢管": "钢管", "包装印刷": "包装", "电子信息": "电子"}
+CORE = [
+    "恒通",
+    "华泰",
+    "鑫源",
+    "瑞丰",
+    "金桥",
+    "宏达",
+    "永盛",
+    "泰和",
+    "正阳",
+    "东方",
+    "兴业",
+    "中冠",
+    "博远",
+    "嘉诚",
+    "德润",
+    "天成",
+    "联创",
+    "华鲁",
+    "信诚",
+    "盛世",
+    "新华",
+    "万利",
+    "福瑞",
+    "汇丰",
+    "长城",
+    "鸿运",
+    "明德",
+    "凯达",
+]
+KIND = {
+    "高端装备": "机械",
+    "轴承": "轴承",
+    "纺织服装": "纺织",
+    "新材料": "新材料",
+    "食品加工": "食品",
+    "汽车零部件": "汽车配件",
+    "生物医药": "生物科技",
+    "钢管": "钢管",
+    "包装印刷": "包装",
+    "电子信息": "电子",
+}
 SUFFIX = ["有限公司", "有限公司", "股份有限公司", "科技有限公司", "制造有限公司", "实业有限公司"]
 # Relative weight of each township in enterprise count (开发区 and the 街道 are denser).
 WEIGHTS = [6, 4, 4, 4, 2, 2, 3, 2, 3, 3, 2, 3, 2, 2, 2, 2, 2, 2, 2]
@@ -35,7 +84,9 @@ HONOUR_MIX = [
 ]
 
 
-def enterprises(n: int, seed: int = 20230323, years: tuple[int, ...] = (2022, 2023, 2024, 2025)) -> Iterator[dict]:
+def enterprises(
+    n: int, seed: int = 20230323, years: tuple[int, ...] = (2022, 2023, 2024, 2025)
+) -> Iterator[dict]:
     """Yield n enterprise dicts: fields, figures (list per year) and honours (list)."""
     rng = random.Random(seed)
     codes = [t["code"] for t in townships()]
@@ -48,7 +99,9 @@ def enterprises(n: int, seed: int = 20230323, years: tuple[int, ...] = (2022, 20
         used.add(uscc)
         chain = rng.choice(CHAINS)
         for _ in range(20):
-            name = f"{rng.choice(PREFIX)}{rng.choice(CORE)}{rng.choice(CORE)}{KIND[chain]}{rng.choice(SUFFIX)}"
+            name = (
+                f"{rng.choice(PREFIX)}{rng.choice(CORE)}{rng.choice(CORE)}{KIND[chain]}{rng.choice(SUFFIX)}"
+            )
             if name not in names:
                 break
         else:
@@ -57,7 +110,15 @@ def enterprises(n: int, seed: int = 20230323, years: tuple[int, ...] = (2022, 20
         # Revenue: log-normal around 1500万, a long tail of large firms.
         base = int(min(max(rng.lognormvariate(16.4, 1.1), 500_000), 8_000_000_000))
         above = base >= 20_000_000 and rng.random() < 0.9
-        size = "micro" if base < 3_000_000 else "small" if base < 20_000_000 else "medium" if base < 400_000_000 else "large"
+        size = (
+            "micro"
+            if base < 3_000_000
+            else "small"
+            if base < 20_000_000
+            else "medium"
+            if base < 400_000_000
+            else "large"
+        )
         figures = []
         rev = base
         for y in years:
@@ -82,9 +143,15 @@ def enterprises(n: int, seed: int = 20230323, years: tuple[int, ...] = (2022, 20
                 y = rng.choice(years)
                 outcome = "new" if rng.random() < 0.8 else "rejected"
                 honours.append(
-                    {"code": code, "level": level, "outcome": outcome,
-                     "honour_date": date(y, rng.randint(1, 12), rng.randint(1, 28)),
-                     "certificate_no": f"{code.upper()[:3]}{y}{rng.randint(1000, 9999)}" if outcome != "rejected" else None}
+                    {
+                        "code": code,
+                        "level": level,
+                        "outcome": outcome,
+                        "honour_date": date(y, rng.randint(1, 12), rng.randint(1, 28)),
+                        "certificate_no": f"{code.upper()[:3]}{y}{rng.randint(1000, 9999)}"
+                        if outcome != "rejected"
+                        else None,
+                    }
                 )
         yield {
             "uscc": uscc,
@@ -96,7 +163,9 @@ def enterprises(n: int, seed: int = 20230323, years: tuple[int, ...] = (2022, 20
             "ownership": rng.choices(["private", "state", "foreign", "other"], weights=[90, 4, 3, 3])[0],
             "above_scale": above,
             "mu_class": rng.choices(["A", "B", "C", "D", None], weights=[15, 30, 25, 10, 20])[0],
-            "platform_registered_date": date(2023, rng.randint(1, 12), rng.randint(1, 28)) if rng.random() < 0.3 else None,
+            "platform_registered_date": date(2023, rng.randint(1, 12), rng.randint(1, 28))
+            if rng.random() < 0.3
+            else None,
             "figures": figures,
             "honours": honours,
         }

@@ -16,10 +16,16 @@ def load(session: Session, n: int, seed: int = 20230323, batch: int = 2000) -> i
 
     def flush(items: list[dict]) -> None:
         rows = [
-            {k: v for k, v in e.items() if k not in ("figures", "honours")} | {"version": 1, "created_at": now, "updated_at": now}
+            {k: v for k, v in e.items() if k not in ("figures", "honours")}
+            | {"version": 1, "created_at": now, "updated_at": now}
             for e in items
         ]
-        ids = [r[0] for r in session.execute(insert(Enterprise).returning(Enterprise.id, sort_by_parameter_order=True), rows)]
+        ids = [
+            r[0]
+            for r in session.execute(
+                insert(Enterprise).returning(Enterprise.id, sort_by_parameter_order=True), rows
+            )
+        ]
         figs, hons = [], []
         for eid, e in zip(ids, items, strict=True):
             figs.extend({"enterprise_id": eid, **f} for f in e["figures"])

@@ -46,8 +46,21 @@ COLUMNS = [
     ("综合能耗（吨标准煤）", "energy_tce", "decimal"),
 ]
 REQUIRED = {"uscc", "name", "township", "size"}
-ENTERPRISE_COLUMNS = ("id", "uscc", "name", "township", "chain", "industry", "size", "ownership", "above_scale", "mu_class",
-                      "version", "created_at", "updated_at")
+ENTERPRISE_COLUMNS = (
+    "id",
+    "uscc",
+    "name",
+    "township",
+    "chain",
+    "industry",
+    "size",
+    "ownership",
+    "above_scale",
+    "mu_class",
+    "version",
+    "created_at",
+    "updated_at",
+)
 FIGURE_KEYS = [c[1] for c in COLUMNS[10:]]
 
 _TOWNSHIP_BY_NAME = None
@@ -69,7 +82,16 @@ def _township_lookup() -> dict[str, str]:
 
 _SIZE_BY_NAME = {**{v: k for k, v in SIZE_NAMES.items()}, **{k: k for k in SIZE_NAMES}}
 _OWN_BY_NAME = {**{v: k for k, v in OWNERSHIP_NAMES.items()}, **{k: k for k in OWNERSHIP_NAMES}}
-_BOOL = {"是": True, "否": False, "规上": True, "规下": False, "true": True, "false": False, "1": True, "0": False}
+_BOOL = {
+    "是": True,
+    "否": False,
+    "规上": True,
+    "规下": False,
+    "true": True,
+    "false": False,
+    "1": True,
+    "0": False,
+}
 
 
 @dataclass
@@ -82,12 +104,22 @@ class ImportResult:
 # by name or code if it is copied into the data sheet anyway.
 EXAMPLE_USCC = "91371525MA3C0F0X4D"
 EXAMPLE_MARKS = ("（示例", "(示例")
-EXAMPLE_ROW = {0: EXAMPLE_USCC, 1: "（示例，不会导入）冠县某某机械有限公司", 2: "清泉街道", 5: "小型", 6: "民营", 7: "否",
-               9: 2024, 10: 16_500_000}
+EXAMPLE_ROW = {
+    0: EXAMPLE_USCC,
+    1: "（示例，不会导入）冠县某某机械有限公司",
+    2: "清泉街道",
+    5: "小型",
+    6: "民营",
+    7: "否",
+    9: 2024,
+    10: 16_500_000,
+}
 
 
 def is_example(row: dict) -> bool:
-    return normalise(_cell_text(row.get("uscc"))) == EXAMPLE_USCC or _cell_text(row.get("name")).startswith(EXAMPLE_MARKS)
+    return normalise(_cell_text(row.get("uscc"))) == EXAMPLE_USCC or _cell_text(row.get("name")).startswith(
+        EXAMPLE_MARKS
+    )
 
 
 def template_bytes() -> bytes:
@@ -107,13 +139,17 @@ def template_bytes() -> bytes:
         else:
             example.write_string(1, col, v, grey)
     example.write_string(3, 0, "这一页只是填写示例，导入时不读取；请在第一页“企业”中逐行填写。")
-    notes(wb, [
-        "在第一页“企业”中每行填写一家企业；统一社会信用代码、企业名称、乡镇（街道）、企业规模为必填。",
-        "乡镇填名称（如“清泉街道”“开发区”）或代码；企业规模填 微型/小型/中型/大型；是否规上填 是/否。",
-        "金额以元为单位填写整数；填写年度数据时须填“年度”。",
-        "任何一行有误，整个文件都不会导入，并列出每个错误的行、列和原因。",
-        "填写示例见“示例（不导入）”页；示例企业即使被复制到第一页也不会导入，会被指出所在行。",
-    ], width=100)
+    notes(
+        wb,
+        [
+            "在第一页“企业”中每行填写一家企业；统一社会信用代码、企业名称、乡镇（街道）、企业规模为必填。",
+            "乡镇填名称（如“清泉街道”“开发区”）或代码；企业规模填 微型/小型/中型/大型；是否规上填 是/否。",
+            "金额以元为单位填写整数；填写年度数据时须填“年度”。",
+            "任何一行有误，整个文件都不会导入，并列出每个错误的行、列和原因。",
+            "填写示例见“示例（不导入）”页；示例企业即使被复制到第一页也不会导入，会被指出所在行。",
+        ],
+        width=100,
+    )
     wb.close()
     return buf.getvalue()
 
@@ -245,8 +281,14 @@ def parse(rows: list[list]) -> tuple[list[dict], list[FieldError]]:
         if all(v is None or (type(v) is str and not v.strip()) for v in values.values()):
             continue  # an empty row (what _cell_text reads as "" in every cell)
         if is_example(values):
-            errors.append(FieldError("企业名称", f"第 {idx} 行是模板中的示例企业（{_cell_text(values.get('name'))}），"
-                                              "不能导入：请删除该行后再上传", row=idx))
+            errors.append(
+                FieldError(
+                    "企业名称",
+                    f"第 {idx} 行是模板中的示例企业（{_cell_text(values.get('name'))}），"
+                    "不能导入：请删除该行后再上传",
+                    row=idx,
+                )
+            )
             continue
         out = _parse_row(values, idx, errors)
         if out is None:
@@ -274,17 +316,25 @@ def import_enterprises(session: Session, *, actor: Principal, data: bytes) -> Im
         for r in parsed:
             if r["township"] != actor.township_filter():
                 errors.append(
-                    FieldError("乡镇（街道）", f"第 {r['_row']} 行“乡镇（街道）”：只能导入本乡镇的企业", row=r["_row"])
+                    FieldError(
+                        "乡镇（街道）",
+                        f"第 {r['_row']} 行“乡镇（街道）”：只能导入本乡镇的企业",
+                        row=r["_row"],
+                    )
                 )
     codes = [r["uscc"] for r in parsed]
     existing = set(bulk.existing(session, "enterprise", "uscc", codes))
     for r in parsed:
         if r["uscc"] in existing:
             errors.append(
-                FieldError("统一社会信用代码", f"第 {r['_row']} 行“统一社会信用代码”：{r['uscc']} 已登记", row=r["_row"])
+                FieldError(
+                    "统一社会信用代码",
+                    f"第 {r['_row']} 行“统一社会信用代码”：{r['uscc']} 已登记",
+                    row=r["_row"],
+                )
             )
     if errors:
-        errors.sort(key=lambda e: (e.row or 0))
+        errors.sort(key=lambda e: e.row or 0)
         raise ImportRejected(errors, detail=f"导入被拒绝：共 {len(errors)} 处错误，未写入任何数据")
     if not actor.has("enterprises:write"):
         raise Forbidden()
@@ -320,9 +370,17 @@ def import_enterprises(session: Session, *, actor: Principal, data: bytes) -> Im
     bulk.copy_rows(session, "enterprise_figure", ("enterprise_id", "year", *FIGURE_KEYS), fig_rows)
     types = {"above_scale": "boolean"}
     bulk.audit_created(
-        session, actor, entity_type="enterprise", entity_ids=[str(e[0]) for e in ent_rows], enterprise_ids=ids,
-        townships=[e[3] for e in ent_rows], note="Excel 导入",
-        fields={f: (types.get(f, "varchar"), [e[1 + i] for e in ent_rows]) for i, f in enumerate(ENTERPRISE_COLUMNS[1:10])},
+        session,
+        actor,
+        entity_type="enterprise",
+        entity_ids=[str(e[0]) for e in ent_rows],
+        enterprise_ids=ids,
+        townships=[e[3] for e in ent_rows],
+        note="Excel 导入",
+        fields={
+            f: (types.get(f, "varchar"), [e[1 + i] for e in ent_rows])
+            for i, f in enumerate(ENTERPRISE_COLUMNS[1:10])
+        },
     )
     return ImportResult(created=len(ent_rows), figures=len(fig_rows))
 
@@ -331,16 +389,31 @@ def _safe_text(v) -> str:
     return "" if v is None else str(v)
 
 
-def export_enterprises(session: Session, *, actor: Principal, filters: ListFilters, sort: str = "name") -> bytes:
+def export_enterprises(
+    session: Session, *, actor: Principal, filters: ListFilters, sort: str = "name"
+) -> bytes:
     """The filtered list as .xlsx; every text cell written as a string, so nothing runs as a formula."""
     stmt, year, key = list_query(session, actor=actor, filters=filters, sort=sort)
     desc = sort.startswith("-")  # the same order as the list on the screen
-    stmt = stmt.order_by(key.desc(), Enterprise.id.desc()) if desc else stmt.order_by(key.asc(), Enterprise.id.asc())
+    stmt = (
+        stmt.order_by(key.desc(), Enterprise.id.desc())
+        if desc
+        else stmt.order_by(key.asc(), Enterprise.id.asc())
+    )
     buf = io.BytesIO()
     wb = workbook(buf)
     ws = wb.add_worksheet("企业")
-    headers = ["统一社会信用代码", "企业名称", "乡镇（街道）", "产业链", "企业规模", "所有制", "是否规上", "亩产效益类别",
-               f"{year or ''} 年营业收入（万元）"]
+    headers = [
+        "统一社会信用代码",
+        "企业名称",
+        "乡镇（街道）",
+        "产业链",
+        "企业规模",
+        "所有制",
+        "是否规上",
+        "亩产效益类别",
+        f"{year or ''} 年营业收入（万元）",
+    ]
     bold = wb.add_format({"bold": True})
     wan = wb.add_format({"num_format": "#,##0.00"})
     for i, h in enumerate(headers):

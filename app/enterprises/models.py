@@ -36,8 +36,12 @@ class Enterprise(Base):
         Index("ix_enterprise_township_name", "township", "name", "id"),
         Index("ix_enterprise_name_id", "name", "id"),
         # Text search on name and USCC: trigram GIN indexes on PostgreSQL (plain indexes on SQLite).
-        Index("ix_enterprise_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}),
-        Index("ix_enterprise_uscc_trgm", "uscc", postgresql_using="gin", postgresql_ops={"uscc": "gin_trgm_ops"}),
+        Index(
+            "ix_enterprise_name_trgm", "name", postgresql_using="gin", postgresql_ops={"name": "gin_trgm_ops"}
+        ),
+        Index(
+            "ix_enterprise_uscc_trgm", "uscc", postgresql_using="gin", postgresql_ops={"uscc": "gin_trgm_ops"}
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

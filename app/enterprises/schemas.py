@@ -52,13 +52,17 @@ class FigureIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     year: Whole = Field(ge=2000, le=2100, examples=[2024])
-    revenue_yuan: Whole | None = Field(default=None, ge=0, description="营业收入（元）", examples=[16_500_000])
+    revenue_yuan: Whole | None = Field(
+        default=None, ge=0, description="营业收入（元）", examples=[16_500_000]
+    )
     main_revenue_yuan: Whole | None = Field(default=None, ge=0, description="主营业务收入（元）")
     output_value_yuan: Whole | None = Field(default=None, ge=0, description="工业总产值（元）")
     rd_spend_yuan: Whole | None = Field(default=None, ge=0, description="研发经费支出（元）")
     tax_yuan: Whole | None = Field(default=None, ge=0, description="税收（元）")
     employees: Whole | None = Field(default=None, ge=0, description="从业人员（人）")
-    land_mu: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=2, description="用地面积（亩）")
+    land_mu: Decimal | None = Field(
+        default=None, ge=0, max_digits=12, decimal_places=2, description="用地面积（亩）"
+    )
     energy_tce: Decimal | None = Field(
         default=None, ge=0, max_digits=14, decimal_places=2, description="综合能耗（吨标准煤）"
     )
@@ -125,7 +129,9 @@ class EnterpriseBase(BaseModel):
 
 
 class EnterpriseCreate(EnterpriseBase):
-    uscc: str = Field(min_length=18, max_length=18, description="统一社会信用代码", examples=["91371525MA3C0F0X4D"])
+    uscc: str = Field(
+        min_length=18, max_length=18, description="统一社会信用代码", examples=["91371525MA3C0F0X4D"]
+    )
     figures: list[FigureIn] = Field(default_factory=list)
     honours: list[HonourIn] = Field(default_factory=list)
 

@@ -59,10 +59,12 @@ def honour_errors(h: HonourIn, prefix: str = "") -> list[FieldError]:
     if spec is None:
         return [FieldError(prefix + "code", f"未知的认定代码“{h.code}”")]
     if h.code == CLUSTER_CODE:
-        return [FieldError(
-            prefix + "code",
-            "特色产业集群不作为企业认定登记：请在“特色产业集群”中登记（名称、级别、牵头企业、成员企业，POST /api/v1/clusters）",
-        )]
+        return [
+            FieldError(
+                prefix + "code",
+                "特色产业集群不作为企业认定登记：请在“特色产业集群”中登记（名称、级别、牵头企业、成员企业，POST /api/v1/clusters）",
+            )
+        ]
     if h.level not in spec["levels"]:
         names = "、".join(spec["levels"])
         return [FieldError(prefix + "level", f"{spec['name']}没有该级别（可选：{names}）")]
@@ -96,15 +98,26 @@ def _json_rows(table, columns, order_by):
     fields = []
     for c in columns:
         col = table.c[c]
-        fields += [c, cast(col, Text) if isinstance(col.type, Numeric) and not isinstance(col.type, Integer) else col]
+        fields += [
+            c,
+            cast(col, Text) if isinstance(col.type, Numeric) and not isinstance(col.type, Integer) else col,
+        ]
     agg = func.json_agg(aggregate_order_by(func.json_build_object(*fields), *order_by))
-    return (select(func.coalesce(agg, literal_column("'[]'::json")))
-            .where(table.c.enterprise_id == Enterprise.__table__.c.id).scalar_subquery())
+    return (
+        select(func.coalesce(agg, literal_column("'[]'::json")))
+        .where(table.c.enterprise_id == Enterprise.__table__.c.id)
+        .scalar_subquery()
+    )
 
 
-_FIGURES_JSON = _json_rows(EnterpriseFigure.__table__, ("year", *FIGURE_FIELDS), (EnterpriseFigure.__table__.c.year.desc(),))
-_HONOURS_JSON = _json_rows(Honour.__table__, ("id", "code", "level", "outcome", "honour_date", "certificate_no"),
-                           (Honour.__table__.c.honour_date.desc(),))
+_FIGURES_JSON = _json_rows(
+    EnterpriseFigure.__table__, ("year", *FIGURE_FIELDS), (EnterpriseFigure.__table__.c.year.desc(),)
+)
+_HONOURS_JSON = _json_rows(
+    Honour.__table__,
+    ("id", "code", "level", "outcome", "honour_date", "certificate_no"),
+    (Honour.__table__.c.honour_date.desc(),),
+)
 
 
 def read(session: Session, *, actor: Principal, enterprise_id: int) -> dict:
@@ -115,8 +128,15 @@ def read(session: Session, *, actor: Principal, enterprise_id: int) -> dict:
         raise NotFound("未找到该企业")
     e, f, h = Enterprise.__table__, EnterpriseFigure.__table__, Honour.__table__
     if session.get_bind().dialect.name == "postgresql":
-        row = session.execute(select(e, _FIGURES_JSON.label("figures"), _HONOURS_JSON.label("honours"))
-                              .where(e.c.id == enterprise_id, visible_to(actor))).mappings().first()
+        row = (
+            session.execute(
+                select(e, _FIGURES_JSON.label("figures"), _HONOURS_JSON.label("honours")).where(
+                    e.c.id == enterprise_id, visible_to(actor)
+                )
+            )
+            .mappings()
+            .first()
+        )
         if row is None:
             raise NotFound("未找到该企业")
         return dict(row)
@@ -124,13 +144,22 @@ def read(session: Session, *, actor: Principal, enterprise_id: int) -> dict:
     if row is None:
         raise NotFound("未找到该企业")
     out = dict(row)
-    out["figures"] = [dict(r) for r in session.execute(
-        select(f.c.year, *[f.c[k] for k in FIGURE_FIELDS]).where(f.c.enterprise_id == enterprise_id).order_by(f.c.year.desc())
-    ).mappings()]
-    out["honours"] = [dict(r) for r in session.execute(
-        select(h.c.id, h.c.code, h.c.level, h.c.outcome, h.c.honour_date, h.c.certificate_no)
-        .where(h.c.enterprise_id == enterprise_id).order_by(h.c.honour_date.desc())
-    ).mappings()]
+    out["figures"] = [
+        dict(r)
+        for r in session.execute(
+            select(f.c.year, *[f.c[k] for k in FIGURE_FIELDS])
+            .where(f.c.enterprise_id == enterprise_id)
+            .order_by(f.c.year.desc())
+        ).mappings()
+    ]
+    out["honours"] = [
+        dict(r)
+        for r in session.execute(
+            select(h.c.id, h.c.code, h.c.level, h.c.outcome, h.c.honour_date, h.c.certificate_no)
+            .where(h.c.enterprise_id == enterprise_id)
+            .order_by(h.c.honour_date.desc())
+        ).mappings()
+    ]
     return out
 
 
@@ -187,7 +216,10 @@ def list_query(session: Session, *, actor: Principal, filters: ListFilters, sort
         q = f.q.strip()
         pat = f"%{_escape_like(q)}%"
         stmt = stmt.where(
-            or_(Enterprise.name.ilike(pat, escape="\\"), Enterprise.uscc.like(f"%{_escape_like(q.upper())}%", escape="\\"))
+            or_(
+                Enterprise.name.ilike(pat, escape="\\"),
+                Enterprise.uscc.like(f"%{_escape_like(q.upper())}%", escape="\\"),
+            )
         )
     if f.township:
         unknown = [t for t in f.township if t not in township_names()]
@@ -205,7 +237,11 @@ def list_query(session: Session, *, actor: Principal, filters: ListFilters, sort
     if f.honour:
         if f.honour not in honour_codes():
             raise ValidationFailed.one("honour", f"未知的认定代码“{f.honour}”")
-        h = [Honour.enterprise_id == Enterprise.id, Honour.code == f.honour, Honour.outcome.in_(("new", "renewed"))]
+        h = [
+            Honour.enterprise_id == Enterprise.id,
+            Honour.code == f.honour,
+            Honour.outcome.in_(("new", "renewed")),
+        ]
         if f.honour_level:
             h.append(Honour.level == f.honour_level)
         stmt = stmt.where(exists().where(*h))
@@ -255,12 +291,18 @@ def list_page(
                 k = datetime.fromisoformat(k)
             except (TypeError, ValueError) as e:
                 raise ValidationFailed.one("cursor", "分页游标无效") from e
-        cmp = tuple_(key, Enterprise.id) < tuple_(k, last_id) if desc else tuple_(key, Enterprise.id) > tuple_(k, last_id)
+        cmp = (
+            tuple_(key, Enterprise.id) < tuple_(k, last_id)
+            if desc
+            else tuple_(key, Enterprise.id) > tuple_(k, last_id)
+        )
         stmt = stmt.where(cmp)
     order = (key.desc(), Enterprise.id.desc()) if desc else (key.asc(), Enterprise.id.asc())
     if columns is not None:
         wanted = dict.fromkeys((*columns, "id", "name", "created_at"))
-        stmt = stmt.with_only_columns(*[Enterprise.__table__.c[c] for c in wanted], EnterpriseFigure.revenue_yuan)
+        stmt = stmt.with_only_columns(
+            *[Enterprise.__table__.c[c] for c in wanted], EnterpriseFigure.revenue_yuan
+        )
         rows = [(r, r.revenue_yuan) for r in session.execute(stmt.order_by(*order).limit(limit + 1))]
     else:
         rows = session.execute(stmt.order_by(*order).limit(limit + 1)).all()
@@ -294,7 +336,9 @@ def _ensure_unique_uscc(session: Session, uscc: str, exclude_id: int | None = No
         stmt = stmt.where(Enterprise.id != exclude_id)
     if session.scalar(stmt):
         raise Conflict(
-            "该统一社会信用代码已登记", errors=[FieldError("uscc", f"统一社会信用代码 {uscc} 已登记")], code="duplicate_uscc"
+            "该统一社会信用代码已登记",
+            errors=[FieldError("uscc", f"统一社会信用代码 {uscc} 已登记")],
+            code="duplicate_uscc",
         )
 
 
@@ -403,7 +447,9 @@ def delete(session: Session, *, actor: Principal, enterprise_id: int, if_match: 
 
 def _upsert_figures(session: Session, actor: Principal, ent: Enterprise, f: FigureIn) -> EnterpriseFigure:
     row = session.scalar(
-        select(EnterpriseFigure).where(EnterpriseFigure.enterprise_id == ent.id, EnterpriseFigure.year == f.year)
+        select(EnterpriseFigure).where(
+            EnterpriseFigure.enterprise_id == ent.id, EnterpriseFigure.year == f.year
+        )
     )
     new_values = f.model_dump(exclude={"year"})
     if row is None:
@@ -433,7 +479,9 @@ def _upsert_figures(session: Session, actor: Principal, ent: Enterprise, f: Figu
     return row
 
 
-def set_figures(session: Session, *, actor: Principal, enterprise_id: int, figures: FigureIn) -> EnterpriseFigure:
+def set_figures(
+    session: Session, *, actor: Principal, enterprise_id: int, figures: FigureIn
+) -> EnterpriseFigure:
     actor.require("enterprises:write")
     ent = get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
     return _upsert_figures(session, actor, ent, figures)
@@ -457,7 +505,9 @@ def _add_honour(session: Session, actor: Principal, ent: Enterprise, h: HonourIn
     return honour
 
 
-def record_cluster_honour(session: Session, *, actor: Principal, enterprise: Enterprise, honour: HonourIn) -> Honour:
+def record_cluster_honour(
+    session: Session, *, actor: Principal, enterprise: Enterprise, honour: HonourIn
+) -> Honour:
     """The honour of a cluster's recognition on the firm that receives its award (app.clusters only)."""
     return _add_honour(session, actor, enterprise, honour)
 
@@ -478,7 +528,9 @@ def add_honour(session: Session, *, actor: Principal, enterprise_id: int, honour
         )
     )
     if dup:
-        raise Conflict("该认定记录已存在", errors=[FieldError("code", "同一认定、级别、结果和日期的记录已存在")])
+        raise Conflict(
+            "该认定记录已存在", errors=[FieldError("code", "同一认定、级别、结果和日期的记录已存在")]
+        )
     return _add_honour(session, actor, ent, honour)
 
 

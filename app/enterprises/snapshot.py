@@ -67,8 +67,15 @@ class EnterpriseSnapshot:
 
 def _fields(e) -> dict:
     return {
-        "id": e.id, "uscc": e.uscc, "name": e.name, "township": e.township, "size": e.size,
-        "ownership": e.ownership, "above_scale": e.above_scale, "industry": e.industry, "chain": e.chain,
+        "id": e.id,
+        "uscc": e.uscc,
+        "name": e.name,
+        "township": e.township,
+        "size": e.size,
+        "ownership": e.ownership,
+        "above_scale": e.above_scale,
+        "industry": e.industry,
+        "chain": e.chain,
         "mu_class": e.mu_class,
     }
 
@@ -104,27 +111,38 @@ def load(
         if wanted:
             for r in session.execute(
                 select(
-                    Enterprise.id, Enterprise.uscc, Enterprise.name, Enterprise.township, Enterprise.size,
-                    Enterprise.ownership, Enterprise.above_scale, Enterprise.industry, Enterprise.chain,
+                    Enterprise.id,
+                    Enterprise.uscc,
+                    Enterprise.name,
+                    Enterprise.township,
+                    Enterprise.size,
+                    Enterprise.ownership,
+                    Enterprise.above_scale,
+                    Enterprise.industry,
+                    Enterprise.chain,
                     Enterprise.mu_class,
                 ).where(Enterprise.id.in_(wanted))
             ):
                 rows[r.id] = _fields(r)
         if figures:
-            for f in session.scalars(select(EnterpriseFigure).where(EnterpriseFigure.enterprise_id.in_(chunk))):
+            for f in session.scalars(
+                select(EnterpriseFigure).where(EnterpriseFigure.enterprise_id.in_(chunk))
+            ):
                 figs[f.enterprise_id][f.year] = {k: getattr(f, k) for k in FIGURE_FIELDS}
         if honours:
             for eid, code, level, outcome, day in session.execute(
-                select(Honour.enterprise_id, Honour.code, Honour.level, Honour.outcome, Honour.honour_date).where(
-                    Honour.enterprise_id.in_(chunk)
-                )
+                select(
+                    Honour.enterprise_id, Honour.code, Honour.level, Honour.outcome, Honour.honour_date
+                ).where(Honour.enterprise_id.in_(chunk))
             ):
                 hons[eid].append(HonourRecord(code, level, outcome, day))
         if pools:
             from app.pools.models import PoolMembership as M  # the registry sits below the pools domain
 
             for eid, pool, entered in session.execute(
-                select(M.enterprise_id, M.pool, M.entered_date).where(M.enterprise_id.in_(chunk), M.left_date.is_(None))
+                select(M.enterprise_id, M.pool, M.entered_date).where(
+                    M.enterprise_id.in_(chunk), M.left_date.is_(None)
+                )
             ):
                 mems[eid][pool] = entered
     return {

@@ -14,8 +14,12 @@ from app.enterprises.models import Enterprise
 
 # The 助企服务 tables a department's firms are read from (named here, so the registry imports no other domain).
 _officer = table("service_officer", Column("id", Integer), Column("department", String))
-_assignment = table("service_officer_assignment", Column("enterprise_id", Integer), Column("officer_id", Integer),
-                    Column("end_date", Date))
+_assignment = table(
+    "service_officer_assignment",
+    Column("enterprise_id", Integer),
+    Column("officer_id", Integer),
+    Column("end_date", Date),
+)
 
 
 def department_firms(department: str):

@@ -25,7 +25,9 @@ def seed(session: Session, today: date | None = None) -> None:
     today = today or date.today()
     if session.scalar(select(FundEntry.id).where(FundEntry.kind.in_(("audit_fee", "action_cost"))).limit(1)):
         return
-    funds = list(session.scalars(select(Fund).where(Fund.funder == "county").order_by(Fund.period_start, Fund.id)))
+    funds = list(
+        session.scalars(select(Fund).where(Fund.funder == "county").order_by(Fund.period_start, Fund.id))
+    )
     if not funds:
         return
     for day, kind, amount, note in ITEMS:
@@ -34,5 +36,13 @@ def seed(session: Session, today: date | None = None) -> None:
             continue
         fund = next((f for f in funds if f.period_start <= when <= f.period_end), funds[-1])
         with contextlib.suppress(FundExhausted), session.begin_nested():
-            spending.spend(session, actor=SYSTEM, fund_id=fund.id, kind=kind, amount_yuan=amount, spent_date=when,
-                           note=note, today=today)
+            spending.spend(
+                session,
+                actor=SYSTEM,
+                fund_id=fund.id,
+                kind=kind,
+                amount_yuan=amount,
+                spent_date=when,
+                note=note,
+                today=today,
+            )

@@ -140,31 +140,53 @@ def _sets(session: Session, scope: str, year: int | None, start: date, end: date
     return list(session.scalars(stmt.order_by(TargetSet.kind, TargetSet.key)))
 
 
-def _funds_at(session: Session, scope: str, year: int | None, start: date, end: date, as_of: date) -> list[FundRow]:
+def _funds_at(
+    session: Session, scope: str, year: int | None, start: date, end: date, as_of: date
+) -> list[FundRow]:
     """Each fund as it stood at the end of `as_of`: its budget (the allocation, and top-ups and adjustments made by
     then), what it had drawn (the awards on it approved or paid by then, in the ledger's own states, plus spending
     dated by then) and the awards paid by then. For a year's report a yearly fund shows that year's envelope (and is
     left out in a year it has none)."""
     cutoff = day_end(as_of)
     E = FundEntry
-    budget = func.coalesce(func.sum(case(
-        (E.kind == "allocation", E.amount_yuan),
-        (and_(E.kind.in_(BUDGET_KINDS), E.created_at < cutoff), E.amount_yuan), else_=0)), 0)
-    spent = func.coalesce(func.sum(case((and_(E.kind.in_(SPENDING_KINDS), E.entry_date <= as_of), E.amount_yuan), else_=0)), 0)
-    audit_fee = func.coalesce(func.sum(case((and_(E.kind == "audit_fee", E.entry_date <= as_of), E.amount_yuan), else_=0)), 0)
-    action = func.coalesce(func.sum(case((and_(E.kind == "action_cost", E.entry_date <= as_of), E.amount_yuan), else_=0)), 0)
+    budget = func.coalesce(
+        func.sum(
+            case(
+                (E.kind == "allocation", E.amount_yuan),
+                (and_(E.kind.in_(BUDGET_KINDS), E.created_at < cutoff), E.amount_yuan),
+                else_=0,
+            )
+        ),
+        0,
+    )
+    spent = func.coalesce(
+        func.sum(case((and_(E.kind.in_(SPENDING_KINDS), E.entry_date <= as_of), E.amount_yuan), else_=0)), 0
+    )
+    audit_fee = func.coalesce(
+        func.sum(case((and_(E.kind == "audit_fee", E.entry_date <= as_of), E.amount_yuan), else_=0)), 0
+    )
+    action = func.coalesce(
+        func.sum(case((and_(E.kind == "action_cost", E.entry_date <= as_of), E.amount_yuan), else_=0)), 0
+    )
     window = [E.entry_date.between(start, end)]
     audit_w = func.coalesce(func.sum(case((and_(E.kind == "audit_fee", *window), E.amount_yuan), else_=0)), 0)
-    action_w = func.coalesce(func.sum(case((and_(E.kind == "action_cost", *window), E.amount_yuan), else_=0)), 0)
+    action_w = func.coalesce(
+        func.sum(case((and_(E.kind == "action_cost", *window), E.amount_yuan), else_=0)), 0
+    )
     rows = []
-    for fund in session.scalars(select(Fund).order_by(case({"county": 0, "city": 1, "province": 2}, value=Fund.funder),
-                                                      Fund.period_start, Fund.id)):
+    for fund in session.scalars(
+        select(Fund).order_by(
+            case({"county": 0, "city": 1, "province": 2}, value=Fund.funder), Fund.period_start, Fund.id
+        )
+    ):
         envelope = fund.yearly and scope == "year" and year is not None
         stmt = select(budget, spent, audit_fee, action, audit_w, action_w).where(E.fund_id == fund.id)
         paid = select(func.coalesce(func.sum(AwardLine.amount_yuan), 0)).where(
-            AwardLine.fund_id == fund.id, AwardLine.paid_date <= as_of)
+            AwardLine.fund_id == fund.id, AwardLine.paid_date <= as_of
+        )
         held = select(func.coalesce(func.sum(AwardLine.amount_yuan), 0)).where(
-            AwardLine.fund_id == fund.id, status_at(as_of).in_(("approved", "paid")))
+            AwardLine.fund_id == fund.id, status_at(as_of).in_(("approved", "paid"))
+        )
         if envelope:
             if not fund.period_start.year <= year <= fund.period_end.year:
                 continue
@@ -173,14 +195,23 @@ def _funds_at(session: Session, scope: str, year: int | None, start: date, end: 
             paid, held = paid.where(in_year), held.where(in_year)
         b, sp, af, ac, afw, acw = (int(x) for x in session.execute(stmt).one())
         d = sp + int(session.scalar(held) or 0)
-        rows.append(FundRow(fund, int(session.scalar(paid) or 0), d, spending_service.Spending(fund.id, af, ac),
-                            spending_service.Spending(fund.id, afw, acw), budget_yuan=b,
-                            label=f"{fund.name}（{year} 年额度）" if envelope else fund.name))
+        rows.append(
+            FundRow(
+                fund,
+                int(session.scalar(paid) or 0),
+                d,
+                spending_service.Spending(fund.id, af, ac),
+                spending_service.Spending(fund.id, afw, acw),
+                budget_yuan=b,
+                label=f"{fund.name}（{year} 年额度）" if envelope else fund.name,
+            )
+        )
     return rows
 
 
-def _awards_by(session: Session, actor: Principal, start: date, end: date,
-               as_of: date | None = None) -> dict[str, list[AwardRow]]:
+def _awards_by(
+    session: Session, actor: Principal, start: date, end: date, as_of: date | None = None
+) -> dict[str, list[AwardRow]]:
     """Award lines with events dated in the window, grouped four ways (one GROUP BY each), as the ledger counts
     them: proposed and rejected at their caps, approved and paid at the granted amount; with `as_of`, as they
     stood at the end of that day."""
@@ -195,14 +226,21 @@ def _awards_by(session: Session, actor: Principal, start: date, end: date,
     }
     out: dict[str, list[AwardRow]] = {}
     for dim, cols in dims.items():
-        stmt = (select(*cols, state, func.count(AwardLine.id), func.coalesce(func.sum(AwardLine.computed_yuan), 0),
-                       func.coalesce(func.sum(AwardLine.amount_yuan), 0))
-                .join(Enterprise, visible_lines(actor))
-                .where(AwardLine.event_date.between(start, end), state != "rejected")
-                .group_by(*cols, state))
+        stmt = (
+            select(
+                *cols,
+                state,
+                func.count(AwardLine.id),
+                func.coalesce(func.sum(AwardLine.computed_yuan), 0),
+                func.coalesce(func.sum(AwardLine.amount_yuan), 0),
+            )
+            .join(Enterprise, visible_lines(actor))
+            .where(AwardLine.event_date.between(start, end), state != "rejected")
+            .group_by(*cols, state)
+        )
         rows: dict[str, AwardRow] = {}
         for r in session.execute(stmt):
-            keys, (status, n, computed, granted) = r[:len(cols)], r[len(cols):]
+            keys, (status, n, computed, granted) = r[: len(cols)], r[len(cols) :]
             if dim == "clause":
                 key, label = f"{keys[0]} {keys[1]}", f"{keys[0]} {keys[1]}"
             elif dim == "funder":
@@ -215,7 +253,9 @@ def _awards_by(session: Session, actor: Principal, start: date, end: date,
             setattr(row, f"{status}_count", int(n))
             setattr(row, f"{status}_yuan", int(computed if status == "proposed" else granted))
         order = list(names) if dim == "township" else None
-        out[dim] = sorted(rows.values(), key=lambda a: (order.index(a.key) if order and a.key in order else 99, a.label))
+        out[dim] = sorted(
+            rows.values(), key=lambda a: (order.index(a.key) if order and a.key in order else 99, a.label)
+        )
     return out
 
 
@@ -225,29 +265,53 @@ def _pools(session: Session, actor: Principal, start: date, end: date, as_of: da
     seen = [Enterprise.deleted_at.is_(None)]
     if actor.township_filter():
         seen.append(Enterprise.township == actor.township_filter())
-    stmt = (select(M.pool,
-                   func.count(M.id).filter(M.entered_date.between(start, as_of)),
-                   func.count(M.id).filter(M.left_date.between(start, as_of), M.leave_reason.in_(GRADUATED)),
-                   func.count(M.id).filter(M.left_date.between(start, as_of), M.leave_reason.not_in(GRADUATED)),
-                   func.count(M.id).filter(M.entered_date <= as_of, (M.left_date.is_(None)) | (M.left_date > as_of)))
-            .join(Enterprise, and_(Enterprise.id == M.enterprise_id, *seen)).group_by(M.pool))
+    stmt = (
+        select(
+            M.pool,
+            func.count(M.id).filter(M.entered_date.between(start, as_of)),
+            func.count(M.id).filter(M.left_date.between(start, as_of), M.leave_reason.in_(GRADUATED)),
+            func.count(M.id).filter(M.left_date.between(start, as_of), M.leave_reason.not_in(GRADUATED)),
+            func.count(M.id).filter(M.entered_date <= as_of, (M.left_date.is_(None)) | (M.left_date > as_of)),
+        )
+        .join(Enterprise, and_(Enterprise.id == M.enterprise_id, *seen))
+        .group_by(M.pool)
+    )
     got = {r[0]: r[1:] for r in session.execute(stmt)}
-    return [PoolRow(code, p.name, *(int(x) for x in got.get(code, (0, 0, 0, 0)))) for code, p in pool_store.pools(session, as_of).items()]
+    return [
+        PoolRow(code, p.name, *(int(x) for x in got.get(code, (0, 0, 0, 0))))
+        for code, p in pool_store.pools(session, as_of).items()
+    ]
 
 
-def build(session: Session, *, actor: Principal, scope: str = "year", year: int | None = None, public: bool = False,
-          today: date | None = None) -> Report:
+def build(
+    session: Session,
+    *,
+    actor: Principal,
+    scope: str = "year",
+    year: int | None = None,
+    public: bool = False,
+    today: date | None = None,
+) -> Report:
     """The evaluation report; township staff get their township's figures (targets, awards, problems ...)."""
     actor.require("evaluation:read")
     today = today or date.today()
     start, end, as_of, title = period_of(scope, year, today)
     rep = Report(scope, year, start, end, as_of, public, title)
     for ts in _sets(session, scope, year, start, end):
-        rep.matrices.append((ts.key, target_service.progress_matrix(session, actor=actor, key=ts.key,
-                                                                    as_of=min(as_of, ts.period_end))))
+        rep.matrices.append(
+            (
+                ts.key,
+                target_service.progress_matrix(
+                    session, actor=actor, key=ts.key, as_of=min(as_of, ts.period_end)
+                ),
+            )
+        )
     past = as_of if as_of < today else None  # an ended period: as it stood on its last day
-    rep.award_totals = ledger_totals(session, actor=actor, filters=LineFilters(year=year), as_of=past) \
-        if scope == "year" else _plan_award_totals(session, actor, start, end, past)
+    rep.award_totals = (
+        ledger_totals(session, actor=actor, filters=LineFilters(year=year), as_of=past)
+        if scope == "year"
+        else _plan_award_totals(session, actor, start, end, past)
+    )
     rep.awards_by = _awards_by(session, actor, start, end, past)
     if actor.is_county and past is not None:  # funds are county-wide
         rep.funds = _funds_at(session, scope, year, start, end, past)
@@ -256,14 +320,25 @@ def build(session: Session, *, actor: Principal, scope: str = "year", year: int 
         spent_window = spending_service.spending(session, start=start, end=end)
         for b in fund_service.balances(session):
             zero = spending_service.Spending(b.fund.id, 0, 0)
-            rep.funds.append(FundRow(b.fund, b.paid_yuan, b.fund.drawn_yuan, spent_all.get(b.fund.id, zero),
-                                     spent_window.get(b.fund.id, zero)))
+            rep.funds.append(
+                FundRow(
+                    b.fund,
+                    b.paid_yuan,
+                    b.fund.drawn_yuan,
+                    spent_all.get(b.fund.id, zero),
+                    spent_window.get(b.fund.id, zero),
+                )
+            )
     rep.pools = _pools(session, actor, start, end, as_of)
-    rep.problem_total = problems.stats(session, actor=actor, by="all", start=start, end=end, today=as_of, as_of=past)[0]
-    rep.problems_by_category = problems.stats(session, actor=actor, by="category", start=start, end=end, today=as_of,
-                                              as_of=past)
-    rep.problems_by_township = problems.stats(session, actor=actor, by="township", start=start, end=end, today=as_of,
-                                              as_of=past)
+    rep.problem_total = problems.stats(
+        session, actor=actor, by="all", start=start, end=end, today=as_of, as_of=past
+    )[0]
+    rep.problems_by_category = problems.stats(
+        session, actor=actor, by="category", start=start, end=end, today=as_of, as_of=past
+    )
+    rep.problems_by_township = problems.stats(
+        session, actor=actor, by="township", start=start, end=end, today=as_of, as_of=past
+    )
     rep.visit_counts = visits.visit_counts(session, actor=actor, start=start, end=end, today=as_of)
     rep.register_totals = registers.totals(session, actor=actor, start=start, end=end)
     if not public:
@@ -271,8 +346,9 @@ def build(session: Session, *, actor: Principal, scope: str = "year", year: int 
     return rep
 
 
-def _plan_award_totals(session: Session, actor: Principal, start: date, end: date,
-                       as_of: date | None = None) -> dict[str, int]:
+def _plan_award_totals(
+    session: Session, actor: Principal, start: date, end: date, as_of: date | None = None
+) -> dict[str, int]:
     totals: dict[str, int] = {}
     for y in range(start.year, end.year + 1):
         for k, v in ledger_totals(session, actor=actor, filters=LineFilters(year=y), as_of=as_of).items():

@@ -38,7 +38,15 @@ SORT = "changes"
 MAX_ID = 2**63 - 1
 # Entries about accounts and webhooks stay internal: they say nothing about enterprises.
 HIDDEN_TYPES = frozenset(
-    {"user", "app_user", "api_key", "user_session", "login_attempt", "webhook_subscription", "webhook_delivery"}
+    {
+        "user",
+        "app_user",
+        "api_key",
+        "user_session",
+        "login_attempt",
+        "webhook_subscription",
+        "webhook_delivery",
+    }
 )
 
 
@@ -60,9 +68,18 @@ def decode(cursor: str | None, field: str = "cursor") -> Position:
     try:
         xid, last_id = decode_cursor(cursor, SORT)
     except ValidationFailed:
-        raise ValidationFailed.one(field, f"{field}：变更游标无效，请使用此前响应中的 next_cursor，或省略以从头读取") from None
-    if not isinstance(xid, int) or isinstance(xid, bool) or not 0 <= xid <= MAX_ID or not 0 <= last_id <= MAX_ID:
-        raise ValidationFailed.one(field, f"{field}：变更游标无效，请使用此前响应中的 next_cursor，或省略以从头读取")
+        raise ValidationFailed.one(
+            field, f"{field}：变更游标无效，请使用此前响应中的 next_cursor，或省略以从头读取"
+        ) from None
+    if (
+        not isinstance(xid, int)
+        or isinstance(xid, bool)
+        or not 0 <= xid <= MAX_ID
+        or not 0 <= last_id <= MAX_ID
+    ):
+        raise ValidationFailed.one(
+            field, f"{field}：变更游标无效，请使用此前响应中的 next_cursor，或省略以从头读取"
+        )
     return Position(xid, last_id)
 
 
@@ -127,7 +144,9 @@ def check_types(entity_types: list[str] | None, field: str = "entity_type") -> l
     types = [t.strip() for t in entity_types or [] if t.strip()]
     bad = [t for t in types if len(t) > 40 or not t.replace("_", "").isalnum() or not t.isascii()]
     if bad:
-        raise ValidationFailed.one(field, f"{field}：实体类型“{bad[0][:40]}”无效，应为小写字母与下划线，如 honour")
+        raise ValidationFailed.one(
+            field, f"{field}：实体类型“{bad[0][:40]}”无效，应为小写字母与下划线，如 honour"
+        )
     if len(types) > 20:
         raise ValidationFailed.one(field, f"{field}：最多 20 个实体类型")
     return types

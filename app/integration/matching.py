@@ -129,7 +129,9 @@ class Match:
     @property
     def missing(self) -> tuple[Condition, ...]:
         """What stands between the enterprise and the rule: failed conditions first, then unknown."""
-        return tuple(sorted((c for c in self.conditions if c.status != "met"), key=lambda c: c.status != "failed"))
+        return tuple(
+            sorted((c for c in self.conditions if c.status != "met"), key=lambda c: c.status != "failed")
+        )
 
     def sort_key(self) -> tuple:
         rank = MATCH_STATUSES.index(self.status)
@@ -160,7 +162,9 @@ def _period(doc) -> str:
 def _gap(year: int, label: str, value: int, target: int, key: str, what: str = "") -> Condition:
     """A money figure short of a line: "2024 年主营业务收入 1,650 万元，差 350 万元达到 2,000 万元"."""
     text = f"{year} 年{label} {wan(value)} 万元，差 {wan(target - value)} 万元达到 {wan(target)} 万元{what}"
-    return Condition(key, "failed", text, current_yuan=int(value), target_yuan=int(target), gap_yuan=int(target - value))
+    return Condition(
+        key, "failed", text, current_yuan=int(value), target_yuan=int(target), gap_yuan=int(target - value)
+    )
 
 
 # --- amounts
@@ -188,7 +192,9 @@ def describe_amount(rule: Rule, policy_set: PolicySet) -> Amount | None:
         return Amount("computed", None, a.ceiling, funder, text)
     if isinstance(a, Share):
         ref = policy_set.rules[a.of_rule]
-        return Amount("computed", None, False, funder, f"{rule.label}：{ref.label}金额 × {a.percent.normalize():f}%")
+        return Amount(
+            "computed", None, False, funder, f"{rule.label}：{ref.label}金额 × {a.percent.normalize():f}%"
+        )
     if isinstance(a, Range):
         text = (
             f"{rule.label}：{FIELD_LABELS[a.base]} × {a.percent.normalize():f}%，"
@@ -249,7 +255,6 @@ def _compute(event, facts: EnterpriseFacts, policy_set: PolicySet) -> engine.Res
     return result
 
 
-
 class _Matcher:
     def __init__(self, firm: EnterpriseSnapshot, as_of: dt.date, policy_set: PolicySet):
         self.firm = firm
@@ -267,7 +272,8 @@ class _Matcher:
         revenue = None
         if revenue_before is not None:  # 首次突破: every recorded year before the one judged
             revenue = {
-                y: int(f["revenue_yuan"]) for y, f in self.firm.figures.items()
+                y: int(f["revenue_yuan"])
+                for y, f in self.firm.figures.items()
                 if y < revenue_before and f.get("revenue_yuan") is not None
             }
         return EnterpriseFacts(
@@ -281,8 +287,14 @@ class _Matcher:
     def compute(self, event, facts: EnterpriseFacts) -> engine.Result:
         return _compute(event, facts, self.ps)
 
-    def award(self, rule: Rule, status: MatchStatus, conditions: list[Condition], amount: Amount | None,
-              event_date: dt.date | None = None) -> Match:
+    def award(
+        self,
+        rule: Rule,
+        status: MatchStatus,
+        conditions: list[Condition],
+        amount: Amount | None,
+        event_date: dt.date | None = None,
+    ) -> Match:
         doc = self.ps.document_of(rule.id)
         return Match(
             id=rule.id,
@@ -305,7 +317,11 @@ class _Matcher:
         types = {r.event for r in self.ps.rules.values()} - {"strong_town"}  # a township's, not a firm's
         in_force = {r.id for t in types for r in engine.rules_in_force(t, self.as_of, self.ps)}
         # A lapsed document's entitlement that runs on (领军人才贴息 3 年内) is not something to seek now.
-        return [r for r in self.ps.rules.values() if r.id in in_force and self.ps.document_of(r.id).in_force(self.as_of)]
+        return [
+            r
+            for r in self.ps.rules.values()
+            if r.id in in_force and self.ps.document_of(r.id).in_force(self.as_of)
+        ]
 
     def rule(self, rule: Rule) -> Match | None:
         if rule.event == "honour":
@@ -322,16 +338,28 @@ class _Matcher:
         out = []
         if c.sizes:
             names = "、".join(reference.SIZE_NAMES[s] for s in c.sizes)
-            out.append(Condition("size", "met", f"{reference.SIZE_NAMES[self.firm.size]}企业，属于{names}企业"))
+            out.append(
+                Condition("size", "met", f"{reference.SIZE_NAMES[self.firm.size]}企业，属于{names}企业")
+            )
         if c.ownership:
             names = "、".join(reference.OWNERSHIP_NAMES[o] for o in c.ownership)
-            out.append(Condition("ownership", "met", f"{reference.OWNERSHIP_NAMES[self.firm.ownership]}企业，属于{names}企业"))
+            out.append(
+                Condition(
+                    "ownership",
+                    "met",
+                    f"{reference.OWNERSHIP_NAMES[self.firm.ownership]}企业，属于{names}企业",
+                )
+            )
         return out
 
     def _holds(self, rule: Rule) -> list[Condition]:
         out = []
         for code in rule.conditions.holds or []:
-            held = [h for h in self.firm.honours if h.code == code and h.outcome in HELD_OUTCOMES and h.date <= self.as_of]
+            held = [
+                h
+                for h in self.firm.honours
+                if h.code == code and h.outcome in HELD_OUTCOMES and h.date <= self.as_of
+            ]
             if held:
                 out.append(Condition("honours", "met", "持有：" + "；".join(_record_text(h) for h in held)))
             else:
@@ -367,7 +395,11 @@ class _Matcher:
         wanted = [o for o in c.outcomes if o in HELD_OUTCOMES]
         if not wanted:
             return None  # a rule for a refused application is never something to aim for
-        already = [h for h in self.firm.honours if h.code == c.honour and h.level in c.levels and h.outcome in HELD_OUTCOMES]
+        already = [
+            h
+            for h in self.firm.honours
+            if h.code == c.honour and h.level in c.levels and h.outcome in HELD_OUTCOMES
+        ]
         if "renewed" not in wanted and already:
             return None  # holds it already: a new recognition is not in prospect
         if wanted == ["renewed"] and not already:
@@ -380,42 +412,61 @@ class _Matcher:
         amount, unknown = found
         outcome_name = "、".join(reference.OUTCOME_NAMES[o] for o in wanted)
         need = Condition(
-            "honour", "failed", f"尚未{outcome_name}{_honour_name(c.honour, c.levels)}（政策期 {_period(doc)}）"
+            "honour",
+            "failed",
+            f"尚未{outcome_name}{_honour_name(c.honour, c.levels)}（政策期 {_period(doc)}）",
         )
         return self.award(rule, "near", [need, *self._fact_conditions(rule), *unknown], amount)
 
     def _first_above_scale(self, rule: Rule) -> Match | None:
         p = prospects()["first_above_scale"]
         facts = self.facts()
-        found = _from_result(rule, self.compute(FirstAboveScaleEvent(date=self.as_of), facts), self.ps, exact=False)
+        found = _from_result(
+            rule, self.compute(FirstAboveScaleEvent(date=self.as_of), facts), self.ps, exact=False
+        )
         if found is None:
             return None
         amount, unknown = found
         if self.firm.above_scale:
-            cond = Condition("above_scale", "met", "现为规模以上企业（首次升规的时间须在政策期内，由审核人核实）")
+            cond = Condition(
+                "above_scale", "met", "现为规模以上企业（首次升规的时间须在政策期内，由审核人核实）"
+            )
             return self.award(rule, "unknown" if unknown else "met", [cond, *unknown], amount)
         conds: list[Condition] = []
         sections = pool_criteria.industry_sections(self.firm.industry)
         allowed = p["sections"]
         if sections is None:
-            conds.append(Condition("industry", "unknown", "未登记可对应国民经济行业门类的所属行业，无法确定是否为工业企业"))
+            conds.append(
+                Condition(
+                    "industry", "unknown", "未登记可对应国民经济行业门类的所属行业，无法确定是否为工业企业"
+                )
+            )
         elif not any(s in allowed for s in sections):
             return None  # not an industrial firm: 升规 here means 规上工业
         else:
-            conds.append(Condition("industry", "met", f"所属行业 {self.firm.industry}，属于工业（门类 {'、'.join(allowed)}）"))
+            conds.append(
+                Condition(
+                    "industry", "met", f"所属行业 {self.firm.industry}，属于工业（门类 {'、'.join(allowed)}）"
+                )
+            )
         label = FIGURE_NAMES.get(p["figure"], p["figure"])
         value = self.firm.figure(self.year, p["figure"])
         if value is None:
             when = f"{self.year} 年" if self.year else ""
             conds.append(Condition(p["figure"], "unknown", f"{when}无{label}数据，无法判断与规上标准的差距"))
         elif value < p["min_yuan"]:
-            conds.append(_gap(self.year, label, value, p["min_yuan"], p["figure"], "（规模以上工业企业标准）"))
+            conds.append(
+                _gap(self.year, label, value, p["min_yuan"], p["figure"], "（规模以上工业企业标准）")
+            )
         else:
             conds.append(
                 Condition(
-                    "above_scale", "failed",
+                    "above_scale",
+                    "failed",
                     f"{self.year} 年{label} {wan(value)} 万元，已达 {wan(p['min_yuan'])} 万元，尚未纳入规模以上企业统计",
-                    current_yuan=int(value), target_yuan=p["min_yuan"], gap_yuan=0,
+                    current_yuan=int(value),
+                    target_yuan=p["min_yuan"],
+                    gap_yuan=0,
                 )
             )
         failed = any(c.status == "failed" for c in conds)
@@ -436,26 +487,36 @@ class _Matcher:
         elif rev >= line:
             if prev is None:
                 cond = Condition(
-                    "revenue_yuan", "unknown",
+                    "revenue_yuan",
+                    "unknown",
                     f"{year} 年营业收入 {wan(rev)} 万元，已达 {wan(line)} 万元；无 {year - 1} 年数据，无法判断是否首次突破",
                 )
-                event = SalesMilestoneEvent(date=self.as_of, previous_revenue_yuan=line - 1, revenue_yuan=int(rev))
+                event = SalesMilestoneEvent(
+                    date=self.as_of, previous_revenue_yuan=line - 1, revenue_yuan=int(rev)
+                )
                 status = "unknown"
             elif prev >= line:
                 return None  # crossed before: not a first time
             else:
                 cond = Condition(
-                    "revenue_yuan", "met",
+                    "revenue_yuan",
+                    "met",
                     f"{year} 年营业收入 {wan(rev)} 万元，首次突破 {wan(line)} 万元（{year - 1} 年 {wan(prev)} 万元）",
-                    current_yuan=int(rev), target_yuan=line, gap_yuan=0,
+                    current_yuan=int(rev),
+                    target_yuan=line,
+                    gap_yuan=0,
                 )
-                event = SalesMilestoneEvent(date=self.as_of, previous_revenue_yuan=int(prev), revenue_yuan=int(rev))
+                event = SalesMilestoneEvent(
+                    date=self.as_of, previous_revenue_yuan=int(prev), revenue_yuan=int(rev)
+                )
                 status = "met"
         else:
             cond = _gap(year, label, rev, line, "revenue_yuan")
             event = SalesMilestoneEvent(date=self.as_of, previous_revenue_yuan=line - 1, revenue_yuan=line)
             status = "near"
-        found = _from_result(rule, self.compute(event, self.facts(revenue_before=year or 0)), self.ps, exact=False)
+        found = _from_result(
+            rule, self.compute(event, self.facts(revenue_before=year or 0)), self.ps, exact=False
+        )
         if found is None:
             return None  # ownership, or a crossing in an earlier recorded year, rules it out
         amount, unknown = found
@@ -500,7 +561,12 @@ class _Matcher:
             return None  # the facts, or the event's dates, rule it out
         amount, unknown = found
         need = prospects()["event_needs"].get(rule.event, rule.event)
-        conds = [*holds, *self._fact_conditions(rule), Condition("event", "unknown", f"须有：{need}"), *unknown]
+        conds = [
+            *holds,
+            *self._fact_conditions(rule),
+            Condition("event", "unknown", f"须有：{need}"),
+            *unknown,
+        ]
         status: MatchStatus = "near" if any(c.status == "failed" for c in holds) else "unknown"
         return self.award(rule, status, conds, amount)
 
@@ -523,7 +589,9 @@ class _Matcher:
         if isinstance(c, HonourHeld | HonourApplied | FigurePositive):
             return Condition(c.kind, "failed", r.explanation)
         if isinstance(c, AnyOf):
-            reachable = any(self._criterion(cc, rr, year).reachable for cc, rr in zip(c.criteria, r.children, strict=True))
+            reachable = any(
+                self._criterion(cc, rr, year).reachable for cc, rr in zip(c.criteria, r.children, strict=True)
+            )
             return Condition(c.kind, "failed", r.explanation, reachable=reachable)
         if isinstance(c, HonourNotHeld):
             return Condition(c.kind, "failed", r.explanation, reachable=False)

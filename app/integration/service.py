@@ -63,7 +63,9 @@ def eligible_policies(
         ent = enterprise_service.get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
     day = as_of or dt.date.today()
     firm = snapshot.load(session, [ent], pools=True)[ent.id]
-    found = matching.match(firm, as_of=day, policy_set=policy_store.current(session), pools=pool_store.pools(session, day))
+    found = matching.match(
+        firm, as_of=day, policy_set=policy_store.current(session), pools=pool_store.pools(session, day)
+    )
     docs, message = policy_coverage(session, day)
     return Eligibility(ent, day, firm.year_for(day), _filter(found, statuses, kinds), docs, message)
 
@@ -93,7 +95,9 @@ def eligible_policies_batch(
     if not enterprise_ids and not usccs:
         errors.append(FieldError("enterprise_ids", "enterprise_ids 与 usccs 至少填写一项"))
     if len(enterprise_ids) + len(usccs) > BATCH_MAX:
-        errors.append(FieldError("enterprise_ids", f"一次最多查询 {BATCH_MAX} 家企业（enterprise_ids 与 usccs 合计）"))
+        errors.append(
+            FieldError("enterprise_ids", f"一次最多查询 {BATCH_MAX} 家企业（enterprise_ids 与 usccs 合计）")
+        )
     codes = []
     for i, raw in enumerate(usccs):
         code = normalise(raw)
@@ -110,7 +114,9 @@ def eligible_policies_batch(
     day = as_of or dt.date.today()
     found: list[Enterprise] = []
     if enterprise_ids:
-        found += session.scalars(select(Enterprise).where(Enterprise.id.in_(enterprise_ids), visible_to(actor)))
+        found += session.scalars(
+            select(Enterprise).where(Enterprise.id.in_(enterprise_ids), visible_to(actor))
+        )
     if codes:
         found += session.scalars(select(Enterprise).where(Enterprise.uscc.in_(codes), visible_to(actor)))
     by_id = {e.id: e for e in found}
@@ -125,7 +131,11 @@ def eligible_policies_batch(
             continue
         firm = firms[ent.id]
         matches = matching.match(firm, as_of=day, policy_set=ps, pools=pools)
-        items.append(BatchItem(ref, ent, Eligibility(ent, day, firm.year_for(day), _filter(matches, statuses, kinds)), None))
+        items.append(
+            BatchItem(
+                ref, ent, Eligibility(ent, day, firm.year_for(day), _filter(matches, statuses, kinds)), None
+            )
+        )
     return items
 
 

@@ -17,8 +17,14 @@ from app.config import get_settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
-BLOCKED_NAMES = {"localhost", "metadata", "metadata.google.internal", "metadata.goog", "instance-data",
-                 "instance-data.ec2.internal"}
+BLOCKED_NAMES = {
+    "localhost",
+    "metadata",
+    "metadata.google.internal",
+    "metadata.goog",
+    "instance-data",
+    "instance-data.ec2.internal",
+}
 BLOCKED_SUFFIXES = (".localhost", ".internal", ".local", ".localdomain", ".home.arpa")
 
 
@@ -59,7 +65,9 @@ def address_problem(addr: IPAddress) -> str | None:
         return "本机回环地址"
     if addr.is_link_local:
         return "链路本地地址（含云主机元数据地址 169.254.169.254）"
-    if addr.is_private or (isinstance(addr, ipaddress.IPv4Address) and addr in ipaddress.ip_network("100.64.0.0/10")):
+    if addr.is_private or (
+        isinstance(addr, ipaddress.IPv4Address) and addr in ipaddress.ip_network("100.64.0.0/10")
+    ):
         return "内网地址"
     if addr.is_multicast or addr.is_reserved or addr.is_unspecified or not addr.is_global:
         return "保留或非公网地址"

@@ -63,7 +63,9 @@ def check_url(url: str) -> str:
     elif any(ch.isspace() or ord(ch) < 32 for ch in url):
         errors.append(FieldError("url", "url：地址中不能含空白或控制字符"))
     elif why := ssrf.host_problem(parts.hostname):
-        errors.append(FieldError("url", f"url：不能推送到{why}（确需时由管理员在 YUMIAO_WEBHOOK_ALLOWED_HOSTS 中放行）"))
+        errors.append(
+            FieldError("url", f"url：不能推送到{why}（确需时由管理员在 YUMIAO_WEBHOOK_ALLOWED_HOSTS 中放行）")
+        )
     if errors:
         raise ValidationFailed(errors)
     return url
@@ -129,7 +131,9 @@ def _own(actor: Principal):
 
 def get(session: Session, *, actor: Principal, webhook_id: int) -> WebhookSubscription:
     actor.require("webhooks:write")
-    sub = session.scalar(select(WebhookSubscription).where(WebhookSubscription.id == webhook_id, *_own(actor)))
+    sub = session.scalar(
+        select(WebhookSubscription).where(WebhookSubscription.id == webhook_id, *_own(actor))
+    )
     if sub is None:
         raise NotFound("未找到该 webhook 订阅")
     return sub
@@ -160,12 +164,18 @@ def delete(session: Session, *, actor: Principal, webhook_id: int) -> None:
     sub.active = False
     session.flush()
     audit.record(
-        session, actor=actor, action="delete", entity_type="webhook_subscription", entity_id=sub.id,
+        session,
+        actor=actor,
+        action="delete",
+        entity_type="webhook_subscription",
+        entity_id=sub.id,
         changes={"active": [True, False]},
     )
 
 
-def deliveries_page(session: Session, *, actor: Principal, webhook_id: int, cursor: str | None = None, limit: int = 50):
+def deliveries_page(
+    session: Session, *, actor: Principal, webhook_id: int, cursor: str | None = None, limit: int = 50
+):
     """The delivery log of one subscription, newest first."""
     sub = get(session, actor=actor, webhook_id=webhook_id)
     stmt = select(WebhookDelivery).where(WebhookDelivery.subscription_id == sub.id)
@@ -181,7 +191,15 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def verify(secret: str, timestamp: str, body: bytes, signature: str, *, tolerance: int = 300, now: float | None = None) -> bool:
+def verify(
+    secret: str,
+    timestamp: str,
+    body: bytes,
+    signature: str,
+    *,
+    tolerance: int = 300,
+    now: float | None = None,
+) -> bool:
     """A receiver's check (documented in docs/API.md): right signature, timestamp within tolerance."""
     try:
         ts = int(timestamp)
@@ -224,7 +242,9 @@ def _change_dict(c: changes.Change) -> dict:
 def enqueue(session: Session, sub: WebhookSubscription) -> WebhookDelivery | None:
     """The next batch after the subscription's cursor as a pending delivery (None if nothing new)."""
     after = changes.Position(sub.cursor_xid, sub.cursor_id)
-    page = changes.read(session, actor=SYSTEM, after=after, limit=BATCH, entity_types=sub.entity_types or None)
+    page = changes.read(
+        session, actor=SYSTEM, after=after, limit=BATCH, entity_types=sub.entity_types or None
+    )
     sub.cursor_xid, sub.cursor_id = page.next_position.xid, page.next_position.id
     if not page.items:
         session.flush()
@@ -287,8 +307,15 @@ def post(http: httpx.Client, *, url: str, secret: str, delivery_id: int, payload
     return Outcome(ok, r.status_code, None if ok else f"HTTP {r.status_code}: {r.text[:300]}")
 
 
-def record(d: WebhookDelivery, outcome: Outcome, *, now: datetime, max_attempts: int, base_delay: float,
-           stats: PassStats) -> None:
+def record(
+    d: WebhookDelivery,
+    outcome: Outcome,
+    *,
+    now: datetime,
+    max_attempts: int,
+    base_delay: float,
+    stats: PassStats,
+) -> None:
     d.attempts += 1
     d.last_status_code, d.last_error = outcome.status_code, outcome.error
     if outcome.ok:
@@ -307,15 +334,21 @@ def _owner_revoked():
     """The subscription was made by an API key that has since been revoked."""
     from app.accounts.models import ApiKey
 
-    return exists().where(ApiKey.revoked_at.is_not(None),
-                          WebhookSubscription.owner == literal("api_key:") + cast(ApiKey.id, String))
+    return exists().where(
+        ApiKey.revoked_at.is_not(None),
+        WebhookSubscription.owner == literal("api_key:") + cast(ApiKey.id, String),
+    )
 
 
 def _subscription_ids(session: Session) -> list[int]:
     return list(
         session.scalars(
             select(WebhookSubscription.id)
-            .where(WebhookSubscription.active.is_(True), WebhookSubscription.deleted_at.is_(None), ~_owner_revoked())
+            .where(
+                WebhookSubscription.active.is_(True),
+                WebhookSubscription.deleted_at.is_(None),
+                ~_owner_revoked(),
+            )
             .order_by(WebhookSubscription.id)
         )
     )
@@ -323,12 +356,24 @@ def _subscription_ids(session: Session) -> list[int]:
 
 def stop_for_revoked_key(session: Session, *, actor: Principal, api_key_id: int) -> list[int]:
     """A revoked key's subscriptions stop (inactive, audited); returns their ids."""
-    subs = list(session.scalars(select(WebhookSubscription).where(
-        WebhookSubscription.owner == f"api_key:{api_key_id}", WebhookSubscription.active.is_(True))))
+    subs = list(
+        session.scalars(
+            select(WebhookSubscription).where(
+                WebhookSubscription.owner == f"api_key:{api_key_id}", WebhookSubscription.active.is_(True)
+            )
+        )
+    )
     for sub in subs:
         sub.active = False
-        audit.record(session, actor=actor, action="update", entity_type="webhook_subscription", entity_id=sub.id,
-                     changes={"active": [True, False]}, note=f"API 密钥 {api_key_id} 已吊销")
+        audit.record(
+            session,
+            actor=actor,
+            action="update",
+            entity_type="webhook_subscription",
+            entity_id=sub.id,
+            changes={"active": [True, False]},
+            note=f"API 密钥 {api_key_id} 已吊销",
+        )
     session.flush()
     return [sub.id for sub in subs]
 
@@ -356,7 +401,12 @@ def _claim(sessionmaker, sub_id: int):
 
 
 def run_once(
-    sessionmaker, *, http: httpx.Client, max_attempts: int = 6, base_delay: float = 30.0, now: datetime | None = None
+    sessionmaker,
+    *,
+    http: httpx.Client,
+    max_attempts: int = 6,
+    base_delay: float = 30.0,
+    now: datetime | None = None,
 ) -> PassStats:
     """One pass over every active subscription: enqueue what is new, send what is due.
 
@@ -371,8 +421,13 @@ def run_once(
             if not mine:
                 continue  # another worker is serving it
             with sessionmaker() as s:
-                sub = s.scalar(select(WebhookSubscription).where(
-                    WebhookSubscription.id == sub_id, WebhookSubscription.active.is_(True), ~_owner_revoked()))
+                sub = s.scalar(
+                    select(WebhookSubscription).where(
+                        WebhookSubscription.id == sub_id,
+                        WebhookSubscription.active.is_(True),
+                        ~_owner_revoked(),
+                    )
+                )
                 if sub is None:
                     continue  # deleted meanwhile
                 d = s.scalar(
@@ -387,7 +442,9 @@ def run_once(
                         stats.enqueued += 1
                 current = now or utcnow()
                 due = d is not None and _aware(d.next_attempt_at) <= current
-                send = dict(url=sub.url, secret=sub.secret, delivery_id=d.id, payload=d.payload) if due else None
+                send = (
+                    dict(url=sub.url, secret=sub.secret, delivery_id=d.id, payload=d.payload) if due else None
+                )
                 s.commit()
             if send is None:
                 continue

@@ -67,7 +67,9 @@ def parse_cases(content: str | None) -> list[dict]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark is not None else ""
-        raise ValidationFailed.one("cases", f"测试用例：YAML 格式错误{where}：{getattr(exc, 'problem', exc)}") from None
+        raise ValidationFailed.one(
+            "cases", f"测试用例：YAML 格式错误{where}：{getattr(exc, 'problem', exc)}"
+        ) from None
     if raw is None:
         return []
     if not isinstance(raw, list):
@@ -90,7 +92,8 @@ def parse_cases(content: str | None) -> list[dict]:
                 parse_event(case["event"])
             except ValidationError as exc:
                 detail = "；".join(
-                    f"{'.'.join(str(p) for p in e['loc'][1:]) or 'event'}：{e['msg']}" for e in exc.errors()[:3]
+                    f"{'.'.join(str(p) for p in e['loc'][1:]) or 'event'}：{e['msg']}"
+                    for e in exc.errors()[:3]
                 )
                 errors.append(FieldError(f"cases[{i}].event", f"{where}：event 不合规（{detail}）"))
         try:
@@ -99,11 +102,16 @@ def parse_cases(content: str | None) -> list[dict]:
             errors.append(FieldError(f"cases[{i}].facts", f"{where}：facts 不合规（{exc}）"))
         lines = case.get("lines") or {}
         if not isinstance(lines, dict) or any(
-            f not in FUNDER_NAMES or not isinstance(v, dict) or not all(isinstance(a, int) for a in v.values())
+            f not in FUNDER_NAMES
+            or not isinstance(v, dict)
+            or not all(isinstance(a, int) for a in v.values())
             for f, v in lines.items()
         ):
-            errors.append(FieldError(f"cases[{i}].lines",
-                                     f"{where}：lines 应为 {{出资层级: {{规则编号: 金额（整数元）}}}}"))
+            errors.append(
+                FieldError(
+                    f"cases[{i}].lines", f"{where}：lines 应为 {{出资层级: {{规则编号: 金额（整数元）}}}}"
+                )
+            )
     if errors:
         raise ValidationFailed(errors)
     return raw
@@ -129,11 +137,24 @@ def run_cases(cases: list[dict], policy_set: PolicySet) -> list[CaseResult]:
         problems: list[str] = []
         computed: list[str] = []
         try:
-            result = compute(parse_event(case["event"]), EnterpriseFacts(**(case.get("facts") or {})), policy_set,
-                             overrides=case.get("overrides"))
+            result = compute(
+                parse_event(case["event"]),
+                EnterpriseFacts(**(case.get("facts") or {})),
+                policy_set,
+                overrides=case.get("overrides"),
+            )
         except ValueError as exc:
-            out.append(CaseResult(case["name"], _cited(case), str(case.get("figure", "")), False, expected, [],
-                                  [f"无法计算：{exc}"]))
+            out.append(
+                CaseResult(
+                    case["name"],
+                    _cited(case),
+                    str(case.get("figure", "")),
+                    False,
+                    expected,
+                    [],
+                    [f"无法计算：{exc}"],
+                )
+            )
             continue
         got: dict[str, dict[str, int]] = {}
         for line in result.lines:
@@ -157,8 +178,17 @@ def run_cases(cases: list[dict], policy_set: PolicySet) -> list[CaseResult]:
         for rule_id, fragment in (case.get("explains") or {}).items():
             if fragment not in explanations.get(rule_id, ""):
                 problems.append(f"{rule_id} 的说明中应有“{fragment}”")
-        out.append(CaseResult(case["name"], _cited(case), str(case.get("figure", "")), not problems, expected,
-                              computed, problems))
+        out.append(
+            CaseResult(
+                case["name"],
+                _cited(case),
+                str(case.get("figure", "")),
+                not problems,
+                expected,
+                computed,
+                problems,
+            )
+        )
     return out
 
 
@@ -169,7 +199,9 @@ def run(session: Session, *, code: str, draft: bool = True) -> Report:
     from app.policies.models import PolicyVersion
 
     status = "draft" if draft else "published"
-    v = session.scalar(select(PolicyVersion).where(PolicyVersion.code == code, PolicyVersion.status == status))
+    v = session.scalar(
+        select(PolicyVersion).where(PolicyVersion.code == code, PolicyVersion.status == status)
+    )
     if v is None:
         return Report(code, [], f"政策文件 {code} 没有{'草稿' if draft else '已发布的版本'}")
     try:

@@ -53,9 +53,17 @@ def _doc_summary(doc, today: date) -> dict:
         "rules": len(spec.rules),
         "in_force_note": spec.in_force_note,
         "funds": [
-            {"id": f.id, "funder": f.funder, "clause": f.clause, "clause_text": f.clause_text,
-             "amount_yuan": f.amount_yuan, "period_start": f.period.start, "period_end": f.period.end,
-             "yearly": f.yearly, "note": f.note}
+            {
+                "id": f.id,
+                "funder": f.funder,
+                "clause": f.clause,
+                "clause_text": f.clause_text,
+                "amount_yuan": f.amount_yuan,
+                "period_start": f.period.start,
+                "period_end": f.period.end,
+                "yearly": f.yearly,
+                "note": f.note,
+            }
             for f in spec.funds
         ],
     }

@@ -57,7 +57,9 @@ def lapse_message(policy_set: PolicySet, day: date) -> str | None:
     return f"{day.isoformat()} 没有有效的政策文件：系统中尚无已发布的政策文件。"
 
 
-def event_warnings(policy_set: PolicySet, event_type: str, day: date, type_name: str | None = None) -> list[str]:
+def event_warnings(
+    policy_set: PolicySet, event_type: str, day: date, type_name: str | None = None
+) -> list[str]:
     """Why an event of `event_type` dated `day` can propose no award, if that is known in advance.
 
     Outside every document's period: the lapse message. Inside, but no document in force has a
@@ -65,18 +67,25 @@ def event_warnings(policy_set: PolicySet, event_type: str, day: date, type_name:
     """
     lapsed = lapse_message(policy_set, day)
     running = [  # entitlements that run on after their document lapsed (领军人才贴息 3 年内)
-        r for r in policy_set.rules.values()
-        if r.event == event_type and r.outlives_period and day > policy_set.document_of(r.id).spec.in_force.end
+        r
+        for r in policy_set.rules.values()
+        if r.event == event_type
+        and r.outlives_period
+        and day > policy_set.document_of(r.id).spec.in_force.end
     ]
     if lapsed is not None and running:
         doc = policy_set.document_of(running[0].id)
-        return [f"{doc.number} 已于 {doc.spec.in_force.end.isoformat()} 失效；“{running[0].subject}”的享受期在文件有效期内开始的企业，"
-                f"仍按 {running[0].clause} 计算至期满，否则不生成奖补。"]
+        return [
+            f"{doc.number} 已于 {doc.spec.in_force.end.isoformat()} 失效；“{running[0].subject}”的享受期在文件有效期内开始的企业，"
+            f"仍按 {running[0].clause} 计算至期满，否则不生成奖补。"
+        ]
     if lapsed is not None:
         return [f"事件日期不在任何政策文件的有效期内，不能按政策生成奖补。{lapsed}"]
     docs = documents_in_force(policy_set, day)
     if not any(r.event == event_type for d in docs for r in d.spec.rules):
         names = "、".join(d.number for d in docs)
         what = type_name or event_type
-        return [f"{day.isoformat()} 有效的政策文件（{names}）中没有“{what}”事件的奖补条款，不能按政策生成奖补。"]
+        return [
+            f"{day.isoformat()} 有效的政策文件（{names}）中没有“{what}”事件的奖补条款，不能按政策生成奖补。"
+        ]
     return []

@@ -24,10 +24,20 @@ from app.errors import FieldError, ValidationFailed
 from app.policies.loader import LoadedDocument
 from app.policies.schema import FUNDER_NAMES, Rule
 
-SHAPES = {"fixed": "定额（X 万元）", "up_to": "最高 X 万元（上限）", "percent": "按比例（X%）", "share": "按另一条规则金额的比例",
-          "range": "按比例，限定上下限", "unspecified": "文件未定金额"}
-BASES = {"interest_paid_yuan": "实付利息", "amount_yuan": "设备购置额", "grant_yuan": "资助额",
-         "benchmark_interest_yuan": "基准利率利息"}
+SHAPES = {
+    "fixed": "定额（X 万元）",
+    "up_to": "最高 X 万元（上限）",
+    "percent": "按比例（X%）",
+    "share": "按另一条规则金额的比例",
+    "range": "按比例，限定上下限",
+    "unspecified": "文件未定金额",
+}
+BASES = {
+    "interest_paid_yuan": "实付利息",
+    "amount_yuan": "设备购置额",
+    "grant_yuan": "资助额",
+    "benchmark_interest_yuan": "基准利率利息",
+}
 # The conditions the form has its own inputs for; any other condition is edited as YAML.
 FORM_CONDITIONS = ("honour", "levels", "outcomes")
 
@@ -59,18 +69,36 @@ def _wan(yuan: int | None) -> str:
 def rule_values(rule: Rule | None) -> dict[str, Any]:
     """The form's values for `rule` (None: a new rule)."""
     if rule is None:
-        return {"kind": "money", "event": "honour", "shape": "up_to", "levels": [], "outcomes": ["new"],
-                "one_off": True}
+        return {
+            "kind": "money",
+            "event": "honour",
+            "shape": "up_to",
+            "levels": [],
+            "outcomes": ["new"],
+            "one_off": True,
+        }
     a = rule.amount
     c = rule.conditions
     others = c.model_dump(mode="json", exclude_defaults=True, exclude=set(FORM_CONDITIONS))
     v: dict[str, Any] = {
-        "id": rule.id, "clause": rule.clause, "clause_text": rule.clause_text, "kind": rule.kind, "event": rule.event,
-        "funder": rule.funder or "", "label": rule.label, "subject": rule.subject, "review": rule.review or "",
-        "supersedes": rule.supersedes or "", "honour": c.honour or "", "levels": list(c.levels or []),
+        "id": rule.id,
+        "clause": rule.clause,
+        "clause_text": rule.clause_text,
+        "kind": rule.kind,
+        "event": rule.event,
+        "funder": rule.funder or "",
+        "label": rule.label,
+        "subject": rule.subject,
+        "review": rule.review or "",
+        "supersedes": rule.supersedes or "",
+        "honour": c.honour or "",
+        "levels": list(c.levels or []),
         "outcomes": list(c.outcomes or []),
-        "other_conditions": yaml.safe_dump(others, allow_unicode=True, sort_keys=False).strip() if others else "",
-        "shape": a.shape if a else "", "one_off": bool(getattr(a, "one_off", False)),
+        "other_conditions": yaml.safe_dump(others, allow_unicode=True, sort_keys=False).strip()
+        if others
+        else "",
+        "shape": a.shape if a else "",
+        "one_off": bool(getattr(a, "one_off", False)),
     }
     if a is not None:
         if a.shape in ("fixed", "up_to"):
@@ -80,7 +108,9 @@ def rule_values(rule: Rule | None) -> dict[str, Any]:
         if a.shape in ("percent", "range"):
             v["base"] = a.base
         if a.shape == "percent":
-            v.update(ceiling=a.ceiling, cap_wan=_wan(a.cap_yuan), cap_scope=a.cap_scope, limit_to=a.limit_to or "")
+            v.update(
+                ceiling=a.ceiling, cap_wan=_wan(a.cap_yuan), cap_scope=a.cap_scope, limit_to=a.limit_to or ""
+            )
         if a.shape == "share":
             v["of_rule"] = a.of_rule
         if a.shape == "range":
@@ -90,7 +120,9 @@ def rule_values(rule: Rule | None) -> dict[str, Any]:
     return v
 
 
-def _to_yuan(text: str, name: str, errors: list[FieldError], prefix: str, required: bool = True) -> int | None:
+def _to_yuan(
+    text: str, name: str, errors: list[FieldError], prefix: str, required: bool = True
+) -> int | None:
     text = (text or "").strip().replace(",", "")
     if not text:
         if required:
@@ -142,7 +174,9 @@ def rule_from_form(form: dict[str, Any], *, rule_id: str) -> dict[str, Any]:
         except yaml.YAMLError:
             extra = None
         if not isinstance(extra, dict):
-            errors.append(FieldError("other_conditions", f"{prefix}：其他条件：应为 YAML 映射，如 ownership: [private]"))
+            errors.append(
+                FieldError("other_conditions", f"{prefix}：其他条件：应为 YAML 映射，如 ownership: [private]")
+            )
         else:
             conditions.update(extra)
     if conditions:
@@ -160,7 +194,11 @@ def rule_from_form(form: dict[str, Any], *, rule_id: str) -> dict[str, Any]:
             except InvalidOperation:
                 errors.append(FieldError("percent", f"{prefix}：percent（比例）：请填写数字，如 40 表示 40%"))
             if shape in ("percent", "range"):
-                amount = {"shape": shape, "base": get("base"), **{k: v for k, v in amount.items() if k != "shape"}}
+                amount = {
+                    "shape": shape,
+                    "base": get("base"),
+                    **{k: v for k, v in amount.items() if k != "shape"},
+                }
             if shape == "percent":
                 if form.get("ceiling"):
                     amount["ceiling"] = True
@@ -268,7 +306,12 @@ def _amount_lines(rule: Rule) -> dict[str, str]:
             out[label + ("（封顶）" if k == "cap_yuan" else "")] = f"{val:,} 元"
     if getattr(a, "percent", None) is not None:
         out["比例"] = f"{a.percent.normalize():f}%"
-    for k, label in (("base", "计算基数"), ("of_rule", "所依据的规则"), ("limit_to", "不超过"), ("reason", "原因")):
+    for k, label in (
+        ("base", "计算基数"),
+        ("of_rule", "所依据的规则"),
+        ("limit_to", "不超过"),
+        ("reason", "原因"),
+    ):
         val = getattr(a, k, None)
         if val:
             out[label] = BASES.get(val, val)
@@ -285,15 +328,22 @@ def _fields(rule: Rule, code: str) -> dict[str, str]:
 
     c = rule.conditions.model_dump(mode="json", exclude_defaults=True)
     return {
-        "条款": rule.clause, "条款原文": rule.clause_text, "事件": rule.event,
-        "出资": FUNDER_NAMES.get(rule.funder, "—") if rule.funder else "—", "名称": rule.label, "对象": rule.subject,
-        "条件": ", ".join(f"{k}={v}" for k, v in c.items()), "取代": plain(rule.supersedes),
-        "须人工核实": rule.review or "", **_amount_lines(rule),
+        "条款": rule.clause,
+        "条款原文": rule.clause_text,
+        "事件": rule.event,
+        "出资": FUNDER_NAMES.get(rule.funder, "—") if rule.funder else "—",
+        "名称": rule.label,
+        "对象": rule.subject,
+        "条件": ", ".join(f"{k}={v}" for k, v in c.items()),
+        "取代": plain(rule.supersedes),
+        "须人工核实": rule.review or "",
+        **_amount_lines(rule),
     }
 
 
 def diff(source: LoadedDocument, draft: LoadedDocument) -> list[RuleDiff]:
     """The draft against `source`, rule by rule (ids matched without the document code)."""
+
     def key(rule_id: str, code: str) -> str:
         return rule_id.removeprefix(code + ".")
 
@@ -305,18 +355,31 @@ def diff(source: LoadedDocument, draft: LoadedDocument) -> list[RuleDiff]:
         seen.add(k)
         before = old.get(k)
         if before is None:
-            out.append(RuleDiff(r.id, "added", r.subject, [f"{n}：{v}" for n, v in _fields(r, draft.code).items() if v]))
+            out.append(
+                RuleDiff(
+                    r.id, "added", r.subject, [f"{n}：{v}" for n, v in _fields(r, draft.code).items() if v]
+                )
+            )
             continue
         a, b = _fields(before, source.code), _fields(r, draft.code)
-        changes = [f"{n}：{a.get(n) or '—'} → {b.get(n) or '—'}" for n in dict.fromkeys([*a, *b]) if a.get(n) != b.get(n)]
+        changes = [
+            f"{n}：{a.get(n) or '—'} → {b.get(n) or '—'}"
+            for n in dict.fromkeys([*a, *b])
+            if a.get(n) != b.get(n)
+        ]
         out.append(RuleDiff(r.id, "changed" if changes else "same", r.subject, changes))
     for k, r in old.items():
         if k not in seen:
             out.append(RuleDiff(r.id, "removed", r.subject, []))
     header = []
-    for label, x, y in (("文号", source.number, draft.number),
-                        ("有效期", f"{source.spec.in_force.start}—{source.spec.in_force.end}",
-                         f"{draft.spec.in_force.start}—{draft.spec.in_force.end}")):
+    for label, x, y in (
+        ("文号", source.number, draft.number),
+        (
+            "有效期",
+            f"{source.spec.in_force.start}—{source.spec.in_force.end}",
+            f"{draft.spec.in_force.start}—{draft.spec.in_force.end}",
+        ),
+    ):
         if x != y:
             header.append(f"{label}：{x} → {y}")
     funds_a = {key(f.id, source.code): f for f in source.spec.funds}

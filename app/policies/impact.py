@@ -41,9 +41,13 @@ class Impact:
         base_funds = {(f.code or f.name): f.forecast_yuan for f in self.current.by_fund}
         return {
             "total_yuan": self.draft.total_yuan - self.current.total_yuan,
-            "by_funder": {f: self.draft.by_funder.get(f, 0) - self.current.by_funder.get(f, 0) for f in funders},
-            "by_fund": {(f.code or f.name): f.forecast_yuan - base_funds.get(f.code or f.name, 0)
-                        for f in self.draft.by_fund},
+            "by_funder": {
+                f: self.draft.by_funder.get(f, 0) - self.current.by_funder.get(f, 0) for f in funders
+            },
+            "by_fund": {
+                (f.code or f.name): f.forecast_yuan - base_funds.get(f.code or f.name, 0)
+                for f in self.draft.by_fund
+            },
         }
 
     def summary(self) -> dict:
@@ -52,19 +56,44 @@ class Impact:
         diff = self.difference()
         cur = {(f.code or f.name): f.forecast_yuan for f in self.current.by_fund}
         drafted = {f.code or f.name for f in self.draft.by_fund}
-        funds = [{"name": f.name, "funder": f.funder, "remaining_yuan": f.remaining_yuan,
-                  "current_yuan": cur.get(f.code or f.name, 0), "draft_yuan": f.forecast_yuan,
-                  "difference_yuan": diff["by_fund"].get(f.code or f.name, 0), "after_yuan": f.after_yuan}
-                 for f in self.draft.by_fund]
-        funds += [{"name": f.name, "funder": f.funder, "remaining_yuan": f.remaining_yuan,
-                   "current_yuan": f.forecast_yuan, "draft_yuan": 0, "difference_yuan": -f.forecast_yuan,
-                   "after_yuan": f.remaining_yuan}
-                  for f in self.current.by_fund if (f.code or f.name) not in drafted]
-        return {"code": self.code, "number": self.number, "scenario": self.scenario, "scenarios": self.events,
-                "notes": self.notes, "current_by_funder": self.current.by_funder,
-                "draft_by_funder": self.draft.by_funder, "difference_by_funder": diff["by_funder"],
-                "current_total_yuan": self.current.total_yuan, "draft_total_yuan": self.draft.total_yuan,
-                "by_fund": funds}
+        funds = [
+            {
+                "name": f.name,
+                "funder": f.funder,
+                "remaining_yuan": f.remaining_yuan,
+                "current_yuan": cur.get(f.code or f.name, 0),
+                "draft_yuan": f.forecast_yuan,
+                "difference_yuan": diff["by_fund"].get(f.code or f.name, 0),
+                "after_yuan": f.after_yuan,
+            }
+            for f in self.draft.by_fund
+        ]
+        funds += [
+            {
+                "name": f.name,
+                "funder": f.funder,
+                "remaining_yuan": f.remaining_yuan,
+                "current_yuan": f.forecast_yuan,
+                "draft_yuan": 0,
+                "difference_yuan": -f.forecast_yuan,
+                "after_yuan": f.remaining_yuan,
+            }
+            for f in self.current.by_fund
+            if (f.code or f.name) not in drafted
+        ]
+        return {
+            "code": self.code,
+            "number": self.number,
+            "scenario": self.scenario,
+            "scenarios": self.events,
+            "notes": self.notes,
+            "current_by_funder": self.current.by_funder,
+            "draft_by_funder": self.draft.by_funder,
+            "difference_by_funder": diff["by_funder"],
+            "current_total_yuan": self.current.total_yuan,
+            "draft_total_yuan": self.draft.total_yuan,
+            "by_fund": funds,
+        }
 
 
 def _shift(day: date, years: int) -> date:
@@ -79,10 +108,13 @@ def _event_scenarios(session: Session, start: date, end: date, years: int) -> li
     from app.awards import forecast
     from app.awards.models import EnterpriseEvent
 
-    rows = list(session.scalars(
-        select(EnterpriseEvent).where(EnterpriseEvent.event_date.between(_shift(start, -years), _shift(end, -years)))
-        .order_by(EnterpriseEvent.event_date, EnterpriseEvent.id)
-    ))
+    rows = list(
+        session.scalars(
+            select(EnterpriseEvent)
+            .where(EnterpriseEvent.event_date.between(_shift(start, -years), _shift(end, -years)))
+            .order_by(EnterpriseEvent.event_date, EnterpriseEvent.id)
+        )
+    )
     states = award_facts.enterprise_states(session, {r.enterprise_id for r in rows})
     out = []
     for r in rows:
@@ -100,9 +132,15 @@ def _target_scenarios(start: date) -> tuple[list, list]:
     scenarios, skipped = forecast.target_scenarios(2023)
     years = start.year - 2023
     moved = [
-        forecast.Scenario(s.source, award_facts.parse_event_data({**s.event.model_dump(mode="json"),
-                                                              "date": _shift(s.event.date, years).isoformat()}),
-                          s.facts, s.count, s.assumption)
+        forecast.Scenario(
+            s.source,
+            award_facts.parse_event_data(
+                {**s.event.model_dump(mode="json"), "date": _shift(s.event.date, years).isoformat()}
+            ),
+            s.facts,
+            s.count,
+            s.assumption,
+        )
         for s in scenarios
     ]
     return moved, skipped
@@ -119,9 +157,18 @@ def _planned_funds(session: Session, doc, balances: list) -> list:
     for i, f in enumerate(doc.spec.funds, start=1):
         if f.id in existing:
             continue
-        fund = Fund(id=-i, code=f.id, name=f"{FUNDER_NAMES[f.funder]}财政 {doc.number} {f.clause}（发布后设立）",
-                    funder=f.funder, document_code=doc.code, clause=f.clause, period_start=f.period.start,
-                    period_end=f.period.end, budget_yuan=f.amount_yuan, drawn_yuan=0)
+        fund = Fund(
+            id=-i,
+            code=f.id,
+            name=f"{FUNDER_NAMES[f.funder]}财政 {doc.number} {f.clause}（发布后设立）",
+            funder=f.funder,
+            document_code=doc.code,
+            clause=f.clause,
+            period_start=f.period.start,
+            period_end=f.period.end,
+            budget_yuan=f.amount_yuan,
+            drawn_yuan=0,
+        )
         planned.append(FundBalance(fund, 0, 0))
     return planned
 
@@ -141,8 +188,10 @@ def impact(session: Session, *, actor: Principal, code: str, scenario: str = "ev
     if scenario == "events":
         years = 1
         scenarios = _event_scenarios(session, start, end, years)
-        notes.append(f"按 {_shift(start, -1)} 至 {_shift(end, -1)} 已记录的 {len(scenarios)} 个事件，日期顺延 1 年，"
-                     "企业情况取系统登记的；上限类奖励按上限计")
+        notes.append(
+            f"按 {_shift(start, -1)} 至 {_shift(end, -1)} 已记录的 {len(scenarios)} 个事件，日期顺延 1 年，"
+            "企业情况取系统登记的；上限类奖励按上限计"
+        )
         skipped: list = []
     elif scenario == "targets":
         years = start.year - 2023
@@ -152,7 +201,10 @@ def impact(session: Session, *, actor: Principal, code: str, scenario: str = "ev
         raise ValidationFailed.one("scenario", "scenario 应为 events 或 targets")
     balances = fund_service.balances(session)
     current = forecast.run(scenarios, balances, policy_set=store.current(session))
-    with_draft = forecast.run(scenarios, balances + _planned_funds(session, doc, balances),
-                              policy_set=store.with_drafts(session, [code]))
+    with_draft = forecast.run(
+        scenarios,
+        balances + _planned_funds(session, doc, balances),
+        policy_set=store.with_drafts(session, [code]),
+    )
     current.not_forecast = with_draft.not_forecast = skipped
     return Impact(code, doc.number, scenario, years, len(scenarios), current, with_draft, notes)

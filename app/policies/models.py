@@ -30,10 +30,20 @@ class PolicyVersion(Base):
         CheckConstraint("status IN ('draft','published','superseded','withdrawn')", name="status"),
         CheckConstraint("origin IN ('shipped','edited')", name="origin"),
         CheckConstraint("in_force_end >= in_force_start", name="period"),
-        Index("uq_policy_version_one_draft", "code", unique=True,
-              postgresql_where=text("status = 'draft'"), sqlite_where=text("status = 'draft'")),
-        Index("uq_policy_version_one_published", "code", unique=True,
-              postgresql_where=text("status = 'published'"), sqlite_where=text("status = 'published'")),
+        Index(
+            "uq_policy_version_one_draft",
+            "code",
+            unique=True,
+            postgresql_where=text("status = 'draft'"),
+            sqlite_where=text("status = 'draft'"),
+        ),
+        Index(
+            "uq_policy_version_one_published",
+            "code",
+            unique=True,
+            postgresql_where=text("status = 'published'"),
+            sqlite_where=text("status = 'published'"),
+        ),
         Index("ix_policy_version_content_hash", "content_hash"),
     )
 

@@ -239,7 +239,9 @@ class Rule(_Model):
                 if code not in reference.honours():
                     raise ValueError(f"conditions.first_of: unknown honour {code!r}")
         if self.outlives_period and c.within_years_of_talent_founding is None:
-            raise ValueError("outlives_period needs conditions.within_years_of_talent_founding (the entitlement window)")
+            raise ValueError(
+                "outlives_period needs conditions.within_years_of_talent_founding (the entitlement window)"
+            )
         if self.split_funders is not None and (self.funder is None or self.funder not in self.split_funders):
             raise ValueError("split_funders must include the rule's funder")
         amount = self.amount
@@ -275,7 +277,9 @@ class PolicyDocument(_Model):
     issuer: str
     issue_date: date
     in_force: Period = Field(description="events dated in this period are governed by the rules")
-    in_force_note: str | None = Field(default=None, description="why the period starts and ends where it does")
+    in_force_note: str | None = Field(
+        default=None, description="why the period starts and ends where it does"
+    )
     funds: list[Fund] = []
     rules: list[Rule]
 

@@ -71,9 +71,13 @@ def current(session: Session) -> PolicySet:
     request of any worker sees a publish); publishing in this session forgets the answer."""
 
     def read() -> PolicySet:
-        hashes = tuple(session.scalars(
-            select(PolicyVersion.content_hash).where(PolicyVersion.status == "published").order_by(PolicyVersion.code)
-        ))
+        hashes = tuple(
+            session.scalars(
+                select(PolicyVersion.content_hash)
+                .where(PolicyVersion.status == "published")
+                .order_by(PolicyVersion.code)
+            )
+        )
         ps = _set_of(session, hashes)
         _LAST[:] = [ps]
         return ps
@@ -158,7 +162,9 @@ def get_version(session: Session, version_id: int) -> PolicyVersion:
     return v
 
 
-def document_yaml(session: Session, *, actor: Principal, code: str, status: str = "published") -> PolicyVersion:
+def document_yaml(
+    session: Session, *, actor: Principal, code: str, status: str = "published"
+) -> PolicyVersion:
     """The published version of `code` (or its draft), whose `content` uploads again unchanged."""
     actor.require("policies:read")
     v = _draft(session, code) if status == "draft" else _published(session, code)
@@ -174,9 +180,18 @@ def _lock_code(session: Session, code: str) -> None:
     versioning.lock(session, f"policy_version:{code}")
 
 
-def _audit(session: Session, actor: Principal, action: str, v: PolicyVersion, changes: dict, note: str) -> None:
-    audit.record(session, actor=actor, action=action, entity_type="policy_version", entity_id=v.id,
-                 changes=changes, note=note)
+def _audit(
+    session: Session, actor: Principal, action: str, v: PolicyVersion, changes: dict, note: str
+) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type="policy_version",
+        entity_id=v.id,
+        changes=changes,
+        note=note,
+    )
 
 
 def put_draft(
@@ -187,7 +202,11 @@ def put_draft(
     doc = parse(content)
     errors: list[FieldError] = []
     if doc.code != code:
-        errors.append(FieldError("code", f"文件：code（文件代码）：应为 {code}（与地址中的代码一致），而不是 {doc.code}"))
+        errors.append(
+            FieldError(
+                "code", f"文件：code（文件代码）：应为 {code}（与地址中的代码一致），而不是 {doc.code}"
+            )
+        )
     errors += cross_check(doc, current(session))
     if errors:
         raise ValidationFailed(errors)
@@ -195,19 +214,35 @@ def put_draft(
     draft = _draft(session, code, lock=True)
     spec = doc.spec
     fields = {
-        "number": spec.number, "title": spec.title, "issue_date": spec.issue_date,
-        "in_force_start": spec.in_force.start, "in_force_end": spec.in_force.end,
-        "content": content, "content_hash": doc.version,
+        "number": spec.number,
+        "title": spec.title,
+        "issue_date": spec.issue_date,
+        "in_force_start": spec.in_force.start,
+        "in_force_end": spec.in_force.end,
+        "content": content,
+        "content_hash": doc.version,
     }
     if draft is None:
         base = session.get(PolicyVersion, source_id) if source_id else _published(session, code)
-        draft = PolicyVersion(code=code, status="draft", origin="edited", created_by=actor.name,
-                              source_id=base.id if base else None, cases=base.cases if base else None, **fields)
+        draft = PolicyVersion(
+            code=code,
+            status="draft",
+            origin="edited",
+            created_by=actor.name,
+            source_id=base.id if base else None,
+            cases=base.cases if base else None,
+            **fields,
+        )
         session.add(draft)
         session.flush()
-        _audit(session, actor, "create_draft", draft,
-               {"content_hash": [None, doc.version], "number": [None, spec.number]},
-               f"新建政策文件草稿 {spec.number}（{code}）")
+        _audit(
+            session,
+            actor,
+            "create_draft",
+            draft,
+            {"content_hash": [None, doc.version], "number": [None, spec.number]},
+            f"新建政策文件草稿 {spec.number}（{code}）",
+        )
         return draft
     before = draft.content_hash
     if before == doc.version:
@@ -216,14 +251,28 @@ def put_draft(
         setattr(draft, k, val)
     draft.updated_at = utcnow()
     session.flush()
-    _audit(session, actor, "update_draft", draft, {"content_hash": [before, doc.version]},
-           f"修改政策文件草稿 {spec.number}（{code}）")
+    _audit(
+        session,
+        actor,
+        "update_draft",
+        draft,
+        {"content_hash": [before, doc.version]},
+        f"修改政策文件草稿 {spec.number}（{code}）",
+    )
     return draft
 
 
 def copy_as_draft(
-    session: Session, *, actor: Principal, source_code: str, code: str, number: str,
-    start: date, end: date, issue_date: date | None = None, title: str | None = None,
+    session: Session,
+    *,
+    actor: Principal,
+    source_code: str,
+    code: str,
+    number: str,
+    start: date,
+    end: date,
+    issue_date: date | None = None,
+    title: str | None = None,
 ) -> PolicyVersion:
     """以现有文件为底稿新建: the published `source_code` as a draft of a new code with new 文号 and dates.
 
@@ -245,8 +294,17 @@ def copy_as_draft(
         errors.append(FieldError("end", "截止日期早于起始日期"))
     if errors:
         raise ValidationFailed(errors)
-    content = rewrite(src.content, src.code, code, number=number.strip(), start=start, end=end,
-                      issue_date=issue_date or start, title=title, old_start=src.in_force_start)
+    content = rewrite(
+        src.content,
+        src.code,
+        code,
+        number=number.strip(),
+        start=start,
+        end=end,
+        issue_date=issue_date or start,
+        title=title,
+        old_start=src.in_force_start,
+    )
     cases = None
     if src.cases:  # the same cases, one period later: the new ids and the events moved with the period
         own = _cases_in_period(src.cases, src.in_force_start, src.in_force_end)
@@ -258,8 +316,18 @@ def copy_as_draft(
     return draft
 
 
-def rewrite(content: str, old_code: str, new_code: str, *, number: str, start: date, end: date,
-            issue_date: date, title: str | None = None, old_start: date | None = None) -> str:
+def rewrite(
+    content: str,
+    old_code: str,
+    new_code: str,
+    *,
+    number: str,
+    start: date,
+    end: date,
+    issue_date: date,
+    title: str | None = None,
+    old_start: date | None = None,
+) -> str:
     """The YAML text with a new code (and ids), 文号, dates and fund periods; comments are kept."""
     out = content.replace(f"{old_code}.", f"{new_code}.")
 
@@ -272,10 +340,18 @@ def rewrite(content: str, old_code: str, new_code: str, *, number: str, start: d
         out = line("title", title, out)
     out = line("issue_date", issue_date.isoformat(), out)
     out = line("in_force", f"{{start: {start.isoformat()}, end: {end.isoformat()}}}", out)
-    out = re.sub(r"(?m)^(\s+)period:.*$", lambda m: f"{m.group(1)}period: {{start: {start.isoformat()}, end: {end.isoformat()}}}", out)
+    out = re.sub(
+        r"(?m)^(\s+)period:.*$",
+        lambda m: f"{m.group(1)}period: {{start: {start.isoformat()}, end: {end.isoformat()}}}",
+        out,
+    )
     years = start.year - (old_start.year if old_start else start.year)
     if years:  # a date condition (一季度 2023-01-01..03-31) moves with the period
-        out = re.sub(r"(?m)^(\s+date_(?:from|to): )(\d{4}-\d{2}-\d{2})", lambda m: m.group(1) + shift_dates(m.group(2), years), out)
+        out = re.sub(
+            r"(?m)^(\s+date_(?:from|to): )(\d{4}-\d{2}-\d{2})",
+            lambda m: m.group(1) + shift_dates(m.group(2), years),
+            out,
+        )
     return out
 
 
@@ -286,8 +362,13 @@ def _cases_in_period(cases: str, start: date, end: date) -> str:
     data = _load(cases)
     if not isinstance(data, list):
         return cases
-    kept = [c for c in data if isinstance(c, dict) and isinstance(c.get("event"), dict)
-            and start <= date.fromisoformat(str(c["event"].get("date"))) <= end]
+    kept = [
+        c
+        for c in data
+        if isinstance(c, dict)
+        and isinstance(c.get("event"), dict)
+        and start <= date.fromisoformat(str(c["event"].get("date"))) <= end
+    ]
     for i in reversed(range(len(data))):
         if data[i] not in kept:
             del data[i]
@@ -317,8 +398,11 @@ def publish(session: Session, *, actor: Principal, code: str, today: date | None
     _lock_code(session, code)
     draft = _draft(session, code, lock=True)
     if draft is None:
-        raise Conflict(f"政策文件 {code} 没有待发布的草稿（可能已被他人发布）",
-                       errors=[FieldError("status", "没有草稿")], code="no_draft")
+        raise Conflict(
+            f"政策文件 {code} 没有待发布的草稿（可能已被他人发布）",
+            errors=[FieldError("status", "没有草稿")],
+            code="no_draft",
+        )
     reasons: list[FieldError] = []
     try:
         doc = parse(draft.content)
@@ -331,24 +415,40 @@ def publish(session: Session, *, actor: Principal, code: str, today: date | None
             reasons.append(FieldError("cases", f"测试用例：{report.error}"))
         for r in report.results:
             if not r.passed:
-                reasons.append(FieldError(f"cases[{r.name}]", f"测试用例“{r.name}”未通过：{'；'.join(r.problems)}"))
+                reasons.append(
+                    FieldError(f"cases[{r.name}]", f"测试用例“{r.name}”未通过：{'；'.join(r.problems)}")
+                )
     if reasons:
-        raise Conflict("不能发布：" + "；".join(e.message for e in reasons[:5]), errors=reasons, code="publish_refused")
+        raise Conflict(
+            "不能发布：" + "；".join(e.message for e in reasons[:5]), errors=reasons, code="publish_refused"
+        )
     now = utcnow()
     old = _published(session, code, lock=True)
     if old is not None:
         old.status, old.ended_by, old.ended_at = "superseded", actor.name, now
         session.flush()
-        _audit(session, actor, "supersede", old, {"status": ["published", "superseded"]},
-               f"{old.number}（{code}）被新版本取代")
+        _audit(
+            session,
+            actor,
+            "supersede",
+            old,
+            {"status": ["published", "superseded"]},
+            f"{old.number}（{code}）被新版本取代",
+        )
     draft.status, draft.published_by, draft.published_at, draft.updated_at = "published", actor.name, now, now
     try:
         with session.begin_nested():
             session.flush()
     except IntegrityError:
         raise Conflict(f"政策文件 {code} 已由他人同时发布", code="concurrent_publish") from None
-    _audit(session, actor, "publish", draft, {"status": ["draft", "published"], "content_hash": [None, draft.content_hash]},
-           f"发布政策文件 {draft.number}（{code}），有效期 {draft.in_force_start} 至 {draft.in_force_end}")
+    _audit(
+        session,
+        actor,
+        "publish",
+        draft,
+        {"status": ["draft", "published"], "content_hash": [None, draft.content_hash]},
+        f"发布政策文件 {draft.number}（{code}），有效期 {draft.in_force_start} 至 {draft.in_force_end}",
+    )
     _create_funds(session, actor, doc)
     forget(session)
     return draft
@@ -364,13 +464,28 @@ def _create_funds(session: Session, actor: Principal, doc: LoadedDocument) -> No
         if f.id in existing:
             continue
         fund = fund_service.open_fund(
-            session, actor, code=f.id, name=f"{FUNDER_NAMES[f.funder]}财政 {doc.number} {f.clause}", funder=f.funder,
-            document_code=doc.code, clause=f.clause, period_start=f.period.start, period_end=f.period.end,
-            amount_yuan=f.amount_yuan, yearly=f.yearly, note=f"{doc.number} {f.clause}：{f.clause_text}",
+            session,
+            actor,
+            code=f.id,
+            name=f"{FUNDER_NAMES[f.funder]}财政 {doc.number} {f.clause}",
+            funder=f.funder,
+            document_code=doc.code,
+            clause=f.clause,
+            period_start=f.period.start,
+            period_end=f.period.end,
+            amount_yuan=f.amount_yuan,
+            yearly=f.yearly,
+            note=f"{doc.number} {f.clause}：{f.clause_text}",
         )
-        audit.record(session, actor=actor, action="create", entity_type="fund", entity_id=fund.id,
-                     changes={"budget_yuan": [None, fund.budget_yuan], "code": [None, f.id]},
-                     note=f"发布 {doc.number} 时按其资金条款设立")
+        audit.record(
+            session,
+            actor=actor,
+            action="create",
+            entity_type="fund",
+            entity_id=fund.id,
+            changes={"budget_yuan": [None, fund.budget_yuan], "code": [None, f.id]},
+            note=f"发布 {doc.number} 时按其资金条款设立",
+        )
 
 
 def withdraw(session: Session, *, actor: Principal, code: str, reason: str) -> PolicyVersion:
@@ -384,7 +499,14 @@ def withdraw(session: Session, *, actor: Principal, code: str, reason: str) -> P
         raise Conflict(f"政策文件 {code} 没有已发布的版本", code="not_published")
     v.status, v.ended_by, v.ended_at = "withdrawn", actor.name, utcnow()
     session.flush()
-    _audit(session, actor, "withdraw", v, {"status": ["published", "withdrawn"]}, f"撤回 {v.number}：{reason.strip()}")
+    _audit(
+        session,
+        actor,
+        "withdraw",
+        v,
+        {"status": ["published", "withdrawn"]},
+        f"撤回 {v.number}：{reason.strip()}",
+    )
     forget(session)
     return v
 
@@ -394,8 +516,14 @@ def discard_draft(session: Session, *, actor: Principal, code: str) -> None:
     draft = _draft(session, code, lock=True)
     if draft is None:
         raise NotFound(f"政策文件 {code} 没有草稿")
-    _audit(session, actor, "discard_draft", draft, {"content_hash": [draft.content_hash, None]},
-           f"删除政策文件草稿 {draft.number}（{code}）")
+    _audit(
+        session,
+        actor,
+        "discard_draft",
+        draft,
+        {"content_hash": [draft.content_hash, None]},
+        f"删除政策文件草稿 {draft.number}（{code}）",
+    )
     session.delete(draft)
     session.flush()
 
@@ -413,8 +541,14 @@ def put_cases(session: Session, *, actor: Principal, code: str, content: str) ->
     draft.cases = content
     draft.updated_at = utcnow()
     session.flush()
-    _audit(session, actor, "update_cases", draft, {"cases_hash": [before, content_hash(content)]},
-           f"修改 {draft.number}（{code}）的测试用例")
+    _audit(
+        session,
+        actor,
+        "update_cases",
+        draft,
+        {"cases_hash": [before, content_hash(content)]},
+        f"修改 {draft.number}（{code}）的测试用例",
+    )
     return draft
 
 
@@ -435,7 +569,9 @@ def shipped_cases(code: str) -> str | None:
     return "\n".join(p.read_text(encoding="utf-8") for p in parts)
 
 
-def sync_shipped(session: Session, actor: Principal | None = None, directory: Path | None = None) -> list[str]:
+def sync_shipped(
+    session: Session, actor: Principal | None = None, directory: Path | None = None
+) -> list[str]:
     """Make each YAML file of this package a published version.
 
     A code not in the database is inserted as published. A file whose text changed since its
@@ -467,15 +603,32 @@ def sync_shipped(session: Session, actor: Principal | None = None, directory: Pa
             session.flush()
         spec = doc.spec
         v = PolicyVersion(
-            code=doc.code, status="published", origin="shipped", number=spec.number, title=spec.title,
-            issue_date=spec.issue_date, in_force_start=spec.in_force.start, in_force_end=spec.in_force.end,
-            content=content, content_hash=digest, cases=shipped_cases(doc.code) or (old.cases if old else None),
-            source_id=old.id if old else None, created_by=actor.name, published_by=actor.name, published_at=now,
+            code=doc.code,
+            status="published",
+            origin="shipped",
+            number=spec.number,
+            title=spec.title,
+            issue_date=spec.issue_date,
+            in_force_start=spec.in_force.start,
+            in_force_end=spec.in_force.end,
+            content=content,
+            content_hash=digest,
+            cases=shipped_cases(doc.code) or (old.cases if old else None),
+            source_id=old.id if old else None,
+            created_by=actor.name,
+            published_by=actor.name,
+            published_at=now,
         )
         session.add(v)
         session.flush()
-        _audit(session, actor, "publish", v, {"content_hash": [old.content_hash if old else None, digest]},
-               f"安装包中的政策文件 {spec.number}（{doc.code}）发布为新版本")
+        _audit(
+            session,
+            actor,
+            "publish",
+            v,
+            {"content_hash": [old.content_hash if old else None, digest]},
+            f"安装包中的政策文件 {spec.number}（{doc.code}）发布为新版本",
+        )
         _create_funds(session, actor, LoadedDocument(spec=spec, version=digest, content=content))
         done.append(f"{doc.code}: 发布安装包中的版本 {digest[:12]}")
     forget(session)

@@ -24,14 +24,21 @@ from app.pools.definitions import EntryClass, PoolDefinition, load_catalogue, lo
 from app.pools.models import PoolMembership
 
 M = PoolMembership
-MU_SOURCE_NAMES = {"entered": "录入", "imported": "导入", "provisional": "暂定（按数据测算）", "registry": "企业登记"}
+MU_SOURCE_NAMES = {
+    "entered": "录入",
+    "imported": "导入",
+    "provisional": "暂定（按数据测算）",
+    "registry": "企业登记",
+}
 CANDIDACY_LABELS = {"met": "符合", "judgement": "待人工判断", "missing": "数据不全", "failed": "不符合"}
 
 
 class PoolNotFound(NotFound):
     def __init__(self, code: str, options: Iterable[str] | None = None):
         super().__init__(f"未知的培育库“{code}”")
-        self.errors = [FieldError("pool", f"未知的培育库“{code}”（可选：{'、'.join(options or load_pools())}）")]
+        self.errors = [
+            FieldError("pool", f"未知的培育库“{code}”（可选：{'、'.join(options or load_pools())}）")
+        ]
 
 
 # --- definitions -----------------------------------------------------------------------------
@@ -46,21 +53,27 @@ def get_pool_def(session: Session, code: str, day: date | None = None) -> PoolDe
     return pool_def
 
 
-def entry_class_of(pool_def: PoolDefinition, code: str | None, field: str = "entry_class") -> EntryClass | None:
+def entry_class_of(
+    pool_def: PoolDefinition, code: str | None, field: str = "entry_class"
+) -> EntryClass | None:
     if code is None:
         return None
     try:
         return pool_def.entry_class(code)
     except KeyError:
         options = "、".join(f"{e.code}（{e.name}）" for e in pool_def.entry_classes)
-        raise ValidationFailed.one(field, f"{quoted(pool_def.name)}没有入库类别“{code}”（可选：{options}）") from None
+        raise ValidationFailed.one(
+            field, f"{quoted(pool_def.name)}没有入库类别“{code}”（可选：{options}）"
+        ) from None
 
 
 def class_name(pool_code: str, entry_code: str) -> str | None:
     """The entry class's name: in the definitions read last, else in any version this process has read."""
     for cat in (load_catalogue(), *reversed(pool_store.known_catalogues())):
         pool_def = cat.by_code().get(pool_code)
-        name = next((e.name for e in pool_def.entry_classes if e.code == entry_code), None) if pool_def else None
+        name = (
+            next((e.name for e in pool_def.entry_classes if e.code == entry_code), None) if pool_def else None
+        )
         if name is not None:
             return name
     return None
@@ -113,13 +126,19 @@ def resolve_year(session: Session, year: int | None) -> int:
 
 
 def load_enterprise(
-    session: Session, actor: Principal, enterprise_id: int, *, details: bool = True, allow_deleted: bool = False
+    session: Session,
+    actor: Principal,
+    enterprise_id: int,
+    *,
+    details: bool = True,
+    allow_deleted: bool = False,
 ) -> Enterprise:
-    stmt = select(Enterprise).where(Enterprise.id == enterprise_id, visible_to(actor, include_deleted=allow_deleted))
+    stmt = select(Enterprise).where(
+        Enterprise.id == enterprise_id, visible_to(actor, include_deleted=allow_deleted)
+    )
     if details:
         stmt = stmt.options(selectinload(Enterprise.figures), selectinload(Enterprise.honours))
     ent = session.scalar(stmt)
     if ent is None:
         raise NotFound("未找到该企业")
     return ent
-

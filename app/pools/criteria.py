@@ -488,7 +488,8 @@ def class_candidacy(results: Sequence[CriterionResult]) -> Candidacy:
 def pool_candidacy(pool_def: PoolDefinition, facts: FirmFacts, year: int) -> dict[str, Candidacy]:
     """Entry class code → candidacy; the pool's own is `combine_candidacy` of them."""
     return {
-        entry.code: class_candidacy(evaluate_entry_class(entry, facts, year)) for entry in pool_def.entry_classes
+        entry.code: class_candidacy(evaluate_entry_class(entry, facts, year))
+        for entry in pool_def.entry_classes
     }
 
 

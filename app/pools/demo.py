@@ -51,7 +51,11 @@ def _fill(session: Session, pool_code: str, when: date, year: int, wanted: int) 
         if len(rows) >= wanted * 3:
             break
         page, _, _ = listing.candidates_page(
-            session, actor=SYSTEM, pool_code=pool_code, filters=PoolFilters(year=year, candidacy=candidacy), limit=500
+            session,
+            actor=SYSTEM,
+            pool_code=pool_code,
+            filters=PoolFilters(year=year, candidacy=candidacy),
+            limit=500,
         )
         rows.extend(page)
     by_town: dict[str, list] = {}
@@ -68,18 +72,31 @@ def _fill(session: Session, pool_code: str, when: date, year: int, wanted: int) 
         )
         note = None if r.candidacy == "met" else "演示：乡镇推荐，经县工信局研判"
         try:
-            membership.enter(session, actor=SYSTEM, pool_code=pool_code, data=EnterIn(
-                enterprise_id=r.enterprise.id, entry_class=best, entered_date=when, year=year, note=note))
+            membership.enter(
+                session,
+                actor=SYSTEM,
+                pool_code=pool_code,
+                data=EnterIn(
+                    enterprise_id=r.enterprise.id, entry_class=best, entered_date=when, year=year, note=note
+                ),
+            )
         except AppError:
             continue
 
 
 def _history(session: Session) -> None:
     """A few members of the 2022 pool left at the 2023 review: full history on their pages."""
-    rows, _, _ = listing.members_page(session, actor=SYSTEM, pool_code="yumiao_pool", filters=PoolFilters(), limit=6)
+    rows, _, _ = listing.members_page(
+        session, actor=SYSTEM, pool_code="yumiao_pool", filters=PoolFilters(), limit=6
+    )
     for r in rows[:4]:
-        membership.leave(session, actor=SYSTEM, pool_code="yumiao_pool", enterprise_id=r.enterprise.id,
-                           data=LeaveIn(reason="not_eligible", left_date=date(2023, 12, 31), note="演示：年度评价调整"))
+        membership.leave(
+            session,
+            actor=SYSTEM,
+            pool_code="yumiao_pool",
+            enterprise_id=r.enterprise.id,
+            data=LeaveIn(reason="not_eligible", left_date=date(2023, 12, 31), note="演示：年度评价调整"),
+        )
 
 
 def _graduations(session: Session) -> None:
@@ -88,8 +105,13 @@ def _graduations(session: Session) -> None:
         session, actor=SYSTEM, pool_code="primary_pool", filters=PoolFilters(), limit=40
     )
     for r in [r for r in rows if not r.enterprise.above_scale][-3:]:
-        enterprise_service.update(session, actor=SYSTEM, enterprise_id=r.enterprise.id,
-                                  data=EnterpriseUpdate(above_scale=True), if_match=None)
+        enterprise_service.update(
+            session,
+            actor=SYSTEM,
+            enterprise_id=r.enterprise.id,
+            data=EnterpriseUpdate(above_scale=True),
+            if_match=None,
+        )
 
 
 def _recorded_classes(session: Session, year: int) -> None:
@@ -99,5 +121,11 @@ def _recorded_classes(session: Session, year: int) -> None:
     )
     classes = "ABBCABCDBA"
     for i, r in enumerate(rows):
-        mu_records.record_mu_class(session, actor=SYSTEM, enterprise_id=r.enterprise.id, year=year,
-                                     mu_class=classes[i % len(classes)], note="演示：县亩产效益评价名单")
+        mu_records.record_mu_class(
+            session,
+            actor=SYSTEM,
+            enterprise_id=r.enterprise.id,
+            year=year,
+            mu_class=classes[i % len(classes)],
+            note="演示：县亩产效益评价名单",
+        )

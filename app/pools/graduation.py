@@ -82,11 +82,15 @@ def propose_graduations(
             enterprise_id=enterprise.id,
             township=enterprise.township,
             changes={"pool": m.pool, "trigger": trigger, "status": [None, "pending"]},
-            note=f"达成{quoted(pool_def.name)}培育目标：{goal.text}，建议出库" + (
-                f"并转入{'、'.join(pools[n].name for n in pool_def.next_pools)}" if pool_def.next_pools else ""
+            note=f"达成{quoted(pool_def.name)}培育目标：{goal.text}，建议出库"
+            + (
+                f"并转入{'、'.join(pools[n].name for n in pool_def.next_pools)}"
+                if pool_def.next_pools
+                else ""
             ),
         )
     return proposals
+
 
 @dataclass
 class GraduationRow:
@@ -96,7 +100,11 @@ class GraduationRow:
 
 
 def graduations(
-    session: Session, *, actor: Principal, pool_code: str | None = None, status: str | None = "pending",
+    session: Session,
+    *,
+    actor: Principal,
+    pool_code: str | None = None,
+    status: str | None = "pending",
     enterprise_id: int | None = None,
 ) -> list[GraduationRow]:
     actor.require("pools:read")
@@ -132,7 +140,9 @@ def _graduation(session: Session, actor: Principal, proposal_id: int) -> tuple[P
     g, ent = row
     if g.status != "pending":
         done = {"confirmed": "已确认", "dismissed": "已驳回"}[g.status]
-        raise Conflict(f"该毕业提议{done}，不能再次处理", errors=[FieldError("proposal_id", f"该毕业提议{done}")])
+        raise Conflict(
+            f"该毕业提议{done}，不能再次处理", errors=[FieldError("proposal_id", f"该毕业提议{done}")]
+        )
     return g, ent
 
 
@@ -158,7 +168,13 @@ def _confirm_graduation(
     today = date.today()
     left = data.left_date or min(max(g.event_date, m.entered_date), today)
     reason = "above_scale" if g.trigger == "above_scale" else "honoured"
-    leave(session, actor=actor, pool_code=g.pool, enterprise_id=ent.id, data=LeaveIn(reason=reason, left_date=left, note=data.note))
+    leave(
+        session,
+        actor=actor,
+        pool_code=g.pool,
+        enterprise_id=ent.id,
+        data=LeaveIn(reason=reason, left_date=left, note=data.note),
+    )
     g.status = "confirmed"
     g.decided_at = utcnow()
     g.decided_by = actor.name
@@ -182,7 +198,10 @@ def _confirm_graduation(
                 )
             except AppError as e:
                 named = "next_entry_class" if data.next_entry_class else "next_pool"
-                e.errors = [FieldError(named if x.field == "entry_class" else "next_pool", x.message) for x in e.errors]
+                e.errors = [
+                    FieldError(named if x.field == "entry_class" else "next_pool", x.message)
+                    for x in e.errors
+                ]
                 raise
         g.next_pool = data.next_pool
     session.flush()
@@ -200,7 +219,9 @@ def _confirm_graduation(
     return g, entered
 
 
-def dismiss_graduation(session: Session, *, actor: Principal, proposal_id: int, note: str | None) -> PoolGraduation:
+def dismiss_graduation(
+    session: Session, *, actor: Principal, proposal_id: int, note: str | None
+) -> PoolGraduation:
     actor.require("pools:write")
     g, ent = _graduation(session, actor, proposal_id)
     g.status = "dismissed"

@@ -11,10 +11,22 @@ GRADUATION_STATUS = {"pending": "待确认", "confirmed": "已确认", "dismisse
 TRIGGER_NAMES = {"above_scale": "升规", "honour": "获得认定"}
 
 FIELDS = {
-    "pool": "培育库", "entry_class": "入库类别", "entered_date": "入库日期", "evaluated_year": "按哪年数据判断",
-    "left_date": "出库日期", "leave_reason": "出库原因", "trigger": "触发原因", "next_pool": "转入培育库",
-    "pool_graduation.status": "状态", "left": "出库（家）", "entered": "入库（家）", "ranked": "参与排名（家）",
-    "classes": "各类别家数", "weights": "权重", "bands": "分档", "review_date": "调整日期",
+    "pool": "培育库",
+    "entry_class": "入库类别",
+    "entered_date": "入库日期",
+    "evaluated_year": "按哪年数据判断",
+    "left_date": "出库日期",
+    "leave_reason": "出库原因",
+    "trigger": "触发原因",
+    "next_pool": "转入培育库",
+    "pool_graduation.status": "状态",
+    "left": "出库（家）",
+    "entered": "入库（家）",
+    "ranked": "参与排名（家）",
+    "classes": "各类别家数",
+    "weights": "权重",
+    "bands": "分档",
+    "review_date": "调整日期",
 }
 
 

@@ -74,7 +74,9 @@ def check_filters(f: PoolFilters) -> None:
             errors.append(FieldError("mu_class", f"亩产效益类别“{c}”无效，应为 A、B、C、D 之一"))
     for c in f.candidacy or []:
         if c not in CANDIDACY_LABELS:
-            errors.append(FieldError("candidacy", f"判断结果“{c}”无效，应为 {', '.join(CANDIDACY_LABELS)} 之一"))
+            errors.append(
+                FieldError("candidacy", f"判断结果“{c}”无效，应为 {', '.join(CANDIDACY_LABELS)} 之一")
+            )
     if errors:
         raise ValidationFailed(errors)
 
@@ -151,7 +153,10 @@ class PoolOverview:
 def overview(session: Session, *, actor: Principal) -> list[PoolOverview]:
     counts = member_counts(session, actor=actor)
     pending = pending_graduation_counts(session, actor=actor)
-    return [PoolOverview(p, counts.get(code, {}), pending.get(code, 0)) for code, p in pool_store.pools(session).items()]
+    return [
+        PoolOverview(p, counts.get(code, {}), pending.get(code, 0))
+        for code, p in pool_store.pools(session).items()
+    ]
 
 
 def overview_page(
@@ -167,7 +172,9 @@ def overview_page(
         start = last + 1
     page = rows[start : start + limit]
     more = start + limit < len(rows)
-    return page, encode_cursor("pools", page[-1].pool_def.code, start + len(page) - 1) if more and page else None
+    return page, encode_cursor(
+        "pools", page[-1].pool_def.code, start + len(page) - 1
+    ) if more and page else None
 
 
 # --- members ---------------------------------------------------------------------------------
@@ -188,10 +195,19 @@ def _members_stmt(actor: Principal, pool_def: PoolDefinition, f: PoolFilters, ye
     psql = pool_sql.PoolSql(pool_def, year)
     mu = MuJoin(year)
     shown = aliased(EnterpriseFigure, name="shown_fig")
-    stmt = select(
-        M, Enterprise, psql.class_candidacy_of(M.entry_class).label("candidacy"), mu.cls, mu.source,
-        shown.revenue_yuan, shown.main_revenue_yuan,
-    ).select_from(M).join(Enterprise, Enterprise.id == M.enterprise_id)
+    stmt = (
+        select(
+            M,
+            Enterprise,
+            psql.class_candidacy_of(M.entry_class).label("candidacy"),
+            mu.cls,
+            mu.source,
+            shown.revenue_yuan,
+            shown.main_revenue_yuan,
+        )
+        .select_from(M)
+        .join(Enterprise, Enterprise.id == M.enterprise_id)
+    )
     stmt = psql.join(stmt)
     stmt = mu.join(stmt).outerjoin(shown, and_(shown.enterprise_id == Enterprise.id, shown.year == year))
     stmt = stmt.where(M.pool == pool_def.code, Enterprise.deleted_at.is_(None))
@@ -223,11 +239,15 @@ def members_page(
     sort = "members"
     rows, more = keyset_page(session, stmt, Enterprise.name, M.id, cursor, limit, sort)
     items = [MemberRowData(*r) for r in rows]
-    next_cursor = encode_cursor(sort, items[-1].enterprise.name, items[-1].membership.id) if more and items else None
+    next_cursor = (
+        encode_cursor(sort, items[-1].enterprise.name, items[-1].membership.id) if more and items else None
+    )
     return items, next_cursor, year
 
 
-def all_members(session: Session, *, actor: Principal, pool_code: str, filters: PoolFilters, include_left: bool = False):
+def all_members(
+    session: Session, *, actor: Principal, pool_code: str, filters: PoolFilters, include_left: bool = False
+):
     """Every matching member (for the .xlsx export), in name order."""
     actor.require("pools:read")
     pool_def = get_pool_def(session, pool_code)
@@ -237,8 +257,9 @@ def all_members(session: Session, *, actor: Principal, pool_code: str, filters: 
     return [MemberRowData(*r) for r in session.execute(stmt)], year
 
 
-def count_members(session: Session, *, actor: Principal, pool_code: str, filters: PoolFilters,
-                  include_left: bool = False) -> int:
+def count_members(
+    session: Session, *, actor: Principal, pool_code: str, filters: PoolFilters, include_left: bool = False
+) -> int:
     """How many members match (the list's total), in one query."""
     actor.require("pools:read")
     pool_def = get_pool_def(session, pool_code)
@@ -262,7 +283,9 @@ class CandidateRowData:
     main_revenue_yuan: int | None
 
 
-def _candidates_where(actor: Principal, pool_def: PoolDefinition, psql: pool_sql.PoolSql, f: PoolFilters, mu: MuJoin):
+def _candidates_where(
+    actor: Principal, pool_def: PoolDefinition, psql: pool_sql.PoolSql, f: PoolFilters, mu: MuJoin
+):
     conds = [
         Enterprise.deleted_at.is_(None),
         ~member_clause(pool_def.code, Enterprise.id),
@@ -301,7 +324,11 @@ def candidates_page(
         sort = "candidates"
         rows, more = keyset_page(session, stmt, Enterprise.name, Enterprise.id, cursor, limit, sort)
         items = [_candidate_row(pool_def, r) for r in rows]
-        next_cursor = encode_cursor(sort, items[-1].enterprise.name, items[-1].enterprise.id) if more and items else None
+        next_cursor = (
+            encode_cursor(sort, items[-1].enterprise.name, items[-1].enterprise.id)
+            if more and items
+            else None
+        )
         return items, next_cursor, year
 
     # A scan of every enterprise: cached per data version (app/datacache.py), never stale.
@@ -322,7 +349,9 @@ def _candidates_stmt(actor: Principal, pool_def: PoolDefinition, f: PoolFilters,
         shown.revenue_yuan,
         shown.main_revenue_yuan,
     ).select_from(Enterprise)
-    stmt = mu.join(psql.join(stmt)).outerjoin(shown, and_(shown.enterprise_id == Enterprise.id, shown.year == year))
+    stmt = mu.join(psql.join(stmt)).outerjoin(
+        shown, and_(shown.enterprise_id == Enterprise.id, shown.year == year)
+    )
     stmt = stmt.where(*_candidates_where(actor, pool_def, psql, f, mu))
     return apply_filters(stmt, actor, f, mu)
 
@@ -347,8 +376,16 @@ def rank_candidates(rows: list) -> list:
     """Candidates in the order to act on them: those meeting every checkable condition first, then those waiting
     for a person's judgement; within each, the highest revenue first — the closest to the next step (e.g. 规上,
     营业收入 2000 万元); firms without figures last."""
-    return sorted(rows, key=lambda r: (r.candidacy != "met", r.revenue_yuan is None, -(r.revenue_yuan or 0),
-                                       r.enterprise.name, r.enterprise.id))
+    return sorted(
+        rows,
+        key=lambda r: (
+            r.candidacy != "met",
+            r.revenue_yuan is None,
+            -(r.revenue_yuan or 0),
+            r.enterprise.name,
+            r.enterprise.id,
+        ),
+    )
 
 
 def candidate_counts(
@@ -370,7 +407,9 @@ def candidate_counts(
         out = {t: {"met": int(m or 0), "judgement": int(n - (m or 0))} for t, m, n in session.execute(stmt)}
         return out, year
 
-    return datacache.cached(session, "pool_candidate_counts", (pool_code, repr(filters), actor.township_filter()), compute)
+    return datacache.cached(
+        session, "pool_candidate_counts", (pool_code, repr(filters), actor.township_filter()), compute
+    )
 
 
 def sql_candidacy(
@@ -383,5 +422,8 @@ def sql_candidacy(
     stmt = psql.join(stmt).where(Enterprise.id.in_(list(enterprise_ids)))
     out = {}
     for eid, pool_status, *classes in session.execute(stmt):
-        out[eid] = {"_pool": pool_status, **{e.code: c for e, c in zip(pool_def.entry_classes, classes, strict=True)}}
+        out[eid] = {
+            "_pool": pool_status,
+            **{e.code: c for e, c in zip(pool_def.entry_classes, classes, strict=True)},
+        }
     return out

@@ -40,7 +40,9 @@ from app.pools.schemas import EnterIn, LeaveIn
 
 
 def current_membership(session: Session, enterprise_id: int, pool_code: str) -> PoolMembership | None:
-    return session.scalar(select(M).where(M.enterprise_id == enterprise_id, M.pool == pool_code, M.left_date.is_(None)))
+    return session.scalar(
+        select(M).where(M.enterprise_id == enterprise_id, M.pool == pool_code, M.left_date.is_(None))
+    )
 
 
 def _needs_figures(entries: Iterable[EntryClass]) -> bool:
@@ -53,14 +55,17 @@ def _entry_year(ent: Enterprise, entries: list[EntryClass], year: int | None, en
     if year is not None:
         if needs and year not in years:
             have = "、".join(map(str, years)) or "无"
-            raise ValidationFailed.one("year", f"该企业没有 {year} 年的年度数据（已有年度：{have}），无法检查入库条件")
+            raise ValidationFailed.one(
+                "year", f"该企业没有 {year} 年的年度数据（已有年度：{have}），无法检查入库条件"
+            )
         return year
     usable = [y for y in years if y <= entered.year]
     if usable:
         return usable[-1]
     if needs:
         raise ValidationFailed.one(
-            "year", f"该企业没有 {entered.year} 年及以前的年度数据，无法检查入库条件；请先录入年度数据或指定年度"
+            "year",
+            f"该企业没有 {entered.year} 年及以前的年度数据，无法检查入库条件；请先录入年度数据或指定年度",
         )
     return entered.year
 
@@ -75,7 +80,9 @@ def _choose_class(pool_def: PoolDefinition, facts: FirmFacts, year: int) -> Entr
         if c in by_candidacy:
             return by_candidacy[c]
     summaries = "；".join(s.summary for s in entry_rule_status(pool_def, facts, year))
-    raise ValidationFailed.one("entry_class", f"{year} 年不符合{quoted(pool_def.name)}任何入库类别：{summaries}")
+    raise ValidationFailed.one(
+        "entry_class", f"{year} 年不符合{quoted(pool_def.name)}任何入库类别：{summaries}"
+    )
 
 
 def enter(
@@ -112,7 +119,9 @@ def enter(
             ],
             code="already_member",
         )
-    last_left = session.scalar(select(func.max(M.left_date)).where(M.enterprise_id == ent.id, M.pool == pool_code))
+    last_left = session.scalar(
+        select(func.max(M.left_date)).where(M.enterprise_id == ent.id, M.pool == pool_code)
+    )
     if last_left is not None and entered < last_left:
         raise ValidationFailed.one("entered_date", f"入库日期 {entered} 早于该企业上次出库日期 {last_left}")
     facts = facts_for(ent)
@@ -186,11 +195,15 @@ def leave(
     ent = load_enterprise(session, actor, enterprise_id, details=False, allow_deleted=True)
     m = current_membership(session, ent.id, pool_code)
     if m is None:
-        last = session.scalar(select(func.max(M.left_date)).where(M.enterprise_id == ent.id, M.pool == pool_code))
+        last = session.scalar(
+            select(func.max(M.left_date)).where(M.enterprise_id == ent.id, M.pool == pool_code)
+        )
         why = f"已于 {last} 出库" if last else "从未入库"
         raise Conflict(
             "该企业不在该培育库中",
-            errors=[FieldError("enterprise_id", f"“{ent.name}”不在{quoted(pool_def.name)}中（{why}），不能出库")],
+            errors=[
+                FieldError("enterprise_id", f"“{ent.name}”不在{quoted(pool_def.name)}中（{why}），不能出库")
+            ],
             code="not_member",
         )
     today = date.today()
@@ -215,7 +228,8 @@ def leave(
         enterprise_id=ent.id,
         township=ent.township,
         changes={"pool": pool_code, "left_date": [None, left], "leave_reason": [None, data.reason]},
-        note=f"出库：{pool_def.name}（{LEAVE_REASONS[data.reason]}）" + (f"；{data.note}" if data.note else ""),
+        note=f"出库：{pool_def.name}（{LEAVE_REASONS[data.reason]}）"
+        + (f"；{data.note}" if data.note else ""),
     )
     return m
 
@@ -223,8 +237,11 @@ def leave(
 def history(session: Session, *, actor: Principal, enterprise_id: int) -> list[PoolMembership]:
     actor.require("pools:read")
     load_enterprise(session, actor, enterprise_id, details=False)
-    return list(session.scalars(select(M).where(M.enterprise_id == enterprise_id).order_by(M.entered_date.desc(), M.id.desc())))
-
+    return list(
+        session.scalars(
+            select(M).where(M.enterprise_id == enterprise_id).order_by(M.entered_date.desc(), M.id.desc())
+        )
+    )
 
 
 def close_graduations(session: Session, actor: Principal, m: PoolMembership) -> None:
@@ -233,6 +250,11 @@ def close_graduations(session: Session, actor: Principal, m: PoolMembership) -> 
     session.execute(
         update(PoolGraduation)
         .where(PoolGraduation.membership_id == m.id, PoolGraduation.status == "pending")
-        .values(status=status, decided_at=utcnow(), decided_by=actor.name, note=f"已出库（{LEAVE_REASONS[m.leave_reason]}）")
+        .values(
+            status=status,
+            decided_at=utcnow(),
+            decided_by=actor.name,
+            note=f"已出库（{LEAVE_REASONS[m.leave_reason]}）",
+        )
         .execution_options(synchronize_session="fetch")
     )

@@ -95,7 +95,9 @@ class PoolMembership(Base):
     leave_review_id: Mapped[int | None] = mapped_column(ForeignKey("pool_review.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # the pool definitions version the entry was judged by (app.pools.store); kept when a newer one is published
-    definition_version_id: Mapped[int | None] = mapped_column(ForeignKey("pool_definition_version.id"), nullable=True)
+    definition_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("pool_definition_version.id"), nullable=True
+    )
 
 
 class PoolGraduation(Base):
@@ -109,7 +111,9 @@ class PoolGraduation(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    membership_id: Mapped[int] = mapped_column(ForeignKey("pool_membership.id", ondelete="CASCADE"), index=True)
+    membership_id: Mapped[int] = mapped_column(
+        ForeignKey("pool_membership.id", ondelete="CASCADE"), index=True
+    )
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"), index=True)
     pool: Mapped[str] = mapped_column(String(40))
     trigger: Mapped[str] = mapped_column(String(20))
@@ -190,8 +194,13 @@ class PoolDefinitionVersion(Base):
         CheckConstraint("status IN ('draft','published')", name="status"),
         CheckConstraint("origin IN ('shipped','edited')", name="origin"),
         CheckConstraint("status = 'draft' OR effective_from IS NOT NULL", name="published_dated"),
-        Index("uq_pool_definition_version_one_draft", "status", unique=True,
-              postgresql_where=text("status = 'draft'"), sqlite_where=text("status = 'draft'")),
+        Index(
+            "uq_pool_definition_version_one_draft",
+            "status",
+            unique=True,
+            postgresql_where=text("status = 'draft'"),
+            sqlite_where=text("status = 'draft'"),
+        ),
         Index("ix_pool_definition_version_content_hash", "content_hash"),
     )
 

@@ -59,7 +59,11 @@ def set_scheme(session: Session, *, actor: Principal, data: MuSchemeIn) -> MuSch
         raise ValidationFailed(errors)
     previous, setting = effective_scheme(session)
     weights = {**(setting.weights if setting else {}), **data.weights}
-    bands = [b.model_dump() for b in data.bands] if data.bands is not None else (setting.bands if setting else None)
+    bands = (
+        [b.model_dump() for b in data.bands]
+        if data.bands is not None
+        else (setting.bands if setting else None)
+    )
     try:
         scheme = _merge_scheme(default, weights, bands)
     except ValidationError as e:
@@ -67,10 +71,17 @@ def set_scheme(session: Session, *, actor: Principal, data: MuSchemeIn) -> MuSch
         field_name = "bands" if any("档" in m for m in msgs) else "weights"
         raise ValidationFailed([FieldError(field_name, m) for m in msgs]) from None
     if setting is None:
-        setting = MuSchemeSetting(code=default.code, weights=weights, bands=bands or [], updated_by=actor.name)
+        setting = MuSchemeSetting(
+            code=default.code, weights=weights, bands=bands or [], updated_by=actor.name
+        )
         session.add(setting)
     else:
-        setting.weights, setting.bands, setting.updated_by, setting.updated_at = weights, bands or [], actor.name, utcnow()
+        setting.weights, setting.bands, setting.updated_by, setting.updated_at = (
+            weights,
+            bands or [],
+            actor.name,
+            utcnow(),
+        )
     session.flush()
     audit.record(
         session,
@@ -79,7 +90,10 @@ def set_scheme(session: Session, *, actor: Principal, data: MuSchemeIn) -> MuSch
         entity_type="mu_scheme",
         entity_id=default.code,
         changes={
-            "weights": [{i.code: i.weight for i in previous.indicators}, {i.code: i.weight for i in scheme.indicators}],
+            "weights": [
+                {i.code: i.weight for i in previous.indicators},
+                {i.code: i.weight for i in scheme.indicators},
+            ],
             "bands": [[b.model_dump() for b in previous.bands], [b.model_dump() for b in scheme.bands]],
         },
         note="调整亩产效益评价权重与分档",
@@ -95,8 +109,14 @@ def reset_scheme(session: Session, *, actor: Principal) -> MuScheme:
     if setting is not None:
         session.delete(setting)
         session.flush()
-        audit.record(session, actor=actor, action="delete", entity_type="mu_scheme", entity_id=default.code,
-                     note="亩产效益评价方案恢复为默认值")
+        audit.record(
+            session,
+            actor=actor,
+            action="delete",
+            entity_type="mu_scheme",
+            entity_id=default.code,
+            note="亩产效益评价方案恢复为默认值",
+        )
     return default
 
 
@@ -124,7 +144,8 @@ def compute_provisional(session: Session, *, actor: Principal, year: int) -> Pro
         .order_by(Enterprise.id)
     )
     firms = [
-        MuFirm(str(r[0]), {n: plain_number(v) for n, v in zip(figure_names, r[1:], strict=True)}) for r in session.execute(stmt)
+        MuFirm(str(r[0]), {n: plain_number(v) for n, v in zip(figure_names, r[1:], strict=True)})
+        for r in session.execute(stmt)
     ]
     result = classify(firms, scheme)
     ranked = sum(1 for f in result.firms if f.mu_class is not None)
@@ -150,7 +171,12 @@ def compute_provisional(session: Session, *, actor: Principal, year: int) -> Pro
         session.execute(insert(MuProvisional), rows[i : i + 5000])
     classes = Counter(f.mu_class for f in result.firms if f.mu_class)
     summary = ProvisionalSummary(
-        year, ranked, len(rows) - ranked, {c: classes.get(c, 0) for c in MU_CLASSES}, result.weights, list(result.notes)
+        year,
+        ranked,
+        len(rows) - ranked,
+        {c: classes.get(c, 0) for c in MU_CLASSES},
+        result.weights,
+        list(result.notes),
     )
     audit.record(
         session,
@@ -202,8 +228,15 @@ def mu_page(
     return items, next_cursor, year
 
 
-def mu_count(session: Session, *, actor: Principal, year: int | None, township: list[str] | None = None,
-             mu_class: list[str] | None = None, q: str | None = None) -> int:
+def mu_count(
+    session: Session,
+    *,
+    actor: Principal,
+    year: int | None,
+    township: list[str] | None = None,
+    mu_class: list[str] | None = None,
+    q: str | None = None,
+) -> int:
     """How many firms the 亩产效益 list holds under these filters (its total)."""
     actor.require("pools:read")
     year = resolve_year(session, year)
@@ -211,7 +244,9 @@ def mu_count(session: Session, *, actor: Principal, year: int | None, township: 
     check_filters(f)
     mu = MuJoin(year)
     stmt = select(func.count(Enterprise.id)).select_from(Enterprise)
-    return session.scalar(apply_filters(mu.join(stmt).where(Enterprise.deleted_at.is_(None)), actor, f, mu)) or 0
+    return (
+        session.scalar(apply_filters(mu.join(stmt).where(Enterprise.deleted_at.is_(None)), actor, f, mu)) or 0
+    )
 
 
 def provisional_status(session: Session, year: int) -> tuple[int, object | None]:

@@ -32,16 +32,21 @@ def _sync_registry_class(session: Session, actor: Principal, pairs: dict[int, st
     later = set(
         session.scalars(
             select(MuClassRecord.enterprise_id).where(
-                bulk.among(session, MuClassRecord.enterprise_id, list(pairs), Integer), MuClassRecord.year > year
+                bulk.among(session, MuClassRecord.enterprise_id, list(pairs), Integer),
+                MuClassRecord.year > year,
             )
         )
     )
     current = dict(
         session.execute(
-            select(Enterprise.id, Enterprise.mu_class).where(bulk.among(session, Enterprise.id, list(pairs), Integer))
+            select(Enterprise.id, Enterprise.mu_class).where(
+                bulk.among(session, Enterprise.id, list(pairs), Integer)
+            )
         ).all()
     )
-    changes = [{"eid": eid, "cls": cls} for eid, cls in pairs.items() if eid not in later and current.get(eid) != cls]
+    changes = [
+        {"eid": eid, "cls": cls} for eid, cls in pairs.items() if eid not in later and current.get(eid) != cls
+    ]
     if not changes:
         return 0
     t = Enterprise.__table__
@@ -56,8 +61,9 @@ def _sync_registry_class(session: Session, actor: Principal, pairs: dict[int, st
         )
     else:
         session.execute(
-            update(t).where(t.c.id == bindparam("eid")).values(mu_class=bindparam("cls"), version=t.c.version + 1,
-                                                                 updated_at=now),
+            update(t)
+            .where(t.c.id == bindparam("eid"))
+            .values(mu_class=bindparam("cls"), version=t.c.version + 1, updated_at=now),
             changes,
         )
     changed = {c["eid"] for c in changes}
@@ -68,7 +74,13 @@ def _sync_registry_class(session: Session, actor: Principal, pairs: dict[int, st
 
 
 def record_mu_class(
-    session: Session, *, actor: Principal, enterprise_id: int, year: int, mu_class: str, note: str | None = None
+    session: Session,
+    *,
+    actor: Principal,
+    enterprise_id: int,
+    year: int,
+    mu_class: str,
+    note: str | None = None,
 ) -> MuClassRecord:
     require_county_writer(actor)
     if not 2000 <= year <= 2100:
@@ -76,14 +88,28 @@ def record_mu_class(
     if mu_class not in MU_CLASSES:
         raise ValidationFailed.one("mu_class", f"亩产效益类别“{mu_class}”无效，应为 A、B、C、D 之一")
     ent = load_enterprise(session, actor, enterprise_id, details=False)
-    rec = session.scalar(select(MuClassRecord).where(MuClassRecord.enterprise_id == ent.id, MuClassRecord.year == year))
+    rec = session.scalar(
+        select(MuClassRecord).where(MuClassRecord.enterprise_id == ent.id, MuClassRecord.year == year)
+    )
     before = rec.mu_class if rec else None
     if rec is None:
-        rec = MuClassRecord(enterprise_id=ent.id, year=year, mu_class=mu_class, source="entered", note=note,
-                            recorded_by=actor.name)
+        rec = MuClassRecord(
+            enterprise_id=ent.id,
+            year=year,
+            mu_class=mu_class,
+            source="entered",
+            note=note,
+            recorded_by=actor.name,
+        )
         session.add(rec)
     else:
-        rec.mu_class, rec.source, rec.note, rec.recorded_by, rec.recorded_at = mu_class, "entered", note, actor.name, utcnow()
+        rec.mu_class, rec.source, rec.note, rec.recorded_by, rec.recorded_at = (
+            mu_class,
+            "entered",
+            note,
+            actor.name,
+            utcnow(),
+        )
     session.flush()
     township = ent.township
     synced = _sync_registry_class(session, actor, {ent.id: mu_class}, year)
@@ -95,7 +121,11 @@ def record_mu_class(
         entity_id=f"{enterprise_id}:{year}",
         enterprise_id=enterprise_id,
         township=township,
-        changes={"year": year, "mu_class": [before, mu_class], **({"enterprise.mu_class": [None, mu_class]} if synced else {})},
+        changes={
+            "year": year,
+            "mu_class": [before, mu_class],
+            **({"enterprise.mu_class": [None, mu_class]} if synced else {}),
+        },
         note=f"{year} 年亩产效益评价类别" + (f"；{note}" if note else ""),
     )
     return rec
@@ -139,13 +169,25 @@ def import_mu_classes(session: Session, *, actor: Principal, year: int, data: by
         code = normalise(cells[cols["uscc"]] if cols["uscc"] < len(cells) else "")
         cls = (cells[cols["mu_class"]] if cols["mu_class"] < len(cells) else "").upper().removesuffix("类")
         if not code:
-            errors.append(FieldError("统一社会信用代码", f"第 {rownum} 行“统一社会信用代码”：必填", row=rownum))
+            errors.append(
+                FieldError("统一社会信用代码", f"第 {rownum} 行“统一社会信用代码”：必填", row=rownum)
+            )
         elif reason := uscc_error(code):
-            errors.append(FieldError("统一社会信用代码", f"第 {rownum} 行“统一社会信用代码”：{reason}", row=rownum))
+            errors.append(
+                FieldError("统一社会信用代码", f"第 {rownum} 行“统一社会信用代码”：{reason}", row=rownum)
+            )
         elif code in parsed:
-            errors.append(FieldError("统一社会信用代码", f"第 {rownum} 行“统一社会信用代码”：与第 {parsed[code][1]} 行重复", row=rownum))
+            errors.append(
+                FieldError(
+                    "统一社会信用代码",
+                    f"第 {rownum} 行“统一社会信用代码”：与第 {parsed[code][1]} 行重复",
+                    row=rownum,
+                )
+            )
         if cls not in MU_CLASSES:
-            errors.append(FieldError("亩产效益类别", f"第 {rownum} 行“亩产效益类别”：应为 A、B、C、D 之一", row=rownum))
+            errors.append(
+                FieldError("亩产效益类别", f"第 {rownum} 行“亩产效益类别”：应为 A、B、C、D 之一", row=rownum)
+            )
         if code and code not in parsed:
             parsed[code] = (cls, rownum)
     if not parsed and not errors:
@@ -157,7 +199,13 @@ def import_mu_classes(session: Session, *, actor: Principal, year: int, data: by
     bad_rows = {e.row for e in errors}
     for code, (_, rownum) in parsed.items():
         if code not in ids and rownum not in bad_rows:
-            errors.append(FieldError("统一社会信用代码", f"第 {rownum} 行“统一社会信用代码”：{code} 未在企业名录中登记", row=rownum))
+            errors.append(
+                FieldError(
+                    "统一社会信用代码",
+                    f"第 {rownum} 行“统一社会信用代码”：{code} 未在企业名录中登记",
+                    row=rownum,
+                )
+            )
     if errors:
         errors.sort(key=lambda e: e.row or 0)
         raise ImportRejected(errors, detail=f"导入被拒绝：共 {len(errors)} 处错误，未写入任何数据")
@@ -170,7 +218,8 @@ def import_mu_classes(session: Session, *, actor: Principal, year: int, data: by
         eid: (rid, cls)
         for rid, eid, cls in session.execute(
             select(rt.c.id, rt.c.enterprise_id, rt.c.mu_class).where(
-                rt.c.year == year, bulk.among(session, rt.c.enterprise_id, [v[0] for v in ids.values()], Integer)
+                rt.c.year == year,
+                bulk.among(session, rt.c.enterprise_id, [v[0] for v in ids.values()], Integer),
             )
         )
     }
@@ -186,18 +235,28 @@ def import_mu_classes(session: Session, *, actor: Principal, year: int, data: by
         else:
             updates.append({"rid": rid, "cls": cls})
         if before != cls and not (rid is None and server_audit):  # new records: audited below, in SQL
-            entries.append({
-                "action": "create" if before is None else "update", "entity_type": "mu_class_record",
-                "entity_id": f"{eid}:{year}", "enterprise_id": eid, "township": township,
-                "changes": {"year": year, "mu_class": [before, cls]}, "note": f"{year} 年亩产效益评价名单导入",
-            })
-    bulk.copy_rows(session, "mu_class_record", ("enterprise_id", "year", "mu_class", "source", "note", "recorded_by",
-                                                "recorded_at"), new_rows)
+            entries.append(
+                {
+                    "action": "create" if before is None else "update",
+                    "entity_type": "mu_class_record",
+                    "entity_id": f"{eid}:{year}",
+                    "enterprise_id": eid,
+                    "township": township,
+                    "changes": {"year": year, "mu_class": [before, cls]},
+                    "note": f"{year} 年亩产效益评价名单导入",
+                }
+            )
+    bulk.copy_rows(
+        session,
+        "mu_class_record",
+        ("enterprise_id", "year", "mu_class", "source", "note", "recorded_by", "recorded_at"),
+        new_rows,
+    )
     if updates:
         session.execute(
-            rt.update().where(rt.c.id == bindparam("rid")).values(
-                mu_class=bindparam("cls"), source="imported", recorded_by=actor.name, recorded_at=now
-            ),
+            rt.update()
+            .where(rt.c.id == bindparam("rid"))
+            .values(mu_class=bindparam("cls"), source="imported", recorded_by=actor.name, recorded_at=now),
             updates,
         )
         for obj in list(session.identity_map.values()):  # records changed underneath
@@ -207,9 +266,14 @@ def import_mu_classes(session: Session, *, actor: Principal, year: int, data: by
     if server_audit and new_rows:
         towns = {eid: t for eid, t in ids.values()}
         changed += bulk.audit_created(
-            session, actor, entity_type="mu_class_record", entity_ids=[f"{r[0]}:{year}" for r in new_rows],
-            enterprise_ids=[r[0] for r in new_rows], townships=[towns[r[0]] for r in new_rows],
-            fields={"mu_class": ("varchar", [r[2] for r in new_rows])}, extra={"year": year},
+            session,
+            actor,
+            entity_type="mu_class_record",
+            entity_ids=[f"{r[0]}:{year}" for r in new_rows],
+            enterprise_ids=[r[0] for r in new_rows],
+            townships=[towns[r[0]] for r in new_rows],
+            fields={"mu_class": ("varchar", [r[2] for r in new_rows])},
+            extra={"year": year},
             note=f"{year} 年亩产效益评价名单导入",
         )
     _sync_registry_class(session, actor, pairs, year)

@@ -76,7 +76,10 @@ def indicator_value(
     if num is None:
         return None, f"{indicator.name}：缺少{FIGURE_NAMES.get(indicator.numerator, indicator.numerator)}数据"
     if den is None:
-        return None, f"{indicator.name}：缺少{FIGURE_NAMES.get(indicator.denominator, indicator.denominator)}数据"
+        return (
+            None,
+            f"{indicator.name}：缺少{FIGURE_NAMES.get(indicator.denominator, indicator.denominator)}数据",
+        )
     if den <= 0:
         return (
             None,

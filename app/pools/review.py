@@ -95,10 +95,17 @@ def review_plan(
     n = len(codes)
     psql = pool_sql.PoolSql(pool_def, year)
     goals = _goal_reached(pool_def)
-    stmt = select(
-        M, Enterprise, psql.class_candidacy_of(M.entry_class), *[k.candidacy for k in psql.classes],
-        *[c for _, c in goals],
-    ).select_from(M).join(Enterprise, Enterprise.id == M.enterprise_id)
+    stmt = (
+        select(
+            M,
+            Enterprise,
+            psql.class_candidacy_of(M.entry_class),
+            *[k.candidacy for k in psql.classes],
+            *[c for _, c in goals],
+        )
+        .select_from(M)
+        .join(Enterprise, Enterprise.id == M.enterprise_id)
+    )
     stmt = psql.join(stmt).where(M.pool == pool_code, M.left_date.is_(None)).where(in_township_of(actor))
     for m, ent, own, *rest in session.execute(stmt.order_by(Enterprise.township, Enterprise.name, M.id)):
         classes, reached = dict(zip(codes, rest[:n], strict=True)), rest[n:]
@@ -106,7 +113,9 @@ def review_plan(
         if ent.deleted_at is not None:
             plan.leaving.append(LeavingRow(m, ent, own, "deregistered", others))
         elif own == "failed":
-            reason = next((code for (code, _), hit in zip(goals, reached, strict=True) if hit), "not_eligible")
+            reason = next(
+                (code for (code, _), hit in zip(goals, reached, strict=True) if hit), "not_eligible"
+            )
             plan.leaving.append(LeavingRow(m, ent, own, reason, others))
         elif own == "missing":
             plan.missing_data.append(LeavingRow(m, ent, own, "not_eligible", others))
@@ -116,7 +125,11 @@ def review_plan(
     prev = pool_sql.PoolSql(pool_def, year - 1, name="prev")
     newly = [and_(k.candidate, ~p.candidate) for k, p in zip(psql.classes, prev.classes, strict=True)]
     where = [Enterprise.deleted_at.is_(None), ~member_clause(pool_code, Enterprise.id), or_(*newly)]
-    count_stmt = prev.join(psql.join(select(func.count()).select_from(Enterprise))).where(*where).where(in_township_of(actor))
+    count_stmt = (
+        prev.join(psql.join(select(func.count()).select_from(Enterprise)))
+        .where(*where)
+        .where(in_township_of(actor))
+    )
     plan.entering_total = session.scalar(count_stmt) or 0
     shown = aliased(EnterpriseFigure, name="shown_fig")
     stmt = select(
@@ -127,8 +140,15 @@ def review_plan(
         shown.revenue_yuan,
         shown.main_revenue_yuan,
     ).select_from(Enterprise)
-    stmt = prev.join(psql.join(stmt)).outerjoin(shown, and_(shown.enterprise_id == Enterprise.id, shown.year == year))
-    stmt = stmt.where(*where).where(in_township_of(actor)).order_by(Enterprise.township, Enterprise.name, Enterprise.id).limit(limit)
+    stmt = prev.join(psql.join(stmt)).outerjoin(
+        shown, and_(shown.enterprise_id == Enterprise.id, shown.year == year)
+    )
+    stmt = (
+        stmt.where(*where)
+        .where(in_township_of(actor))
+        .order_by(Enterprise.township, Enterprise.name, Enterprise.id)
+        .limit(limit)
+    )
     for r in session.execute(stmt):
         ent = r[0]
         now, before, new = r[1 : 1 + n], r[1 + n : 1 + 2 * n], r[1 + 2 * n : 1 + 3 * n]
@@ -153,10 +173,12 @@ def confirm_review(session: Session, *, actor: Principal, pool_code: str, data: 
         first: dict[int, int] = {}
         for idx, i in enumerate(items):
             if i.enterprise_id in first:
-                errors.append(FieldError(
-                    f"{name}[{idx}].enterprise_id",
-                    f"{name}[{idx}]：企业 {i.enterprise_id} 与 {name}[{first[i.enterprise_id]}] 重复",
-                ))
+                errors.append(
+                    FieldError(
+                        f"{name}[{idx}].enterprise_id",
+                        f"{name}[{idx}]：企业 {i.enterprise_id} 与 {name}[{first[i.enterprise_id]}] 重复",
+                    )
+                )
             first.setdefault(i.enterprise_id, idx)
     if errors:
         raise ValidationFailed(errors)

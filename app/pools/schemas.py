@@ -40,7 +40,9 @@ class PoolDetail(BaseModel):
     code: str
     name: str
     member_count: int
-    definition: dict[str, Any] = Field(description="definitions.yaml 中该库的完整定义：入库类别、条件、目标、依据条款")
+    definition: dict[str, Any] = Field(
+        description="definitions.yaml 中该库的完整定义：入库类别、条件、目标、依据条款"
+    )
 
 
 # --- members
@@ -51,11 +53,16 @@ class EnterIn(_In):
 
     enterprise_id: int
     entry_class: str | None = Field(
-        default=None, description="入库类别代码；不填则取第一个符合（或待人工判断）的类别", examples=["xiaoshenggui"]
+        default=None,
+        description="入库类别代码；不填则取第一个符合（或待人工判断）的类别",
+        examples=["xiaoshenggui"],
     )
     entered_date: IsoDate | None = Field(default=None, description="入库日期，默认今天")
     year: int | None = Field(
-        default=None, ge=2000, le=2100, description="据以判断入库条件的年度数据；默认为入库日期所在年度及以前最近一年"
+        default=None,
+        ge=2000,
+        le=2100,
+        description="据以判断入库条件的年度数据；默认为入库日期所在年度及以前最近一年",
     )
     note: str | None = Field(default=None, max_length=2000, description="说明（如人工判断的依据、推荐单位）")
 
@@ -73,7 +80,9 @@ class CriterionRead(BaseModel):
     kind: str
     status: Literal["met", "failed", "unknown"]
     explanation: str = Field(description="中文说明，含所用数据")
-    basis: Literal["document", "proxy"] = Field(description="document 文件规定；proxy 文件未规定、系统补充的检查")
+    basis: Literal["document", "proxy"] = Field(
+        description="document 文件规定；proxy 文件未规定、系统补充的检查"
+    )
     needs_judgement: bool = False
     children: list["CriterionRead"] = []
 
@@ -90,7 +99,9 @@ class MembershipRead(BaseModel):
     entered_by: str
     entry_note: str | None
     evaluated_year: int | None
-    entry_evaluation: list[dict[str, Any]] = Field(description="入库时的条件判断（年度数据见 evaluated_year）")
+    entry_evaluation: list[dict[str, Any]] = Field(
+        description="入库时的条件判断（年度数据见 evaluated_year）"
+    )
     left_date: date | None
     leave_reason: str | None
     leave_reason_name: str | None = None
@@ -98,7 +109,8 @@ class MembershipRead(BaseModel):
     leave_note: str | None
     created_at: datetime
     definition_version_id: int | None = Field(
-        default=None, description="入库时依据的培育库定义版本（GET /api/v1/pools/definitions）；之后发布的新版本不改变它"
+        default=None,
+        description="入库时依据的培育库定义版本（GET /api/v1/pools/definitions）；之后发布的新版本不改变它",
     )
 
 
@@ -114,7 +126,9 @@ class MemberRow(BaseModel):
     candidacy: CandidacyCode = Field(
         description="按其入库类别和所选年度数据：met 仍符合、judgement 待人工判断、missing 数据不全、failed 不再符合"
     )
-    mu_class: MuClass | None = Field(description="所选年度的亩产效益类别（已评价优先，其次暂定，再次企业登记）")
+    mu_class: MuClass | None = Field(
+        description="所选年度的亩产效益类别（已评价优先，其次暂定，再次企业登记）"
+    )
     mu_class_source: Literal["entered", "imported", "provisional", "registry"] | None
 
 
@@ -137,7 +151,9 @@ class CandidateRow(BaseModel):
     industry: str | None
     revenue_yuan: int | None
     main_revenue_yuan: int | None
-    candidacy: Literal["met", "judgement"] = Field(description="met 符合；judgement 可核查的条件均符合，其余待人工判断")
+    candidacy: Literal["met", "judgement"] = Field(
+        description="met 符合；judgement 可核查的条件均符合，其余待人工判断"
+    )
     classes: dict[str, CandidacyCode] = Field(description="入库类别代码 → 判断结果")
     mu_class: MuClass | None
     mu_class_source: Literal["entered", "imported", "provisional", "registry"] | None
@@ -152,7 +168,9 @@ class CandidatePage(BaseModel):
     items: list[CandidateRow]
     next_cursor: str | None
     year: int
-    counts: dict[str, TownshipCount] = Field(description="乡镇代码 → 候选企业数（符合筛选条件的全部，而非本页）")
+    counts: dict[str, TownshipCount] = Field(
+        description="乡镇代码 → 候选企业数（符合筛选条件的全部，而非本页）"
+    )
 
 
 # --- yearly review
@@ -188,7 +206,9 @@ class ReviewPlan(BaseModel):
     year: int
     kept: int = Field(description="仍符合（或待人工判断）而保留的成员数")
     leaving: list[ReviewLeaving] = Field(description="不再符合（或已达成目标、已注销）的成员，建议出库")
-    missing_data: list[ReviewLeaving] = Field(description="缺少数据、无法判断的成员（不建议出库，请补录数据）")
+    missing_data: list[ReviewLeaving] = Field(
+        description="缺少数据、无法判断的成员（不建议出库，请补录数据）"
+    )
     entering: list[ReviewEntering] = Field(description="本年度新符合条件的企业，建议入库")
     entering_total: int
     truncated: bool = Field(description="新符合条件的企业超过 limit 时为 true")
@@ -342,8 +362,12 @@ class MuBandIn(_In):
 class MuSchemeIn(_In):
     """管理员调整权重和分档；未给出的指标保持默认权重。"""
 
-    weights: dict[str, float] = Field(default_factory=dict, description="指标代码 → 权重", examples=[{"tax_per_mu": 40}])
-    bands: list[MuBandIn] | None = Field(default=None, description="各类别所占比例（%），按 A、B、C、D 顺序，合计 100")
+    weights: dict[str, float] = Field(
+        default_factory=dict, description="指标代码 → 权重", examples=[{"tax_per_mu": 40}]
+    )
+    bands: list[MuBandIn] | None = Field(
+        default=None, description="各类别所占比例（%），按 A、B、C、D 顺序，合计 100"
+    )
 
 
 class MuSchemeRead(BaseModel):

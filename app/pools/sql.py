@@ -193,7 +193,11 @@ class PoolSql:
                     met, failed = v > 0, v <= 0
                 return Tri(and_(v.is_not(None), met), and_(v.is_not(None), failed), no)
             case Flag():
-                return Tri(Enterprise.above_scale.is_(c.above_scale), Enterprise.above_scale.is_(not c.above_scale), no)
+                return Tri(
+                    Enterprise.above_scale.is_(c.above_scale),
+                    Enterprise.above_scale.is_(not c.above_scale),
+                    no,
+                )
             case SizeIn():
                 return Tri(Enterprise.size.in_(c.sizes), Enterprise.size.not_in(c.sizes), no)
             case IndustryIn():

@@ -38,7 +38,9 @@ class EnterpriseStatus:
     mu_records: list[MuClassRecord]
 
 
-def enterprise_status(session: Session, *, actor: Principal, enterprise_id: int, year: int | None = None) -> EnterpriseStatus:
+def enterprise_status(
+    session: Session, *, actor: Principal, enterprise_id: int, year: int | None = None
+) -> EnterpriseStatus:
     """Every pool for one firm: membership and history, each entry rule's criteria with figures, proposals."""
     actor.require("pools:read")
     ent = load_enterprise(session, actor, enterprise_id)
@@ -49,7 +51,11 @@ def enterprise_status(session: Session, *, actor: Principal, enterprise_id: int,
         year = max((f.year for f in ent.figures), default=None)
     facts = facts_for(ent)
     eval_year = year or date.today().year
-    memberships = list(session.scalars(select(M).where(M.enterprise_id == ent.id).order_by(M.entered_date.desc(), M.id.desc())))
+    memberships = list(
+        session.scalars(
+            select(M).where(M.enterprise_id == ent.id).order_by(M.entered_date.desc(), M.id.desc())
+        )
+    )
     grads = list(
         session.scalars(
             select(PoolGraduation)
@@ -73,7 +79,13 @@ def enterprise_status(session: Session, *, actor: Principal, enterprise_id: int,
                 [g for g in grads if g.pool == code],
             )
         )
-    records = list(session.scalars(select(MuClassRecord).where(MuClassRecord.enterprise_id == ent.id).order_by(MuClassRecord.year.desc())))
+    records = list(
+        session.scalars(
+            select(MuClassRecord)
+            .where(MuClassRecord.enterprise_id == ent.id)
+            .order_by(MuClassRecord.year.desc())
+        )
+    )
     return EnterpriseStatus(ent, year, pools, mu_for(session, ent, year, records), records)
 
 
@@ -81,7 +93,9 @@ def mu_for(session: Session, ent: Enterprise, year: int | None, records: list[Mu
     if year is None:
         return None
     rec = next((r for r in records if r.year == year), None)
-    prov = session.scalar(select(MuProvisional).where(MuProvisional.enterprise_id == ent.id, MuProvisional.year == year))
+    prov = session.scalar(
+        select(MuProvisional).where(MuProvisional.enterprise_id == ent.id, MuProvisional.year == year)
+    )
     if rec is not None:
         cls, source = rec.mu_class, rec.source
     elif prov is not None and prov.mu_class is not None:

@@ -61,16 +61,53 @@ class Version:
 # --- the exchange format --------------------------------------------------------------------------
 
 FIELD_NAMES = {
-    "pools": "培育库", "code": "代码", "name": "名称", "document": "依据文件", "clause": "条款", "tier": "层级",
-    "in_force": "有效期", "start": "起始日期", "end": "截止日期", "review": "动态调整", "cadence": "频次",
-    "criteria_note": "条件说明", "goals": "培育目标", "next_pools": "升入的培育库", "entry_classes": "入库类别",
-    "criteria": "入库条件", "text": "条款原文", "kind": "类型", "figure": "指标", "min_yuan": "下限（元）",
-    "max_yuan": "上限（元）", "above_scale": "是否规上", "sizes": "企业规模", "sections": "行业门类",
-    "codes": "认定代码", "levels": "认定级别", "valid_years": "有效年数", "outcomes": "认定结果", "basis": "依据",
-    "note": "说明", "honours": "认定", "type": "事件类型", "level": "级别", "mu_scheme": "亩产效益评价方案",
-    "indicators": "指标", "bands": "分档", "weight": "权重", "percent": "比例", "numerator": "分子",
-    "denominator": "分母", "unit": "单位", "scale": "倍数", "available": "是否可用", "reason": "原因",
-    "mu_class": "类别", "source": "来源", "admin_settable": "管理员可调",
+    "pools": "培育库",
+    "code": "代码",
+    "name": "名称",
+    "document": "依据文件",
+    "clause": "条款",
+    "tier": "层级",
+    "in_force": "有效期",
+    "start": "起始日期",
+    "end": "截止日期",
+    "review": "动态调整",
+    "cadence": "频次",
+    "criteria_note": "条件说明",
+    "goals": "培育目标",
+    "next_pools": "升入的培育库",
+    "entry_classes": "入库类别",
+    "criteria": "入库条件",
+    "text": "条款原文",
+    "kind": "类型",
+    "figure": "指标",
+    "min_yuan": "下限（元）",
+    "max_yuan": "上限（元）",
+    "above_scale": "是否规上",
+    "sizes": "企业规模",
+    "sections": "行业门类",
+    "codes": "认定代码",
+    "levels": "认定级别",
+    "valid_years": "有效年数",
+    "outcomes": "认定结果",
+    "basis": "依据",
+    "note": "说明",
+    "honours": "认定",
+    "type": "事件类型",
+    "level": "级别",
+    "mu_scheme": "亩产效益评价方案",
+    "indicators": "指标",
+    "bands": "分档",
+    "weight": "权重",
+    "percent": "比例",
+    "numerator": "分子",
+    "denominator": "分母",
+    "unit": "单位",
+    "scale": "倍数",
+    "available": "是否可用",
+    "reason": "原因",
+    "mu_class": "类别",
+    "source": "来源",
+    "admin_settable": "管理员可调",
 }
 
 
@@ -124,16 +161,26 @@ def _describe(raw: Any, err: dict) -> FieldError:
     while i < len(loc):
         part = loc[i]
         nxt = loc[i + 1] if i + 1 < len(loc) else None
-        if isinstance(part, str) and isinstance(nxt, int) and isinstance(node, dict) and isinstance(node.get(part), list):
+        if (
+            isinstance(part, str)
+            and isinstance(nxt, int)
+            and isinstance(node, dict)
+            and isinstance(node.get(part), list)
+        ):
             items = node[part]
             item = items[nxt] if nxt < len(items) else None
             code = item.get("code") if isinstance(item, dict) else None
             name = item.get("name") if isinstance(item, dict) else None
             if part == "pools":
-                where.append(f"培育库“{name or code or f'第 {nxt + 1} 个'}”" + (f"（{code}）" if code and name else ""))
+                where.append(
+                    f"培育库“{name or code or f'第 {nxt + 1} 个'}”" + (f"（{code}）" if code and name else "")
+                )
                 path.append(f"pools.{code or nxt}")
             elif part == "entry_classes":
-                where.append(f"入库类别“{name or code or f'第 {nxt + 1} 个'}”" + (f"（{code}）" if code and name else ""))
+                where.append(
+                    f"入库类别“{name or code or f'第 {nxt + 1} 个'}”"
+                    + (f"（{code}）" if code and name else "")
+                )
                 path.append(f"entry_classes.{code or nxt}")
             else:
                 where.append(f"{FIELD_NAMES.get(part, part)}第 {nxt + 1} 项")
@@ -165,9 +212,13 @@ def parse(content: str) -> PoolCatalogue:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
-        raise ValidationFailed.one("yaml", f"YAML 格式错误{where}：{getattr(e, 'problem', None) or e}") from None
+        raise ValidationFailed.one(
+            "yaml", f"YAML 格式错误{where}：{getattr(e, 'problem', None) or e}"
+        ) from None
     if not isinstance(raw, dict):
-        raise ValidationFailed.one("yaml", "文件应为键值对，含 pools（培育库）和 mu_scheme（亩产效益评价方案）")
+        raise ValidationFailed.one(
+            "yaml", "文件应为键值对，含 pools（培育库）和 mu_scheme（亩产效益评价方案）"
+        )
     try:
         return PoolCatalogue.model_validate(raw)
     except ValidationError as e:
@@ -183,8 +234,11 @@ def _parsed(content_hash: str, content: str | None, session: Session | None = No
     if cat is None:
         if content is None:
             assert session is not None
-            content = session.scalar(select(PoolDefinitionVersion.content)
-                                     .where(PoolDefinitionVersion.content_hash == content_hash).limit(1))
+            content = session.scalar(
+                select(PoolDefinitionVersion.content)
+                .where(PoolDefinitionVersion.content_hash == content_hash)
+                .limit(1)
+            )
             if content is None:
                 raise NotFound(f"未找到培育库定义版本 {content_hash[:12]}")
         cat = _PARSED.put(content_hash, parse(content))
@@ -196,11 +250,21 @@ def _parsed(content_hash: str, content: str | None, session: Session | None = No
 
 def _published(session: Session) -> list[tuple[int, str, date | None]]:
     """(id, hash, effective from) of every published version, latest effective date first."""
-    return versioning.per_transaction(session, _TXN_KEY, lambda: list(session.execute(
-        select(PoolDefinitionVersion.id, PoolDefinitionVersion.content_hash, PoolDefinitionVersion.effective_from)
-        .where(PoolDefinitionVersion.status == "published")
-        .order_by(PoolDefinitionVersion.effective_from.desc(), PoolDefinitionVersion.id.desc())
-    ).all()))
+    return versioning.per_transaction(
+        session,
+        _TXN_KEY,
+        lambda: list(
+            session.execute(
+                select(
+                    PoolDefinitionVersion.id,
+                    PoolDefinitionVersion.content_hash,
+                    PoolDefinitionVersion.effective_from,
+                )
+                .where(PoolDefinitionVersion.status == "published")
+                .order_by(PoolDefinitionVersion.effective_from.desc(), PoolDefinitionVersion.id.desc())
+            ).all()
+        ),
+    )
 
 
 def current(session: Session, day: date | None = None) -> Version:
@@ -280,13 +344,25 @@ def _check_members(session: Session, cat: PoolCatalogue) -> list[FieldError]:
     """A pool with current members cannot disappear from the definitions."""
     codes = set(cat.by_code())
     in_use = session.scalars(select(PoolMembership.pool).where(PoolMembership.left_date.is_(None)).distinct())
-    return [FieldError(f"pools.{code}", f"培育库“{code}”仍有在库企业，新版本不能删除它（可改名或调整入库类别）")
-            for code in in_use if code not in codes]
+    return [
+        FieldError(f"pools.{code}", f"培育库“{code}”仍有在库企业，新版本不能删除它（可改名或调整入库类别）")
+        for code in in_use
+        if code not in codes
+    ]
 
 
-def _audit(session: Session, actor: Principal, action: str, v: PoolDefinitionVersion, changes: dict, note: str) -> None:
-    audit.record(session, actor=actor, action=action, entity_type="pool_definition_version", entity_id=v.id,
-                 changes=changes, note=note)
+def _audit(
+    session: Session, actor: Principal, action: str, v: PoolDefinitionVersion, changes: dict, note: str
+) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type="pool_definition_version",
+        entity_id=v.id,
+        changes=changes,
+        note=note,
+    )
 
 
 def put_draft(session: Session, *, actor: Principal, content: str) -> PoolDefinitionVersion:
@@ -302,8 +378,14 @@ def put_draft(session: Session, *, actor: Principal, content: str) -> PoolDefini
     _PARSED.put(digest, cat)
     if d is None:
         base = published_row(session)
-        d = PoolDefinitionVersion(status="draft", origin="edited", content=content, content_hash=digest,
-                                  source_id=base.id, created_by=actor.name)
+        d = PoolDefinitionVersion(
+            status="draft",
+            origin="edited",
+            content=content,
+            content_hash=digest,
+            source_id=base.id,
+            created_by=actor.name,
+        )
         session.add(d)
         session.flush()
         _audit(session, actor, "create_draft", d, {"content_hash": [None, digest]}, "新建培育库定义草稿")
@@ -321,7 +403,11 @@ def copy_as_draft(session: Session, *, actor: Principal) -> PoolDefinitionVersio
     _require(actor)
     versioning.lock(session, _LOCK_KEY)
     if draft(session, lock=True) is not None:
-        raise Conflict("已有培育库定义草稿：请先编辑或删除它", errors=[FieldError("status", "已有草稿")], code="draft_exists")
+        raise Conflict(
+            "已有培育库定义草稿：请先编辑或删除它",
+            errors=[FieldError("status", "已有草稿")],
+            code="draft_exists",
+        )
     return put_draft(session, actor=actor, content=published_row(session).content)
 
 
@@ -333,13 +419,17 @@ def _draft_data(session: Session) -> tuple[PoolDefinitionVersion, dict]:
 
 
 def _pool_of(data: dict, pool_code: str) -> dict:
-    pool = next((p for p in data.get("pools", []) if isinstance(p, dict) and p.get("code") == pool_code), None)
+    pool = next(
+        (p for p in data.get("pools", []) if isinstance(p, dict) and p.get("code") == pool_code), None
+    )
     if pool is None:
         raise NotFound(f"草稿中没有培育库“{pool_code}”")
     return pool
 
 
-def save_pool(session: Session, *, actor: Principal, pool_code: str, fields: dict[str, Any]) -> PoolDefinitionVersion:
+def save_pool(
+    session: Session, *, actor: Principal, pool_code: str, fields: dict[str, Any]
+) -> PoolDefinitionVersion:
     """A pool's own fields in the draft: name, document, clause, period (in_force)."""
     _require(actor)
     _, data = _draft_data(session)
@@ -348,8 +438,10 @@ def save_pool(session: Session, *, actor: Principal, pool_code: str, fields: dic
         if k in fields:
             pool[k] = fields[k]
     if "start" in fields or "end" in fields:
-        pool["in_force"] = {"start": fields.get("start", pool["in_force"]["start"]),
-                            "end": fields.get("end", pool["in_force"]["end"])}
+        pool["in_force"] = {
+            "start": fields.get("start", pool["in_force"]["start"]),
+            "end": fields.get("end", pool["in_force"]["end"]),
+        }
     return put_draft(session, actor=actor, content=dump(data))
 
 
@@ -385,7 +477,9 @@ def save_class(
     return put_draft(session, actor=actor, content=dump(data))
 
 
-def remove_class(session: Session, *, actor: Principal, pool_code: str, class_code: str) -> PoolDefinitionVersion:
+def remove_class(
+    session: Session, *, actor: Principal, pool_code: str, class_code: str
+) -> PoolDefinitionVersion:
     _require(actor)
     _, data = _draft_data(session)
     pool = _pool_of(data, pool_code)
@@ -400,8 +494,11 @@ def publish(session: Session, *, actor: Principal, effective_from: date) -> Pool
     versioning.forget(session, _TXN_KEY)
     d = draft(session, lock=True)
     if d is None:
-        raise Conflict("培育库定义没有待发布的草稿（可能已被他人发布）", errors=[FieldError("status", "没有草稿")],
-                       code="no_draft")
+        raise Conflict(
+            "培育库定义没有待发布的草稿（可能已被他人发布）",
+            errors=[FieldError("status", "没有草稿")],
+            code="no_draft",
+        )
     try:
         cat = parse(d.content)
     except ValidationFailed as e:
@@ -409,18 +506,34 @@ def publish(session: Session, *, actor: Principal, effective_from: date) -> Pool
     errors = _check_members(session, cat)
     latest = max((r[2] for r in _published(session) if r[2] is not None), default=None)
     if latest is not None and effective_from < latest:
-        errors.append(FieldError("effective_from", f"生效日期 {effective_from} 早于现行版本的生效日期 {latest}"))
+        errors.append(
+            FieldError("effective_from", f"生效日期 {effective_from} 早于现行版本的生效日期 {latest}")
+        )
     if errors:
-        raise Conflict("不能发布：" + "；".join(e.message for e in errors[:5]), errors=errors, code="publish_refused")
+        raise Conflict(
+            "不能发布：" + "；".join(e.message for e in errors[:5]), errors=errors, code="publish_refused"
+        )
     now = utcnow()
-    d.status, d.effective_from, d.published_by, d.published_at, d.updated_at = "published", effective_from, actor.name, now, now
+    d.status, d.effective_from, d.published_by, d.published_at, d.updated_at = (
+        "published",
+        effective_from,
+        actor.name,
+        now,
+        now,
+    )
     try:
         with session.begin_nested():
             session.flush()
     except IntegrityError:
         raise Conflict("培育库定义已由他人同时发布", code="concurrent_publish") from None
-    _audit(session, actor, "publish", d, {"status": ["draft", "published"], "effective_from": [None, effective_from]},
-           f"发布培育库定义（{len(cat.pools)} 个培育库），自 {effective_from} 起生效")
+    _audit(
+        session,
+        actor,
+        "publish",
+        d,
+        {"status": ["draft", "published"], "effective_from": [None, effective_from]},
+        f"发布培育库定义（{len(cat.pools)} 个培育库），自 {effective_from} 起生效",
+    )
     versioning.forget(session, _TXN_KEY)
     return d
 
@@ -446,11 +559,20 @@ def install_shipped(session: Session) -> bool:
     content = shipped_content()
     cat = parse(content)
     now = utcnow()
-    session.add(PoolDefinitionVersion(
-        status="published", origin="shipped", effective_from=min(p.in_force.start for p in cat.pools), content=content,
-        content_hash=versioning.content_hash(content), created_by="system", created_at=now, updated_at=now,
-        published_by="system", published_at=now,
-    ))
+    session.add(
+        PoolDefinitionVersion(
+            status="published",
+            origin="shipped",
+            effective_from=min(p.in_force.start for p in cat.pools),
+            content=content,
+            content_hash=versioning.content_hash(content),
+            created_by="system",
+            created_at=now,
+            updated_at=now,
+            published_by="system",
+            published_at=now,
+        )
+    )
     session.flush()
     versioning.forget(session, _TXN_KEY)
     return True

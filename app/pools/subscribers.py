@@ -15,7 +15,9 @@ def on_above_scale(e: events.BecameAboveScale) -> None:
 def on_honour(e: events.HonourRecorded) -> None:
     from app.pools import graduation
 
-    graduation.propose_graduations(e.session, actor=e.actor, enterprise=e.enterprise, trigger="honour", honour=e.honour)
+    graduation.propose_graduations(
+        e.session, actor=e.actor, enterprise=e.enterprise, trigger="honour", honour=e.honour
+    )
 
 
 def subscribe() -> None:

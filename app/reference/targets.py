@@ -20,8 +20,16 @@ from app.errors import FieldError, ValidationFailed
 
 Outcome = Literal["new", "renewed", "rejected"]
 MEASURE_KINDS = (
-    "honour_count", "pool_members", "platform_registrations", "rd_growth", "cluster_count", "project_count",
-    "voyage_listed", "training_count", "digital_assessments", "not_available",
+    "honour_count",
+    "pool_members",
+    "platform_registrations",
+    "rd_growth",
+    "cluster_count",
+    "project_count",
+    "voyage_listed",
+    "training_count",
+    "digital_assessments",
+    "not_available",
 )
 
 
@@ -138,8 +146,16 @@ class NotAvailable(_Model):
 
 
 Measure = Annotated[
-    HonourCount | PoolMembers | PlatformRegistrations | RdGrowth | ClusterCount | ProjectCount | VoyageListed
-    | TrainingCount | DigitalAssessments | NotAvailable,
+    HonourCount
+    | PoolMembers
+    | PlatformRegistrations
+    | RdGrowth
+    | ClusterCount
+    | ProjectCount
+    | VoyageListed
+    | TrainingCount
+    | DigitalAssessments
+    | NotAvailable,
     Field(discriminator="kind"),
 ]
 
@@ -423,7 +439,9 @@ def parse_target_table(
     return targets
 
 
-def check_rows(rows: Iterable[Mapping[str, Any]], *, first_row: int = 1) -> tuple[list[Target], list[FieldError]]:
+def check_rows(
+    rows: Iterable[Mapping[str, Any]], *, first_row: int = 1
+) -> tuple[list[Target], list[FieldError]]:
     """Rows complete in themselves (a draft's, with their own measures): (valid rows, every error)."""
     return _parse_rows(list(rows), catalogue=None, first_row=first_row)
 

@@ -19,7 +19,14 @@ COURSES = {
     "modern_manager": ["现代企业管理与精益生产", "车间班组长管理能力提升", "质量管理体系实务"],
     "entrepreneur": ["企业家素质提升专题培训（清华大学）", "企业家网络学院线上培训"],
 }
-PROJECTS = ["智能化技术改造", "数字化车间建设", "新增生产线", "绿色低碳改造", "延链配套项目", "补链关键零部件项目"]
+PROJECTS = [
+    "智能化技术改造",
+    "数字化车间建设",
+    "新增生产线",
+    "绿色低碳改造",
+    "延链配套项目",
+    "补链关键零部件项目",
+]
 
 
 def seed(session: Session, today: date | None = None) -> None:
@@ -27,7 +34,9 @@ def seed(session: Session, today: date | None = None) -> None:
     if session.scalar(select(TrainingRecord.id).limit(1)):
         return
     rnd = random.Random(20220409)
-    firms = list(session.scalars(select(Enterprise).where(Enterprise.deleted_at.is_(None)).order_by(Enterprise.id)))
+    firms = list(
+        session.scalars(select(Enterprise).where(Enterprise.deleted_at.is_(None)).order_by(Enterprise.id))
+    )
     if not firms:
         return
     above = [e for e in firms if e.above_scale] or firms
@@ -39,18 +48,56 @@ def seed(session: Session, today: date | None = None) -> None:
         return start + timedelta(days=rnd.randint(0, (end - start).days))
 
     training = []
-    for kind, n_period, n_after in (("digital_officer", 88, 21), ("modern_manager", 94, 17), ("entrepreneur", 60, 25)):
+    for kind, n_period, n_after in (
+        ("digital_officer", 88, 21),
+        ("modern_manager", 94, 17),
+        ("entrepreneur", 60, 25),
+    ):
         for i in range(n_period + n_after):
-            when = day(date(2022, 5, 1), date(2024, 12, 20)) if i < n_period else day(date(2025, 3, 1), min(today, date(2026, 11, 20)))
-            training.append((rnd.choice(above), {"course_kind": kind, "course_name": rnd.choice(COURSES[kind]),
-                                                 "participant": name(), "position": None, "training_date": when}))
+            when = (
+                day(date(2022, 5, 1), date(2024, 12, 20))
+                if i < n_period
+                else day(date(2025, 3, 1), min(today, date(2026, 11, 20)))
+            )
+            training.append(
+                (
+                    rnd.choice(above),
+                    {
+                        "course_kind": kind,
+                        "course_name": rnd.choice(COURSES[kind]),
+                        "participant": name(),
+                        "position": None,
+                        "training_date": when,
+                    },
+                )
+            )
     service._write(session, SYSTEM, service.REGISTERS["training"], training, "演示数据")
     assessed = rnd.sample(firms, min(len(firms), 104))
-    rows = [(e, {"assessment_date": day(date(2023, 3, 1), date(2023, 12, 28)), "level": rnd.choice([1, 2, 2, 2, 3, 3, 4]),
-                 "score": rnd.randint(35, 92), "assessor": "山东省中小企业公共服务平台"}) for e in assessed]
+    rows = [
+        (
+            e,
+            {
+                "assessment_date": day(date(2023, 3, 1), date(2023, 12, 28)),
+                "level": rnd.choice([1, 2, 2, 2, 3, 3, 4]),
+                "score": rnd.randint(35, 92),
+                "assessor": "山东省中小企业公共服务平台",
+            },
+        )
+        for e in assessed
+    ]
     later = rnd.sample(firms, min(len(firms), 140))
-    rows += [(e, {"assessment_date": day(date(2024, 3, 1), min(today, date(2026, 11, 25))), "level": rnd.choice([2, 3, 3, 4]),
-                  "score": rnd.randint(45, 95), "assessor": "山东省中小企业公共服务平台"}) for e in later]
+    rows += [
+        (
+            e,
+            {
+                "assessment_date": day(date(2024, 3, 1), min(today, date(2026, 11, 25))),
+                "level": rnd.choice([2, 3, 3, 4]),
+                "score": rnd.randint(45, 95),
+                "assessor": "山东省中小企业公共服务平台",
+            },
+        )
+        for e in later
+    ]
     service._write(session, SYSTEM, service.REGISTERS["assessments"], rows, "演示数据")
     projects = []
     for i in range(48):
@@ -58,7 +105,17 @@ def seed(session: Session, today: date | None = None) -> None:
         start = day(date(2022, 6, 1), min(today, date(2026, 10, 1)))
         done = start + timedelta(days=rnd.randint(200, 600))
         stage = "completed" if done < today else "under_construction"
-        projects.append((rnd.choice(above), {"name": f"{rnd.choice(PROJECTS)}（{i + 1:02d}）", "kind": kind, "stage": stage,
-                                             "investment_yuan": rnd.randint(8, 160) * 1_000_000, "start_date": start,
-                                             "completion_date": done if stage == "completed" else None}))
+        projects.append(
+            (
+                rnd.choice(above),
+                {
+                    "name": f"{rnd.choice(PROJECTS)}（{i + 1:02d}）",
+                    "kind": kind,
+                    "stage": stage,
+                    "investment_yuan": rnd.randint(8, 160) * 1_000_000,
+                    "start_date": start,
+                    "completion_date": done if stage == "completed" else None,
+                },
+            )
+        )
     service._write(session, SYSTEM, service.REGISTERS["projects"], projects, "演示数据")

@@ -27,12 +27,19 @@ MEASURE_NAMES = {
 
 def _where(m: dict, start: date, end: date):
     if m["kind"] == "training_count":
-        return TrainingRecord, [TrainingRecord.course_kind.in_(m["courses"]), TrainingRecord.training_date.between(start, end)]
+        return TrainingRecord, [
+            TrainingRecord.course_kind.in_(m["courses"]),
+            TrainingRecord.training_date.between(start, end),
+        ]
     if m["kind"] == "digital_assessments":
         return DigitalAssessment, [DigitalAssessment.assessment_date.between(start, end)]
     # under way in the window: past planning, started by its end, not completed before its start
-    return Project, [Project.kind == m["project_kind"], Project.stage != "planned", Project.start_date <= end,
-                     (Project.completion_date.is_(None)) | (Project.completion_date >= start)]
+    return Project, [
+        Project.kind == m["project_kind"],
+        Project.stage != "planned",
+        Project.start_date <= end,
+        (Project.completion_date.is_(None)) | (Project.completion_date >= start),
+    ]
 
 
 def statement(key: str, m: dict, start: date, end: date) -> tuple[str, Select]:
@@ -40,11 +47,15 @@ def statement(key: str, m: dict, start: date, end: date) -> tuple[str, Select]:
     for counts of records (participants, projects)."""
     model, conds = _where(m, start, end)
     if m["kind"] == "digital_assessments":
-        return "pairs", select(literal(key, String).label("key"), model.enterprise_id.label("enterprise_id")).where(*conds)
+        return "pairs", select(
+            literal(key, String).label("key"), model.enterprise_id.label("enterprise_id")
+        ).where(*conds)
     return "parts", (
         select(literal(key, String).label("key"), Enterprise.township, func.count(model.id).label("n"))
-        .select_from(model).join(Enterprise, Enterprise.id == model.enterprise_id)
-        .where(*conds).group_by(Enterprise.township)
+        .select_from(model)
+        .join(Enterprise, Enterprise.id == model.enterprise_id)
+        .where(*conds)
+        .group_by(Enterprise.township)
     )
 
 

@@ -24,7 +24,9 @@ class TrainingRecord(Base):
 
     __tablename__ = "training_record"
     __table_args__ = (
-        CheckConstraint("course_kind IN ('digital_officer','modern_manager','entrepreneur')", name="course_kind"),
+        CheckConstraint(
+            "course_kind IN ('digital_officer','modern_manager','entrepreneur')", name="course_kind"
+        ),
         Index("ix_training_record_kind_date", "course_kind", "training_date"),
         Index("ix_training_record_enterprise_id", "enterprise_id"),
     )

@@ -50,6 +50,7 @@ def _text(n: int, required: bool = True) -> Callable[[Any], str | None]:
         if len(s) > n:
             raise Bad(f"不超过 {n} 字")
         return s
+
     return parse
 
 
@@ -73,6 +74,7 @@ def _date(required: bool = True) -> Callable[[Any], date | None]:
         if not 2000 <= d.year <= 2100:
             raise Bad(f"“{v}”年份不合理")
         return d
+
     return parse
 
 
@@ -83,7 +85,10 @@ def _choice(names: dict, what: str) -> Callable[[Any], Any]:
         s = "" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)).strip()
         if s in lookup:
             return lookup[s]
-        raise Bad(f"“{s}”不是有效的{what}，应为：{'、'.join(str(x) for x in names.values())}" if s else "必填")
+        raise Bad(
+            f"“{s}”不是有效的{what}，应为：{'、'.join(str(x) for x in names.values())}" if s else "必填"
+        )
+
     return parse
 
 
@@ -107,6 +112,7 @@ def _int(lo: int, hi: int, required: bool = True) -> Callable[[Any], int | None]
         if not lo <= v <= hi:
             raise Bad(f"{v} 超出范围 {lo}–{hi:,}")
         return v
+
     return parse
 
 
@@ -140,30 +146,51 @@ class Register:
 
 USCC = Column("统一社会信用代码", "uscc", _uscc)
 REGISTERS = {
-    "training": Register("training", "培训登记", TrainingRecord, "training_record", "training_date", (
-        USCC,
-        Column("培训类别", "course_kind", _choice(COURSE_NAMES, "培训类别")),
-        Column("课程名称", "course_name", _text(200)),
-        Column("学员姓名", "participant", _text(50)),
-        Column("职务", "position", _text(50, required=False)),
-        Column("培训日期", "training_date", _date()),
-    )),
-    "assessments": Register("assessments", "数字化测评", DigitalAssessment, "digital_assessment", "assessment_date", (
-        USCC,
-        Column("测评日期", "assessment_date", _date()),
-        Column("测评等级", "level", _choice(LEVEL_NAMES, "测评等级")),
-        Column("测评得分", "score", _int(0, 100, required=False)),
-        Column("测评机构", "assessor", _text(100, required=False)),
-    )),
-    "projects": Register("projects", "项目库", Project, "enterprise_project", "start_date", (
-        USCC,
-        Column("项目名称", "name", _text(200)),
-        Column("项目类型", "kind", _choice(PROJECT_KIND_NAMES, "项目类型")),
-        Column("建设阶段", "stage", _choice(STAGE_NAMES, "建设阶段")),
-        Column("计划总投资（元）", "investment_yuan", _int(0, 10**13)),
-        Column("开工日期", "start_date", _date()),
-        Column("竣工日期", "completion_date", _date(required=False)),
-    )),
+    "training": Register(
+        "training",
+        "培训登记",
+        TrainingRecord,
+        "training_record",
+        "training_date",
+        (
+            USCC,
+            Column("培训类别", "course_kind", _choice(COURSE_NAMES, "培训类别")),
+            Column("课程名称", "course_name", _text(200)),
+            Column("学员姓名", "participant", _text(50)),
+            Column("职务", "position", _text(50, required=False)),
+            Column("培训日期", "training_date", _date()),
+        ),
+    ),
+    "assessments": Register(
+        "assessments",
+        "数字化测评",
+        DigitalAssessment,
+        "digital_assessment",
+        "assessment_date",
+        (
+            USCC,
+            Column("测评日期", "assessment_date", _date()),
+            Column("测评等级", "level", _choice(LEVEL_NAMES, "测评等级")),
+            Column("测评得分", "score", _int(0, 100, required=False)),
+            Column("测评机构", "assessor", _text(100, required=False)),
+        ),
+    ),
+    "projects": Register(
+        "projects",
+        "项目库",
+        Project,
+        "enterprise_project",
+        "start_date",
+        (
+            USCC,
+            Column("项目名称", "name", _text(200)),
+            Column("项目类型", "kind", _choice(PROJECT_KIND_NAMES, "项目类型")),
+            Column("建设阶段", "stage", _choice(STAGE_NAMES, "建设阶段")),
+            Column("计划总投资（元）", "investment_yuan", _int(0, 10**13)),
+            Column("开工日期", "start_date", _date()),
+            Column("竣工日期", "completion_date", _date(required=False)),
+        ),
+    ),
 }
 
 
@@ -190,7 +217,9 @@ def _col_letter(i: int) -> str:
     return s
 
 
-def _check_row(reg: Register, values: dict, today: date, where: Callable[[Column], tuple[str, str]]) -> tuple[dict, list[FieldError]]:
+def _check_row(
+    reg: Register, values: dict, today: date, where: Callable[[Column], tuple[str, str]]
+) -> tuple[dict, list[FieldError]]:
     """Parse one row; `where(column)` gives (field path, place) for messages, e.g. ("rows.3.uscc", "第 3 行“…”（A3）")."""
     out, errors = {}, []
     for col in reg.columns:
@@ -203,10 +232,20 @@ def _check_row(reg: Register, values: dict, today: date, where: Callable[[Column
     if isinstance(d, date) and d > today and reg.code != "projects":
         field, place = where(next(c for c in reg.columns if c.field == reg.date_field))
         errors.append(FieldError(field, f"{place}：{d} 晚于今天"))
-    if reg.code == "projects" and out.get("completion_date") and out.get("start_date") and out["completion_date"] < out["start_date"]:
+    if (
+        reg.code == "projects"
+        and out.get("completion_date")
+        and out.get("start_date")
+        and out["completion_date"] < out["start_date"]
+    ):
         field, place = where(next(c for c in reg.columns if c.field == "completion_date"))
         errors.append(FieldError(field, f"{place}：竣工日期早于开工日期"))
-    if reg.code == "projects" and out.get("stage") == "completed" and out.get("start_date") and not out.get("completion_date"):
+    if (
+        reg.code == "projects"
+        and out.get("stage") == "completed"
+        and out.get("start_date")
+        and not out.get("completion_date")
+    ):
         field, place = where(next(c for c in reg.columns if c.field == "completion_date"))
         errors.append(FieldError(field, f"{place}：已竣工的项目须填写竣工日期"))
     return out, errors
@@ -221,19 +260,38 @@ def _enterprises(session: Session, actor: Principal, usccs: set[str]) -> dict[st
     return {e.uscc: e for e in session.scalars(stmt)}
 
 
-def _write(session: Session, actor: Principal, reg: Register, rows: list[tuple[Enterprise, dict]], note: str | None) -> list[int]:
+def _write(
+    session: Session, actor: Principal, reg: Register, rows: list[tuple[Enterprise, dict]], note: str | None
+) -> list[int]:
     """Insert the rows and one audit entry each (with the enterprise, for the change feed)."""
     now = utcnow()
-    data = [{**{f: r[f] for f in reg.fields}, "enterprise_id": e.id, "created_by": actor.name, "created_at": now}
-            | ({"updated_at": now} if reg.model is Project else {}) for e, r in rows]
+    data = [
+        {**{f: r[f] for f in reg.fields}, "enterprise_id": e.id, "created_by": actor.name, "created_at": now}
+        | ({"updated_at": now} if reg.model is Project else {})
+        for e, r in rows
+    ]
     ids = list(session.scalars(insert(reg.model).returning(reg.model.id, sort_by_parameter_order=True), data))
-    session.execute(insert(AuditEntry), [
-        {"at": now, "actor_kind": actor.kind, "actor_id": actor.id, "actor_name": actor.name,
-         "action": "import" if note else "create", "entity_type": reg.entity, "entity_id": str(i), "enterprise_id": e.id,
-         "township": e.township, "changes": {k: [None, audit._plain(v)] for k, v in r.items() if v is not None and k != "uscc"},
-         "note": note}
-        for i, (e, r) in zip(ids, rows, strict=True)
-    ])
+    session.execute(
+        insert(AuditEntry),
+        [
+            {
+                "at": now,
+                "actor_kind": actor.kind,
+                "actor_id": actor.id,
+                "actor_name": actor.name,
+                "action": "import" if note else "create",
+                "entity_type": reg.entity,
+                "entity_id": str(i),
+                "enterprise_id": e.id,
+                "township": e.township,
+                "changes": {
+                    k: [None, audit._plain(v)] for k, v in r.items() if v is not None and k != "uscc"
+                },
+                "note": note,
+            }
+            for i, (e, r) in zip(ids, rows, strict=True)
+        ],
+    )
     session.flush()
     return ids
 
@@ -256,7 +314,10 @@ def create(session: Session, *, actor: Principal, register: str, values: dict, t
         raise ValidationFailed(errors)
     ent = _enterprises(session, actor, {out["uscc"]}).get(out["uscc"])
     if ent is None:
-        raise NotFound(f"未找到统一社会信用代码为 {out['uscc']} 的企业" + ("（或不属于本乡镇）" if actor.township_filter() else ""))
+        raise NotFound(
+            f"未找到统一社会信用代码为 {out['uscc']} 的企业"
+            + ("（或不属于本乡镇）" if actor.township_filter() else "")
+        )
     rid = _write(session, actor, reg, [(ent, out)], None)[0]
     return session.get(reg.model, rid)
 
@@ -267,7 +328,9 @@ class ImportResult:
     created: int
 
 
-def import_xlsx(session: Session, *, actor: Principal, register: str, data: bytes, today: date | None = None) -> ImportResult:
+def import_xlsx(
+    session: Session, *, actor: Principal, register: str, data: bytes, today: date | None = None
+) -> ImportResult:
     """All-or-nothing: every cell is checked first; any error (naming its row, column and cell) writes nothing."""
     actor.require("registers:write")
     reg = get_register(register)
@@ -285,7 +348,9 @@ def import_xlsx(session: Session, *, actor: Principal, register: str, data: byte
     for n, r in enumerate(rows[1:], start=2):
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in r):
             continue
-        values = {f: (r[j] if j < len(r) else None) for f, j in index.items()}  # optional columns may be absent
+        values = {
+            f: (r[j] if j < len(r) else None) for f, j in index.items()
+        }  # optional columns may be absent
 
         def where(c: Column, n=n) -> tuple[str, str]:
             return f"rows.{n}.{c.field}", f"第 {n} 行“{c.header}”（{_col_letter(index[c.field])}{n}）"
@@ -301,13 +366,22 @@ def import_xlsx(session: Session, *, actor: Principal, register: str, data: byte
     for n, o in parsed:
         if o["uscc"] not in found:
             why = "未登记或不属于本乡镇" if actor.township_filter() else "未在企业名录中登记"
-            errors.append(FieldError(f"rows.{n}.uscc", f"第 {n} 行“统一社会信用代码”（{col}{n}）：{o['uscc']} {why}", row=n))
+            errors.append(
+                FieldError(
+                    f"rows.{n}.uscc", f"第 {n} 行“统一社会信用代码”（{col}{n}）：{o['uscc']} {why}", row=n
+                )
+            )
     if errors:
         errors.sort(key=lambda e: e.row or 0)
-        raise ValidationFailed(errors, detail=f"文件有 {len(errors)} 处错误，全部未写入：" + "；".join(e.message for e in errors[:3]))
+        raise ValidationFailed(
+            errors,
+            detail=f"文件有 {len(errors)} 处错误，全部未写入：" + "；".join(e.message for e in errors[:3]),
+        )
     if not parsed:
         raise ValidationFailed.one("file", "文件中没有数据行")
-    _write(session, actor, reg, [(found[o["uscc"]], o) for _, o in parsed], f"{reg.name}导入 {len(parsed)} 条")
+    _write(
+        session, actor, reg, [(found[o["uscc"]], o) for _, o in parsed], f"{reg.name}导入 {len(parsed)} 条"
+    )
     return ImportResult(reg.code, len(parsed))
 
 
@@ -324,8 +398,11 @@ class Row:
 
 def _scoped(reg: Register, actor: Principal, township: str | None, start: date | None, end: date | None):
     m = reg.model
-    stmt = select(m, Enterprise.name, Enterprise.uscc, Enterprise.township).join(Enterprise, Enterprise.id == m.enterprise_id) \
+    stmt = (
+        select(m, Enterprise.name, Enterprise.uscc, Enterprise.township)
+        .join(Enterprise, Enterprise.id == m.enterprise_id)
         .where(Enterprise.deleted_at.is_(None))
+    )
     if actor.township_filter():
         stmt = stmt.where(Enterprise.township == actor.township_filter())
     if township:
@@ -338,9 +415,18 @@ def _scoped(reg: Register, actor: Principal, township: str | None, start: date |
     return stmt
 
 
-def list_records(session: Session, *, actor: Principal, register: str, township: str | None = None,
-                 start: date | None = None, end: date | None = None, enterprise_id: int | None = None,
-                 cursor: str | None = None, limit: int = 100) -> tuple[list[Row], str | None, int]:
+def list_records(
+    session: Session,
+    *,
+    actor: Principal,
+    register: str,
+    township: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    enterprise_id: int | None = None,
+    cursor: str | None = None,
+    limit: int = 100,
+) -> tuple[list[Row], str | None, int]:
     """A keyset page (latest first) of one register, scoped to the actor's township."""
     actor.require("registers:read")
     reg = get_register(register)
@@ -361,7 +447,11 @@ def list_records(session: Session, *, actor: Principal, register: str, township:
     rows = session.execute(stmt.order_by(d.desc(), m.id.desc()).limit(limit + 1)).all()
     more = len(rows) > limit
     out = [Row(*r) for r in rows[:limit]]
-    nxt = encode_cursor(reg.code, getattr(out[-1].record, reg.date_field).isoformat(), out[-1].record.id) if more and out else None
+    nxt = (
+        encode_cursor(reg.code, getattr(out[-1].record, reg.date_field).isoformat(), out[-1].record.id)
+        if more and out
+        else None
+    )
     return out, nxt, int(total)
 
 
@@ -381,13 +471,25 @@ def totals(session: Session, *, actor: Principal, start: date, end: date) -> Tot
     """The registers' figures for [start, end]: participants per course kind, assessed firms, projects started."""
     actor.require("registers:read")
     T, D, P = TrainingRecord, DigitalAssessment, Project
-    t = session.execute(_scoped(REGISTERS["training"], actor, None, start, end).with_only_columns(
-        func.count(T.id).filter(T.course_kind == "digital_officer"), func.count(T.id).filter(T.course_kind == "modern_manager"),
-        func.count(T.id).filter(T.course_kind == "entrepreneur"))).one()
-    a = session.execute(_scoped(REGISTERS["assessments"], actor, None, start, end).with_only_columns(
-        func.count(func.distinct(D.enterprise_id)), func.count(D.id))).one()
-    p = session.execute(_scoped(REGISTERS["projects"], actor, None, start, end).with_only_columns(
-        func.count(P.id), func.count(P.id).filter(P.kind == "key_chain"), func.coalesce(func.sum(P.investment_yuan), 0))).one()
+    t = session.execute(
+        _scoped(REGISTERS["training"], actor, None, start, end).with_only_columns(
+            func.count(T.id).filter(T.course_kind == "digital_officer"),
+            func.count(T.id).filter(T.course_kind == "modern_manager"),
+            func.count(T.id).filter(T.course_kind == "entrepreneur"),
+        )
+    ).one()
+    a = session.execute(
+        _scoped(REGISTERS["assessments"], actor, None, start, end).with_only_columns(
+            func.count(func.distinct(D.enterprise_id)), func.count(D.id)
+        )
+    ).one()
+    p = session.execute(
+        _scoped(REGISTERS["projects"], actor, None, start, end).with_only_columns(
+            func.count(P.id),
+            func.count(P.id).filter(P.kind == "key_chain"),
+            func.coalesce(func.sum(P.investment_yuan), 0),
+        )
+    ).one()
     return Totals(int(t[0]), int(t[1]), int(t[2]), int(a[0]), int(a[1]), int(p[0]), int(p[1]), int(p[2]))
 
 
@@ -404,7 +506,12 @@ def _cell(v, names: dict | None = None) -> str | int:
     return v
 
 
-NAMES_OF = {"course_kind": COURSE_NAMES, "level": LEVEL_NAMES, "kind": PROJECT_KIND_NAMES, "stage": STAGE_NAMES}
+NAMES_OF = {
+    "course_kind": COURSE_NAMES,
+    "level": LEVEL_NAMES,
+    "kind": PROJECT_KIND_NAMES,
+    "stage": STAGE_NAMES,
+}
 
 
 def template_xlsx(register: str) -> bytes:
@@ -416,8 +523,10 @@ def template_xlsx(register: str) -> bytes:
     for i, c in enumerate(reg.columns):
         ws.write_string(0, i, c.header, head)
         ws.set_column(i, i, max(14, len(c.header) * 2))
-    lines = [f"{reg.name}：每行一条记录，按统一社会信用代码识别企业（须已在企业名录中登记；乡镇工作人员只能登记本乡镇企业）。",
-             "日期填写如 2023-06-30；金额以元为单位填写整数。"]
+    lines = [
+        f"{reg.name}：每行一条记录，按统一社会信用代码识别企业（须已在企业名录中登记；乡镇工作人员只能登记本乡镇企业）。",
+        "日期填写如 2023-06-30；金额以元为单位填写整数。",
+    ]
     for f, names in NAMES_OF.items():
         if f in {c.field for c in reg.columns}:
             header = next(c.header for c in reg.columns if c.field == f)
@@ -428,8 +537,15 @@ def template_xlsx(register: str) -> bytes:
     return buf.getvalue()
 
 
-def export_xlsx(session: Session, *, actor: Principal, register: str, start: date | None = None, end: date | None = None,
-                public: bool = False) -> bytes:
+def export_xlsx(
+    session: Session,
+    *,
+    actor: Principal,
+    register: str,
+    start: date | None = None,
+    end: date | None = None,
+    public: bool = False,
+) -> bytes:
     """The register as the import template's columns plus the enterprise's name and township (re-importable)."""
     reg = get_register(register)
     buf = io.BytesIO()
@@ -443,11 +559,17 @@ def export_xlsx(session: Session, *, actor: Principal, register: str, start: dat
     names = township_names()
     r, cursor = 0, None
     while True:
-        rows, cursor, _ = list_records(session, actor=actor, register=register, start=start, end=end, cursor=cursor, limit=1000)
+        rows, cursor, _ = list_records(
+            session, actor=actor, register=register, start=start, end=end, cursor=cursor, limit=1000
+        )
         for row in rows:
             r += 1
             for i, c in enumerate(cols):
-                v = row.uscc if c.field == "uscc" else _cell(getattr(row.record, c.field), NAMES_OF.get(c.field))
+                v = (
+                    row.uscc
+                    if c.field == "uscc"
+                    else _cell(getattr(row.record, c.field), NAMES_OF.get(c.field))
+                )
                 if isinstance(v, int) and not isinstance(v, bool):
                     ws.write_number(r, i, v)
                 else:

@@ -25,8 +25,16 @@ def seed(session: Session, today: date | None = None, seed: int = 20230318) -> i
     periods = list(range(period_of(2022, 12), period_of(2023, 12) + 1))
     periods += [p for p in range(last - 3, last + 1) if p > periods[-1]]
     rows = session.execute(
-        select(Enterprise.id, Enterprise.township, EnterpriseFigure.rd_spend_yuan, EnterpriseFigure.output_value_yuan)
-        .outerjoin(EnterpriseFigure, (EnterpriseFigure.enterprise_id == Enterprise.id) & (EnterpriseFigure.year == 2023))
+        select(
+            Enterprise.id,
+            Enterprise.township,
+            EnterpriseFigure.rd_spend_yuan,
+            EnterpriseFigure.output_value_yuan,
+        )
+        .outerjoin(
+            EnterpriseFigure,
+            (EnterpriseFigure.enterprise_id == Enterprise.id) & (EnterpriseFigure.year == 2023),
+        )
         .where(Enterprise.deleted_at.is_(None))
     ).all()
     now = utcnow()
@@ -48,12 +56,25 @@ def seed(session: Session, today: date | None = None, seed: int = 20230318) -> i
                 continue  # not yet filed
             y, m = year_month(p)
             late = rng.random() < 0.05
-            buf.append({
-                "enterprise_id": eid, "year": y, "month": m, "period": p, "rd_spend_yuan": rd, "output_value_yuan": out,
-                "revenue_yuan": int(out * rng.uniform(0.9, 1.05)), "electricity_kwh": int(out / rng.uniform(8, 30)),
-                "filed_at": now, "filed_by": "demo", "filed_late": late, "updated_at": now, "updated_by": "demo",
-                "corrected_late": False, "revisions": 1,
-            })
+            buf.append(
+                {
+                    "enterprise_id": eid,
+                    "year": y,
+                    "month": m,
+                    "period": p,
+                    "rd_spend_yuan": rd,
+                    "output_value_yuan": out,
+                    "revenue_yuan": int(out * rng.uniform(0.9, 1.05)),
+                    "electricity_kwh": int(out / rng.uniform(8, 30)),
+                    "filed_at": now,
+                    "filed_by": "demo",
+                    "filed_late": late,
+                    "updated_at": now,
+                    "updated_by": "demo",
+                    "corrected_late": False,
+                    "revisions": 1,
+                }
+            )
             if len(buf) >= 5000:
                 session.execute(insert(MonthlyFiling), buf)
                 n += len(buf)

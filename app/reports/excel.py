@@ -39,7 +39,9 @@ def template_xlsx(session: Session, *, actor: Principal, period: int, township: 
     names = township_names()
     r, cursor = 1, None
     while True:
-        rows, cursor = service.grid(session, actor=actor, period=period, township=township, cursor=cursor, limit=1000)
+        rows, cursor = service.grid(
+            session, actor=actor, period=period, township=township, cursor=cursor, limit=1000
+        )
         for g in rows:
             ws.write_string(r, 0, g.uscc)
             ws.write_string(r, 1, g.name)
@@ -52,12 +54,15 @@ def template_xlsx(session: Session, *, actor: Principal, period: int, township: 
         if cursor is None:
             break
     due = service.deadline(session, period)
-    notes(wb, [
-        f"{service.month_label(period)}月度填报，截止日 {due.year}年{due.month}月{due.day}日（含当日）；截止日后仍可更正，系统记为逾期更正。",
-        "金额以元为单位填写整数，用电量以千瓦时为单位；研发投入、工业产值必填，不能为负数。",
-        "按统一社会信用代码识别企业；只能填报本乡镇的企业。所有数值都留空的行视为未填报，不写入。",
-        "任何一行有误，整个文件都不会写入，并列出每处错误的行、列和原因。",
-    ])
+    notes(
+        wb,
+        [
+            f"{service.month_label(period)}月度填报，截止日 {due.year}年{due.month}月{due.day}日（含当日）；截止日后仍可更正，系统记为逾期更正。",
+            "金额以元为单位填写整数，用电量以千瓦时为单位；研发投入、工业产值必填，不能为负数。",
+            "按统一社会信用代码识别企业；只能填报本乡镇的企业。所有数值都留空的行视为未填报，不写入。",
+            "任何一行有误，整个文件都不会写入，并列出每处错误的行、列和原因。",
+        ],
+    )
     wb.close()
     return buf.getvalue()
 
@@ -107,8 +112,13 @@ def read_rows(data: bytes) -> tuple[list[FilingRowIn], list[int]]:
         for f, j, label in value_cols:
             v = r[j] if j < width else None
             # a whole number as the sheet holds it, else the full check (text, formulas, errors named)
-            values[f] = v if type(v) is int else int(v) if type(v) is float and v.is_integer() else \
-                _int_cell(v, label, i, errors, f)
+            values[f] = (
+                v
+                if type(v) is int
+                else int(v)
+                if type(v) is float and v.is_integer()
+                else _int_cell(v, label, i, errors, f)
+            )
         uscc = str((r[uscc_col] if uscc_col < width else None) or "").strip()
         if all(v is None for v in values.values()):
             continue  # not filed
@@ -117,14 +127,21 @@ def read_rows(data: bytes) -> tuple[list[FilingRowIn], list[int]]:
             continue
         out.append((i, FilingRowIn.model_construct(uscc=uscc, enterprise_id=None, **values)))
     if errors:
-        raise ValidationFailed(errors, detail=f"文件有 {len(errors)} 处错误，全部未写入：" + "；".join(e.message for e in errors[:3]))
+        raise ValidationFailed(
+            errors,
+            detail=f"文件有 {len(errors)} 处错误，全部未写入：" + "；".join(e.message for e in errors[:3]),
+        )
     if not out:
         raise ValidationFailed.one("file", "文件中没有填写任何数据")
     return [r for _, r in out], [n for n, _ in out]
 
 
-def import_xlsx(session: Session, *, actor: Principal, period: int, data: bytes, today: date) -> list[service.Saved]:
+def import_xlsx(
+    session: Session, *, actor: Principal, period: int, data: bytes, today: date
+) -> list[service.Saved]:
     """All-or-nothing: a bad cell, an enterprise of another township or a negative figure writes nothing."""
     actor.require("filings:write")
     rows, numbers = read_rows(data)
-    return service.submit_many(session, actor=actor, period=period, rows=rows, today=today, row_numbers=numbers)
+    return service.submit_many(
+        session, actor=actor, period=period, rows=rows, today=today, row_numbers=numbers
+    )

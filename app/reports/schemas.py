@@ -17,9 +17,15 @@ class FilingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rd_spend_yuan: Whole = Field(le=_MAX, description="研发投入（元），不能为负数", json_schema_extra=_NONNEG)
-    output_value_yuan: Whole = Field(le=_MAX, description="工业产值（元），不能为负数", json_schema_extra=_NONNEG)
-    revenue_yuan: Whole | None = Field(default=None, le=_MAX, description="营业收入（元）", json_schema_extra=_NONNEG)
-    electricity_kwh: Whole | None = Field(default=None, le=_MAX, description="用电量（千瓦时）", json_schema_extra=_NONNEG)
+    output_value_yuan: Whole = Field(
+        le=_MAX, description="工业产值（元），不能为负数", json_schema_extra=_NONNEG
+    )
+    revenue_yuan: Whole | None = Field(
+        default=None, le=_MAX, description="营业收入（元）", json_schema_extra=_NONNEG
+    )
+    electricity_kwh: Whole | None = Field(
+        default=None, le=_MAX, description="用电量（千瓦时）", json_schema_extra=_NONNEG
+    )
 
 
 class FilingRowIn(FilingIn):
@@ -53,7 +59,9 @@ class FilingRead(BaseModel):
     updated_by: str
     corrected_late: bool = Field(description="截止日后有过更正")
     revisions: int
-    rd_mom_pct: float | None = Field(default=None, description="研发投入环比增长（%），上月未填报或为 0 时为空")
+    rd_mom_pct: float | None = Field(
+        default=None, description="研发投入环比增长（%），上月未填报或为 0 时为空"
+    )
     rd_yoy_pct: float | None = Field(default=None, description="研发投入同比增长（%）")
     output_mom_pct: float | None = None
     output_yoy_pct: float | None = None
@@ -109,8 +117,11 @@ class GrowthRow(BaseModel):
     output_yoy_pct: float | None
     rd_target_pct: float | None = Field(description="研发投入月度增长目标（%）")
     rd_reading: Literal["year_on_year", "month_on_month"] = Field(
-        description="判断目标所用的增长口径：目标表中该指标的设定（默认 year_on_year 同比；month_on_month 环比）。两种增长率都列出")
-    rd_target_met: bool | None = Field(description="按 rd_reading 口径的增长率（rd_yoy_pct 或 rd_mom_pct）是否达到目标；无可比数据为 null")
+        description="判断目标所用的增长口径：目标表中该指标的设定（默认 year_on_year 同比；month_on_month 环比）。两种增长率都列出"
+    )
+    rd_target_met: bool | None = Field(
+        description="按 rd_reading 口径的增长率（rd_yoy_pct 或 rd_mom_pct）是否达到目标；无可比数据为 null"
+    )
 
 
 class GrowthRead(BaseModel):

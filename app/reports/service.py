@@ -74,7 +74,7 @@ def month_label(period: int) -> str:
 
 
 def parse_month(text: str | None, field: str = "month") -> int:
-    """"2023-05" → period; anything else is a 422 naming the field."""
+    """ "2023-05" → period; anything else is a 422 naming the field."""
     s = (text or "").strip()
     try:
         if not re.fullmatch(r"[0-9]{4}-[0-9]{2}", s):  # 2023-05, not 2023-5
@@ -158,8 +158,10 @@ class NeedsConfirmation(ValidationFailed):
     note (what the firm said). Files and the API save them flagged instead, to be confirmed later."""
 
     def __init__(self, found: list[dict]):
-        super().__init__([FieldError(c["field"], c["message"]) for c in found],
-                         detail="数据明显异常，请与企业核实：确认无误后填写说明再保存")
+        super().__init__(
+            [FieldError(c["field"], c["message"]) for c in found],
+            detail="数据明显异常，请与企业核实：确认无误后填写说明再保存",
+        )
         self.checks = found
 
 
@@ -167,8 +169,18 @@ def _confirm(row: MonthlyFiling, actor: Principal, note: str, now) -> None:
     row.checks_confirmed_at, row.checks_confirmed_by, row.checks_note = now, actor.name, note
 
 
-def _save(session: Session, actor: Principal, ent: Enterprise, period: int, data: FilingIn, due: date, today: date,
-          *, confirm_note: str | None = None, require_confirmation: bool = False) -> Saved:
+def _save(
+    session: Session,
+    actor: Principal,
+    ent: Enterprise,
+    period: int,
+    data: FilingIn,
+    due: date,
+    today: date,
+    *,
+    confirm_note: str | None = None,
+    require_confirmation: bool = False,
+) -> Saved:
     values = data.model_dump(include=set(FILING_FIELDS))
     late = today > due
     row = session.scalar(select(F).where(F.enterprise_id == ent.id, F.period == period))
@@ -180,8 +192,20 @@ def _save(session: Session, actor: Principal, ent: Enterprise, period: int, data
         raise NeedsConfirmation(found)
     if row is None:
         y, m = year_month(period)
-        row = F(enterprise_id=ent.id, year=y, month=m, period=period, filed_at=now, filed_by=actor.name,
-                filed_late=late, updated_at=now, updated_by=actor.name, corrected_late=False, revisions=1, **values)
+        row = F(
+            enterprise_id=ent.id,
+            year=y,
+            month=m,
+            period=period,
+            filed_at=now,
+            filed_by=actor.name,
+            filed_late=late,
+            updated_at=now,
+            updated_by=actor.name,
+            corrected_late=False,
+            revisions=1,
+            **values,
+        )
         session.add(row)
         before: dict = {}
         action, created = "create", True
@@ -214,13 +238,22 @@ def _save(session: Session, actor: Principal, ent: Enterprise, period: int, data
     if found:
         note += f"；数据异常已核实：{confirm_note}" if confirm_note else "；数据异常，待核实"
     audit.record(
-        session, actor=actor, action=action, entity_type="monthly_filing", entity_id=f"{ent.id}:{month_text(period)}",
-        enterprise_id=ent.id, township=ent.township, changes=changes, note=note,
+        session,
+        actor=actor,
+        action=action,
+        entity_type="monthly_filing",
+        entity_id=f"{ent.id}:{month_text(period)}",
+        enterprise_id=ent.id,
+        township=ent.township,
+        changes=changes,
+        note=note,
     )
     return Saved(row, created, late)
 
 
-def confirm_checks(session: Session, *, actor: Principal, enterprise_id: int, period: int, note: str) -> MonthlyFiling:
+def confirm_checks(
+    session: Session, *, actor: Principal, enterprise_id: int, period: int, note: str
+) -> MonthlyFiling:
     """Confirm a saved month's implausible figures after checking them with the firm (audited, note required)."""
     actor.require("filings:write")
     ent = enterprise_service.get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
@@ -233,8 +266,13 @@ def confirm_checks(session: Session, *, actor: Principal, enterprise_id: int, pe
     _confirm(row, actor, note, utcnow())
     session.flush()
     audit.record(
-        session, actor=actor, action="confirm", entity_type="monthly_filing", entity_id=f"{ent.id}:{month_text(period)}",
-        enterprise_id=ent.id, township=ent.township,
+        session,
+        actor=actor,
+        action="confirm",
+        entity_type="monthly_filing",
+        entity_id=f"{ent.id}:{month_text(period)}",
+        enterprise_id=ent.id,
+        township=ent.township,
         changes={"checks": [c["message"] for c in row.checks], "confirm_note": note},
         note=f"{month_label(period)}月度填报：确认数据异常已核实",
     )
@@ -242,8 +280,15 @@ def confirm_checks(session: Session, *, actor: Principal, enterprise_id: int, pe
 
 
 def submit(
-    session: Session, *, actor: Principal, enterprise_id: int, period: int, data: FilingIn, today: date,
-    confirm_note: str | None = None, require_confirmation: bool = False,
+    session: Session,
+    *,
+    actor: Principal,
+    enterprise_id: int,
+    period: int,
+    data: FilingIn,
+    today: date,
+    confirm_note: str | None = None,
+    require_confirmation: bool = False,
 ) -> Saved:
     """File (or correct) one enterprise's month. Another township's enterprise is a 404.
 
@@ -255,8 +300,17 @@ def submit(
     errors = value_errors(data.model_dump())
     if errors:
         raise ValidationFailed(errors)
-    return _save(session, actor, ent, period, data, deadline(session, period), today, confirm_note=confirm_note,
-                 require_confirmation=require_confirmation)
+    return _save(
+        session,
+        actor,
+        ent,
+        period,
+        data,
+        deadline(session, period),
+        today,
+        confirm_note=confirm_note,
+        require_confirmation=require_confirmation,
+    )
 
 
 def submit_many(
@@ -281,9 +335,13 @@ def submit_many(
     found = []  # (id, uscc, name, township) rows: what the checks and the audit need, not whole entities
     cols = (Enterprise.id, Enterprise.uscc, Enterprise.name, Enterprise.township)
     if ids:
-        found += session.execute(select(*cols).where(bulk.among(session, Enterprise.id, list(ids), Integer), *conds)).all()
+        found += session.execute(
+            select(*cols).where(bulk.among(session, Enterprise.id, list(ids), Integer), *conds)
+        ).all()
     if usccs:
-        found += session.execute(select(*cols).where(bulk.among(session, Enterprise.uscc, list(usccs)), *conds)).all()
+        found += session.execute(
+            select(*cols).where(bulk.among(session, Enterprise.uscc, list(usccs)), *conds)
+        ).all()
     by_id = {e.id: e for e in found}
     by_uscc = {e.uscc: e for e in found}
     errors: list[FieldError] = []
@@ -297,7 +355,9 @@ def submit_many(
         elif r.uscc:
             ent, who = by_uscc.get(normalise(r.uscc)), f"统一社会信用代码 {normalise(r.uscc)}"
         else:
-            errors.append(FieldError("enterprise", f"{label}缺少企业（enterprise_id 或统一社会信用代码）", row=n))
+            errors.append(
+                FieldError("enterprise", f"{label}缺少企业（enterprise_id 或统一社会信用代码）", row=n)
+            )
             continue
         if ent is None:
             scope = "不属于本乡镇或" if actor.township_filter() else ""
@@ -312,11 +372,16 @@ def submit_many(
         if not row_errors:
             resolved.append((ent, r))
     if errors:
-        raise ValidationFailed(errors, detail=f"填报有 {len(errors)} 处错误，全部未写入：" + "；".join(e.message for e in errors[:3]))
+        raise ValidationFailed(
+            errors,
+            detail=f"填报有 {len(errors)} 处错误，全部未写入：" + "；".join(e.message for e in errors[:3]),
+        )
     return _save_many(session, actor, period, resolved, deadline(session, period), today)
 
 
-def _save_many(session: Session, actor: Principal, period: int, resolved: list, due: date, today: date) -> list[Saved]:
+def _save_many(
+    session: Session, actor: Principal, period: int, resolved: list, due: date, today: date
+) -> list[Saved]:
     """What `_save` does row by row, for a whole batch: one read of the month's filings, new rows by COPY,
     changed rows by one executemany UPDATE, audit entries by COPY (app/bulk.py) — in the caller's transaction."""
     fields = list(FILING_FIELDS)
@@ -329,7 +394,8 @@ def _save_many(session: Session, actor: Principal, period: int, resolved: list, 
         r.enterprise_id: r
         for r in session.execute(
             select(t.c.id, t.c.enterprise_id, *[t.c[f] for f in fields]).where(
-                t.c.period == period, bulk.among(session, t.c.enterprise_id, [ent.id for ent, _ in resolved], Integer)
+                t.c.period == period,
+                bulk.among(session, t.c.enterprise_id, [ent.id for ent, _ in resolved], Integer),
             )
         )
     }
@@ -339,14 +405,19 @@ def _save_many(session: Session, actor: Principal, period: int, resolved: list, 
     saved: list[Saved] = []
     new_rows, updates, entries, new_towns = [], [], [], []
     # Implausible figures from a file or the API are saved flagged, to be confirmed on the grid.
-    found_by = plausibility.checks_many(session, period=period, values_by_enterprise={
-        ent.id: {f: getattr(r, f) for f in fields} for ent, r in resolved})
+    found_by = plausibility.checks_many(
+        session,
+        period=period,
+        values_by_enterprise={ent.id: {f: getattr(r, f) for f in fields} for ent, r in resolved},
+    )
     flags: list[dict] = []
     for ent, r in resolved:
         values = {f: getattr(r, f) for f in fields}
         row = current.get(ent.id)
         if row is None:
-            new_rows.append((ent.id, y, m, period, *values.values(), now, actor.name, late, now, actor.name, False, 1))
+            new_rows.append(
+                (ent.id, y, m, period, *values.values(), now, actor.name, late, now, actor.name, False, 1)
+            )
             new_towns.append(ent.township)
             before: dict = {}
             action, created = "create", True
@@ -364,20 +435,47 @@ def _save_many(session: Session, actor: Principal, period: int, resolved: list, 
             continue  # its audit entry is written below, by PostgreSQL from the row itself
         changes = audit.diff(before, values)
         changes["late"] = late
-        entries.append({
-            "action": action, "entity_type": "monthly_filing", "entity_id": f"{ent.id}:{month_text(period)}",
-            "enterprise_id": ent.id, "township": ent.township, "changes": changes,
-            "note": note + (late_note.format("填报" if created else "更正") if late else ""),
-        })
+        entries.append(
+            {
+                "action": action,
+                "entity_type": "monthly_filing",
+                "entity_id": f"{ent.id}:{month_text(period)}",
+                "enterprise_id": ent.id,
+                "township": ent.township,
+                "changes": changes,
+                "note": note + (late_note.format("填报" if created else "更正") if late else ""),
+            }
+        )
         saved.append(Saved(None, created, late))
-    bulk.copy_rows(session, "monthly_filing", ("enterprise_id", "year", "month", "period", *fields, "filed_at", "filed_by",
-                                               "filed_late", "updated_at", "updated_by", "corrected_late", "revisions"),
-                   new_rows)
+    bulk.copy_rows(
+        session,
+        "monthly_filing",
+        (
+            "enterprise_id",
+            "year",
+            "month",
+            "period",
+            *fields,
+            "filed_at",
+            "filed_by",
+            "filed_late",
+            "updated_at",
+            "updated_by",
+            "corrected_late",
+            "revisions",
+        ),
+        new_rows,
+    )
     if updates:
         session.execute(
-            t.update().where(t.c.id == bindparam("fid")).values(
-                **{f: bindparam(f) for f in fields}, updated_at=now, updated_by=actor.name,
-                revisions=t.c.revisions + 1, **({"corrected_late": True} if late else {}),
+            t.update()
+            .where(t.c.id == bindparam("fid"))
+            .values(
+                **{f: bindparam(f) for f in fields},
+                updated_at=now,
+                updated_by=actor.name,
+                revisions=t.c.revisions + 1,
+                **({"corrected_late": True} if late else {}),
             ),
             updates,
         )
@@ -387,8 +485,12 @@ def _save_many(session: Session, actor: Principal, period: int, resolved: list, 
                 session.expire(obj)
     if flags:
         session.execute(
-            t.update().where(t.c.enterprise_id == bindparam("eid"), t.c.period == period).values(
-                checks=bindparam("checks", type_=t.c.checks.type), checks_confirmed_at=None, checks_confirmed_by=None,
+            t.update()
+            .where(t.c.enterprise_id == bindparam("eid"), t.c.period == period)
+            .values(
+                checks=bindparam("checks", type_=t.c.checks.type),
+                checks_confirmed_at=None,
+                checks_confirmed_by=None,
                 checks_note=None,
             ),
             flags,
@@ -400,10 +502,15 @@ def _save_many(session: Session, actor: Principal, period: int, resolved: list, 
     if server_audit and new_rows:
         month = month_text(period)
         bulk.audit_created(
-            session, actor, entity_type="monthly_filing",
-            entity_ids=[f"{r[0]}:{month}" for r in new_rows], enterprise_ids=[r[0] for r in new_rows],
-            townships=new_towns, fields={f: ("bigint", [r[4 + i] for r in new_rows]) for i, f in enumerate(fields)},
-            extra={"late": late}, note=note + (late_note.format("填报") if late else ""),
+            session,
+            actor,
+            entity_type="monthly_filing",
+            entity_ids=[f"{r[0]}:{month}" for r in new_rows],
+            enterprise_ids=[r[0] for r in new_rows],
+            townships=new_towns,
+            fields={f: ("bigint", [r[4 + i] for r in new_rows]) for i, f in enumerate(fields)},
+            extra={"late": late},
+            note=note + (late_note.format("填报") if late else ""),
         )
     return saved
 
@@ -444,10 +551,16 @@ def _rows_stmt(period: int):
     c, p, y = aliased(F), aliased(F), aliased(F)
     stmt = (
         select(
-            Enterprise.id, Enterprise.name, Enterprise.uscc, Enterprise.township, c,
+            Enterprise.id,
+            Enterprise.name,
+            Enterprise.uscc,
+            Enterprise.township,
+            c,
             p.rd_spend_yuan,
-            _pct(c.rd_spend_yuan, p.rd_spend_yuan), _pct(c.rd_spend_yuan, y.rd_spend_yuan),
-            _pct(c.output_value_yuan, p.output_value_yuan), _pct(c.output_value_yuan, y.output_value_yuan),
+            _pct(c.rd_spend_yuan, p.rd_spend_yuan),
+            _pct(c.rd_spend_yuan, y.rd_spend_yuan),
+            _pct(c.output_value_yuan, p.output_value_yuan),
+            _pct(c.output_value_yuan, y.output_value_yuan),
         )
         .outerjoin(c, and_(c.enterprise_id == Enterprise.id, c.period == period))
         .outerjoin(p, and_(p.enterprise_id == Enterprise.id, p.period == period - 1))
@@ -456,7 +569,12 @@ def _rows_stmt(period: int):
     return stmt, c
 
 
-GRID_STATUSES = {"missing": "未填报", "filed": "已填报", "late": "逾期填报或更正", "flagged": "数据异常待核实"}
+GRID_STATUSES = {
+    "missing": "未填报",
+    "filed": "已填报",
+    "late": "逾期填报或更正",
+    "flagged": "数据异常待核实",
+}
 
 
 def _grid_status(stmt, c, status: str | None):
@@ -464,12 +582,14 @@ def _grid_status(stmt, c, status: str | None):
         return stmt
     if status not in GRID_STATUSES:
         raise ValidationFailed.one("status", f"状态应为 {'、'.join(GRID_STATUSES.values())} 之一")
-    return stmt.where({
-        "missing": c.id.is_(None),
-        "filed": c.id.is_not(None),
-        "late": or_(c.filed_late.is_(True), c.corrected_late.is_(True)),
-        "flagged": and_(c.checks.is_not(None), c.checks_confirmed_at.is_(None)),
-    }[status])
+    return stmt.where(
+        {
+            "missing": c.id.is_(None),
+            "filed": c.id.is_not(None),
+            "late": or_(c.filed_late.is_(True), c.corrected_late.is_(True)),
+            "flagged": and_(c.checks.is_not(None), c.checks_confirmed_at.is_(None)),
+        }[status]
+    )
 
 
 def grid(
@@ -503,11 +623,16 @@ def grid_counts(session: Session, *, actor: Principal, period: int, township: st
     """How many of the township's enterprises are in each grid status for the month (one query)."""
     actor.require("filings:read")
     c = aliased(F)
-    stmt = select(
-        func.count(Enterprise.id), func.count(c.id),
-        func.count(case((or_(c.filed_late.is_(True), c.corrected_late.is_(True)), 1))),
-        func.count(case((and_(c.checks.is_not(None), c.checks_confirmed_at.is_(None)), 1))),
-    ).select_from(Enterprise).outerjoin(c, and_(c.enterprise_id == Enterprise.id, c.period == period))
+    stmt = (
+        select(
+            func.count(Enterprise.id),
+            func.count(c.id),
+            func.count(case((or_(c.filed_late.is_(True), c.corrected_late.is_(True)), 1))),
+            func.count(case((and_(c.checks.is_not(None), c.checks_confirmed_at.is_(None)), 1))),
+        )
+        .select_from(Enterprise)
+        .outerjoin(c, and_(c.enterprise_id == Enterprise.id, c.period == period))
+    )
     row = session.execute(_scope(stmt, actor, township)).one()
     total, filed, late, flagged = row
     return {"all": total, "missing": total - filed, "filed": filed, "late": late, "flagged": flagged}
@@ -521,7 +646,9 @@ def grid_row(session: Session, *, actor: Principal, enterprise_id: int, period: 
     return GridRow(*session.execute(stmt.where(Enterprise.id == ent.id)).one())
 
 
-def enterprise_history(session: Session, *, actor: Principal, enterprise_id: int, limit: int = 36) -> tuple[Enterprise, list[tuple]]:
+def enterprise_history(
+    session: Session, *, actor: Principal, enterprise_id: int, limit: int = 36
+) -> tuple[Enterprise, list[tuple]]:
     """An enterprise's filings, newest first, with month-on-month and year-on-year growth (SQL)."""
     actor.require("filings:read")
     ent = enterprise_service.get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
@@ -529,8 +656,10 @@ def enterprise_history(session: Session, *, actor: Principal, enterprise_id: int
     stmt = (
         select(
             c,
-            _pct(c.rd_spend_yuan, p.rd_spend_yuan), _pct(c.rd_spend_yuan, y.rd_spend_yuan),
-            _pct(c.output_value_yuan, p.output_value_yuan), _pct(c.output_value_yuan, y.output_value_yuan),
+            _pct(c.rd_spend_yuan, p.rd_spend_yuan),
+            _pct(c.rd_spend_yuan, y.rd_spend_yuan),
+            _pct(c.output_value_yuan, p.output_value_yuan),
+            _pct(c.output_value_yuan, y.output_value_yuan),
         )
         .outerjoin(p, and_(p.enterprise_id == c.enterprise_id, p.period == c.period - 1))
         .outerjoin(y, and_(y.enterprise_id == c.enterprise_id, y.period == c.period - 12))
@@ -569,9 +698,14 @@ def list_filings(
     c, p, y = aliased(F), aliased(F), aliased(F)
     stmt = (
         select(
-            c, Enterprise.name, Enterprise.uscc, Enterprise.township,
-            _pct(c.rd_spend_yuan, p.rd_spend_yuan), _pct(c.rd_spend_yuan, y.rd_spend_yuan),
-            _pct(c.output_value_yuan, p.output_value_yuan), _pct(c.output_value_yuan, y.output_value_yuan),
+            c,
+            Enterprise.name,
+            Enterprise.uscc,
+            Enterprise.township,
+            _pct(c.rd_spend_yuan, p.rd_spend_yuan),
+            _pct(c.rd_spend_yuan, y.rd_spend_yuan),
+            _pct(c.output_value_yuan, p.output_value_yuan),
+            _pct(c.output_value_yuan, y.output_value_yuan),
         )
         .join(Enterprise, Enterprise.id == c.enterprise_id)
         .outerjoin(p, and_(p.enterprise_id == c.enterprise_id, p.period == period - 1))
@@ -580,7 +714,13 @@ def list_filings(
     )
     stmt = _scope(stmt, actor, township)
     total = session.scalar(
-        _scope(select(func.count(c.id)).join(Enterprise, Enterprise.id == c.enterprise_id).where(c.period == period), actor, township)
+        _scope(
+            select(func.count(c.id))
+            .join(Enterprise, Enterprise.id == c.enterprise_id)
+            .where(c.period == period),
+            actor,
+            township,
+        )
     )
     if cursor:
         _, last_id = decode_cursor(cursor, "enterprise_id")
@@ -588,7 +728,11 @@ def list_filings(
     rows = [FilingRow(*r) for r in session.execute(stmt.order_by(c.enterprise_id).limit(limit + 1))]
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (encode_cursor("enterprise_id", None, rows[-1].filing.enterprise_id) if more and rows else None), int(total or 0)
+    return (
+        rows,
+        (encode_cursor("enterprise_id", None, rows[-1].filing.enterprise_id) if more and rows else None),
+        int(total or 0),
+    )
 
 
 # --- growth by township -------------------------------------------------------------------------
@@ -640,10 +784,16 @@ def township_growth(
         select(
             Enterprise.township,
             func.count(c.id),
-            z(func.sum(c.rd_spend_yuan), 0), z(func.sum(matched_p), 0), z(func.sum(p.rd_spend_yuan), 0),
-            z(func.sum(matched_y), 0), z(func.sum(y.rd_spend_yuan), 0),
-            z(func.sum(c.output_value_yuan), 0), z(func.sum(out_p), 0), z(func.sum(p.output_value_yuan), 0),
-            z(func.sum(out_y), 0), z(func.sum(y.output_value_yuan), 0),
+            z(func.sum(c.rd_spend_yuan), 0),
+            z(func.sum(matched_p), 0),
+            z(func.sum(p.rd_spend_yuan), 0),
+            z(func.sum(matched_y), 0),
+            z(func.sum(y.rd_spend_yuan), 0),
+            z(func.sum(c.output_value_yuan), 0),
+            z(func.sum(out_p), 0),
+            z(func.sum(p.output_value_yuan), 0),
+            z(func.sum(out_y), 0),
+            z(func.sum(y.output_value_yuan), 0),
             _pct(func.sum(matched_p), func.sum(p.rd_spend_yuan)),
             _pct(func.sum(matched_y), func.sum(y.rd_spend_yuan)),
             _pct(func.sum(out_p), func.sum(p.output_value_yuan)),
@@ -656,10 +806,34 @@ def township_growth(
         .where(c.period == period)
         .group_by(Enterprise.township)
     )
-    rows = {r[0]: Growth(r[0], *(int(v) for v in r[1:12]), *r[12:]) for r in session.execute(_scope(stmt, actor, township))}
-    sums = [sum(getattr(g, f) for g in rows.values()) for f in
-            ("filed", "rd", "rd_mom_cur", "rd_prev", "rd_yoy_cur", "rd_ly", "output", "out_mom_cur", "out_prev", "out_yoy_cur", "out_ly")]
-    county = Growth(None, *sums, _ratio(sums[2], sums[3]), _ratio(sums[4], sums[5]), _ratio(sums[7], sums[8]), _ratio(sums[9], sums[10]))
+    rows = {
+        r[0]: Growth(r[0], *(int(v) for v in r[1:12]), *r[12:])
+        for r in session.execute(_scope(stmt, actor, township))
+    }
+    sums = [
+        sum(getattr(g, f) for g in rows.values())
+        for f in (
+            "filed",
+            "rd",
+            "rd_mom_cur",
+            "rd_prev",
+            "rd_yoy_cur",
+            "rd_ly",
+            "output",
+            "out_mom_cur",
+            "out_prev",
+            "out_yoy_cur",
+            "out_ly",
+        )
+    ]
+    county = Growth(
+        None,
+        *sums,
+        _ratio(sums[2], sums[3]),
+        _ratio(sums[4], sums[5]),
+        _ratio(sums[7], sums[8]),
+        _ratio(sums[9], sums[10]),
+    )
     return rows, county
 
 
@@ -674,7 +848,9 @@ def rd_targets(session: Session, year: int) -> tuple[float | None, dict[str, flo
     )
     if ind is None:
         return None, {}, DEFAULT_RD_READING
-    figs = session.execute(select(TargetFigure.township, TargetFigure.value).where(TargetFigure.indicator_id == ind.id))
+    figs = session.execute(
+        select(TargetFigure.township, TargetFigure.value).where(TargetFigure.indicator_id == ind.id)
+    )
     return float(ind.total), {t: float(v) for t, v in figs}, rd_reading(ind.measure)
 
 
@@ -701,14 +877,18 @@ class GrowthReport:
         return None if target is None or rate is None else float(rate) >= target
 
 
-def growth_report(session: Session, *, actor: Principal, period: int, township: str | None = None) -> GrowthReport:
+def growth_report(
+    session: Session, *, actor: Principal, period: int, township: str | None = None
+) -> GrowthReport:
     """The month's growth by township and county, with the year's R&D growth targets to check them against."""
     actor.require("filings:read")
     by_town, county = township_growth(session, actor=actor, period=period, township=township)
     target, targets, reading = rd_targets(session, year_month(period)[0])
     order = township_order()
     rows = sorted(by_town.values(), key=lambda g: order[g.township])
-    return GrowthReport(period, rows, county if actor.is_county and not township else None, target, targets, reading)
+    return GrowthReport(
+        period, rows, county if actor.is_county and not township else None, target, targets, reading
+    )
 
 
 @dataclass
@@ -749,21 +929,30 @@ def trend(
         rd_yoy = cast(null(), Float)
     stmt = (
         select(
-            c.period, func.count(c.id), func.coalesce(func.sum(c.rd_spend_yuan), 0),
-            _pct(func.sum(matched_p), func.sum(p.rd_spend_yuan)), rd_yoy,
+            c.period,
+            func.count(c.id),
+            func.coalesce(func.sum(c.rd_spend_yuan), 0),
+            _pct(func.sum(matched_p), func.sum(p.rd_spend_yuan)),
+            rd_yoy,
             _pct(func.sum(out_p), func.sum(p.output_value_yuan)),
         )
         .select_from(c)
-        .outerjoin(p, and_(p.enterprise_id == c.enterprise_id, p.period == c.period - 1, p.period >= start - 1))
+        .outerjoin(
+            p, and_(p.enterprise_id == c.enterprise_id, p.period == c.period - 1, p.period >= start - 1)
+        )
         .where(c.period.between(start, end_period))
         .group_by(c.period)
     )
     if yoy:
-        stmt = stmt.outerjoin(y, and_(y.enterprise_id == c.enterprise_id, y.period == c.period - 12, y.period >= start - 12))
+        stmt = stmt.outerjoin(
+            y, and_(y.enterprise_id == c.enterprise_id, y.period == c.period - 12, y.period >= start - 12)
+        )
     if township or actor.township_filter():
         stmt = _scope(stmt.join(Enterprise, Enterprise.id == c.enterprise_id), actor, township)
     else:  # the county: only deregistered firms are left out, without joining the whole registry
-        stmt = stmt.where(~exists().where(Enterprise.id == c.enterprise_id, Enterprise.deleted_at.is_not(None)))
+        stmt = stmt.where(
+            ~exists().where(Enterprise.id == c.enterprise_id, Enterprise.deleted_at.is_not(None))
+        )
     got = {r[0]: TrendPoint(r[0], int(r[1]), int(r[2]), *r[3:]) for r in session.execute(stmt)}
     return [got.get(pp) or TrendPoint(pp, 0, 0, None, None, None) for pp in range(start, end_period + 1)]
 
@@ -802,7 +991,13 @@ class Overdue:
 
 
 def overdue(
-    session: Session, *, actor: Principal, period: int, as_of: date, township: str | None = None, limit: int = 200
+    session: Session,
+    *,
+    actor: Principal,
+    period: int,
+    as_of: date,
+    township: str | None = None,
+    limit: int = 200,
 ) -> Overdue:
     """Who has not filed `period`: per township (one query) and the enterprises (first `limit`, by township and name).
 
@@ -813,20 +1008,29 @@ def overdue(
     joined = and_(c.enterprise_id == Enterprise.id, c.period == period)
     stmt = (
         select(
-            Enterprise.township, func.count(Enterprise.id), func.count(c.id),
+            Enterprise.township,
+            func.count(Enterprise.id),
+            func.count(c.id),
             func.coalesce(func.sum(case((c.filed_late.is_(True), 1), else_=0)), 0),
         )
         .outerjoin(c, joined)
         .group_by(Enterprise.township)
     )
-    rows = {t: TownshipStatus(t, int(n), int(f), int(late)) for t, n, f, late in session.execute(_scope(stmt, actor, township))}
+    rows = {
+        t: TownshipStatus(t, int(n), int(f), int(late))
+        for t, n, f, late in session.execute(_scope(stmt, actor, township))
+    }
     order = township_order()
     towns = sorted(rows.values(), key=lambda r: order[r.township])
     missing_stmt = _scope(select(Enterprise).outerjoin(c, joined).where(c.id.is_(None)), actor, township)
     whens = {code: i for code, i in order.items()}
-    missing = list(session.scalars(
-        missing_stmt.order_by(case(whens, value=Enterprise.township), Enterprise.name, Enterprise.id).limit(limit)
-    ))
+    missing = list(
+        session.scalars(
+            missing_stmt.order_by(
+                case(whens, value=Enterprise.township), Enterprise.name, Enterprise.id
+            ).limit(limit)
+        )
+    )
     return Overdue(period, deadline(session, period), as_of, towns, missing, sum(t.missing for t in towns))
 
 
@@ -835,7 +1039,8 @@ def flagged_counts(session: Session, *, actor: Principal, period: int) -> dict[s
     actor.require("filings:read")
     stmt = (
         select(Enterprise.township, func.count())
-        .select_from(F).join(Enterprise, Enterprise.id == F.enterprise_id)
+        .select_from(F)
+        .join(Enterprise, Enterprise.id == F.enterprise_id)
         .where(F.period == period, F.checks.is_not(None), F.checks_confirmed_at.is_(None))
         .group_by(Enterprise.township)
     )

@@ -11,7 +11,18 @@ from app.support import problems as service
 from app.support.labels import CATEGORY_NAMES, CHANNEL_NAMES, STATUS_NAMES
 from app.xlsx import workbook
 
-STAT_HEADERS = ["", "件数", "未办结", "超期未办结", "已办结", "已销号", "退回", "超期（含超期办结）", "超期率（%）", "平均办结天数"]
+STAT_HEADERS = [
+    "",
+    "件数",
+    "未办结",
+    "超期未办结",
+    "已办结",
+    "已销号",
+    "退回",
+    "超期（含超期办结）",
+    "超期率（%）",
+    "平均办结天数",
+]
 BY_NAMES = {"category": "按类别", "unit": "按责任单位", "township": "按乡镇", "month": "按月份"}
 
 
@@ -22,7 +33,9 @@ def write_stats(wb, ws, rows: list[service.StatRow], first: str, start_row: int 
     r = start_row
     for r, s in enumerate(rows, start=start_row + 1):
         ws.write_string(r, 0, s.label)
-        for c, v in enumerate((s.total, s.open, s.overdue, s.resolved, s.closed, s.returned, s.late), start=1):
+        for c, v in enumerate(
+            (s.total, s.open, s.overdue, s.resolved, s.closed, s.returned, s.late), start=1
+        ):
             ws.write_number(r, c, v)
         if s.overdue_rate is not None:
             ws.write_number(r, 8, s.overdue_rate)
@@ -38,8 +51,23 @@ def problems_xlsx(session: Session, *, actor: Principal, start: date, end: date)
     wb = workbook(buf)
     today = date.today()
     ws = wb.add_worksheet("诉求清单")
-    head = ["编号", "企业名称", "统一社会信用代码", "乡镇（街道）", "类别", "问题摘要", "反映渠道", "反映日期", "责任单位",
-            "办理时限", "状态", "是否超期", "办结日期", "销号日期", "办理结果"]
+    head = [
+        "编号",
+        "企业名称",
+        "统一社会信用代码",
+        "乡镇（街道）",
+        "类别",
+        "问题摘要",
+        "反映渠道",
+        "反映日期",
+        "责任单位",
+        "办理时限",
+        "状态",
+        "是否超期",
+        "办结日期",
+        "销号日期",
+        "办理结果",
+    ]
     bold = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
     for c, h in enumerate(head):
         ws.write_string(0, c, h, bold)
@@ -47,15 +75,29 @@ def problems_xlsx(session: Session, *, actor: Principal, start: date, end: date)
     r, cursor = 0, None
     f = service.ProblemFilters(raised_from=start, raised_to=end)
     while True:
-        rows, cursor, _ = service.list_problems(session, actor=actor, filters=f, cursor=cursor, limit=1000, today=today)
+        rows, cursor, _ = service.list_problems(
+            session, actor=actor, filters=f, cursor=cursor, limit=1000, today=today
+        )
         for row in rows:
             p = row.problem
             r += 1
-            values = [str(p.id), row.enterprise_name, row.uscc, names.get(p.township, p.township), CATEGORY_NAMES[p.category],
-                      p.title, CHANNEL_NAMES[p.channel], p.raised_date.isoformat(), service.unit_label(p.unit_kind, p.unit),
-                      p.deadline_date.isoformat(), STATUS_NAMES[p.status], "是" if row.overdue else "否",
-                      p.resolved_date.isoformat() if p.resolved_date else "", p.closed_date.isoformat() if p.closed_date else "",
-                      p.resolution or ""]
+            values = [
+                str(p.id),
+                row.enterprise_name,
+                row.uscc,
+                names.get(p.township, p.township),
+                CATEGORY_NAMES[p.category],
+                p.title,
+                CHANNEL_NAMES[p.channel],
+                p.raised_date.isoformat(),
+                service.unit_label(p.unit_kind, p.unit),
+                p.deadline_date.isoformat(),
+                STATUS_NAMES[p.status],
+                "是" if row.overdue else "否",
+                p.resolved_date.isoformat() if p.resolved_date else "",
+                p.closed_date.isoformat() if p.closed_date else "",
+                p.resolution or "",
+            ]
             for c, v in enumerate(values):
                 ws.write_string(r, c, v)
         if cursor is None:

@@ -38,7 +38,9 @@ class ServiceProblem(Base):
         CheckConstraint(
             "status IN ('collected','assigned','in_progress','resolved','closed','returned')", name="status"
         ),
-        CheckConstraint("category IN ('labour','energy','project','funding','policy','other')", name="category"),
+        CheckConstraint(
+            "category IN ('labour','energy','project','funding','policy','other')", name="category"
+        ),
         CheckConstraint("channel IN ('visit','phone','platform','walk_in','other')", name="channel"),
         CheckConstraint("unit_kind IN ('township','department')", name="unit_kind"),
         CheckConstraint("deadline_date >= raised_date", name="deadline_after_raised"),
@@ -67,7 +69,9 @@ class ServiceProblem(Base):
     return_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     resolved_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     closed_date: Mapped[date | None] = mapped_column(Date, nullable=True)
-    visit_id: Mapped[int | None] = mapped_column(ForeignKey("service_visit.id", ondelete="SET NULL"), nullable=True)
+    visit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_visit.id", ondelete="SET NULL"), nullable=True
+    )
     source: Mapped[str] = mapped_column(String(20), default="staff")  # staff | platform
     external_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_by: Mapped[str] = mapped_column(String(100))
@@ -166,7 +170,9 @@ class ServiceVisit(Base):
     township: Mapped[str] = mapped_column(ForeignKey("township.code"))
     kind: Mapped[str] = mapped_column(String(10), default="visit")
     visit_date: Mapped[date] = mapped_column(Date)
-    officer_id: Mapped[int | None] = mapped_column(ForeignKey("service_officer.id"), nullable=True, index=True)
+    officer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_officer.id"), nullable=True, index=True
+    )
     visitors: Mapped[str] = mapped_column(String(200))
     findings: Mapped[str] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(100))
@@ -181,7 +187,9 @@ class ImprovementPlan(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id", ondelete="CASCADE"), index=True)
     township: Mapped[str] = mapped_column(ForeignKey("township.code"))
-    visit_id: Mapped[int | None] = mapped_column(ForeignKey("service_visit.id", ondelete="SET NULL"), nullable=True)
+    visit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_visit.id", ondelete="SET NULL"), nullable=True
+    )
     title: Mapped[str] = mapped_column(String(200))
     plan_date: Mapped[date] = mapped_column(Date)
     created_by: Mapped[str] = mapped_column(String(100))

@@ -43,8 +43,21 @@ from app.support.models import (
 )
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-FIELDS = ("category", "title", "description", "raised_by", "channel", "raised_date", "unit_kind", "unit",
-          "deadline_date", "status", "visit_id", "source", "external_ref")
+FIELDS = (
+    "category",
+    "title",
+    "description",
+    "raised_by",
+    "channel",
+    "raised_date",
+    "unit_kind",
+    "unit",
+    "deadline_date",
+    "status",
+    "visit_id",
+    "source",
+    "external_ref",
+)
 
 # action → (statuses it starts from, status it leads to)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
@@ -76,7 +89,9 @@ def visible(actor: Principal):
     t = actor.township_filter()
     if not t:
         return ServiceProblem.id.is_not(None)
-    return or_(ServiceProblem.township == t, and_(ServiceProblem.unit_kind == "township", ServiceProblem.unit == t))
+    return or_(
+        ServiceProblem.township == t, and_(ServiceProblem.unit_kind == "township", ServiceProblem.unit == t)
+    )
 
 
 def is_overdue(p: ServiceProblem, today: date) -> bool:
@@ -103,10 +118,18 @@ def _check_unit(unit_kind: str, unit: str, errors: list[FieldError]) -> None:
 
 def _check_fields(data: dict, errors: list[FieldError]) -> None:
     if data.get("category") not in PROBLEM_CATEGORIES:
-        errors.append(FieldError("category", f"问题类别应为：{'、'.join(f'{k}（{v}）' for k, v in CATEGORY_NAMES.items())}"))
+        errors.append(
+            FieldError(
+                "category", f"问题类别应为：{'、'.join(f'{k}（{v}）' for k, v in CATEGORY_NAMES.items())}"
+            )
+        )
     if data.get("channel") not in PROBLEM_CHANNELS:
         errors.append(FieldError("channel", "反映渠道无效"))
-    for f, label, n in (("title", "问题摘要", 200), ("description", "问题描述", 5000), ("raised_by", "反映人", 100)):
+    for f, label, n in (
+        ("title", "问题摘要", 200),
+        ("description", "问题描述", 5000),
+        ("raised_by", "反映人", 100),
+    ):
         v = (data.get(f) or "").strip()
         if not v:
             errors.append(FieldError(f, f"{label}：必填"))
@@ -117,17 +140,42 @@ def _check_fields(data: dict, errors: list[FieldError]) -> None:
 # --- writes ----------------------------------------------------------------------------------
 
 
-def _step(session: Session, p: ServiceProblem, actor: Principal, action: str, before: str | None, note: str | None,
-          step_date: date) -> ProblemStep:
-    s = ProblemStep(problem_id=p.id, action=action, from_status=before, to_status=p.status, note=note,
-                    step_date=step_date, actor_name=actor.name)
+def _step(
+    session: Session,
+    p: ServiceProblem,
+    actor: Principal,
+    action: str,
+    before: str | None,
+    note: str | None,
+    step_date: date,
+) -> ProblemStep:
+    s = ProblemStep(
+        problem_id=p.id,
+        action=action,
+        from_status=before,
+        to_status=p.status,
+        note=note,
+        step_date=step_date,
+        actor_name=actor.name,
+    )
     session.add(s)
     return s
 
 
-def _audit(session: Session, actor: Principal, p: ServiceProblem, action: str, changes: dict, note: str | None = None):
-    audit.record(session, actor=actor, action=action, entity_type="service_problem", entity_id=p.id,
-                 enterprise_id=p.enterprise_id, township=p.township, changes=changes, note=note)
+def _audit(
+    session: Session, actor: Principal, p: ServiceProblem, action: str, changes: dict, note: str | None = None
+):
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity_type="service_problem",
+        entity_id=p.id,
+        enterprise_id=p.enterprise_id,
+        township=p.township,
+        changes=changes,
+        note=note,
+    )
 
 
 def create(
@@ -153,7 +201,13 @@ def create(
     today = today or date.today()
     ent = enterprise_service.get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
     raised_date = raised_date or today
-    data = {"category": category, "title": title, "description": description, "raised_by": raised_by, "channel": channel}
+    data = {
+        "category": category,
+        "title": title,
+        "description": description,
+        "raised_by": raised_by,
+        "channel": channel,
+    }
     errors: list[FieldError] = []
     _check_fields(data, errors)
     if raised_date > today:
@@ -169,25 +223,57 @@ def create(
         if v is None or v.enterprise_id != ent.id:
             errors.append(FieldError("visit_id", "所填走访记录不存在或不属于该企业"))
     if external_ref is not None and session.scalar(
-        select(ServiceProblem.id).where(ServiceProblem.source == source, ServiceProblem.external_ref == external_ref)
+        select(ServiceProblem.id).where(
+            ServiceProblem.source == source, ServiceProblem.external_ref == external_ref
+        )
     ):
-        raise Conflict("该外部编号的诉求已提交", errors=[FieldError("external_ref", f"外部编号 {external_ref} 已存在")],
-                       code="duplicate_external_ref")
+        raise Conflict(
+            "该外部编号的诉求已提交",
+            errors=[FieldError("external_ref", f"外部编号 {external_ref} 已存在")],
+            code="duplicate_external_ref",
+        )
     if errors:
         raise ValidationFailed(errors)
     p = ServiceProblem(
-        enterprise_id=ent.id, township=ent.township, category=category, title=title.strip(),
-        description=description.strip(), raised_by=raised_by.strip(), channel=channel, raised_date=raised_date,
-        unit_kind=unit_kind or "township", unit=unit or ent.township, deadline_date=deadline_for(category, raised_date),
-        status="collected", visit_id=visit_id, source=source, external_ref=external_ref, created_by=actor.name,
+        enterprise_id=ent.id,
+        township=ent.township,
+        category=category,
+        title=title.strip(),
+        description=description.strip(),
+        raised_by=raised_by.strip(),
+        channel=channel,
+        raised_date=raised_date,
+        unit_kind=unit_kind or "township",
+        unit=unit or ent.township,
+        deadline_date=deadline_for(category, raised_date),
+        status="collected",
+        visit_id=visit_id,
+        source=source,
+        external_ref=external_ref,
+        created_by=actor.name,
     )
     session.add(p)
     session.flush()
     _step(session, p, actor, "collect", None, f"{CATEGORY_NAMES[category]}：{p.title}", raised_date)
-    _audit(session, actor, p, "collect", {k: [None, v] for k, v in audit.snapshot(p, FIELDS).items() if v is not None})
+    _audit(
+        session,
+        actor,
+        p,
+        "collect",
+        {k: [None, v] for k, v in audit.snapshot(p, FIELDS).items() if v is not None},
+    )
     if unit:
-        transition(session, actor=actor, problem_id=p.id, action="assign", unit_kind=p.unit_kind, unit=p.unit,
-                   note="收集时交办", step_date=raised_date, today=today)
+        transition(
+            session,
+            actor=actor,
+            problem_id=p.id,
+            action="assign",
+            unit_kind=p.unit_kind,
+            unit=p.unit,
+            note="收集时交办",
+            step_date=raised_date,
+            today=today,
+        )
     return p
 
 
@@ -229,7 +315,12 @@ def transition(
     if p.status not in sources:
         raise Conflict(
             f"诉求当前为“{STATUS_NAMES[p.status]}”，不能{ACTION_NAMES[action]}",
-            errors=[FieldError("action", f"“{ACTION_NAMES[action]}”只适用于：{'、'.join(STATUS_NAMES[s] for s in sources)}")],
+            errors=[
+                FieldError(
+                    "action",
+                    f"“{ACTION_NAMES[action]}”只适用于：{'、'.join(STATUS_NAMES[s] for s in sources)}",
+                )
+            ],
             code="invalid_transition",
         )
     note = (note or "").strip() or None
@@ -239,7 +330,12 @@ def transition(
     if step_date < p.raised_date:
         errors.append(FieldError("step_date", f"办理日期 {step_date} 早于反映日期 {p.raised_date}"))
     if action in ("resolve", "return", "progress", "reopen") and not note:
-        label = {"resolve": "办理结果", "return": "退回原因", "progress": "办理进展", "reopen": "重新办理原因"}[action]
+        label = {
+            "resolve": "办理结果",
+            "return": "退回原因",
+            "progress": "办理进展",
+            "reopen": "重新办理原因",
+        }[action]
         errors.append(FieldError("note", f"{label}：必填"))
     if action == "assign":
         unit_kind = unit_kind or "township"
@@ -247,7 +343,9 @@ def transition(
         _check_unit(unit_kind, unit, errors)
     if errors:
         raise ValidationFailed(errors)
-    before = audit.snapshot(p, ("status", "unit_kind", "unit", "resolution", "return_reason", "resolved_date", "closed_date"))
+    before = audit.snapshot(
+        p, ("status", "unit_kind", "unit", "resolution", "return_reason", "resolved_date", "closed_date")
+    )
     old_status = p.status
     if action == "assign":
         p.unit_kind, p.unit = unit_kind, unit
@@ -269,8 +367,9 @@ def transition(
     return p
 
 
-def add_attachment(session: Session, *, actor: Principal, problem_id: int, file_name: str, content_type: str,
-                   data: bytes) -> ProblemAttachment:
+def add_attachment(
+    session: Session, *, actor: Principal, problem_id: int, file_name: str, content_type: str, data: bytes
+) -> ProblemAttachment:
     actor.require("support:write")
     p = get(session, actor=actor, problem_id=problem_id)
     name = (file_name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()[:200]
@@ -280,15 +379,23 @@ def add_attachment(session: Session, *, actor: Principal, problem_id: int, file_
         raise ValidationFailed.one("file", f"附件“{name}”为空文件")
     if len(data) > MAX_ATTACHMENT_BYTES:
         raise ValidationFailed.one("file", f"附件“{name}”超过 {MAX_ATTACHMENT_BYTES // 1024 // 1024} MB")
-    a = ProblemAttachment(problem_id=p.id, file_name=name, content_type=(content_type or "application/octet-stream")[:100],
-                          size_bytes=len(data), content=data, uploaded_by=actor.name)
+    a = ProblemAttachment(
+        problem_id=p.id,
+        file_name=name,
+        content_type=(content_type or "application/octet-stream")[:100],
+        size_bytes=len(data),
+        content=data,
+        uploaded_by=actor.name,
+    )
     session.add(a)
     session.flush()
     _audit(session, actor, p, "attach", {"attachment": [None, name]})
     return a
 
 
-def attachment(session: Session, *, actor: Principal, problem_id: int, attachment_id: int) -> ProblemAttachment:
+def attachment(
+    session: Session, *, actor: Principal, problem_id: int, attachment_id: int
+) -> ProblemAttachment:
     p = get(session, actor=actor, problem_id=problem_id)
     a = session.get(ProblemAttachment, attachment_id) if 0 < attachment_id < 2**31 else None
     if a is None or a.problem_id != p.id:
@@ -356,8 +463,15 @@ def _filtered(actor: Principal, f: ProblemFilters, today: date) -> Select:
     return stmt
 
 
-def list_problems(session: Session, *, actor: Principal, filters: ProblemFilters, cursor: str | None = None,
-                  limit: int = 50, today: date | None = None) -> tuple[list[ProblemRow], str | None, int]:
+def list_problems(
+    session: Session,
+    *,
+    actor: Principal,
+    filters: ProblemFilters,
+    cursor: str | None = None,
+    limit: int = 50,
+    today: date | None = None,
+) -> tuple[list[ProblemRow], str | None, int]:
     """A keyset page (newest first) of the problems the actor sees, the next cursor and the total."""
     actor.require("support:read")
     today = today or date.today()
@@ -369,29 +483,53 @@ def list_problems(session: Session, *, actor: Principal, filters: ProblemFilters
         key, last_id = decode_cursor(cursor, "problems")
         if not isinstance(key, str):
             raise ValidationFailed.one("cursor", "分页游标无效")
-        stmt = stmt.where(tuple_(ServiceProblem.raised_date, ServiceProblem.id) < tuple_(date.fromisoformat(key), last_id))
-    rows = session.execute(stmt.order_by(ServiceProblem.raised_date.desc(), ServiceProblem.id.desc()).limit(limit + 1)).all()
+        stmt = stmt.where(
+            tuple_(ServiceProblem.raised_date, ServiceProblem.id) < tuple_(date.fromisoformat(key), last_id)
+        )
+    rows = session.execute(
+        stmt.order_by(ServiceProblem.raised_date.desc(), ServiceProblem.id.desc()).limit(limit + 1)
+    ).all()
     more = len(rows) > limit
     rows = rows[:limit]
     out = [ProblemRow(p, n, u, is_overdue(p, today)) for p, n, u in rows]
-    nxt = encode_cursor("problems", out[-1].problem.raised_date.isoformat(), out[-1].problem.id) if more and out else None
+    nxt = (
+        encode_cursor("problems", out[-1].problem.raised_date.isoformat(), out[-1].problem.id)
+        if more and out
+        else None
+    )
     return out, nxt, int(total)
 
 
 def enterprise_of(session: Session, problem: ServiceProblem) -> tuple[str, str]:
     """(name, USCC) of the problem's enterprise (the problem itself was already checked for visibility)."""
-    name, uscc = session.execute(select(Enterprise.name, Enterprise.uscc).where(Enterprise.id == problem.enterprise_id)).one()
+    name, uscc = session.execute(
+        select(Enterprise.name, Enterprise.uscc).where(Enterprise.id == problem.enterprise_id)
+    ).one()
     return name, uscc
 
 
 def steps(session: Session, problem: ServiceProblem) -> list[ProblemStep]:
-    return list(session.scalars(select(ProblemStep).where(ProblemStep.problem_id == problem.id).order_by(ProblemStep.id)))
+    return list(
+        session.scalars(
+            select(ProblemStep).where(ProblemStep.problem_id == problem.id).order_by(ProblemStep.id)
+        )
+    )
 
 
 def attachments(session: Session, problem: ServiceProblem) -> list[tuple[int, str, int, str]]:
-    return [tuple(r) for r in session.execute(
-        select(ProblemAttachment.id, ProblemAttachment.file_name, ProblemAttachment.size_bytes, ProblemAttachment.uploaded_by)
-        .where(ProblemAttachment.problem_id == problem.id).order_by(ProblemAttachment.id))]
+    return [
+        tuple(r)
+        for r in session.execute(
+            select(
+                ProblemAttachment.id,
+                ProblemAttachment.file_name,
+                ProblemAttachment.size_bytes,
+                ProblemAttachment.uploaded_by,
+            )
+            .where(ProblemAttachment.problem_id == problem.id)
+            .order_by(ProblemAttachment.id)
+        )
+    ]
 
 
 @dataclass
@@ -402,7 +540,9 @@ class Counts:
     total: int
 
 
-def counts(session: Session, *, actor: Principal, today: date | None = None, township: str | None = None) -> Counts:
+def counts(
+    session: Session, *, actor: Principal, today: date | None = None, township: str | None = None
+) -> Counts:
     """Dashboard counts of the problems the actor sees: one query."""
     actor.require("support:read")
     today = today or date.today()
@@ -419,14 +559,18 @@ def counts(session: Session, *, actor: Principal, today: date | None = None, tow
     return Counts(int(o), int(d), int(c), int(t))
 
 
-def overdue_by_unit(session: Session, *, actor: Principal, today: date | None = None) -> list[tuple[str, str, int]]:
+def overdue_by_unit(
+    session: Session, *, actor: Principal, today: date | None = None
+) -> list[tuple[str, str, int]]:
     """(unit kind, unit, overdue count) for every unit with an overdue problem, most first."""
     actor.require("support:read")
     today = today or date.today()
     P = ServiceProblem
     rows = session.execute(
-        select(P.unit_kind, P.unit, func.count(P.id)).where(visible(actor), overdue_clause(today))
-        .group_by(P.unit_kind, P.unit).order_by(func.count(P.id).desc(), P.unit)
+        select(P.unit_kind, P.unit, func.count(P.id))
+        .where(visible(actor), overdue_clause(today))
+        .group_by(P.unit_kind, P.unit)
+        .order_by(func.count(P.id).desc(), P.unit)
     ).all()
     return [(k, u, int(n)) for k, u, n in rows]
 
@@ -465,10 +609,22 @@ def _as_of_columns(as_of: date):
     """(status, resolved date) of each problem as they stood at the end of `as_of`: from its steps, the last one
     dated on or before that day (a problem resolved later was still open then)."""
     P, S = ServiceProblem, ProblemStep
-    status = (select(S.to_status).where(S.problem_id == P.id, S.step_date <= as_of)
-              .order_by(S.step_date.desc(), S.id.desc()).limit(1).correlate(P).scalar_subquery())
-    resolved = (select(S.step_date).where(S.problem_id == P.id, S.step_date <= as_of, S.action == "resolve")
-                .order_by(S.step_date.desc(), S.id.desc()).limit(1).correlate(P).scalar_subquery())
+    status = (
+        select(S.to_status)
+        .where(S.problem_id == P.id, S.step_date <= as_of)
+        .order_by(S.step_date.desc(), S.id.desc())
+        .limit(1)
+        .correlate(P)
+        .scalar_subquery()
+    )
+    resolved = (
+        select(S.step_date)
+        .where(S.problem_id == P.id, S.step_date <= as_of, S.action == "resolve")
+        .order_by(S.step_date.desc(), S.id.desc())
+        .limit(1)
+        .correlate(P)
+        .scalar_subquery()
+    )
     return func.coalesce(status, "collected"), resolved
 
 
@@ -482,17 +638,34 @@ def _stat_columns(today: date, postgres: bool = True, as_of: date | None = None)
     overdue = and_(status.in_(OPEN_STATUSES), P.deadline_date < today)
     late = or_(overdue, and_(done, resolved_date > P.deadline_date))
     # date − date gives days on PostgreSQL; SQLite stores dates as text, so count Julian days there.
-    days = (resolved_date - P.raised_date) if postgres else (func.julianday(resolved_date) - func.julianday(P.raised_date))
+    days = (
+        (resolved_date - P.raised_date)
+        if postgres
+        else (func.julianday(resolved_date) - func.julianday(P.raised_date))
+    )
     mean_days = func.avg(case((done, days)))
     return (
-        func.count(P.id), func.count(case((status.in_(OPEN_STATUSES), 1))), func.count(case((overdue, 1))),
-        func.count(case((done, 1))), func.count(case((status == "closed", 1))),
-        func.count(case((status == "returned", 1))), func.count(case((late, 1))), mean_days,
+        func.count(P.id),
+        func.count(case((status.in_(OPEN_STATUSES), 1))),
+        func.count(case((overdue, 1))),
+        func.count(case((done, 1))),
+        func.count(case((status == "closed", 1))),
+        func.count(case((status == "returned", 1))),
+        func.count(case((late, 1))),
+        mean_days,
     )
 
 
-def stats(session: Session, *, actor: Principal, by: str, start: date | None = None, end: date | None = None,
-          today: date | None = None, as_of: date | None = None) -> list[StatRow]:
+def stats(
+    session: Session,
+    *,
+    actor: Principal,
+    by: str,
+    start: date | None = None,
+    end: date | None = None,
+    today: date | None = None,
+    as_of: date | None = None,
+) -> list[StatRow]:
     """Problems raised in [start, end] grouped by category, unit, township or month: one GROUP BY. With `as_of`
     (a past year's evaluation: its last day) each problem counts as it stood that day, not as it stands now, and
     problems raised after it are left out."""
@@ -528,10 +701,24 @@ def stats(session: Session, *, actor: Principal, by: str, start: date | None = N
             key, label, rest = f"{r[0]}:{r[1]}", unit_label(r[0], r[1]), r[2:]
         else:
             key, rest = r[0], r[1:]
-            label = {"category": CATEGORY_NAMES.get(key, key), "township": names.get(key, key), "month": key}[by]
+            label = {"category": CATEGORY_NAMES.get(key, key), "township": names.get(key, key), "month": key}[
+                by
+            ]
         t, o, d, res, c, ret, late, days = rest
-        out.append(StatRow(key, label, int(t), int(o), int(d), int(res), int(c), int(ret), int(late),
-                           None if days is None else round(float(days), 1)))
+        out.append(
+            StatRow(
+                key,
+                label,
+                int(t),
+                int(o),
+                int(d),
+                int(res),
+                int(c),
+                int(ret),
+                int(late),
+                None if days is None else round(float(days), 1),
+            )
+        )
     if by == "category":
         order = {k: i for i, k in enumerate(PROBLEM_CATEGORIES)}
         out.sort(key=lambda s: order.get(s.key, 99))

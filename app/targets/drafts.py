@@ -58,8 +58,11 @@ def _load(session: Session, key: str, *, lock: bool = False) -> TargetSet:
 def _draft(session: Session, key: str) -> TargetSet:
     ts = _load(session, key, lock=True)
     if ts.status != "draft":
-        raise Conflict(f"{key} 年目标表已发布，不能再修改", errors=[FieldError("status", "目标表已发布，只有草稿可以修改")],
-                       code="target_table_published")
+        raise Conflict(
+            f"{key} 年目标表已发布，不能再修改",
+            errors=[FieldError("status", "目标表已发布，只有草稿可以修改")],
+            code="target_table_published",
+        )
     return ts
 
 
@@ -76,8 +79,15 @@ def _shift(d: date | None, years: int) -> date | None:
 
 
 def copy_as_draft(
-    session: Session, *, actor: Principal, source_key: str, year: int, document: str, title: str | None = None,
-    issued_date: date | None = None, source: str = "form",
+    session: Session,
+    *,
+    actor: Principal,
+    source_key: str,
+    year: int,
+    document: str,
+    title: str | None = None,
+    issued_date: date | None = None,
+    source: str = "form",
 ) -> TargetSet:
     """复制上年目标表为下年草稿: every row, figure, measure and split of `source_key`, deadlines moved to `year`."""
     _require_admin(actor)
@@ -93,29 +103,59 @@ def copy_as_draft(
         raise ValidationFailed.one("source", f"{source_key} 不是年度目标表，不能复制为年度草稿")
     key = str(year)
     if session.scalar(select(TargetSet.id).where(TargetSet.key == key)) is not None:
-        raise Conflict(f"已有 {year} 年目标表", errors=[FieldError("year", f"已有 {year} 年目标表（或其草稿）")],
-                       code="target_table_exists")
+        raise Conflict(
+            f"已有 {year} 年目标表",
+            errors=[FieldError("year", f"已有 {year} 年目标表（或其草稿）")],
+            code="target_table_exists",
+        )
     years = year - src.year
     ts = TargetSet(
-        key=key, kind="annual", year=year, period_start=date(year, 1, 1), period_end=date(year, 12, 31),
-        document=document.strip(), title=(title or f"{year}年冠县优质企业培育计划").strip(), issued_date=issued_date,
-        source=source, status="draft", copied_from=src.key, created_by=actor.name,
+        key=key,
+        kind="annual",
+        year=year,
+        period_start=date(year, 1, 1),
+        period_end=date(year, 12, 31),
+        document=document.strip(),
+        title=(title or f"{year}年冠县优质企业培育计划").strip(),
+        issued_date=issued_date,
+        source=source,
+        status="draft",
+        copied_from=src.key,
+        created_by=actor.name,
     )
     for i in src.indicators:
         new = TargetIndicator(
-            no=i.no, code=i.code, name=i.name, clause=i.clause, text=i.text, unit=i.unit, kind=i.kind,
-            county_only=i.county_only, at_least=i.at_least, approx=i.approx, total=i.total,
-            deadline=_shift(i.deadline, years), deadline_text=shift_deadline_text(i.deadline_text, years),
-            filing_day=i.filing_day, measure=dict(i.measure), parts=[dict(p) for p in i.parts] if i.parts else None,
+            no=i.no,
+            code=i.code,
+            name=i.name,
+            clause=i.clause,
+            text=i.text,
+            unit=i.unit,
+            kind=i.kind,
+            county_only=i.county_only,
+            at_least=i.at_least,
+            approx=i.approx,
+            total=i.total,
+            deadline=_shift(i.deadline, years),
+            deadline_text=shift_deadline_text(i.deadline_text, years),
+            filing_day=i.filing_day,
+            measure=dict(i.measure),
+            parts=[dict(p) for p in i.parts] if i.parts else None,
             responsible=i.responsible,
         )
         new.figures = [TargetFigure(township=f.township, value=f.value) for f in i.figures]
         ts.indicators.append(new)
     session.add(ts)
     session.flush()
-    audit.record(session, actor=actor, action="create_draft", entity_type="target_set", entity_id=key,
-                 changes={"copied_from": [None, src.key], "status": [None, "draft"]},
-                 note=f"复制 {src.key} 年目标表为 {year} 年草稿（{len(ts.indicators)} 项指标）")
+    audit.record(
+        session,
+        actor=actor,
+        action="create_draft",
+        entity_type="target_set",
+        entity_id=key,
+        changes={"copied_from": [None, src.key], "status": [None, "draft"]},
+        note=f"复制 {src.key} 年目标表为 {year} 年草稿（{len(ts.indicators)} 项指标）",
+    )
     return ts
 
 
@@ -123,8 +163,11 @@ def update_header(
     session: Session, *, actor: Principal, key: str, document: str, title: str, issued_date: date | None
 ) -> TargetSet:
     _require_admin(actor)
-    errors = [FieldError(f, f"请填写{label}") for f, label, v in (("document", "文号", document), ("title", "标题", title))
-              if not v.strip()]
+    errors = [
+        FieldError(f, f"请填写{label}")
+        for f, label, v in (("document", "文号", document), ("title", "标题", title))
+        if not v.strip()
+    ]
     if errors:
         raise ValidationFailed(errors)
     ts = _draft(session, key)
@@ -133,8 +176,15 @@ def update_header(
     session.flush()
     changes = audit.diff(before, audit.snapshot(ts, ["document", "title", "issued_date"]))
     if changes:
-        audit.record(session, actor=actor, action="update", entity_type="target_set", entity_id=key, changes=changes,
-                     note=f"修改 {key} 年目标表草稿的文号、标题或印发日期")
+        audit.record(
+            session,
+            actor=actor,
+            action="update",
+            entity_type="target_set",
+            entity_id=key,
+            changes=changes,
+            note=f"修改 {key} 年目标表草稿的文号、标题或印发日期",
+        )
     return ts
 
 
@@ -164,11 +214,21 @@ def _checked(ts: TargetSet, row: dict[str, Any]) -> Any:
         t = targets[0]
         for m in [t.measure, *(p.measure for p in t.parts or [])]:
             if getattr(m, "kind", None) == "honour_count" and m.dated_in != "year":
-                errors.append(FieldError("measure", f"第 {t.no} 行（{t.name}），统计口径：年度指标的认定计数应按本年度统计",
-                                         row=t.no))
+                errors.append(
+                    FieldError(
+                        "measure",
+                        f"第 {t.no} 行（{t.name}），统计口径：年度指标的认定计数应按本年度统计",
+                        row=t.no,
+                    )
+                )
         if t.deadline is not None and not (ts.period_start.year <= t.deadline.year <= ts.period_end.year + 1):
-            errors.append(FieldError("deadline", f"第 {t.no} 行（{t.name}），完成时限 {t.deadline.isoformat()} 不在 {ts.key} 年度内",
-                                     row=t.no))
+            errors.append(
+                FieldError(
+                    "deadline",
+                    f"第 {t.no} 行（{t.name}），完成时限 {t.deadline.isoformat()} 不在 {ts.key} 年度内",
+                    row=t.no,
+                )
+            )
     if errors:
         raise TargetTableInvalid(errors)
     return targets[0]
@@ -178,8 +238,20 @@ def _row_of(ind: TargetIndicator) -> dict[str, Any]:
     return as_target(ind).model_dump(exclude_none=True)
 
 
-_EDITABLE = {"name", "unit", "clause", "total", "townships", "county_only", "at_least", "deadline", "deadline_text",
-             "filing_day", "measure", "parts"}
+_EDITABLE = {
+    "name",
+    "unit",
+    "clause",
+    "total",
+    "townships",
+    "county_only",
+    "at_least",
+    "deadline",
+    "deadline_text",
+    "filing_day",
+    "measure",
+    "parts",
+}
 
 
 def _apply(row: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -200,7 +272,9 @@ def _apply(row: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def update_indicator(session: Session, *, actor: Principal, key: str, code: str, changes: dict[str, Any]) -> TargetIndicator:
+def update_indicator(
+    session: Session, *, actor: Principal, key: str, code: str, changes: dict[str, Any]
+) -> TargetIndicator:
     """Change one row of a draft: its figures, deadline, split, or measure (a known one, or not measured with a reason)."""
     _require_admin(actor)
     changes = dict(changes)
@@ -221,10 +295,19 @@ def update_indicator(session: Session, *, actor: Principal, key: str, code: str,
     ts.indicators.append(new)
     session.flush()
     after = t.model_dump(mode="json", exclude_none=True)
-    audit.record(session, actor=actor, action="update", entity_type="target_indicator", entity_id=new.id,
-                 changes={k: [_plain(before.get(k)), after.get(k)] for k in set(before) | set(after)
-                          if _plain(before.get(k)) != after.get(k)},
-                 note=f"修改 {key} 年目标表草稿“{t.name}”")
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity_type="target_indicator",
+        entity_id=new.id,
+        changes={
+            k: [_plain(before.get(k)), after.get(k)]
+            for k in set(before) | set(after)
+            if _plain(before.get(k)) != after.get(k)
+        },
+        note=f"修改 {key} 年目标表草稿“{t.name}”",
+    )
     return new
 
 
@@ -252,9 +335,15 @@ def add_indicator(session: Session, *, actor: Principal, key: str, row: dict[str
     ind = new_indicator(t)
     ts.indicators.append(ind)
     session.flush()
-    audit.record(session, actor=actor, action="create", entity_type="target_indicator", entity_id=ind.id,
-                 changes={"code": [None, t.code], "total": [None, t.total]},
-                 note=f"{key} 年目标表草稿新增指标“{t.name}”")
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity_type="target_indicator",
+        entity_id=ind.id,
+        changes={"code": [None, t.code], "total": [None, t.total]},
+        note=f"{key} 年目标表草稿新增指标“{t.name}”",
+    )
     return ind
 
 
@@ -266,8 +355,15 @@ def remove_indicator(session: Session, *, actor: Principal, key: str, code: str)
         raise NotFound(f"{key} 年目标表草稿中没有指标“{code}”")
     if len(ts.indicators) == 1:
         raise ValidationFailed.one("code", "目标表至少要有一行指标")
-    audit.record(session, actor=actor, action="delete", entity_type="target_indicator", entity_id=ind.id,
-                 changes={"code": [code, None]}, note=f"{key} 年目标表草稿删除指标“{ind.name}”")
+    audit.record(
+        session,
+        actor=actor,
+        action="delete",
+        entity_type="target_indicator",
+        entity_id=ind.id,
+        changes={"code": [code, None]},
+        note=f"{key} 年目标表草稿删除指标“{ind.name}”",
+    )
     ts.indicators.remove(ind)
     session.flush()
 
@@ -313,8 +409,11 @@ def publish(session: Session, *, actor: Principal, key: str) -> TargetSet:
     _require_admin(actor)
     ts = _load(session, key, lock=True)
     if ts.status != "draft":
-        raise Conflict(f"{key} 年目标表已发布（可能已被他人发布）", errors=[FieldError("status", "没有待发布的草稿")],
-                       code="target_table_published")
+        raise Conflict(
+            f"{key} 年目标表已发布（可能已被他人发布）",
+            errors=[FieldError("status", "没有待发布的草稿")],
+            code="target_table_published",
+        )
     errors: list[FieldError] = []
     if not ts.indicators:
         errors.append(FieldError("indicators", "目标表至少要有一行指标"))
@@ -324,19 +423,34 @@ def publish(session: Session, *, actor: Principal, key: str) -> TargetSet:
         except (ValidationFailed, ValueError) as e:
             errors += getattr(e, "errors", None) or [FieldError(ind.code, str(e))]
     if errors:
-        raise Conflict("不能发布：" + "；".join(e.message for e in errors[:5]), errors=errors, code="publish_refused")
+        raise Conflict(
+            "不能发布：" + "；".join(e.message for e in errors[:5]), errors=errors, code="publish_refused"
+        )
     ts.status, ts.published_by, ts.published_at = "published", actor.name, utcnow()
     session.flush()
-    audit.record(session, actor=actor, action="publish", entity_type="target_set", entity_id=key,
-                 changes={"status": ["draft", "published"]},
-                 note=f"发布 {key} 年目标表（{ts.document}，{len(ts.indicators)} 项指标）")
+    audit.record(
+        session,
+        actor=actor,
+        action="publish",
+        entity_type="target_set",
+        entity_id=key,
+        changes={"status": ["draft", "published"]},
+        note=f"发布 {key} 年目标表（{ts.document}，{len(ts.indicators)} 项指标）",
+    )
     return ts
 
 
 def discard(session: Session, *, actor: Principal, key: str) -> None:
     _require_admin(actor)
     ts = _draft(session, key)
-    audit.record(session, actor=actor, action="discard_draft", entity_type="target_set", entity_id=key,
-                 changes={"status": ["draft", None]}, note=f"删除 {key} 年目标表草稿")
+    audit.record(
+        session,
+        actor=actor,
+        action="discard_draft",
+        entity_type="target_set",
+        entity_id=key,
+        changes={"status": ["draft", None]},
+        note=f"删除 {key} 年目标表草稿",
+    )
     session.delete(ts)
     session.flush()

@@ -23,8 +23,12 @@ from app.targets.progress import STATUS_NAMES, Matrix, num
 from app.xlsx import XLSX as XLSX
 
 STATUS_COLOURS = {
-    "met": "#D4EFDF", "on_track": "#EAF4FB", "behind": "#FDEBD0", "overdue": "#F9D6D2",
-    "not_available": "#EEEEEE", "no_target": "#FFFFFF",
+    "met": "#D4EFDF",
+    "on_track": "#EAF4FB",
+    "behind": "#FDEBD0",
+    "overdue": "#F9D6D2",
+    "not_available": "#EEEEEE",
+    "no_target": "#FFFFFF",
 }
 
 
@@ -43,7 +47,16 @@ def _value(v, kind: str):
 
 
 def _write_table_sheet(wb, ws, ts: TargetSet) -> None:
-    head = wb.add_format({"bold": True, "border": 1, "align": "center", "valign": "vcenter", "text_wrap": True, "bg_color": "#DDEBF7"})
+    head = wb.add_format(
+        {
+            "bold": True,
+            "border": 1,
+            "align": "center",
+            "valign": "vcenter",
+            "text_wrap": True,
+            "bg_color": "#DDEBF7",
+        }
+    )
     cell = wb.add_format({"border": 1, "valign": "vcenter", "text_wrap": True})
     numf = wb.add_format({"border": 1, "align": "center", "valign": "vcenter"})
     pct = wb.add_format({"border": 1, "align": "center", "valign": "vcenter", "num_format": '0.##"%"'})
@@ -76,13 +89,16 @@ def _write_table_sheet(wb, ws, ts: TargetSet) -> None:
 
 
 def _notes(wb) -> None:
-    xlsx.notes(wb, [
-        "目标表格式与冠政办发〔2023〕7号附件相同：每行一项指标，列为 19 个乡镇（街道）、总数、完成时限。",
-        "修改各乡镇数值和总数后上传即可录入新年度目标；各乡镇之和必须等于总数（比率指标除外）。",
-        "县级指标（无乡镇分解，如“小巨人”“瞪羚企业”）的乡镇列留空，只填总数。",
-        "完成时限写“2024年9月”或“2024年3月25日前”；比率指标写“每月18日前完成填报”。",
-        "项目名称须与指标目录一致（系统据此确定统计口径）；任何一处错误，整张表都不会写入，并列出每个出错的单元格。",
-    ])
+    xlsx.notes(
+        wb,
+        [
+            "目标表格式与冠政办发〔2023〕7号附件相同：每行一项指标，列为 19 个乡镇（街道）、总数、完成时限。",
+            "修改各乡镇数值和总数后上传即可录入新年度目标；各乡镇之和必须等于总数（比率指标除外）。",
+            "县级指标（无乡镇分解，如“小巨人”“瞪羚企业”）的乡镇列留空，只填总数。",
+            "完成时限写“2024年9月”或“2024年3月25日前”；比率指标写“每月18日前完成填报”。",
+            "项目名称须与指标目录一致（系统据此确定统计口径）；任何一处错误，整张表都不会写入，并列出每个出错的单元格。",
+        ],
+    )
 
 
 def table_xlsx(ts: TargetSet) -> bytes:
@@ -100,11 +116,24 @@ def matrix_xlsx(m: Matrix) -> bytes:
     buf = io.BytesIO()
     wb = xlsx.workbook(buf)
     ws = wb.add_worksheet("完成情况")
-    head = wb.add_format({"bold": True, "border": 1, "align": "center", "valign": "vcenter", "text_wrap": True, "bg_color": "#DDEBF7"})
+    head = wb.add_format(
+        {
+            "bold": True,
+            "border": 1,
+            "align": "center",
+            "valign": "vcenter",
+            "text_wrap": True,
+            "bg_color": "#DDEBF7",
+        }
+    )
     cell = wb.add_format({"border": 1, "valign": "vcenter", "text_wrap": True})
     target_f = wb.add_format({"border": 1, "align": "center", "valign": "vcenter", "font_color": "#555555"})
-    status_f = {s: wb.add_format({"border": 1, "align": "center", "valign": "vcenter", "bg_color": c, "text_wrap": True})
-                for s, c in STATUS_COLOURS.items()}
+    status_f = {
+        s: wb.add_format(
+            {"border": 1, "align": "center", "valign": "vcenter", "bg_color": c, "text_wrap": True}
+        )
+        for s, c in STATUS_COLOURS.items()
+    }
     title = wb.add_format({"bold": True, "font_size": 16, "align": "center"})
     towns = m.townships
     with_county = any(r.county is not None for r in m.rows)
@@ -173,7 +202,13 @@ def _norm(v) -> str:
     return re.sub(r"\s+", "", str(v)) if v is not None else ""
 
 
-_HEADERS = {"项目名称": "name", "指标代码": "code", "总数": "total", "完成时限": "deadline_text", "单位": "unit"}
+_HEADERS = {
+    "项目名称": "name",
+    "指标代码": "code",
+    "总数": "total",
+    "完成时限": "deadline_text",
+    "单位": "unit",
+}
 _IGNORED = {"序号", "工信局联系人", "联系人", "责任科室"}
 
 
@@ -191,7 +226,9 @@ def read_table(data: bytes) -> tuple[list[dict], int]:
         found = _read_sheet(rows)
         if found is not None:
             return found
-    raise TargetTableInvalid([FieldError("file", "未找到目标表：须有一行表头，含“项目名称”“总数”“完成时限”及各乡镇列")])
+    raise TargetTableInvalid(
+        [FieldError("file", "未找到目标表：须有一行表头，含“项目名称”“总数”“完成时限”及各乡镇列")]
+    )
 
 
 def _read_sheet(rows: list[list]) -> tuple[list[dict], int] | None:
@@ -203,7 +240,7 @@ def _read_sheet(rows: list[list]) -> tuple[list[dict], int] | None:
     if "目标" in {_norm(c) for c in following}:
         return None  # the progress sheet (目标 | 完成 per township), not a table
     out: list[dict] = []
-    for r in rows[header_at + 1:]:
+    for r in rows[header_at + 1 :]:
         if all(_empty(c) for c in r):
             break  # the table ends at its first empty row
         row: dict = {}
@@ -215,7 +252,9 @@ def _read_sheet(rows: list[list]) -> tuple[list[dict], int] | None:
                 if not _empty(v):
                     row[_HEADERS[h]] = v.strip() if isinstance(v, str) else v
             elif not _empty(v) and (h in _township_headers() or h.endswith(("镇", "乡", "街道", "开发区"))):
-                cells[h] = v  # a township column; one named like a township but unknown is reported by the parser
+                cells[h] = (
+                    v  # a township column; one named like a township but unknown is reported by the parser
+                )
         if isinstance(row.get("deadline_text"), datetime | date):
             d = row.pop("deadline_text")
             d = d.date() if isinstance(d, datetime) else d

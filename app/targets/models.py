@@ -83,7 +83,9 @@ class TargetIndicator(Base):
     code: Mapped[str] = mapped_column(String(60))
     name: Mapped[str] = mapped_column(String(200))
     clause: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    text: Mapped[str | None] = mapped_column(Text, nullable=True)  # the document's words where the name loses them
+    text: Mapped[str | None] = mapped_column(
+        Text, nullable=True
+    )  # the document's words where the name loses them
     unit: Mapped[str] = mapped_column(String(10))
     kind: Mapped[str] = mapped_column(String(10), default="count")
     county_only: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -92,7 +94,9 @@ class TargetIndicator(Base):
     total: Mapped[Decimal] = mapped_column(Numeric(14, 2))  # 总数 (a rate row: the county rate in %)
     deadline: Mapped[date | None] = mapped_column(Date, nullable=True)
     deadline_text: Mapped[str] = mapped_column(String(60))
-    filing_day: Mapped[int | None] = mapped_column(Integer, nullable=True)  # rate rows: filed monthly by this day
+    filing_day: Mapped[int | None] = mapped_column(
+        Integer, nullable=True
+    )  # rate rows: filed monthly by this day
     measure: Mapped[dict[str, Any]] = mapped_column(JSON)
     parts: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)  # [{code, name, total, measure}]
     responsible: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # 工信局联系人

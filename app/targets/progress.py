@@ -137,7 +137,11 @@ def unavailable_reason(measure: dict) -> str | None:
 
 
 def _honour_conds(m: dict, w: Window) -> list[ColumnElement[bool]]:
-    conds = [Honour.code.in_(m["honours"]), Honour.outcome.in_(m["outcomes"]), Honour.honour_date.between(w.start, w.end)]
+    conds = [
+        Honour.code.in_(m["honours"]),
+        Honour.outcome.in_(m["outcomes"]),
+        Honour.honour_date.between(w.start, w.end),
+    ]
     if m.get("levels"):
         conds.append(Honour.level.in_(m["levels"]))
     return conds
@@ -166,13 +170,17 @@ def _visible(stmt: Select, actor: Principal, township: str | None) -> Select:
 def _spec(name: str, rows: list[dict], types: dict) -> CTE:
     """A small table of literals (one row per indicator and code), as a CTE that PostgreSQL and SQLite both read."""
     selects = [
-        select(*[(literal(r[c], t) if r[c] is not None else cast(null(), t)).label(c) for c, t in types.items()])
+        select(
+            *[(literal(r[c], t) if r[c] is not None else cast(null(), t)).label(c) for c, t in types.items()]
+        )
         for r in rows
     ]
     return (selects[0] if len(selects) == 1 else union_all(*selects)).cte(name)
 
 
-def count_statement(items: list[tuple[str, dict, Window]], actor: Principal, township: str | None = None) -> Select | None:
+def count_statement(
+    items: list[tuple[str, dict, Window]], actor: Principal, township: str | None = None
+) -> Select | None:
     """ONE statement counting, for every (key, measure, window), the distinct enterprises per township.
 
     Each source table is read once, joined to a small spec of what each indicator counts —
@@ -187,8 +195,16 @@ def count_statement(items: list[tuple[str, dict, Window]], actor: Principal, tow
             for code in m["honours"]:
                 for level in m.get("levels") or [None]:
                     for outcome in m["outcomes"]:
-                        honour_rows.append({"key": key, "code": code, "level": level, "outcome": outcome,
-                                            "start": w.start, "end": w.end})
+                        honour_rows.append(
+                            {
+                                "key": key,
+                                "code": code,
+                                "level": level,
+                                "outcome": outcome,
+                                "start": w.start,
+                                "end": w.end,
+                            }
+                        )
         elif m["kind"] == "pool_members":
             pool_rows.append({"key": key, "pool": m["pool"], "at": w.at})
         elif m["kind"] == "platform_registrations":
@@ -206,36 +222,62 @@ def count_statement(items: list[tuple[str, dict, Window]], actor: Principal, tow
             kind, stmt = register_measures.statement(key, m, w.start, w.end)
             (pairs if kind == "pairs" else parts).append(stmt)
     if honour_rows:
-        spec = _spec("honour_spec", honour_rows, {"key": String, "code": String, "level": String, "outcome": String,
-                                                  "start": Date, "end": Date})
+        spec = _spec(
+            "honour_spec",
+            honour_rows,
+            {"key": String, "code": String, "level": String, "outcome": String, "start": Date, "end": Date},
+        )
         pairs.append(
             select(spec.c.key.label("key"), Honour.enterprise_id.label("enterprise_id"))
             .select_from(Honour)
-            .join(spec, and_(Honour.code == spec.c.code, Honour.outcome == spec.c.outcome,
-                             or_(spec.c.level.is_(None), Honour.level == spec.c.level),
-                             Honour.honour_date >= spec.c.start, Honour.honour_date <= spec.c.end))
-            .where(Honour.honour_date.between(min(r["start"] for r in honour_rows), max(r["end"] for r in honour_rows)))
+            .join(
+                spec,
+                and_(
+                    Honour.code == spec.c.code,
+                    Honour.outcome == spec.c.outcome,
+                    or_(spec.c.level.is_(None), Honour.level == spec.c.level),
+                    Honour.honour_date >= spec.c.start,
+                    Honour.honour_date <= spec.c.end,
+                ),
+            )
+            .where(
+                Honour.honour_date.between(
+                    min(r["start"] for r in honour_rows), max(r["end"] for r in honour_rows)
+                )
+            )
         )
     if pool_rows:
         spec = _spec("pool_spec", pool_rows, {"key": String, "pool": String, "at": Date})
         pairs.append(
             select(spec.c.key.label("key"), M.enterprise_id.label("enterprise_id"))
             .select_from(M)
-            .join(spec, and_(M.pool == spec.c.pool, M.entered_date <= spec.c.at,
-                             or_(M.left_date.is_(None), M.left_date > spec.c.at)))
+            .join(
+                spec,
+                and_(
+                    M.pool == spec.c.pool,
+                    M.entered_date <= spec.c.at,
+                    or_(M.left_date.is_(None), M.left_date > spec.c.at),
+                ),
+            )
             .where(M.pool.in_(sorted({r["pool"] for r in pool_rows})))
         )
     if pairs:
         counted = (pairs[0] if len(pairs) == 1 else union_all(*pairs)).subquery("counted")
         parts.append(
-            select(counted.c.key, Enterprise.township, func.count(func.distinct(counted.c.enterprise_id)).label("n"))
+            select(
+                counted.c.key,
+                Enterprise.township,
+                func.count(func.distinct(counted.c.enterprise_id)).label("n"),
+            )
             .select_from(counted)
             .join(Enterprise, Enterprise.id == counted.c.enterprise_id)
             .group_by(counted.c.key, Enterprise.township)
         )
     for key, w in platform:
         parts.append(
-            select(literal(key, String).label("key"), Enterprise.township, func.count(Enterprise.id).label("n"))
+            select(
+                literal(key, String).label("key"), Enterprise.township, func.count(Enterprise.id).label("n")
+            )
             .where(Enterprise.platform_registered_date.between(w.start, w.end))
             .group_by(Enterprise.township)
         )
@@ -243,7 +285,11 @@ def count_statement(items: list[tuple[str, dict, Window]], actor: Principal, tow
         from app.clusters.models import IndustryCluster as C
 
         parts.append(
-            select(literal(key, String).label("key"), Enterprise.township, func.count(func.distinct(C.id)).label("n"))
+            select(
+                literal(key, String).label("key"),
+                Enterprise.township,
+                func.count(func.distinct(C.id)).label("n"),
+            )
             .select_from(C)
             .join(Enterprise, Enterprise.id == C.lead_enterprise_id)
             .where(*_cluster_conds(m, w))
@@ -253,18 +299,30 @@ def count_statement(items: list[tuple[str, dict, Window]], actor: Principal, tow
         from app.registers.models import Project as P
 
         parts.append(
-            select(literal(key, String).label("key"), Enterprise.township, func.count(func.distinct(P.id)).label("n"))
+            select(
+                literal(key, String).label("key"),
+                Enterprise.township,
+                func.count(func.distinct(P.id)).label("n"),
+            )
             .select_from(P)
             .join(Enterprise, Enterprise.id == P.enterprise_id)
-            .where(P.kind == m["project_kind"], P.stage != "planned", P.start_date <= w.end,
-                   or_(P.completion_date.is_(None), P.completion_date >= w.start))
+            .where(
+                P.kind == m["project_kind"],
+                P.stage != "planned",
+                P.start_date <= w.end,
+                or_(P.completion_date.is_(None), P.completion_date >= w.start),
+            )
             .group_by(Enterprise.township)
         )
     for key, w in voyage:
         from app.support.models import VoyageListing as V
 
         parts.append(
-            select(literal(key, String).label("key"), Enterprise.township, func.count(func.distinct(V.enterprise_id)).label("n"))
+            select(
+                literal(key, String).label("key"),
+                Enterprise.township,
+                func.count(func.distinct(V.enterprise_id)).label("n"),
+            )
             .select_from(V)
             .join(Enterprise, Enterprise.id == V.enterprise_id)
             .where(V.listed_date <= w.end)
@@ -356,9 +414,11 @@ class Matrix:
         out: dict[str, int | None] = {}
         for t in self.townships:
             ratios = [
-                min(1.0, c.ratio) for r in self.rows
+                min(1.0, c.ratio)
+                for r in self.rows
                 if r.available and r.indicator.kind == "count" and not r.indicator.county_only
-                for c in [r.townships.get(t["code"])] if c is not None and c.ratio is not None
+                for c in [r.townships.get(t["code"])]
+                if c is not None and c.ratio is not None
             ]
             out[t["code"]] = int(round(100 * sum(ratios) / len(ratios))) if ratios else None
         return out
@@ -386,7 +446,11 @@ def compute(
         items.append((ind.code, ind.measure, w))
         items += [(f"{ind.code}.{part['code']}", part["measure"], w) for part in ind.parts or []]
     got = counts(session, count_statement(items, actor))
-    growth = _rd_growth(session, actor, target_set, as_of) if any(i.measure.get("kind") == "rd_growth" for i in inds) else None
+    growth = (
+        _rd_growth(session, actor, target_set, as_of)
+        if any(i.measure.get("kind") == "rd_growth" for i in inds)
+        else None
+    )
 
     rows = []
     for ind in inds:
@@ -396,7 +460,9 @@ def compute(
 
 def _rd_growth(session: Session, actor: Principal, target_set: TargetSet, as_of: date):
     """(report period, {township: growth %}, county growth %), or (None, {}, None) before any month is due."""
-    p = filing_service.report_period(session, min(as_of, filing_service.deadline(session, _last_period(target_set))))
+    p = filing_service.report_period(
+        session, min(as_of, filing_service.deadline(session, _last_period(target_set)))
+    )
     first = filing_service.period_of(target_set.period_start.year, target_set.period_start.month)
     if p < first:
         return None, {}, None
@@ -418,8 +484,10 @@ def _indicator_progress(ind, towns, got, growth, actor: Principal, as_of: date) 
     total = num(ind.total)
     if reason is not None:
         return IndicatorProgress(
-            ind, {t["code"]: Cell(None, figures.get(t["code"]), "not_available") for t in towns},
-            Cell(None, total, "not_available") if actor.is_county else None, reason=reason,
+            ind,
+            {t["code"]: Cell(None, figures.get(t["code"]), "not_available") for t in towns},
+            Cell(None, total, "not_available") if actor.is_county else None,
+            reason=reason,
         )
     if ind.measure["kind"] == "rd_growth":
         period, by_town_both, county_both = growth or (None, {}, None)
@@ -430,21 +498,30 @@ def _indicator_progress(ind, towns, got, growth, actor: Principal, as_of: date) 
         if period is None:
             why = "尚无到期的月度填报"
             return IndicatorProgress(
-                ind, {t["code"]: Cell(None, figures.get(t["code"]), "not_available") for t in towns},
-                Cell(None, total, "not_available") if actor.is_county else None, reason=why,
+                ind,
+                {t["code"]: Cell(None, figures.get(t["code"]), "not_available") for t in towns},
+                Cell(None, total, "not_available") if actor.is_county else None,
+                reason=why,
             )
         cells = {}
         for t in towns:
             rate = by_town.get(t["code"])
             target = figures.get(t["code"], total)
             cells[t["code"]] = Cell(_round(rate), target, rate_status(rate, target))
-        county = Cell(_round(county_rate), total, rate_status(county_rate, total)) if actor.is_county else None
+        county = (
+            Cell(_round(county_rate), total, rate_status(county_rate, total)) if actor.is_county else None
+        )
         why = None
         if all(c.actual is None for c in [*cells.values(), *([county] if county else [])]):
             need = "上年同月和本月都填报" if reading == "year_on_year" else "连续两个月填报"
             why = f"{filing_service.month_label(period)}尚无可比的填报数据（须{need}）"
         return IndicatorProgress(
-            ind, cells, county, reason=why, report_period=period, reading=reading,
+            ind,
+            cells,
+            county,
+            reason=why,
+            report_period=period,
+            reading=reading,
             other={t["code"]: _round(by_town_both.get(t["code"], {}).get(other_reading)) for t in towns},
             other_county=_round((county_both or {}).get(other_reading)) if actor.is_county else None,
         )
@@ -465,7 +542,13 @@ def _indicator_progress(ind, towns, got, growth, actor: Principal, as_of: date) 
     for part in ind.parts or []:
         key = f"{ind.code}.{part['code']}"
         actual = sum(n for (k, _), n in got.items() if k == key)
-        parts.append(PartProgress(part["code"], part["name"], Cell(actual, part["total"], count_status(actual, part["total"], ind.deadline, as_of))))
+        parts.append(
+            PartProgress(
+                part["code"],
+                part["name"],
+                Cell(actual, part["total"], count_status(actual, part["total"], ind.deadline, as_of)),
+            )
+        )
     return IndicatorProgress(ind, cells, county, parts=parts)
 
 
@@ -497,10 +580,14 @@ def describe_measure(m: dict, target_set: TargetSet, deadline: date | None) -> s
         return f"{target_set.period_start.isoformat()} 至 {target_set.period_end.isoformat()} 期间注册“聊城企业政策通”平台的企业数（企业登记中的注册日期）"
     if kind == "rd_growth":
         if rd_reading(m) == "year_on_year":
-            return ("研发投入同比增长率（按本指标设定的同比口径判断，环比一并列出）：截止日已过的最近一个月，"
-                    "本月和上年同月都已填报的企业研发投入合计，与上年同月相比")
-        return ("研发投入环比增长率（按本指标设定的环比口径判断，同比一并列出）：截止日已过的最近一个月，"
-                "两个月都已填报的企业研发投入合计，与上月相比")
+            return (
+                "研发投入同比增长率（按本指标设定的同比口径判断，环比一并列出）：截止日已过的最近一个月，"
+                "本月和上年同月都已填报的企业研发投入合计，与上年同月相比"
+            )
+        return (
+            "研发投入环比增长率（按本指标设定的环比口径判断，同比一并列出）：截止日已过的最近一个月，"
+            "两个月都已填报的企业研发投入合计，与上月相比"
+        )
     if kind == "project_count":
         what = {"tech_upgrade": "技改项目", "key_chain": "强链延链补链重点项目"}[m["project_kind"]]
         span = f"{target_set.period_start.isoformat()} 至 {target_set.period_end.isoformat()}"
@@ -588,8 +675,17 @@ def cell_rows(
     else:
         raise ValidationFailed.one("measure", f"未知的统计口径“{kind}”")
     total = session.scalar(_visible(select(func.count(Enterprise.id)).where(counted), actor, township)) or 0
-    stmt = _visible(select(Enterprise.id, Enterprise.name, Enterprise.uscc, Enterprise.township,
-                           Enterprise.platform_registered_date).where(counted), actor, township)
+    stmt = _visible(
+        select(
+            Enterprise.id,
+            Enterprise.name,
+            Enterprise.uscc,
+            Enterprise.township,
+            Enterprise.platform_registered_date,
+        ).where(counted),
+        actor,
+        township,
+    )
     if cursor:
         name, last_id = decode_cursor(cursor, "name")
         stmt = stmt.where(tuple_(Enterprise.name, Enterprise.id) > tuple_(name, last_id))
@@ -597,8 +693,16 @@ def cell_rows(
     more = len(page) > limit
     page = page[:limit]
     bases = _bases(session, kind, m, w, [r[0] for r in page])
-    rows = [CellRow(r[0], r[1], r[2], r[3], bases.get(r[0]) or (f"{r[4].isoformat()} 注册" if r[4] else "")) for r in page]
-    return CellPage(rows, int(total), None, encode_cursor("name", rows[-1].name, rows[-1].enterprise_id) if more and rows else None)
+    rows = [
+        CellRow(r[0], r[1], r[2], r[3], bases.get(r[0]) or (f"{r[4].isoformat()} 注册" if r[4] else ""))
+        for r in page
+    ]
+    return CellPage(
+        rows,
+        int(total),
+        None,
+        encode_cursor("name", rows[-1].name, rows[-1].enterprise_id) if more and rows else None,
+    )
 
 
 def _bases(session: Session, kind: str, m: dict, w: Window, ids: list[int]) -> dict[int, str]:
@@ -611,27 +715,44 @@ def _bases(session: Session, kind: str, m: dict, w: Window, ids: list[int]) -> d
     if kind == "cluster_count":
         from app.clusters.models import IndustryCluster as C
 
-        stmt = select(C.lead_enterprise_id, C.name, C.level, C.recognised_date) \
-            .where(*_cluster_conds(m, w), C.lead_enterprise_id.in_(ids)).order_by(C.recognised_date)
+        stmt = (
+            select(C.lead_enterprise_id, C.name, C.level, C.recognised_date)
+            .where(*_cluster_conds(m, w), C.lead_enterprise_id.in_(ids))
+            .order_by(C.recognised_date)
+        )
         for eid, name, level, when in session.execute(stmt):
-            out.setdefault(eid, []).append(f"牵头{LEVEL_NAMES.get(level, level)}特色产业集群“{name}”（{when.isoformat()}）")
+            out.setdefault(eid, []).append(
+                f"牵头{LEVEL_NAMES.get(level, level)}特色产业集群“{name}”（{when.isoformat()}）"
+            )
     elif kind == "honour_count":
         specs = honours()
-        stmt = select(Honour.enterprise_id, Honour.code, Honour.level, Honour.outcome, Honour.honour_date) \
-            .where(*_honour_conds(m, w), Honour.enterprise_id.in_(ids)).order_by(Honour.honour_date)
+        stmt = (
+            select(Honour.enterprise_id, Honour.code, Honour.level, Honour.outcome, Honour.honour_date)
+            .where(*_honour_conds(m, w), Honour.enterprise_id.in_(ids))
+            .order_by(Honour.honour_date)
+        )
         for eid, code, level, outcome, when in session.execute(stmt):
             out.setdefault(eid, []).append(
-                f"{specs.get(code, {}).get('name', code)}（{LEVEL_NAMES.get(level, level)}，{OUTCOME_NAMES.get(outcome, outcome)}，{when.isoformat()}）")
+                f"{specs.get(code, {}).get('name', code)}（{LEVEL_NAMES.get(level, level)}，{OUTCOME_NAMES.get(outcome, outcome)}，{when.isoformat()}）"
+            )
     else:
         M, conds = _pool_conds(m, w)
-        stmt = select(M.enterprise_id, M.entered_date, M.left_date).where(*conds, M.enterprise_id.in_(ids)).order_by(M.entered_date)
+        stmt = (
+            select(M.enterprise_id, M.entered_date, M.left_date)
+            .where(*conds, M.enterprise_id.in_(ids))
+            .order_by(M.entered_date)
+        )
         for eid, entered, left in session.execute(stmt):
-            out.setdefault(eid, []).append(f"{entered.isoformat()} 入库" + (f"，{left.isoformat()} 出库" if left else ""))
+            out.setdefault(eid, []).append(
+                f"{entered.isoformat()} 入库" + (f"，{left.isoformat()} 出库" if left else "")
+            )
     return {eid: "；".join(v) for eid, v in out.items()}
 
 
 def _rd_rows(session, actor, target_set, township, as_of, cursor, limit) -> CellPage:
-    period = filing_service.report_period(session, min(as_of, filing_service.deadline(session, _last_period(target_set))))
+    period = filing_service.report_period(
+        session, min(as_of, filing_service.deadline(session, _last_period(target_set)))
+    )
     if period < filing_service.period_of(target_set.period_start.year, target_set.period_start.month):
         return CellPage([], 0, "尚无到期的月度填报")
     rows, next_cursor, total = filing_service.list_filings(
@@ -642,8 +763,15 @@ def _rd_rows(session, actor, target_set, township, as_of, cursor, limit) -> Cell
         yoy = "上年同月未填报" if r.rd_yoy_pct is None else f"同比 {r.rd_yoy_pct:+.1f}%"
         mom = "上月未填报" if r.rd_mom_pct is None else f"环比 {r.rd_mom_pct:+.1f}%"
         growth = f"{yoy}，{mom}"
-        out.append(CellRow(r.filing.enterprise_id, r.name, r.uscc, r.township,
-                           f"{filing_service.month_label(period)}研发投入 {r.filing.rd_spend_yuan:,} 元，{growth}"))
+        out.append(
+            CellRow(
+                r.filing.enterprise_id,
+                r.name,
+                r.uscc,
+                r.township,
+                f"{filing_service.month_label(period)}研发投入 {r.filing.rd_spend_yuan:,} 元，{growth}",
+            )
+        )
     return CellPage(out, total, None, next_cursor)
 
 
@@ -662,7 +790,9 @@ class CountyGoalProgress:
     reason: str | None = None  # "not measured" and why
 
 
-def county_goals(session: Session, *, actor: Principal, target_set: TargetSet, as_of: date) -> list[CountyGoalProgress]:
+def county_goals(
+    session: Session, *, actor: Principal, target_set: TargetSet, as_of: date
+) -> list[CountyGoalProgress]:
     """The county-wide figures of the table's document (冠政办发〔2023〕7号 一、二) with their measure,
     or "not measured" with the reason. Empty for other tables and for township staff."""
     from app.reference.targets import load_targets_2023
@@ -672,8 +802,12 @@ def county_goals(session: Session, *, actor: Principal, target_set: TargetSet, a
         return []
     w = window(target_set, target_set.period_end, as_of)
     measures = {g.code: g.measure.model_dump(exclude_none=True) for g in table.county_goals}
-    got = counts(session, count_statement(
-        [(code, m, w) for code, m in measures.items() if unavailable_reason(m) is None], actor))
+    got = counts(
+        session,
+        count_statement(
+            [(code, m, w) for code, m in measures.items() if unavailable_reason(m) is None], actor
+        ),
+    )
     out = []
     for g in table.county_goals:
         m = measures[g.code]
@@ -684,8 +818,16 @@ def county_goals(session: Session, *, actor: Principal, target_set: TargetSet, a
         else:
             actual = sum(n for (k, _), n in got.items() if k == g.code)
             cell = Cell(actual, total, count_status(actual, total, target_set.period_end, as_of))
-        out.append(CountyGoalProgress(
-            g.code, g.name, g.clause, g.text, g.unit, cell,
-            describe_measure(m, target_set, target_set.period_end) if reason is None else "未统计", reason,
-        ))
+        out.append(
+            CountyGoalProgress(
+                g.code,
+                g.name,
+                g.clause,
+                g.text,
+                g.unit,
+                cell,
+                describe_measure(m, target_set, target_set.period_end) if reason is None else "未统计",
+                reason,
+            )
+        )
     return out

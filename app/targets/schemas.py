@@ -68,7 +68,9 @@ class TargetRowIn(BaseModel):
         default=None, description="乡镇代码、全称或简称 → 目标数；县级指标省略"
     )
     total: float | str | None = Field(default=None, description="总数（须等于各乡镇之和）")
-    deadline: IsoDate | None = Field(default=None, description="完成时限（日期）；省略时按 deadline_text 推算")
+    deadline: IsoDate | None = Field(
+        default=None, description="完成时限（日期）；省略时按 deadline_text 推算"
+    )
     deadline_text: str | None = Field(default=None, examples=["2024年9月"])
     clause: str | None = None
     unit: str | None = None
@@ -168,8 +170,12 @@ class IndicatorPatch(BaseModel):
     measure: dict[str, Any] | None = Field(
         default=None, description="统计口径：系统已知的口径之一（见 GET /api/v1/targets/{key}/measures）"
     )
-    not_measured_reason: str | None = Field(default=None, max_length=500, description="不统计：写明原因（代替 measure）")
-    parts: dict[str, int] | None = Field(default=None, description="分项代码 → 目标数（如特色产业集群 市级 2 / 省级 1 / 国家级 1）")
+    not_measured_reason: str | None = Field(
+        default=None, max_length=500, description="不统计：写明原因（代替 measure）"
+    )
+    parts: dict[str, int] | None = Field(
+        default=None, description="分项代码 → 目标数（如特色产业集群 市级 2 / 省级 1 / 国家级 1）"
+    )
 
 
 class IndicatorNew(IndicatorPatch):

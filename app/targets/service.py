@@ -49,10 +49,14 @@ def list_page(
         except (TypeError, ValueError):
             raise ValidationFailed.one("cursor", "分页游标无效") from None
         stmt = stmt.where(tuple_(TargetSet.period_end, TargetSet.id) < tuple_(end, last_id))
-    rows = list(session.scalars(stmt.order_by(TargetSet.period_end.desc(), TargetSet.id.desc()).limit(limit + 1)))
+    rows = list(
+        session.scalars(stmt.order_by(TargetSet.period_end.desc(), TargetSet.id.desc()).limit(limit + 1))
+    )
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (encode_cursor("-period_end", rows[-1].period_end.isoformat(), rows[-1].id) if more and rows else None)
+    return rows, (
+        encode_cursor("-period_end", rows[-1].period_end.isoformat(), rows[-1].id) if more and rows else None
+    )
 
 
 def get_set(session: Session, *, actor: Principal, key: str) -> TargetSet:
@@ -80,11 +84,15 @@ def default_key(session: Session, today: date) -> str | None:
     (published tables only: a draft is shown when asked for by name)."""
     published = TargetSet.status == "published"
     year = session.scalar(
-        select(func.max(TargetSet.year)).where(TargetSet.kind == "annual", TargetSet.year <= today.year, published)
+        select(func.max(TargetSet.year)).where(
+            TargetSet.kind == "annual", TargetSet.year <= today.year, published
+        )
     ) or session.scalar(select(func.max(TargetSet.year)).where(TargetSet.kind == "annual", published))
     if year is not None:
         return str(year)
-    return session.scalar(select(TargetSet.key).where(published).order_by(TargetSet.period_end.desc()).limit(1))
+    return session.scalar(
+        select(TargetSet.key).where(published).order_by(TargetSet.period_end.desc()).limit(1)
+    )
 
 
 def township_figures(ind: TargetIndicator) -> dict[str, int | float] | None:
@@ -97,10 +105,21 @@ def as_target(ind: TargetIndicator) -> Target:
     """An annual table's row as the reference model (the catalogue an upload is checked against)."""
     return Target.model_validate(
         {
-            "no": ind.no, "code": ind.code, "name": ind.name, "clause": ind.clause, "unit": ind.unit,
-            "kind": ind.kind, "townships": township_figures(ind), "county_only": ind.county_only,
-            "at_least": ind.at_least, "parts": ind.parts, "total": _num(ind.total), "deadline": ind.deadline,
-            "deadline_text": ind.deadline_text, "filing_day": ind.filing_day, "responsible": ind.responsible,
+            "no": ind.no,
+            "code": ind.code,
+            "name": ind.name,
+            "clause": ind.clause,
+            "unit": ind.unit,
+            "kind": ind.kind,
+            "townships": township_figures(ind),
+            "county_only": ind.county_only,
+            "at_least": ind.at_least,
+            "parts": ind.parts,
+            "total": _num(ind.total),
+            "deadline": ind.deadline,
+            "deadline_text": ind.deadline_text,
+            "filing_day": ind.filing_day,
+            "responsible": ind.responsible,
             "measure": ind.measure,
         }
     )
@@ -110,8 +129,10 @@ def catalogue(session: Session) -> dict[str, Target]:
     """Indicators a new table may use: the latest annual table's, and the 2023 attachment's for any it lacks."""
     cat = dict(load_targets_2023().by_code())
     latest = session.scalar(
-        select(TargetSet).where(TargetSet.kind == "annual", TargetSet.status == "published")
-        .order_by(TargetSet.year.desc()).limit(1)
+        select(TargetSet)
+        .where(TargetSet.kind == "annual", TargetSet.status == "published")
+        .order_by(TargetSet.year.desc())
+        .limit(1)
         .options(selectinload(TargetSet.indicators).selectinload(TargetIndicator.figures))
     )
     if latest is not None:
@@ -124,9 +145,20 @@ def catalogue(session: Session) -> dict[str, Target]:
 
 def new_indicator(t: Target) -> TargetIndicator:
     ind = TargetIndicator(
-        no=t.no, code=t.code, name=t.name, clause=t.clause, unit=t.unit, kind=t.kind, county_only=t.county_only,
-        at_least=t.at_least, approx=False, total=t.total, deadline=t.deadline, deadline_text=t.deadline_text,
-        filing_day=t.filing_day, measure=t.measure.model_dump(exclude_none=True),
+        no=t.no,
+        code=t.code,
+        name=t.name,
+        clause=t.clause,
+        unit=t.unit,
+        kind=t.kind,
+        county_only=t.county_only,
+        at_least=t.at_least,
+        approx=False,
+        total=t.total,
+        deadline=t.deadline,
+        deadline_text=t.deadline_text,
+        filing_day=t.filing_day,
+        measure=t.measure.model_dump(exclude_none=True),
         parts=[p.model_dump(exclude_none=True) for p in t.parts] if t.parts else None,
         responsible=t.responsible.model_dump() if t.responsible else None,
     )
@@ -158,18 +190,20 @@ def save_table(
         raise ValidationFailed.one("rows", "目标表至少要有一行指标")
     cat = catalogue(session)
     # a row given by its code alone takes the indicator's name (项目名称) from the catalogue
-    rows = [{**r, "name": cat[r["code"]].name} if not r.get("name") and r.get("code") in cat else r for r in rows]
+    rows = [
+        {**r, "name": cat[r["code"]].name} if not r.get("name") and r.get("code") in cat else r for r in rows
+    ]
     targets = parse_target_table(rows, catalogue=cat, first_row=first_row)
     key = str(year)
     old = session.scalar(
-        select(TargetSet).where(TargetSet.key == key)
-        .options(selectinload(TargetSet.indicators))
+        select(TargetSet).where(TargetSet.key == key).options(selectinload(TargetSet.indicators))
     )
     before: dict[str, Any] = {}
     if old is not None:
         if not replace:
             raise Conflict(
-                f"已有 {year} 年目标表", errors=[FieldError("year", f"已有 {year} 年目标表；如需替换，请勾选“替换已有目标表”")],
+                f"已有 {year} 年目标表",
+                errors=[FieldError("year", f"已有 {year} 年目标表；如需替换，请勾选“替换已有目标表”")],
                 code="target_table_exists",
             )
         before = {i.code: _num(i.total) for i in old.indicators}
@@ -177,16 +211,32 @@ def save_table(
         session.expunge(old)
         session.flush()
     ts = TargetSet(
-        key=key, kind="annual", year=year, period_start=date(year, 1, 1), period_end=date(year, 12, 31),
-        document=document.strip(), title=title.strip(), issued_date=issued_date, source=source, created_by=actor.name,
+        key=key,
+        kind="annual",
+        year=year,
+        period_start=date(year, 1, 1),
+        period_end=date(year, 12, 31),
+        document=document.strip(),
+        title=title.strip(),
+        issued_date=issued_date,
+        source=source,
+        created_by=actor.name,
     )
     ts.indicators = [new_indicator(t) for t in targets]
     session.add(ts)
     session.flush()
     after = {t.code: _num(t.total) for t in targets}
     audit.record(
-        session, actor=actor, action="update" if old is not None else "create", entity_type="target_set", entity_id=key,
-        changes={code: [before.get(code), after.get(code)] for code in {**before, **after} if before.get(code) != after.get(code)},
+        session,
+        actor=actor,
+        action="update" if old is not None else "create",
+        entity_type="target_set",
+        entity_id=key,
+        changes={
+            code: [before.get(code), after.get(code)]
+            for code in {**before, **after}
+            if before.get(code) != after.get(code)
+        },
         note=f"{year} 年目标表（{document.strip()}，{len(targets)} 项指标，{'替换' if old is not None else '新录入'}）",
     )
     return ts
@@ -198,9 +248,16 @@ def install_reference(session: Session) -> list[str]:
     table = load_targets_2023()
     if session.scalar(select(TargetSet.id).where(TargetSet.key == str(table.year))) is None:
         ts = TargetSet(
-            key=str(table.year), kind="annual", year=table.year, period_start=date(table.year, 1, 1),
-            period_end=date(table.year, 12, 31), document=table.document, title=table.title, issued_date=table.issued,
-            source="reference", created_by=SYSTEM.name,
+            key=str(table.year),
+            kind="annual",
+            year=table.year,
+            period_start=date(table.year, 1, 1),
+            period_end=date(table.year, 12, 31),
+            document=table.document,
+            title=table.title,
+            issued_date=table.issued,
+            source="reference",
+            created_by=SYSTEM.name,
         )
         ts.indicators = [new_indicator(t) for t in table.indicators]
         session.add(ts)
@@ -209,16 +266,37 @@ def install_reference(session: Session) -> list[str]:
     key = f"{goals.period.start.year}-{goals.period.end.year}"
     if session.scalar(select(TargetSet.id).where(TargetSet.key == key)) is None:
         ts = TargetSet(
-            key=key, kind="period", year=None, period_start=goals.period.start, period_end=goals.period.end,
-            document=goals.document, title=goals.title, issued_date=goals.issued, note=goals.period.note,
-            source="reference", created_by=SYSTEM.name,
+            key=key,
+            kind="period",
+            year=None,
+            period_start=goals.period.start,
+            period_end=goals.period.end,
+            document=goals.document,
+            title=goals.title,
+            issued_date=goals.issued,
+            note=goals.period.note,
+            source="reference",
+            created_by=SYSTEM.name,
         )
         ts.indicators = [
             TargetIndicator(
-                no=i, code=g.code, name=g.name, clause=g.clause, text=g.text, unit=g.unit, kind="count",
-                county_only=True, at_least=g.at_least, approx=g.approx, total=g.total, deadline=goals.period.end,
-                deadline_text=f"{goals.period.start.year}—{goals.period.end.year}年", filing_day=None,
-                measure=g.measure.model_dump(exclude_none=True), parts=None, responsible=None,
+                no=i,
+                code=g.code,
+                name=g.name,
+                clause=g.clause,
+                text=g.text,
+                unit=g.unit,
+                kind="count",
+                county_only=True,
+                at_least=g.at_least,
+                approx=g.approx,
+                total=g.total,
+                deadline=goals.period.end,
+                deadline_text=f"{goals.period.start.year}—{goals.period.end.year}年",
+                filing_day=None,
+                measure=g.measure.model_dump(exclude_none=True),
+                parts=None,
+                responsible=None,
             )
             for i, g in enumerate(goals.goals, start=1)
         ]
@@ -235,7 +313,9 @@ def progress_matrix(session: Session, *, actor: Principal, key: str, as_of: date
     """The table's matrix on a day, as the actor may see it; cached per data version (app/datacache.py)."""
     ts = get_set(session, actor=actor, key=key)
     return datacache.cached(
-        session, "progress_matrix", (ts.id, as_of, actor.township_filter()),
+        session,
+        "progress_matrix",
+        (ts.id, as_of, actor.township_filter()),
         lambda: progress.compute(session, actor=actor, target_set=ts, as_of=as_of),
     )
 
@@ -250,14 +330,30 @@ def indicator_progress(
 
 
 def cell_enterprises(
-    session: Session, *, actor: Principal, key: str, code: str, township: str | None, as_of: date,
-    part: str | None = None, cursor: str | None = None, limit: int = 500,
+    session: Session,
+    *,
+    actor: Principal,
+    key: str,
+    code: str,
+    township: str | None,
+    as_of: date,
+    part: str | None = None,
+    cursor: str | None = None,
+    limit: int = 500,
 ) -> tuple[TargetSet, TargetIndicator, progress.CellPage]:
     """The enterprises counted in a cell, a page at a time."""
     ts = get_set(session, actor=actor, key=key)
     ind = get_indicator(ts, code)
     page = progress.cell_rows(
-        session, actor=actor, target_set=ts, ind=ind, township=township, as_of=as_of, part=part, cursor=cursor, limit=limit
+        session,
+        actor=actor,
+        target_set=ts,
+        ind=ind,
+        township=township,
+        as_of=as_of,
+        part=part,
+        cursor=cursor,
+        limit=limit,
     )
     return ts, ind, page
 
@@ -265,7 +361,9 @@ def cell_enterprises(
 # --- settings of an indicator ---------------------------------------------------------------
 
 
-def set_rd_reading(session: Session, *, actor: Principal, key: str, code: str, reading: str) -> TargetIndicator:
+def set_rd_reading(
+    session: Session, *, actor: Principal, key: str, code: str, reading: str
+) -> TargetIndicator:
     """Choose how the R&D growth rate is read: year on year or month on month (both stay shown)."""
     from app.errors import Forbidden
     from app.reference.targets import RD_READINGS, rd_reading
@@ -274,7 +372,9 @@ def set_rd_reading(session: Session, *, actor: Principal, key: str, code: str, r
     if not actor.is_county:
         raise Forbidden("增长口径由县级设定")
     if reading not in RD_READINGS:
-        raise ValidationFailed.one("reading", f"未知的增长口径“{reading}”（可选：year_on_year 同比、month_on_month 环比）")
+        raise ValidationFailed.one(
+            "reading", f"未知的增长口径“{reading}”（可选：year_on_year 同比、month_on_month 环比）"
+        )
     ts = get_set(session, actor=actor, key=key)
     ind = get_indicator(ts, code)
     if ind.measure.get("kind") != "rd_growth":
@@ -284,7 +384,11 @@ def set_rd_reading(session: Session, *, actor: Principal, key: str, code: str, r
         ind.measure = {**ind.measure, "reading": reading}
         session.flush()
         audit.record(
-            session, actor=actor, action="update", entity_type="target_indicator", entity_id=ind.id,
+            session,
+            actor=actor,
+            action="update",
+            entity_type="target_indicator",
+            entity_id=ind.id,
             changes={"measure.reading": [before, reading]},
             note=f"{ts.key} 目标表“{ind.name}”改按{RD_READINGS[reading]}判断",
         )

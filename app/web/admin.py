@@ -1,9 +1,9 @@
 """County admins manage API keys and users on pages.
 
-    /admin/api-keys                      the keys (active first), with a revoke button
-    POST /admin/api-keys/{id}/revoke     revoke: the key authenticates nothing more, its webhooks stop
-    /admin/users                         the users with role, township and department (部门)
-    POST /admin/users/{id}               set a user's role, township or 县直部门 (audited)
+/admin/api-keys                      the keys (active first), with a revoke button
+POST /admin/api-keys/{id}/revoke     revoke: the key authenticates nothing more, its webhooks stop
+/admin/users                         the users with role, township and department (部门)
+POST /admin/users/{id}               set a user's role, township or 县直部门 (audited)
 """
 
 from fastapi import APIRouter, Request
@@ -29,7 +29,9 @@ def _admin(principal) -> None:
 @router.get("/admin/api-keys")
 def api_keys(request: Request, session: SessionDep, principal: PagePrincipal):
     _admin(principal)
-    return render(request, "admin/api_keys.html", {"keys": accounts.list_api_keys(session), "section": "admin"})
+    return render(
+        request, "admin/api_keys.html", {"keys": accounts.list_api_keys(session), "section": "admin"}
+    )
 
 
 @router.post("/admin/api-keys/{key_id:int}/revoke")
@@ -40,11 +42,21 @@ def revoke(key_id: int, request: Request, session: SessionDep, principal: PagePr
 
 
 def _users_page(request, session, principal, *, errors=None, status_code=200, done=False):
-    return render(request, "admin/users.html", {
-        "users": accounts.list_users(session, actor=principal), "section": "admin", "ROLES": ROLES,
-        "ROLE_NAMES": ROLE_NAMES, "towns": townships(), "departments": DEPARTMENTS, "errors": errors or [],
-        "done": done,
-    }, status_code=status_code)
+    return render(
+        request,
+        "admin/users.html",
+        {
+            "users": accounts.list_users(session, actor=principal),
+            "section": "admin",
+            "ROLES": ROLES,
+            "ROLE_NAMES": ROLE_NAMES,
+            "towns": townships(),
+            "departments": DEPARTMENTS,
+            "errors": errors or [],
+            "done": done,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/admin/users")
@@ -54,11 +66,21 @@ def users(request: Request, session: SessionDep, principal: PagePrincipal, done:
 
 
 @router.post("/admin/users/{user_id:int}")
-def update_user(user_id: int, request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm):
+def update_user(
+    user_id: int, request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm
+):
     _admin(principal)
-    done = attempt(session, lambda: accounts.update_user(
-        session, actor=principal, user_id=user_id, role=str(form.get("role") or ""),
-        township=str(form.get("township") or "") or None, department=str(form.get("department") or "") or None))
+    done = attempt(
+        session,
+        lambda: accounts.update_user(
+            session,
+            actor=principal,
+            user_id=user_id,
+            role=str(form.get("role") or ""),
+            township=str(form.get("township") or "") or None,
+            department=str(form.get("department") or "") or None,
+        ),
+    )
     if done.error:
         return _users_page(request, session, principal, errors=done.messages(), status_code=422)
     return redirect(request, "/admin/users?done=1")

@@ -35,8 +35,15 @@ def _login_form(request: Request, context: dict, status_code: int = 200):
     the cookie nor make the browser send it."""
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
     resp = render(request, "auth/login.html", {**context, "login_csrf": token}, status_code=status_code)
-    resp.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=12 * 3600, httponly=True, samesite="strict",
-                    secure=get_settings().cookie_secure, path="/login")
+    resp.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        max_age=12 * 3600,
+        httponly=True,
+        samesite="strict",
+        secure=get_settings().cookie_secure,
+        path="/login",
+    )
     return resp
 
 
@@ -56,8 +63,15 @@ def login(
 ):
     expected = request.cookies.get(LOGIN_CSRF_COOKIE)
     if not expected or not csrf_token or not hmac.compare_digest(expected, csrf_token):
-        return _login_form(request, {"error": "登录表单已过期或来源不明（CSRF 校验失败），请重新输入后登录",
-                                     "username": username, "next": next}, status_code=403)
+        return _login_form(
+            request,
+            {
+                "error": "登录表单已过期或来源不明（CSRF 校验失败），请重新输入后登录",
+                "username": username,
+                "next": next,
+            },
+            status_code=403,
+        )
     address = client_address(request)
     try:
         accounts.reserve_login_attempt(session, username=username, address=address)

@@ -55,21 +55,40 @@ templates.env.globals.update(  # the words of this domain come from app/awards/l
 
 # Fields of each recordable event type, in the order the form shows them, with their input kind.
 FIELD_INPUTS = {
-    "previous_revenue_yuan": "wan", "revenue_yuan": "wan", "interest_paid_yuan": "wan", "amount_yuan": "wan",
-    "grant_yuan": "wan", "benchmark_interest_yuan": "wan", "new_output_yuan": "wan",
-    "participants": "int", "city_rank": "int", "growth_rate": "decimal",
+    "previous_revenue_yuan": "wan",
+    "revenue_yuan": "wan",
+    "interest_paid_yuan": "wan",
+    "amount_yuan": "wan",
+    "grant_yuan": "wan",
+    "benchmark_interest_yuan": "wan",
+    "new_output_yuan": "wan",
+    "participants": "int",
+    "city_rank": "int",
+    "growth_rate": "decimal",
 }
 # The choices of the event form, in the words of app/awards/labels.py (a talent programme is national or provincial).
-CHOICE_LABELS = {"purpose": PURPOSE_NAMES, "contest": CONTEST_NAMES, "rank": RANK_NAMES,
-                 "level": {k: LEVEL_NAMES[k] for k in ("national", "provincial")}}
+CHOICE_LABELS = {
+    "purpose": PURPOSE_NAMES,
+    "contest": CONTEST_NAMES,
+    "rank": RANK_NAMES,
+    "level": {k: LEVEL_NAMES[k] for k in ("national", "provincial")},
+}
 
 
 def _members():
     from app.awards import event_models as events
 
-    return [events.FirstAboveScaleEvent, events.SalesMilestoneEvent, events.LoanInterestEvent,
-            events.EquipmentPurchaseEvent, events.DesignPrizeEvent, events.SkillsContestEvent,
-            events.TalentProgramEvent, events.TalentLoanInterestEvent, events.OutputGrowthEvent]
+    return [
+        events.FirstAboveScaleEvent,
+        events.SalesMilestoneEvent,
+        events.LoanInterestEvent,
+        events.EquipmentPurchaseEvent,
+        events.DesignPrizeEvent,
+        events.SkillsContestEvent,
+        events.TalentProgramEvent,
+        events.TalentLoanInterestEvent,
+        events.OutputGrowthEvent,
+    ]
 
 
 def event_fields(event_type: str) -> list[dict]:
@@ -83,16 +102,26 @@ def event_fields(event_type: str) -> list[dict]:
             continue
         kind = FIELD_INPUTS.get(name, "choice" if name in CHOICE_LABELS else "text")
         label = FIELD_LABELS.get(name) or EVENT_FORM_LABELS.get(name) or award_labels.FIELDS.get(name, name)
-        out.append({"name": name, "input": name.removesuffix("_yuan") + "_wan" if kind == "wan" else name,
-                    "kind": kind, "label": label + ("（万元）" if kind == "wan" else ""),
-                    "choices": CHOICE_LABELS.get(name, {})})
+        out.append(
+            {
+                "name": name,
+                "input": name.removesuffix("_yuan") + "_wan" if kind == "wan" else name,
+                "kind": kind,
+                "label": label + ("（万元）" if kind == "wan" else ""),
+                "choices": CHOICE_LABELS.get(name, {}),
+            }
+        )
     return out
 
 
 def enterprise_panel(session: Session, principal: Principal, ent) -> dict | None:
     if not principal.has("awards:read"):
         return None
-    return {"title": "奖补", "template": "awards/_panel.html", "context": _panel_context(session, principal, ent)}
+    return {
+        "title": "奖补",
+        "template": "awards/_panel.html",
+        "context": _panel_context(session, principal, ent),
+    }
 
 
 def _panel_context(session, principal, ent, **extra) -> dict:
@@ -118,25 +147,42 @@ def _panel(request, session, principal, ent, status=200, **extra):
 
 
 @router.get("/enterprises/{enterprise_id}/awards")
-def enterprise_awards(request: Request, enterprise_id: int, ent: CurrentEnterprise, session: SessionDep,
-                      principal: PagePrincipal):
+def enterprise_awards(
+    request: Request,
+    enterprise_id: int,
+    ent: CurrentEnterprise,
+    session: SessionDep,
+    principal: PagePrincipal,
+):
     principal.require("awards:read")
     return _panel(request, session, principal, ent)
 
 
 @router.get("/enterprises/{enterprise_id}/events/fields")
-def event_form_fields(request: Request, enterprise_id: int, ent: CurrentEnterprise, principal: PagePrincipal,
-                      type: str = "first_above_scale"):
+def event_form_fields(
+    request: Request,
+    enterprise_id: int,
+    ent: CurrentEnterprise,
+    principal: PagePrincipal,
+    type: str = "first_above_scale",
+):
     """The inputs for the chosen event type (htmx swaps them into the form)."""
     if type not in award_facts.RECORDABLE_TYPES:
         type = "first_above_scale"
-    return render(request, "awards/_event_fields.html",
-                  {"fields": event_fields(type), "values": {}, "event_type": type})
+    return render(
+        request, "awards/_event_fields.html", {"fields": event_fields(type), "values": {}, "event_type": type}
+    )
 
 
 @router.post("/enterprises/{enterprise_id}/events")
-def record_event(request: Request, enterprise_id: int, ent: CurrentEnterprise, session: SessionDep,
-                       principal: PagePrincipal, form: PageForm):
+def record_event(
+    request: Request,
+    enterprise_id: int,
+    ent: CurrentEnterprise,
+    session: SessionDep,
+    principal: PagePrincipal,
+    form: PageForm,
+):
     principal.require("enterprises:write")
     values = {k: (v.strip() if isinstance(v, str) else v) for k, v in form.items() if k != "csrf_token"}
     event_type = values.get("type") or ""
@@ -154,23 +200,52 @@ def record_event(request: Request, enterprise_id: int, ent: CurrentEnterprise, s
         event = {k: v for k, v in event.items() if v is not None}
         facts = None
         if event_type == "talent_loan_interest":
-            facts = ExtraFacts.model_validate({
-                "talent_founded_date": values.get("talent_founded_date") or None,
-                "other_interest_subsidy": {"yes": True, "no": False}.get(values.get("other_interest_subsidy", "")),
-            }).model_dump(mode="json")
-        return proposals.record_event(session, actor=principal, enterprise_id=ent.id, event=event, facts=facts,
-                                      note=values.get("note") or None)
+            facts = ExtraFacts.model_validate(
+                {
+                    "talent_founded_date": values.get("talent_founded_date") or None,
+                    "other_interest_subsidy": {"yes": True, "no": False}.get(
+                        values.get("other_interest_subsidy", "")
+                    ),
+                }
+            ).model_dump(mode="json")
+        return proposals.record_event(
+            session,
+            actor=principal,
+            enterprise_id=ent.id,
+            event=event,
+            facts=facts,
+            note=values.get("note") or None,
+        )
 
     done = attempt(session, save)
     if done.error:
-        return _panel(request, session, principal, ent, status=done.status, event_type=event_type or
-                      "first_above_scale", values=values, errors=done.messages())
+        return _panel(
+            request,
+            session,
+            principal,
+            ent,
+            status=done.status,
+            event_type=event_type or "first_above_scale",
+            values=values,
+            errors=done.messages(),
+        )
     rec = done.value
     n = len(rec.lines)
-    message = f"已记录{event_models.EVENT_TYPE_NAMES[event_type]}，自动生成 {n} 笔待审核奖补" if n else (
-        f"已记录{event_models.EVENT_TYPE_NAMES[event_type]}；按现行政策没有可生成的奖补")
-    return _panel(request, session, principal, ent, event_type=event_type, message=message,
-                  not_computable=rec.proposal.result.not_computable, warnings=rec.warnings)
+    message = (
+        f"已记录{event_models.EVENT_TYPE_NAMES[event_type]}，自动生成 {n} 笔待审核奖补"
+        if n
+        else (f"已记录{event_models.EVENT_TYPE_NAMES[event_type]}；按现行政策没有可生成的奖补")
+    )
+    return _panel(
+        request,
+        session,
+        principal,
+        ent,
+        event_type=event_type,
+        message=message,
+        not_computable=rec.proposal.result.not_computable,
+        warnings=rec.warnings,
+    )
 
 
 # --- the county queue ------------------------------------------------------------------------
@@ -192,31 +267,56 @@ def _line_filters(request: Request) -> workflow.LineFilters:
 
 
 @router.get("/awards")
-def queue(request: Request, session: SessionDep, principal: PagePrincipal,
-          cursor: Annotated[str | None, Query(max_length=500)] = None):
+def queue(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipal,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+):
     principal.require("awards:read")
     filters = _line_filters(request)
-    rows, next_cursor = workflow.list_lines(session, actor=principal, filters=filters, cursor=cursor, limit=50)
+    rows, next_cursor = workflow.list_lines(
+        session, actor=principal, filters=filters, cursor=cursor, limit=50
+    )
     shown = award_ledger.ledger_totals(session, actor=principal, filters=filters)
     # "status" stays in the links even when "全部" is chosen (status=), so the export holds the same rows.
     base_qs = list_qs(request)
     if "status" in request.query_params and not filters.status:
         base_qs = "&".join(p for p in ("status=", base_qs) if p)
-    return render(request, "awards/queue.html", {
-        "section": "awards", "rows": rows, "next_cursor": next_cursor, "f": filters, "base_qs": base_qs,
-        "total": sum(v for k, v in shown.items() if k.endswith("_count")),
-        "totals": award_ledger.ledger_totals(session, actor=principal), "funds": fund_service.balances(session),
-        "is_first_page": cursor is None,
-    }, block="results")
+    return render(
+        request,
+        "awards/queue.html",
+        {
+            "section": "awards",
+            "rows": rows,
+            "next_cursor": next_cursor,
+            "f": filters,
+            "base_qs": base_qs,
+            "total": sum(v for k, v in shown.items() if k.endswith("_count")),
+            "totals": award_ledger.ledger_totals(session, actor=principal),
+            "funds": fund_service.balances(session),
+            "is_first_page": cursor is None,
+        },
+        block="results",
+    )
 
 
 def _row(request, session, principal, line_id, *, status=200, errors=None, message=None):
     line, ent = workflow.get_line(session, actor=principal, line_id=line_id)
-    return render(request, "awards/_row.html", {
-        "line": line, "ent_name": ent.name, "township": ent.township, "row_errors": errors or [],
-        "message": message, "funds": fund_service.balances(session),
-        "oob_totals": award_ledger.ledger_totals(session, actor=principal),
-    }, status_code=status)
+    return render(
+        request,
+        "awards/_row.html",
+        {
+            "line": line,
+            "ent_name": ent.name,
+            "township": ent.township,
+            "row_errors": errors or [],
+            "message": message,
+            "funds": fund_service.balances(session),
+            "oob_totals": award_ledger.ledger_totals(session, actor=principal),
+        },
+        status_code=status,
+    )
 
 
 def _row_after(request, session, principal, line_id, done, message: str):
@@ -246,14 +346,25 @@ def approve(request: Request, line_id: int, session: SessionDep, principal: Page
         split = None
         if any(k.startswith("split_") for k in form):
             split = {
-                k[len("split_"):-len("_wan")]: wan_to_yuan(v, f"split.{k[len('split_'):-len('_wan')]}", required=False) or 0
-                for k, v in form.items() if k.startswith("split_") and k.endswith("_wan")
+                k[len("split_") : -len("_wan")]: wan_to_yuan(
+                    v, f"split.{k[len('split_') : -len('_wan')]}", required=False
+                )
+                or 0
+                for k, v in form.items()
+                if k.startswith("split_") and k.endswith("_wan")
             }
             amount = None
         else:
             amount = wan_to_yuan(form.get("amount_wan"), "amount_yuan")
-        workflow.approve(session, actor=principal, line_id=line_id, comment=form.get("comment") or "",
-                         amount_yuan=amount, fund_id=int(fund_id) if fund_id else None, split=split)
+        workflow.approve(
+            session,
+            actor=principal,
+            line_id=line_id,
+            comment=form.get("comment") or "",
+            amount_yuan=amount,
+            fund_id=int(fund_id) if fund_id else None,
+            split=split,
+        )
 
     return _row_after(request, session, principal, line_id, attempt(session, save), "已批准")
 
@@ -261,8 +372,10 @@ def approve(request: Request, line_id: int, session: SessionDep, principal: Page
 @router.post("/awards/lines/{line_id}/reject")
 def reject(request: Request, line_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm):
     principal.require("awards:approve")
-    done = attempt(session, lambda: workflow.reject(session, actor=principal, line_id=line_id,
-                                                    reason=form.get("reason") or ""))
+    done = attempt(
+        session,
+        lambda: workflow.reject(session, actor=principal, line_id=line_id, reason=form.get("reason") or ""),
+    )
     return _row_after(request, session, principal, line_id, done, "已驳回")
 
 
@@ -272,7 +385,9 @@ def pay(request: Request, line_id: int, session: SessionDep, principal: PagePrin
 
     def save():
         paid = form_date(form.get("paid_date"), "paid_date", "请填写拨付日期（YYYY-MM-DD）")
-        workflow.pay(session, actor=principal, line_id=line_id, paid_date=paid, voucher_no=form.get("voucher_no") or "")
+        workflow.pay(
+            session, actor=principal, line_id=line_id, paid_date=paid, voucher_no=form.get("voucher_no") or ""
+        )
 
     return _row_after(request, session, principal, line_id, attempt(session, save), "已登记拨付")
 
@@ -282,13 +397,24 @@ def line_page(request: Request, line_id: int, session: SessionDep, principal: Pa
     line, ent = workflow.get_line(session, actor=principal, line_id=line_id)
     from app.audit import service as audit
 
-    history = [h for h in audit.for_enterprise(session, ent.id)
-               if h.entity_type == "award_line" and h.entity_id == str(line.id)]
-    return render(request, "awards/line.html", {
-        "section": "awards", "line": line, "ent": ent, "history": history,
-        "recompute": workflow.recompute(session, actor=principal, line_id=line_id),
-        "subject": award_ledger.subject_of(line), "funds": fund_service.balances(session),
-    })
+    history = [
+        h
+        for h in audit.for_enterprise(session, ent.id)
+        if h.entity_type == "award_line" and h.entity_id == str(line.id)
+    ]
+    return render(
+        request,
+        "awards/line.html",
+        {
+            "section": "awards",
+            "line": line,
+            "ent": ent,
+            "history": history,
+            "recompute": workflow.recompute(session, actor=principal, line_id=line_id),
+            "subject": award_ledger.subject_of(line),
+            "funds": fund_service.balances(session),
+        },
+    )
 
 
 @router.get("/awards/ledger.xlsx")
@@ -312,10 +438,18 @@ def _year(request: Request) -> int | None:
 def notice(request: Request, session: SessionDep, principal: PagePrincipal):
     year = _year(request)
     rows = award_ledger.notice_rows(session, actor=principal, year=year)
-    return render(request, "awards/notice.html", {
-        "section": "awards", "rows": rows, "year": year, "total": sum(line.amount_yuan or 0 for line, _, _ in rows),
-        "subject_of": award_ledger.subject_of, "today": date.today(),
-    })
+    return render(
+        request,
+        "awards/notice.html",
+        {
+            "section": "awards",
+            "rows": rows,
+            "year": year,
+            "total": sum(line.amount_yuan or 0 for line, _, _ in rows),
+            "subject_of": award_ledger.subject_of,
+            "today": date.today(),
+        },
+    )
 
 
 @router.get("/awards/notice.xlsx")
@@ -337,23 +471,42 @@ def _funds_page(request, session, principal, *, status=200, errors=None, message
         "proposed": [round(wan_number(b.proposed_yuan), 2) for b in balances],
     }
     by_year = award_ledger.totals_by_year_funder(session, actor=principal)
-    unfunded = forecast_service.unfunded_proposed(session, actor=principal)  # the forecast shows the same figure
+    unfunded = forecast_service.unfunded_proposed(
+        session, actor=principal
+    )  # the forecast shows the same figure
     ps = policy_store.current(session)
-    return render(request, "awards/funds.html", {
-        "unfunded": unfunded, "section": "awards", "balances": balances, "chart": chart, "by_year": by_year,
-        "documents": ps.documents, "errors": errors or [], "message": message,
-        "fund_notes": {f.id: f.note for f in ps.funds if f.note},
-    }, status_code=status)
+    return render(
+        request,
+        "awards/funds.html",
+        {
+            "unfunded": unfunded,
+            "section": "awards",
+            "balances": balances,
+            "chart": chart,
+            "by_year": by_year,
+            "documents": ps.documents,
+            "errors": errors or [],
+            "message": message,
+            "fund_notes": {f.id: f.note for f in ps.funds if f.note},
+        },
+        status_code=status,
+    )
 
 
-FUND_MESSAGES = {"created": "已设立资金", "top_up": "已追加资金，记入资金台账", "period": "已修改资金期间",
-                 "budget": "已调整资金额度，记入资金台账"}
+FUND_MESSAGES = {
+    "created": "已设立资金",
+    "top_up": "已追加资金，记入资金台账",
+    "period": "已修改资金期间",
+    "budget": "已调整资金额度，记入资金台账",
+}
 
 
 def _fund_period(form) -> tuple[date, date]:
     message = "请填写资金期间的开始和结束日期"
-    return (form_date(form.get("period_start"), "period_start", message),
-            form_date(form.get("period_end"), "period_start", message))
+    return (
+        form_date(form.get("period_start"), "period_start", message),
+        form_date(form.get("period_end"), "period_start", message),
+    )
 
 
 def _funds_after(request, session, principal, done, what: str):
@@ -381,10 +534,18 @@ def create_fund(request: Request, session: SessionDep, principal: PagePrincipal,
         name = (form.get("name") or "").strip()
         if len(name) < 2:
             raise ValidationFailed.one("name", "请填写资金名称")
-        fund_service.create(session, actor=principal, name=name, funder=funder, period_start=start,
-                            period_end=end, amount_yuan=amount, document_code=form.get("document_code") or None,
-                            clause=(form.get("clause") or "").strip() or None,
-                            note=(form.get("note") or "").strip() or None)
+        fund_service.create(
+            session,
+            actor=principal,
+            name=name,
+            funder=funder,
+            period_start=start,
+            period_end=end,
+            amount_yuan=amount,
+            document_code=form.get("document_code") or None,
+            clause=(form.get("clause") or "").strip() or None,
+            note=(form.get("note") or "").strip() or None,
+        )
 
     return _funds_after(request, session, principal, attempt(session, save), "created")
 
@@ -395,8 +556,14 @@ def top_up(request: Request, fund_id: int, session: SessionDep, principal: PageP
 
     def save():
         amount = wan_to_yuan(form.get("amount_wan"), "amount_yuan")
-        fund_service.top_up(session, actor=principal, fund_id=fund_id, amount_yuan=amount,
-                            note=(form.get("note") or "").strip(), year=_form_year(form))
+        fund_service.top_up(
+            session,
+            actor=principal,
+            fund_id=fund_id,
+            amount_yuan=amount,
+            note=(form.get("note") or "").strip(),
+            year=_form_year(form),
+        )
 
     return _funds_after(request, session, principal, attempt(session, save), "top_up")
 
@@ -411,14 +578,22 @@ def _form_year(form) -> int | None:
 
 
 @router.post("/awards/funds/{fund_id}/budget")
-def adjust_budget(request: Request, fund_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm):
+def adjust_budget(
+    request: Request, fund_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm
+):
     """预算调整: set a year's budget of a yearly fund (or a fund's budget) with a reason."""
     principal.require("awards:write")
 
     def save():
         budget = wan_to_yuan(form.get("budget_wan"), "budget_yuan")
-        fund_service.set_year_budget(session, actor=principal, fund_id=fund_id, year=_form_year(form),
-                                     budget_yuan=budget, reason=(form.get("reason") or "").strip())
+        fund_service.set_year_budget(
+            session,
+            actor=principal,
+            fund_id=fund_id,
+            year=_form_year(form),
+            budget_yuan=budget,
+            reason=(form.get("reason") or "").strip(),
+        )
 
     return _funds_after(request, session, principal, attempt(session, save), "budget")
 
@@ -429,7 +604,9 @@ def set_period(request: Request, fund_id: int, session: SessionDep, principal: P
 
     def save():
         start, end = _fund_period(form)
-        fund_service.update_fund(session, actor=principal, fund_id=fund_id, period_start=start, period_end=end)
+        fund_service.update_fund(
+            session, actor=principal, fund_id=fund_id, period_start=start, period_end=end
+        )
 
     return _funds_after(request, session, principal, attempt(session, save), "period")
 
@@ -479,23 +656,37 @@ def _who(session, principal, text: str, n: int) -> int:
         stmt = stmt.where(Enterprise.township == principal.township_filter())
     ids = session.scalars(stmt.limit(2)).all()
     if len(ids) != 1:
-        raise ValidationFailed.one(f"candidates[{n - 1}]", f"第 {n} 行：找不到企业“{text}”，请从搜索结果中选择")
+        raise ValidationFailed.one(
+            f"candidates[{n - 1}]", f"第 {n} 行：找不到企业“{text}”，请从搜索结果中选择"
+        )
     return ids[0]
 
 
 def _candidates(session, principal, qp) -> tuple[list[dict], list[dict]]:
     """The candidate rows of the page: a firm picked by search, an honour and a level from lists, a date."""
     out, shown = [], []
-    rows = zip(qp.getlist("cand_who"), qp.getlist("cand_honour"), qp.getlist("cand_level"), qp.getlist("cand_date"),
-               strict=False)
+    rows = zip(
+        qp.getlist("cand_who"),
+        qp.getlist("cand_honour"),
+        qp.getlist("cand_level"),
+        qp.getlist("cand_date"),
+        strict=False,
+    )
     for n, (who, honour, level, when) in enumerate(rows, start=1):
         shown.append({"who": who, "honour": honour, "level": level, "date": when})
         if not who.strip():
             continue
         if not honour or not level:
             raise ValidationFailed.one(f"candidates[{n - 1}]", f"第 {n} 行：请选择认定和级别")
-        out.append({"enterprise_id": _who(session, principal, who, n), "honour": honour, "level": level,
-                    "outcome": "new", "date": when or None})
+        out.append(
+            {
+                "enterprise_id": _who(session, principal, who, n),
+                "honour": honour,
+                "level": level,
+                "outcome": "new",
+                "date": when or None,
+            }
+        )
     return out, shown
 
 
@@ -506,26 +697,40 @@ def forecast_page(request: Request, session: SessionDep, principal: PagePrincipa
     scenario = qp.get("scenario") or "targets"
     year_text = qp.get("year") or "2023"
     ctx: dict[str, Any] = {
-        "section": "awards", "scenario": scenario, "year": year_text, "candidate_rows": [],
-        "CANDIDATE_ROWS": CANDIDATE_ROWS, "prompt": None,
-        "rules": [r for r in policy_store.current(session).rules.values() if r.amount is not None and r.funder],
-        "errors": [], "out": None, "shown": [],
+        "section": "awards",
+        "scenario": scenario,
+        "year": year_text,
+        "candidate_rows": [],
+        "CANDIDATE_ROWS": CANDIDATE_ROWS,
+        "prompt": None,
+        "rules": [
+            r for r in policy_store.current(session).rules.values() if r.amount is not None and r.funder
+        ],
+        "errors": [],
+        "out": None,
+        "shown": [],
     }
 
     def compute():
         if not year_text.isdigit():
             raise ValidationFailed.one("year", "年度应为数字")
         overrides, ctx["shown"] = _overrides(request, session)
-        candidates, ctx["candidate_rows"] = _candidates(session, principal, qp) if scenario == "candidates" \
-            else (None, [])
+        candidates, ctx["candidate_rows"] = (
+            _candidates(session, principal, qp) if scenario == "candidates" else (None, [])
+        )
         if scenario == "candidates" and not candidates:
             ctx["prompt"] = "请在上方“候选企业”中搜索并选择企业、认定和级别，再点“测算”。"
         else:
-            ctx["out"] = forecast_service.forecast(session, actor=principal, scenario=scenario,
-                                                   year=int(year_text), candidates=candidates, overrides=overrides)
+            ctx["out"] = forecast_service.forecast(
+                session,
+                actor=principal,
+                scenario=scenario,
+                year=int(year_text),
+                candidates=candidates,
+                overrides=overrides,
+            )
 
     # A candidate the page names but the registry does not hold is said beside the form (404), too.
     done = attempt(session, compute, inline=(404, 422))
     ctx["errors"] = done.messages()
     return render(request, "awards/forecast.html", ctx, block="results", status_code=done.status)
-

@@ -20,8 +20,18 @@ from app.web.render import download, list_qs, redirect, render
 router = APIRouter(include_in_schema=False)
 FORM = {"form": True}  # a form sends numbers as text
 
-FORM_FIELDS = ("uscc", "name", "township", "chain", "industry", "size", "ownership", "above_scale", "mu_class",
-               "platform_registered_date")
+FORM_FIELDS = (
+    "uscc",
+    "name",
+    "township",
+    "chain",
+    "industry",
+    "size",
+    "ownership",
+    "above_scale",
+    "mu_class",
+    "platform_registered_date",
+)
 
 
 def page_filters(request: Request) -> ListFilters:
@@ -121,7 +131,9 @@ def suggest(request: Request, session: SessionDep, principal: PagePrincipal):
     q = next((v for k, v in qp.multi_items() if k in ("q", "cand_who") and v.strip()), "").strip()[:100]
     rows = []
     if q:
-        rows, _, _ = enterprise_service.list_page(session, actor=principal, filters=enterprise_filters(q=q), limit=10)
+        rows, _, _ = enterprise_service.list_page(
+            session, actor=principal, filters=enterprise_filters(q=q), limit=10
+        )
     return render(request, "enterprises/_suggest.html", {"rows": rows})
 
 
@@ -140,16 +152,24 @@ def template(principal: PagePrincipal):
 @router.get("/enterprises/import")
 def import_page(request: Request, principal: PagePrincipal):
     principal.require("enterprises:write")
-    return render(request, "enterprises/import.html", {"section": "enterprises", "max_mb": get_settings().import_max_bytes // 1024 // 1024})
+    return render(
+        request,
+        "enterprises/import.html",
+        {"section": "enterprises", "max_mb": get_settings().import_max_bytes // 1024 // 1024},
+    )
 
 
 @router.post("/enterprises/import")
-def import_upload(request: Request, session: SessionDep, principal: PagePrincipal, file: Annotated[UploadFile, File()]):
+def import_upload(
+    request: Request, session: SessionDep, principal: PagePrincipal, file: Annotated[UploadFile, File()]
+):
     principal.require("enterprises:write")
     data = file.file.read(get_settings().import_max_bytes + 1)
     done = attempt(session, lambda: excel.import_enterprises(session, actor=principal, data=data))
     if done.error:
-        return render(request, "enterprises/_import_result.html", {"error": done.error}, status_code=done.status)
+        return render(
+            request, "enterprises/_import_result.html", {"error": done.error}, status_code=done.status
+        )
     return render(request, "enterprises/_import_result.html", {"result": done.value})
 
 
@@ -157,7 +177,11 @@ def import_upload(request: Request, session: SessionDep, principal: PagePrincipa
 def new_page(request: Request, principal: PagePrincipal):
     principal.require("enterprises:write")
     values = {"township": principal.township, "ownership": "private", "size": "small"}
-    return render(request, "enterprises/form.html", {"section": "enterprises", "values": values, "errors": {}, "ent": None})
+    return render(
+        request,
+        "enterprises/form.html",
+        {"section": "enterprises", "values": values, "errors": {}, "ent": None},
+    )
 
 
 @router.post("/enterprises/new")
@@ -166,7 +190,9 @@ def create(request: Request, session: SessionDep, principal: PagePrincipal, form
     values = _form_dict(form)
 
     def save():
-        data = EnterpriseCreate.model_validate({k: v for k, v in values.items() if v is not None}, context=FORM)
+        data = EnterpriseCreate.model_validate(
+            {k: v for k, v in values.items() if v is not None}, context=FORM
+        )
         errs = enterprise_service.field_errors(data.model_dump())
         if errs:
             raise ValidationFailed(errs)
@@ -197,7 +223,9 @@ def validate_uscc(request: Request, principal: PagePrincipal, form: PageForm):
 
 
 @router.get("/enterprises/{enterprise_id}")
-def detail(request: Request, enterprise_id: int, session: SessionDep, principal: PagePrincipal, tab: str = "overview"):
+def detail(
+    request: Request, enterprise_id: int, session: SessionDep, principal: PagePrincipal, tab: str = "overview"
+):
     principal.require("enterprises:read")
     ent = enterprise_service.get(session, actor=principal, enterprise_id=enterprise_id)
     ctx = {"section": "enterprises", "ent": ent, "tab": tab, "panels": _panels(session, principal, ent)}
@@ -218,7 +246,11 @@ def edit_page(request: Request, enterprise_id: int, session: SessionDep, princip
     principal.require("enterprises:write")
     ent = enterprise_service.get(session, actor=principal, enterprise_id=enterprise_id, with_details=False)
     values = {k: getattr(ent, k) for k in FORM_FIELDS}
-    return render(request, "enterprises/form.html", {"section": "enterprises", "values": values, "errors": {}, "ent": ent})
+    return render(
+        request,
+        "enterprises/form.html",
+        {"section": "enterprises", "values": values, "errors": {}, "ent": ent},
+    )
 
 
 @router.post("/enterprises/{enterprise_id}/edit")
@@ -228,34 +260,56 @@ def edit(request: Request, enterprise_id: int, session: SessionDep, principal: P
     values = _form_dict(form)
     version = (form.get("version") or "").strip()
     if not version.isdigit():  # without the version seen, a save would overwrite another's change unseen
-        return _form_errors(request, values, [FieldError("form", "表单缺少版本号（version），请刷新页面后重新编辑")], ent)
+        return _form_errors(
+            request, values, [FieldError("form", "表单缺少版本号（version），请刷新页面后重新编辑")], ent
+        )
 
     def save():
         data = EnterpriseUpdate.model_validate(values, context=FORM)
-        enterprise_service.update(session, actor=principal, enterprise_id=enterprise_id, data=data,
-                                  if_match=int(version))
+        enterprise_service.update(
+            session, actor=principal, enterprise_id=enterprise_id, data=data, if_match=int(version)
+        )
 
     done = attempt(session, save)
     if done.status == 412:
-        return _form_errors(request, values, [FieldError("form", "该企业已被他人修改，请刷新页面后重新编辑")], ent)
+        return _form_errors(
+            request, values, [FieldError("form", "该企业已被他人修改，请刷新页面后重新编辑")], ent
+        )
     if done.error:
         return _form_errors(request, values, done.field_errors(), ent)
     return redirect(request, f"/enterprises/{enterprise_id}")
 
 
 @router.post("/enterprises/{enterprise_id}/delete")
-def delete(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal, version: Annotated[int, Form()]):
+def delete(
+    request: Request,
+    enterprise_id: int,
+    _ent: CurrentEnterprise,
+    session: SessionDep,
+    principal: PagePrincipal,
+    version: Annotated[int, Form()],
+):
     principal.require("enterprises:write")
     enterprise_service.delete(session, actor=principal, enterprise_id=enterprise_id, if_match=version)
     return redirect(request, "/enterprises")
 
 
 @router.post("/enterprises/{enterprise_id}/figures")
-def save_figures(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal, form: PageForm):
+def save_figures(
+    request: Request,
+    enterprise_id: int,
+    _ent: CurrentEnterprise,
+    session: SessionDep,
+    principal: PagePrincipal,
+    form: PageForm,
+):
     principal.require("enterprises:write")
     # Digits may arrive grouped as typed (1,234,567).
-    raw = {k: (v.strip().replace(",", "").replace("，", "") or None) for k, v in form.items()
-           if k != "csrf_token" and isinstance(v, str)}
+    raw = {
+        k: (v.strip().replace(",", "").replace("，", "") or None)
+        for k, v in form.items()
+        if k != "csrf_token" and isinstance(v, str)
+    }
 
     def save():
         if raw.get("year") is None:
@@ -265,24 +319,43 @@ def save_figures(request: Request, enterprise_id: int, _ent: CurrentEnterprise, 
 
     done = attempt(session, save)
     if done.error:
-        return _tab(request, session, principal, enterprise_id, "figures", {"figure_errors": _messages(done)}, 422)
+        return _tab(
+            request, session, principal, enterprise_id, "figures", {"figure_errors": _messages(done)}, 422
+        )
     return _tab(request, session, principal, enterprise_id, "figures", {"saved": True})
 
 
 @router.post("/enterprises/{enterprise_id}/honours")
-def add_honour(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal, form: PageForm):
+def add_honour(
+    request: Request,
+    enterprise_id: int,
+    _ent: CurrentEnterprise,
+    session: SessionDep,
+    principal: PagePrincipal,
+    form: PageForm,
+):
     principal.require("enterprises:write")
     raw = {k: (v.strip() or None) for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
 
     def save():
         data = HonourIn.model_validate(raw, context=FORM)
-        return enterprise_service.add_honour(session, actor=principal, enterprise_id=enterprise_id, honour=data)
+        return enterprise_service.add_honour(
+            session, actor=principal, enterprise_id=enterprise_id, honour=data
+        )
 
     done = attempt(session, save)
     if done.error:
-        return _tab(request, session, principal, enterprise_id, "honours", {"honour_errors": _messages(done)}, 422)
-    return _tab(request, session, principal, enterprise_id, "honours",
-                {"saved": True, "honour_warnings": award_proposals.honour_warnings(session, done.value)})
+        return _tab(
+            request, session, principal, enterprise_id, "honours", {"honour_errors": _messages(done)}, 422
+        )
+    return _tab(
+        request,
+        session,
+        principal,
+        enterprise_id,
+        "honours",
+        {"saved": True, "honour_warnings": award_proposals.honour_warnings(session, done.value)},
+    )
 
 
 def _messages(done) -> list[str]:
@@ -291,5 +364,11 @@ def _messages(done) -> list[str]:
 
 def _tab(request, session, principal, enterprise_id, tab, extra, status=200):
     ent = enterprise_service.get(session, actor=principal, enterprise_id=enterprise_id)
-    ctx = {"section": "enterprises", "ent": ent, "tab": tab, "panels": _panels(session, principal, ent), **extra}
+    ctx = {
+        "section": "enterprises",
+        "ent": ent,
+        "tab": tab,
+        "panels": _panels(session, principal, ent),
+        **extra,
+    }
     return render(request, "enterprises/detail.html", ctx, block="tab_body", status_code=status)

@@ -26,20 +26,37 @@ def _build(session, principal, scope: str, year: int | None, public: bool):
 
 
 @router.get("/evaluation")
-def evaluation_page(request: Request, session: SessionDep, principal: PagePrincipal,
-                    scope: Annotated[str, Query(max_length=4)] = "year",
-                    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-                    public: Annotated[bool, Query()] = False):
+def evaluation_page(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipal,
+    scope: Annotated[str, Query(max_length=4)] = "year",
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    public: Annotated[bool, Query()] = False,
+):
     rep = _build(session, principal, scope, year, public)
-    return render(request, "evaluation/report.html", {
-        "section": "support", "tab": "evaluation", "rep": rep, "years": list(range(2022, date.today().year + 1)),
-        "today": date.today(),
-        "FUNDER_NAMES": FUNDER_NAMES})
+    return render(
+        request,
+        "evaluation/report.html",
+        {
+            "section": "support",
+            "tab": "evaluation",
+            "rep": rep,
+            "years": list(range(2022, date.today().year + 1)),
+            "today": date.today(),
+            "FUNDER_NAMES": FUNDER_NAMES,
+        },
+    )
 
 
 @router.get("/evaluation/report.xlsx")
-def evaluation_xlsx(session: SessionDep, principal: PagePrincipal, scope: Annotated[str, Query(max_length=4)] = "year",
-                    year: Annotated[int | None, Query(ge=2000, le=2100)] = None, public: Annotated[bool, Query()] = False):
+def evaluation_xlsx(
+    session: SessionDep,
+    principal: PagePrincipal,
+    scope: Annotated[str, Query(max_length=4)] = "year",
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    public: Annotated[bool, Query()] = False,
+):
     rep = _build(session, principal, scope, year, public)
     name = f"evaluation-{rep.year or 'plan'}{'-public' if public else ''}.xlsx"
     return download(excel.report_xlsx(rep), name)
@@ -47,11 +64,22 @@ def evaluation_xlsx(session: SessionDep, principal: PagePrincipal, scope: Annota
 
 def _spending_page(request, session, principal, errors=None, message=None, status_code=200):
     principal.require("awards:read")
-    return render(request, "evaluation/spending.html", {
-        "section": "support", "tab": "evaluation", "balances": fund_service.balances(session),
-        "entries": spending.entries(session), "kinds": {k: FUND_ENTRY_NAMES[k] for k in SPENDING_KINDS},
-        "spent": spending.spending(session), "errors": errors or [], "message": message, "today": date.today(),
-    }, status_code=status_code)
+    return render(
+        request,
+        "evaluation/spending.html",
+        {
+            "section": "support",
+            "tab": "evaluation",
+            "balances": fund_service.balances(session),
+            "entries": spending.entries(session),
+            "kinds": {k: FUND_ENTRY_NAMES[k] for k in SPENDING_KINDS},
+            "spent": spending.spending(session),
+            "errors": errors or [],
+            "message": message,
+            "today": date.today(),
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/evaluation/spending")
@@ -67,8 +95,15 @@ def record_spending(request: Request, session: SessionDep, principal: PagePrinci
         fund_id = str(form.get("fund_id") or "")
         if not fund_id.isdigit() or len(fund_id) > 9:
             raise ValidationFailed.one("fund_id", "请选择资金")
-        spending.spend(session, actor=principal, fund_id=int(fund_id), kind=str(form.get("kind") or ""),
-                       amount_yuan=amount, spent_date=when, note=str(form.get("note") or ""))
+        spending.spend(
+            session,
+            actor=principal,
+            fund_id=int(fund_id),
+            kind=str(form.get("kind") or ""),
+            amount_yuan=amount,
+            spent_date=when,
+            note=str(form.get("note") or ""),
+        )
 
     done = attempt(session, save)
     if done.error:

@@ -55,16 +55,36 @@ def index(
     rep = filing_service.growth_report(session, actor=principal, period=period)
     status = filing_service.overdue(session, actor=principal, period=period, as_of=as_of, limit=0)
     points = filing_service.trend(session, actor=principal, end_period=period, months=12)
-    trend = [{"label": filing_service.month_label(p.period), "rd_mom": _r(p.rd_mom_pct), "rd_yoy": _r(p.rd_yoy_pct),
-              "output_mom": _r(p.output_mom_pct), "filed": p.filed} for p in points]
-    return render(request, "filings/index.html", {
-        "section": "filings", "period": period, "month": filing_service.month_text(period),
-        "label": filing_service.month_label(period), "rep": rep, "status": status, "trend": trend,
-        "months": _months(today), "as_of": as_of, "today": today,
-        "growth": {g.township: g for g in rep.townships},
-        "flagged": filing_service.flagged_counts(session, actor=principal, period=period),
-        "RD_READINGS": RD_READINGS,
-    }, block="body")
+    trend = [
+        {
+            "label": filing_service.month_label(p.period),
+            "rd_mom": _r(p.rd_mom_pct),
+            "rd_yoy": _r(p.rd_yoy_pct),
+            "output_mom": _r(p.output_mom_pct),
+            "filed": p.filed,
+        }
+        for p in points
+    ]
+    return render(
+        request,
+        "filings/index.html",
+        {
+            "section": "filings",
+            "period": period,
+            "month": filing_service.month_text(period),
+            "label": filing_service.month_label(period),
+            "rep": rep,
+            "status": status,
+            "trend": trend,
+            "months": _months(today),
+            "as_of": as_of,
+            "today": today,
+            "growth": {g.township: g for g in rep.townships},
+            "flagged": filing_service.flagged_counts(session, actor=principal, period=period),
+            "RD_READINGS": RD_READINGS,
+        },
+        block="body",
+    )
 
 
 @router.get("/filings/{month}/grid")
@@ -83,32 +103,54 @@ def grid_page(
     period = filing_service.parse_month(month)
     town = principal.township_filter() or township or None
     if town is None:
-        return render(request, "filings/pick_township.html", {"section": "filings", "month": month,
-                                                              "label": filing_service.month_label(period)})
+        return render(
+            request,
+            "filings/pick_township.html",
+            {"section": "filings", "month": month, "label": filing_service.month_label(period)},
+        )
     if town not in township_names():
         raise ValidationFailed.one("township", f"未知的乡镇代码“{town}”")
     status = "missing" if missing else (status or None)
-    rows, next_cursor = filing_service.grid(session, actor=principal, period=period, township=town, status=status,
-                                            cursor=cursor, limit=100)
+    rows, next_cursor = filing_service.grid(
+        session, actor=principal, period=period, township=town, status=status, cursor=cursor, limit=100
+    )
     counts = filing_service.grid_counts(session, actor=principal, period=period, township=town)
     today = date.today()
     due = filing_service.deadline(session, period)
-    return render(request, "filings/grid.html", {
-        "section": "filings", "rows": rows, "next_cursor": next_cursor, "month": month, "period": period,
-        "label": filing_service.month_label(period), "town": town, "deadline": due, "late_now": today > due,
-        "closed": period < filing_service.period_of(today.year, today.month), "status": status,
-        "statuses": filing_service.GRID_STATUSES, "counts": counts, "total": counts[status or "all"],
-        "can_write": principal.has("filings:write"), "is_first_page": cursor is None,
-        "base_qs": urlencode({k: v for k, v in (("township", town), ("status", status)) if v}),
-        "max_mb": get_settings().import_max_bytes // 1024 // 1024,
-    }, block="rows")
+    return render(
+        request,
+        "filings/grid.html",
+        {
+            "section": "filings",
+            "rows": rows,
+            "next_cursor": next_cursor,
+            "month": month,
+            "period": period,
+            "label": filing_service.month_label(period),
+            "town": town,
+            "deadline": due,
+            "late_now": today > due,
+            "closed": period < filing_service.period_of(today.year, today.month),
+            "status": status,
+            "statuses": filing_service.GRID_STATUSES,
+            "counts": counts,
+            "total": counts[status or "all"],
+            "can_write": principal.has("filings:write"),
+            "is_first_page": cursor is None,
+            "base_qs": urlencode({k: v for k, v in (("township", town), ("status", status)) if v}),
+            "max_mb": get_settings().import_max_bytes // 1024 // 1024,
+        },
+        block="rows",
+    )
 
 
 def _by_field(done) -> dict[str, str]:
     """The row's errors by field; one that is not a figure's (a conflict) is said under the month."""
     out: dict[str, str] = {}
     for x in done.field_errors():
-        out.setdefault(x.field if x.field in FILING_FIELDS or x.field == "confirm_note" else "month", x.message)
+        out.setdefault(
+            x.field if x.field in FILING_FIELDS or x.field == "confirm_note" else "month", x.message
+        )
     return out
 
 
@@ -119,7 +161,14 @@ def _figure(text) -> str | None:
 
 @router.post("/filings/{month}/enterprises/{enterprise_id}")
 def save_row(
-    request: Request, month: str, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal, form: PageForm):
+    request: Request,
+    month: str,
+    enterprise_id: int,
+    _ent: CurrentEnterprise,
+    session: SessionDep,
+    principal: PagePrincipal,
+    form: PageForm,
+):
     """Save one grid row; the row comes back with its growth, with the errors named per field, or with the
     plausibility warnings and a confirmation to fill in before an implausible figure is saved."""
     principal.require("filings:write")
@@ -137,9 +186,19 @@ def save_row(
             label = FILING_FIELDS.get(field, (field,))[0]
             errors.setdefault(field, f"{label}：{translate(x).message.split('：', 1)[-1]}")
     else:
-        done = attempt(session, lambda: filing_service.submit(
-            session, actor=principal, enterprise_id=enterprise_id, period=period, data=data, today=today,
-            confirm_note=confirm_note, require_confirmation=True))
+        done = attempt(
+            session,
+            lambda: filing_service.submit(
+                session,
+                actor=principal,
+                enterprise_id=enterprise_id,
+                period=period,
+                data=data,
+                today=today,
+                confirm_note=confirm_note,
+                require_confirmation=True,
+            ),
+        )
         if isinstance(done.error, filing_service.NeedsConfirmation):
             for c in done.error.checks:
                 warnings.setdefault(c["field"], []).append(c["message"])
@@ -147,8 +206,16 @@ def save_row(
             errors = _by_field(done)
     row = filing_service.grid_row(session, actor=principal, enterprise_id=enterprise_id, period=period)
     due = filing_service.deadline(session, period)
-    ctx = {"r": row, "month": month, "can_write": True, "errors": errors, "warnings": warnings, "values": raw,
-           "late_now": today > due, "closed": True}
+    ctx = {
+        "r": row,
+        "month": month,
+        "can_write": True,
+        "errors": errors,
+        "warnings": warnings,
+        "values": raw,
+        "late_now": today > due,
+        "closed": True,
+    }
     if errors or warnings:
         return render(request, "filings/_row.html", ctx, status_code=422)
     ctx["saved"] = "late" if done.value.late else "ok"
@@ -157,22 +224,49 @@ def save_row(
 
 @router.post("/filings/{month}/enterprises/{enterprise_id}/confirm")
 def confirm_row(
-    request: Request, month: str, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal, form: PageForm):
+    request: Request,
+    month: str,
+    enterprise_id: int,
+    _ent: CurrentEnterprise,
+    session: SessionDep,
+    principal: PagePrincipal,
+    form: PageForm,
+):
     """Confirm a saved month's implausible figures (from a file or the API) with a note; audited."""
     principal.require("filings:write")
     period = filing_service.parse_month(month)
-    done = attempt(session, lambda: filing_service.confirm_checks(
-        session, actor=principal, enterprise_id=enterprise_id, period=period, note=str(form.get("confirm_note") or "")))
+    done = attempt(
+        session,
+        lambda: filing_service.confirm_checks(
+            session,
+            actor=principal,
+            enterprise_id=enterprise_id,
+            period=period,
+            note=str(form.get("confirm_note") or ""),
+        ),
+    )
     errors = _by_field(done)
     row = filing_service.grid_row(session, actor=principal, enterprise_id=enterprise_id, period=period)
     today = date.today()
-    ctx = {"r": row, "month": month, "can_write": True, "errors": errors, "late_now": today > filing_service.deadline(
-        session, period), "closed": True, "saved": None if errors else "confirmed"}
+    ctx = {
+        "r": row,
+        "month": month,
+        "can_write": True,
+        "errors": errors,
+        "late_now": today > filing_service.deadline(session, period),
+        "closed": True,
+        "saved": None if errors else "confirmed",
+    }
     return render(request, "filings/_row.html", ctx, status_code=422 if errors else 200)
 
 
 @router.get("/filings/{month}/template.xlsx")
-def template(month: str, session: SessionDep, principal: PagePrincipal, township: Annotated[str | None, Query(max_length=20)] = None):
+def template(
+    month: str,
+    session: SessionDep,
+    principal: PagePrincipal,
+    township: Annotated[str | None, Query(max_length=20)] = None,
+):
     principal.require("filings:read")
     period = filing_service.parse_month(month)
     town = principal.township_filter() or township or None
@@ -181,19 +275,33 @@ def template(month: str, session: SessionDep, principal: PagePrincipal, township
 
 
 @router.post("/filings/{month}/import")
-def import_upload(request: Request, month: str, session: SessionDep, principal: PagePrincipal, file: Annotated[UploadFile, File()]):
+def import_upload(
+    request: Request,
+    month: str,
+    session: SessionDep,
+    principal: PagePrincipal,
+    file: Annotated[UploadFile, File()],
+):
     principal.require("filings:write")
     period = filing_service.parse_month(month)
     data = file.file.read(get_settings().import_max_bytes + 1)
-    done = attempt(session, lambda: excel.import_xlsx(session, actor=principal, period=period, data=data,
-                                                      today=date.today()))
+    done = attempt(
+        session,
+        lambda: excel.import_xlsx(session, actor=principal, period=period, data=data, today=date.today()),
+    )
     if done.error:
         return render(request, "filings/_import_result.html", {"error": done.error}, status_code=done.status)
     saved = done.value
-    return render(request, "filings/_import_result.html", {
-        "saved": len(saved), "late": sum(1 for s in saved if s.late), "month": month,
-        "label": filing_service.month_label(period),
-    })
+    return render(
+        request,
+        "filings/_import_result.html",
+        {
+            "saved": len(saved),
+            "late": sum(1 for s in saved if s.late),
+            "month": month,
+            "label": filing_service.month_label(period),
+        },
+    )
 
 
 @router.get("/filings/{month}/overdue")
@@ -208,18 +316,41 @@ def overdue_page(
     principal.require("filings:read")
     period = filing_service.parse_month(month)
     as_of = as_of or date.today()
-    o = filing_service.overdue(session, actor=principal, period=period, as_of=as_of, township=township or None, limit=1000)
-    return render(request, "filings/overdue.html", {
-        "section": "filings", "o": o, "month": month, "label": filing_service.month_label(period), "as_of": as_of,
-        "township": township or None,
-    })
+    o = filing_service.overdue(
+        session, actor=principal, period=period, as_of=as_of, township=township or None, limit=1000
+    )
+    return render(
+        request,
+        "filings/overdue.html",
+        {
+            "section": "filings",
+            "o": o,
+            "month": month,
+            "label": filing_service.month_label(period),
+            "as_of": as_of,
+            "township": township or None,
+        },
+    )
 
 
 @router.get("/filings/enterprises/{enterprise_id}")
-def enterprise_page(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep, principal: PagePrincipal):
+def enterprise_page(
+    request: Request,
+    enterprise_id: int,
+    _ent: CurrentEnterprise,
+    session: SessionDep,
+    principal: PagePrincipal,
+):
     principal.require("filings:read")
     ent, rows = filing_service.enterprise_history(session, actor=principal, enterprise_id=enterprise_id)
-    return render(request, "filings/enterprise.html", {
-        "section": "filings", "ent": ent, "rows": rows, "month_text": filing_service.month_text,
-        "month_label": filing_service.month_label,
-    })
+    return render(
+        request,
+        "filings/enterprise.html",
+        {
+            "section": "filings",
+            "ent": ent,
+            "rows": rows,
+            "month_text": filing_service.month_text,
+            "month_label": filing_service.month_label,
+        },
+    )

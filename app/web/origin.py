@@ -45,14 +45,27 @@ class OriginCheckMiddleware:
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         if scope["path"].startswith("/api/"):
-            body = json.dumps({
-                "type": "https://yumiao.guanxian.gov.cn/problems/forbidden", "title": "Forbidden", "status": 403,
-                "detail": MESSAGE, "instance": scope["path"], "code": "forbidden", "errors": [],
-            }, ensure_ascii=False).encode()
+            body = json.dumps(
+                {
+                    "type": "https://yumiao.guanxian.gov.cn/problems/forbidden",
+                    "title": "Forbidden",
+                    "status": 403,
+                    "detail": MESSAGE,
+                    "instance": scope["path"],
+                    "code": "forbidden",
+                    "errors": [],
+                },
+                ensure_ascii=False,
+            ).encode()
             ctype = PROBLEM
         else:
             body = f"<!doctype html><meta charset=utf-8><title>403</title><p>{MESSAGE}</p>".encode()
             ctype = "text/html; charset=utf-8"
-        await send({"type": "http.response.start", "status": 403,
-                    "headers": [(b"content-type", ctype.encode()), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 403,
+                "headers": [(b"content-type", ctype.encode()), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

@@ -13,10 +13,16 @@ router = APIRouter(include_in_schema=False)
 @router.get("/policies")
 def policies_page(request: Request, session: SessionDep, principal: PagePrincipal):
     principal.require("policies:read")
-    return render(request, "policies/list.html", {"section": "policies", "docs": catalogue.catalogue(session)})
+    return render(
+        request, "policies/list.html", {"section": "policies", "docs": catalogue.catalogue(session)}
+    )
 
 
 @router.get("/policies/{code}")
 def policy_page(request: Request, code: str, session: SessionDep, principal: PagePrincipal):
     principal.require("policies:read")
-    return render(request, "policies/detail.html", {"section": "policies", "doc": catalogue.policy_document(session, code)})
+    return render(
+        request,
+        "policies/detail.html",
+        {"section": "policies", "doc": catalogue.policy_document(session, code)},
+    )

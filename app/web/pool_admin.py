@@ -21,15 +21,32 @@ router = APIRouter(include_in_schema=False)
 INLINE_HERE = (*INLINE, 404)
 
 
-def _manage(request, session, principal, *, status: int = 200, errors: list[str] | None = None,
-            message: str | None = None):
+def _manage(
+    request,
+    session,
+    principal,
+    *,
+    status: int = 200,
+    errors: list[str] | None = None,
+    message: str | None = None,
+):
     principal.require("pools:read")
     today = store.current(session)
-    return render(request, "pools/definitions.html", {
-        "section": "pools", "versions": store.versions(session), "in_force_id": today.id,
-        "draft": store.draft(session), "errors": errors or [], "message": message, "today_date": date.today(),
-        "can_write": principal.has(store.WRITE_SCOPE),
-    }, status_code=status)
+    return render(
+        request,
+        "pools/definitions.html",
+        {
+            "section": "pools",
+            "versions": store.versions(session),
+            "in_force_id": today.id,
+            "draft": store.draft(session),
+            "errors": errors or [],
+            "message": message,
+            "today_date": date.today(),
+            "can_write": principal.has(store.WRITE_SCOPE),
+        },
+        status_code=status,
+    )
 
 
 @router.get("/pool-definitions")
@@ -52,7 +69,9 @@ def copy(request: Request, session: SessionDep, principal: PagePrincipal, form: 
 
 
 @router.post("/pool-definitions/upload")
-def upload(request: Request, session: SessionDep, principal: PagePrincipal, file: Annotated[UploadFile, File()]):
+def upload(
+    request: Request, session: SessionDep, principal: PagePrincipal, file: Annotated[UploadFile, File()]
+):
     data = file.file.read(store.MAX_BYTES + 1)
 
     def save():
@@ -68,18 +87,36 @@ def upload(request: Request, session: SessionDep, principal: PagePrincipal, file
     return redirect(request, "/pool-definitions/draft?done=" + quote("已上传为草稿"))
 
 
-def _draft_page(request, session, principal, *, status: int = 200, errors: dict | None = None,
-                values: dict | None = None, message: str | None = None):
+def _draft_page(
+    request,
+    session,
+    principal,
+    *,
+    status: int = 200,
+    errors: dict | None = None,
+    values: dict | None = None,
+    message: str | None = None,
+):
     principal.require(store.WRITE_SCOPE)
     d = store.draft(session)
     if d is None:
         return redirect(request, "/pool-definitions")
     raw = yaml.safe_load(d.content)
-    return render(request, "pools/definitions_draft.html", {
-        "section": "pools", "draft": d, "pools": raw.get("pools", []), "errors": errors or {}, "values": values or {},
-        "message": message, "dump": lambda x: store.dump(x).rstrip() if x is not None else "",
-        "today_date": date.today(),
-    }, status_code=status)
+    return render(
+        request,
+        "pools/definitions_draft.html",
+        {
+            "section": "pools",
+            "draft": d,
+            "pools": raw.get("pools", []),
+            "errors": errors or {},
+            "values": values or {},
+            "message": message,
+            "dump": lambda x: store.dump(x).rstrip() if x is not None else "",
+            "today_date": date.today(),
+        },
+        status_code=status,
+    )
 
 
 @router.get("/pool-definitions/draft")
@@ -93,27 +130,45 @@ def _saved(request, session, principal, where: str, form, save, done_url):
     done = attempt(session, save, inline=INLINE_HERE)
     if done.error:
         values = {where: {k: v for k, v in form.items() if k != "csrf_token"}}
-        return _draft_page(request, session, principal, status=422, errors={where: done.messages()}, values=values)
+        return _draft_page(
+            request, session, principal, status=422, errors={where: done.messages()}, values=values
+        )
     return redirect(request, done_url(done.value))
 
 
 @router.post("/pool-definitions/draft/yaml")
 def save_yaml(request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm):
-    return _saved(request, session, principal, "_yaml", form,
-                  lambda: store.put_draft(session, actor=principal, content=str(form.get("content") or "")),
-                  lambda _: "/pool-definitions/draft?done=" + quote("已保存 YAML"))
+    return _saved(
+        request,
+        session,
+        principal,
+        "_yaml",
+        form,
+        lambda: store.put_draft(session, actor=principal, content=str(form.get("content") or "")),
+        lambda _: "/pool-definitions/draft?done=" + quote("已保存 YAML"),
+    )
 
 
 @router.post("/pool-definitions/draft/pools/{pool_code}")
-def save_pool(request: Request, pool_code: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
+def save_pool(
+    request: Request, pool_code: str, session: SessionDep, principal: PagePrincipal, form: PageForm
+):
     fields = {k: str(form.get(k) or "").strip() for k in ("name", "document", "clause", "start", "end")}
-    return _saved(request, session, principal, f"pool:{pool_code}", form,
-                  lambda: store.save_pool(session, actor=principal, pool_code=pool_code, fields=fields),
-                  lambda _: f"/pool-definitions/draft?done={quote('已保存培育库 ' + fields['name'])}#pool-{pool_code}")
+    return _saved(
+        request,
+        session,
+        principal,
+        f"pool:{pool_code}",
+        form,
+        lambda: store.save_pool(session, actor=principal, pool_code=pool_code, fields=fields),
+        lambda _: f"/pool-definitions/draft?done={quote('已保存培育库 ' + fields['name'])}#pool-{pool_code}",
+    )
 
 
 @router.post("/pool-definitions/draft/pools/{pool_code}/classes")
-def save_class(request: Request, pool_code: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
+def save_class(
+    request: Request, pool_code: str, session: SessionDep, principal: PagePrincipal, form: PageForm
+):
     code = str(form.get("code") or "").strip()
     fields = {k: str(form.get(k) or "").strip() for k in ("name", "clause", "text")}
     fields["criteria"] = str(form.get("criteria") or "")
@@ -124,16 +179,37 @@ def save_class(request: Request, pool_code: str, session: SessionDep, principal:
             raise ValidationFailed.one("code", "请填写入库类别代码（小写字母开头，如 seed）")
         store.save_class(session, actor=principal, pool_code=pool_code, class_code=code, fields=fields)
 
-    return _saved(request, session, principal, where, form, save,
-                  lambda _: f"/pool-definitions/draft?done={quote('已保存入库类别 ' + fields['name'])}#class-{pool_code}-{code}")
+    return _saved(
+        request,
+        session,
+        principal,
+        where,
+        form,
+        save,
+        lambda _: (
+            f"/pool-definitions/draft?done={quote('已保存入库类别 ' + fields['name'])}#class-{pool_code}-{code}"
+        ),
+    )
 
 
 @router.post("/pool-definitions/draft/pools/{pool_code}/classes/{class_code}/delete")
-def delete_class(request: Request, pool_code: str, class_code: str, session: SessionDep, principal: PagePrincipal,
-                 form: PageForm):
-    return _saved(request, session, principal, f"class:{pool_code}:{class_code}", form,
-                  lambda: store.remove_class(session, actor=principal, pool_code=pool_code, class_code=class_code),
-                  lambda _: "/pool-definitions/draft?done=" + quote("已删除入库类别"))
+def delete_class(
+    request: Request,
+    pool_code: str,
+    class_code: str,
+    session: SessionDep,
+    principal: PagePrincipal,
+    form: PageForm,
+):
+    return _saved(
+        request,
+        session,
+        principal,
+        f"class:{pool_code}:{class_code}",
+        form,
+        lambda: store.remove_class(session, actor=principal, pool_code=pool_code, class_code=class_code),
+        lambda _: "/pool-definitions/draft?done=" + quote("已删除入库类别"),
+    )
 
 
 @router.post("/pool-definitions/publish")
@@ -143,8 +219,15 @@ def publish(request: Request, session: SessionDep, principal: PagePrincipal, for
         store.publish(session, actor=principal, effective_from=effective)
         return effective
 
-    return _saved(request, session, principal, "_publish", form, save,
-                  lambda effective: "/pool-definitions?done=" + quote(f"已发布培育库定义，自 {effective} 起生效"))
+    return _saved(
+        request,
+        session,
+        principal,
+        "_publish",
+        form,
+        save,
+        lambda effective: "/pool-definitions?done=" + quote(f"已发布培育库定义，自 {effective} 起生效"),
+    )
 
 
 @router.post("/pool-definitions/draft/delete")

@@ -41,7 +41,6 @@ router = APIRouter(include_in_schema=False)
 templates.env.globals.update(pool_defs=load_pools)  # the words of this domain come from app/pools/labels.py
 
 
-
 def _model(cls: type[BaseModel], data: dict):
     """Build a request model from form fields; a bad field becomes the usual Chinese 422."""
     try:
@@ -67,7 +66,9 @@ def overview(request: Request, session: SessionDep, principal: PagePrincipal):
     rows = listing.overview(session, actor=principal)
     towns = [t for t in townships() if principal.sees_township(t["code"])]
     totals = {t["code"]: sum(r.by_township.get(t["code"], 0) for r in rows) for t in towns}
-    return render(request, "pools/overview.html", {"section": "pools", "rows": rows, "towns": towns, "totals": totals})
+    return render(
+        request, "pools/overview.html", {"section": "pools", "rows": rows, "towns": towns, "totals": totals}
+    )
 
 
 # --- 亩产效益 ----------------------------------------------------------------------------------
@@ -88,9 +89,18 @@ def mu_page(
     township = [t for t in township or [] if t] or None
     mu_class = [c for c in mu_class or [] if c] or None
     rows, next_cursor, year = mu_provisional.mu_page(
-        session, actor=principal, year=year, township=township, mu_class=mu_class, q=q, cursor=cursor, limit=50
+        session,
+        actor=principal,
+        year=year,
+        township=township,
+        mu_class=mu_class,
+        q=q,
+        cursor=cursor,
+        limit=50,
     )
-    total = mu_provisional.mu_count(session, actor=principal, year=year, township=township, mu_class=mu_class, q=q)
+    total = mu_provisional.mu_count(
+        session, actor=principal, year=year, township=township, mu_class=mu_class, q=q
+    )
     scheme, setting = mu_provisional.effective_scheme(session)
     n, computed_at = mu_provisional.provisional_status(session, year)
     return render(
@@ -117,7 +127,9 @@ def mu_page(
 @router.post("/pools/mu/scheme")
 def mu_scheme(request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm):
     weights = {k[7:]: v for k, v in form.items() if k.startswith("weight_") and str(v).strip()}
-    bands = [{"mu_class": c, "percent": form.get(f"band_{c}")} for c in "ABCD" if _form_value(form, f"band_{c}")]
+    bands = [
+        {"mu_class": c, "percent": form.get(f"band_{c}")} for c in "ABCD" if _form_value(form, f"band_{c}")
+    ]
     data = _model(MuSchemeIn, {"weights": weights, "bands": [_model(MuBandIn, b) for b in bands] or None})
     mu_provisional.set_scheme(session, actor=principal, data=data)
     return render(request, "pools/_message.html", {"message": "已保存权重与分档；请重新测算暂定分类。"})
@@ -136,8 +148,10 @@ def mu_compute(request: Request, session: SessionDep, principal: PagePrincipal, 
     return render(
         request,
         "pools/_message.html",
-        {"message": f"已按 {s.year} 年数据测算：参与排名 {s.ranked} 家（{classes}），数据不足未分类 {s.unranked} 家。",
-         "refresh": True},
+        {
+            "message": f"已按 {s.year} 年数据测算：参与排名 {s.ranked} 家（{classes}），数据不足未分类 {s.unranked} 家。",
+            "refresh": True,
+        },
     )
 
 
@@ -150,25 +164,40 @@ def mu_import(
     file: Annotated[UploadFile, File()],
 ):
     data = file.file.read(get_settings().import_max_bytes + 1)
-    done = attempt(session, lambda: mu_records.import_mu_classes(session, actor=principal, year=year, data=data))
+    done = attempt(
+        session, lambda: mu_records.import_mu_classes(session, actor=principal, year=year, data=data)
+    )
     if done.error:
-        return render(request, "enterprises/_import_result.html", {"error": done.error}, status_code=done.status)
+        return render(
+            request, "enterprises/_import_result.html", {"error": done.error}, status_code=done.status
+        )
     recorded, changed = done.value
     return render(
-        request, "pools/_message.html",
+        request,
+        "pools/_message.html",
         {"message": f"导入成功：{year} 年亩产效益评价类别 {recorded} 家，其中 {changed} 家有变化。"},
     )
 
 
 @router.post("/enterprises/{enterprise_id}/mu-class")
-def record_mu_class(request: Request, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep,
-                          principal: PagePrincipal, form: PageForm):
+def record_mu_class(
+    request: Request,
+    enterprise_id: int,
+    _ent: CurrentEnterprise,
+    session: SessionDep,
+    principal: PagePrincipal,
+    form: PageForm,
+):
     year = _form_value(form, "year")
     if year is None or not year.isdigit():
         raise ValidationFailed.one("year", "请填写评价年度")
     mu_records.record_mu_class(
-        session, actor=principal, enterprise_id=enterprise_id, year=int(year),
-        mu_class=(_form_value(form, "mu_class") or "").upper(), note=_form_value(form, "note"),
+        session,
+        actor=principal,
+        enterprise_id=enterprise_id,
+        year=int(year),
+        mu_class=(_form_value(form, "mu_class") or "").upper(),
+        note=_form_value(form, "note"),
     )
     return Response(status_code=200, headers={"HX-Refresh": "true"})
 
@@ -177,9 +206,16 @@ def record_mu_class(request: Request, enterprise_id: int, _ent: CurrentEnterpris
 
 
 @router.post("/pools/graduations/{proposal_id}/confirm")
-def graduation_confirm(request: Request, proposal_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm):
-    data = _model(GraduationConfirm, {k: _form_value(form, k) for k in ("left_date", "next_pool", "next_entry_class", "note")})
-    g, entered = pool_graduation.confirm_graduation(session, actor=principal, proposal_id=proposal_id, data=data)
+def graduation_confirm(
+    request: Request, proposal_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm
+):
+    data = _model(
+        GraduationConfirm,
+        {k: _form_value(form, k) for k in ("left_date", "next_pool", "next_entry_class", "note")},
+    )
+    g, entered = pool_graduation.confirm_graduation(
+        session, actor=principal, proposal_id=proposal_id, data=data
+    )
     msg = f"已确认毕业并出库（{LEAVE_REASONS['above_scale' if g.trigger == 'above_scale' else 'honoured']}）"
     if entered is not None:
         msg += f"，已转入{quoted(load_pools()[entered.pool].name)}"
@@ -187,7 +223,9 @@ def graduation_confirm(request: Request, proposal_id: int, session: SessionDep, 
 
 
 @router.post("/pools/graduations/{proposal_id}/dismiss")
-def graduation_dismiss(request: Request, proposal_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm):
+def graduation_dismiss(
+    request: Request, proposal_id: int, session: SessionDep, principal: PagePrincipal, form: PageForm
+):
     note = _form_value(form, "note")
     if note is None:
         raise ValidationFailed.one("note", "请填写驳回原因")
@@ -235,16 +273,22 @@ def pool_page(
     }
     if tab in ("members", "history"):
         rows, ctx["next_cursor"], ctx["year"] = listing.members_page(
-            session, actor=principal, pool_code=pool_code, filters=f, include_left=tab == "history", cursor=cursor,
+            session,
+            actor=principal,
+            pool_code=pool_code,
+            filters=f,
+            include_left=tab == "history",
+            cursor=cursor,
         )
         ctx["rows"] = rows
-        ctx["total"] = listing.count_members(session, actor=principal, pool_code=pool_code, filters=f,
-                                             include_left=tab == "history")
+        ctx["total"] = listing.count_members(
+            session, actor=principal, pool_code=pool_code, filters=f, include_left=tab == "history"
+        )
     elif tab == "candidates":
         ranked, ctx["year"] = listing.all_candidates(session, actor=principal, pool_code=pool_code, filters=f)
         ranked = listing.rank_candidates(ranked)
         start = int(cursor) if cursor and cursor.isdigit() else 0
-        ctx["rows"] = ranked[start:start + PAGE]
+        ctx["rows"] = ranked[start : start + PAGE]
         ctx["rank_from"] = start + 1
         ctx["next_cursor"] = str(start + PAGE) if start + PAGE < len(ranked) else None
         ctx["counts"], _ = listing.candidate_counts(session, actor=principal, pool_code=pool_code, filters=f)
@@ -261,10 +305,16 @@ PAGE = 50
 
 
 @router.get("/pools/{pool_code}/members.xlsx")
-def members_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipal, filters: PoolFiltersDep,
-                 tab: str = "members"):
-    data = pool_excel.members_xlsx(session, actor=principal, pool_code=pool_code, filters=_clean(filters),
-                                   include_left=tab == "history")
+def members_xlsx(
+    pool_code: str,
+    session: SessionDep,
+    principal: PagePrincipal,
+    filters: PoolFiltersDep,
+    tab: str = "members",
+):
+    data = pool_excel.members_xlsx(
+        session, actor=principal, pool_code=pool_code, filters=_clean(filters), include_left=tab == "history"
+    )
     return download(data, f"{pool_code}-members.xlsx")
 
 
@@ -276,35 +326,64 @@ def candidates_xlsx(pool_code: str, session: SessionDep, principal: PagePrincipa
 
 @router.post("/pools/{pool_code}/enter")
 def enter(request: Request, pool_code: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
-    data = _model(EnterIn, {k: _form_value(form, k) for k in ("enterprise_id", "entry_class", "entered_date", "year", "note")})
+    data = _model(
+        EnterIn,
+        {k: _form_value(form, k) for k in ("enterprise_id", "entry_class", "entered_date", "year", "note")},
+    )
     m = pool_membership.enter(session, actor=principal, pool_code=pool_code, data=data)
     if form.get("from") == "panel":
         return Response(status_code=200, headers={"HX-Refresh": "true"})
-    return render(request, "pools/_message.html",
-                  {"message": f"已入库（{m.entered_date}，{common.class_name(pool_code, m.entry_class)}）"})
+    return render(
+        request,
+        "pools/_message.html",
+        {"message": f"已入库（{m.entered_date}，{common.class_name(pool_code, m.entry_class)}）"},
+    )
 
 
 @router.post("/pools/{pool_code}/members/{enterprise_id}/leave")
-def leave(request: Request, pool_code: str, enterprise_id: int, _ent: CurrentEnterprise, session: SessionDep,
-                principal: PagePrincipal, form: PageForm):
+def leave(
+    request: Request,
+    pool_code: str,
+    enterprise_id: int,
+    _ent: CurrentEnterprise,
+    session: SessionDep,
+    principal: PagePrincipal,
+    form: PageForm,
+):
     data = _model(LeaveIn, {k: _form_value(form, k) for k in ("reason", "left_date", "note")})
-    m = pool_membership.leave(session, actor=principal, pool_code=pool_code, enterprise_id=enterprise_id, data=data)
+    m = pool_membership.leave(
+        session, actor=principal, pool_code=pool_code, enterprise_id=enterprise_id, data=data
+    )
     if form.get("from") == "panel":
         return Response(status_code=200, headers={"HX-Refresh": "true"})
-    return render(request, "pools/_message.html", {"message": f"已出库（{m.left_date}，{LEAVE_REASONS[m.leave_reason]}）"})
+    return render(
+        request,
+        "pools/_message.html",
+        {"message": f"已出库（{m.left_date}，{LEAVE_REASONS[m.leave_reason]}）"},
+    )
 
 
 @router.get("/pools/{pool_code}/review")
-def review_page(request: Request, pool_code: str, session: SessionDep, principal: PagePrincipal,
-                year: Annotated[int | None, Query(ge=2000, le=2100)] = None):
+def review_page(
+    request: Request,
+    pool_code: str,
+    session: SessionDep,
+    principal: PagePrincipal,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+):
     principal.require("pools:read")
     plan = pool_review.review_plan(session, actor=principal, pool_code=pool_code, year=year)
-    return render(request, "pools/review.html", {"section": "pools", "pool": plan.pool_def, "plan": plan,
-                                                 "today": date.today()})
+    return render(
+        request,
+        "pools/review.html",
+        {"section": "pools", "pool": plan.pool_def, "plan": plan, "today": date.today()},
+    )
 
 
 @router.post("/pools/{pool_code}/review")
-def review_confirm(request: Request, pool_code: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
+def review_confirm(
+    request: Request, pool_code: str, session: SessionDep, principal: PagePrincipal, form: PageForm
+):
     missing = [eid for eid in form.getlist("leave") if not _form_value(form, f"reason_{eid}")]
     if missing:  # no silent default: every firm leaving has the reason a person chose
         raise ValidationFailed.one(f"reason_{missing[0]}", "请为每家出库企业选择出库原因")
@@ -318,13 +397,23 @@ def review_confirm(request: Request, pool_code: str, session: SessionDep, princi
     ]
     data = _model(
         ReviewConfirm,
-        {"year": _form_value(form, "year"), "review_date": _form_value(form, "review_date"),
-         "note": _form_value(form, "note"), "leave": leave_items, "enter": enter_items},
+        {
+            "year": _form_value(form, "year"),
+            "review_date": _form_value(form, "review_date"),
+            "note": _form_value(form, "note"),
+            "leave": leave_items,
+            "enter": enter_items,
+        },
     )
     review = pool_review.confirm_review(session, actor=principal, pool_code=pool_code, data=data)
-    return render(request, "pools/_message.html",
-                  {"message": f"{review.year} 年度调整已完成：出库 {review.left_count} 家，入库 {review.entered_count} 家。",
-                   "link": f"/pools/{pool_code}"})
+    return render(
+        request,
+        "pools/_message.html",
+        {
+            "message": f"{review.year} 年度调整已完成：出库 {review.left_count} 家，入库 {review.entered_count} 家。",
+            "link": f"/pools/{pool_code}",
+        },
+    )
 
 
 # --- the enterprise page's panel -------------------------------------------------------------
@@ -340,7 +429,11 @@ def enterprise_panel(session, principal, ent) -> dict | None:
     return {
         "title": "培育库与亩产效益",
         "template": "pools/_panel.html",
-        "context": {"st": status, "today": date.today(), "can_write": principal.has("pools:write"),
-                    "county_writer": principal.has("pools:write") and principal.is_county,
-                    "indicator_names": {i.code: i.name for i in load_mu_scheme().indicators}},
+        "context": {
+            "st": status,
+            "today": date.today(),
+            "can_write": principal.has("pools:write"),
+            "county_writer": principal.has("pools:write") and principal.is_county,
+            "indicator_names": {i.code: i.name for i in load_mu_scheme().indicators},
+        },
     }

@@ -71,7 +71,9 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
 
 
-def render(request: Request, template: str, context: dict, *, block: str | None = None, status_code: int = 200):
+def render(
+    request: Request, template: str, context: dict, *, block: str | None = None, status_code: int = 200
+):
     """Render the page, or only `block` when htmx asks for a fragment (Vary: HX-Request)."""
     ctx = {"request": request, "principal": getattr(request.state, "principal", None), **context}
     if block and is_htmx(request):
@@ -86,7 +88,9 @@ def download(data: bytes, filename: str, media_type: str = XLSX) -> Response:
     """A file to save (an .xlsx unless said otherwise), named `filename` (anything but ASCII letters, digits,
     . _ - becomes _)."""
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
-    return Response(data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{safe}"'})
+    return Response(
+        data, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{safe}"'}
+    )
 
 
 def redirect(request: Request, url: str):
@@ -104,9 +108,13 @@ def error_page(request: Request, exc: AppError):
         return RedirectResponse(target, status_code=303)
     ctx = {"error": exc, "principal": getattr(request.state, "principal", None)}
     if request.headers.get("hx-request") and request.headers.get("hx-boosted") != "true":
-        resp = templates.TemplateResponse(request, "_error.html", {"request": request, **ctx}, status_code=exc.status_code)
+        resp = templates.TemplateResponse(
+            request, "_error.html", {"request": request, **ctx}, status_code=exc.status_code
+        )
     else:
-        resp = templates.TemplateResponse(request, "error.html", {"request": request, **ctx}, status_code=exc.status_code)
+        resp = templates.TemplateResponse(
+            request, "error.html", {"request": request, **ctx}, status_code=exc.status_code
+        )
     if getattr(exc, "retry_after", None):
         resp.headers["Retry-After"] = str(exc.retry_after)
     return resp

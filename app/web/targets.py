@@ -63,16 +63,29 @@ def _opening_date(session, principal, key: str, as_of: date, asked: bool) -> tup
 def _trend(session, principal, ts, as_of: date) -> list[dict]:
     """The monthly R&D growth over the table's year (up to the month last due), for the chart."""
     start = filing_service.period_of(ts.period_start.year, ts.period_start.month)
-    end = min(filing_service.period_of(ts.period_end.year, ts.period_end.month), filing_service.report_period(session, as_of))
+    end = min(
+        filing_service.period_of(ts.period_end.year, ts.period_end.month),
+        filing_service.report_period(session, as_of),
+    )
     if end < start:
         return []
     months = min(12, end - start + 1)
     points = datacache.cached(
-        session, "rd_trend", (end, months, principal.township_filter()),
+        session,
+        "rd_trend",
+        (end, months, principal.township_filter()),
         lambda: filing_service.trend(session, actor=principal, end_period=end, months=months, yoy=False),
     )
-    return [{"month": p.month, "label": filing_service.month_label(p.period), "rd_mom": _r(p.rd_mom_pct),
-             "rd_yoy": _r(p.rd_yoy_pct), "filed": p.filed} for p in points]
+    return [
+        {
+            "month": p.month,
+            "label": filing_service.month_label(p.period),
+            "rd_mom": _r(p.rd_mom_pct),
+            "rd_yoy": _r(p.rd_yoy_pct),
+            "filed": p.filed,
+        }
+        for p in points
+    ]
 
 
 def _r(v):
@@ -103,17 +116,31 @@ def dashboard(
     as_of, period_note = _opening_date(session, principal, key, as_of, asked_date)
     ctx = {"section": "home", "sets": sets, "key": key, "as_of": as_of, "today": today}
     if principal.is_county:
-        ctx["board"] = cached_board(session, principal, "dashboard/_county_board.html", (key, as_of, today, period_note),
-                                    lambda: _county_board(session, principal, key, as_of, today, period_note))
+        ctx["board"] = cached_board(
+            session,
+            principal,
+            "dashboard/_county_board.html",
+            (key, as_of, today, period_note),
+            lambda: _county_board(session, principal, key, as_of, today, period_note),
+        )
         return render(request, "dashboard/county.html", ctx, block="board")
     town = principal.township_filter()
-    board = cached_board(session, principal, "dashboard/_township_board.html", (key, as_of, today, period_note),
-                         lambda: _township_board(session, principal, town, key, as_of, today, period_note))
+    board = cached_board(
+        session,
+        principal,
+        "dashboard/_township_board.html",
+        (key, as_of, today, period_note),
+        lambda: _township_board(session, principal, town, key, as_of, today, period_note),
+    )
     awards = award_ledger.ledger_totals(session, actor=principal) if principal.has("awards:read") else None
     awards_card = templates.env.get_template("dashboard/_township_awards.html").render(awards=awards)
     ctx["board"] = Markup(str(board).replace(AWARDS_CARD, awards_card))  # both are rendered HTML
     period = filing_service.last_month(today)
-    ctx.update(town=town, filing_month=filing_service.month_text(period), filing_label=filing_service.month_label(period))
+    ctx.update(
+        town=town,
+        filing_month=filing_service.month_text(period),
+        filing_label=filing_service.month_label(period),
+    )
     return render(request, "dashboard/township.html", ctx, block="board")
 
 
@@ -131,7 +158,11 @@ def cached_board(session, principal, template: str, key: tuple, render_board) ->
     period note, the filing deadline), and who is looking (their township and what their role may read)."""
     who = (principal.township_filter(), principal.is_county, principal.has("pools:read"))
     # The pool definitions in force (versioned apart from the data version) name the township's pools.
-    pools = tuple((code, p.name) for code, p in pool_store.pools(session).items()) if principal.has("pools:read") else ()
+    pools = (
+        tuple((code, p.name) for code, p in pool_store.pools(session).items())
+        if principal.has("pools:read")
+        else ()
+    )
     key = (*key, pools)
     return Markup(datacache.cached(session, "dashboard_board", (template, *key, who), render_board))
 
@@ -140,8 +171,13 @@ def _county_board(session, principal, key, as_of, today, period_note) -> str:
     m = target_service.progress_matrix(session, actor=principal, key=key, as_of=as_of)
     done = m.township_completion()
     ctx = {
-        "m": m, "key": key, "as_of": as_of, "today": today, "period_note": period_note,
-        "status_rules": STATUS_RULES, "trend": _trend(session, principal, m.target_set, as_of),
+        "m": m,
+        "key": key,
+        "as_of": as_of,
+        "today": today,
+        "period_note": period_note,
+        "status_rules": STATUS_RULES,
+        "trend": _trend(session, principal, m.target_set, as_of),
         "rd_target": next((num(r.indicator.total) for r in m.rows if r.measure_kind == "rd_growth"), None),
         "completion": [done[t["code"]] for t in m.townships],
         "town_counts": [m.status_counts(t["code"]) for t in m.townships],
@@ -154,10 +190,17 @@ def _county_board(session, principal, key, as_of, today, period_note) -> str:
 def _township_board(session, principal, town, key, as_of, today, period_note) -> str:
     m = target_service.progress_matrix(session, actor=principal, key=key, as_of=as_of)
     ctx = {
-        "m": m, "key": key, "as_of": as_of, "today": today, "period_note": period_note,
-        "status_rules": STATUS_RULES, "trend": _trend(session, principal, m.target_set, as_of),
+        "m": m,
+        "key": key,
+        "as_of": as_of,
+        "today": today,
+        "period_note": period_note,
+        "status_rules": STATUS_RULES,
+        "trend": _trend(session, principal, m.target_set, as_of),
         "rd_target": next((num(r.indicator.total) for r in m.rows if r.measure_kind == "rd_growth"), None),
-        "counts": m.status_counts(town), "town": town, "awards_card": Markup(AWARDS_CARD),
+        "counts": m.status_counts(town),
+        "town": town,
+        "awards_card": Markup(AWARDS_CARD),
         **_township_panels(session, principal, town, today),
     }
     return templates.env.get_template("dashboard/_township_board.html").render(ctx)
@@ -168,7 +211,9 @@ def _township_panels(session, principal, town: str, today: date) -> dict:
     out: dict = {"pools": None}
     if principal.has("pools:read"):
         counts = pool_listing.member_counts(session, actor=principal)
-        out["pools"] = [(code, p.name, counts.get(code, {}).get(town, 0)) for code, p in pool_store.pools(session).items()]
+        out["pools"] = [
+            (code, p.name, counts.get(code, {}).get(town, 0)) for code, p in pool_store.pools(session).items()
+        ]
     period = filing_service.last_month(today)
     out["filing_period"] = period
     out["filing_month"] = filing_service.month_text(period)
@@ -184,19 +229,36 @@ def _township_panels(session, principal, town: str, today: date) -> dict:
 def index(request: Request, session: SessionDep, principal: PagePrincipal):
     principal.require("targets:read")
     sets = target_service.list_sets(session, actor=principal)
-    return render(request, "targets/index.html", {"section": "targets", "sets": sets, "copy_sources": _annual_published(sets),
-                                                  "copy_values": {}, "copy_errors": []})
+    return render(
+        request,
+        "targets/index.html",
+        {
+            "section": "targets",
+            "sets": sets,
+            "copy_sources": _annual_published(sets),
+            "copy_values": {},
+            "copy_errors": [],
+        },
+    )
 
 
 def _next_year_rows(session, year: int) -> list[dict]:
     """The form's starting point: the catalogue's rows (latest table), deadlines moved to `year`."""
     rows = []
     for t in sorted(target_service.catalogue(session).values(), key=lambda t: t.no):
-        rows.append({
-            "code": t.code, "name": t.name, "kind": t.kind, "county_only": t.county_only, "include": True,
-            "townships": {k: num(v) for k, v in (t.townships or {}).items()}, "total": num(t.total),
-            "deadline_text": re.sub(r"^\d{4}(?=年)", str(year), t.deadline_text), "unit": t.unit,
-        })
+        rows.append(
+            {
+                "code": t.code,
+                "name": t.name,
+                "kind": t.kind,
+                "county_only": t.county_only,
+                "include": True,
+                "townships": {k: num(v) for k, v in (t.townships or {}).items()},
+                "total": num(t.total),
+                "deadline_text": re.sub(r"^\d{4}(?=年)", str(year), t.deadline_text),
+                "unit": t.unit,
+            }
+        )
     return rows
 
 
@@ -210,10 +272,24 @@ def new_form(request: Request, session: SessionDep, principal: PagePrincipal, ye
     principal.require("targets:write")
     sets = target_service.list_sets(session, actor=principal)
     year = year or _latest_year(sets) + 1
-    values = {"year": year, "document": "", "title": f"{year}年冠县优质企业培育计划", "issued_date": "", "replace": False}
-    return render(request, "targets/form.html", {
-        "section": "targets", "values": values, "rows": _next_year_rows(session, year), "errors": [], "cell_errors": {},
-    })
+    values = {
+        "year": year,
+        "document": "",
+        "title": f"{year}年冠县优质企业培育计划",
+        "issued_date": "",
+        "replace": False,
+    }
+    return render(
+        request,
+        "targets/form.html",
+        {
+            "section": "targets",
+            "values": values,
+            "rows": _next_year_rows(session, year),
+            "errors": [],
+            "cell_errors": {},
+        },
+    )
 
 
 def _form_rows(form) -> tuple[list[dict], list[dict], list[int]]:
@@ -224,17 +300,30 @@ def _form_rows(form) -> tuple[list[dict], list[dict], list[int]]:
         p = f"rows-{i}-"
         code = form.get(p + "code")
         include = form.get(p + "include") in ("on", "true", "1")
-        cells = {t["code"]: (form.get(f"{p}t-{t['code']}") or "").strip() for t in townships() if f"{p}t-{t['code']}" in form}
+        cells = {
+            t["code"]: (form.get(f"{p}t-{t['code']}") or "").strip()
+            for t in townships()
+            if f"{p}t-{t['code']}" in form
+        }
         row = {
-            "code": code, "name": form.get(p + "name") or code, "kind": form.get(p + "kind") or "count",
-            "county_only": form.get(p + "county_only") == "1", "include": include, "townships": cells,
-            "total": (form.get(p + "total") or "").strip(), "deadline_text": (form.get(p + "deadline_text") or "").strip(),
+            "code": code,
+            "name": form.get(p + "name") or code,
+            "kind": form.get(p + "kind") or "count",
+            "county_only": form.get(p + "county_only") == "1",
+            "include": include,
+            "townships": cells,
+            "total": (form.get(p + "total") or "").strip(),
+            "deadline_text": (form.get(p + "deadline_text") or "").strip(),
             "unit": form.get(p + "unit") or "",
         }
         shown.append(row)
         if include:
-            data = {"code": code, "name": form.get(p + "name") or None,
-                    "total": row["total"] if row["total"] != "" else None, "deadline_text": row["deadline_text"]}
+            data = {
+                "code": code,
+                "name": form.get(p + "name") or None,
+                "total": row["total"] if row["total"] != "" else None,
+                "deadline_text": row["deadline_text"],
+            }
             if not row["county_only"]:
                 data["townships"] = {k: v for k, v in cells.items() if v != ""}
             parsed.append({k: v for k, v in data.items() if v is not None})
@@ -254,14 +343,26 @@ def create(request: Request, session: SessionDep, principal: PagePrincipal, form
         if not values["year"].isdigit():
             raise ValidationFailed.one("year", "请填写年度（如 2024）")
         if not values["document"] or not values["title"]:
-            raise ValidationFailed([FieldError(f, f"请填写{label}") for f, label in (("document", "文号"), ("title", "标题"))
-                                    if not values[f]])
+            raise ValidationFailed(
+                [
+                    FieldError(f, f"请填写{label}")
+                    for f, label in (("document", "文号"), ("title", "标题"))
+                    if not values[f]
+                ]
+            )
         issued = None
         if values["issued_date"]:
             issued = form_date(values["issued_date"], "issued_date", "印发日期格式应为 YYYY-MM-DD")
         return target_service.save_table(
-            session, actor=principal, year=int(values["year"]), document=values["document"], title=values["title"],
-            issued_date=issued, rows=parsed, source="form", replace=values["replace"],
+            session,
+            actor=principal,
+            year=int(values["year"]),
+            document=values["document"],
+            title=values["title"],
+            issued_date=issued,
+            rows=parsed,
+            source="form",
+            replace=values["replace"],
         )
 
     done = attempt(session, save)
@@ -277,9 +378,19 @@ def create(request: Request, session: SessionDep, principal: PagePrincipal, form
             cell_errors.setdefault(name, err.message)
         else:
             cell_errors.setdefault(err.field, err.message)
-    return render(request, "targets/form.html", {
-        "section": "targets", "values": values, "rows": shown, "errors": errors, "cell_errors": cell_errors,
-    }, block="form", status_code=422)
+    return render(
+        request,
+        "targets/form.html",
+        {
+            "section": "targets",
+            "values": values,
+            "rows": shown,
+            "errors": errors,
+            "cell_errors": cell_errors,
+        },
+        block="form",
+        status_code=422,
+    )
 
 
 @router.get("/targets/upload")
@@ -287,15 +398,26 @@ def upload_page(request: Request, session: SessionDep, principal: PagePrincipal)
     principal.require("targets:write")
     sets = target_service.list_sets(session, actor=principal)
     year = _latest_year(sets) + 1
-    return render(request, "targets/upload.html", {
-        "section": "targets", "year": year, "latest": str(_latest_year(sets)),
-        "max_mb": get_settings().import_max_bytes // 1024 // 1024,
-    })
+    return render(
+        request,
+        "targets/upload.html",
+        {
+            "section": "targets",
+            "year": year,
+            "latest": str(_latest_year(sets)),
+            "max_mb": get_settings().import_max_bytes // 1024 // 1024,
+        },
+    )
 
 
 @router.post("/targets/upload")
-def upload(request: Request, session: SessionDep, principal: PagePrincipal, form: PageForm,
-           file: Annotated[UploadFile, File()]):
+def upload(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipal,
+    form: PageForm,
+    file: Annotated[UploadFile, File()],
+):
     principal.require("targets:write")
     data = file.file.read(get_settings().import_max_bytes + 1)
 
@@ -308,8 +430,15 @@ def upload(request: Request, session: SessionDep, principal: PagePrincipal, form
             raise ValidationFailed.one("document", "请填写文号和标题")
         rows, first_row = excel.read_table(data)
         ts = target_service.save_table(
-            session, actor=principal, year=int(year), document=document, title=title, rows=rows, source="upload",
-            replace=form.get("replace") in ("on", "true", "1"), first_row=first_row,
+            session,
+            actor=principal,
+            year=int(year),
+            document=document,
+            title=title,
+            rows=rows,
+            source="upload",
+            replace=form.get("replace") in ("on", "true", "1"),
+            first_row=first_row,
         )
         return ts, len(rows)
 
@@ -340,34 +469,72 @@ def copy(request: Request, session: SessionDep, principal: PagePrincipal, form: 
     def save():
         if not values["year"].isdigit():
             raise ValidationFailed.one("year", "请填写年度（如 2027）")
-        return drafts.copy_as_draft(session, actor=principal, source_key=values["source"], year=int(values["year"]),
-                                    document=values["document"], title=values["title"] or None)
+        return drafts.copy_as_draft(
+            session,
+            actor=principal,
+            source_key=values["source"],
+            year=int(values["year"]),
+            document=values["document"],
+            title=values["title"] or None,
+        )
 
     done = attempt(session, save, inline=DRAFT_INLINE)
     if done.error:
         sets = target_service.list_sets(session, actor=principal)
-        return render(request, "targets/index.html", {
-            "section": "targets", "sets": sets, "copy_sources": _annual_published(sets), "copy_values": values,
-            "copy_errors": done.messages(),
-        }, status_code=422)
+        return render(
+            request,
+            "targets/index.html",
+            {
+                "section": "targets",
+                "sets": sets,
+                "copy_sources": _annual_published(sets),
+                "copy_values": values,
+                "copy_errors": done.messages(),
+            },
+            status_code=422,
+        )
     return redirect(request, f"/targets/{done.value.key}/draft")
 
 
-def _draft_page(request, session, principal, key: str, *, status: int = 200, row_errors: dict | None = None,
-                row_values: dict | None = None, errors: list[str] | None = None, message: str | None = None):
+def _draft_page(
+    request,
+    session,
+    principal,
+    key: str,
+    *,
+    status: int = 200,
+    row_errors: dict | None = None,
+    row_values: dict | None = None,
+    errors: list[str] | None = None,
+    message: str | None = None,
+):
     ts = target_service.get_set(session, actor=principal, key=key)
     if ts.status != "draft":
         return redirect(request, f"/targets/{key}")
     measures = drafts.known_measures(session, ts)
-    return render(request, "targets/draft.html", {
-        "section": "targets", "ts": ts, "key": key, "measures": measures, "measure_key": drafts.measure_key,
-        "measure_text": {i.code: describe_measure(i.measure, ts, i.deadline) for i in ts.indicators},
-        "row_errors": row_errors or {}, "row_values": row_values or {}, "errors": errors or [], "message": message,
-    }, status_code=status)
+    return render(
+        request,
+        "targets/draft.html",
+        {
+            "section": "targets",
+            "ts": ts,
+            "key": key,
+            "measures": measures,
+            "measure_key": drafts.measure_key,
+            "measure_text": {i.code: describe_measure(i.measure, ts, i.deadline) for i in ts.indicators},
+            "row_errors": row_errors or {},
+            "row_values": row_values or {},
+            "errors": errors or [],
+            "message": message,
+        },
+        status_code=status,
+    )
 
 
 @router.get("/targets/{key}/draft")
-def draft_page(request: Request, key: str, session: SessionDep, principal: PagePrincipal, done: str | None = None):
+def draft_page(
+    request: Request, key: str, session: SessionDep, principal: PagePrincipal, done: str | None = None
+):
     principal.require("targets:write")
     return _draft_page(request, session, principal, key, message=done)
 
@@ -376,15 +543,20 @@ def _row_changes(form) -> dict:
     """A row's form as changes: empty township cells are left out (reported as missing), the measure is the
     chosen one's JSON, or "not measured" with its reason."""
     changes: dict = {
-        "name": str(form.get("name") or "").strip(), "unit": str(form.get("unit") or "").strip(),
-        "total": str(form.get("total") or "").strip(), "county_only": form.get("county_only") in ("on", "1", "true"),
+        "name": str(form.get("name") or "").strip(),
+        "unit": str(form.get("unit") or "").strip(),
+        "total": str(form.get("total") or "").strip(),
+        "county_only": form.get("county_only") in ("on", "1", "true"),
         "deadline_text": str(form.get("deadline_text") or "").strip(),
     }
     if form.get("deadline"):
         changes["deadline"] = str(form.get("deadline"))
     if not changes["county_only"]:
-        changes["townships"] = {t["code"]: str(form.get(f"t-{t['code']}") or "").strip() for t in townships()
-                                if str(form.get(f"t-{t['code']}") or "").strip() != ""}
+        changes["townships"] = {
+            t["code"]: str(form.get(f"t-{t['code']}") or "").strip()
+            for t in townships()
+            if str(form.get(f"t-{t['code']}") or "").strip() != ""
+        }
     parts = {k[5:]: str(v).strip() for k, v in form.items() if k.startswith("part-")}
     if parts:
         bad = [k for k, v in parts.items() if not v.isdigit()]
@@ -407,8 +579,15 @@ def _row_saved(request, session, principal, key: str, code: str, form, save, don
     done = attempt(session, save, inline=DRAFT_INLINE)
     if done.error:
         values = {k: v for k, v in form.items() if k != "csrf_token"}
-        return _draft_page(request, session, principal, key, status=422, row_errors={code: done.messages()},
-                           row_values={code: values})
+        return _draft_page(
+            request,
+            session,
+            principal,
+            key,
+            status=422,
+            row_errors={code: done.messages()},
+            row_values={code: values},
+        )
     return redirect(request, done_url(done.value))
 
 
@@ -419,15 +598,31 @@ def save_header(request: Request, key: str, session: SessionDep, principal: Page
     def save():
         issued = str(form.get("issued_date") or "").strip()
         issued_date = form_date(issued, "issued_date", "印发日期格式应为 YYYY-MM-DD") if issued else None
-        drafts.update_header(session, actor=principal, key=key, document=str(form.get("document") or ""),
-                             title=str(form.get("title") or ""), issued_date=issued_date)
+        drafts.update_header(
+            session,
+            actor=principal,
+            key=key,
+            document=str(form.get("document") or ""),
+            title=str(form.get("title") or ""),
+            issued_date=issued_date,
+        )
 
-    return _row_saved(request, session, principal, key, "_header", form, save,
-                      lambda _: f"/targets/{key}/draft?done=已保存文号和标题")
+    return _row_saved(
+        request,
+        session,
+        principal,
+        key,
+        "_header",
+        form,
+        save,
+        lambda _: f"/targets/{key}/draft?done=已保存文号和标题",
+    )
 
 
 @router.post("/targets/{key}/draft/indicators/{code}")
-def save_indicator(request: Request, key: str, code: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
+def save_indicator(
+    request: Request, key: str, code: str, session: SessionDep, principal: PagePrincipal, form: PageForm
+):
     principal.require("targets:write")
 
     def save():
@@ -435,8 +630,16 @@ def save_indicator(request: Request, key: str, code: str, session: SessionDep, p
         changes.pop("code", None)
         return drafts.update_indicator(session, actor=principal, key=key, code=code, changes=changes)
 
-    return _row_saved(request, session, principal, key, code, form, save,
-                      lambda ind: f"/targets/{key}/draft?done=已保存“{ind.name}”#row-{code}")
+    return _row_saved(
+        request,
+        session,
+        principal,
+        key,
+        code,
+        form,
+        save,
+        lambda ind: f"/targets/{key}/draft?done=已保存“{ind.name}”#row-{code}",
+    )
 
 
 @router.post("/targets/{key}/draft/indicators")
@@ -449,16 +652,33 @@ def add_indicator(request: Request, key: str, session: SessionDep, principal: Pa
             raise ValidationFailed.one("measure", "请选择统计口径，或选择“不统计”并写明原因")
         return drafts.add_indicator(session, actor=principal, key=key, row=changes)
 
-    return _row_saved(request, session, principal, key, "_new", form, save,
-                      lambda ind: f"/targets/{key}/draft?done=已新增“{ind.name}”#row-{ind.code}")
+    return _row_saved(
+        request,
+        session,
+        principal,
+        key,
+        "_new",
+        form,
+        save,
+        lambda ind: f"/targets/{key}/draft?done=已新增“{ind.name}”#row-{ind.code}",
+    )
 
 
 @router.post("/targets/{key}/draft/indicators/{code}/delete")
-def delete_indicator(request: Request, key: str, code: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
+def delete_indicator(
+    request: Request, key: str, code: str, session: SessionDep, principal: PagePrincipal, form: PageForm
+):
     principal.require("targets:write")
-    return _row_saved(request, session, principal, key, code, form,
-                      lambda: drafts.remove_indicator(session, actor=principal, key=key, code=code),
-                      lambda _: f"/targets/{key}/draft?done=已删除指标")
+    return _row_saved(
+        request,
+        session,
+        principal,
+        key,
+        code,
+        form,
+        lambda: drafts.remove_indicator(session, actor=principal, key=key, code=code),
+        lambda _: f"/targets/{key}/draft?done=已删除指标",
+    )
 
 
 @router.post("/targets/{key}/publish")
@@ -483,12 +703,23 @@ def table_page(request: Request, key: str, session: SessionDep, principal: PageP
     asked_date = as_of is not None
     as_of, period_note = _opening_date(session, principal, key, as_of or date.today(), asked_date)
     m = target_service.progress_matrix(session, actor=principal, key=key, as_of=as_of)
-    return render(request, "targets/set.html", {
-        "section": "targets", "m": m, "key": key, "as_of": as_of, "status_rules": STATUS_RULES,
-        "period_note": period_note,
-        "sets": target_service.list_sets(session, actor=principal),
-        "measure_text": {i.code: describe_measure(i.measure, m.target_set, i.deadline) for i in m.target_set.indicators},
-    }, block="board")
+    return render(
+        request,
+        "targets/set.html",
+        {
+            "section": "targets",
+            "m": m,
+            "key": key,
+            "as_of": as_of,
+            "status_rules": STATUS_RULES,
+            "period_note": period_note,
+            "sets": target_service.list_sets(session, actor=principal),
+            "measure_text": {
+                i.code: describe_measure(i.measure, m.target_set, i.deadline) for i in m.target_set.indicators
+            },
+        },
+        block="board",
+    )
 
 
 @router.get("/targets/{key}/print")
@@ -496,8 +727,11 @@ def print_page(request: Request, key: str, session: SessionDep, principal: PageP
     principal.require("targets:read")
     as_of = as_of or date.today()
     m = target_service.progress_matrix(session, actor=principal, key=key, as_of=as_of)
-    return render(request, "targets/print.html", {"section": "targets", "m": m, "key": key, "as_of": as_of,
-                                                  "status_rules": STATUS_RULES})
+    return render(
+        request,
+        "targets/print.html",
+        {"section": "targets", "m": m, "key": key, "as_of": as_of, "status_rules": STATUS_RULES},
+    )
 
 
 @router.get("/targets/{key}/export.xlsx")
@@ -515,20 +749,37 @@ def table_xlsx(key: str, session: SessionDep, principal: PagePrincipal):
 
 
 @router.get("/targets/{key}/indicators/{code}")
-def indicator_page(request: Request, key: str, code: str, session: SessionDep, principal: PagePrincipal, as_of: AsOf = None):
+def indicator_page(
+    request: Request, key: str, code: str, session: SessionDep, principal: PagePrincipal, as_of: AsOf = None
+):
     principal.require("targets:read")
     as_of = as_of or date.today()
     ts, row = target_service.indicator_progress(session, actor=principal, key=key, code=code, as_of=as_of)
-    return render(request, "targets/indicator.html", {
-        "section": "targets", "ts": ts, "row": row, "key": key, "as_of": as_of, "near_days": NEAR_DAYS,
-        "measure_text": describe_measure(row.indicator.measure, ts, row.indicator.deadline), "status_rules": STATUS_RULES,
-        "towns": [t for t in townships() if principal.sees_township(t["code"])], "RD_READINGS": RD_READINGS,
-    })
+    return render(
+        request,
+        "targets/indicator.html",
+        {
+            "section": "targets",
+            "ts": ts,
+            "row": row,
+            "key": key,
+            "as_of": as_of,
+            "near_days": NEAR_DAYS,
+            "measure_text": describe_measure(row.indicator.measure, ts, row.indicator.deadline),
+            "status_rules": STATUS_RULES,
+            "towns": [t for t in townships() if principal.sees_township(t["code"])],
+            "RD_READINGS": RD_READINGS,
+        },
+    )
 
 
 @router.post("/targets/{key}/indicators/{code}/reading")
-def set_reading(request: Request, key: str, code: str, session: SessionDep, principal: PagePrincipal, form: PageForm):
-    target_service.set_rd_reading(session, actor=principal, key=key, code=code, reading=str(form.get("reading") or ""))
+def set_reading(
+    request: Request, key: str, code: str, session: SessionDep, principal: PagePrincipal, form: PageForm
+):
+    target_service.set_rd_reading(
+        session, actor=principal, key=key, code=code, reading=str(form.get("reading") or "")
+    )
     return redirect(request, f"/targets/{key}/indicators/{code}")
 
 
@@ -548,12 +799,31 @@ def cell_page(
     principal.require("targets:read")
     as_of = as_of or date.today()
     ts, ind, page = target_service.cell_enterprises(
-        session, actor=principal, key=key, code=code, township=township or None, as_of=as_of, part=part or None,
-        cursor=cursor, limit=200,
+        session,
+        actor=principal,
+        key=key,
+        code=code,
+        township=township or None,
+        as_of=as_of,
+        part=part or None,
+        cursor=cursor,
+        limit=200,
     )
     part_name = next((p["name"] for p in ind.parts or [] if p["code"] == part), None) if part else None
     qs = list_qs(request)
-    return render(request, "targets/cell.html", {
-        "section": "targets", "ts": ts, "ind": ind, "page": page, "key": key, "township": township or None,
-        "part_name": part_name, "as_of": as_of, "base_qs": qs, "is_first_page": cursor is None,
-    })
+    return render(
+        request,
+        "targets/cell.html",
+        {
+            "section": "targets",
+            "ts": ts,
+            "ind": ind,
+            "page": page,
+            "key": key,
+            "township": township or None,
+            "part_name": part_name,
+            "as_of": as_of,
+            "base_qs": qs,
+            "is_first_page": cursor is None,
+        },
+    )

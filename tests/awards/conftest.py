@@ -4,8 +4,14 @@ import pytest
 
 from app.accounts.permissions import SYSTEM
 
-ALL_AWARDS = ("awards:read", "awards:write", "awards:approve", "enterprises:read", "enterprises:write",
-              "policies:read")
+ALL_AWARDS = (
+    "awards:read",
+    "awards:write",
+    "awards:approve",
+    "enterprises:read",
+    "enterprises:write",
+    "policies:read",
+)
 
 
 @pytest.fixture
@@ -40,4 +46,6 @@ def lines_of(db, enterprise_id):
 
     from app.awards.models import AwardLine
 
-    return list(db.scalars(select(AwardLine).where(AwardLine.enterprise_id == enterprise_id).order_by(AwardLine.id)))
+    return list(
+        db.scalars(select(AwardLine).where(AwardLine.enterprise_id == enterprise_id).order_by(AwardLine.id))
+    )

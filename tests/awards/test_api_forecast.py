@@ -41,8 +41,19 @@ def test_what_if_changes_the_forecast_only(client, reader_key, funds):
     row = next(x for x in body["what_if"]["rows"] if x["rule_id"] == rule)
     assert row["per_head_yuan"] == 300_000 and row["overridden"]
     assert load_policies().rules[rule].amount.yuan == 500_000
-    again = client.post("/api/v1/awards/preview", headers=bearer(reader_key), json={"event": {
-        "type": "honour", "honour": "little_giant", "level": "national", "outcome": "new", "date": "2023-05-01"}})
+    again = client.post(
+        "/api/v1/awards/preview",
+        headers=bearer(reader_key),
+        json={
+            "event": {
+                "type": "honour",
+                "honour": "little_giant",
+                "level": "national",
+                "outcome": "new",
+                "date": "2023-05-01",
+            }
+        },
+    )
     assert again.json()["lines"][0]["amount_yuan"] == 500_000
 
 
@@ -59,10 +70,16 @@ def test_candidates_use_the_registry_facts(client, reader_key, make, funds):
     """省级高新补助 is for 首次: a candidate that already held 高新 gets only the city and county lines."""
     fresh = make.enterprise(size="small")
     held = make.enterprise(size="small", honours=[honour("high_tech", "national", "2020-10-01")])
-    r = forecast(client, reader_key, scenario="candidates", year=2023, candidates=[
-        {"enterprise_id": fresh.id, "honour": "high_tech", "level": "national"},
-        {"enterprise_id": held.id, "honour": "high_tech", "level": "national", "outcome": "renewed"},
-    ])
+    r = forecast(
+        client,
+        reader_key,
+        scenario="candidates",
+        year=2023,
+        candidates=[
+            {"enterprise_id": fresh.id, "honour": "high_tech", "level": "national"},
+            {"enterprise_id": held.id, "honour": "high_tech", "level": "national", "outcome": "renewed"},
+        ],
+    )
     assert r.status_code == 200, r.text
     rows = r.json()["base"]["rows"]
     by_ent = {}
@@ -75,11 +92,19 @@ def test_candidates_use_the_registry_facts(client, reader_key, make, funds):
 
 def test_candidate_errors_name_the_row(client, reader_key, make):
     ent = make.enterprise()
-    r = forecast(client, reader_key, scenario="candidates",
-                 candidates=[{"enterprise_id": ent.id, "honour": "gazelle", "level": "city"}])
+    r = forecast(
+        client,
+        reader_key,
+        scenario="candidates",
+        candidates=[{"enterprise_id": ent.id, "honour": "gazelle", "level": "city"}],
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "candidates[0].level"
     r = forecast(client, reader_key, scenario="candidates", candidates=[])
     assert r.status_code == 422
-    r = forecast(client, reader_key, scenario="candidates",
-                 candidates=[{"enterprise_id": 999_999, "honour": "gazelle", "level": "provincial"}])
+    r = forecast(
+        client,
+        reader_key,
+        scenario="candidates",
+        candidates=[{"enterprise_id": 999_999, "honour": "gazelle", "level": "provincial"}],
+    )
     assert r.status_code == 404

@@ -17,7 +17,10 @@ from app.awards.event_models import EnterpriseFacts, FirstAboveScaleEvent, parse
 from app.policies.loader import load_policies
 
 # The rule cases ship with the documents (app/policies/cases); cases still kept beside this test run too.
-CASES_DIRS = (Path(__file__).resolve().parents[2] / "app" / "policies" / "cases", Path(__file__).parent / "cases")
+CASES_DIRS = (
+    Path(__file__).resolve().parents[2] / "app" / "policies" / "cases",
+    Path(__file__).parent / "cases",
+)
 CASE_KEYS = {
     "name", "clause", "figure", "event", "facts", "overrides", "lines", "benefits", "not_computable", "explains",
 }  # fmt: skip
@@ -160,7 +163,10 @@ def test_a_line_before_its_documents_issue_date_explains_the_period_in_force(pol
     """冠政办发〔2023〕7号 (issued 2023-03-23) is the plan for the year 2023 and applies from 2023-01-01: a 首次升规
     line (二（一）1, 县级 5 万) for 2023-02-15 says why; one for 2023-06-30 needs no such note."""
     (early,) = compute(FirstAboveScaleEvent(date="2023-02-15"), None, policies).lines
-    assert "事件日期早于冠政办发〔2023〕7号的印发日期 2023-03-23，按其施行期（自 2023-01-01 起）适用" in early.explanation
+    assert (
+        "事件日期早于冠政办发〔2023〕7号的印发日期 2023-03-23，按其施行期（自 2023-01-01 起）适用"
+        in early.explanation
+    )
     (later,) = compute(FirstAboveScaleEvent(date="2023-06-30"), None, policies).lines
     assert "有效期" not in later.explanation
 

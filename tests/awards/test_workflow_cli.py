@@ -16,12 +16,25 @@ def test_compute_awards_for_a_year(committed):
     with committed() as s:
         ent = Factory(s).enterprise()
         # Honours loaded in bulk (as the demo data and imports are) have no award lines yet.
-        s.execute(insert(Honour), [
-            {"enterprise_id": ent.id, "code": "specialized_sme", "level": "provincial", "outcome": "new",
-             "honour_date": date(2023, 6, 1)},
-            {"enterprise_id": ent.id, "code": "gazelle", "level": "provincial", "outcome": "new",
-             "honour_date": date(2022, 6, 1)},
-        ])
+        s.execute(
+            insert(Honour),
+            [
+                {
+                    "enterprise_id": ent.id,
+                    "code": "specialized_sme",
+                    "level": "provincial",
+                    "outcome": "new",
+                    "honour_date": date(2023, 6, 1),
+                },
+                {
+                    "enterprise_id": ent.id,
+                    "code": "gazelle",
+                    "level": "provincial",
+                    "outcome": "new",
+                    "honour_date": date(2022, 6, 1),
+                },
+            ],
+        )
         s.commit()
     runner = CliRunner()
     first = runner.invoke(cli, ["compute-awards", "--year", "2023"])

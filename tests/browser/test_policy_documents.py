@@ -46,7 +46,9 @@ def test_create_edit_test_and_publish_a_document(page, live_server, admin):
     rule.locator("input[name=amount_wan]").fill("八")
     rule.locator("button[type=submit]").click()
     page.wait_for_selector("#rule-gzb2024-3-county-first_above_scale .field-error")
-    assert "不是数字" in page.locator("#rule-gzb2024-3-county-first_above_scale .field-error").first.inner_text()
+    assert (
+        "不是数字" in page.locator("#rule-gzb2024-3-county-first_above_scale .field-error").first.inner_text()
+    )
     rule = page.locator("#rule-gzb2024-3-county-first_above_scale")
     rule.locator("input[name=amount_wan]").fill("8")
     rule.locator("button[type=submit]").click()
@@ -62,7 +64,9 @@ def test_create_edit_test_and_publish_a_document(page, live_server, admin):
 
     # fix the case to the new figure: all pass, publish
     text = page.input_value("textarea[name=cases]")
-    text = text.replace("gzb2024-3.county.first_above_scale: 50000", "gzb2024-3.county.first_above_scale: 80000")
+    text = text.replace(
+        "gzb2024-3.county.first_above_scale: 50000", "gzb2024-3.county.first_above_scale: 80000"
+    )
     text = text.replace("一次性 50,000 元（冠政办发〔2024〕3号", "一次性 80,000 元（冠政办发〔2024〕3号")
     page.fill("textarea[name=cases]", text)
     page.click("#save-cases")
@@ -73,5 +77,9 @@ def test_create_edit_test_and_publish_a_document(page, live_server, admin):
     assert "已发布 冠政办发〔2024〕3号" in page.inner_text("main")
 
     with admin() as s:
-        v = s.scalar(select(PolicyVersion).where(PolicyVersion.code == "gzb2024-3", PolicyVersion.status == "published"))
+        v = s.scalar(
+            select(PolicyVersion).where(
+                PolicyVersion.code == "gzb2024-3", PolicyVersion.status == "published"
+            )
+        )
         assert v is not None and v.published_by == "gxj" and "yuan: 80000" in v.content

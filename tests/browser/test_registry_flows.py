@@ -26,9 +26,17 @@ def county(committed):
         accounts.create_user(s, username="gxj", password=PASSWORD, role="county_admin")
         accounts.create_user(s, username="qq", password=PASSWORD, role="township_staff", township="qingquan")
         seed.load(s, 120, seed=5)
-        service.create(s, actor=SYSTEM, data=EnterpriseCreate(
-            uscc="91350100M000100Y43", name="冠县恒通精工轴承有限公司", township="qingquan", size="small",
-            figures=[{"year": 2025, "revenue_yuan": 16_500_000}]))
+        service.create(
+            s,
+            actor=SYSTEM,
+            data=EnterpriseCreate(
+                uscc="91350100M000100Y43",
+                name="冠县恒通精工轴承有限公司",
+                township="qingquan",
+                size="small",
+                figures=[{"year": 2025, "revenue_yuan": 16_500_000}],
+            ),
+        )
         s.commit()
     return committed
 
@@ -71,7 +79,9 @@ def test_live_search_and_filter(page, live_server, county):
     rows = page.locator("#enterprise-table tbody tr").count()
     assert rows >= 1
     with county() as s:
-        expected = s.scalar(select(func.count()).select_from(Enterprise).where(Enterprise.township == "kaifaqu"))
+        expected = s.scalar(
+            select(func.count()).select_from(Enterprise).where(Enterprise.township == "kaifaqu")
+        )
     assert rows == min(expected, 50)
 
 
@@ -122,8 +132,22 @@ def _xlsx(rows):
 
 def test_import_file_with_error_then_clean(page, live_server, county, tmp_path):
     rng = random.Random(99)
-    good = [[generate(rng), f"导入测试{i}有限公司", "清泉街道", None, None, "小型", "民营", "否", None, 2025, 12_000_000]
-            for i in range(3)]
+    good = [
+        [
+            generate(rng),
+            f"导入测试{i}有限公司",
+            "清泉街道",
+            None,
+            None,
+            "小型",
+            "民营",
+            "否",
+            None,
+            2025,
+            12_000_000,
+        ]
+        for i in range(3)
+    ]
     bad = [*good, ["91350100M000100Y44", "坏行有限公司", "清泉街道", None, None, "小型", "民营", "否"]]
     (tmp_path / "bad.xlsx").write_bytes(_xlsx(bad))
     (tmp_path / "good.xlsx").write_bytes(_xlsx(good))
@@ -135,11 +159,17 @@ def test_import_file_with_error_then_clean(page, live_server, county, tmp_path):
     text = page.inner_text("#import-errors")
     assert "导入被拒绝" in text and "第 5 行" in text and "校验位错误" in text
     with county() as s:
-        assert s.scalar(select(func.count()).select_from(Enterprise).where(Enterprise.name.like("导入测试%"))) == 0
+        assert (
+            s.scalar(select(func.count()).select_from(Enterprise).where(Enterprise.name.like("导入测试%")))
+            == 0
+        )
     page.set_input_files("input[type=file]", str(tmp_path / "good.xlsx"))
     page.click("text=上传并导入")
     page.wait_for_selector("#import-ok")
     assert "新登记 3 家企业" in page.inner_text("#import-ok")
     assert page.locator("#upload-progress").get_attribute("value") is not None
     with county() as s:
-        assert s.scalar(select(func.count()).select_from(Enterprise).where(Enterprise.name.like("导入测试%"))) == 3
+        assert (
+            s.scalar(select(func.count()).select_from(Enterprise).where(Enterprise.name.like("导入测试%")))
+            == 3
+        )

@@ -44,13 +44,27 @@ def county(committed):
         accounts.create_user(s, username="qq", password=PASSWORD, role="township_staff", township="qingquan")
         seed.load(s, 150, seed=5)
         funds.ensure_policy_funds(s, SYSTEM)
-        ent = service.create(s, actor=SYSTEM, data=EnterpriseCreate(
-            uscc="91350100M000100Y43", name=FIRM, township="qingquan", size="small",
-            figures=[{"year": 2025, "revenue_yuan": 36_000_000}]))
+        ent = service.create(
+            s,
+            actor=SYSTEM,
+            data=EnterpriseCreate(
+                uscc="91350100M000100Y43",
+                name=FIRM,
+                township="qingquan",
+                size="small",
+                figures=[{"year": 2025, "revenue_yuan": 36_000_000}],
+            ),
+        )
         for m in ("2026-07", "2026-08", "2026-09"):
             p = filings.parse_month(m)
-            filings.submit(s, actor=SYSTEM, enterprise_id=ent.id, period=p, today=filings.deadline(s, p),
-                           data=FilingIn(rd_spend_yuan=100_000, output_value_yuan=3_000_000))
+            filings.submit(
+                s,
+                actor=SYSTEM,
+                enterprise_id=ent.id,
+                period=p,
+                today=filings.deadline(s, p),
+                data=FilingIn(rd_spend_yuan=100_000, output_value_yuan=3_000_000),
+            )
         s.commit()
     return committed
 
@@ -100,13 +114,19 @@ def test_county_admin_records_an_honour_approves_pays_and_exports(page, live_ser
     row.locator("input[name=comment]").fill("材料齐全，同意")
     row.locator("button:has-text('批准')").click()
     page.wait_for_selector("#award-queue tbody tr >> text=已批准")
-    page.wait_for_function(f"document.getElementById('total-approved-count').innerText === '{approved_before + 1}'")
+    page.wait_for_function(
+        f"document.getElementById('total-approved-count').innerText === '{approved_before + 1}'"
+    )
     row = page.locator("#award-queue tbody tr:has-text('已批准')").first
-    row.locator("input[name=paid_date]").fill(date.today().isoformat())  # not before the approval, not after today
+    row.locator("input[name=paid_date]").fill(
+        date.today().isoformat()
+    )  # not before the approval, not after today
     row.locator("input[name=voucher_no]").fill("GX-2023-0701")
     row.locator("button:has-text('登记拨付')").click()
     page.wait_for_selector("#award-queue tbody tr >> text=已拨付")
-    page.wait_for_function(f"document.getElementById('total-approved-count').innerText === '{approved_before}'")
+    page.wait_for_function(
+        f"document.getElementById('total-approved-count').innerText === '{approved_before}'"
+    )
     no_codes(page)
     # The line's record speaks words: who decided, the state, the rule by its name.
     page.click("#award-queue tbody tr >> a[href^='/awards/lines/']")
@@ -120,7 +140,8 @@ def test_county_admin_records_an_honour_approves_pays_and_exports(page, live_ser
     page.select_option("select[name=above_scale]", "false")
     page.wait_for_function("location.search.includes('above_scale=false')")
     page.wait_for_function(
-        "[...document.querySelectorAll('#enterprise-table tbody tr td:nth-child(5)')].every(td => td.innerText === '规下')")
+        "[...document.querySelectorAll('#enterprise-table tbody tr td:nth-child(5)')].every(td => td.innerText === '规下')"
+    )
     shown = page.locator("#enterprise-table tbody tr td:nth-child(2)").all_inner_texts()
     total = int(page.inner_text("#list-total strong").replace(",", ""))
     assert shown and total <= 50  # one page: every row is on the screen
@@ -150,14 +171,23 @@ def test_township_staff_file_an_implausible_month_and_import(page, live_server, 
     page.wait_for_selector(f"#row-{ent.id} .field-warn")
     assert "研发投入 5,000,000 元 高于当月工业产值 3,000,000 元" in page.inner_text(f"#row-{ent.id}")
     with county() as s:
-        assert s.scalar(select(MonthlyFiling.id).where(MonthlyFiling.enterprise_id == ent.id,
-                                                       MonthlyFiling.period == filings.parse_month(MONTH))) is None
+        assert (
+            s.scalar(
+                select(MonthlyFiling.id).where(
+                    MonthlyFiling.enterprise_id == ent.id, MonthlyFiling.period == filings.parse_month(MONTH)
+                )
+            )
+            is None
+        )
     page.fill(f"#row-{ent.id} input[name=confirm_note]", "已电话核实：本月集中采购研发设备")
     page.click(f"#row-{ent.id} button:has-text('确认无误并保存')")
     page.wait_for_selector(f"#row-{ent.id} >> text=异常已核实")
     with county() as s:
-        f = s.scalar(select(MonthlyFiling).where(MonthlyFiling.enterprise_id == ent.id,
-                                                 MonthlyFiling.period == filings.parse_month(MONTH)))
+        f = s.scalar(
+            select(MonthlyFiling).where(
+                MonthlyFiling.enterprise_id == ent.id, MonthlyFiling.period == filings.parse_month(MONTH)
+            )
+        )
         assert f.rd_spend_yuan == 5_000_000 and f.checks and f.checks_note.startswith("已电话核实")
     no_codes(page)
     # Import with the template's example left in: the example is refused by its row, nothing is written.
@@ -169,13 +199,24 @@ def test_township_staff_file_an_implausible_month_and_import(page, live_server, 
     data = wb["企业"]
     for col, v in enumerate(example, start=1):
         data.cell(row=2, column=col, value=v)
-    real = [generate(random.Random(99)), "冠县清泉新材料有限公司", "清泉街道", None, None, "小型", "民营", "否"]
+    real = [
+        generate(random.Random(99)),
+        "冠县清泉新材料有限公司",
+        "清泉街道",
+        None,
+        None,
+        "小型",
+        "民营",
+        "否",
+    ]
     for col, v in enumerate(real, start=1):
         data.cell(row=3, column=col, value=v)
     buf = io.BytesIO()
     wb.save(buf)
-    page.set_input_files("input[name=file]", {"name": "企业.xlsx", "mimeType": "application/octet-stream",
-                                             "buffer": buf.getvalue()})
+    page.set_input_files(
+        "input[name=file]",
+        {"name": "企业.xlsx", "mimeType": "application/octet-stream", "buffer": buf.getvalue()},
+    )
     page.click("#import-form button[type=submit]")
     page.wait_for_selector("#import-errors")
     errors = page.inner_text("#import-errors")
@@ -186,8 +227,10 @@ def test_township_staff_file_an_implausible_month_and_import(page, live_server, 
     data.delete_rows(2)
     buf = io.BytesIO()
     wb.save(buf)
-    page.set_input_files("input[name=file]", {"name": "企业.xlsx", "mimeType": "application/octet-stream",
-                                             "buffer": buf.getvalue()})
+    page.set_input_files(
+        "input[name=file]",
+        {"name": "企业.xlsx", "mimeType": "application/octet-stream", "buffer": buf.getvalue()},
+    )
     page.click("#import-form button[type=submit]")
     page.wait_for_selector("#import-ok")
     assert "新登记 1 家企业" in page.inner_text("#import-ok")
@@ -197,14 +240,38 @@ def test_county_viewer_sees_no_write_control(page, live_server, county):
     log_in(page, live_server, "ck")
     with county() as s:
         ent_id = s.scalar(select(Enterprise.id).where(Enterprise.name == FIRM))
-    for path in ("/enterprises", f"/enterprises/{ent_id}", f"/enterprises/{ent_id}?tab=honours", "/pools",
-                 "/pools/primary_pool?tab=candidates", "/awards?status=", "/awards/funds",
-                 f"/filings/{MONTH}/grid?township=qingquan", "/filings", "/targets"):
+    for path in (
+        "/enterprises",
+        f"/enterprises/{ent_id}",
+        f"/enterprises/{ent_id}?tab=honours",
+        "/pools",
+        "/pools/primary_pool?tab=candidates",
+        "/awards?status=",
+        "/awards/funds",
+        f"/filings/{MONTH}/grid?township=qingquan",
+        "/filings",
+        "/targets",
+    ):
         page.goto(live_server + path)
         main = page.locator("main")
-        for label in ("登记企业", "Excel 导入", "编辑", "批准", "驳回", "登记拨付", "出库", "入库", "保存", "记录",
-                      "确认核实", "设立资金"):
-            assert main.locator(f"button:text-is('{label}'), a.btn:text-is('{label}')").count() == 0, (path, label)
+        for label in (
+            "登记企业",
+            "Excel 导入",
+            "编辑",
+            "批准",
+            "驳回",
+            "登记拨付",
+            "出库",
+            "入库",
+            "保存",
+            "记录",
+            "确认核实",
+            "设立资金",
+        ):
+            assert main.locator(f"button:text-is('{label}'), a.btn:text-is('{label}')").count() == 0, (
+                path,
+                label,
+            )
         assert main.locator("form[hx-post], form[method=post]").count() == 0, path
         no_codes(page)
     # Asked for anyway, a write page refuses in words.

@@ -22,11 +22,18 @@ TODAY = date.today()
 @pytest.fixture
 def people(committed):
     with committed() as s:
-        target_service.install_reference(s)  # the dashboards need a target table (a committed test may have emptied them)
+        target_service.install_reference(
+            s
+        )  # the dashboards need a target table (a committed test may have emptied them)
         accounts.create_user(s, username="gxj", password=PASSWORD, role="county_admin")
         accounts.create_user(s, username="qq", password=PASSWORD, role="township_staff", township="qingquan")
-        service.create(s, actor=SYSTEM, data=EnterpriseCreate(
-            uscc="91350100M000100Y43", name="冠县恒通精工轴承有限公司", township="qingquan", size="small"))
+        service.create(
+            s,
+            actor=SYSTEM,
+            data=EnterpriseCreate(
+                uscc="91350100M000100Y43", name="冠县恒通精工轴承有限公司", township="qingquan", size="small"
+            ),
+        )
         s.commit()
     return committed
 
@@ -39,7 +46,9 @@ def log_in(page, base, username):
     page.wait_for_url(lambda u: "/login" not in u)
 
 
-def test_township_records_a_problem_from_a_visit_county_sees_it_overdue_until_closed(browser, live_server, people):
+def test_township_records_a_problem_from_a_visit_county_sees_it_overdue_until_closed(
+    browser, live_server, people
+):
     with people() as s:
         eid = s.scalar(select(Enterprise.id).where(Enterprise.uscc == "91350100M000100Y43"))
     staff = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900}).new_page()
@@ -74,7 +83,9 @@ def test_township_records_a_problem_from_a_visit_county_sees_it_overdue_until_cl
     assert county.inner_text("#card-overdue") == "1"
     county.click("#card-overdue")
     county.wait_for_selector("#problem-table")
-    assert "研发费用加计扣除政策咨询" in county.inner_text("#problem-table") and "超期" in county.inner_text("#problem-table")
+    assert "研发费用加计扣除政策咨询" in county.inner_text("#problem-table") and "超期" in county.inner_text(
+        "#problem-table"
+    )
     # township staff resolve and close it (销号)
     staff.select_option("#step-form select[name=action]", "resolve")
     staff.fill("#step-form textarea[name=note]", "已上门解读政策，指导企业完成归集")
@@ -83,7 +94,12 @@ def test_township_records_a_problem_from_a_visit_county_sees_it_overdue_until_cl
     staff.select_option("#step-form select[name=action]", "close")
     staff.click("#step-form button[type=submit]")
     staff.wait_for_selector("#problem-status:has-text('已销号')")
-    assert [a for a in staff.locator("#problem-steps tbody tr td:nth-child(2)").all_inner_texts()] == ["收集", "交办", "办结", "销号"]
+    assert [a for a in staff.locator("#problem-steps tbody tr td:nth-child(2)").all_inner_texts()] == [
+        "收集",
+        "交办",
+        "办结",
+        "销号",
+    ]
     with people() as s:
         p = s.get(ServiceProblem, pid)
         assert (p.status, p.visit_id is not None, p.resolved_date) == ("closed", True, TODAY)

@@ -15,10 +15,21 @@ def body(**kw):
 
 def test_create_read_roundtrip_with_figures_and_honours(client, make):
     key = make.api_key()
-    r = client.post("/api/v1/enterprises", headers=bearer(key), json=body(
-        figures=[{"year": 2024, "revenue_yuan": 16_500_000, "land_mu": "12.5"}],
-        honours=[{"code": "innovative_sme", "level": "provincial", "outcome": "new", "honour_date": "2024-05-01"}],
-    ))
+    r = client.post(
+        "/api/v1/enterprises",
+        headers=bearer(key),
+        json=body(
+            figures=[{"year": 2024, "revenue_yuan": 16_500_000, "land_mu": "12.5"}],
+            honours=[
+                {
+                    "code": "innovative_sme",
+                    "level": "provincial",
+                    "outcome": "new",
+                    "honour_date": "2024-05-01",
+                }
+            ],
+        ),
+    )
     assert r.status_code == 201, r.text
     assert r.headers["etag"] == '"1"' and r.headers["location"] == f"/api/v1/enterprises/{r.json()['id']}"
     got = client.get(r.headers["location"], headers=bearer(key)).json()
@@ -41,7 +52,9 @@ def test_unknown_township_negative_revenue_and_bad_size_each_named(client, make)
     key = make.api_key()
     r = client.post("/api/v1/enterprises", headers=bearer(key), json=body(township="atlantis"))
     assert r.json()["errors"][0]["field"] == "township"
-    r = client.post("/api/v1/enterprises", headers=bearer(key), json=body(figures=[{"year": 2024, "revenue_yuan": -1}]))
+    r = client.post(
+        "/api/v1/enterprises", headers=bearer(key), json=body(figures=[{"year": 2024, "revenue_yuan": -1}])
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "figures.0.revenue_yuan"
     assert "不能小于 0" in r.json()["errors"][0]["message"]
     r = client.post("/api/v1/enterprises", headers=bearer(key), json=body(size="huge"))
@@ -83,8 +96,11 @@ def test_patch_requires_if_match_and_refuses_stale(client, make):
 def test_patch_and_delete_are_audited_with_before_and_after(client, make, db):
     key = make.api_key()
     ent = make.enterprise(name="旧名称有限公司")
-    client.patch(f"/api/v1/enterprises/{ent.id}", headers={**bearer(key), "If-Match": '"1"'},
-                 json={"name": "新名称有限公司", "above_scale": True})
+    client.patch(
+        f"/api/v1/enterprises/{ent.id}",
+        headers={**bearer(key), "If-Match": '"1"'},
+        json={"name": "新名称有限公司", "above_scale": True},
+    )
     hist = client.get(f"/api/v1/enterprises/{ent.id}/history", headers=bearer(key)).json()
     upd = next(h for h in hist if h["action"] == "update")
     assert upd["changes"]["name"] == ["旧名称有限公司", "新名称有限公司"]
@@ -102,15 +118,27 @@ def test_every_write_is_audited(client, make, db):
     key = make.api_key()
     ent = make.enterprise()
     n0 = db.scalar(select(func.count()).select_from(AuditEntry))
-    client.put(f"/api/v1/enterprises/{ent.id}/figures/2024", headers=bearer(key),
-               json={"year": 2024, "revenue_yuan": 12_000_000})
-    client.put(f"/api/v1/enterprises/{ent.id}/figures/2024", headers=bearer(key),
-               json={"year": 2024, "revenue_yuan": 13_000_000})
-    h = client.post(f"/api/v1/enterprises/{ent.id}/honours", headers=bearer(key),
-                    json={"code": "gazelle", "level": "provincial", "honour_date": "2024-03-01"}).json()
+    client.put(
+        f"/api/v1/enterprises/{ent.id}/figures/2024",
+        headers=bearer(key),
+        json={"year": 2024, "revenue_yuan": 12_000_000},
+    )
+    client.put(
+        f"/api/v1/enterprises/{ent.id}/figures/2024",
+        headers=bearer(key),
+        json={"year": 2024, "revenue_yuan": 13_000_000},
+    )
+    h = client.post(
+        f"/api/v1/enterprises/{ent.id}/honours",
+        headers=bearer(key),
+        json={"code": "gazelle", "level": "provincial", "honour_date": "2024-03-01"},
+    ).json()
     client.delete(f"/api/v1/enterprises/{ent.id}/honours/{h['id']}", headers=bearer(key))
-    rows = db.execute(select(AuditEntry.entity_type, AuditEntry.action, AuditEntry.changes)
-                      .where(AuditEntry.id > 0).order_by(AuditEntry.id)).all()[n0:]
+    rows = db.execute(
+        select(AuditEntry.entity_type, AuditEntry.action, AuditEntry.changes)
+        .where(AuditEntry.id > 0)
+        .order_by(AuditEntry.id)
+    ).all()[n0:]
     kinds = [(t, a) for t, a, _ in rows]
     assert ("enterprise_figure", "create") in kinds and ("enterprise_figure", "update") in kinds
     assert ("honour", "create") in kinds and ("honour", "delete") in kinds
@@ -131,12 +159,25 @@ def test_audit_log_is_append_only_in_the_database(db, make):
 
 def test_list_filters_and_text_search(client, make):
     key = make.api_key()
-    a = make.enterprise(name="冠县恒通轴承有限公司", township="qingquan", above_scale=True, size="medium",
-                        figures=[{"year": 2024, "revenue_yuan": 50_000_000}])
-    b = make.enterprise(name="冠县华泰纺织有限公司", township="kaifaqu",
-                        figures=[{"year": 2024, "revenue_yuan": 15_000_000}],
-                        honours=[{"code": "specialized_sme", "level": "city", "honour_date": "2024-01-01"}])
-    get = lambda **q: [e["id"] for e in client.get("/api/v1/enterprises", headers=bearer(key), params=q).json()["items"]]  # noqa: E731
+    a = make.enterprise(
+        name="冠县恒通轴承有限公司",
+        township="qingquan",
+        above_scale=True,
+        size="medium",
+        figures=[{"year": 2024, "revenue_yuan": 50_000_000}],
+    )
+    b = make.enterprise(
+        name="冠县华泰纺织有限公司",
+        township="kaifaqu",
+        figures=[{"year": 2024, "revenue_yuan": 15_000_000}],
+        honours=[{"code": "specialized_sme", "level": "city", "honour_date": "2024-01-01"}],
+    )
+
+    def get(**q):
+        return [
+            e["id"] for e in client.get("/api/v1/enterprises", headers=bearer(key), params=q).json()["items"]
+        ]
+
     assert get(q="恒通") == [a.id]
     assert get(q=b.uscc[:10]) == [b.id]
     assert get(township="kaifaqu") == [b.id]
@@ -151,7 +192,9 @@ def test_list_filters_and_text_search(client, make):
 
 def test_keyset_pagination_visits_every_row_once(client, make):
     key = make.api_key()
-    ids = {make.enterprise(figures=[{"year": 2024, "revenue_yuan": (i % 4) * 1_000_000}]).id for i in range(23)}
+    ids = {
+        make.enterprise(figures=[{"year": 2024, "revenue_yuan": (i % 4) * 1_000_000}]).id for i in range(23)
+    }
     for sort in ("name", "-revenue", "revenue", "-created_at", "id"):
         seen, cursor = [], None
         while True:

@@ -17,8 +17,13 @@ def _setup(committed):
 
     with committed() as s:
         key, _ = accounts.create_api_key(s, name="writer", scopes=["enterprises:read", "enterprises:write"])
-        ent = service.create(s, actor=SYSTEM, data=EnterpriseCreate(
-            uscc="91350100M000100Y43", name="并发测试有限公司", township="qingquan", size="small"))
+        ent = service.create(
+            s,
+            actor=SYSTEM,
+            data=EnterpriseCreate(
+                uscc="91350100M000100Y43", name="并发测试有限公司", township="qingquan", size="small"
+            ),
+        )
         s.commit()
         return key, ent.id
 
@@ -42,9 +47,16 @@ def _race(n, fn):
 def test_two_updates_with_one_etag_one_wins_one_412(app, committed):
     key, eid = _setup(committed)
     with TestClient(app) as client:
-        codes = _race(2, lambda i: client.patch(
-            f"/api/v1/enterprises/{eid}", json={"name": f"写入者{i}有限公司"},
-            headers={**bearer(key), "If-Match": '"1"'}).status_code)
+        codes = _race(
+            2,
+            lambda i: (
+                client.patch(
+                    f"/api/v1/enterprises/{eid}",
+                    json={"name": f"写入者{i}有限公司"},
+                    headers={**bearer(key), "If-Match": '"1"'},
+                ).status_code
+            ),
+        )
         assert sorted(codes) == [200, 412]
         final = client.get(f"/api/v1/enterprises/{eid}", headers=bearer(key)).json()
     assert final["version"] == 2
@@ -56,11 +68,17 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_enterprise(app, co
     key, _ = _setup(committed)
     body = {"uscc": "91371525MA3C0F0X4D", "name": "幂等测试有限公司", "township": "kaifaqu", "size": "micro"}
     with TestClient(app) as client:
-        responses = _race(4, lambda i: client.post(
-            "/api/v1/enterprises", json=body, headers={**bearer(key), "Idempotency-Key": "same-key"}))
+        responses = _race(
+            4,
+            lambda i: client.post(
+                "/api/v1/enterprises", json=body, headers={**bearer(key), "Idempotency-Key": "same-key"}
+            ),
+        )
     ok = [r for r in responses if r.status_code == 201]
     assert ok, [r.text for r in responses]
     assert len({r.json()["id"] for r in ok}) == 1
     assert all(r.status_code in (201, 409) for r in responses)
     with committed() as s:
-        assert s.scalar(select(func.count()).select_from(Enterprise).where(Enterprise.uscc == body["uscc"])) == 1
+        assert (
+            s.scalar(select(func.count()).select_from(Enterprise).where(Enterprise.uscc == body["uscc"])) == 1
+        )

@@ -49,8 +49,11 @@ def count(db, model=Enterprise):
 
 
 def upload(client, key, data):
-    return client.post("/api/v1/enterprises/import", headers=bearer(key),
-                       files={"file": ("e.xlsx", data, "application/octet-stream")})
+    return client.post(
+        "/api/v1/enterprises/import",
+        headers=bearer(key),
+        files={"file": ("e.xlsx", data, "application/octet-stream")},
+    )
 
 
 def codes(n, seed=3):
@@ -68,8 +71,13 @@ def test_clean_file_imports_every_row_with_figures_and_audit(client, make, db):
     assert r.json() == {"created": 3, "figures": 3}
     ent = db.scalar(select(Enterprise).where(Enterprise.uscc == c[1]))
     assert ent.township == "kaifaqu" and ent.size == "small"
-    assert db.scalar(select(EnterpriseFigure.revenue_yuan).where(EnterpriseFigure.enterprise_id == ent.id)) == 16_500_000
-    assert db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.enterprise_id == ent.id)) == 1
+    assert (
+        db.scalar(select(EnterpriseFigure.revenue_yuan).where(EnterpriseFigure.enterprise_id == ent.id))
+        == 16_500_000
+    )
+    assert (
+        db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.enterprise_id == ent.id)) == 1
+    )
 
 
 def test_one_bad_row_rejects_the_whole_file_with_every_error_listed(client, make, db):
@@ -79,11 +87,11 @@ def test_one_bad_row_rejects_the_whole_file_with_every_error_listed(client, make
     bad_uscc = c[1][:17] + ("0" if c[1][17] != "0" else "1")
     rows = [
         row(c[0]),
-        row(bad_uscc),                       # row 3: checksum
-        row(c[2], township="火星乡"),          # row 4: unknown township
-        row(c[3], revenue=-5),               # row 5: negative revenue
-        row(c[0]),                           # row 6: duplicate of row 2
-        row(existing.uscc),                  # row 7: already registered
+        row(bad_uscc),  # row 3: checksum
+        row(c[2], township="火星乡"),  # row 4: unknown township
+        row(c[3], revenue=-5),  # row 5: negative revenue
+        row(c[0]),  # row 6: duplicate of row 2
+        row(existing.uscc),  # row 7: already registered
     ]
     n0, f0, a0 = count(db), count(db, EnterpriseFigure), count(db, AuditEntry)
     r = upload(client, key, xlsx(rows))
@@ -120,7 +128,11 @@ def test_template_example_is_never_imported(client, make, db):
     r = upload(client, key, xlsx([example, real]))
     assert r.status_code == 422
     errors = r.json()["errors"]
-    assert [e["row"] for e in errors] == [2] and "示例企业" in errors[0]["message"] and "删除该行" in errors[0]["message"]
+    assert (
+        [e["row"] for e in errors] == [2]
+        and "示例企业" in errors[0]["message"]
+        and "删除该行" in errors[0]["message"]
+    )
     # Only the code, or only the name, of the example is enough to refuse it.
     r = upload(client, key, xlsx([row(example[0], name="冠县某机械有限公司")]))
     assert r.status_code == 422 and "示例企业" in r.text
@@ -185,8 +197,11 @@ def test_too_many_rows_refused(client, make, monkeypatch):
 def test_page_import_shows_error_table_and_writes_nothing(client, make, db):
     token = login(client, make.user())
     n0 = count(db)
-    r = client.post("/enterprises/import", headers={"X-CSRF-Token": token, "HX-Request": "true"},
-                    files={"file": ("e.xlsx", xlsx([row("BAD")]), "application/octet-stream")})
+    r = client.post(
+        "/enterprises/import",
+        headers={"X-CSRF-Token": token, "HX-Request": "true"},
+        files={"file": ("e.xlsx", xlsx([row("BAD")]), "application/octet-stream")},
+    )
     assert r.status_code == 422
     assert "导入被拒绝" in r.text and "第 2 行" in r.text
     assert count(db) == n0
@@ -194,14 +209,19 @@ def test_page_import_shows_error_table_and_writes_nothing(client, make, db):
 
 def test_township_staff_cannot_import_other_townships(client, make, db):
     token = login(client, make.user(role="township_staff", township="qingquan"))
-    r = client.post("/enterprises/import", headers={"X-CSRF-Token": token, "HX-Request": "true"},
-                    files={"file": ("e.xlsx", xlsx([row(codes(1, seed=12)[0], township="开发区")]), "x")})
+    r = client.post(
+        "/enterprises/import",
+        headers={"X-CSRF-Token": token, "HX-Request": "true"},
+        files={"file": ("e.xlsx", xlsx([row(codes(1, seed=12)[0], township="开发区")]), "x")},
+    )
     assert r.status_code == 422 and "只能导入本乡镇" in r.text
 
 
 def test_export_writes_text_as_text_never_as_formula(client, make):
     key = make.api_key()
-    make.enterprise(name='=HYPERLINK("http://evil","x")', figures=[{"year": 2024, "revenue_yuan": 12_345_678}])
+    make.enterprise(
+        name='=HYPERLINK("http://evil","x")', figures=[{"year": 2024, "revenue_yuan": 12_345_678}]
+    )
     data = client.get("/api/v1/enterprises/export.xlsx", headers=bearer(key), params={"year": 2024}).content
     ws = load_workbook(io.BytesIO(data)).active
     cell = ws.cell(row=2, column=2)

@@ -20,12 +20,22 @@ def test_list_page_and_htmx_fragment(client, make):
 
 
 def test_detail_tabs_render_figures_honours_history(client, make):
-    ent = make.enterprise(figures=[{"year": 2023, "revenue_yuan": 12_000_000, "employees": 40}],
-                          honours=[{"code": "specialized_sme", "level": "city", "honour_date": "2023-09-01",
-                                    "certificate_no": "ZJTX-001"}])
+    ent = make.enterprise(
+        figures=[{"year": 2023, "revenue_yuan": 12_000_000, "employees": 40}],
+        honours=[
+            {
+                "code": "specialized_sme",
+                "level": "city",
+                "honour_date": "2023-09-01",
+                "certificate_no": "ZJTX-001",
+            }
+        ],
+    )
     login(client, make.user())
     assert "统一社会信用代码" in client.get(f"/enterprises/{ent.id}").text
-    figs = client.get(f"/enterprises/{ent.id}", params={"tab": "figures"}, headers={"HX-Request": "true"}).text
+    figs = client.get(
+        f"/enterprises/{ent.id}", params={"tab": "figures"}, headers={"HX-Request": "true"}
+    ).text
     assert "1,200.00" in figs and "40" in figs
     hons = client.get(f"/enterprises/{ent.id}", params={"tab": "honours"}).text
     assert "专精特新中小企业" in hons and "市级" in hons and "ZJTX-001" in hons
@@ -36,9 +46,17 @@ def test_detail_tabs_render_figures_honours_history(client, make):
 def test_create_form_shows_inline_uscc_error_and_writes_nothing(client, make, db):
     token = login(client, make.user())
     n0 = db.scalar(select(func.count()).select_from(Enterprise))
-    r = client.post("/enterprises/new", headers={"X-CSRF-Token": token, "HX-Request": "true"},
-                    data={"uscc": "91350100M000100Y44", "name": "新企业有限公司", "township": "qingquan",
-                          "size": "small", "ownership": "private"})
+    r = client.post(
+        "/enterprises/new",
+        headers={"X-CSRF-Token": token, "HX-Request": "true"},
+        data={
+            "uscc": "91350100M000100Y44",
+            "name": "新企业有限公司",
+            "township": "qingquan",
+            "size": "small",
+            "ownership": "private",
+        },
+    )
     assert r.status_code == 422
     assert "校验位错误" in r.text and 'class="invalid"' in r.text
     assert db.scalar(select(func.count()).select_from(Enterprise)) == n0
@@ -48,22 +66,43 @@ def test_inline_uscc_check_as_you_type(client, make):
     token = login(client, make.user())
     r = client.post("/enterprises/validate/uscc", data={"uscc": "123"}, headers={"X-CSRF-Token": token})
     assert "应为 18 位" in r.text
-    r = client.post("/enterprises/validate/uscc", data={"uscc": "91350100M000100Y43"}, headers={"X-CSRF-Token": token})
+    r = client.post(
+        "/enterprises/validate/uscc", data={"uscc": "91350100M000100Y43"}, headers={"X-CSRF-Token": token}
+    )
     assert "field-error" in r.text and "应为" not in r.text
 
 
 def test_create_and_edit_through_forms(client, make, db):
     token = login(client, make.user())
     h = {"X-CSRF-Token": token, "HX-Request": "true"}
-    r = client.post("/enterprises/new", headers=h, data={
-        "uscc": "91350100M000100Y43", "name": "表单登记有限公司", "township": "qingquan", "size": "small",
-        "ownership": "private", "above_scale": "on"})
+    r = client.post(
+        "/enterprises/new",
+        headers=h,
+        data={
+            "uscc": "91350100M000100Y43",
+            "name": "表单登记有限公司",
+            "township": "qingquan",
+            "size": "small",
+            "ownership": "private",
+            "above_scale": "on",
+        },
+    )
     assert r.headers["hx-redirect"].startswith("/enterprises/")
     ent = db.scalar(select(Enterprise).where(Enterprise.uscc == "91350100M000100Y43"))
     assert ent.above_scale is True
-    r = client.post(f"/enterprises/{ent.id}/edit", headers=h, data={
-        "version": str(ent.version), "uscc": ent.uscc, "name": "表单改名有限公司", "township": "qingquan",
-        "size": "medium", "ownership": "private"}, follow_redirects=False)
+    r = client.post(
+        f"/enterprises/{ent.id}/edit",
+        headers=h,
+        data={
+            "version": str(ent.version),
+            "uscc": ent.uscc,
+            "name": "表单改名有限公司",
+            "township": "qingquan",
+            "size": "medium",
+            "ownership": "private",
+        },
+        follow_redirects=False,
+    )
     assert r.headers["hx-redirect"] == f"/enterprises/{ent.id}"
     db.refresh(ent)
     assert ent.name == "表单改名有限公司" and ent.size == "medium" and ent.above_scale is False
@@ -72,17 +111,29 @@ def test_create_and_edit_through_forms(client, make, db):
 def test_edit_with_stale_version_tells_the_user(client, make):
     ent = make.enterprise()
     token = login(client, make.user())
-    r = client.post(f"/enterprises/{ent.id}/edit", headers={"X-CSRF-Token": token, "HX-Request": "true"}, data={
-        "version": "99", "uscc": ent.uscc, "name": "过期修改有限公司", "township": "qingquan", "size": "small",
-        "ownership": "private"})
+    r = client.post(
+        f"/enterprises/{ent.id}/edit",
+        headers={"X-CSRF-Token": token, "HX-Request": "true"},
+        data={
+            "version": "99",
+            "uscc": ent.uscc,
+            "name": "过期修改有限公司",
+            "township": "qingquan",
+            "size": "small",
+            "ownership": "private",
+        },
+    )
     assert r.status_code == 422 and "已被他人修改" in r.text
 
 
 def test_figures_form_refuses_negative_in_chinese(client, make):
     ent = make.enterprise()
     token = login(client, make.user())
-    r = client.post(f"/enterprises/{ent.id}/figures", headers={"X-CSRF-Token": token, "HX-Request": "true"},
-                    data={"year": "2024", "revenue_yuan": "-5"})
+    r = client.post(
+        f"/enterprises/{ent.id}/figures",
+        headers={"X-CSRF-Token": token, "HX-Request": "true"},
+        data={"year": "2024", "revenue_yuan": "-5"},
+    )
     assert r.status_code == 422 and "revenue_yuan" in r.text and "不能小于 0" in r.text
 
 

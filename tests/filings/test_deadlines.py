@@ -16,13 +16,22 @@ MAY = service.period_of(2023, 5)
 
 
 def _file(db, ent, today, rd=100_000, period=MAY):
-    return service.submit(db, actor=SYSTEM, enterprise_id=ent.id, period=period,
-                          data=FilingIn(rd_spend_yuan=rd, output_value_yuan=2_000_000), today=today)
+    return service.submit(
+        db,
+        actor=SYSTEM,
+        enterprise_id=ent.id,
+        period=period,
+        data=FilingIn(rd_spend_yuan=rd, output_value_yuan=2_000_000),
+        today=today,
+    )
 
 
 def _audit(db, ent):
-    return db.scalars(select(AuditEntry).where(AuditEntry.entity_type == "monthly_filing",
-                                               AuditEntry.enterprise_id == ent.id).order_by(AuditEntry.id)).all()
+    return db.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.entity_type == "monthly_filing", AuditEntry.enterprise_id == ent.id)
+        .order_by(AuditEntry.id)
+    ).all()
 
 
 def test_the_deadline_is_the_18th_of_the_next_month(db, reference):
@@ -72,7 +81,12 @@ def test_saving_the_same_figures_again_changes_nothing(db, reference, make):
     ent = make.enterprise()
     _file(db, ent, date(2023, 6, 10))
     again = _file(db, ent, date(2023, 6, 30))
-    assert not again.created and not again.late and again.filing.revisions == 1 and not again.filing.corrected_late
+    assert (
+        not again.created
+        and not again.late
+        and again.filing.revisions == 1
+        and not again.filing.corrected_late
+    )
     assert len(_audit(db, ent)) == 1
 
 
@@ -91,7 +105,10 @@ def test_overdue_on_the_19th_not_on_the_18th(db, reference, make):
     on_18 = service.overdue(db, actor=SYSTEM, period=MAY, as_of=date(2023, 6, 18))
     assert not on_18.overdue and on_18.missing_total == 2  # not filed yet, but not overdue
     on_19 = service.overdue(db, actor=SYSTEM, period=MAY, as_of=date(2023, 6, 19))
-    assert on_19.overdue and [e.name for e in on_19.missing] == ["丙逾期填报有限公司", "乙未填报有限公司"]  # 开发区 first
+    assert on_19.overdue and [e.name for e in on_19.missing] == [
+        "丙逾期填报有限公司",
+        "乙未填报有限公司",
+    ]  # 开发区 first
     by_town = {t.township: (t.enterprises, t.filed, t.filed_late, t.missing) for t in on_19.townships}
     assert by_town == {"kaifaqu": (1, 0, 0, 1), "qingquan": (2, 1, 0, 1)}
     _file(db, c, date(2023, 6, 20))

@@ -21,8 +21,11 @@ def _key(make, *scopes):
 def test_submit_one_and_read_it_back(client, make, reference):
     ent = make.enterprise(township="qingquan", name="清泉研发有限公司")
     key = _key(make)
-    r = client.put(f"/api/v1/filings/2023-05/enterprises/{ent.id}", headers=bearer(key),
-                   json={"rd_spend_yuan": 120_000, "output_value_yuan": 3_000_000, "electricity_kwh": 50_000})
+    r = client.put(
+        f"/api/v1/filings/2023-05/enterprises/{ent.id}",
+        headers=bearer(key),
+        json={"rd_spend_yuan": 120_000, "output_value_yuan": 3_000_000, "electricity_kwh": 50_000},
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["month"] == "2023-05" and body["rd_spend_yuan"] == 120_000 and body["revenue_yuan"] is None
@@ -35,12 +38,17 @@ def test_submit_one_and_read_it_back(client, make, reference):
 
 def test_a_negative_figure_is_refused_naming_the_field(client, db, make, reference):
     ent = make.enterprise()
-    r = client.put(f"/api/v1/filings/2023-05/enterprises/{ent.id}", headers=bearer(_key(make)),
-                   json={"rd_spend_yuan": -5, "output_value_yuan": 3_000_000})
+    r = client.put(
+        f"/api/v1/filings/2023-05/enterprises/{ent.id}",
+        headers=bearer(_key(make)),
+        json={"rd_spend_yuan": -5, "output_value_yuan": 3_000_000},
+    )
     assert r.status_code == 422
     (err,) = r.json()["errors"]
     assert err["field"] == "rd_spend_yuan" and "研发投入" in err["message"] and "不能为负数" in err["message"]
-    missing = client.put(f"/api/v1/filings/2023-05/enterprises/{ent.id}", headers=bearer(_key(make)), json={"rd_spend_yuan": 5})
+    missing = client.put(
+        f"/api/v1/filings/2023-05/enterprises/{ent.id}", headers=bearer(_key(make)), json={"rd_spend_yuan": 5}
+    )
     assert missing.status_code == 422 and missing.json()["errors"][0]["field"] == "output_value_yuan"
     assert _count(db) == 0
 
@@ -51,12 +59,24 @@ def test_another_townships_enterprise_is_refused(client, db, make, reference):
     token = login(client, make.user(role="township_staff", township="qingquan"))
     h = {"X-CSRF-Token": token}
     figures = {"rd_spend_yuan": 1, "output_value_yuan": 2}
-    assert client.put(f"/api/v1/filings/2023-05/enterprises/{other.id}", json=figures, headers=h).status_code == 404
-    assert client.post(f"/filings/2023-05/enterprises/{other.id}", data={"rd_spend_yuan": "1", "output_value_yuan": "2"},
-                       headers=h).status_code == 404
+    assert (
+        client.put(f"/api/v1/filings/2023-05/enterprises/{other.id}", json=figures, headers=h).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            f"/filings/2023-05/enterprises/{other.id}",
+            data={"rd_spend_yuan": "1", "output_value_yuan": "2"},
+            headers=h,
+        ).status_code
+        == 404
+    )
     # in a batch: 422 naming the row, and the good row is not written either
-    r = client.post("/api/v1/filings/2023-05", headers=h, json={"rows": [
-        {"enterprise_id": mine.id, **figures}, {"uscc": "91350100M000100Y43", **figures}]})
+    r = client.post(
+        "/api/v1/filings/2023-05",
+        headers=h,
+        json={"rows": [{"enterprise_id": mine.id, **figures}, {"uscc": "91350100M000100Y43", **figures}]},
+    )
     assert r.status_code == 422
     (err,) = r.json()["errors"]
     assert err["row"] == 2 and "第 2 行" in err["message"] and "91350100M000100Y43" in err["message"]
@@ -67,14 +87,27 @@ def test_another_townships_enterprise_is_refused(client, db, make, reference):
 def test_a_batch_is_all_or_nothing(client, db, make, reference):
     a, b = make.enterprise(), make.enterprise()
     key = _key(make)
-    bad = {"rows": [{"enterprise_id": a.id, "rd_spend_yuan": 1, "output_value_yuan": 1},
-                    {"enterprise_id": b.id, "rd_spend_yuan": 1, "output_value_yuan": -1}]}
+    bad = {
+        "rows": [
+            {"enterprise_id": a.id, "rd_spend_yuan": 1, "output_value_yuan": 1},
+            {"enterprise_id": b.id, "rd_spend_yuan": 1, "output_value_yuan": -1},
+        ]
+    }
     r = client.post("/api/v1/filings/2023-05", json=bad, headers=bearer(key))
-    assert r.status_code == 422 and r.json()["errors"][0]["row"] == 2 and r.json()["errors"][0]["field"] == "output_value_yuan"
+    assert (
+        r.status_code == 422
+        and r.json()["errors"][0]["row"] == 2
+        and r.json()["errors"][0]["field"] == "output_value_yuan"
+    )
     assert _count(db) == 0
     bad["rows"][1]["output_value_yuan"] = 1
     ok = client.post("/api/v1/filings/2023-05", json=bad, headers=bearer(key))
-    assert ok.status_code == 200 and ok.json() == {"month": "2023-05", "deadline": "2023-06-18", "saved": 2, "late": 2}
+    assert ok.status_code == 200 and ok.json() == {
+        "month": "2023-05",
+        "deadline": "2023-06-18",
+        "saved": 2,
+        "late": 2,
+    }
 
 
 def test_growth_month_on_month_and_year_on_year(client, db, make, reference, filed):
@@ -94,8 +127,17 @@ def test_growth_month_on_month_and_year_on_year(client, db, make, reference, fil
     filed(k, "2023-04", 100_000)
     filed(k, "2023-05", 105_000)
     key = _key(make, "filings:read")
-    items = {i["enterprise_id"]: i for i in client.get("/api/v1/filings", params={"month": "2023-05"}, headers=bearer(key)).json()["items"]}
-    assert items[a.id]["rd_mom_pct"] == 12.0 and items[a.id]["rd_yoy_pct"] == 124.0 and items[a.id]["output_mom_pct"] == 10.0
+    items = {
+        i["enterprise_id"]: i
+        for i in client.get("/api/v1/filings", params={"month": "2023-05"}, headers=bearer(key)).json()[
+            "items"
+        ]
+    }
+    assert (
+        items[a.id]["rd_mom_pct"] == 12.0
+        and items[a.id]["rd_yoy_pct"] == 124.0
+        and items[a.id]["output_mom_pct"] == 10.0
+    )
     assert items[b.id]["rd_mom_pct"] is None
 
     def growth():
@@ -105,10 +147,23 @@ def test_growth_month_on_month_and_year_on_year(client, db, make, reference, fil
     # default reading: year on year — 清泉 124% (a: 112,000 vs 50,000), 开发区 5% (105,000 vs 100,000)
     towns, g = growth()
     q, kf = towns["qingquan"], towns["kaifaqu"]
-    assert (q["filed"], q["rd_spend_yuan"], q["rd_mom_pct"], q["rd_yoy_pct"], q["rd_target_pct"]) == (2, 182_000, 12.0, 124.0, 10.0)
+    assert (q["filed"], q["rd_spend_yuan"], q["rd_mom_pct"], q["rd_yoy_pct"], q["rd_target_pct"]) == (
+        2,
+        182_000,
+        12.0,
+        124.0,
+        10.0,
+    )
     assert (q["rd_reading"], q["rd_target_met"]) == ("year_on_year", True)
-    assert (kf["rd_mom_pct"], kf["rd_yoy_pct"], kf["rd_reading"], kf["rd_target_met"]) == (5.0, 5.0, "year_on_year", False)
-    assert g["county"]["rd_mom_pct"] == 8.5 and g["county"]["rd_yoy_pct"] == 44.67  # 217,000/200,000; 217,000/150,000
+    assert (kf["rd_mom_pct"], kf["rd_yoy_pct"], kf["rd_reading"], kf["rd_target_met"]) == (
+        5.0,
+        5.0,
+        "year_on_year",
+        False,
+    )
+    assert (
+        g["county"]["rd_mom_pct"] == 8.5 and g["county"]["rd_yoy_pct"] == 44.67
+    )  # 217,000/200,000; 217,000/150,000
     assert g["county"]["rd_target_met"] is True
     assert [t["township"] for t in g["townships"]] == ["kaifaqu", "qingquan"]  # the attachment's order
     login(client, make.user(role="county_viewer"))
@@ -116,7 +171,9 @@ def test_growth_month_on_month_and_year_on_year(client, db, make, reference, fil
     assert "按目标表中该指标设定的口径判断" in page.text and "同比（本月与上年同月相比）" in page.text
 
     # the county reads it month on month: 开发区 5% < 10% still, 清泉 12% ≥ 10%, 全县 8.5% < 10%
-    target_service.set_rd_reading(db, actor=SYSTEM, key="2023", code="rd_growth_rate", reading="month_on_month")
+    target_service.set_rd_reading(
+        db, actor=SYSTEM, key="2023", code="rd_growth_rate", reading="month_on_month"
+    )
     towns, g = growth()
     assert (towns["qingquan"]["rd_reading"], towns["qingquan"]["rd_target_met"]) == ("month_on_month", True)
     assert towns["kaifaqu"]["rd_target_met"] is False
@@ -127,21 +184,44 @@ def test_overdue_api(client, make, reference, filed):
     make.enterprise(township="qingquan", name="没填的有限公司")
     filed(make.enterprise(township="qingquan"), "2023-05", 1)
     key = _key(make, "filings:read")
-    early = client.get("/api/v1/filings/2023-05/overdue", params={"as_of": "2023-06-18"}, headers=bearer(key)).json()
+    early = client.get(
+        "/api/v1/filings/2023-05/overdue", params={"as_of": "2023-06-18"}, headers=bearer(key)
+    ).json()
     assert early["overdue"] is False and early["missing_total"] == 1
-    late = client.get("/api/v1/filings/2023-05/overdue", params={"as_of": "2023-06-19"}, headers=bearer(key)).json()
+    late = client.get(
+        "/api/v1/filings/2023-05/overdue", params={"as_of": "2023-06-19"}, headers=bearer(key)
+    ).json()
     assert late["overdue"] is True and late["deadline"] == "2023-06-18"
     assert [e["name"] for e in late["enterprises"]] == ["没填的有限公司"]
-    assert late["townships"] == [{"township": "qingquan", "township_name": "清泉街道", "enterprises": 2, "filed": 1,
-                                  "filed_late": 0, "missing": 1}]
+    assert late["townships"] == [
+        {
+            "township": "qingquan",
+            "township_name": "清泉街道",
+            "enterprises": 2,
+            "filed": 1,
+            "filed_late": 0,
+            "missing": 1,
+        }
+    ]
 
 
 def test_scopes(client, make, reference):
     ent = make.enterprise()
     read_only = _key(make, "filings:read")
-    assert client.put(f"/api/v1/filings/2023-05/enterprises/{ent.id}", headers=bearer(read_only),
-                      json={"rd_spend_yuan": 1, "output_value_yuan": 1}).status_code == 403
-    assert client.get("/api/v1/filings", params={"month": "2023-05"}, headers=bearer(_key(make, "targets:read"))).status_code == 403
+    assert (
+        client.put(
+            f"/api/v1/filings/2023-05/enterprises/{ent.id}",
+            headers=bearer(read_only),
+            json={"rd_spend_yuan": 1, "output_value_yuan": 1},
+        ).status_code
+        == 403
+    )
+    assert (
+        client.get(
+            "/api/v1/filings", params={"month": "2023-05"}, headers=bearer(_key(make, "targets:read"))
+        ).status_code
+        == 403
+    )
 
 
 # --- the grid and .xlsx ------------------------------------------------------------------------------
@@ -152,13 +232,33 @@ def test_the_grid_saves_a_row_with_htmx(client, db, make, reference):
     make.enterprise(township="kaifaqu", name="别的乡镇有限公司")
     token = login(client, make.user(role="township_staff", township="qingquan"))
     page = client.get("/filings/2023-05/grid").text
-    assert "网格填报有限公司" in page and "别的乡镇有限公司" not in page and "截止日 <strong>2023年6月18日</strong>" in page
+    assert (
+        "网格填报有限公司" in page
+        and "别的乡镇有限公司" not in page
+        and "截止日 <strong>2023年6月18日</strong>" in page
+    )
     h = {"X-CSRF-Token": token, "HX-Request": "true"}
-    bad = client.post(f"/filings/2023-05/enterprises/{ent.id}", data={"rd_spend_yuan": "-3", "output_value_yuan": "10"}, headers=h)
-    assert bad.status_code == 422 and "研发投入（rd_spend_yuan）：-3 元不能为负数" in bad.text and 'class="invalid"' in bad.text
+    bad = client.post(
+        f"/filings/2023-05/enterprises/{ent.id}",
+        data={"rd_spend_yuan": "-3", "output_value_yuan": "10"},
+        headers=h,
+    )
+    assert (
+        bad.status_code == 422
+        and "研发投入（rd_spend_yuan）：-3 元不能为负数" in bad.text
+        and 'class="invalid"' in bad.text
+    )
     assert "<html" not in bad.text and _count(db) == 0
-    ok = client.post(f"/filings/2023-05/enterprises/{ent.id}", data={"rd_spend_yuan": "1200", "output_value_yuan": "50000"}, headers=h)
-    assert ok.status_code == 200 and "已保存（截止日后，记为逾期）" in ok.text and f'id="row-{ent.id}"' in ok.text
+    ok = client.post(
+        f"/filings/2023-05/enterprises/{ent.id}",
+        data={"rd_spend_yuan": "1200", "output_value_yuan": "50000"},
+        headers=h,
+    )
+    assert (
+        ok.status_code == 200
+        and "已保存（截止日后，记为逾期）" in ok.text
+        and f'id="row-{ent.id}"' in ok.text
+    )
     assert db.scalar(select(MonthlyFiling.rd_spend_yuan).where(MonthlyFiling.enterprise_id == ent.id)) == 1200
     assert "逾期填报" in client.get(f"/filings/enterprises/{ent.id}").text
 
@@ -172,8 +272,11 @@ def _template(client, month="2023-05") -> openpyxl.Workbook:
 def _upload(client, wb, token, month="2023-05"):
     buf = io.BytesIO()
     wb.save(buf)
-    return client.post(f"/filings/{month}/import", headers={"X-CSRF-Token": token, "HX-Request": "true"},
-                       files={"file": ("f.xlsx", buf.getvalue(), "application/octet-stream")})
+    return client.post(
+        f"/filings/{month}/import",
+        headers={"X-CSRF-Token": token, "HX-Request": "true"},
+        files={"file": ("f.xlsx", buf.getvalue(), "application/octet-stream")},
+    )
 
 
 def test_xlsx_template_and_upload(client, db, make, reference):
@@ -191,7 +294,10 @@ def test_xlsx_template_and_upload(client, db, make, reference):
     r = _upload(client, wb, token)
     assert r.status_code == 200 and "已写入 1 家企业" in r.text
     assert db.scalar(select(MonthlyFiling.rd_spend_yuan).where(MonthlyFiling.enterprise_id == a.id)) == 5000
-    assert db.scalar(select(func.count()).select_from(MonthlyFiling).where(MonthlyFiling.enterprise_id == b.id)) == 0
+    assert (
+        db.scalar(select(func.count()).select_from(MonthlyFiling).where(MonthlyFiling.enterprise_id == b.id))
+        == 0
+    )
 
 
 def test_a_bad_upload_names_row_and_column_and_writes_nothing(client, db, make, reference):
@@ -207,7 +313,11 @@ def test_a_bad_upload_names_row_and_column_and_writes_nothing(client, db, make, 
     assert r.status_code == 422 and "第 3 行“研发投入（元）”：“一百”不是整数" in r.text
     ws.cell(3, 4).value = -1
     r = _upload(client, wb, token)
-    assert r.status_code == 422 and "第 3 行" in r.text and "研发投入（rd_spend_yuan）：-1 元不能为负数" in r.text
+    assert (
+        r.status_code == 422
+        and "第 3 行" in r.text
+        and "研发投入（rd_spend_yuan）：-1 元不能为负数" in r.text
+    )
     ws.cell(3, 4).value = 1
     ws.append([other.uscc, other.name, "开发区", 1, 1])
     r = _upload(client, wb, token)

@@ -22,7 +22,14 @@ def firm(make):
     def build(*, revenue=None, main_revenue=None, rd=None, year=2023, figures=None, honours=(), **kw):
         fields = {"size": "small", "above_scale": False, "industry": "C3311", **kw}
         if figures is None:
-            figures = [{"year": year, "revenue_yuan": revenue, "main_revenue_yuan": main_revenue, "rd_spend_yuan": rd}]
+            figures = [
+                {
+                    "year": year,
+                    "revenue_yuan": revenue,
+                    "main_revenue_yuan": main_revenue,
+                    "rd_spend_yuan": rd,
+                }
+            ]
         hs = [{"code": c, "level": lv, "outcome": o, "honour_date": d} for c, lv, o, d in honours]
         return make.enterprise(figures=figures, honours=hs, **fields)
 
@@ -45,8 +52,14 @@ def no_scope_key(session, name=None) -> str:
     from app.accounts.service import _sha256
 
     key = f"ym_none_{secrets.token_urlsafe(24)}"
-    session.add(ApiKey(name=name or f"none-{secrets.token_hex(4)}", prefix=secrets.token_hex(4), key_hash=_sha256(key),
-                       scopes=""))
+    session.add(
+        ApiKey(
+            name=name or f"none-{secrets.token_hex(4)}",
+            prefix=secrets.token_hex(4),
+            key_hash=_sha256(key),
+            scopes="",
+        )
+    )
     session.flush()
     return key
 

@@ -105,7 +105,12 @@ def test_closed_sets_of_query_values_are_enums_in_the_document(app):
     assert items("/api/v1/enterprises", "ownership")["enum"] == ["private", "state", "foreign", "other"]
     assert items("/api/v1/enterprises", "mu_class")["enum"] == ["A", "B", "C", "D"]
     assert items("/api/v1/awards/lines", "status")["enum"] == ["proposed", "approved", "paid", "rejected"]
-    assert items("/api/v1/pools/{pool_code}/members", "candidacy")["enum"] == ["met", "judgement", "missing", "failed"]
+    assert items("/api/v1/pools/{pool_code}/members", "candidacy")["enum"] == [
+        "met",
+        "judgement",
+        "missing",
+        "failed",
+    ]
     assert "open" in items("/api/v1/support/problems", "status")["enum"]
     assert items("/api/v1/changes", "entity_type")["pattern"]
     event = app.openapi()["components"]["schemas"]["PreviewIn"]["properties"]["event"]
@@ -198,9 +203,13 @@ def test_a_key_revoked_behind_this_process_is_refused_at_its_next_request(client
 
     key = make.api_key()
     assert client.get("/api/v1/enterprises", headers=bearer(key)).status_code == 200
-    assert client.get("/api/v1/enterprises", headers=bearer(key)).status_code == 200  # now known to this process
-    db.execute(text("UPDATE api_key SET revoked_at = now() WHERE key_hash = encode(sha256(:k), 'hex')"),
-               {"k": key.encode()})
+    assert (
+        client.get("/api/v1/enterprises", headers=bearer(key)).status_code == 200
+    )  # now known to this process
+    db.execute(
+        text("UPDATE api_key SET revoked_at = now() WHERE key_hash = encode(sha256(:k), 'hex')"),
+        {"k": key.encode()},
+    )
     r = client.get("/api/v1/enterprises", headers=bearer(key))
     assert r.status_code == 401 and r.json()["code"] == "unauthorized"
     assert client.get("/api/v1/enterprises", headers=bearer(key)).status_code == 401

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 RESTORED = DB_NAME + "_restored"
-ENTERPRISE_CHECKSUM = text("SELECT count(*), md5(coalesce(string_agg(e::text, '|' ORDER BY e.id), '')) FROM enterprise e")
+ENTERPRISE_CHECKSUM = text(
+    "SELECT count(*), md5(coalesce(string_agg(e::text, '|' ORDER BY e.id), '')) FROM enterprise e"
+)
 
 
 def _libpq(db: str) -> str:
@@ -53,18 +55,40 @@ def restored_db():
 def test_pg_dump_and_pg_restore_round_trip(committed, restored_db, tmp_path):
     with committed() as s:
         for i in range(5):
-            ent = create_enterprise(s, name=f"备份测试企业{i}有限公司", township="kaifaqu" if i % 2 else "qingquan",
-                                    figures=[{"year": 2023, "revenue_yuan": 10_000_000 * (i + 1), "land_mu": "12.50"}])
-            enterprise_service.add_honour(s, actor=SYSTEM, enterprise_id=ent.id, honour=HonourIn(
-                code="specialized_sme", level="city", honour_date="2023-05-10"))
+            ent = create_enterprise(
+                s,
+                name=f"备份测试企业{i}有限公司",
+                township="kaifaqu" if i % 2 else "qingquan",
+                figures=[{"year": 2023, "revenue_yuan": 10_000_000 * (i + 1), "land_mu": "12.50"}],
+            )
+            enterprise_service.add_honour(
+                s,
+                actor=SYSTEM,
+                enterprise_id=ent.id,
+                honour=HonourIn(code="specialized_sme", level="city", honour_date="2023-05-10"),
+            )
         s.commit()
     source = _libpq(DB_NAME)
     dump = tmp_path / "yumiao.dump"
-    subprocess.run(["pg_dump", "-Fc", "--no-owner", "-f", str(dump), source], check=True, capture_output=True, timeout=120)
-    listing = subprocess.run(["pg_restore", "--list", str(dump)], check=True, capture_output=True, text=True).stdout
-    assert "TABLE DATA public enterprise" in listing and "TRIGGER public audit_entry audit_entry_no_update" in listing
-    done = subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", "-d", restored_db, str(dump)],
-                          capture_output=True, text=True, timeout=300)
+    subprocess.run(
+        ["pg_dump", "-Fc", "--no-owner", "-f", str(dump), source],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    listing = subprocess.run(
+        ["pg_restore", "--list", str(dump)], check=True, capture_output=True, text=True
+    ).stdout
+    assert (
+        "TABLE DATA public enterprise" in listing
+        and "TRIGGER public audit_entry audit_entry_no_update" in listing
+    )
+    done = subprocess.run(
+        ["pg_restore", "--no-owner", "--exit-on-error", "-d", restored_db, str(dump)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
 
     before, after = _counts(source), _counts(restored_db)
@@ -75,16 +99,28 @@ def test_pg_dump_and_pg_restore_round_trip(committed, restored_db, tmp_path):
     eng = create_engine(normalise_database_url(restored_db))
     with eng.connect() as c:
         # The restored database is at the same migration, and its safeguards came back with it.
-        assert c.execute(text("SELECT version_num FROM alembic_version ORDER BY 1")).scalars().all() == \
-            sorted(_versions(source))
+        assert c.execute(
+            text("SELECT version_num FROM alembic_version ORDER BY 1")
+        ).scalars().all() == sorted(_versions(source))
         with pytest.raises(Exception, match="append-only"):
             c.execute(text("UPDATE audit_entry SET note = 'x'"))
         c.rollback()
         # New audit entries in the restored database are placed in the change feed.
-        c.execute(text("INSERT INTO audit_entry (at, actor_kind, actor_name, action, entity_type, entity_id, changes) "
-                       "VALUES (now(), 'system', 'restore-check', 'update', 'enterprise', '1', '{}')"))
-        assert c.execute(text("SELECT count(*) FROM audit_entry a JOIN audit_entry_xid x ON x.audit_entry_id = a.id "
-                              "WHERE a.actor_name = 'restore-check' AND x.xid > 0")).scalar() == 1
+        c.execute(
+            text(
+                "INSERT INTO audit_entry (at, actor_kind, actor_name, action, entity_type, entity_id, changes) "
+                "VALUES (now(), 'system', 'restore-check', 'update', 'enterprise', '1', '{}')"
+            )
+        )
+        assert (
+            c.execute(
+                text(
+                    "SELECT count(*) FROM audit_entry a JOIN audit_entry_xid x ON x.audit_entry_id = a.id "
+                    "WHERE a.actor_name = 'restore-check' AND x.xid > 0"
+                )
+            ).scalar()
+            == 1
+        )
         c.rollback()
     eng.dispose()
 

@@ -58,8 +58,12 @@ def test_follow_new_honours_and_updates_in_order_with_a_cursor_that_survives_a_r
         first, cursor = _eventually(lambda: _follow(client, key)[0] and _follow(client, key))
         assert [i["entity_type"] for i in first][-1] == "enterprise" and first[-1]["uscc"] == ent.uscc
         with committed() as s:
-            enterprise_service.add_honour(s, actor=SYSTEM, enterprise_id=ent.id, honour=HonourIn(
-                code="specialized_sme", level="provincial", honour_date="2023-05-10"))
+            enterprise_service.add_honour(
+                s,
+                actor=SYSTEM,
+                enterprise_id=ent.id,
+                honour=HonourIn(code="specialized_sme", level="provincial", honour_date="2023-05-10"),
+            )
             s.commit()
         new = _eventually(lambda: _feed(client, key, cursor=cursor)["items"])
         honour = next(i for i in new if i["entity_type"] == "honour")
@@ -79,13 +83,25 @@ def test_entity_type_filter_township_visibility_and_hidden_types(app, committed,
     key, ent = setup
     with committed() as s:
         other = create_enterprise(s, township="kaifaqu")
-        enterprise_service.add_honour(s, actor=SYSTEM, enterprise_id=other.id, honour=HonourIn(
-            code="innovative_sme", level="provincial", honour_date="2023-02-01"))
-        audit.record(s, actor=SYSTEM, action="create", entity_type="api_key", entity_id=1, changes={"name": [None, "x"]})
+        enterprise_service.add_honour(
+            s,
+            actor=SYSTEM,
+            enterprise_id=other.id,
+            honour=HonourIn(code="innovative_sme", level="provincial", honour_date="2023-02-01"),
+        )
+        audit.record(
+            s,
+            actor=SYSTEM,
+            action="create",
+            entity_type="api_key",
+            entity_id=1,
+            changes={"name": [None, "x"]},
+        )
         from app.accounts import service as accounts
 
-        staff = accounts.create_user(s, username="feed-staff", password="correct-horse-9", role="township_staff",
-                                     township="qingquan")
+        staff = accounts.create_user(
+            s, username="feed-staff", password="correct-horse-9", role="township_staff", township="qingquan"
+        )
         s.commit()
     with TestClient(app) as client:
         items = _eventually(lambda: [i for i in _follow(client, key)[0] if i["enterprise_id"] == other.id])
@@ -98,7 +114,15 @@ def test_entity_type_filter_township_visibility_and_hidden_types(app, committed,
         assert len(both) == len([i for i in every if i["entity_type"] in ("honour", "enterprise")])
         assert {i["enterprise_id"] for i in _follow(client, key, enterprise_id=other.id)[0]} == {other.id}
         assert items
-        r = client.post("/login", data={"csrf_token": login_token(client), "username": staff.username, "password": "correct-horse-9"}, follow_redirects=False)
+        r = client.post(
+            "/login",
+            data={
+                "csrf_token": login_token(client),
+                "username": staff.username,
+                "password": "correct-horse-9",
+            },
+            follow_redirects=False,
+        )
         assert r.status_code == 303
         mine = client.get("/api/v1/changes").json()["items"]  # the staff's session cookie
         assert mine and {i["township"] for i in mine} == {"qingquan"}
@@ -126,8 +150,10 @@ def test_bad_cursors_and_filters_are_named(app, committed, setup):
         cur = since.json()["next_cursor"]
         # (the empty feed's next_cursor is the database's horizon, which any write between the two
         # reads — a rate-limit count among them — moves on)
-        assert client.get("/api/v1/changes", headers=bearer(key), params={"since": cur}).json()["items"] == \
-            client.get("/api/v1/changes", headers=bearer(key), params={"cursor": cur}).json()["items"]
+        assert (
+            client.get("/api/v1/changes", headers=bearer(key), params={"since": cur}).json()["items"]
+            == client.get("/api/v1/changes", headers=bearer(key), params={"cursor": cur}).json()["items"]
+        )
 
 
 def test_an_entry_committed_late_with_a_lower_id_is_not_skipped(committed, engine, setup):
@@ -140,11 +166,27 @@ def test_an_entry_committed_late_with_a_lower_id_is_not_skipped(committed, engin
         s.commit()
     conn_a = engine.connect()
     a = Session(bind=conn_a)
-    entry_a = audit.record(a, actor=SYSTEM, action="update", entity_type="enterprise", entity_id=ent.id,
-                           enterprise_id=ent.id, township=ent.township, changes={"name": ["x", "A"]}).id
+    entry_a = audit.record(
+        a,
+        actor=SYSTEM,
+        action="update",
+        entity_type="enterprise",
+        entity_id=ent.id,
+        enterprise_id=ent.id,
+        township=ent.township,
+        changes={"name": ["x", "A"]},
+    ).id
     with committed() as b:
-        entry_b = audit.record(b, actor=SYSTEM, action="update", entity_type="enterprise", entity_id=ent.id,
-                               enterprise_id=ent.id, township=ent.township, changes={"name": ["A", "B"]}).id
+        entry_b = audit.record(
+            b,
+            actor=SYSTEM,
+            action="update",
+            entity_type="enterprise",
+            entity_id=ent.id,
+            enterprise_id=ent.id,
+            township=ent.township,
+            changes={"name": ["A", "B"]},
+        ).id
         b.commit()
     assert entry_a < entry_b
     try:
@@ -155,7 +197,11 @@ def test_an_entry_committed_late_with_a_lower_id_is_not_skipped(committed, engin
         cursor = page.next_position
         # The naive feed (by id, whatever is visible) would serve B now and move past A for good.
         with committed() as r:
-            naive = r.execute(text("SELECT id FROM audit_entry WHERE id > :i ORDER BY id"), {"i": last_id}).scalars().all()
+            naive = (
+                r.execute(text("SELECT id FROM audit_entry WHERE id > :i ORDER BY id"), {"i": last_id})
+                .scalars()
+                .all()
+            )
         assert entry_b in naive and entry_a not in naive
         a.commit()
     finally:
@@ -178,8 +224,14 @@ def test_sqlite_feed_is_id_ordered(tmp_path):
     eng = create_engine(url)
     with Session(eng) as s:
         for i in range(5):
-            audit.record(s, actor=SYSTEM, action="update", entity_type="honour" if i % 2 else "enterprise",
-                         entity_id=i, changes={"n": [i, i + 1]})
+            audit.record(
+                s,
+                actor=SYSTEM,
+                action="update",
+                entity_type="honour" if i % 2 else "enterprise",
+                entity_id=i,
+                changes={"n": [i, i + 1]},
+            )
         s.commit()
         page = changes.read(s, actor=SYSTEM, limit=2)
         assert [c.entry.id for c in page.items] == [1, 2] and page.has_more
@@ -202,8 +254,14 @@ def test_a_transaction_in_another_database_does_not_hold_the_feed_back(committed
         assert c.execute(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")).scalar()
         with committed() as s:
             start = changes.head(s)
-            entry = audit.record(s, actor=SYSTEM, action="update", entity_type="enterprise", entity_id=1,
-                                 changes={"name": ["a", "b"]}).id
+            entry = audit.record(
+                s,
+                actor=SYSTEM,
+                action="update",
+                entity_type="enterprise",
+                entity_id=1,
+                changes={"name": ["a", "b"]},
+            ).id
             s.commit()
 
         def served():

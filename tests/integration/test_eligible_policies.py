@@ -12,8 +12,11 @@ def _key(make, scopes=("policies:read",)):
 
 
 def _get(client, key, ent_id, **params):
-    return client.get(f"/api/v1/enterprises/{ent_id}/eligible-policies", headers=bearer(key),
-                      params={"as_of": AS_OF, "limit": 100, **params})
+    return client.get(
+        f"/api/v1/enterprises/{ent_id}/eligible-policies",
+        headers=bearer(key),
+        params={"as_of": AS_OF, "limit": 100, **params},
+    )
 
 
 def _by_id(page):
@@ -31,7 +34,10 @@ def test_near_first_above_scale_says_how_much_main_revenue_is_missing(client, ma
     assert rule["document"] == "冠政办发〔2023〕7号" and rule["clause"] == "二（一）1"
     assert "首次升成规模以上工业企业" in rule["clause_text"]
     assert rule["amount"] == {
-        "kind": "fixed", "yuan": 50_000, "ceiling": False, "funder": "county",
+        "kind": "fixed",
+        "yuan": 50_000,
+        "ceiling": False,
+        "funder": "county",
         "text": rule["amount"]["text"],
     }
     (gap,) = [c for c in rule["missing"] if c["key"] == "main_revenue_yuan"]
@@ -42,13 +48,20 @@ def test_near_first_above_scale_says_how_much_main_revenue_is_missing(client, ma
 
 
 def test_met_rules_rest_on_the_honours_held_with_their_amounts(client, make, firm):
-    ent = firm(main_revenue=30_000_000, above_scale=True,
-               honours=[("specialized_sme", "provincial", "new", "2023-05-10")])
+    ent = firm(
+        main_revenue=30_000_000,
+        above_scale=True,
+        honours=[("specialized_sme", "provincial", "new", "2023-05-10")],
+    )
     items = _by_id(_get(client, _key(make), ent.id).json())
     county = items["gz2022-9.county.specialized_sme.provincial"]
     city = items["gzb2023-7.city.specialized_sme.provincial"]
     assert county["status"] == city["status"] == "met"
-    assert county["amount"]["yuan"] == 150_000 and county["amount"]["kind"] == "up_to" and county["amount"]["ceiling"]
+    assert (
+        county["amount"]["yuan"] == 150_000
+        and county["amount"]["kind"] == "up_to"
+        and county["amount"]["ceiling"]
+    )
     assert city["amount"]["yuan"] == 300_000 and city["amount"]["funder"] == "city"
     assert county["event_date"] == "2023-05-10" and county["missing"] == []
     assert "2023-05-10 新认定省级专精特新中小企业" in county["conditions"][0]["explanation"]
@@ -58,7 +71,9 @@ def test_met_rules_rest_on_the_honours_held_with_their_amounts(client, make, fir
 
 
 def test_facts_that_will_not_change_rule_a_policy_out(client, make, firm):
-    large = firm(main_revenue=900_000_000, revenue=900_000_000, size="large", ownership="state", above_scale=True)
+    large = firm(
+        main_revenue=900_000_000, revenue=900_000_000, size="large", ownership="state", above_scale=True
+    )
     items = _by_id(_get(client, _key(make), large.id).json())
     assert "gzb2023-7.province.high_tech.first" not in items  # 中小微 only
     assert not any(i.startswith("gz2022-9.county.sales_milestone") for i in items)  # 民营 only
@@ -66,8 +81,11 @@ def test_facts_that_will_not_change_rule_a_policy_out(client, make, firm):
 
 
 def test_sales_milestone_first_crossing_is_met_and_the_next_is_near(client, make, firm):
-    ent = firm(ownership="private", above_scale=True, figures=[
-        {"year": 2022, "revenue_yuan": 480_000_000}, {"year": 2023, "revenue_yuan": 520_000_000}])
+    ent = firm(
+        ownership="private",
+        above_scale=True,
+        figures=[{"year": 2022, "revenue_yuan": 480_000_000}, {"year": 2023, "revenue_yuan": 520_000_000}],
+    )
     items = _by_id(_get(client, _key(make), ent.id).json())
     # 冠政发〔2022〕9号 四（十） 首次突破: crossed in 2023, but 2022 is the first recorded year — whether it
     # crossed before that is unknown until a person confirms it.
@@ -75,9 +93,15 @@ def test_sales_milestone_first_crossing_is_met_and_the_next_is_near(client, make
     assert met["status"] == "unknown" and "首次突破 50,000 万元" in met["conditions"][0]["explanation"]
     assert any("2022 年以前的销售收入无记录" in c["explanation"] for c in met["missing"])
     assert met["review"] == "企业须符合新旧动能转换政策"
-    again = firm(ownership="private", above_scale=True, figures=[
-        {"year": 2021, "revenue_yuan": 530_000_000}, {"year": 2022, "revenue_yuan": 480_000_000},
-        {"year": 2023, "revenue_yuan": 520_000_000}])
+    again = firm(
+        ownership="private",
+        above_scale=True,
+        figures=[
+            {"year": 2021, "revenue_yuan": 530_000_000},
+            {"year": 2022, "revenue_yuan": 480_000_000},
+            {"year": 2023, "revenue_yuan": 520_000_000},
+        ],
+    )
     assert "gz2022-9.county.sales_milestone.500m" not in _by_id(_get(client, _key(make), again.id).json())
     near = items["gz2022-9.county.sales_milestone.1bn"]
     assert near["status"] == "near" and "差 48,000 万元达到 100,000 万元" in near["missing"][0]["explanation"]
@@ -124,8 +148,9 @@ def test_filters_pagination_and_no_policies_outside_their_period(client, make, f
         if cursor is None:
             break
     assert seen == [i["id"] for i in everything]
-    later = client.get(f"/api/v1/enterprises/{ent.id}/eligible-policies", headers=bearer(key),
-                       params={"as_of": "2026-01-01"}).json()
+    later = client.get(
+        f"/api/v1/enterprises/{ent.id}/eligible-policies", headers=bearer(key), params={"as_of": "2026-01-01"}
+    ).json()
     assert later["items"] == [] and later["next_cursor"] is None
 
 
@@ -133,16 +158,25 @@ def test_by_uscc_matches_by_id_and_bad_codes_are_named(client, make, firm):
     key = _key(make)
     ent = firm(main_revenue=16_500_000)
     by_id = _get(client, key, ent.id).json()
-    by_uscc = client.get(f"/api/v1/enterprises/by-uscc/{ent.uscc}/eligible-policies", headers=bearer(key),
-                         params={"as_of": AS_OF, "limit": 100}).json()
+    by_uscc = client.get(
+        f"/api/v1/enterprises/by-uscc/{ent.uscc}/eligible-policies",
+        headers=bearer(key),
+        params={"as_of": AS_OF, "limit": 100},
+    ).json()
     assert by_uscc == by_id
     bad = ent.uscc[:17] + ("0" if ent.uscc[17] != "0" else "1")
     r = client.get(f"/api/v1/enterprises/by-uscc/{bad}/eligible-policies", headers=bearer(key))
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
     assert r.json()["errors"][0]["field"] == "uscc" and "校验位错误" in r.json()["errors"][0]["message"]
-    assert client.get("/api/v1/enterprises/by-uscc/91350100M000100Y43/eligible-policies",
-                      headers=bearer(key)).status_code == 404
-    r = client.get(f"/api/v1/enterprises/{ent.id}/eligible-policies", headers=bearer(key), params={"status": "maybe"})
+    assert (
+        client.get(
+            "/api/v1/enterprises/by-uscc/91350100M000100Y43/eligible-policies", headers=bearer(key)
+        ).status_code
+        == 404
+    )
+    r = client.get(
+        f"/api/v1/enterprises/{ent.id}/eligible-policies", headers=bearer(key), params={"status": "maybe"}
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "status.0"
 
 
@@ -160,8 +194,16 @@ def test_batch_answers_in_order_with_missing_ones_in_place(client, make, firm, d
     a = firm(main_revenue=16_500_000)
     b = firm(main_revenue=6_000_000)
     before = db.scalar(select(func.count()).select_from(AuditEntry))
-    r = client.post("/api/v1/eligible-policies:batch", headers=bearer(key), json={
-        "enterprise_ids": [a.id, 999_999], "usccs": [b.uscc, "91350100M000100Y43"], "as_of": AS_OF, "limit": 3})
+    r = client.post(
+        "/api/v1/eligible-policies:batch",
+        headers=bearer(key),
+        json={
+            "enterprise_ids": [a.id, 999_999],
+            "usccs": [b.uscc, "91350100M000100Y43"],
+            "as_of": AS_OF,
+            "limit": 3,
+        },
+    )
     assert r.status_code == 200, r.text
     out = r.json()
     assert out["as_of"] == AS_OF

@@ -51,6 +51,7 @@ def _pack(members: dict[str, bytes] | list[tuple[str, bytes]]) -> bytes:
 
 # --- mutation strategies --------------------------------------------------------------------------
 
+
 def _apply_flips(data: bytes, flips) -> bytes:
     out = bytearray(data)
     for pos, value in flips:
@@ -58,15 +59,19 @@ def _apply_flips(data: bytes, flips) -> bytes:
     return bytes(out)
 
 
-byte_flips = st.lists(st.tuples(st.integers(0, len(VALID) - 1), st.integers(0, 255)), min_size=1, max_size=20).map(
-    lambda flips: _apply_flips(VALID, flips))
+byte_flips = st.lists(
+    st.tuples(st.integers(0, len(VALID) - 1), st.integers(0, 255)), min_size=1, max_size=20
+).map(lambda flips: _apply_flips(VALID, flips))
 truncations = st.integers(0, len(VALID) - 1).map(lambda n: VALID[:n])
 insertions = st.tuples(st.integers(0, len(VALID)), st.binary(min_size=1, max_size=64)).map(
-    lambda t: VALID[: t[0]] + t[1] + VALID[t[0]:])
+    lambda t: VALID[: t[0]] + t[1] + VALID[t[0] :]
+)
 
 CELL_VALUES = st.one_of(
     st.text(max_size=30),
-    st.sampled_from(["=1+1", "=HYPERLINK(\"http://x\",\"y\")", "-5", "1e400", "NaN", "9" * 40, "", "是", "否", "A"]),
+    st.sampled_from(
+        ["=1+1", '=HYPERLINK("http://x","y")', "-5", "1e400", "NaN", "9" * 40, "", "是", "否", "A"]
+    ),
     st.integers(-(10**20), 10**20).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
 )
@@ -82,7 +87,9 @@ def sheet_edits(draw):
     """The sheet's XML with cells rewritten: wrong types, formulas, inline strings, odd numbers."""
     members = _members(VALID)
     xml = members[SHEET].decode()
-    kind = draw(st.sampled_from(["inline", "number", "formula", "dimension", "rows", "markup", "entity", "shared"]))
+    kind = draw(
+        st.sampled_from(["inline", "number", "formula", "dimension", "rows", "markup", "entity", "shared"])
+    )
     if kind == "inline":
         value = _xml_escape(draw(CELL_VALUES))
         xml = xml.replace('<c r="B2"', f'<c r="B2" t="inlineStr"><is><t>{value}</t></is></c><c r="Z2"', 1)
@@ -92,16 +99,26 @@ def sheet_edits(draw):
     elif kind == "formula":
         xml = xml.replace("<v>16500000</v>", "<f>SUM(1,2)</f><v>3</v>", 1)
     elif kind == "dimension":
-        xml = xml.replace('<dimension ref="A1:R4"/>', f'<dimension ref="A1:{draw(st.sampled_from(["XFD1048576", "R999999", "A1"]))}"/>', 1)
+        xml = xml.replace(
+            '<dimension ref="A1:R4"/>',
+            f'<dimension ref="A1:{draw(st.sampled_from(["XFD1048576", "R999999", "A1"]))}"/>',
+            1,
+        )
     elif kind == "rows":
         n = draw(st.integers(1, 3000))
-        extra = "".join(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>x{r}</t></is></c></row>' for r in range(5, 5 + n))
+        extra = "".join(
+            f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>x{r}</t></is></c></row>' for r in range(5, 5 + n)
+        )
         xml = xml.replace("</sheetData>", extra + "</sheetData>", 1)
     elif kind == "markup":
         cut = draw(st.integers(0, len(xml) - 1))
         xml = xml[:cut] + draw(st.sampled_from(["<", "</row>", "<c r=", "&", "\x00", "]]>"])) + xml[cut:]
     elif kind == "entity":
-        xml = xml.replace("<worksheet", '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><worksheet', 1)
+        xml = xml.replace(
+            "<worksheet",
+            '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><worksheet',
+            1,
+        )
     elif kind == "shared":
         s = members[STRINGS].decode()
         s = s.replace("<t>", f"<t>{_xml_escape(draw(CELL_VALUES))}", 1)
@@ -121,10 +138,14 @@ def zip_edits(draw):
         name = draw(st.sampled_from(sorted(members)))
         return _pack([*members.items(), (name, b"<x/>")])
     if kind == "bomb":
-        members[draw(st.sampled_from([SHEET, STRINGS, "xl/styles.xml"]))] = b"<" + b"a" * (2 * 1024 * 1024) + b"/>"
+        members[draw(st.sampled_from([SHEET, STRINGS, "xl/styles.xml"]))] = (
+            b"<" + b"a" * (2 * 1024 * 1024) + b"/>"
+        )
         return _pack(members)
     if kind == "many":
-        return _pack([*members.items(), *((f"xl/media/x{i}.bin", b"") for i in range(draw(st.integers(1, 1200))))])
+        return _pack(
+            [*members.items(), *((f"xl/media/x{i}.bin", b"") for i in range(draw(st.integers(1, 1200))))]
+        )
     if kind == "rename":
         members["xl/worksheets/renamed.xml"] = members.pop(SHEET)
         return _pack(members)
@@ -139,7 +160,9 @@ hostile = st.one_of(byte_flips, truncations, insertions, sheet_edits(), zip_edit
 
 
 def _counts(db):
-    return tuple(db.scalar(select(func.count()).select_from(m)) for m in (Enterprise, EnterpriseFigure, AuditEntry))
+    return tuple(
+        db.scalar(select(func.count()).select_from(m)) for m in (Enterprise, EnterpriseFigure, AuditEntry)
+    )
 
 
 @pytest.fixture
@@ -152,8 +175,17 @@ def small_limits(monkeypatch):
     monkeypatch.setattr(s, "import_max_rows", 2000)
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 @given(data=hostile)
 def test_hostile_files_are_imported_whole_or_refused_quickly_writing_nothing(db, small_limits, data):
     before = _counts(db)
@@ -191,8 +223,11 @@ def test_hostile_files_over_http_are_422_problems_never_500(client, make, db, sm
     ]
     for data in cases:
         t = time.perf_counter()
-        r = client.post("/api/v1/enterprises/import", headers=bearer(key),
-                        files={"file": ("hostile.xlsx", data, "application/octet-stream")})
+        r = client.post(
+            "/api/v1/enterprises/import",
+            headers=bearer(key),
+            files={"file": ("hostile.xlsx", data, "application/octet-stream")},
+        )
         assert r.status_code == 422, r.text
         assert r.headers["content-type"] == "application/problem+json"
         assert r.json()["errors"][0]["field"] and r.json()["errors"][0]["message"]

@@ -16,11 +16,23 @@ from tests.integration.conftest import all_scopes_key, create_enterprise
 from tests.integration.test_webhooks import Receiver, _honour, _pass, _until_sent
 
 INTERNAL = [
-    "http://127.0.0.1/hook", "http://127.1/hook", "http://2130706433/hook", "http://0x7f000001/hook",
-    "http://017700000001/hook", "http://localhost:8000/hook", "http://api.localhost/hook",
-    "http://169.254.169.254/latest/meta-data/", "http://metadata.google.internal/computeMetadata/v1/",
-    "http://10.1.2.3/hook", "http://172.16.0.1/hook", "http://192.168.1.10/hook", "http://100.64.0.1/hook",
-    "http://0.0.0.0/hook", "http://[::1]/hook", "http://[::ffff:127.0.0.1]/hook", "http://[fe80::1]/hook",
+    "http://127.0.0.1/hook",
+    "http://127.1/hook",
+    "http://2130706433/hook",
+    "http://0x7f000001/hook",
+    "http://017700000001/hook",
+    "http://localhost:8000/hook",
+    "http://api.localhost/hook",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://metadata.google.internal/computeMetadata/v1/",
+    "http://10.1.2.3/hook",
+    "http://172.16.0.1/hook",
+    "http://192.168.1.10/hook",
+    "http://100.64.0.1/hook",
+    "http://0.0.0.0/hook",
+    "http://[::1]/hook",
+    "http://[::ffff:127.0.0.1]/hook",
+    "http://[fe80::1]/hook",
     "http://[fd00::1]/hook",
 ]
 
@@ -37,7 +49,9 @@ def test_internal_destinations_are_refused_naming_the_url(client, make, url):
 def test_a_public_address_is_accepted_and_an_allow_list_admits_an_internal_one(client, make, monkeypatch):
     key = make.api_key(scopes=("webhooks:write", "changes:read"))
     assert ssrf.host_problem("93.184.215.14") is None
-    r = client.post("/api/v1/webhooks", headers=bearer(key), json={"name": "公网", "url": "https://93.184.215.14/hook"})
+    r = client.post(
+        "/api/v1/webhooks", headers=bearer(key), json={"name": "公网", "url": "https://93.184.215.14/hook"}
+    )
     assert r.status_code == 201, r.text
     monkeypatch.setattr(get_settings(), "webhook_allowed_hosts", "10.20.0.0/16, hooks.county.internal")
     assert ssrf.host_problem("10.20.3.4") is None
@@ -100,7 +114,9 @@ def test_revoking_a_key_on_the_admin_page_stops_its_webhooks(app, committed, mon
             token = login(client, admin)
             page = client.get("/admin/api-keys")
             assert page.status_code == 200 and f"/admin/api-keys/{key_id}/revoke" in page.text
-            r = client.post(f"/admin/api-keys/{key_id}/revoke", data={"csrf_token": token}, follow_redirects=False)
+            r = client.post(
+                f"/admin/api-keys/{key_id}/revoke", data={"csrf_token": token}, follow_redirects=False
+            )
             assert r.status_code == 303
             assert "已吊销" in client.get("/admin/api-keys").text
             assert client.get("/api/v1/changes", headers=bearer(key)).status_code == 401
@@ -125,16 +141,26 @@ def test_yumiao_revoke_api_key_command(app, committed, monkeypatch, database_url
         key, ent, sub_id = _hooked_key(app, committed, receiver, monkeypatch)
         with committed() as s:
             name = s.scalar(select(ApiKey.name).where(ApiKey.prefix == key.split("_")[1]))
-        out = subprocess.run([sys.executable, "-m", "app.cli", "revoke-api-key", "--name", name], cwd=ROOT,
-                             capture_output=True, text=True, timeout=120)
+        out = subprocess.run(
+            [sys.executable, "-m", "app.cli", "revoke-api-key", "--name", name],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert out.returncode == 0, out.stderr
         assert "已吊销" in out.stdout and "webhook 已停止推送" in out.stdout
         _honour(committed, ent, code="innovative_sme", level="provincial", day="2023-06-01")
         for _ in range(10):
             webhooks.run_once(committed, http=__import__("httpx").Client(timeout=5))
         assert len(receiver.requests) == 1
-        missing = subprocess.run([sys.executable, "-m", "app.cli", "revoke-api-key", "--name", "no-such-key"],
-                                 cwd=ROOT, capture_output=True, text=True, timeout=120)
+        missing = subprocess.run(
+            [sys.executable, "-m", "app.cli", "revoke-api-key", "--name", "no-such-key"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert missing.returncode == 2 and "未找到该 API 密钥" in missing.stderr
     finally:
         receiver.close()

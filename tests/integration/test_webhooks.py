@@ -82,8 +82,9 @@ def _subscribe(client, key, url, **kw):
 
 def _honour(committed, ent, code="specialized_sme", level="provincial", day="2023-05-10"):
     with committed() as s:
-        enterprise_service.add_honour(s, actor=SYSTEM, enterprise_id=ent.id,
-                                      honour=HonourIn(code=code, level=level, honour_date=day))
+        enterprise_service.add_honour(
+            s, actor=SYSTEM, enterprise_id=ent.id, honour=HonourIn(code=code, level=level, honour_date=day)
+        )
         s.commit()
 
 
@@ -115,15 +116,22 @@ def test_changes_are_posted_signed_in_order_and_logged(app, committed, key, rece
         (req,) = _until_sent(committed, receiver)
         h = req["headers"]
         assert webhooks.verify(sub["secret"], h["X-Yumiao-Timestamp"], req["body"], h["X-Yumiao-Signature"])
-        assert not webhooks.verify("whsec_wrong", h["X-Yumiao-Timestamp"], req["body"], h["X-Yumiao-Signature"])
+        assert not webhooks.verify(
+            "whsec_wrong", h["X-Yumiao-Timestamp"], req["body"], h["X-Yumiao-Signature"]
+        )
         assert h["X-Yumiao-Event"] == "changes" and h["Content-Type"] == "application/json"
         payload = json.loads(req["body"])
         assert payload["webhook_id"] == sub["id"] and str(payload["delivery_id"]) == h["X-Yumiao-Delivery"]
-        assert [c["entity_type"] for c in payload["changes"]] == ["honour"]  # the enterprise's create is filtered out
+        assert [c["entity_type"] for c in payload["changes"]] == [
+            "honour"
+        ]  # the enterprise's create is filtered out
         assert payload["changes"][0]["uscc"] == ent.uscc
         # The feed cursor in the payload continues the feed from there.
-        after = client.get("/api/v1/changes", headers=bearer(key),
-                           params={"cursor": payload["next_cursor"], "entity_type": "honour"}).json()
+        after = client.get(
+            "/api/v1/changes",
+            headers=bearer(key),
+            params={"cursor": payload["next_cursor"], "entity_type": "honour"},
+        ).json()
         assert after["items"] == []
         log = client.get(f"/api/v1/webhooks/{sub['id']}/deliveries", headers=bearer(key)).json()
         (d,) = log["items"]
@@ -165,7 +173,9 @@ def test_failures_are_retried_with_backoff_then_given_up(app, committed, key, re
     assert json.loads(receiver.requests[0]["body"])["changes"][-1]["enterprise_id"] == ent.id
 
 
-def test_an_unreachable_receiver_is_failed_after_max_attempts_and_the_feed_moves_on(app, committed, key, receiver):
+def test_an_unreachable_receiver_is_failed_after_max_attempts_and_the_feed_moves_on(
+    app, committed, key, receiver
+):
     receiver.close()  # nothing listens there any more
     with TestClient(app) as client:
         sub = _subscribe(client, key, receiver.url)

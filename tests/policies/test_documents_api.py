@@ -27,8 +27,11 @@ def _yaml(client, key, code, **params):
 
 
 def _put(client, key, code, text, what="draft"):
-    return client.put(f"/api/v1/policies/{code}/{what}", headers={**bearer(key), "Content-Type": "application/yaml"},
-                      content=text.encode())
+    return client.put(
+        f"/api/v1/policies/{code}/{what}",
+        headers={**bearer(key), "Content-Type": "application/yaml"},
+        content=text.encode(),
+    )
 
 
 def copy_2024(text: str, county_first_above_scale_yuan: int = 80_000) -> str:
@@ -38,8 +41,12 @@ def copy_2024(text: str, county_first_above_scale_yuan: int = 80_000) -> str:
     out = re.sub(r"(?m)^number: .*$", "number: 冠政办发〔2024〕3号", out)
     out = re.sub(r"(?m)^issue_date: .*$", "issue_date: 2024-02-20", out)
     out = re.sub(r"(?m)^in_force: .*$", "in_force: {start: 2024-01-01, end: 2024-12-31}", out)
-    out = out.replace("period: {start: 2023-01-01, end: 2023-12-31}", "period: {start: 2024-01-01, end: 2024-12-31}")
-    out = out.replace("date_from: 2023-01-01", "date_from: 2024-01-01").replace("date_to: 2023-03-31", "date_to: 2024-03-31")
+    out = out.replace(
+        "period: {start: 2023-01-01, end: 2023-12-31}", "period: {start: 2024-01-01, end: 2024-12-31}"
+    )
+    out = out.replace("date_from: 2023-01-01", "date_from: 2024-01-01").replace(
+        "date_to: 2023-03-31", "date_to: 2024-03-31"
+    )
     old = "    amount: {shape: fixed, yuan: 50000, one_off: true}\n    supersedes: gz2022-9.county.first_above_scale"
     assert old in out
     return out.replace(old, old.replace("50000", str(county_first_above_scale_yuan)))
@@ -76,25 +83,38 @@ def test_a_2024_copy_with_one_amount_changed_governs_2024_events_and_2023_stays(
 
     ent = make.enterprise(size="small")
     # the draft never reaches awards: a 2024 升规 is still the 2022 plan's 最高 5 万
-    r = client.post(f"/api/v1/enterprises/{ent.id}/events", headers=bearer(key),
-                    json={"event": {"type": "first_above_scale", "date": "2024-06-30"}})
-    assert [(x["rule_id"], x["computed_yuan"]) for x in r.json()["lines"]] == [("gz2022-9.county.first_above_scale", 50_000)]
+    r = client.post(
+        f"/api/v1/enterprises/{ent.id}/events",
+        headers=bearer(key),
+        json={"event": {"type": "first_above_scale", "date": "2024-06-30"}},
+    )
+    assert [(x["rule_id"], x["computed_yuan"]) for x in r.json()["lines"]] == [
+        ("gz2022-9.county.first_above_scale", 50_000)
+    ]
 
     r = client.post("/api/v1/policies/gzb2024-3/publish", headers=bearer(key))
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "published" and r.json()["published_by"]
 
     later = make.enterprise(size="small")
-    r = client.post(f"/api/v1/enterprises/{later.id}/events", headers=bearer(key),
-                    json={"event": {"type": "first_above_scale", "date": "2024-06-30"}})
+    r = client.post(
+        f"/api/v1/enterprises/{later.id}/events",
+        headers=bearer(key),
+        json={"event": {"type": "first_above_scale", "date": "2024-06-30"}},
+    )
     lines = r.json()["lines"]
     assert [(x["rule_id"], x["computed_yuan"], x["document"]) for x in lines] == [
-        ("gzb2024-3.county.first_above_scale", 80_000, "冠政办发〔2024〕3号")]
+        ("gzb2024-3.county.first_above_scale", 80_000, "冠政办发〔2024〕3号")
+    ]
     earlier = make.enterprise(size="small")
-    r = client.post(f"/api/v1/enterprises/{earlier.id}/events", headers=bearer(key),
-                    json={"event": {"type": "first_above_scale", "date": "2023-06-30"}})
+    r = client.post(
+        f"/api/v1/enterprises/{earlier.id}/events",
+        headers=bearer(key),
+        json={"event": {"type": "first_above_scale", "date": "2023-06-30"}},
+    )
     assert [(x["rule_id"], x["computed_yuan"], x["document"]) for x in r.json()["lines"]] == [
-        ("gzb2023-7.county.first_above_scale", 50_000, "冠政办发〔2023〕7号")]
+        ("gzb2023-7.county.first_above_scale", 50_000, "冠政办发〔2023〕7号")
+    ]
     # the receipt cites the version; recompute uses it
     line_id = lines[0]["id"]
     got = client.get(f"/api/v1/awards/lines/{line_id}/recompute", headers=bearer(key)).json()
@@ -110,15 +130,24 @@ def test_an_invalid_upload_is_a_422_naming_rule_and_field_and_changes_nothing(cl
     key = make.api_key(scopes=WRITE)
     text = _yaml(client, key, "gzb2023-7")
     before = db.scalar(select(func.count(PolicyVersion.id)))
-    broken = text.replace("    amount: {shape: fixed, yuan: 50000, one_off: true}\n    supersedes: gz2022-9",
-                          "    amount: {shape: fixed, yuan: 五万, one_off: true}\n    supersedes: gz2022-9")
-    broken = broken.replace("funder: city\n    label: 市级奖励\n    subject: 2023年一季度",
-                            "funder: town\n    label: 市级奖励\n    subject: 2023年一季度")
+    broken = text.replace(
+        "    amount: {shape: fixed, yuan: 50000, one_off: true}\n    supersedes: gz2022-9",
+        "    amount: {shape: fixed, yuan: 五万, one_off: true}\n    supersedes: gz2022-9",
+    )
+    broken = broken.replace(
+        "funder: city\n    label: 市级奖励\n    subject: 2023年一季度",
+        "funder: town\n    label: 市级奖励\n    subject: 2023年一季度",
+    )
     r = _put(client, key, "gzb2023-7", broken)
     assert r.status_code == 422, r.text
     messages = [e["message"] for e in r.json()["errors"]]
-    assert any("规则 gzb2023-7.county.first_above_scale" in m and "amount.yuan" in m and "应为整数" in m for m in messages)
-    assert any("规则 gzb2023-7.city.output_growth" in m and "funder" in m and "取值无效" in m for m in messages)
+    assert any(
+        "规则 gzb2023-7.county.first_above_scale" in m and "amount.yuan" in m and "应为整数" in m
+        for m in messages
+    )
+    assert any(
+        "规则 gzb2023-7.city.output_growth" in m and "funder" in m and "取值无效" in m for m in messages
+    )
     assert db.scalar(select(func.count(PolicyVersion.id))) == before
     assert _put(client, key, "gzb2023-7", "code: [").status_code == 422
     assert _put(client, key, "other-code", text).json()["errors"][0]["field"] == "code"
@@ -130,7 +159,12 @@ def test_an_invalid_upload_is_a_422_naming_rule_and_field_and_changes_nothing(cl
 
 def test_a_document_whose_case_fails_cannot_be_published(client, make):
     key = make.api_key(scopes=WRITE)
-    _put(client, key, "gzb2024-3", copy_2024(_yaml(client, key, "gzb2023-7"), county_first_above_scale_yuan=60_000))
+    _put(
+        client,
+        key,
+        "gzb2024-3",
+        copy_2024(_yaml(client, key, "gzb2023-7"), county_first_above_scale_yuan=60_000),
+    )
     report = _put(client, key, "gzb2024-3", CASES_2024, "draft/cases").json()
     assert report["passed"] is False and report["failed"] == 1
     assert report["results"][0]["expected"] == ["县级 gzb2024-3.county.first_above_scale 80,000 元"]
@@ -143,15 +177,29 @@ def test_a_document_whose_case_fails_cannot_be_published(client, make):
 
 def test_copy_as_draft_renames_ids_moves_dates_and_keeps_cases(client, make):
     key = make.api_key(scopes=WRITE)
-    r = client.post("/api/v1/policies/gzb2023-7/copy", headers=bearer(key),
-                    json={"code": "gzb2024-3", "number": "冠政办发〔2024〕3号", "start": "2024-01-01", "end": "2024-12-31"})
+    r = client.post(
+        "/api/v1/policies/gzb2023-7/copy",
+        headers=bearer(key),
+        json={
+            "code": "gzb2024-3",
+            "number": "冠政办发〔2024〕3号",
+            "start": "2024-01-01",
+            "end": "2024-12-31",
+        },
+    )
     assert r.status_code == 201, r.text
     text = _yaml(client, key, "gzb2024-3", status="draft")
     assert "code: gzb2024-3" in text and "gzb2023-7." not in text and "date_to: 2024-03-31" in text
     report = client.post("/api/v1/policies/gzb2024-3/draft/test", headers=bearer(key)).json()
     assert report["results"], report
-    assert client.post("/api/v1/policies/gzb2023-7/copy", headers=bearer(key),
-                       json={"code": "gzb2024-3", "number": "x", "start": "2024-01-01", "end": "2024-12-31"}).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/policies/gzb2023-7/copy",
+            headers=bearer(key),
+            json={"code": "gzb2024-3", "number": "x", "start": "2024-01-01", "end": "2024-12-31"},
+        ).status_code
+        == 422
+    )
 
 
 def test_two_admins_publishing_at_once_leave_one_published_version(app, committed):
@@ -164,8 +212,11 @@ def test_two_admins_publishing_at_once_leave_one_published_version(app, committe
         s.commit()
     with TestClient(app) as c:
         text = c.get("/api/v1/policies/gzb2023-7/document.yaml", headers=bearer(key)).text
-        r = c.put("/api/v1/policies/gzb2024-3/draft", headers={**bearer(key), "Content-Type": "application/yaml"},
-                  content=copy_2024(text, 50_000).encode())
+        r = c.put(
+            "/api/v1/policies/gzb2024-3/draft",
+            headers={**bearer(key), "Content-Type": "application/yaml"},
+            content=copy_2024(text, 50_000).encode(),
+        )
         assert r.status_code == 200, r.text
         results = []
         barrier = threading.Barrier(2)
@@ -181,7 +232,9 @@ def test_two_admins_publishing_at_once_leave_one_published_version(app, committe
             t.join()
     assert sorted(results) == [200, 409]
     with committed() as s:
-        rows = s.execute(select(PolicyVersion.status).where(PolicyVersion.code == "gzb2024-3")).scalars().all()
+        rows = (
+            s.execute(select(PolicyVersion.status).where(PolicyVersion.code == "gzb2024-3")).scalars().all()
+        )
     assert rows == ["published"]
 
 
@@ -189,8 +242,11 @@ def test_impact_of_a_draft_on_last_years_events_by_funder_and_fund(client, make)
     key = make.api_key(scopes=WRITE)
     _put(client, key, "gzb2024-3", copy_2024(_yaml(client, key, "gzb2023-7")))
     ent = make.enterprise(size="small")
-    client.post(f"/api/v1/enterprises/{ent.id}/events", headers=bearer(key),
-                json={"event": {"type": "first_above_scale", "date": "2023-06-30"}})
+    client.post(
+        f"/api/v1/enterprises/{ent.id}/events",
+        headers=bearer(key),
+        json={"event": {"type": "first_above_scale", "date": "2023-06-30"}},
+    )
     r = client.get("/api/v1/policies/gzb2024-3/draft/impact", headers=bearer(key))
     assert r.status_code == 200, r.text
     i = r.json()

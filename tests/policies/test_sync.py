@@ -24,7 +24,9 @@ def _shipped_copy(tmp_path, change=None):
 
 
 def _versions(db, code):
-    return list(db.scalars(select(PolicyVersion).where(PolicyVersion.code == code).order_by(PolicyVersion.id)))
+    return list(
+        db.scalars(select(PolicyVersion).where(PolicyVersion.code == code).order_by(PolicyVersion.id))
+    )
 
 
 def test_the_shipped_files_are_the_published_versions_with_their_cases(db):
@@ -37,7 +39,10 @@ def test_the_shipped_files_are_the_published_versions_with_their_cases(db):
 
 def test_a_corrected_shipped_file_is_published_as_a_new_version(db, tmp_path):
     # 冠政发〔2022〕9号 四（十）: a note corrected in the shipped file
-    folder = _shipped_copy(tmp_path, ("gz-2022-9.yaml", "# Every award of this plan", "# Corrected note. Every award of this plan"))
+    folder = _shipped_copy(
+        tmp_path,
+        ("gz-2022-9.yaml", "# Every award of this plan", "# Corrected note. Every award of this plan"),
+    )
     done = store.sync_shipped(db, directory=folder)
     assert len(done) == 1 and done[0].startswith("gz2022-9")
     versions = _versions(db, "gz2022-9")
@@ -48,8 +53,15 @@ def test_a_corrected_shipped_file_is_published_as_a_new_version(db, tmp_path):
 
 def test_a_document_edited_in_the_system_is_not_overwritten_by_the_shipped_file(db, tmp_path):
     text = store.document_yaml(db, actor=SYSTEM, code="gz2022-9").content
-    store.put_draft(db, actor=SYSTEM, code="gz2022-9", content=text.replace("yuan: 50000, one_off", "yuan: 60000, one_off"))
-    folder = _shipped_copy(tmp_path, ("gz-2022-9.yaml", "# Every award of this plan", "# Corrected. Every award"))
+    store.put_draft(
+        db,
+        actor=SYSTEM,
+        code="gz2022-9",
+        content=text.replace("yuan: 50000, one_off", "yuan: 60000, one_off"),
+    )
+    folder = _shipped_copy(
+        tmp_path, ("gz-2022-9.yaml", "# Every award of this plan", "# Corrected. Every award")
+    )
     done = store.sync_shipped(db, directory=folder)
     assert done == ["gz2022-9: 已有人在系统中编辑过该文件，未用安装包中的新版本覆盖"]
     assert [v.status for v in _versions(db, "gz2022-9")] == ["published", "draft"]
@@ -59,8 +71,12 @@ def test_a_publish_in_one_worker_is_seen_by_the_next_transaction_of_another(comm
     a, b = committed(), committed()
     try:
         assert "gzb2024-3" not in store.current(a).documents
-        text = store.document_yaml(b, actor=SYSTEM, code="gzb2023-7").content.replace("gzb2023-7", "gzb2024-3")
-        text = text.replace("in_force: {start: 2023-01-01, end: 2023-12-31}", "in_force: {start: 2024-01-01, end: 2024-12-31}")
+        text = store.document_yaml(b, actor=SYSTEM, code="gzb2023-7").content.replace(
+            "gzb2023-7", "gzb2024-3"
+        )
+        text = text.replace(
+            "in_force: {start: 2023-01-01, end: 2023-12-31}", "in_force: {start: 2024-01-01, end: 2024-12-31}"
+        )
         text = text.replace("issue_date: 2023-03-23", "issue_date: 2024-03-01")
         store.put_draft(b, actor=SYSTEM, code="gzb2024-3", content=text)
         store.publish(b, actor=SYSTEM, code="gzb2024-3")

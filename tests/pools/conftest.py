@@ -15,9 +15,21 @@ def firm(make):
     def build(*, revenue=None, main_revenue=None, rd=None, year=YEAR, figures=None, honours=(), **kw):
         fields = {"size": "small", "above_scale": False, "industry": "C3311", **kw}
         if figures is None:
-            figures = [{"year": year, "revenue_yuan": revenue, "main_revenue_yuan": main_revenue, "rd_spend_yuan": rd}]
+            figures = [
+                {
+                    "year": year,
+                    "revenue_yuan": revenue,
+                    "main_revenue_yuan": main_revenue,
+                    "rd_spend_yuan": rd,
+                }
+            ]
         hs = [
-            {"code": c, "level": lv, "outcome": o, "honour_date": d.isoformat() if hasattr(d, "isoformat") else d}
+            {
+                "code": c,
+                "level": lv,
+                "outcome": o,
+                "honour_date": d.isoformat() if hasattr(d, "isoformat") else d,
+            }
             for c, lv, o, d in honours
         ]
         return make.enterprise(figures=figures, honours=hs, **fields)

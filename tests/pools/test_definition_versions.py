@@ -27,13 +27,17 @@ def _download(client, key, **params):
 
 
 def _put(client, key, text):
-    return client.put("/api/v1/pools/definitions/draft", headers={**bearer(key), "Content-Type": "application/yaml"},
-                      content=text.encode())
+    return client.put(
+        "/api/v1/pools/definitions/draft",
+        headers={**bearer(key), "Content-Type": "application/yaml"},
+        content=text.encode(),
+    )
 
 
 def _enter(db, ent, when, pool="primary_pool"):
-    return pool_membership.enter(db, actor=SYSTEM, pool_code=pool,
-                                 data=EnterIn(enterprise_id=ent.id, entered_date=when, year=2023))
+    return pool_membership.enter(
+        db, actor=SYSTEM, pool_code=pool, data=EnterIn(enterprise_id=ent.id, entered_date=when, year=2023)
+    )
 
 
 def _versions(db) -> int:
@@ -60,29 +64,41 @@ def test_a_new_member_gets_the_new_version_while_an_old_member_keeps_its_own(db,
     text = _download(client, key)
     assert SEED_FLOOR in text
     changed = text.replace(SEED_FLOOR, SEED_FLOOR.replace("5000000", "3000000")).replace(
-        "年主营业务收入 500—2000 万元规模以下的小微企业", "年主营业务收入 300—2000 万元规模以下的小微企业")
+        "年主营业务收入 500—2000 万元规模以下的小微企业", "年主营业务收入 300—2000 万元规模以下的小微企业"
+    )
     r = _put(client, key, changed)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "draft"
     # a draft is never used: a firm of 400 万 is still refused today
     small = firm(main_revenue=4_000_000)
-    r = client.post("/api/v1/pools/primary_pool/members", headers=bearer(key),
-                    json={"enterprise_id": small.id, "year": 2023})
+    r = client.post(
+        "/api/v1/pools/primary_pool/members",
+        headers=bearer(key),
+        json={"enterprise_id": small.id, "year": 2023},
+    )
     assert r.status_code == 422 and "主营业务收入" in r.text
 
-    r = client.post("/api/v1/pools/definitions/publish", headers=bearer(key), json={"effective_from": "2026-11-01"})
+    r = client.post(
+        "/api/v1/pools/definitions/publish", headers=bearer(key), json={"effective_from": "2026-11-01"}
+    )
     assert r.status_code == 200, r.text
     new = r.json()["id"]
     assert _download(client, key) == changed
 
     # entered today under the new version (300 万 floor)
-    r = client.post("/api/v1/pools/primary_pool/members", headers=bearer(key),
-                    json={"enterprise_id": small.id, "year": 2023})
+    r = client.post(
+        "/api/v1/pools/primary_pool/members",
+        headers=bearer(key),
+        json={"enterprise_id": small.id, "year": 2023},
+    )
     assert r.status_code == 201, r.text
     assert r.json()["definition_version_id"] == new
     # an entry dated before the new version took effect is judged by the first one (500 万 floor)
-    r = client.post("/api/v1/pools/primary_pool/members", headers=bearer(key),
-                    json={"enterprise_id": firm(main_revenue=4_000_000).id, "year": 2023, "entered_date": "2023-05-01"})
+    r = client.post(
+        "/api/v1/pools/primary_pool/members",
+        headers=bearer(key),
+        json={"enterprise_id": firm(main_revenue=4_000_000).id, "year": 2023, "entered_date": "2023-05-01"},
+    )
     assert r.status_code == 422 and "主营业务收入" in r.text
     # the old member keeps the version it entered under
     db.expire_all()
@@ -150,8 +166,13 @@ def test_two_admins_publishing_at_once_leave_one_published_version(app, committe
 
         def go():
             barrier.wait()
-            results.append(c.post("/api/v1/pools/definitions/publish", headers=bearer(key),
-                                  json={"effective_from": "2026-11-30"}).status_code)
+            results.append(
+                c.post(
+                    "/api/v1/pools/definitions/publish",
+                    headers=bearer(key),
+                    json={"effective_from": "2026-11-30"},
+                ).status_code
+            )
 
         threads = [threading.Thread(target=go) for _ in range(2)]
         for t in threads:
@@ -160,7 +181,9 @@ def test_two_admins_publishing_at_once_leave_one_published_version(app, committe
             t.join()
     assert sorted(results) == [200, 409]
     with committed() as s:
-        rows = s.execute(select(PoolDefinitionVersion.status).order_by(PoolDefinitionVersion.id)).scalars().all()
+        rows = (
+            s.execute(select(PoolDefinitionVersion.status).order_by(PoolDefinitionVersion.id)).scalars().all()
+        )
     assert rows == ["published", "published"]  # the shipped version and the one published
 
 
@@ -172,19 +195,39 @@ def test_pages_copy_edit_a_class_and_publish(client, make, firm, db):
     assert r.status_code == 303 and r.headers["location"] == "/pool-definitions/draft"
     draft = client.get("/pool-definitions/draft").text
     assert 'id="class-primary_pool-seed"' in draft and "min_yuan: 5000000" in draft
-    form = {"csrf_token": _csrf(client), "original": "seed", "code": "seed", "name": "基础种子库", "clause": "二（一）1",
-            "text": "年主营业务收入 300—2000 万元规模以下的小微企业"}
-    bad = client.post("/pool-definitions/draft/pools/primary_pool/classes", data={
-        **form, "criteria": "- {kind: revenue_between, figure: main_revenue_yuan, min_yuan: 三百万, max_yuan: 20000000}"})
+    form = {
+        "csrf_token": _csrf(client),
+        "original": "seed",
+        "code": "seed",
+        "name": "基础种子库",
+        "clause": "二（一）1",
+        "text": "年主营业务收入 300—2000 万元规模以下的小微企业",
+    }
+    bad = client.post(
+        "/pool-definitions/draft/pools/primary_pool/classes",
+        data={
+            **form,
+            "criteria": "- {kind: revenue_between, figure: main_revenue_yuan, min_yuan: 三百万, max_yuan: 20000000}",
+        },
+    )
     assert bad.status_code == 422
     assert "入库类别“基础种子库”（seed）" in bad.text and "min_yuan（下限（元））" in bad.text
-    ok = client.post("/pool-definitions/draft/pools/primary_pool/classes", follow_redirects=False, data={
-        **form, "criteria": "- {kind: flag, above_scale: false}\n- {kind: size_in, sizes: [micro, small]}\n"
-                            "- {kind: revenue_between, figure: main_revenue_yuan, min_yuan: 3000000, max_yuan: 20000000}"})
+    ok = client.post(
+        "/pool-definitions/draft/pools/primary_pool/classes",
+        follow_redirects=False,
+        data={
+            **form,
+            "criteria": "- {kind: flag, above_scale: false}\n- {kind: size_in, sizes: [micro, small]}\n"
+            "- {kind: revenue_between, figure: main_revenue_yuan, min_yuan: 3000000, max_yuan: 20000000}",
+        },
+    )
     assert ok.status_code == 303, ok.text
     assert "min_yuan: 3000000" in client.get("/pool-definitions/draft").text
-    r = client.post("/pool-definitions/publish", data={"csrf_token": _csrf(client), "effective_from": "2026-11-30"},
-                    follow_redirects=False)
+    r = client.post(
+        "/pool-definitions/publish",
+        data={"csrf_token": _csrf(client), "effective_from": "2026-11-30"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     page = client.get(r.headers["location"]).text
     assert "已发布培育库定义，自 2026-11-30 起生效" in page and page.count("status-published") == 2

@@ -25,7 +25,9 @@ YEAR = 2023
 
 def enter(db, pool, ent, entry_class=None, when=date(2023, 3, 1), year=YEAR, **kw):
     return pool_membership.enter(
-        db, actor=SYSTEM, pool_code=pool,
+        db,
+        actor=SYSTEM,
+        pool_code=pool,
         data=EnterIn(enterprise_id=ent.id, entry_class=entry_class, entered_date=when, year=year, **kw),
     )
 
@@ -100,7 +102,9 @@ def test_entry_class_chosen_when_not_given(db, firm):
 
 def test_entry_uses_latest_year_up_to_the_entry_date(db, firm):
     """No year given: the latest figures year not after the entry date (2022 for an entry in 2022)."""
-    ent = firm(figures=[{"year": 2022, "revenue_yuan": 15_000_000}, {"year": 2023, "revenue_yuan": 25_000_000}])
+    ent = firm(
+        figures=[{"year": 2022, "revenue_yuan": 15_000_000}, {"year": 2023, "revenue_yuan": 25_000_000}]
+    )
     m = enter(db, "yumiao_pool", ent, "xiaoshenggui", when=date(2022, 6, 1), year=None)
     assert m.evaluated_year == 2022
 
@@ -112,8 +116,13 @@ def test_enter_leave_reenter_keeps_full_history_and_audit(db, firm):
     """A stay is never overwritten: enter, leave (不再符合), enter again → two rows; every change audited."""
     ent = firm(main_revenue=6_000_000)
     enter(db, "primary_pool", ent, when=date(2023, 2, 1))
-    pool_membership.leave(db, actor=SYSTEM, pool_code="primary_pool", enterprise_id=ent.id,
-                       data=LeaveIn(reason="not_eligible", left_date=date(2023, 9, 1), note="营收下滑"))
+    pool_membership.leave(
+        db,
+        actor=SYSTEM,
+        pool_code="primary_pool",
+        enterprise_id=ent.id,
+        data=LeaveIn(reason="not_eligible", left_date=date(2023, 9, 1), note="营收下滑"),
+    )
     enter(db, "primary_pool", ent, when=date(2023, 10, 1))
     hist = pool_membership.history(db, actor=SYSTEM, enterprise_id=ent.id)
     assert [(m.entered_date, m.left_date, m.leave_reason) for m in hist] == [
@@ -122,7 +131,11 @@ def test_enter_leave_reenter_keeps_full_history_and_audit(db, firm):
     ]
     trail = enterprise_service.history(db, actor=SYSTEM, enterprise_id=ent.id)
     pool_entries = [(a.action, a.township) for a in trail if a.entity_type == "pool_membership"]
-    assert pool_entries == [("pool_enter", "qingquan"), ("pool_leave", "qingquan"), ("pool_enter", "qingquan")]
+    assert pool_entries == [
+        ("pool_enter", "qingquan"),
+        ("pool_leave", "qingquan"),
+        ("pool_enter", "qingquan"),
+    ]
     assert "出库：初级培育库（基础种子库）（不再符合）；营收下滑" in [a.note for a in trail]
 
 
@@ -140,8 +153,13 @@ def test_registry_pool_filter_uses_member_clause(db, firm):
     a, b = firm(main_revenue=6_000_000), firm(main_revenue=6_000_000)
     enter(db, "primary_pool", a)
     enter(db, "primary_pool", b)
-    pool_membership.leave(db, actor=SYSTEM, pool_code="primary_pool", enterprise_id=b.id,
-                       data=LeaveIn(reason="withdrawn", left_date=date(2023, 5, 1)))
+    pool_membership.leave(
+        db,
+        actor=SYSTEM,
+        pool_code="primary_pool",
+        enterprise_id=b.id,
+        data=LeaveIn(reason="withdrawn", left_date=date(2023, 5, 1)),
+    )
     rows, _, _ = enterprise_service.list_page(
         db, actor=SYSTEM, filters=enterprise_service.ListFilters(pool="primary_pool"), limit=50
     )
@@ -177,13 +195,23 @@ def test_entering_twice_is_a_conflict(db, firm):
 def test_leaving_a_pool_never_entered_or_before_entering(db, firm):
     ent = firm(revenue=15_000_000)
     with pytest.raises(Conflict) as e:
-        pool_membership.leave(db, actor=SYSTEM, pool_code="yumiao_pool", enterprise_id=ent.id,
-                           data=LeaveIn(reason="above_scale"))
+        pool_membership.leave(
+            db,
+            actor=SYSTEM,
+            pool_code="yumiao_pool",
+            enterprise_id=ent.id,
+            data=LeaveIn(reason="above_scale"),
+        )
     assert e.value.errors[0].field == "enterprise_id" and "从未入库" in e.value.errors[0].message
     enter(db, "yumiao_pool", ent, "xiaoshenggui", when=date(2023, 3, 1))
     with pytest.raises(ValidationFailed) as e:
-        pool_membership.leave(db, actor=SYSTEM, pool_code="yumiao_pool", enterprise_id=ent.id,
-                           data=LeaveIn(reason="above_scale", left_date=date(2023, 2, 28)))
+        pool_membership.leave(
+            db,
+            actor=SYSTEM,
+            pool_code="yumiao_pool",
+            enterprise_id=ent.id,
+            data=LeaveIn(reason="above_scale", left_date=date(2023, 2, 28)),
+        )
     assert e.value.errors[0].field == "left_date"
     assert e.value.errors[0].message == "出库日期 2023-02-28 早于入库日期 2023-03-01"
     assert db.scalar(select(PoolMembership.left_date).where(PoolMembership.enterprise_id == ent.id)) is None
@@ -193,10 +221,14 @@ def test_bad_leave_reason_and_other_without_note(db, firm):
     ent = firm(revenue=15_000_000)
     enter(db, "yumiao_pool", ent, "xiaoshenggui")
     with pytest.raises(ValidationFailed) as e:
-        pool_membership.leave(db, actor=SYSTEM, pool_code="yumiao_pool", enterprise_id=ent.id, data=LeaveIn(reason="bored"))
+        pool_membership.leave(
+            db, actor=SYSTEM, pool_code="yumiao_pool", enterprise_id=ent.id, data=LeaveIn(reason="bored")
+        )
     assert e.value.errors[0].field == "reason" and "above_scale 升规" in e.value.errors[0].message
     with pytest.raises(ValidationFailed) as e:
-        pool_membership.leave(db, actor=SYSTEM, pool_code="yumiao_pool", enterprise_id=ent.id, data=LeaveIn(reason="other"))
+        pool_membership.leave(
+            db, actor=SYSTEM, pool_code="yumiao_pool", enterprise_id=ent.id, data=LeaveIn(reason="other")
+        )
     assert e.value.errors[0].field == "note"
 
 
@@ -205,7 +237,10 @@ def test_year_without_figures(db, firm):
     ent = firm(revenue=15_000_000)
     with pytest.raises(ValidationFailed) as e:
         enter(db, "yumiao_pool", ent, "xiaoshenggui", year=2021)
-    assert e.value.errors[0].field == "year" and "没有 2021 年的年度数据（已有年度：2023）" in e.value.errors[0].message
+    assert (
+        e.value.errors[0].field == "year"
+        and "没有 2021 年的年度数据（已有年度：2023）" in e.value.errors[0].message
+    )
     with pytest.raises(ValidationFailed) as e:
         enter(db, "yumiao_pool", firm(figures=[]), "xiaoshenggui", year=None)
     assert e.value.errors[0].field == "year"
@@ -233,8 +268,16 @@ def test_entry_dates(db, firm):
 def test_api_enter_and_leave_with_problem_details(client, make, firm):
     key = make.api_key(scopes=("pools:read", "pools:write"))
     ent = firm(revenue=15_000_000)
-    r = client.post("/api/v1/pools/yumiao_pool/members", headers=bearer(key),
-                    json={"enterprise_id": ent.id, "entry_class": "xiaoshenggui", "entered_date": "2023-03-01", "year": 2023})
+    r = client.post(
+        "/api/v1/pools/yumiao_pool/members",
+        headers=bearer(key),
+        json={
+            "enterprise_id": ent.id,
+            "entry_class": "xiaoshenggui",
+            "entered_date": "2023-03-01",
+            "year": 2023,
+        },
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["entry_class_name"] == "“小升规”培育库入库企业" and body["entered_by"].startswith("api:")
@@ -243,13 +286,23 @@ def test_api_enter_and_leave_with_problem_details(client, make, firm):
     assert r.json()["errors"][0]["field"] == "enterprise_id"
     r = client.post("/api/v1/pools/nope/members", headers=bearer(key), json={"enterprise_id": ent.id})
     assert r.status_code == 404 and r.json()["errors"][0]["field"] == "pool"
-    r = client.post(f"/api/v1/pools/yumiao_pool/members/{ent.id}/leave", headers=bearer(key),
-                    json={"reason": "above_scale", "left_date": "2023-01-01"})
+    r = client.post(
+        f"/api/v1/pools/yumiao_pool/members/{ent.id}/leave",
+        headers=bearer(key),
+        json={"reason": "above_scale", "left_date": "2023-01-01"},
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "left_date"
-    r = client.post(f"/api/v1/pools/yumiao_pool/members/{ent.id}/leave", headers=bearer(key),
-                    json={"reason": "above_scale", "left_date": "2023-12-20"})
+    r = client.post(
+        f"/api/v1/pools/yumiao_pool/members/{ent.id}/leave",
+        headers=bearer(key),
+        json={"reason": "above_scale", "left_date": "2023-12-20"},
+    )
     assert r.status_code == 200 and r.json()["leave_reason_name"] == "升规"
-    r = client.post(f"/api/v1/pools/yumiao_pool/members/{ent.id}/leave", headers=bearer(key), json={"reason": "above_scale"})
+    r = client.post(
+        f"/api/v1/pools/yumiao_pool/members/{ent.id}/leave",
+        headers=bearer(key),
+        json={"reason": "above_scale"},
+    )
     assert r.status_code == 409 and "已于 2023-12-20 出库" in r.json()["errors"][0]["message"]
 
 
@@ -283,13 +336,23 @@ def test_deleted_enterprise_cannot_enter(db, firm):
     with pytest.raises(NotFound):
         enter(db, "yumiao_pool", ent, "xiaoshenggui")
     assert db.get(Enterprise, ent.id).deleted_at is not None
-    assert db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.entity_type == "pool_membership")) == 0
+    assert (
+        db.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.entity_type == "pool_membership")
+        )
+        == 0
+    )
 
 
 def test_api_pool_list_pages_like_every_list(client, make):
     key = make.api_key(scopes=("pools:read",))
     first = client.get("/api/v1/pools", headers=bearer(key), params={"limit": 4}).json()
-    assert [p["code"] for p in first["items"]] == ["yumiao_pool", "primary_pool", "intermediate_pool", "advanced_pool"]
+    assert [p["code"] for p in first["items"]] == [
+        "yumiao_pool",
+        "primary_pool",
+        "intermediate_pool",
+        "advanced_pool",
+    ]
     rest = client.get("/api/v1/pools", headers=bearer(key), params={"cursor": first["next_cursor"]}).json()
     assert len(rest["items"]) == 7 and rest["next_cursor"] is None
     assert rest["items"][0]["code"] == "specialized_sme_pool"

@@ -73,7 +73,10 @@ FIRMS = {
         ]
     },
     "gazelle_2019": {"honours": [("gazelle", "provincial", "new", date(2019, 8, 1))]},
-    "champion_product": {"industry": "C3311", "honours": [("champion_product", "provincial", "new", date(2022, 1, 1))]},
+    "champion_product": {
+        "industry": "C3311",
+        "honours": [("champion_product", "provincial", "new", date(2022, 1, 1))],
+    },
     "two_int_city": {"honours": [("two_integration", "city", "new", date(2022, 9, 1))]},
     "two_int_rejected": {"honours": [("two_integration", "city", "rejected", date(2022, 9, 1))]},
     "dcmm_national": {"honours": [("dcmm", "national", "renewed", date(2023, 2, 1))]},
@@ -102,7 +105,8 @@ def test_sql_candidacy_equals_the_pure_evaluator(db, built, pool_code):
     for name, eid in ids.items():
         facts = common.facts_for(ents[eid])
         expected = {
-            e.code: class_candidacy(evaluate_entry_class(e, facts, YEAR)).value for e in pool_def.entry_classes
+            e.code: class_candidacy(evaluate_entry_class(e, facts, YEAR)).value
+            for e in pool_def.entry_classes
         }
         expected["_pool"] = combine_candidacy([pool_criteria.Candidacy(v) for v in expected.values()]).value
         assert got[eid] == expected, (pool_code, name, got[eid], expected)
@@ -117,13 +121,21 @@ def test_2022_xiaoshenggui_candidates_are_exactly_the_boundaries_inside(db, buil
     """三（一）1 on PostgreSQL: 1000 万 and 2000 万 are in, 999.9999 and 2000.0001 万 out; 规上/中型/大型 out."""
     ids, _ = built
     rows, _, year = listing.candidates_page(
-        db, actor=SYSTEM, pool_code="yumiao_pool", filters=PoolFilters(year=YEAR, entry_class="xiaoshenggui"), limit=500
+        db,
+        actor=SYSTEM,
+        pool_code="yumiao_pool",
+        filters=PoolFilters(year=YEAR, entry_class="xiaoshenggui"),
+        limit=500,
     )
     names = _names(rows, ids)
     assert year == YEAR
     assert {"rev_10_000_000", "rev_16_500_000", "rev_20_000_000", "rev_in_range_micro"} <= names
     assert not names & {"rev_9_999_999", "rev_20_000_001", "rev_in_range_above_scale", "rev_only_2022"}
-    met = {n for n in names if next(r for r in rows if r.enterprise.id == ids[n]).classes["xiaoshenggui"] == "met"}
+    met = {
+        n
+        for n in names
+        if next(r for r in rows if r.enterprise.id == ids[n]).classes["xiaoshenggui"] == "met"
+    }
     assert met == {
         "rev_10_000_000", "rev_16_500_000", "rev_20_000_000", "rev_in_range_micro", "main_and_rev_10_000_000",
         "ind_4411", "ind_0911", "ind_lower_c", "ind_gongye",
@@ -166,8 +178,14 @@ def test_judgement_classes_are_candidates_only_when_checkable_criteria_hold(db, 
 def test_members_are_not_candidates(db, built):
     """A firm in the pool is listed as a member, not a candidate."""
     ids, _ = built
-    membership.enter(db, actor=SYSTEM, pool_code="primary_pool", data=EnterIn(
-        enterprise_id=ids["main_5_000_000"], entry_class="seed", entered_date=date(2023, 3, 1), year=YEAR))
+    membership.enter(
+        db,
+        actor=SYSTEM,
+        pool_code="primary_pool",
+        data=EnterIn(
+            enterprise_id=ids["main_5_000_000"], entry_class="seed", entered_date=date(2023, 3, 1), year=YEAR
+        ),
+    )
     rows, _, _ = listing.candidates_page(
         db, actor=SYSTEM, pool_code="primary_pool", filters=PoolFilters(year=YEAR), limit=500
     )
@@ -183,9 +201,14 @@ def test_candidate_status_filter_and_counts_per_township(db, firm):
     counts, _ = listing.candidate_counts(
         db, actor=SYSTEM, pool_code="intermediate_pool", filters=PoolFilters(year=YEAR)
     )
-    assert counts["kaifaqu"] == {"met": 0, "judgement": 2} and counts["qingquan"] == {"met": 0, "judgement": 1}
+    assert counts["kaifaqu"] == {"met": 0, "judgement": 2} and counts["qingquan"] == {
+        "met": 0,
+        "judgement": 1,
+    }
     rows, _, _ = listing.candidates_page(
-        db, actor=SYSTEM, pool_code="intermediate_pool",
+        db,
+        actor=SYSTEM,
+        pool_code="intermediate_pool",
         filters=PoolFilters(year=YEAR, township=["kaifaqu"], candidacy=["judgement"]),
     )
     assert a.id in {r.enterprise.id for r in rows} and len(rows) == 2
@@ -218,21 +241,49 @@ def test_sql_candidacy_equals_the_pure_evaluator_on_sqlite_too(tmp_path):
             year = args.pop("year", YEAR)
             figures = args.pop("figures", None)
             if figures is None:
-                figures = [{"year": year, "revenue_yuan": args.pop("revenue", None),
-                            "main_revenue_yuan": args.pop("main_revenue", None), "rd_spend_yuan": args.pop("rd", None)}]
-            honours = [{"code": c, "level": lv, "outcome": o, "honour_date": d} for c, lv, o, d in args.pop("honours", [])]
-            data = {"uscc": generate(rng), "name": f"边界{name}有限公司", "township": "qingquan", "size": "small",
-                    "above_scale": False, "industry": "C3311", **args, "figures": figures, "honours": honours}
-            ids[name] = enterprise_service.create(s, actor=SYSTEM, data=EnterpriseCreate.model_validate(data)).id
+                figures = [
+                    {
+                        "year": year,
+                        "revenue_yuan": args.pop("revenue", None),
+                        "main_revenue_yuan": args.pop("main_revenue", None),
+                        "rd_spend_yuan": args.pop("rd", None),
+                    }
+                ]
+            honours = [
+                {"code": c, "level": lv, "outcome": o, "honour_date": d}
+                for c, lv, o, d in args.pop("honours", [])
+            ]
+            data = {
+                "uscc": generate(rng),
+                "name": f"边界{name}有限公司",
+                "township": "qingquan",
+                "size": "small",
+                "above_scale": False,
+                "industry": "C3311",
+                **args,
+                "figures": figures,
+                "honours": honours,
+            }
+            ids[name] = enterprise_service.create(
+                s, actor=SYSTEM, data=EnterpriseCreate.model_validate(data)
+            ).id
         s.flush()
-        ents = {e.id: e for e in s.scalars(select(Enterprise).options(
-            selectinload(Enterprise.figures), selectinload(Enterprise.honours)))}
+        ents = {
+            e.id: e
+            for e in s.scalars(
+                select(Enterprise).options(selectinload(Enterprise.figures), selectinload(Enterprise.honours))
+            )
+        }
         for pool_code, pool_def in load_pools().items():
             got = listing.sql_candidacy(s, pool_code=pool_code, year=YEAR, enterprise_ids=ids.values())
             for name, eid in ids.items():
                 facts = common.facts_for(ents[eid])
-                expected = {e.code: class_candidacy(evaluate_entry_class(e, facts, YEAR)).value
-                            for e in pool_def.entry_classes}
-                expected["_pool"] = combine_candidacy([pool_criteria.Candidacy(v) for v in expected.values()]).value
+                expected = {
+                    e.code: class_candidacy(evaluate_entry_class(e, facts, YEAR)).value
+                    for e in pool_def.entry_classes
+                }
+                expected["_pool"] = combine_candidacy(
+                    [pool_criteria.Candidacy(v) for v in expected.values()]
+                ).value
                 assert got[eid] == expected, (pool_code, name, got[eid], expected)
     engine.dispose()

@@ -315,7 +315,9 @@ def test_measures_use_the_vocabulary(table):
         "year",
     )
     assert table.by_code()["high_tech"].measure.outcomes == ["new"]
-    assert table.by_code()["digital_assessment"].measure.kind == "digital_assessments"  # the 数字化测评 register
+    assert (
+        table.by_code()["digital_assessment"].measure.kind == "digital_assessments"
+    )  # the 数字化测评 register
     assert table.by_code()["policy_platform_registrations"].measure.kind == "platform_registrations"
 
 

@@ -26,25 +26,55 @@ def _world(db, make):
     other = make.enterprise(township="qingquan", name="商务帮包企业有限公司")
     o_mine = visits.create_officer(db, actor=SYSTEM, name="李专员", department=ITS, phone=None)
     o_other = visits.create_officer(db, actor=SYSTEM, name="赵专员", department=COMMERCE, phone=None)
-    visits.assign_officer(db, actor=SYSTEM, enterprise_id=mine.id, officer_id=o_mine.id, start_date=TODAY - timedelta(days=30))
-    visits.assign_officer(db, actor=SYSTEM, enterprise_id=other.id, officer_id=o_other.id, start_date=TODAY - timedelta(days=30))
+    visits.assign_officer(
+        db, actor=SYSTEM, enterprise_id=mine.id, officer_id=o_mine.id, start_date=TODAY - timedelta(days=30)
+    )
+    visits.assign_officer(
+        db, actor=SYSTEM, enterprise_id=other.id, officer_id=o_other.id, start_date=TODAY - timedelta(days=30)
+    )
 
     def problem(ent, unit_kind, unit, title):
-        return service.create(db, actor=SYSTEM, enterprise_id=ent.id, category="energy", title=title,
-                              description="增容", raised_by="王经理", unit_kind=unit_kind, unit=unit,
-                              raised_date=TODAY - timedelta(days=20))
+        return service.create(
+            db,
+            actor=SYSTEM,
+            enterprise_id=ent.id,
+            category="energy",
+            title=title,
+            description="增容",
+            raised_by="王经理",
+            unit_kind=unit_kind,
+            unit=unit,
+            raised_date=TODAY - timedelta(days=20),
+        )
 
     world = {
-        "mine": mine, "other": other, "o_mine": o_mine, "o_other": o_other,
-        "p_mine": problem(other, "department", ITS, "交办工信局的用能诉求"),  # another firm's problem, but ours to handle
+        "mine": mine,
+        "other": other,
+        "o_mine": o_mine,
+        "o_other": o_other,
+        "p_mine": problem(
+            other, "department", ITS, "交办工信局的用能诉求"
+        ),  # another firm's problem, but ours to handle
         "p_other": problem(mine, "department", COMMERCE, "交办商务局的诉求"),
         "p_town": problem(mine, "township", "qingquan", "交办清泉街道的诉求"),
     }
     for key, ent in (("mine", mine), ("other", other)):
-        world[f"v_{key}"] = visits.record_visit(db, actor=SYSTEM, enterprise_id=ent.id, visit_date=TODAY - timedelta(days=3),
-                                                visitors="专员", findings="走访")
-        plan = visits.create_plan(db, actor=SYSTEM, enterprise_id=ent.id, title="一企一策",
-                                  tasks=[("完成能耗诊断", TODAY - timedelta(days=1))], plan_date=TODAY - timedelta(days=10))
+        world[f"v_{key}"] = visits.record_visit(
+            db,
+            actor=SYSTEM,
+            enterprise_id=ent.id,
+            visit_date=TODAY - timedelta(days=3),
+            visitors="专员",
+            findings="走访",
+        )
+        plan = visits.create_plan(
+            db,
+            actor=SYSTEM,
+            enterprise_id=ent.id,
+            title="一企一策",
+            tasks=[("完成能耗诊断", TODAY - timedelta(days=1))],
+            plan_date=TODAY - timedelta(days=10),
+        )
         world[f"t_{key}"] = visits._with_tasks(db, [plan])[0].tasks[0]
     db.flush()
     return world
@@ -67,8 +97,14 @@ def _fill(path, params, values):
 
 def _ids(w, side):
     ent = w[side]
-    return {"problem_id": w[f"p_{side}"].id, "visit_id": w[f"v_{side}"].id, "task_id": w[f"t_{side}"].id,
-            "enterprise_id": ent.id, "uscc": ent.uscc, "attachment_id": 1}
+    return {
+        "problem_id": w[f"p_{side}"].id,
+        "visit_id": w[f"v_{side}"].id,
+        "task_id": w[f"t_{side}"].id,
+        "enterprise_id": ent.id,
+        "uscc": ent.uscc,
+        "attachment_id": 1,
+    }
 
 
 def test_a_department_sees_only_its_problems_and_firms_on_every_route(app, client, db, make):
@@ -82,7 +118,9 @@ def test_a_department_sees_only_its_problems_and_firms_on_every_route(app, clien
             r = client.post(url, headers=headers, files={"file": ("说明.txt", b"x", "text/plain")})
         else:
             body = {"action": "progress", "note": "办理中"} if path.endswith("/steps") else {}
-            r = client.request(method, url, headers=headers, json=body if method in ("POST", "PUT", "PATCH") else None)
+            r = client.request(
+                method, url, headers=headers, json=body if method in ("POST", "PUT", "PATCH") else None
+            )
         assert r.status_code in (403, 404), f"{method} {url} gave {r.status_code}: {r.text[:200]}"
         if params & {"problem_id", "visit_id", "task_id", "enterprise_id", "uscc"} and r.status_code == 403:
             # a scope the department lacks may answer first; nothing of the other department is shown either way
@@ -96,7 +134,9 @@ def test_a_department_sees_only_its_problems_and_firms_on_every_route(app, clien
     assert client.get(f"/support/problems/{w['p_mine'].id}").status_code == 200
     assert client.get(f"/enterprises/{w['mine'].id}").status_code == 200
     assert client.get(f"/support/visits/{w['v_mine'].id}").status_code == 200
-    r = client.post(f"/support/problems/{w['p_mine'].id}/steps", data={"csrf_token": token, "action": "start"})
+    r = client.post(
+        f"/support/problems/{w['p_mine'].id}/steps", data={"csrf_token": token, "action": "start"}
+    )
     assert r.status_code in (200, 303), r.text[:300]
     db.refresh(w["p_mine"])
     assert w["p_mine"].status == "in_progress"
@@ -109,7 +149,9 @@ def test_a_departments_lists_reports_and_dashboards_hold_only_its_own(client, db
     login(client, make.user(role="department_staff", department=ITS))
     assert client.get("/", follow_redirects=False).headers["location"] == "/support"
     page = client.get("/support").text
-    assert "交办工信局的用能诉求" in page and "交办商务局的诉求" not in page and "交办清泉街道的诉求" not in page
+    assert (
+        "交办工信局的用能诉求" in page and "交办商务局的诉求" not in page and "交办清泉街道的诉求" not in page
+    )
     api = client.get("/api/v1/support/problems").json()
     assert [p["title"] for p in api["items"]] == ["交办工信局的用能诉求"]
     stats = client.get("/api/v1/support/problems/stats", params={"by": "unit"}).json()
@@ -119,8 +161,16 @@ def test_a_departments_lists_reports_and_dashboards_hold_only_its_own(client, db
     firms = client.get("/enterprises").text
     assert "工信帮包企业有限公司" in firms and "商务帮包企业有限公司" not in firms
     # collecting a problem on its firm: the department handles it unless it hands it on
-    p = service.create(db, actor=_principal(db, make), enterprise_id=w["mine"].id, category="labour", title="招工难",
-                       description="缺焊工 20 名", raised_by="人事", raised_date=TODAY)
+    p = service.create(
+        db,
+        actor=_principal(db, make),
+        enterprise_id=w["mine"].id,
+        category="labour",
+        title="招工难",
+        description="缺焊工 20 名",
+        raised_by="人事",
+        raised_date=TODAY,
+    )
     assert (p.unit_kind, p.unit) == ("department", ITS)
     # it cannot hand a firm to another department's 服务专员
     import pytest
@@ -128,8 +178,13 @@ def test_a_departments_lists_reports_and_dashboards_hold_only_its_own(client, db
     from app.errors import ValidationFailed
 
     with pytest.raises(ValidationFailed, match="只能指派本部门"):
-        visits.assign_officer(db, actor=_principal(db, make), enterprise_id=w["mine"].id, officer_id=w["o_other"].id,
-                              start_date=TODAY)
+        visits.assign_officer(
+            db,
+            actor=_principal(db, make),
+            enterprise_id=w["mine"].id,
+            officer_id=w["o_other"].id,
+            start_date=TODAY,
+        )
 
 
 def _principal(db, make):
@@ -147,15 +202,21 @@ def test_the_admin_sets_a_users_department_on_the_users_page(client, db, make):
     token = login(client, make.user(role="county_admin"))
     page = client.get("/admin/users")
     assert page.status_code == 200 and "lisi" in page.text and "县直部门工作人员" in page.text
-    bad = client.post(f"/admin/users/{staff.id}", data={"csrf_token": token, "role": "department_staff", "department": ""})
+    bad = client.post(
+        f"/admin/users/{staff.id}", data={"csrf_token": token, "role": "department_staff", "department": ""}
+    )
     assert bad.status_code == 422 and "县直部门工作人员须填写所属部门" in bad.text
     db.refresh(staff)
     assert staff.role == "county_viewer"
-    ok = client.post(f"/admin/users/{staff.id}", data={"csrf_token": token, "role": "department_staff", "department": ITS})
+    ok = client.post(
+        f"/admin/users/{staff.id}", data={"csrf_token": token, "role": "department_staff", "department": ITS}
+    )
     assert ok.status_code in (200, 303)
     db.refresh(staff)
     assert (staff.role, staff.department) == ("department_staff", ITS)
-    entry = db.scalar(select(AuditEntry).where(AuditEntry.entity_type == "app_user", AuditEntry.entity_id == str(staff.id)))
+    entry = db.scalar(
+        select(AuditEntry).where(AuditEntry.entity_type == "app_user", AuditEntry.entity_id == str(staff.id))
+    )
     assert entry.changes == {"role": ["county_viewer", "department_staff"], "department": [None, ITS]}
     login(client, make.user(role="county_viewer"))
     assert client.get("/admin/users").status_code == 403
@@ -176,4 +237,12 @@ def test_the_menu_offers_a_department_only_the_sections_it_may_open(client, db, 
     login(client, make.user("township_staff", township="qingquan"))
     menu = nav.search(client.get("/support").text).group(1)
     assert re.findall(r'href="(/[a-z-]*)"', menu) == [
-        "/", "/enterprises", "/pools", "/targets", "/filings", "/awards", "/support", "/policies"]
+        "/",
+        "/enterprises",
+        "/pools",
+        "/targets",
+        "/filings",
+        "/awards",
+        "/support",
+        "/policies",
+    ]

@@ -19,9 +19,19 @@ TODAY = date.today()
 
 
 def _new(db, ent, *, category="energy", raised=TODAY, unit=None, actor=SYSTEM):
-    return service.create(db, actor=actor, enterprise_id=ent.id, category=category, title="变压器增容迟迟未批",
-                          description="新上生产线需增容 800 千伏安", raised_by="王经理", channel="visit",
-                          raised_date=raised, unit_kind="department" if unit else None, unit=unit)
+    return service.create(
+        db,
+        actor=actor,
+        enterprise_id=ent.id,
+        category=category,
+        title="变压器增容迟迟未批",
+        description="新上生产线需增容 800 千伏安",
+        raised_by="王经理",
+        channel="visit",
+        raised_date=raised,
+        unit_kind="department" if unit else None,
+        unit=unit,
+    )
 
 
 def test_a_problems_life_with_its_deadline_and_every_step(db, make):
@@ -30,7 +40,9 @@ def test_a_problems_life_with_its_deadline_and_every_step(db, make):
     # 用能 problems are to be handled within 10 days (app/support/deadlines.yaml)
     assert p.deadline_date == TODAY - timedelta(days=3) + timedelta(days=10)
     assert p.status == "collected" and p.unit == "qingquan"
-    service.transition(db, actor=SYSTEM, problem_id=p.id, action="assign", unit_kind="department", unit="国网冠县供电公司")
+    service.transition(
+        db, actor=SYSTEM, problem_id=p.id, action="assign", unit_kind="department", unit="国网冠县供电公司"
+    )
     service.transition(db, actor=SYSTEM, problem_id=p.id, action="start")
     with pytest.raises(ValidationFailed) as e:  # 办结 must say what was done
         service.transition(db, actor=SYSTEM, problem_id=p.id, action="resolve")
@@ -43,8 +55,11 @@ def test_a_problems_life_with_its_deadline_and_every_step(db, make):
     steps = service.steps(db, p)
     assert [s.action for s in steps] == ["collect", "assign", "start", "resolve", "close"]
     assert [s.to_status for s in steps] == ["collected", "assigned", "in_progress", "resolved", "closed"]
-    audits = db.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "service_problem",
-                                                        AuditEntry.entity_id == str(p.id)).order_by(AuditEntry.id)).all()
+    audits = db.scalars(
+        select(AuditEntry.action)
+        .where(AuditEntry.entity_type == "service_problem", AuditEntry.entity_id == str(p.id))
+        .order_by(AuditEntry.id)
+    ).all()
     assert audits == ["collect", "assign", "start", "resolve", "close"]
 
 
@@ -58,7 +73,9 @@ def test_return_needs_a_reason(db, make):
 
 def test_overdue_lists_and_counts_until_it_is_resolved(db, make):
     ent = make.enterprise(township="qingquan")
-    late = _new(db, ent, category="policy", raised=TODAY - timedelta(days=20), unit="县工业和信息化局")  # 7 days
+    late = _new(
+        db, ent, category="policy", raised=TODAY - timedelta(days=20), unit="县工业和信息化局"
+    )  # 7 days
     fresh = _new(db, ent, category="project", raised=TODAY - timedelta(days=2))  # 30 days
     assert late.deadline_date == TODAY - timedelta(days=13)
     assert service.is_overdue(late, TODAY) and not service.is_overdue(fresh, TODAY)
@@ -82,8 +99,17 @@ def test_township_staff_see_their_township_and_what_is_assigned_to_them(db, make
     mine = make.enterprise(township="qingquan")
     other = make.enterprise(township="kaifaqu")
     theirs = _new(db, other)
-    to_us = service.create(db, actor=SYSTEM, enterprise_id=other.id, category="labour", title="招工难",
-                           description="缺少熟练焊工", raised_by="李厂长", unit_kind="township", unit="qingquan")
+    to_us = service.create(
+        db,
+        actor=SYSTEM,
+        enterprise_id=other.id,
+        category="labour",
+        title="招工难",
+        description="缺少熟练焊工",
+        raised_by="李厂长",
+        unit_kind="township",
+        unit="qingquan",
+    )
     ours = _new(db, mine)
     staff = make.user("township_staff", "qingquan")
     actor = user_principal(staff)
@@ -104,17 +130,40 @@ def test_staff_record_and_close_through_the_pages_with_an_attachment(db, make, c
     staff = make.user("township_staff", "qingquan")
     token = login(client, staff)
     h = {"X-CSRF-Token": token, "HX-Request": "true"}
-    r = client.post("/support/problems", headers=h, data={
-        "enterprise_id": ent.id, "category": "funding", "title": "流动资金紧张", "description": "需要过桥贷款",
-        "raised_by": "赵会计", "channel": "phone", "raised_date": TODAY.isoformat(), "unit_kind": "township",
-        "unit_township": "qingquan"})
+    r = client.post(
+        "/support/problems",
+        headers=h,
+        data={
+            "enterprise_id": ent.id,
+            "category": "funding",
+            "title": "流动资金紧张",
+            "description": "需要过桥贷款",
+            "raised_by": "赵会计",
+            "channel": "phone",
+            "raised_date": TODAY.isoformat(),
+            "unit_kind": "township",
+            "unit_township": "qingquan",
+        },
+    )
     assert r.status_code == 200 and r.headers["HX-Redirect"].startswith("/support/problems/")
     pid = int(r.headers["HX-Redirect"].rsplit("/", 1)[1])
-    r = client.post("/support/problems", headers=h, data={"enterprise_id": ent.id, "category": "funding", "title": "",
-                                                         "description": "x", "raised_by": "y"})
+    r = client.post(
+        "/support/problems",
+        headers=h,
+        data={
+            "enterprise_id": ent.id,
+            "category": "funding",
+            "title": "",
+            "description": "x",
+            "raised_by": "y",
+        },
+    )
     assert r.status_code == 422 and "问题摘要：必填" in r.text
-    r = client.post(f"/support/problems/{pid}/attachments", headers=h,
-                    files={"file": ("情况说明.txt", "贷款到期情况".encode(), "text/plain")})
+    r = client.post(
+        f"/support/problems/{pid}/attachments",
+        headers=h,
+        files={"file": ("情况说明.txt", "贷款到期情况".encode(), "text/plain")},
+    )
     assert r.status_code == 200 and "情况说明.txt" in r.text
     att = service.attachments(db, service.get(db, actor=SYSTEM, problem_id=pid))[0]
     got = client.get(f"/support/problems/{pid}/attachments/{att[0]}")
@@ -132,20 +181,40 @@ def test_staff_record_and_close_through_the_pages_with_an_attachment(db, make, c
 def test_municipal_platform_submits_by_uscc_and_reads_status_on_the_feed(db, make, client):
     ent = make.enterprise(township="yanzhuang")
     key = make.api_key(scopes=("support:read", "support:write", "changes:read"))
-    body = {"uscc": ent.uscc, "category": "project", "title": "项目用地手续", "description": "新厂房用地规划许可",
-            "raised_by": "企业办公室", "external_ref": "LC-2026-0001"}
+    body = {
+        "uscc": ent.uscc,
+        "category": "project",
+        "title": "项目用地手续",
+        "description": "新厂房用地规划许可",
+        "raised_by": "企业办公室",
+        "external_ref": "LC-2026-0001",
+    }
     r = client.post("/api/v1/support/problems", json=body, headers=bearer(key))
     assert r.status_code == 201, r.text
     got = r.json()
-    assert got["channel"] == "platform" and got["status"] == "collected" and got["deadline_date"] == (TODAY + timedelta(days=30)).isoformat()
+    assert (
+        got["channel"] == "platform"
+        and got["status"] == "collected"
+        and got["deadline_date"] == (TODAY + timedelta(days=30)).isoformat()
+    )
     assert client.post("/api/v1/support/problems", json=body, headers=bearer(key)).status_code == 409
-    r = client.post("/api/v1/support/problems", json={**body, "external_ref": "LC-2", "uscc": "91371525MA3C0F0X4D"}, headers=bearer(key))
+    r = client.post(
+        "/api/v1/support/problems",
+        json={**body, "external_ref": "LC-2", "uscc": "91371525MA3C0F0X4D"},
+        headers=bearer(key),
+    )
     assert r.status_code == 404
     r = client.get("/api/v1/support/problems", params={"uscc": ent.uscc}, headers=bearer(key))
     assert [i["external_ref"] for i in r.json()["items"]] == ["LC-2026-0001"]
-    r = client.post(f"/api/v1/support/problems/{got['id']}/steps", json={"action": "assign", "unit_kind": "department",
-                                                                         "unit": "县自然资源和规划局"}, headers=bearer(key))
-    assert r.json()["status"] == "assigned" and [s["action"] for s in r.json()["steps"]] == ["collect", "assign"]
+    r = client.post(
+        f"/api/v1/support/problems/{got['id']}/steps",
+        json={"action": "assign", "unit_kind": "department", "unit": "县自然资源和规划局"},
+        headers=bearer(key),
+    )
+    assert r.json()["status"] == "assigned" and [s["action"] for s in r.json()["steps"]] == [
+        "collect",
+        "assign",
+    ]
     reader = make.api_key(scopes=("support:read",))
     assert client.post("/api/v1/support/problems", json=body, headers=bearer(reader)).status_code == 403
     entries = db.scalars(select(AuditEntry).where(AuditEntry.entity_type == "service_problem")).all()
@@ -180,13 +249,26 @@ def test_reports_by_month_and_days_to_close_on_sqlite_too(tmp_path):
     url = f"sqlite:///{tmp_path / 'support.db'}"
     run_migrations(url)
     with Session(create_engine(url)) as s:
-        ent = enterprise_service.create(s, actor=SYSTEM, data=EnterpriseCreate.model_validate({
-            "uscc": "91371525MA3C00000N", "name": "冠县测试机械有限公司", "township": "qingquan", "size": "small",
-            "above_scale": False, "industry": "C3311"}))
+        ent = enterprise_service.create(
+            s,
+            actor=SYSTEM,
+            data=EnterpriseCreate.model_validate(
+                {
+                    "uscc": "91371525MA3C00000N",
+                    "name": "冠县测试机械有限公司",
+                    "township": "qingquan",
+                    "size": "small",
+                    "above_scale": False,
+                    "industry": "C3311",
+                }
+            ),
+        )
         s.flush()
         raised = date(2026, 10, 5)
         p = _new(s, ent, category="policy", raised=raised)
-        service.transition(s, actor=SYSTEM, problem_id=p.id, action="assign", unit_kind="department", unit="县工业和信息化局")
+        service.transition(
+            s, actor=SYSTEM, problem_id=p.id, action="assign", unit_kind="department", unit="县工业和信息化局"
+        )
         service.transition(s, actor=SYSTEM, problem_id=p.id, action="start")
         service.transition(s, actor=SYSTEM, problem_id=p.id, action="resolve", note="已解读政策并协助申报")
         p.resolved_date = raised + timedelta(days=12)

@@ -17,7 +17,9 @@ from app.targets import service as target_service
 from tests.conftest import PASSWORD, login
 
 AS_OF = date(2023, 12, 31)
-CELL = re.compile(r'href="/targets/2023/cells/high_tech\?township=qingquan[^"]*"[^>]*>(\d+)</a><span class="t">/2</span>')
+CELL = re.compile(
+    r'href="/targets/2023/cells/high_tech\?township=qingquan[^"]*"[^>]*>(\d+)</a><span class="t">/2</span>'
+)
 
 
 def _firm(s, n: int, when: str):
@@ -25,10 +27,15 @@ def _firm(s, n: int, when: str):
 
     from app.enterprises.uscc import generate
 
-    data = EnterpriseCreate.model_validate({
-        "uscc": generate(random.Random(f"cache-{n}")), "name": f"缓存测试{n}有限公司", "township": "qingquan",
-        "size": "small", "honours": [{"code": "high_tech", "level": "national", "outcome": "new", "honour_date": when}],
-    })
+    data = EnterpriseCreate.model_validate(
+        {
+            "uscc": generate(random.Random(f"cache-{n}")),
+            "name": f"缓存测试{n}有限公司",
+            "township": "qingquan",
+            "size": "small",
+            "honours": [{"code": "high_tech", "level": "national", "outcome": "new", "honour_date": when}],
+        }
+    )
     return enterprise_service.create(s, actor=SYSTEM, data=data)
 
 
@@ -42,7 +49,8 @@ def _fresh(committed) -> dict:
 
 def _cells(m) -> dict:
     return {(r.indicator.code, t): (c.actual, c.status) for r in m.rows for t, c in r.townships.items()} | {
-        (r.indicator.code, "county"): (r.county.actual, r.county.status) for r in m.rows if r.county}
+        (r.indicator.code, "county"): (r.county.actual, r.county.status) for r in m.rows if r.county
+    }
 
 
 def test_dashboard_numbers_equal_a_fresh_computation_after_every_change(app, committed):
@@ -77,14 +85,22 @@ def test_dashboard_numbers_equal_a_fresh_computation_after_every_change(app, com
 
         # A change in SQL, behind the application's back: the first firm's honour was in fact refused.
         with committed() as s:
-            s.execute(text("UPDATE honour SET outcome = 'rejected' WHERE enterprise_id = :e"), {"e": first.id})
+            s.execute(
+                text("UPDATE honour SET outcome = 'rejected' WHERE enterprise_id = :e"), {"e": first.id}
+            )
             s.commit()
         assert shown(c) == 1 and cached_matrix() == _fresh(committed)
 
         # Another honour recorded through the service (its own code path: events, awards).
         with committed() as s:
-            enterprise_service.add_honour(s, actor=SYSTEM, enterprise_id=first.id, honour=HonourIn(
-                code="high_tech", level="national", outcome="renewed", honour_date=date(2023, 9, 1)))
+            enterprise_service.add_honour(
+                s,
+                actor=SYSTEM,
+                enterprise_id=first.id,
+                honour=HonourIn(
+                    code="high_tech", level="national", outcome="renewed", honour_date=date(2023, 9, 1)
+                ),
+            )
             s.commit()
         assert cached_matrix() == _fresh(committed)
 
@@ -111,8 +127,9 @@ def test_rendered_boards_equal_a_fresh_computation_after_a_change(app, committed
     with committed() as s:
         target_service.install_reference(s)
         county = accounts.create_user(s, username="board-county", password=PASSWORD, role="county_viewer")
-        town = accounts.create_user(s, username="board-town", password=PASSWORD, role="township_staff",
-                                    township="qingquan")
+        town = accounts.create_user(
+            s, username="board-town", password=PASSWORD, role="township_staff", township="qingquan"
+        )
         _firm(s, 11, "2023-05-01")
         s.commit()
     datacache.clear()
@@ -128,7 +145,11 @@ def test_rendered_boards_equal_a_fresh_computation_after_a_change(app, committed
         def shown() -> tuple[int, int, str]:
             county_page = cc.get("/dashboard", params=q).text
             town_page = tc.get("/dashboard", params=q).text
-            return int(CELL.search(county_page).group(1)), int(TOWN_CELL.search(town_page).group(1)), town_page
+            return (
+                int(CELL.search(county_page).group(1)),
+                int(TOWN_CELL.search(town_page).group(1)),
+                town_page,
+            )
 
         c1, t1, page = shown()
         assert c1 == t1 == fresh() == 1

@@ -5,8 +5,14 @@ from datetime import date
 from app.accounts.permissions import ROLE_SCOPES, SYSTEM, Principal
 from app.targets import service as target_service
 
-QINGQUAN_STAFF = Principal(kind="user", id=9001, name="qq", role="township_staff", township="qingquan",
-                           scopes=frozenset(ROLE_SCOPES["township_staff"]))
+QINGQUAN_STAFF = Principal(
+    kind="user",
+    id=9001,
+    name="qq",
+    role="township_staff",
+    township="qingquan",
+    scopes=frozenset(ROLE_SCOPES["township_staff"]),
+)
 
 
 def row(db, code, as_of, actor=SYSTEM, key="2023"):
@@ -18,8 +24,13 @@ def row(db, code, as_of, actor=SYSTEM, key="2023"):
 
 def test_honour_count_counts_distinct_firms_of_the_year_by_township(db, reference, firm):
     """高新技术企业培育数量: new high_tech records dated in 2023; one firm with two records counts once."""
-    firm("qingquan", honours=[("high_tech", "national", "new", date(2023, 3, 1)),
-                              ("high_tech", "national", "new", date(2023, 8, 1))])
+    firm(
+        "qingquan",
+        honours=[
+            ("high_tech", "national", "new", date(2023, 3, 1)),
+            ("high_tech", "national", "new", date(2023, 8, 1)),
+        ],
+    )
     firm("qingquan", honours=[("high_tech", "national", "new", date(2023, 12, 31))])
     firm("qingquan", honours=[("high_tech", "national", "new", date(2022, 12, 31))])  # last year
     firm("qingquan", honours=[("high_tech", "national", "rejected", date(2023, 5, 1))])  # refused
@@ -52,9 +63,17 @@ def _cluster(db, name, level, day, lead, members=()):
     from app.clusters import service as cluster_service
     from app.clusters.schemas import ClusterIn
 
-    return cluster_service.create(db, actor=SYSTEM, data=ClusterIn(
-        name=name, level=level, recognised_date=day, lead_enterprise_id=lead.id,
-        member_enterprise_ids=[m.id for m in members]))
+    return cluster_service.create(
+        db,
+        actor=SYSTEM,
+        data=ClusterIn(
+            name=name,
+            level=level,
+            recognised_date=day,
+            lead_enterprise_id=lead.id,
+            member_enterprise_ids=[m.id for m in members],
+        ),
+    )
 
 
 def test_levels_and_parts(db, reference, firm):
@@ -67,10 +86,17 @@ def test_levels_and_parts(db, reference, firm):
     r = row(db, "cluster", date(2023, 6, 1))
     assert (r.county.actual, r.county.target, r.county.status) == (3, 4, "on_track")
     parts = {p.code: (p.cell.actual, p.cell.target, p.cell.status) for p in r.parts}
-    assert parts == {"cluster_city": (2, 2, "met"), "cluster_provincial": (1, 1, "met"),
-                     "cluster_national": (0, 1, "on_track")}
+    assert parts == {
+        "cluster_city": (2, 2, "met"),
+        "cluster_provincial": (1, 1, "met"),
+        "cluster_national": (0, 1, "on_track"),
+    }
     # a county-only row has no township target: the township's actual is shown without a status
-    assert (r.townships["kaifaqu"].actual, r.townships["kaifaqu"].target, r.townships["kaifaqu"].status) == (2, None, "no_target")
+    assert (r.townships["kaifaqu"].actual, r.townships["kaifaqu"].target, r.townships["kaifaqu"].status) == (
+        2,
+        None,
+        "no_target",
+    )
     assert r.townships["qingquan"].actual == 1
 
 
@@ -80,8 +106,9 @@ def test_one_cluster_recorded_for_two_firms_counts_once(db, reference, firm):
     _cluster(db, "冠县轴承产业集群", "city", date(2023, 2, 1), a, members=[b])
     r = row(db, "cluster", date(2023, 6, 1))
     assert r.county.actual == 1
-    page = target_service.cell_enterprises(db, actor=SYSTEM, key="2023", code="cluster", township=None,
-                                           as_of=date(2023, 6, 1))[2]
+    page = target_service.cell_enterprises(
+        db, actor=SYSTEM, key="2023", code="cluster", township=None, as_of=date(2023, 6, 1)
+    )[2]
     assert [x.enterprise_id for x in page.rows] == [a.id]
     assert "牵头市级特色产业集群“冠县轴承产业集群”" in page.rows[0].basis
 
@@ -113,11 +140,17 @@ def test_pool_members_on_the_deadline(db, reference, firm, stay):
     a, b, c, d = (firm("qingquan") for _ in range(4))
     stay(a, "xiaoshenggui_pool", date(2023, 1, 10))  # still in
     stay(b, "xiaoshenggui_pool", date(2023, 1, 10), left=date(2023, 3, 1))  # left before the deadline
-    stay(c, "xiaoshenggui_pool", date(2023, 2, 1), left=date(2023, 6, 1))  # left after it: a member on the day
+    stay(
+        c, "xiaoshenggui_pool", date(2023, 2, 1), left=date(2023, 6, 1)
+    )  # left after it: a member on the day
     stay(d, "xiaoshenggui_pool", date(2023, 4, 2))  # entered too late
     stay(a, "dcmm_pool", date(2023, 1, 10))  # another pool
     r = row(db, "xiaoshenggui_pool", date(2023, 12, 31))
-    assert (r.townships["qingquan"].actual, r.townships["qingquan"].target, r.townships["qingquan"].status) == (2, 2, "met")
+    assert (
+        r.townships["qingquan"].actual,
+        r.townships["qingquan"].target,
+        r.townships["qingquan"].status,
+    ) == (2, 2, "met")
     assert row(db, "xiaoshenggui_pool", date(2023, 1, 31)).townships["qingquan"].actual == 2  # a, b
     assert row(db, "xiaoshenggui_pool", date(2023, 2, 15)).townships["qingquan"].actual == 3  # a, b, c
 
@@ -131,7 +164,11 @@ def test_platform_registrations_in_the_year(db, reference, firm):
     firm("wanshan", platform_registered_date=date(2022, 12, 31))
     firm("wanshan", platform_registered_date=None)
     r = row(db, "policy_platform_registrations", date(2024, 1, 1))
-    assert (r.townships["wanshan"].actual, r.townships["wanshan"].target, r.townships["wanshan"].status) == (2, 20, "overdue")
+    assert (r.townships["wanshan"].actual, r.townships["wanshan"].target, r.townships["wanshan"].status) == (
+        2,
+        20,
+        "overdue",
+    )
 
 
 # --- not_available -------------------------------------------------------------------------------
@@ -140,7 +177,9 @@ def test_platform_registrations_in_the_year(db, reference, firm):
 def test_not_available_is_shown_with_its_reason_never_as_zero(db, reference):
     # every shipped row is measured now; a table may still carry a row the system holds no data for
     target_service.get_indicator(reference, "digital_assessment").measure = {
-        "kind": "not_available", "reason": "系统未登记中小企业数字化水平测评记录"}
+        "kind": "not_available",
+        "reason": "系统未登记中小企业数字化水平测评记录",
+    }
     db.flush()
     r = row(db, "digital_assessment", date(2023, 6, 1))
     assert not r.available and "测评" in r.reason
@@ -153,7 +192,9 @@ def test_not_available_is_shown_with_its_reason_never_as_zero(db, reference):
 
 
 def month_on_month(db):
-    target_service.set_rd_reading(db, actor=SYSTEM, key="2023", code="rd_growth_rate", reading="month_on_month")
+    target_service.set_rd_reading(
+        db, actor=SYSTEM, key="2023", code="rd_growth_rate", reading="month_on_month"
+    )
 
 
 def test_rd_growth_per_township_like_for_like(db, reference, firm, filed):
@@ -223,7 +264,11 @@ def test_rd_growth_before_any_month_is_due(db, reference):
 def test_the_matrix_is_a_handful_of_queries_whatever_the_data(db, reference, firm, filed, count_queries):
     for t in ("qingquan", "kaifaqu", "xinji"):
         for _ in range(3):
-            e = firm(t, honours=[("high_tech", "national", "new", date(2023, 3, 1))], platform_registered_date=date(2023, 2, 1))
+            e = firm(
+                t,
+                honours=[("high_tech", "national", "new", date(2023, 3, 1))],
+                platform_registered_date=date(2023, 2, 1),
+            )
             filed(e, "2023-04", 10)
             filed(e, "2023-05", 11)
     with count_queries() as n:

@@ -44,7 +44,15 @@ def test_no_deadline_is_never_overdue():
     assert count_status(0, 5, None, date(2030, 1, 1)) == "on_track"
 
 
-@pytest.mark.parametrize(("actual", "target", "expected"), [(10.0, 10, "met"), (12.5, 10, "met"), (9.9, 10, "behind"),
-                                                           (-3.0, 10, "behind"), (None, 10, "not_available")])
+@pytest.mark.parametrize(
+    ("actual", "target", "expected"),
+    [
+        (10.0, 10, "met"),
+        (12.5, 10, "met"),
+        (9.9, 10, "behind"),
+        (-3.0, 10, "behind"),
+        (None, 10, "not_available"),
+    ],
+)
 def test_rate_status(actual, target, expected):
     assert rate_status(actual, target) == expected

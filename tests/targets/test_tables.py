@@ -29,11 +29,17 @@ def test_the_migration_loads_the_2023_table_and_the_goals(tmp_path):
     eng = create_engine(url)
     with eng.connect() as c:
         sets = c.execute(text("select key, kind, document from target_set order by key")).all()
-        assert sets == [("2022-2024", "period", "冠政发〔2022〕9号"), ("2023", "annual", "冠政办发〔2023〕7号")]
-        rows = c.execute(text(
-            "select i.code, i.total, i.deadline, i.county_only, sum(f.value), count(f.township) from target_indicator i "
-            "join target_set s on s.id = i.set_id left join target_figure f on f.indicator_id = i.id "
-            "where s.key = '2023' group by i.code, i.total, i.deadline, i.county_only")).all()
+        assert sets == [
+            ("2022-2024", "period", "冠政发〔2022〕9号"),
+            ("2023", "annual", "冠政办发〔2023〕7号"),
+        ]
+        rows = c.execute(
+            text(
+                "select i.code, i.total, i.deadline, i.county_only, sum(f.value), count(f.township) from target_indicator i "
+                "join target_set s on s.id = i.set_id left join target_figure f on f.indicator_id = i.id "
+                "where s.key = '2023' group by i.code, i.total, i.deadline, i.county_only"
+            )
+        ).all()
     eng.dispose()
     table = load_targets_2023().by_code()
     assert len(rows) == 19
@@ -101,11 +107,22 @@ def test_api_enters_next_years_table(client, db, make, reference):
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        (lambda rows: rows[8]["townships"].__setitem__("qingquan", 4), "total", "第 9 行（高新技术企业培育数量），各乡镇合计 58，与总数 57 不符"),
+        (
+            lambda rows: rows[8]["townships"].__setitem__("qingquan", 4),
+            "total",
+            "第 9 行（高新技术企业培育数量），各乡镇合计 58，与总数 57 不符",
+        ),
         (lambda rows: rows[8]["townships"].__setitem__("冠城镇", 0), "townships.冠城镇", "未知乡镇“冠城镇”"),
-        (lambda rows: rows.append({"code": "unicorn", "total": 1, "deadline_text": "2024年12月"}), "code", "未知指标“unicorn”"),
-        (lambda rows: (rows[8]["townships"].__setitem__("qingquan", -1), rows[8].__setitem__("total", 53)),
-         "townships.qingquan", "第 9 行（高新技术企业培育数量），清泉街道：-1 不能为负数"),
+        (
+            lambda rows: rows.append({"code": "unicorn", "total": 1, "deadline_text": "2024年12月"}),
+            "code",
+            "未知指标“unicorn”",
+        ),
+        (
+            lambda rows: (rows[8]["townships"].__setitem__("qingquan", -1), rows[8].__setitem__("total", 53)),
+            "townships.qingquan",
+            "第 9 行（高新技术企业培育数量），清泉街道：-1 不能为负数",
+        ),
     ],
 )
 def test_bad_tables_name_the_cell_and_write_nothing(client, db, make, reference, change, field, message):
@@ -113,7 +130,9 @@ def test_bad_tables_name_the_cell_and_write_nothing(client, db, make, reference,
     rows = _rows_2024()
     change(rows)
     before = _count_sets(db)
-    r = client.put("/api/v1/targets/2024", json={"document": "X", "title": "Y", "rows": rows}, headers=bearer(key))
+    r = client.put(
+        "/api/v1/targets/2024", json={"document": "X", "title": "Y", "rows": rows}, headers=bearer(key)
+    )
     assert r.status_code == 422, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     errors = r.json()["errors"]
@@ -124,12 +143,21 @@ def test_bad_tables_name_the_cell_and_write_nothing(client, db, make, reference,
 
 def test_only_county_administrators_enter_tables(client, make, reference):
     token = login(client, make.user(role="township_staff", township="qingquan"))
-    r = client.put("/api/v1/targets/2024", json={"document": "X", "title": "Y", "rows": _rows_2024()},
-                   headers={"X-CSRF-Token": token})
+    r = client.put(
+        "/api/v1/targets/2024",
+        json={"document": "X", "title": "Y", "rows": _rows_2024()},
+        headers={"X-CSRF-Token": token},
+    )
     assert r.status_code == 403
     viewer = make.api_key(scopes=["targets:read"])
-    assert client.put("/api/v1/targets/2024", json={"document": "X", "title": "Y", "rows": _rows_2024()},
-                      headers=bearer(viewer)).status_code == 403
+    assert (
+        client.put(
+            "/api/v1/targets/2024",
+            json={"document": "X", "title": "Y", "rows": _rows_2024()},
+            headers=bearer(viewer),
+        ).status_code
+        == 403
+    )
 
 
 # --- .xlsx in the attachment's layout ------------------------------------------------------------
@@ -154,8 +182,12 @@ def _upload(client, key, wb, **form):
     buf = io.BytesIO()
     wb.save(buf)
     data = {"document": "冠政办发〔2024〕1号", "title": "2024年冠县优质企业培育计划", **form}
-    return client.post("/api/v1/targets/2024/upload", data=data, headers=bearer(key),
-                       files={"file": ("t.xlsx", buf.getvalue(), "application/octet-stream")})
+    return client.post(
+        "/api/v1/targets/2024/upload",
+        data=data,
+        headers=bearer(key),
+        files={"file": ("t.xlsx", buf.getvalue(), "application/octet-stream")},
+    )
 
 
 def test_the_table_downloads_in_the_attachments_layout_and_uploads_as_next_years(client, db, make, reference):
@@ -193,7 +225,9 @@ def test_a_bad_upload_names_the_sheet_cell_and_writes_nothing(client, db, make, 
     errors = r.json()["errors"]
     # sheet rows: title (1), header (2), 序号 9 on row 11, 序号 10 on row 12
     assert {(e["row"], e["field"]) for e in errors} >= {(11, "total"), (12, "townships.jiazhen")}
-    assert any("第 11 行（高新技术企业培育数量），各乡镇合计 51，与总数 50 不符" in e["message"] for e in errors)
+    assert any(
+        "第 11 行（高新技术企业培育数量），各乡镇合计 51，与总数 50 不符" in e["message"] for e in errors
+    )
     assert any("贾镇：-8 不能为负数" in e["message"] for e in errors)
     assert db.scalar(select(func.count()).select_from(TargetSet).where(TargetSet.key == "2024")) == 0
 
@@ -208,8 +242,10 @@ def test_an_upload_that_is_not_a_table(client, make, reference):
 
 def test_the_progress_export_puts_actuals_beside_targets(client, make, reference):
     key = make.api_key(scopes=["targets:read"])
-    make.enterprise(township="qingquan", honours=[{"code": "high_tech", "level": "national", "outcome": "new",
-                                                   "honour_date": "2023-05-01"}])
+    make.enterprise(
+        township="qingquan",
+        honours=[{"code": "high_tech", "level": "national", "outcome": "new", "honour_date": "2023-05-01"}],
+    )
     r = client.get("/api/v1/targets/2023/export.xlsx", params={"as_of": "2023-12-31"}, headers=bearer(key))
     wb = openpyxl.load_workbook(io.BytesIO(r.content))
     ws = wb["完成情况"]
@@ -226,8 +262,13 @@ def _form_data(rows: list[dict], year="2024", **extra) -> dict:
     data = {"year": year, "document": "冠政办发〔2024〕1号", "title": "2024年计划", **extra}
     for i, r in enumerate(rows):
         p = f"rows-{i}-"
-        data |= {p + "code": r["code"], p + "include": "on", p + "total": str(r["total"]),
-                 p + "deadline_text": r["deadline_text"], p + "county_only": "0" if r.get("townships") else "1"}
+        data |= {
+            p + "code": r["code"],
+            p + "include": "on",
+            p + "total": str(r["total"]),
+            p + "deadline_text": r["deadline_text"],
+            p + "county_only": "0" if r.get("townships") else "1",
+        }
         for t, v in (r.get("townships") or {}).items():
             data[f"{p}t-{t}"] = str(v)
     return data
@@ -246,4 +287,9 @@ def test_the_form_marks_the_bad_cell_and_saves_nothing(client, db, make, referen
     assert db.scalar(select(func.count()).select_from(TargetSet).where(TargetSet.key == "2024")) == 0
     ok = client.post("/targets/new", data=_form_data(_rows_2024()), headers=h)
     assert ok.status_code == 200 and ok.headers["HX-Redirect"] == "/targets/2024"
-    assert db.scalar(select(func.count()).select_from(TargetIndicator).join(TargetSet).where(TargetSet.key == "2024")) == 19
+    assert (
+        db.scalar(
+            select(func.count()).select_from(TargetIndicator).join(TargetSet).where(TargetSet.key == "2024")
+        )
+        == 19
+    )

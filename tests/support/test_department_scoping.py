@@ -232,6 +232,10 @@ def test_the_menu_offers_a_department_only_the_sections_it_may_open(client, db, 
     assert re.findall(r'href="(/[a-z-]*)"', menu) == ["/", "/enterprises", "/support"]
     for path in re.findall(r'href="(/[a-z-]+)"', menu):
         assert client.get(path).status_code == 200, path
+    tabs = re.search(r'<div class="tabs noprint">(.*?)</div>', client.get("/support").text, re.S).group(1)
+    for path in re.findall(r'href="(/[a-z/-]+)"', tabs):  # the 助企服务 tabs: none answers 403
+        assert client.get(path).status_code == 200, path
+    assert "/registers" not in tabs and "/evaluation" not in tabs
 
     client.cookies.clear()
     login(client, make.user("township_staff", township="qingquan"))

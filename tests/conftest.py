@@ -7,6 +7,7 @@ emptied afterwards.
 
 import atexit
 import contextlib
+import itertools
 import os
 import secrets
 import signal
@@ -160,6 +161,11 @@ def truncate_all(engine) -> None:
 # --- factories -------------------------------------------------------------------------------
 
 
+# One sequence for the whole run: two factories (even one reusing a freed object's id) never draw the same
+# 统一社会信用代码.
+_USCC_SEQ = itertools.count(1)
+
+
 class Factory:
     def __init__(self, session):
         self.s = session
@@ -195,7 +201,7 @@ class Factory:
 
         self._n += 1
         data = {
-            "uscc": generate(random.Random(f"{id(self)}-{self._n}")),
+            "uscc": generate(random.Random(f"uscc-{next(_USCC_SEQ)}")),
             "name": f"测试企业{self._n}有限公司",
             "township": township,
             "size": "small",

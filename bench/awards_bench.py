@@ -124,7 +124,7 @@ def make_event(rng: random.Random, day: date) -> dict:
         }
     return {
         "type": "output_growth",
-        "date": "2023-03-31",
+        "date": f"{day.year}-03-31",  # the first quarter of the event's year
         "new_output_yuan": rng.randint(50, 400) * 1_000_000,
         "growth_rate": str(round(rng.uniform(0.05, 0.4), 3)),
         "city_rank": rng.randint(1, 80),
@@ -140,9 +140,15 @@ def make_facts(rng: random.Random) -> dict:
     }
 
 
+def events_in(rng: random.Random, year: int, n: int) -> list[dict]:
+    """`n` events of the generated mix dated in `year`."""
+    start = date(year, 1, 1)
+    days = (date(year + 1, 1, 1) - start).days
+    return [make_event(rng, start + timedelta(days=rng.randint(0, days - 1))) for _ in range(n)]
+
+
 def events_in_2023(rng: random.Random, n: int) -> list[dict]:
-    start = date(2023, 1, 1)
-    return [make_event(rng, start + timedelta(days=rng.randint(0, 364))) for _ in range(n)]
+    return events_in(rng, 2023, n)
 
 
 def main() -> None:

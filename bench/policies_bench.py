@@ -12,7 +12,16 @@ first published versions) and previews the same generated 2023 events, in one pr
      indexed — once with a new transaction per preview (what each request pays) and once in one;
   4. `proposals.preview` / `service.preview` itself, the whole in-process path (facts in the request).
 
-Also the cold start: parsing both documents from the files vs from the database. Prints a Markdown
+Also the cold start: parsing both documents from the files vs from the database; and, side by side in
+one run, what the engine costs per event against what parsing the event costs (issue 14: the engine
+should cost no more than the parse), on the mix dated 2023 (both documents in force) and dated 2024
+(only 冠政发〔2022〕9号 in force):
+
+  (a) parse: `facts.parse_event_data`, the pydantic validation every API path runs on an event;
+  (b) compute: `engine.compute` on the parsed events, the published documents loaded;
+  (c) `engine.compute_rule_by_rule` (every rule of the event's type and honour checked in full, each line
+      built afresh: the engine before its plan), for reference;
+each the best of several repeats, (a), (b) and (c) alternating within every repeat. Prints a Markdown
 table, also written to bench/policies.md.
 """
 
@@ -27,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.awards_bench import events_in_2023, make_facts  # noqa: E402
+from bench.awards_bench import events_in, events_in_2023, make_facts  # noqa: E402
 from bench.common import fresh_database  # noqa: E402
 
 
@@ -40,6 +49,17 @@ def _scan_rules_in_force(event_type: str, day: date, policy_set, honour=None):
     ]
     superseded = {rule.supersedes for rule in rules if rule.supersedes}
     return [rule for rule in rules if rule.id not in superseded]
+
+
+def _side_by_side(steps: dict, repeat: int) -> dict[str, float]:
+    """Best seconds of each step over `repeat` rounds; every round runs every step once, in turn."""
+    best = dict.fromkeys(steps, float("inf"))
+    for _ in range(repeat):
+        for name, fn in steps.items():
+            t = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - t)
+    return best
 
 
 def _rate(fn, items, repeat: int = 3) -> float:
@@ -56,6 +76,7 @@ def _rate(fn, items, repeat: int = 3) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=20_000)
+    ap.add_argument("--repeat", type=int, default=7, help="rounds of the parse / compute comparison")
     args = ap.parse_args()
     fresh_database("yumiao_bench_policies")
 
@@ -78,7 +99,8 @@ def main() -> None:
     facts = [EnterpriseFacts.model_validate(make_facts(rng)) for _ in events]
     pairs = list(zip(events, facts, strict=True))
     bodies = list(zip(raw, facts, strict=True))
-    load_before = os.getloadavg()[0]
+    load_before = os.getloadavg()
+    started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
 
     # cold start: parse the documents
     t = time.perf_counter()
@@ -103,12 +125,14 @@ def main() -> None:
         s.rollback()
         assert [r.id for r in ps_files.rules.values()] == [r.id for r in ps_db.rules.values()]
 
+        by_rule = engine.compute_rule_by_rule
         indexed = engine.rules_in_force
         engine.rules_in_force = _scan_rules_in_force
         try:
-            scan_files = _rate(lambda p: compute(p[0], p[1], load_policies()), pairs)
+            scan_files = _rate(lambda p: by_rule(p[0], p[1], load_policies()), pairs)
         finally:
             engine.rules_in_force = indexed
+        idx_files_by_rule = _rate(lambda p: by_rule(p[0], p[1], load_policies()), pairs)
         idx_files = _rate(lambda p: compute(p[0], p[1], load_policies()), pairs)
         s.rollback()  # each row starts a transaction of its own (the server ends one idle for a minute)
         idx_db = _rate(lambda p: compute(p[0], p[1], store.current(s)), pairs)
@@ -122,27 +146,60 @@ def main() -> None:
         s.rollback()
         full = _rate(lambda b: preview(s, actor=SYSTEM, event=b[0], enterprise=b[1]), bodies)
         s.rollback()
+
+        # parse vs compute per event, side by side; the documents as a request has them
+        from app.awards.facts import parse_event_data
+
+        ps_now = store.current(s)
+        s.rollback()
+        versus = []
+        for year, in_force in ((2023, "both documents"), (2024, "冠政发〔2022〕9号 only")):
+            mix_rng = random.Random(year)
+            mix = events_in(mix_rng, year, args.events)
+            mix_facts = [EnterpriseFacts.model_validate(make_facts(mix_rng)) for _ in mix]
+            mix_events = [parse_event_data(e) for e in mix]
+            mix_pairs = list(zip(mix_events, mix_facts, strict=True))
+            results = [compute(e, f, ps_now) for e, f in mix_pairs]
+            assert results == [by_rule(e, f, ps_now) for e, f in mix_pairs]  # the same answers either way
+            best = _side_by_side(
+                {
+                    "parse": lambda mix=mix: [parse_event_data(e) for e in mix],
+                    "compute": lambda mix_pairs=mix_pairs: [compute(e, f, ps_now) for e, f in mix_pairs],
+                    "by_rule": lambda mix_pairs=mix_pairs: [by_rule(e, f, ps_now) for e, f in mix_pairs],
+                },
+                args.repeat,
+            )
+            versus.append(
+                (
+                    year,
+                    in_force,
+                    {k: v / len(mix) * 1e6 for k, v in best.items()},
+                    sum(len(r.lines) for r in results) / len(results),
+                )
+            )
         # the same answers either way
         for e, f in pairs[:2000]:
             a, b = compute(e, f, ps_files), compute(e, f, ps_db)
             assert [(x.rule_id, x.amount_yuan, x.document_version) for x in a.lines] == [
                 (x.rule_id, x.amount_yuan, x.document_version) for x in b.lines
             ]
-    load_after = os.getloadavg()[0]
+    load_after = os.getloadavg()
+    finished = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 
     rows = [
         ("YAML files, every rule of the event type checked (the engine before)", scan_files),
-        ("YAML files, rules indexed by event type and honour", idx_files),
+        ("YAML files, rules indexed by event type and honour, checked rule by rule", idx_files_by_rule),
+        ("YAML files, the engine's plan (indexed by type, honour, level, outcome and period)", idx_files),
         (
-            "database, each preview as its own request (the published versions asked each time), rules indexed",
+            "database, each preview as its own request (the published versions asked each time), the plan",
             idx_db_req,
         ),
         ("database, previews in one transaction (asked once), rules indexed", idx_db),
         ("`preview` in process (database, facts in the request, parse included)", full),
     ]
     out = [
-        f"Run {date.today()} on {platform.node()} ({os.cpu_count()} cores), PostgreSQL, {len(events):,} generated "
-        "2023 events (the awards benchmark's mix: 60 % honours), best of 3 runs, one process.",
+        f"Run {started} to {finished} on {platform.node()} ({os.cpu_count()} cores), PostgreSQL, {len(events):,} "
+        "generated 2023 events (the awards benchmark's mix: 60 % honours), best of 3 runs, one process.",
         "",
         "| in-process preview | events/s | µs per event | vs YAML before |",
         "| --- | --- | --- | --- |",
@@ -151,13 +208,32 @@ def main() -> None:
         out.append(f"| {name} | {rate:,.0f} | {1e6 / rate:.1f} | {rate / scan_files:.2f}× |")
     out += [
         "",
+        f"Per event, parse against compute (issue 14: compute ≤ parse), {args.events:,} events per mix, best of "
+        f"{args.repeat} rounds, the three alternating in each round; documents as published in the database:",
+        "",
+        "| events dated | in force | money lines per event | parse µs | compute µs | compute / parse "
+        "| rule by rule µs | rule by rule / parse |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for year, in_force, us, lines in versus:
+        out.append(
+            f"| {year} | {in_force} | {lines:.2f} | {us['parse']:.1f} | {us['compute']:.1f} | "
+            f"{us['compute'] / us['parse']:.2f} | {us['by_rule']:.1f} | {us['by_rule'] / us['parse']:.2f} |"
+        )
+    out += [
+        "",
         "| loading the documents | ms |",
         "| --- | --- |",
         f"| both YAML files read and validated | {files_load_ms:.1f} |",
         f"| both published versions read from the database and validated (cache empty) | {db_load_ms:.1f} |",
         f"| which versions are published (documents cached: one indexed query, once per request) | {db_check_us / 1000:.3f} |",
         "",
-        f"Load average (1 min) {load_before:.1f} at the start, {load_after:.1f} at the end: other work shares the cores.",
+        "Load average (1, 5, 15 min, as `uptime` shows it) "
+        + ", ".join(f"{x:.2f}" for x in load_before)
+        + " at the start, "
+        + ", ".join(f"{x:.2f}" for x in load_after)
+        + " at the end: other work shares the 2 cores, so each figure is the best of its repeats and "
+        "every ratio is taken within one run.",
         "",
         "Reading the figures: the documents from the database are the same parsed objects as from the files",
         "(cached per version), so computing is as fast; what the database adds is one indexed query per",

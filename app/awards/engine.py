@@ -38,9 +38,11 @@ How a rule is applied
   result; if that line is missing there is no share line.
 """
 
-from collections.abc import Mapping
-from datetime import date
+from bisect import bisect_right
+from collections.abc import Callable, Hashable, Mapping
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from operator import attrgetter
 from typing import Literal, assert_never
 
 from pydantic import BaseModel, ConfigDict
@@ -66,7 +68,7 @@ from app.policies.loader import PolicySet
 from app.policies.schema import BaseField, Fixed, Funder, PercentOf, Range, Rule, Share, Unspecified, UpTo
 from app.reference import SIZE_NAMES
 
-__all__ = ["Benefit", "Line", "NotComputable", "Result", "compute", "rules_in_force"]
+__all__ = ["Benefit", "Line", "NotComputable", "Result", "compute", "compute_rule_by_rule", "rules_in_force"]
 
 OverrideValue = int | float | Decimal
 Kind = Literal["fixed", "up_to", "computed"]
@@ -286,6 +288,13 @@ def _check_event(rule: Rule, event: Event, facts: EnterpriseFacts, v: _Verdict) 
         v.require(event.date <= c.date_to)
     if v.fails:
         return
+    _check_event_facts(rule, event, facts, v)
+
+
+def _check_event_facts(rule: Rule, event: Event, facts: EnterpriseFacts, v: _Verdict) -> None:
+    """The conditions that weigh the event against the facts (首次, not granted before, 首次突破),
+    once the event's own fields qualify."""
+    c = rule.conditions
     if c.first_time and isinstance(event, HonourEvent):
         codes = c.first_of or [event.honour]
         each = [facts.holds(code, c.levels) for code in codes]
@@ -306,24 +315,47 @@ def _check_event(rule: Rule, event: Event, facts: EnterpriseFacts, v: _Verdict) 
 
 
 def _check(rule: Rule, event: Event, facts: EnterpriseFacts, policy_set: PolicySet | None = None) -> _Verdict:
-    c = rule.conditions
     v = _Verdict()
     _check_event(rule, event, facts, v)
     if v.fails:  # the event itself does not qualify: facts are not asked about
         return v
+    _check_facts(rule, event, facts, policy_set, v)
+    return v
+
+
+def _check_qualified(
+    rule: Rule, event: Event, facts: EnterpriseFacts, policy_set: PolicySet | None = None
+) -> _Verdict:
+    """`_check` for an event whose own fields are known to qualify (the plan has tested them)."""
+    v = _Verdict()
+    _check_event_facts(rule, event, facts, v)
+    if v.fails:
+        return v
+    _check_facts(rule, event, facts, policy_set, v)
+    return v
+
+
+def _check_facts(
+    rule: Rule, event: Event, facts: EnterpriseFacts, policy_set: PolicySet | None, v: _Verdict
+) -> None:
+    """The conditions on the enterprise facts alone."""
+    c = rule.conditions
     if c.sizes is not None:
-        wanted = "、".join(SIZE_NAMES[s] for s in c.sizes)
-        v.need(
-            None if facts.size is None else facts.size in c.sizes,
-            "size",
-            f"未知企业规模，无法判断是否为{wanted}企业",
-        )
+        if facts.size is None:
+            wanted = "、".join(SIZE_NAMES[s] for s in c.sizes)
+            v.need(None, "size", f"未知企业规模，无法判断是否为{wanted}企业")
+        else:
+            v.require(facts.size in c.sizes)
     if c.ownership is not None:
         ok = None if facts.ownership is None else facts.ownership in c.ownership
         v.need(ok, "ownership", "未知企业所有制，无法判断是否为民营企业")
     for code in c.holds or []:
-        name = reference.honours()[code]["name"]
-        v.need(facts.holds(code), "honours", f"未知企业是否为{name}，无法判断是否符合条件")
+        held = facts.holds(code)
+        if held is None:
+            name = reference.honours()[code]["name"]
+            v.need(None, "honours", f"未知企业是否为{name}，无法判断是否符合条件")
+        else:
+            v.require(held)
     if c.no_other_interest_subsidy:
         ok = None if facts.other_interest_subsidy is None else not facts.other_interest_subsidy
         v.need(ok, "other_interest_subsidy", "未知企业是否已获得其他类别贷款贴息")
@@ -341,7 +373,6 @@ def _check(rule: Rule, event: Event, facts: EnterpriseFacts, policy_set: PolicyS
                         and _add_years(start, c.within_years_of_talent_founding) > period.start
                     )
         v.need(ok, "talent_founded_date", "未知领军人才来冠创（领）办企业的日期，无法判断是否在3年内")
-    return v
 
 
 # ── amounts ─────────────────────────────────────────────────────────────────
@@ -396,24 +427,33 @@ class _Builder:
     """Builds one result; holds the event, the facts and the overrides while the rules are applied."""
 
     def __init__(
-        self, event: Event, facts: EnterpriseFacts, policy_set: PolicySet, overrides: dict[str, int | Decimal]
+        self,
+        event: Event,
+        facts: EnterpriseFacts,
+        policy_set: PolicySet,
+        overrides: dict[str, int | Decimal],
+        lines: dict[str, Line] | None = None,
+        not_computable: dict[str, NotComputable] | None = None,
+        benefits: list[Benefit] | None = None,
     ):
         self.event = event
         self.facts = facts
         self.ps = policy_set
         self.overrides = overrides
-        self.lines: dict[str, Line] = {}
-        self.benefits: list[Benefit] = []
-        self.not_computable: dict[str, NotComputable] = {}
+        self.lines: dict[str, Line] = {} if lines is None else lines
+        self.benefits: list[Benefit] = [] if benefits is None else benefits
+        self.not_computable: dict[str, NotComputable] = {} if not_computable is None else not_computable
+        # notes by (rule id, ceiling) for events of one period and year (the plan's), or None
+        self.notes: dict[tuple[str, bool], str] | None = None
 
     def skip(self, rule: Rule, reason: str, missing: list[str] | None = None) -> None:
         self.not_computable[rule.id] = NotComputable(
             **_source(rule, self.ps), funder=rule.funder, reason=reason, missing_facts=missing or []
         )
 
-    def line(self, rule: Rule, *, kind: Kind, amount: int, ceiling: bool, text: str) -> None:
-        if rule.funder is None:  # the policy schema gives every rule with an amount its funder
-            raise ValueError(f"{rule.id} 未定出资层级")
+    def _notes(self, rule: Rule, ceiling: bool) -> str:
+        """What follows a line's computation in its explanation: supersession, period, review, reading,
+        fund, what-if and ceiling notes, each after a 。."""
         notes = []
         if rule.supersedes and self.ps.document_of(rule.supersedes).in_force(self.event.date):
             notes.append(f"本条取代{_cite(self.ps.rules[rule.supersedes], self.ps)}的同一奖励")
@@ -440,7 +480,18 @@ class _Builder:
             notes.append("测算假设：按给定的测算值计算，非文件规定")
         if ceiling:
             notes.append("此为上限，实际金额由审核确定")
-        explanation = text + "".join(f"。{n}" for n in notes)
+        return "".join(f"。{n}" for n in notes)
+
+    def line(self, rule: Rule, *, kind: Kind, amount: int, ceiling: bool, text: str) -> None:
+        if rule.funder is None:  # the policy schema gives every rule with an amount its funder
+            raise ValueError(f"{rule.id} 未定出资层级")
+        if self.notes is None:
+            notes = self._notes(rule, ceiling)
+        else:  # the notes depend on the rule, the period and the year (no what-if in a plan's run)
+            key = (rule.id, ceiling)
+            notes = self.notes.get(key)
+            if notes is None:
+                notes = self.notes[key] = self._notes(rule, ceiling)
         fund = self.ps.fund_for(rule.id)
         self.lines[rule.id] = Line(
             **_source(rule, self.ps),
@@ -450,7 +501,7 @@ class _Builder:
             ceiling=ceiling,
             fund_id=fund.id if fund else None,
             overridden=rule.id in self.overrides,
-            explanation=explanation,
+            explanation=text + notes,
         )
 
     def apply(self, rule: Rule) -> None:
@@ -460,6 +511,10 @@ class _Builder:
         if verdict.unknown:
             self.skip(rule, "；".join(verdict.unknown), sorted(set(verdict.missing)))
             return
+        self.give(rule)
+
+    def give(self, rule: Rule) -> None:
+        """The rule's line or benefit (or why it cannot be computed), its conditions having held."""
         if rule.kind == "benefit":
             self.benefits.append(
                 Benefit(
@@ -565,14 +620,15 @@ class _Builder:
         self.line(rule, kind="computed", amount=value, ceiling=base_line.ceiling, text=text)
 
 
-def compute(
+def compute_rule_by_rule(
     event: Event,
     facts: EnterpriseFacts | None,
     policy_set: PolicySet,
     *,
     overrides: Mapping[str, OverrideValue] | None = None,
 ) -> Result:
-    """The lines, benefits and not-computable rules for one event. See the module docstring."""
+    """`compute` without the plan: every rule in force for the event's type (and honour) checked in
+    full and every line built afresh. The same Result as `compute`; what-if overrides take this path."""
     normalised: dict[str, int | Decimal] = {}
     for rule_id, value in (overrides or {}).items():
         if rule_id not in policy_set.rules:
@@ -592,3 +648,272 @@ def compute(
         benefits=builder.benefits,
         not_computable=sorted(builder.not_computable.values(), key=lambda nc: order[nc.rule_id]),
     )
+
+
+# ── the plan: what the rules decide before any event is seen ──────────────────
+#
+# Which rules answer an event depends on its type, a few of its fields (an honour's code, level and
+# outcome; a talent programme's level; a purchase's purpose; a prize's contest and rank) and on which
+# documents are in force on its date. The dates where that can change are few (each document's start,
+# the day after its end, its issue date), so the plan splits time into periods between them and keeps,
+# per (event class, those fields, period), the rules that answer with every condition on those fields
+# already checked. A rule with no other condition needs no check per event; a fixed or 最高 amount
+# gives the same line for every event of a period and year, so that line is built once and reused
+# (lines are immutable).
+
+_KEY_FIELDS: dict[type, tuple[str, ...]] = {
+    HonourEvent: ("honour", "level", "outcome"),
+    TalentProgramEvent: ("level",),
+    StrongTownEvent: ("level",),
+    EquipmentPurchaseEvent: ("purpose",),
+    DesignPrizeEvent: ("contest", "rank"),
+}
+# The conditions the key settles, by event class.
+_KEY_CONDITIONS: dict[type, frozenset[str]] = {
+    HonourEvent: frozenset({"honour", "levels", "outcomes"}),
+    TalentProgramEvent: frozenset({"levels"}),
+    StrongTownEvent: frozenset({"levels"}),
+    EquipmentPurchaseEvent: frozenset({"purpose"}),
+    DesignPrizeEvent: frozenset({"contest", "rank"}),
+}
+_NO_KEY: Callable[[Event], tuple[()]] = lambda event: ()  # noqa: E731
+_KEY_OF: dict[type, Callable[[Event], Hashable]] = {
+    cls: attrgetter(*_KEY_FIELDS[cls]) if cls in _KEY_FIELDS else _NO_KEY
+    for cls in (
+        HonourEvent,
+        FirstAboveScaleEvent,
+        SalesMilestoneEvent,
+        LoanInterestEvent,
+        EquipmentPurchaseEvent,
+        DesignPrizeEvent,
+        SkillsContestEvent,
+        TalentProgramEvent,
+        TalentLoanInterestEvent,
+        OutputGrowthEvent,
+        StrongTownEvent,
+    )
+}
+_UNKNOWN = EnterpriseFacts()
+
+
+def _keyed_conditions_hold(rule: Rule, event: Event) -> bool:
+    """The conditions of `rule` that the plan's key settles, on an event with that key (as _check_event)."""
+    c = rule.conditions
+    match event:
+        case HonourEvent():
+            return (
+                (c.honour is None or event.honour == c.honour)
+                and (c.levels is None or event.level in c.levels)
+                and (c.outcomes is None or event.outcome in c.outcomes)
+            )
+        case TalentProgramEvent() | StrongTownEvent():
+            return c.levels is None or event.level in c.levels
+        case EquipmentPurchaseEvent():
+            return c.purpose is None or event.purpose == c.purpose
+        case DesignPrizeEvent():
+            return (c.contest is None or event.contest == c.contest) and (
+                c.rank is None or event.rank == c.rank
+            )
+    return True
+
+
+def _set_conditions(rule: Rule) -> set[str]:
+    """The conditions of `rule` that say anything (given in the file and other than the default)."""
+    c = rule.conditions
+    return {
+        name
+        for name, spec in type(c).model_fields.items()
+        if name in c.model_fields_set or getattr(c, name) != spec.default
+    }
+
+
+# Conditions on the event's own fields that need nothing else once they hold.
+_EVENT_ONLY = frozenset(
+    {"min_participants", "new_output_above_yuan", "min_growth_rate", "max_city_rank", "date_from", "date_to"}
+)
+
+
+def _event_tests(rule: Rule, cls: type) -> tuple[Callable[[Event], bool], ...]:
+    """The rule's conditions on the event's own fields that the key does not settle, as predicates
+    (the same comparisons as _check_event, for events of class `cls`)."""
+    c = rule.conditions
+    tests: list[Callable[[Event], bool]] = []
+    if cls is SalesMilestoneEvent and c.revenue_crossing_yuan is not None:
+        crossing = c.revenue_crossing_yuan
+        tests.append(lambda e: e.previous_revenue_yuan < crossing <= e.revenue_yuan)
+    if cls is SkillsContestEvent and c.min_participants is not None:
+        participants = c.min_participants
+        tests.append(lambda e: e.participants >= participants)
+    if cls is OutputGrowthEvent:
+        if c.new_output_above_yuan is not None:
+            above = c.new_output_above_yuan
+            tests.append(lambda e: e.new_output_yuan > above)
+        if c.min_growth_rate is not None:
+            rate = c.min_growth_rate
+            tests.append(lambda e: e.growth_rate >= rate)
+        if c.max_city_rank is not None:
+            rank = c.max_city_rank
+            tests.append(lambda e: e.city_rank <= rank)
+    if c.date_from is not None:
+        start = c.date_from
+        tests.append(lambda e: e.date >= start)
+    if c.date_to is not None:
+        end = c.date_to
+        tests.append(lambda e: e.date <= end)
+    return tuple(tests)
+
+
+class _Step:
+    """One rule of a plan entry: the tests on the event's own fields left after the key, whether the
+    full check (facts) must still run, and how its outcome is built."""
+
+    __slots__ = ("benefit", "check", "flat", "rule", "tests")
+
+    def __init__(self, rule: Rule, cls: type):
+        self.rule = rule
+        self.tests = _event_tests(rule, cls)
+        # any condition beyond the key and the event tests (facts, 首次, …) is checked in full per event
+        self.check = bool(_set_conditions(rule) - _KEY_CONDITIONS.get(cls, frozenset()) - _EVENT_ONLY)
+        self.flat = rule.kind == "money" and isinstance(rule.amount, Fixed | UpTo)
+        self.benefit = rule.kind == "benefit"
+
+
+class _Entry:
+    __slots__ = ("order", "steps")
+
+    def __init__(self, steps: tuple[_Step, ...], order: dict[str, int] | None):
+        self.steps = steps  # shares last
+        self.order = order  # rule order, when shares moved a step out of it; else None
+
+
+class _Plan:
+    def __init__(self, policy_set: PolicySet):
+        bounds: set[date] = set()
+        for doc in policy_set.documents.values():
+            period = doc.spec.in_force
+            bounds.add(period.start)
+            if period.end < date.max:
+                bounds.add(period.end + timedelta(days=1))
+            bounds.add(doc.spec.issue_date)
+        self.bounds = sorted(bounds)
+        self.entries: dict[tuple, _Entry] = {}
+        self.flat_lines: dict[tuple[str, int, int], Line] = {}  # (rule id, period, year) -> line
+        self.benefits: dict[str, Benefit] = {}
+        self.notes: dict[tuple[int, int], dict[tuple[str, bool], str]] = {}  # (period, year) -> notes
+
+    def entry(self, key: tuple, event: Event, policy_set: PolicySet) -> _Entry:
+        rules = [
+            rule
+            for rule in rules_in_force(event.type, event.date, policy_set, _honour_of(event))
+            if _keyed_conditions_hold(rule, event)
+        ]
+        cls = type(event)
+        steps = [_Step(rule, cls) for rule in rules if not isinstance(rule.amount, Share)]
+        shares = [_Step(rule, cls) for rule in rules if isinstance(rule.amount, Share)]
+        moved = bool(shares) and any(
+            not isinstance(rule.amount, Share) for rule in rules[rules.index(shares[0].rule) :]
+        )
+        entry = _Entry(tuple(steps + shares), {rule.id: i for i, rule in enumerate(rules)} if moved else None)
+        self.entries[key] = entry
+        return entry
+
+
+def _plan(policy_set: PolicySet) -> _Plan:
+    plan = policy_set.derived.get("award_engine_plan")
+    if plan is None:
+        plan = policy_set.derived["award_engine_plan"] = _Plan(policy_set)
+    return plan
+
+
+def _result(lines: list[Line], benefits: list[Benefit], not_computable: list[NotComputable]) -> Result:
+    """A Result of lines, benefits and not-computable rules the engine has just built (each already a
+    validated model), set as `Result(lines=…, benefits=…, not_computable=…)` would set it, without
+    validating every item again (as `model_construct`, with the three fields known)."""
+    result = _new(Result)
+    _set(result, "__dict__", {"lines": lines, "benefits": benefits, "not_computable": not_computable})
+    _set(result, "__pydantic_fields_set__", set(_RESULT_FIELDS))
+    _set(result, "__pydantic_extra__", None)
+    _set(result, "__pydantic_private__", None)
+    return result
+
+
+_new = object.__new__
+_set = object.__setattr__
+_RESULT_FIELDS = frozenset(Result.model_fields)
+
+
+def compute(
+    event: Event,
+    facts: EnterpriseFacts | None,
+    policy_set: PolicySet,
+    *,
+    overrides: Mapping[str, OverrideValue] | None = None,
+) -> Result:
+    """The lines, benefits and not-computable rules for one event. See the module docstring.
+
+    Runs the policy set's plan (above); with what-if overrides, rule by rule (`compute_rule_by_rule`).
+    Both give the same Result."""
+    cls = type(event)
+    key_of = _KEY_OF.get(cls)
+    if overrides or key_of is None:
+        return compute_rule_by_rule(event, facts, policy_set, overrides=overrides)
+    plan = policy_set.derived.get("award_engine_plan") or _plan(policy_set)
+    day = event.date
+    period = bisect_right(plan.bounds, day)
+    key = (cls, period, key_of(event))
+    entry = plan.entries.get(key)
+    if entry is None:
+        entry = plan.entry(key, event, policy_set)
+    lines: dict[str, Line] = {}
+    skipped: dict[str, NotComputable] = {}
+    benefits: list[Benefit] = []
+    if not entry.steps:
+        return _result([], benefits, [])
+    if facts is None:
+        facts = _UNKNOWN
+    builder = None  # made for the first outcome that is not reused
+
+    def make_builder() -> _Builder:
+        made = _Builder(event, facts, policy_set, {}, lines, skipped, benefits)
+        made.notes = plan.notes.setdefault((period, day.year), {})
+        return made
+
+    for step in entry.steps:
+        rule = step.rule
+        if step.tests and not all(test(event) for test in step.tests):
+            continue
+        if step.check:
+            verdict = _check_qualified(rule, event, facts, policy_set)
+            if verdict.fails:
+                continue
+            if verdict.unknown:
+                builder = builder or make_builder()
+                builder.skip(rule, "；".join(verdict.unknown), sorted(set(verdict.missing)))
+                continue
+        if step.flat:
+            line_key = (rule.id, period, day.year)
+            line = plan.flat_lines.get(line_key)
+            if line is None:
+                builder = builder or make_builder()
+                builder.give(rule)
+                line = plan.flat_lines[line_key] = lines[rule.id]
+            else:
+                lines[rule.id] = line
+        elif step.benefit:
+            benefit = plan.benefits.get(rule.id)
+            if benefit is None:
+                builder = builder or make_builder()
+                builder.give(rule)
+                benefit = plan.benefits[rule.id] = benefits[-1]
+            else:
+                benefits.append(benefit)
+        else:
+            builder = builder or make_builder()
+            builder.give(rule)
+    line_list = list(lines.values())
+    skipped_list = list(skipped.values())
+    order = entry.order
+    if order is not None:
+        line_list.sort(key=lambda line: order[line.rule_id])
+        skipped_list.sort(key=lambda nc: order[nc.rule_id])
+    return _result(line_list, benefits, skipped_list)

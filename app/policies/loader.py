@@ -68,12 +68,17 @@ class PolicySet:
 
     `rules_for(event_type, honour)` answers from an index built once per set, so an event looks
     only at the rules of its own type (and, for an honour, of its honour code).
+    `fund_for(rule_id)` is answered from a table built with the index.
     """
 
     documents: Mapping[str, LoadedDocument]
     rules: Mapping[str, Rule]
     rule_documents: Mapping[str, str]  # rule id -> document code
     _index: Mapping[tuple[str, str | None], tuple[Rule, ...]] = field(default=None, repr=False, compare=False)
+    # What users of the set derive from it once and keep with it (the award engine's plan): the set is
+    # immutable, so anything computed from it alone stays valid as long as the set lives.
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _funds: Mapping[str, Fund | None] = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         index: dict[tuple[str, str | None], list[Rule]] = {}
@@ -84,6 +89,11 @@ class PolicySet:
             if rule.supersedes:
                 index.setdefault(("supersedes:" + rule.event, None), []).append(rule)
         object.__setattr__(self, "_index", MappingProxyType({k: tuple(v) for k, v in index.items()}))
+        funds = {
+            rule_id: next((f for f in self.document_of(rule_id).spec.funds if f.funder == rule.funder), None)
+            for rule_id, rule in self.rules.items()
+        }
+        object.__setattr__(self, "_funds", MappingProxyType(funds))
 
     def rules_for(self, event_type: str, honour: str | None = None) -> tuple[Rule, ...]:
         """The rules answering `event_type` (and honour code), in rule order, whatever their period."""
@@ -98,8 +108,7 @@ class PolicySet:
 
     def fund_for(self, rule_id: str) -> Fund | None:
         """The fund of the rule's document from which the rule's funder pays, if the document sets one."""
-        rule = self.rules[rule_id]
-        return next((f for f in self.document_of(rule_id).spec.funds if f.funder == rule.funder), None)
+        return self._funds[rule_id]
 
     @property
     def funds(self) -> list[Fund]:

@@ -43,7 +43,7 @@ from collections.abc import Callable, Hashable, Mapping
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from operator import attrgetter
-from typing import Literal, assert_never
+from typing import Literal, TypeVar, assert_never
 
 from pydantic import BaseModel, ConfigDict
 
@@ -125,6 +125,26 @@ class Result(BaseModel):
         for line in self.lines:
             totals[line.funder] = totals.get(line.funder, 0) + line.amount_yuan
         return totals
+
+
+_new = object.__new__
+_set = object.__setattr__
+_FIELDS = {cls: frozenset(cls.model_fields) for cls in (Line, Benefit, NotComputable, Result)}
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _construct(cls: type[_M], values: dict[str, object]) -> _M:
+    """`cls(**values)` for values the engine has built from validated rules, events and facts (every
+    field given, each of its declared type: amounts int 元), set as `model_construct` sets them,
+    without validating them a second time."""
+    obj = _new(cls)
+    _set(obj, "__dict__", values)
+    _set(obj, "__pydantic_fields_set__", set(_FIELDS[cls]))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
 
 
 def _yuan(amount: int) -> str:
@@ -381,16 +401,18 @@ def _check_facts(
 def _figure(event: Event, name: BaseField) -> int:
     """The event figure a percentage is taken of. The policy schema allows a rule only the figures
     its event type has (EVENT_FIGURES)."""
-    match event, name:
-        case LoanInterestEvent() | TalentLoanInterestEvent(), "interest_paid_yuan":
-            return event.interest_paid_yuan
-        case TalentLoanInterestEvent(), "benchmark_interest_yuan":
-            return event.benchmark_interest_yuan
-        case EquipmentPurchaseEvent(), "amount_yuan":
-            return event.amount_yuan
-        case TalentProgramEvent(), "grant_yuan":
-            return event.grant_yuan
+    if name in _FIGURES.get(type(event), ()):
+        figure: int = getattr(event, name)
+        return figure
     raise ValueError(f"{event.type} 事件没有数额 {name}")
+
+
+_FIGURES: dict[type, frozenset[str]] = {
+    LoanInterestEvent: frozenset({"interest_paid_yuan"}),
+    TalentLoanInterestEvent: frozenset({"interest_paid_yuan", "benchmark_interest_yuan"}),
+    EquipmentPurchaseEvent: frozenset({"amount_yuan"}),
+    TalentProgramEvent: frozenset({"grant_yuan"}),
+}
 
 
 def _override_value(rule: Rule, value: OverrideValue) -> int | Decimal:
@@ -435,6 +457,7 @@ class _Builder:
         lines: dict[str, Line] | None = None,
         not_computable: dict[str, NotComputable] | None = None,
         benefits: list[Benefit] | None = None,
+        kept: "_Entry | None" = None,
     ):
         self.event = event
         self.facts = facts
@@ -443,13 +466,41 @@ class _Builder:
         self.lines: dict[str, Line] = {} if lines is None else lines
         self.benefits: list[Benefit] = [] if benefits is None else benefits
         self.not_computable: dict[str, NotComputable] = {} if not_computable is None else not_computable
-        # notes by (rule id, ceiling) for events of one period and year (the plan's), or None
-        self.notes: dict[tuple[str, bool], str] | None = None
+        # what is the same for every event of a plan entry (notes, fixed texts, sources), or None
+        self.kept = kept
 
     def skip(self, rule: Rule, reason: str, missing: list[str] | None = None) -> None:
-        self.not_computable[rule.id] = NotComputable(
-            **_source(rule, self.ps), funder=rule.funder, reason=reason, missing_facts=missing or []
+        self.not_computable[rule.id] = _construct(
+            NotComputable,
+            {
+                **self._source(rule),
+                "funder": rule.funder,
+                "reason": reason,
+                "missing_facts": missing or [],
+            },
         )
+
+    def _source(self, rule: Rule) -> dict[str, str]:
+        if self.kept is None:
+            return _source(rule, self.ps)
+        source = self.kept.sources.get(rule.id)
+        if source is None:
+            source = self.kept.sources[rule.id] = _source(rule, self.ps)
+        return source
+
+    def _texts(self, rule: Rule, base: BaseField, percent: Decimal) -> tuple[str, str, str]:
+        """The fixed parts of a percentage line's text: "label = figure ", " × p% = ", "（subject；cite）"."""
+        key = (rule.id, percent)
+        texts = None if self.kept is None else self.kept.texts.get(key)
+        if texts is None:
+            texts = (
+                f"{rule.label} = {FIELD_LABELS[base]} ",
+                f" × {_pct(percent)} = ",
+                f"（{rule.subject}；{_cite(rule, self.ps)}）",
+            )
+            if self.kept is not None:
+                self.kept.texts[key] = texts
+        return texts
 
     def _notes(self, rule: Rule, ceiling: bool) -> str:
         """What follows a line's computation in its explanation: supersession, period, review, reading,
@@ -485,23 +536,26 @@ class _Builder:
     def line(self, rule: Rule, *, kind: Kind, amount: int, ceiling: bool, text: str) -> None:
         if rule.funder is None:  # the policy schema gives every rule with an amount its funder
             raise ValueError(f"{rule.id} 未定出资层级")
-        if self.notes is None:
+        if self.kept is None:
             notes = self._notes(rule, ceiling)
         else:  # the notes depend on the rule, the period and the year (no what-if in a plan's run)
             key = (rule.id, ceiling)
-            notes = self.notes.get(key)
+            notes = self.kept.notes.get(key)
             if notes is None:
-                notes = self.notes[key] = self._notes(rule, ceiling)
+                notes = self.kept.notes[key] = self._notes(rule, ceiling)
         fund = self.ps.fund_for(rule.id)
-        self.lines[rule.id] = Line(
-            **_source(rule, self.ps),
-            funder=rule.funder,
-            kind=kind,
-            amount_yuan=amount,
-            ceiling=ceiling,
-            fund_id=fund.id if fund else None,
-            overridden=rule.id in self.overrides,
-            explanation=text + notes,
+        self.lines[rule.id] = _construct(
+            Line,
+            {
+                **self._source(rule),
+                "funder": rule.funder,
+                "kind": kind,
+                "amount_yuan": amount,
+                "ceiling": ceiling,
+                "fund_id": fund.id if fund else None,
+                "overridden": rule.id in self.overrides,
+                "explanation": text + notes,
+            },
         )
 
     def apply(self, rule: Rule) -> None:
@@ -517,10 +571,13 @@ class _Builder:
         """The rule's line or benefit (or why it cannot be computed), its conditions having held."""
         if rule.kind == "benefit":
             self.benefits.append(
-                Benefit(
-                    **_source(rule, self.ps),
-                    description=rule.subject,
-                    explanation=f"{rule.label}：{rule.subject}（{_cite(rule, self.ps)}）",
+                _construct(
+                    Benefit,
+                    {
+                        **self._source(rule),
+                        "description": rule.subject,
+                        "explanation": f"{rule.label}：{rule.subject}（{_cite(rule, self.ps)}）",
+                    },
                 )
             )
             return
@@ -563,7 +620,8 @@ class _Builder:
         base = _figure(self.event, amount.base)
         raw = _round(base * percent / 100)
         value = raw
-        steps = [f"{rule.label} = {FIELD_LABELS[amount.base]} {_yuan(base)} × {_pct(percent)} = {_yuan(raw)}"]
+        head, times, tail = self._texts(rule, amount.base, percent)
+        steps = [f"{head}{_yuan(base)}{times}{_yuan(raw)}"]
         if amount.limit_to is not None:
             limit = _figure(self.event, amount.limit_to)
             if value > limit:
@@ -587,7 +645,7 @@ class _Builder:
             elif value > amount.cap_yuan:
                 steps.append(f"超过上限 {_yuan(amount.cap_yuan)}，按上限计")
                 value = amount.cap_yuan
-        text = "；".join(steps) + f"（{rule.subject}；{_cite(rule, self.ps)}）"
+        text = "；".join(steps) + tail
         self.line(rule, kind="computed", amount=value, ceiling=amount.ceiling, text=text)
 
     def _range(self, rule: Rule, amount: Range, override: Decimal | None) -> None:
@@ -595,12 +653,13 @@ class _Builder:
         base = _figure(self.event, amount.base)
         raw = _round(base * percent / 100)
         value = min(max(raw, amount.min_yuan), amount.max_yuan)
-        steps = [f"{rule.label} = {FIELD_LABELS[amount.base]} {_yuan(base)} × {_pct(percent)} = {_yuan(raw)}"]
+        head, times, tail = self._texts(rule, amount.base, percent)
+        steps = [f"{head}{_yuan(base)}{times}{_yuan(raw)}"]
         if raw < amount.min_yuan:
             steps.append(f"低于下限 {_yuan(amount.min_yuan)}，按下限计")
         elif raw > amount.max_yuan:
             steps.append(f"高于上限 {_yuan(amount.max_yuan)}，按上限计")
-        text = "；".join(steps) + f"（{rule.subject}；{_cite(rule, self.ps)}）"
+        text = "；".join(steps) + tail
         self.line(rule, kind="computed", amount=value, ceiling=False, text=text)
 
     def _share(self, rule: Rule, amount: Share, override: Decimal | None) -> None:
@@ -763,27 +822,108 @@ def _event_tests(rule: Rule, cls: type) -> tuple[Callable[[Event], bool], ...]:
     return tuple(tests)
 
 
+# Conditions on the facts alone whose outcome (holds, fails, unknown) a compiled test can tell; the
+# reason a fact is unknown is left to the full check.
+_FACT_TESTED = frozenset(
+    {
+        "sizes",
+        "ownership",
+        "holds",
+        "no_other_interest_subsidy",
+        "first_time",
+        "first_of",
+        "not_granted_under",
+    }
+)
+
+
+def _facts_test(rule: Rule, event: Event) -> Callable[[EnterpriseFacts], bool | None]:
+    """The rule's conditions on the facts (those in _FACT_TESTED) as one test for events of `event`'s
+    key: False when one fails, None when none fails but one is unknown, True when all hold (as
+    _check_event_facts and _check_facts judge them)."""
+    c = rule.conditions
+    parts: list[Callable[[EnterpriseFacts], bool | None]] = []
+    if c.sizes is not None:
+        sizes = c.sizes
+        parts.append(lambda f: None if f.size is None else f.size in sizes)
+    if c.ownership is not None:
+        ownership = c.ownership
+        parts.append(lambda f: None if f.ownership is None else f.ownership in ownership)
+    for code in c.holds or []:
+        parts.append(lambda f, code=code: f.holds(code))
+    if c.no_other_interest_subsidy:
+        parts.append(lambda f: None if f.other_interest_subsidy is None else not f.other_interest_subsidy)
+    if c.first_time and isinstance(event, HonourEvent):
+        codes = tuple(c.first_of or [event.honour])
+        levels = c.levels
+
+        def first(f: EnterpriseFacts) -> bool | None:
+            each = [f.holds(code, levels) for code in codes]
+            held = True if any(each) else (None if None in each else False)
+            return None if held is None else not held
+
+        parts.append(first)
+    if c.not_granted_under:
+        under = tuple(c.not_granted_under)
+
+        def not_granted(f: EnterpriseFacts) -> bool | None:
+            grants = f.prior_grants_yuan
+            return None if grants is None else not any(grants.get(r, 0) > 0 for r in under)
+
+        parts.append(not_granted)
+
+    def test(f: EnterpriseFacts) -> bool | None:
+        unknown = False
+        for part in parts:
+            ok = part(f)
+            if ok is False:
+                return False
+            if ok is None:
+                unknown = True
+        return None if unknown else True
+
+    return test
+
+
 class _Step:
-    """One rule of a plan entry: the tests on the event's own fields left after the key, whether the
-    full check (facts) must still run, and how its outcome is built."""
+    """One rule of a plan entry: the tests on the event's own fields left after the key, the test of
+    the facts or the full check still to run, and how its outcome is built."""
 
-    __slots__ = ("benefit", "check", "flat", "rule", "tests")
+    __slots__ = ("benefit", "check", "facts", "flat", "rule", "tests")
 
-    def __init__(self, rule: Rule, cls: type):
+    def __init__(self, rule: Rule, event: Event):
+        cls = type(event)
         self.rule = rule
-        self.tests = _event_tests(rule, cls)
-        # any condition beyond the key and the event tests (facts, 首次, …) is checked in full per event
-        self.check = bool(_set_conditions(rule) - _KEY_CONDITIONS.get(cls, frozenset()) - _EVENT_ONLY)
+        tests = _event_tests(rule, cls)
+        self.tests: Callable[[Event], bool] | None = (
+            None if not tests else tests[0] if len(tests) == 1 else lambda e: all(test(e) for test in tests)
+        )
+        left = _set_conditions(rule) - _KEY_CONDITIONS.get(cls, frozenset()) - _EVENT_ONLY
+        # conditions on the facts: a compiled test (the full check only to name what is unknown), or
+        # for any other condition (首次突破, the talent window, …) the full check for every event
+        self.facts = _facts_test(rule, event) if left and left <= _FACT_TESTED else None
+        self.check = bool(left) and self.facts is None
         self.flat = rule.kind == "money" and isinstance(rule.amount, Fixed | UpTo)
         self.benefit = rule.kind == "benefit"
 
 
 class _Entry:
-    __slots__ = ("order", "steps")
+    """The rules answering events of one key (class, period, year and the keyed fields), and what
+    they give that is the same for every such event."""
+
+    __slots__ = ("benefits", "lines", "notes", "order", "sources", "static", "steps", "texts")
 
     def __init__(self, steps: tuple[_Step, ...], order: dict[str, int] | None):
         self.steps = steps  # shares last
         self.order = order  # rule order, when shares moved a step out of it; else None
+        self.lines: dict[str, Line] = {}  # fixed and 最高 lines, by rule id
+        self.benefits: dict[str, Benefit] = {}
+        self.notes: dict[tuple[str, bool], str] = {}  # a computed line's notes, by (rule id, ceiling)
+        self.texts: dict[tuple[str, Decimal], tuple[str, str, str]] = {}  # see _Builder._texts
+        self.sources: dict[str, dict[str, str]] = {}  # _source of each rule, by rule id
+        # Every rule answers without a condition left and gives a fixed line or a benefit: the
+        # outcome of every such event, once known (lines, benefits).
+        self.static: tuple[tuple[Line, ...], tuple[Benefit, ...]] | None = None
 
 
 class _Plan:
@@ -796,20 +936,16 @@ class _Plan:
                 bounds.add(period.end + timedelta(days=1))
             bounds.add(doc.spec.issue_date)
         self.bounds = sorted(bounds)
-        self.entries: dict[tuple, _Entry] = {}
-        self.flat_lines: dict[tuple[str, int, int], Line] = {}  # (rule id, period, year) -> line
-        self.benefits: dict[str, Benefit] = {}
-        self.notes: dict[tuple[int, int], dict[tuple[str, bool], str]] = {}  # (period, year) -> notes
+        self.entries: dict[tuple[type, int, int, Hashable], _Entry] = {}
 
-    def entry(self, key: tuple, event: Event, policy_set: PolicySet) -> _Entry:
+    def entry(self, key: tuple[type, int, int, Hashable], event: Event, policy_set: PolicySet) -> _Entry:
         rules = [
             rule
             for rule in rules_in_force(event.type, event.date, policy_set, _honour_of(event))
             if _keyed_conditions_hold(rule, event)
         ]
-        cls = type(event)
-        steps = [_Step(rule, cls) for rule in rules if not isinstance(rule.amount, Share)]
-        shares = [_Step(rule, cls) for rule in rules if isinstance(rule.amount, Share)]
+        steps = [_Step(rule, event) for rule in rules if not isinstance(rule.amount, Share)]
+        shares = [_Step(rule, event) for rule in rules if isinstance(rule.amount, Share)]
         moved = bool(shares) and any(
             not isinstance(rule.amount, Share) for rule in rules[rules.index(shares[0].rule) :]
         )
@@ -826,20 +962,7 @@ def _plan(policy_set: PolicySet) -> _Plan:
 
 
 def _result(lines: list[Line], benefits: list[Benefit], not_computable: list[NotComputable]) -> Result:
-    """A Result of lines, benefits and not-computable rules the engine has just built (each already a
-    validated model), set as `Result(lines=…, benefits=…, not_computable=…)` would set it, without
-    validating every item again (as `model_construct`, with the three fields known)."""
-    result = _new(Result)
-    _set(result, "__dict__", {"lines": lines, "benefits": benefits, "not_computable": not_computable})
-    _set(result, "__pydantic_fields_set__", set(_RESULT_FIELDS))
-    _set(result, "__pydantic_extra__", None)
-    _set(result, "__pydantic_private__", None)
-    return result
-
-
-_new = object.__new__
-_set = object.__setattr__
-_RESULT_FIELDS = frozenset(Result.model_fields)
+    return _construct(Result, {"lines": lines, "benefits": benefits, "not_computable": not_computable})
 
 
 def compute(
@@ -859,56 +982,60 @@ def compute(
         return compute_rule_by_rule(event, facts, policy_set, overrides=overrides)
     plan = policy_set.derived.get("award_engine_plan") or _plan(policy_set)
     day = event.date
-    period = bisect_right(plan.bounds, day)
-    key = (cls, period, key_of(event))
+    key = (cls, bisect_right(plan.bounds, day), day.year, key_of(event))
     entry = plan.entries.get(key)
     if entry is None:
         entry = plan.entry(key, event, policy_set)
+    static = entry.static
+    if static is not None:
+        return _result(list(static[0]), list(static[1]), [])
     lines: dict[str, Line] = {}
     skipped: dict[str, NotComputable] = {}
     benefits: list[Benefit] = []
-    if not entry.steps:
-        return _result([], benefits, [])
     if facts is None:
         facts = _UNKNOWN
-    builder = None  # made for the first outcome that is not reused
-
-    def make_builder() -> _Builder:
-        made = _Builder(event, facts, policy_set, {}, lines, skipped, benefits)
-        made.notes = plan.notes.setdefault((period, day.year), {})
-        return made
-
+    builder = None  # made for the first outcome that is not kept in the entry
+    is_static = True
     for step in entry.steps:
         rule = step.rule
-        if step.tests and not all(test(event) for test in step.tests):
-            continue
-        if step.check:
+        if step.tests is not None:
+            is_static = False
+            if not step.tests(event):
+                continue
+        known: bool | None = True
+        if step.facts is not None:
+            is_static = False
+            known = step.facts(facts)
+            if known is False:
+                continue
+        if step.check or known is None:
+            is_static = False
             verdict = _check_qualified(rule, event, facts, policy_set)
             if verdict.fails:
                 continue
             if verdict.unknown:
-                builder = builder or make_builder()
+                builder = builder or _Builder(event, facts, policy_set, {}, lines, skipped, benefits, entry)
                 builder.skip(rule, "；".join(verdict.unknown), sorted(set(verdict.missing)))
                 continue
         if step.flat:
-            line_key = (rule.id, period, day.year)
-            line = plan.flat_lines.get(line_key)
+            line = entry.lines.get(rule.id)
             if line is None:
-                builder = builder or make_builder()
+                builder = builder or _Builder(event, facts, policy_set, {}, lines, skipped, benefits, entry)
                 builder.give(rule)
-                line = plan.flat_lines[line_key] = lines[rule.id]
+                entry.lines[rule.id] = lines[rule.id]
             else:
                 lines[rule.id] = line
         elif step.benefit:
-            benefit = plan.benefits.get(rule.id)
+            benefit = entry.benefits.get(rule.id)
             if benefit is None:
-                builder = builder or make_builder()
+                builder = builder or _Builder(event, facts, policy_set, {}, lines, skipped, benefits, entry)
                 builder.give(rule)
-                benefit = plan.benefits[rule.id] = benefits[-1]
+                entry.benefits[rule.id] = benefits[-1]
             else:
                 benefits.append(benefit)
         else:
-            builder = builder or make_builder()
+            is_static = False
+            builder = builder or _Builder(event, facts, policy_set, {}, lines, skipped, benefits, entry)
             builder.give(rule)
     line_list = list(lines.values())
     skipped_list = list(skipped.values())
@@ -916,4 +1043,6 @@ def compute(
     if order is not None:
         line_list.sort(key=lambda line: order[line.rule_id])
         skipped_list.sort(key=lambda nc: order[nc.rule_id])
+    if is_static:
+        entry.static = (tuple(line_list), tuple(benefits))
     return _result(line_list, benefits, skipped_list)

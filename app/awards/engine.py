@@ -42,6 +42,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Hashable, Mapping
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from operator import attrgetter
 from typing import Literal, TypeVar, assert_never
 
@@ -147,8 +148,9 @@ def _construct(cls: type[_M], values: dict[str, object]) -> _M:
     return obj
 
 
+@lru_cache(maxsize=4096)
 def _yuan(amount: int) -> str:
-    """12345 -> '12,345 元'."""
+    """12345 -> '12,345 元'. Caps, thresholds and fixed amounts recur in every explanation."""
     return f"{amount:,} 元"
 
 
@@ -157,7 +159,10 @@ def _pct(value: Decimal) -> str:
 
 
 def _round(value: Decimal) -> int:
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return int(value.quantize(_ONE, rounding=ROUND_HALF_UP))
+
+
+_ONE = Decimal(1)
 
 
 def _answers(rule: Rule, day: date, policy_set: PolicySet) -> bool:

@@ -44,7 +44,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from operator import attrgetter
-from typing import Literal, TypeVar, assert_never
+from typing import Any, Literal, TypeVar, assert_never
 
 from pydantic import BaseModel, ConfigDict
 
@@ -130,7 +130,9 @@ class Result(BaseModel):
 
 _new = object.__new__
 _set = object.__setattr__
-_FIELDS = {cls: frozenset(cls.model_fields) for cls in (Line, Benefit, NotComputable, Result)}
+_FIELDS: dict[type[BaseModel], frozenset[str]] = {
+    cls: frozenset(cls.model_fields) for cls in (Line, Benefit, NotComputable, Result)
+}
 
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -545,9 +547,10 @@ class _Builder:
             notes = self._notes(rule, ceiling)
         else:  # the notes depend on the rule, the period and the year (no what-if in a plan's run)
             key = (rule.id, ceiling)
-            notes = self.kept.notes.get(key)
-            if notes is None:
-                notes = self.kept.notes[key] = self._notes(rule, ceiling)
+            kept = self.kept.notes.get(key)
+            if kept is None:
+                kept = self.kept.notes[key] = self._notes(rule, ceiling)
+            notes = kept
         fund = self.ps.fund_for(rule.id)
         self.lines[rule.id] = _construct(
             Line,
@@ -797,11 +800,11 @@ _EVENT_ONLY = frozenset(
 )
 
 
-def _event_tests(rule: Rule, cls: type) -> tuple[Callable[[Event], bool], ...]:
+def _event_tests(rule: Rule, cls: type) -> tuple[Callable[[Any], bool], ...]:
     """The rule's conditions on the event's own fields that the key does not settle, as predicates
     (the same comparisons as _check_event, for events of class `cls`)."""
     c = rule.conditions
-    tests: list[Callable[[Event], bool]] = []
+    tests: list[Callable[[Any], bool]] = []  # each takes an event of class `cls`
     if cls is SalesMilestoneEvent and c.revenue_crossing_yuan is not None:
         crossing = c.revenue_crossing_yuan
         tests.append(lambda e: e.previous_revenue_yuan < crossing <= e.revenue_yuan)
@@ -855,7 +858,11 @@ def _facts_test(rule: Rule, event: Event) -> Callable[[EnterpriseFacts], bool | 
         ownership = c.ownership
         parts.append(lambda f: None if f.ownership is None else f.ownership in ownership)
     for code in c.holds or []:
-        parts.append(lambda f, code=code: f.holds(code))
+
+        def held(f: EnterpriseFacts, code: str = code) -> bool | None:
+            return f.holds(code)
+
+        parts.append(held)
     if c.no_other_interest_subsidy:
         parts.append(lambda f: None if f.other_interest_subsidy is None else not f.other_interest_subsidy)
     if c.first_time and isinstance(event, HonourEvent):

@@ -78,7 +78,7 @@ class PolicySet:
     # What users of the set derive from it once and keep with it (the award engine's plan): the set is
     # immutable, so anything computed from it alone stays valid as long as the set lives.
     derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    _funds: Mapping[str, Fund | None] = field(default=None, repr=False, compare=False)
+    _funds: Mapping[str, Fund | None] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         index: dict[tuple[str, str | None], list[Rule]] = {}

@@ -884,6 +884,9 @@ def _facts_test(rule: Rule, event: Event) -> Callable[[EnterpriseFacts], bool | 
 
         parts.append(not_granted)
 
+    if len(parts) == 1:
+        return parts[0]
+
     def test(f: EnterpriseFacts) -> bool | None:
         unknown = False
         for part in parts:
@@ -973,6 +976,9 @@ def _plan(policy_set: PolicySet) -> _Plan:
     return plan
 
 
+_RESULT_FIELDS = frozenset(Result.model_fields)
+
+
 def _result(lines: list[Line], benefits: list[Benefit], not_computable: list[NotComputable]) -> Result:
     return _construct(Result, {"lines": lines, "benefits": benefits, "not_computable": not_computable})
 
@@ -999,8 +1005,15 @@ def compute(
     if entry is None:
         entry = plan.entry(key, event, policy_set)
     static = entry.static
-    if static is not None:
-        return _result(list(static[0]), list(static[1]), [])
+    if static is not None:  # _result, written out: most events take this way
+        result = _new(Result)
+        _set(
+            result, "__dict__", {"lines": list(static[0]), "benefits": list(static[1]), "not_computable": []}
+        )
+        _set(result, "__pydantic_fields_set__", set(_RESULT_FIELDS))
+        _set(result, "__pydantic_extra__", None)
+        _set(result, "__pydantic_private__", None)
+        return result
     lines: dict[str, Line] = {}
     skipped: dict[str, NotComputable] = {}
     benefits: list[Benefit] = []

@@ -152,6 +152,14 @@ def array_literal(values: Iterable[Any]) -> str:
     CAST(:p AS type[]): built by one join, where adapting a Python list of 100,000 values element by element
     costs seconds. Every non-number element is double-quoted with backslash and quote escaped, so any text
     (commas, braces, "NULL") arrives as written."""
+    values = values if isinstance(values, list) else list(values)
+    # The common cases in one join each: whole numbers (and nulls), or text with no quote or backslash.
+    if all(type(v) is int or v is None for v in values):
+        return "{" + ",".join("NULL" if v is None else str(v) for v in values) + "}"
+    if all(type(v) is str for v in values):
+        joined = '","'.join(values)
+        if "\\" not in joined and joined.count('"') == 2 * (len(values) - 1):
+            return '{"' + joined + '"}'
     out = []
     for v in values:
         if v is None:

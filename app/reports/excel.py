@@ -14,7 +14,6 @@ from app.errors import FieldError, ValidationFailed
 from app.reference import township_names
 from app.reports import service
 from app.reports.models import FILING_FIELDS
-from app.reports.schemas import FilingRowIn
 from app.xlsx import XLSX as XLSX
 from app.xlsx import notes, workbook
 from app.xlsx import read_rows as read_sheet
@@ -89,9 +88,9 @@ def _int_cell(v, header: str, rownum: int, errors: list[FieldError], field: str)
     return None
 
 
-def read_rows(data: bytes) -> tuple[list[FilingRowIn], list[int]]:
-    """The filled rows of an uploaded template and their sheet row numbers; a cell that is not a whole number
-    is reported by row and column."""
+def read_rows(data: bytes) -> tuple[list[service.BatchRow], list[int]]:
+    """The filled rows of an uploaded template, as (None, 统一社会信用代码, figures in FILING_FIELDS order), and
+    their sheet row numbers; a cell that is not a whole number is reported by row and column."""
     rows = read_sheet(data)
     if not rows:
         raise ValidationFailed.one("file", "文件没有内容")
@@ -101,31 +100,36 @@ def read_rows(data: bytes) -> tuple[list[FilingRowIn], list[int]]:
     if missing:
         raise ValidationFailed.one("file", f"缺少列：{'、'.join(missing)}（请使用下载的填报模板）")
     errors: list[FieldError] = []
-    out: list[tuple[int, FilingRowIn]] = []
+    out: list[service.BatchRow] = []
+    numbers: list[int] = []
     labels = dict((f, h) for h, f in HEADERS)
-    value_cols = [(f, index[f], labels[f]) for f in FILING_FIELDS if f in index]
-    absent = [f for f in FILING_FIELDS if f not in index]
+    # (field, column or None when the sheet lacks it, header)
+    value_cols = [(f, index.get(f), labels[f]) for f in FILING_FIELDS]
     uscc_col = index["uscc"]
     for i, r in enumerate(rows[1:], start=2):
         width = len(r)
-        values = dict.fromkeys(absent)
+        values = []
         for f, j, label in value_cols:
-            v = r[j] if j < width else None
+            v = r[j] if j is not None and j < width else None
             # a whole number as the sheet holds it, else the full check (text, formulas, errors named)
-            values[f] = (
+            t = type(v)
+            values.append(
                 v
-                if type(v) is int
+                if t is int
                 else int(v)
-                if type(v) is float and v.is_integer()
+                if t is float and v.is_integer()
+                else None
+                if v is None
                 else _int_cell(v, label, i, errors, f)
             )
-        uscc = str((r[uscc_col] if uscc_col < width else None) or "").strip()
-        if all(v is None for v in values.values()):
+        if values.count(None) == len(values):
             continue  # not filed
+        uscc = str((r[uscc_col] if uscc_col < width else None) or "").strip()
         if not uscc:
             errors.append(FieldError("uscc", f"第 {i} 行“统一社会信用代码”：必填", row=i))
             continue
-        out.append((i, FilingRowIn.model_construct(uscc=uscc, enterprise_id=None, **values)))
+        out.append((None, uscc, tuple(values)))
+        numbers.append(i)
     if errors:
         raise ValidationFailed(
             errors,
@@ -133,7 +137,7 @@ def read_rows(data: bytes) -> tuple[list[FilingRowIn], list[int]]:
         )
     if not out:
         raise ValidationFailed.one("file", "文件中没有填写任何数据")
-    return [r for _, r in out], [n for n, _ in out]
+    return out, numbers
 
 
 def import_xlsx(
@@ -142,6 +146,6 @@ def import_xlsx(
     """All-or-nothing: a bad cell, an enterprise of another township or a negative figure writes nothing."""
     actor.require("filings:write")
     rows, numbers = read_rows(data)
-    return service.submit_many(
+    return service.submit_rows(
         session, actor=actor, period=period, rows=rows, today=today, row_numbers=numbers
     )

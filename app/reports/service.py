@@ -14,6 +14,7 @@ Growth is computed in SQL over the enterprises that filed both months (like for 
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import (
     Float,
@@ -327,10 +328,34 @@ def submit_many(
 
     An enterprise outside the actor's township (or unknown) is a 422 naming the row.
     """
+    fields = list(FILING_FIELDS)
+    return submit_rows(
+        session,
+        actor=actor,
+        period=period,
+        rows=[(r.enterprise_id, r.uscc, tuple(getattr(r, f) for f in fields)) for r in rows],
+        today=today,
+        row_numbers=row_numbers or list(range(first_row, first_row + len(rows))),
+    )
+
+
+BatchRow = tuple[int | None, str | None, tuple]  # (enterprise_id, uscc, the FILING_FIELDS values in order)
+
+
+def submit_rows(
+    session: Session,
+    *,
+    actor: Principal,
+    period: int,
+    rows: list[BatchRow],
+    today: date,
+    row_numbers: list[int],
+) -> list[Saved]:
+    """`submit_many` for rows as plain tuples (a file's 100,000 rows: no model object per row)."""
     actor.require("filings:write")
     _check_month_closed(period, today)
-    ids = {r.enterprise_id for r in rows if r.enterprise_id is not None}
-    usccs = {normalise(r.uscc) for r in rows if r.enterprise_id is None and r.uscc}
+    ids = {eid for eid, _, _ in rows if eid is not None}
+    usccs = {normalise(uscc) for eid, uscc, _ in rows if eid is None and uscc}
     conds = [visible_to(actor)]
     found = []  # (id, uscc, name, township) rows: what the checks and the audit need, not whole entities
     cols = (Enterprise.id, Enterprise.uscc, Enterprise.name, Enterprise.township)
@@ -344,33 +369,39 @@ def submit_many(
         ).all()
     by_id = {e.id: e for e in found}
     by_uscc = {e.uscc: e for e in found}
+    fields = list(FILING_FIELDS)
+    required = [f in REQUIRED_FIELDS for f in fields]
     errors: list[FieldError] = []
-    resolved: list[tuple[Enterprise, FilingRowIn]] = []
+    resolved: list[tuple[Any, tuple]] = []
     seen: dict[int, int] = {}
-    for i, r in enumerate(rows):
-        n = row_numbers[i] if row_numbers else first_row + i
-        label = f"第 {n} 行，"
-        if r.enterprise_id is not None:
-            ent, who = by_id.get(r.enterprise_id), f"企业 ID {r.enterprise_id}"
-        elif r.uscc:
-            ent, who = by_uscc.get(normalise(r.uscc)), f"统一社会信用代码 {normalise(r.uscc)}"
+    scope = "不属于本乡镇或" if actor.township_filter() else ""
+    for (eid, uscc, values), n in zip(rows, row_numbers, strict=True):
+        if eid is not None:
+            ent = by_id.get(eid)
+        elif uscc:
+            ent = by_uscc.get(normalise(uscc))
         else:
             errors.append(
-                FieldError("enterprise", f"{label}缺少企业（enterprise_id 或统一社会信用代码）", row=n)
+                FieldError("enterprise", f"第 {n} 行，缺少企业（enterprise_id 或统一社会信用代码）", row=n)
             )
             continue
         if ent is None:
-            scope = "不属于本乡镇或" if actor.township_filter() else ""
-            errors.append(FieldError("enterprise", f"{label}{who}{scope}未登记", row=n))
+            who = f"企业 ID {eid}" if eid is not None else f"统一社会信用代码 {normalise(uscc or '')}"
+            errors.append(FieldError("enterprise", f"第 {n} 行，{who}{scope}未登记", row=n))
             continue
         if ent.id in seen:
-            errors.append(FieldError("enterprise", f"{label}{ent.name}与第 {seen[ent.id]} 行重复", row=n))
+            errors.append(FieldError("enterprise", f"第 {n} 行，{ent.name}与第 {seen[ent.id]} 行重复", row=n))
             continue
         seen[ent.id] = n
-        row_errors = value_errors(r.model_dump(), label=f"{label}{ent.name}，", row=n)
-        errors.extend(row_errors)
-        if not row_errors:
-            resolved.append((ent, r))
+        # a missing required figure or a negative one: named by value_errors
+        if any(
+            (v is None and req) or (v is not None and v < 0) for v, req in zip(values, required, strict=True)
+        ):
+            errors.extend(
+                value_errors(dict(zip(fields, values, strict=True)), label=f"第 {n} 行，{ent.name}，", row=n)
+            )
+            continue
+        resolved.append((ent, values))
     if errors:
         raise ValidationFailed(
             errors,
@@ -408,11 +439,11 @@ def _save_many(
     found_by = plausibility.checks_many(
         session,
         period=period,
-        values_by_enterprise={ent.id: {f: getattr(r, f) for f in fields} for ent, r in resolved},
+        values_by_enterprise={ent.id: dict(zip(fields, r, strict=True)) for ent, r in resolved},
     )
     flags: list[dict] = []
     for ent, r in resolved:
-        values = {f: getattr(r, f) for f in fields}
+        values = dict(zip(fields, r, strict=True))
         row = current.get(ent.id)
         if row is None:
             new_rows.append(

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, bindparam, func, select, text
+from sqlalchemy import ColumnElement, String, Text, bindparam, cast, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -42,7 +42,7 @@ def among(session: Session, column, values: Sequence, item_type=String) -> Colum
     100,000 bound values is slow to build and send, and `= ANY(array)` may be planned on a trigram index)."""
     if not is_postgres(session):
         return column.in_(list(values))
-    arr = bindparam(None, list(values), type_=ARRAY(item_type))
+    arr = cast(bindparam(None, array_literal(values), type_=Text), ARRAY(item_type))  # one text parameter
     return column.in_(select(func.unnest(arr)))
 
 

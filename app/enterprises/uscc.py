@@ -1,14 +1,18 @@
 """统一社会信用代码 (USCC) per GB 32100-2015: 18 characters, the last a mod-31 check character."""
 
 import random
+from operator import mul
 
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 characters: no I, O, S, V, Z
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _VALUE = {c: i for i, c in enumerate(CHARSET)}
+_CHARS = frozenset(CHARSET)
 
 
 def check_char(body17: str) -> str:
-    total = sum(_VALUE[c] * w for c, w in zip(body17, WEIGHTS, strict=True))
+    if len(body17) != len(WEIGHTS):
+        raise ValueError("check_char takes the first 17 characters")
+    total = sum(map(mul, map(_VALUE.__getitem__, body17), WEIGHTS))
     return CHARSET[(31 - total % 31) % 31]
 
 
@@ -16,8 +20,8 @@ def uscc_error(code: str) -> str | None:
     """None if valid, else the reason in Chinese."""
     if len(code) != 18:
         return f"统一社会信用代码应为 18 位，实际 {len(code)} 位"
-    bad = [c for c in code if c not in _VALUE]
-    if bad:
+    if not _CHARS.issuperset(code):
+        bad = [c for c in code if c not in _VALUE]
         return f"统一社会信用代码含非法字符“{bad[0]}”（不得使用 I、O、S、V、Z 及小写字母）"
     if not code[2:8].isdigit():
         return "统一社会信用代码第 3–8 位应为行政区划码（数字）"

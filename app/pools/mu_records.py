@@ -57,7 +57,11 @@ def _sync_registry_class(session: Session, actor: Principal, pairs: dict[int, st
                 "UPDATE enterprise e SET mu_class = u.cls, version = e.version + 1, updated_at = :now "
                 "FROM unnest(CAST(:ids AS integer[]), CAST(:classes AS varchar[])) AS u(eid, cls) WHERE e.id = u.eid"
             ),
-            {"ids": [c["eid"] for c in changes], "classes": [c["cls"] for c in changes], "now": now},
+            {
+                "ids": bulk.array_literal([c["eid"] for c in changes]),
+                "classes": bulk.array_literal([c["cls"] for c in changes]),
+                "now": now,
+            },
         )
     else:
         session.execute(

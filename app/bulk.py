@@ -66,7 +66,7 @@ def existing(session: Session, table: str, column: str, values: list) -> list:
             text(
                 f"SELECT t.{column} FROM {table} t JOIN unnest(CAST(:v AS varchar[])) AS u(v) ON t.{column} = u.v"
             ),
-            {"v": list(values)},
+            {"v": array_literal(values)},
         )
     )
 

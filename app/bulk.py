@@ -156,10 +156,13 @@ def array_literal(values: Iterable[Any]) -> str:
     # The common cases in one join each: whole numbers (and nulls), or text with no quote or backslash.
     if all(type(v) is int or v is None for v in values):
         return "{" + ",".join("NULL" if v is None else str(v) for v in values) + "}"
-    if all(type(v) is str for v in values):
-        joined = '","'.join(values)
-        if "\\" not in joined and joined.count('"') == 2 * (len(values) - 1):
-            return '{"' + joined + '"}'
+    if all(type(v) is str or v is None for v in values):
+        present = [v for v in values if v is not None]
+        plain = "".join(present)
+        if '"' not in plain and "\\" not in plain:
+            if len(present) == len(values):
+                return '{"' + '","'.join(values) + '"}'
+            return "{" + ",".join("NULL" if v is None else '"' + v + '"' for v in values) + "}"
     out = []
     for v in values:
         if v is None:

@@ -118,6 +118,29 @@ def test_filings_and_mu_class_imports_rows_and_audit_entries(db, make):
     assert ents[1].mu_class == "C"
 
 
+def test_array_literals_of_plain_text_and_nulls_arrive_as_written(db):
+    """Text without quotes or backslashes (a file's usual cells) takes a shorter road: still exactly as written."""
+    from sqlalchemy import text
+
+    from app.bulk import array_literal
+
+    if db.get_bind().dialect.name != "postgresql":
+        return
+    for texts in (
+        ["NULL", "{x,y}", "中文 空格", "", "'", " a ", "a,b"],
+        ["NULL", None, "", "{}", None, " "],
+        [None, None],
+        ["x"],
+        [],
+    ):
+        assert db.scalar(text("SELECT CAST(:p AS text[])"), {"p": array_literal(texts)}) == texts
+    assert db.scalar(text("SELECT CAST(:p AS integer[])"), {"p": array_literal(iter([3, None, -1]))}) == [
+        3,
+        None,
+        -1,
+    ]
+
+
 def test_array_literals_carry_any_text_and_numbers_as_written(db):
     """Audit entries of created rows are built from array literals: every value arrives unchanged."""
     from sqlalchemy import text

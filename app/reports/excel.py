@@ -112,16 +112,12 @@ def read_rows(data: bytes) -> tuple[list[service.BatchRow], list[int]]:
         for f, j, label in value_cols:
             v = r[j] if j is not None and j < width else None
             # a whole number as the sheet holds it, else the full check (text, formulas, errors named)
-            t = type(v)
-            values.append(
-                v
-                if t is int
-                else int(v)
-                if t is float and v.is_integer()
-                else None
-                if v is None
-                else _int_cell(v, label, i, errors, f)
-            )
+            if v is None or type(v) is int:
+                values.append(v)
+            elif type(v) is float and v.is_integer():
+                values.append(int(v))
+            else:
+                values.append(_int_cell(v, label, i, errors, f))
         if values.count(None) == len(values):
             continue  # not filed
         uscc = str((r[uscc_col] if uscc_col < width else None) or "").strip()

@@ -436,20 +436,20 @@ def _save_many(
     saved: list[Saved] = []
     new_rows, updates, entries, new_towns = [], [], [], []
     # Implausible figures from a file or the API are saved flagged, to be confirmed on the grid.
-    found_by = plausibility.checks_many(
-        session,
-        period=period,
-        values_by_enterprise={ent.id: dict(zip(fields, r, strict=True)) for ent, r in resolved},
-    )
+    values_by_enterprise = {ent.id: dict(zip(fields, r, strict=True)) for ent, r in resolved}
+    found_by = plausibility.checks_many(session, period=period, values_by_enterprise=values_by_enterprise)
     flags: list[dict] = []
     for ent, r in resolved:
-        values = dict(zip(fields, r, strict=True))
+        values = values_by_enterprise[ent.id]
         row = current.get(ent.id)
         if row is None:
-            new_rows.append(
-                (ent.id, y, m, period, *values.values(), now, actor.name, late, now, actor.name, False, 1)
-            )
+            new_rows.append((ent.id, y, m, period, *r, now, actor.name, late, now, actor.name, False, 1))
             new_towns.append(ent.township)
+            if found_by[ent.id]:
+                flags.append({"eid": ent.id, "checks": found_by[ent.id]})
+            if server_audit:
+                saved.append(Saved(None, True, late))
+                continue  # its audit entry is written below, by PostgreSQL from the row itself
             before: dict = {}
             action, created = "create", True
         else:
@@ -459,11 +459,8 @@ def _save_many(
                 continue
             updates.append({"fid": row.id, **values})
             action, created = "update", False
-        if found_by[ent.id] or not created:
+        if not created:
             flags.append({"eid": ent.id, "checks": found_by[ent.id] or None})
-        if created and server_audit:
-            saved.append(Saved(None, created, late))
-            continue  # its audit entry is written below, by PostgreSQL from the row itself
         changes = audit.diff(before, values)
         changes["late"] = late
         entries.append(

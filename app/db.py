@@ -15,6 +15,7 @@ import anyio
 import anyio.to_thread
 from sqlalchemy import BigInteger, Integer, MetaData, create_engine, event, exc
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from app.config import get_settings
@@ -87,9 +88,14 @@ def _ping_when_idle(engine: Engine) -> None:
             raise exc.DisconnectionError() from e
 
 
-def bounded_waits(*, lock_ms: int, statement_ms: int, idle_ms: int, connect_s: int) -> dict:
-    """libpq connection arguments: no statement, lock wait or idle transaction lasts unbounded."""
+def bounded_waits(
+    *, lock_ms: int, statement_ms: int, idle_ms: int, connect_s: int, read_only: bool = False
+) -> dict:
+    """libpq connection arguments: no statement, lock wait or idle transaction lasts unbounded; with
+    `read_only`, the server refuses any write on the connection."""
     options = f"-c lock_timeout={lock_ms} -c statement_timeout={statement_ms}"
+    if read_only:
+        options += " -c default_transaction_read_only=on"
     if idle_ms:
         options += f" -c idle_in_transaction_session_timeout={idle_ms}"
     return {"options": options, "connect_timeout": max(2, connect_s)}
@@ -123,6 +129,45 @@ def get_sessionmaker() -> sessionmaker[Session]:
     import app.models  # noqa: F401  (every mapper known before the first flush)
 
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
+
+
+_read_makers: "weakref.WeakKeyDictionary[object, async_sessionmaker[AsyncSession]]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def get_read_sessionmaker() -> async_sessionmaker[AsyncSession] | None:
+    """Sessions of the API's read-only requests (app/api/reads.py) on PostgreSQL: asynchronous (psycopg on
+    the event loop, no trip to a thread), on an engine of this event loop with a pool of its own whose
+    connections run each statement in its own read-only transaction (autocommit: no BEGIN, no COMMIT; the
+    server refuses any write). None on SQLite, where those requests use the application's engine on a
+    thread."""
+    settings = get_settings()
+    if settings.is_sqlite:
+        return None
+    loop = asyncio.get_running_loop()  # an asyncio connection belongs to the loop that opened it
+    maker = _read_makers.get(loop)
+    if maker is None:
+        engine = create_async_engine(
+            settings.database_url,
+            isolation_level="AUTOCOMMIT",
+            # As many connections at most as the other pool (a request holds one of the two, never both),
+            # half of them kept open when idle.
+            pool_size=max(1, settings.db_pool_size // 2),
+            max_overflow=settings.db_pool_size - max(1, settings.db_pool_size // 2) + settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout_s,
+            connect_args=bounded_waits(
+                lock_ms=settings.db_lock_timeout_ms,
+                statement_ms=settings.db_statement_timeout_ms,
+                idle_ms=0,
+                connect_s=settings.db_connect_timeout_s,
+                read_only=True,
+            ),
+        )
+        _ping_when_idle(engine.sync_engine)
+        event.listen(engine.sync_engine, "after_cursor_execute", lambda *_: _database_answered())
+        maker = _read_makers[loop] = async_sessionmaker(bind=engine, expire_on_commit=False)
+    return maker
 
 
 # --- the request's unit of work ----------------------------------------------------------------

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from app import deps
-from app.api import ratelimit
+from app.api import ratelimit, reads
 from app.api.problems import PROBLEM, Problem
 
 SECURITY_SCHEME = "apiKey"
@@ -17,7 +17,9 @@ SECURITY_SCHEME = "apiKey"
 
 def _scope_of(route: APIRoute) -> str | None:
     """The scope a route's `scoped(...)` dependency checks, found in its dependency tree."""
-    wanted = {d.dependency: scope for scope, d in deps._scoped_cache.items()}
+    wanted = {
+        d.dependency: scope for scope, d in [*deps._scoped_cache.items(), *reads._reading_cache.items()]
+    }
     stack = list(route.dependant.dependencies)
     while stack:
         d = stack.pop()

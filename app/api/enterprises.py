@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from app.accounts.permissions import Principal
 from app.api import idempotency
 from app.api.problems import file_response, responses
+from app.api.reads import Reader, reading
 from app.awards import proposals as award_proposals
 from app.config import get_settings
 from app.deps import CurrentEnterprise, PathId, SessionDep, scoped
@@ -89,9 +90,8 @@ def _json(model: BaseModel, headers: dict | None = None) -> Response:
     response_model=EnterprisePage,
     responses=responses(401, 403, 422, 429),
 )
-def list_enterprises(
-    session: SessionDep,
-    principal: Annotated[Principal, scoped("enterprises:read")],
+async def list_enterprises(
+    reader: Annotated[Reader, reading("enterprises:read")],
     filters: EnterpriseFilters,
     sort: Annotated[str, Query(description=f"排序：{', '.join(SORTS)}")] = "name",
     cursor: Cursor = None,
@@ -101,9 +101,9 @@ def list_enterprises(
 
     分页为游标（keyset）分页：任意深度的翻页代价相同。乡镇工作人员只看到本乡镇企业。
     """
-    rows, next_cursor, year = enterprise_service.list_page(
-        session,
-        actor=principal,
+    rows, next_cursor, year = await reader.run(
+        enterprise_service.list_page,
+        actor=reader.principal,
         filters=filters,
         sort=sort,
         cursor=cursor,
@@ -210,12 +210,10 @@ def get_enterprise_by_uscc(
     response_model=EnterpriseRead,
     responses=responses(401, 403, 404),
 )
-def get_enterprise(
-    enterprise_id: int, session: SessionDep, principal: Annotated[Principal, scoped("enterprises:read")]
-):
+async def get_enterprise(enterprise_id: int, reader: Annotated[Reader, reading("enterprises:read")]):
     """响应头 `ETag` 为当前版本，修改时放入 `If-Match`。"""
     data = EnterpriseRead.model_validate(
-        enterprise_service.read(session, actor=principal, enterprise_id=enterprise_id)
+        await reader.run(enterprise_service.read, actor=reader.principal, enterprise_id=enterprise_id)
     )
     return _json(data, {"ETag": etag(data.version)})
 

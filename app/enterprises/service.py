@@ -1,9 +1,23 @@
 """The enterprise registry: every read and write of enterprises, their yearly figures and honours."""
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, Numeric, Text, and_, cast, exists, func, literal_column, or_, select, tuple_
+from sqlalchemy import (
+    Integer,
+    Numeric,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -15,7 +29,7 @@ from app.db import utcnow
 from app.enterprises.models import FIGURE_FIELDS, Enterprise, EnterpriseFigure, Honour
 from app.enterprises.schemas import SORTS, EnterpriseCreate, EnterpriseUpdate, FigureIn, HonourIn
 from app.enterprises.uscc import normalise, uscc_error
-from app.enterprises.visibility import visible_to
+from app.enterprises.visibility import visibility_kind, visible_clause, visible_to
 from app.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, ValidationFailed
 from app.pagination import decode_cursor, encode_cursor
 from app.reference import honours as honour_codes
@@ -120,6 +134,15 @@ _HONOURS_JSON = _json_rows(
 )
 
 
+@functools.cache
+def _read_statement(kind: str):
+    """`read`'s statement for one kind of actor, built once (its SQL and cache key are then reused)."""
+    e = Enterprise.__table__
+    return select(e, _FIGURES_JSON.label("figures"), _HONOURS_JSON.label("honours")).where(
+        e.c.id == bindparam("enterprise_id"), visible_clause(kind)
+    )
+
+
 def read(session: Session, *, actor: Principal, enterprise_id: int) -> dict:
     """The enterprise with its yearly figures and honours as plain values (what EnterpriseRead shows), no
     entities loaded into the session: on PostgreSQL one statement (the figures and honours aggregated as JSON
@@ -128,12 +151,10 @@ def read(session: Session, *, actor: Principal, enterprise_id: int) -> dict:
         raise NotFound("未找到该企业")
     e, f, h = Enterprise.__table__, EnterpriseFigure.__table__, Honour.__table__
     if session.get_bind().dialect.name == "postgresql":
+        kind, params = visibility_kind(actor)
         row = (
-            session.execute(
-                select(e, _FIGURES_JSON.label("figures"), _HONOURS_JSON.label("honours")).where(
-                    e.c.id == enterprise_id, visible_to(actor)
-                )
-            )
+            session.connection()  # plain rows, no entities: the Core statement, not the ORM's
+            .execute(_read_statement(kind), {"enterprise_id": enterprise_id, **params})
             .mappings()
             .first()
         )

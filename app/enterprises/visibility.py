@@ -7,7 +7,19 @@ WHERE clause; nothing else filters on the actor's township. To township staff an
 enterprise does not exist: a lookup finds nothing and the caller answers 404, never 403.
 """
 
-from sqlalchemy import Column, ColumnElement, Date, Integer, String, and_, false, select, table, true
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Date,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    false,
+    select,
+    table,
+    true,
+)
 
 from app.accounts.permissions import Principal
 from app.enterprises.models import Enterprise
@@ -51,3 +63,31 @@ def visible_to(actor: Principal, *, include_deleted: bool = False) -> ColumnElem
     if include_deleted:
         return in_township_of(actor)
     return and_(Enterprise.deleted_at.is_(None), in_township_of(actor))
+
+
+# The same rule as `visible_to`, as one clause per kind of actor with the actor's township or department as
+# a bind parameter: a statement built on it once serves every actor of that kind (SQLAlchemy computes its
+# cache key once, not per request).
+_VISIBLE_BY_KIND: dict[str, ColumnElement[bool]] = {
+    "all": Enterprise.deleted_at.is_(None),
+    "township": and_(Enterprise.deleted_at.is_(None), Enterprise.township == bindparam("visible_township")),
+    "department": and_(
+        Enterprise.deleted_at.is_(None),
+        Enterprise.id.in_(department_firms(bindparam("visible_department"))),
+    ),
+}
+
+
+def visibility_kind(actor: Principal) -> tuple[str, dict[str, str]]:
+    """The kind of `visible_clause` that applies to the actor, and its parameters."""
+    if actor.department is not None:
+        return "department", {"visible_department": actor.department}
+    town = actor.township_filter()
+    if town is None:
+        return "all", {}
+    return "township", {"visible_township": town}
+
+
+def visible_clause(kind: str) -> ColumnElement[bool]:
+    """`visible_to` for every actor of a kind (`visibility_kind`), its values left as bind parameters."""
+    return _VISIBLE_BY_KIND[kind]

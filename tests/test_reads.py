@@ -1,0 +1,100 @@
+"""The API's read-only requests (app/api/reads.py) on a live server: the asynchronous session on the read-only
+engine answers exactly what the service reads, keeps township scoping and key revocation, and cannot write."""
+
+import asyncio
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from app.accounts.permissions import SYSTEM
+from app.enterprises import service as enterprise_service
+from app.enterprises.schemas import EnterpriseRead
+from tests.conftest import PASSWORD, Factory, bearer
+
+
+@pytest.fixture
+def firms(committed):
+    """Two committed enterprises (qingquan with figures and an honour, yanzhuang), a read key, a qingquan user."""
+    with committed() as s:
+        make = Factory(s)
+        own = make.enterprise(
+            township="qingquan",
+            name="清泉读取测试有限公司",
+            figures=[{"year": 2025, "revenue_yuan": 21_000_000, "employees": 40, "land_mu": "12.50"}],
+            honours=[{"code": "innovative_sme", "level": "provincial", "honour_date": "2025-06-01"}],
+        )
+        other = make.enterprise(township="yanzhuang")
+        key = make.api_key(scopes=("enterprises:read",))
+        user = make.user(role="township_staff", township="qingquan")
+        s.commit()
+        expected = EnterpriseRead.model_validate(
+            enterprise_service.read(s, actor=SYSTEM, enterprise_id=own.id)
+        ).model_dump(mode="json")
+    return {"own": own.id, "other": other.id, "key": key, "user": user.username, "expected": expected}
+
+
+def test_a_read_on_the_live_server_answers_what_the_service_reads(server, firms):
+    with httpx.Client(base_url=server.base, headers=bearer(firms["key"]), timeout=30) as http:
+        r = http.get(f"/api/v1/enterprises/{firms['own']}")
+        assert r.status_code == 200, r.text
+        assert r.json() == firms["expected"]
+        assert r.json()["figures"][0]["land_mu"] == "12.50"  # decimals keep their digits
+        assert r.headers["etag"] == f'"{firms["expected"]["version"]}"'
+        missing = http.get("/api/v1/enterprises/2147483000")
+        assert missing.status_code == 404
+        assert missing.headers["content-type"].startswith("application/problem+json")
+        page = http.get("/api/v1/enterprises", params={"q": "清泉读取测试"}).json()
+        assert [i["id"] for i in page["items"]] == [firms["own"]]
+        assert page["items"][0]["revenue_yuan"] == 21_000_000
+
+
+def test_township_staff_read_their_own_township_only(server, firms):
+    with httpx.Client(base_url=server.base, timeout=30) as http:
+        http.get("/login")
+        r = http.post(
+            "/login",
+            data={
+                "username": firms["user"],
+                "password": PASSWORD,
+                "csrf_token": http.cookies.get("yumiao_login_csrf"),
+            },
+        )
+        assert r.status_code in (200, 303), r.text
+        assert http.get(f"/api/v1/enterprises/{firms['own']}").status_code == 200
+        assert http.get(f"/api/v1/enterprises/{firms['other']}").status_code == 404  # another township's
+        listed = {i["township"] for i in http.get("/api/v1/enterprises").json()["items"]}
+        assert listed == {"qingquan"}
+
+
+def test_a_key_revoked_behind_the_server_is_refused_at_its_next_read(server, firms, committed):
+    with httpx.Client(base_url=server.base, headers=bearer(firms["key"]), timeout=30) as http:
+        for _ in range(3):  # now known to the server's process
+            assert http.get(f"/api/v1/enterprises/{firms['own']}").status_code == 200
+        with committed() as s:
+            s.execute(
+                text("UPDATE api_key SET revoked_at = now() WHERE key_hash = encode(sha256(:k), 'hex')"),
+                {"k": firms["key"].encode()},
+            )
+            s.commit()
+        r = http.get(f"/api/v1/enterprises/{firms['own']}")
+        assert r.status_code == 401 and r.json()["code"] == "unauthorized"
+        assert http.get("/api/v1/enterprises").status_code == 401
+
+
+def test_the_read_only_engine_refuses_a_write(engine):
+    """A handler marked read-only that wrote by mistake fails loudly instead of committing by itself."""
+    from sqlalchemy.exc import DBAPIError
+
+    from app.db import get_read_sessionmaker
+
+    async def write():
+        maker = get_read_sessionmaker()
+        assert maker is not None
+        async with maker() as session:
+            with pytest.raises(DBAPIError) as caught:
+                await session.execute(text("UPDATE api_key SET name = name"))
+            await session.bind.dispose()
+        return caught.value.orig.sqlstate
+
+    assert asyncio.run(write()) == "25006"  # read_only_sql_transaction

@@ -154,7 +154,9 @@ def get_read_sessionmaker() -> async_sessionmaker[AsyncSession] | None:
             # As many connections at most as the other pool (a request holds one of the two, never both),
             # half of them kept open when idle.
             pool_size=max(1, settings.db_pool_size // 2),
-            max_overflow=settings.db_pool_size - max(1, settings.db_pool_size // 2) + settings.db_max_overflow,
+            max_overflow=settings.db_pool_size
+            - max(1, settings.db_pool_size // 2)
+            + settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout_s,
             connect_args=bounded_waits(
                 lock_ms=settings.db_lock_timeout_ms,

@@ -111,7 +111,7 @@ def reading(scope: str):
 
 async def _on_a_thread(request: Request, scope: str, override) -> AsyncIterator[Reader]:
     """SQLite, or a replaced session: the synchronous unit of work of every other request."""
-    sessions = override() if override is not None else get_session()
+    sessions: Any = override() if override is not None else get_session()
     if hasattr(sessions, "__anext__"):
         session = await sessions.__anext__()
     else:

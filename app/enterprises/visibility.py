@@ -34,7 +34,7 @@ _assignment = table(
 )
 
 
-def department_firms(department: str):
+def department_firms(department: "str | ColumnElement[str]"):
     """SELECT of the enterprise ids whose current 服务专员 (assignment not ended) is from `department`."""
     return (
         select(_assignment.c.enterprise_id)

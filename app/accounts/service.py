@@ -4,10 +4,11 @@ import hashlib
 import secrets
 import time
 from datetime import timedelta
+from typing import NoReturn
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import delete, event, func, select, text
+from sqlalchemy import Integer, bindparam, delete, event, exists, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from app.accounts.models import ROLES, ApiKey, LoginAttempt, User, UserSession
@@ -297,8 +298,38 @@ def check_api_key_in(session: Session, principal: Principal) -> None:
 def _check_key_at_begin(session: Session, transaction, connection) -> None:
     key_id = session.info.pop(CHECK_KEY_INFO, None)
     if key_id is not None and connection.scalar(_CHECK_KEY, {"id": key_id}) is None:
-        _known_keys.forget(key_id)
-        raise Unauthorized("API 密钥无效或已吊销")
+        refuse_key(key_id)
+
+
+def refuse_key(key_id: int) -> NoReturn:
+    _known_keys.forget(key_id)
+    raise Unauthorized("API 密钥无效或已吊销")
+
+
+# The check of `check_api_key_in` as a column of the request's first statement instead of a statement of its
+# own (one round trip less): true when no key is to be checked (`check_key_id` NULL) or the key is still valid.
+KEY_VALID = or_(
+    bindparam("check_key_id", type_=Integer).is_(None),
+    exists().where(ApiKey.id == bindparam("check_key_id", type_=Integer), ApiKey.revoked_at.is_(None)),
+).label("key_valid")
+
+
+def take_key_check(session: Session) -> int | None:
+    """The key the request's transaction was to check at its start (`check_api_key_in`), taken off the session
+    by a caller whose first statement selects `KEY_VALID` with it as `check_key_id` (and must then call
+    `key_checked`)."""
+    return session.info.pop(CHECK_KEY_INFO, None)
+
+
+def key_checked(session: Session, key_id: int | None, valid: bool | None) -> None:
+    """After a statement with `KEY_VALID`: `valid` is its value, None when it returned no row (the key is then
+    checked on its own)."""
+    if key_id is None:
+        return
+    if valid is None:
+        valid = session.connection().scalar(_CHECK_KEY, {"id": key_id}) is not None
+    if not valid:
+        refuse_key(key_id)
 
 
 def list_api_keys(session: Session) -> list[ApiKey]:

@@ -24,6 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app import events
 from app.accounts.permissions import Principal
+from app.accounts.service import KEY_VALID, key_checked, take_key_check
 from app.audit import service as audit
 from app.db import utcnow
 from app.enterprises.models import FIGURE_FIELDS, Enterprise, EnterpriseFigure, Honour
@@ -138,8 +139,10 @@ _HONOURS_JSON = _json_rows(
 def _read_statement(kind: str):
     """`read`'s statement for one kind of actor, built once (its SQL and cache key are then reused)."""
     e = Enterprise.__table__
-    return select(e, _FIGURES_JSON.label("figures"), _HONOURS_JSON.label("honours")).where(
-        e.c.id == bindparam("enterprise_id"), visible_clause(kind)
+    return (
+        select(KEY_VALID, e, _FIGURES_JSON.label("figures"), _HONOURS_JSON.label("honours"))
+        .select_from(e)
+        .where(e.c.id == bindparam("enterprise_id"), visible_clause(kind))
     )
 
 
@@ -152,15 +155,21 @@ def read(session: Session, *, actor: Principal, enterprise_id: int) -> dict:
     e, f, h = Enterprise.__table__, EnterpriseFigure.__table__, Honour.__table__
     if session.get_bind().dialect.name == "postgresql":
         kind, params = visibility_kind(actor)
+        key_id = take_key_check(session)  # checked by the same statement
         row = (
             session.connection()  # plain rows, no entities: the Core statement, not the ORM's
-            .execute(_read_statement(kind), {"enterprise_id": enterprise_id, **params})
+            .execute(
+                _read_statement(kind), {"enterprise_id": enterprise_id, "check_key_id": key_id, **params}
+            )
             .mappings()
             .first()
         )
+        key_checked(session, key_id, None if row is None else row["key_valid"])
         if row is None:
             raise NotFound("未找到该企业")
-        return dict(row)
+        out = dict(row)
+        del out["key_valid"]
+        return out
     row = session.execute(select(e).where(e.c.id == enterprise_id, visible_to(actor))).mappings().first()
     if row is None:
         raise NotFound("未找到该企业")

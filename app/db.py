@@ -151,12 +151,10 @@ def get_read_sessionmaker() -> async_sessionmaker[AsyncSession] | None:
         engine = create_async_engine(
             settings.database_url,
             isolation_level="AUTOCOMMIT",
-            # As many connections at most as the other pool (a request holds one of the two, never both),
-            # half of them kept open when idle.
-            pool_size=max(1, settings.db_pool_size // 2),
-            max_overflow=settings.db_pool_size
-            - max(1, settings.db_pool_size // 2)
-            + settings.db_max_overflow,
+            # Sized as the other pool: a request holds a connection of one of the two, never both (fewer kept
+            # open would make a steady read load open and close connections).
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout_s,
             connect_args=bounded_waits(
                 lock_ms=settings.db_lock_timeout_ms,

@@ -1,5 +1,6 @@
 """List filters read from the query string, the same on the API and on the pages (FastAPI dependencies)."""
 
+import inspect
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query
@@ -55,7 +56,14 @@ def enterprise_filters(
     )
 
 
-EnterpriseFilters = Annotated[enterprise_service.ListFilters, Depends(enterprise_filters)]
+async def _enterprise_filters(**query) -> enterprise_service.ListFilters:
+    return enterprise_filters(**query)
+
+
+# The same parameters, read on the event loop: checking a query string is no reason for a trip to a thread.
+_enterprise_filters.__signature__ = inspect.signature(enterprise_filters)  # type: ignore[attr-defined]
+
+EnterpriseFilters = Annotated[enterprise_service.ListFilters, Depends(_enterprise_filters)]
 
 Candidacy = Literal["met", "judgement", "missing", "failed"]
 

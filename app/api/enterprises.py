@@ -74,10 +74,6 @@ def _read(ent) -> dict:
 _SUMMARY_FIELDS = tuple(f for f in EnterpriseSummary.model_fields if f != "revenue_yuan")
 
 
-def _summary(ent, revenue: int | None) -> EnterpriseSummary:
-    return EnterpriseSummary(**{f: getattr(ent, f) for f in _SUMMARY_FIELDS}, revenue_yuan=revenue)
-
-
 def _json(model: BaseModel, headers: dict | None = None) -> Response:
     return Response(
         model.__pydantic_serializer__.to_json(model), media_type="application/json", headers=headers
@@ -110,9 +106,10 @@ async def list_enterprises(
         limit=limit,
         columns=_SUMMARY_FIELDS,
     )
-    items = [_summary(ent, rev) for ent, rev in rows]
-    # Built and checked once here; returned as JSON bytes, so it is not validated and encoded a second time.
-    return _json(EnterprisePage(items=items, next_cursor=next_cursor, year=year))
+    # The rows checked in one call (their attributes, by the schema's fields); returned as JSON bytes, so the
+    # page is not validated and encoded a second time.
+    page = {"items": [row for row, _revenue in rows], "next_cursor": next_cursor, "year": year}
+    return _json(EnterprisePage.model_validate(page, from_attributes=True))
 
 
 @router.get(

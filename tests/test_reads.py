@@ -100,7 +100,9 @@ def test_the_read_only_engine_refuses_a_write(engine):
     assert asyncio.run(write()) == "25006"  # read_only_sql_transaction
 
 
-@pytest.mark.parametrize("sort", ["name", "-name", "revenue", "-revenue", "created_at", "-created_at", "id", "-id"])
+@pytest.mark.parametrize(
+    "sort", ["name", "-name", "revenue", "-revenue", "created_at", "-created_at", "id", "-id"]
+)
 def test_the_plain_registry_pages_are_the_pages_of_the_general_query(db, make, sort):
     """The unfiltered list (one statement built once) walks the same pages, with the same cursors, as the
     general query does (forced here by a township filter that every township passes)."""

@@ -403,9 +403,9 @@ def _plain_page_statement(kind: str, sort: str, after: bool, columns: tuple[str,
 
 
 def _plain_page(session: Session, actor: Principal, year: int | None, sort: str, after, limit: int, columns):
-    kind, params = visibility_kind(actor)
+    kind, visible = visibility_kind(actor)
     key_id = take_key_check(session)  # checked by the same statement
-    params |= {"year": year, "limit": limit + 1, "check_key_id": key_id}
+    params: dict[str, object] = {**visible, "year": year, "limit": limit + 1, "check_key_id": key_id}
     if after is not None:
         params |= {"after_key": after[0], "after_id": after[1]}
     stmt = _plain_page_statement(kind, sort, after is not None, tuple(columns))

@@ -1,15 +1,21 @@
 """Structured request logs: one JSON line per request with method, path, status, duration and actor."""
 
+import json
 import logging
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+_json_lines = True  # set by configure(): the request line written directly as JSON
+
 
 def configure(json_logs: bool = True) -> None:
+    global _json_lines
+    _json_lines = json_logs
     processors = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -56,13 +62,24 @@ class RequestLogMiddleware:
         finally:
             state = scope.get("state") or {}
             principal = state.get("principal") if isinstance(state, dict) else None
-            log.info(
-                "request",
-                request_id=request_id,
-                method=scope["method"],
-                path=scope["path"],
-                status=status["code"],
-                duration_ms=round((time.perf_counter() - start) * 1000, 1),
-                actor=getattr(principal, "name", None),
-                client=(scope.get("client") or ("", 0))[0],
-            )
+            fields = {
+                "request_id": request_id,
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status["code"],
+                "duration_ms": round((time.perf_counter() - start) * 1000, 1),
+                "actor": getattr(principal, "name", None),
+                "client": (scope.get("client") or ("", 0))[0],
+            }
+            if _json_lines:
+                # The line structlog's JSON renderer writes, without its processor chain (a tenth of the cost:
+                # this runs for every request).
+                line = {"event": "request", **fields, "level": "info", "timestamp": _now_iso()}
+                sys.stderr.write(json.dumps(line, ensure_ascii=False) + "\n")
+                sys.stderr.flush()
+            else:
+                log.info("request", **fields)
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")

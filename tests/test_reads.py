@@ -132,3 +132,28 @@ def test_the_plain_registry_pages_are_the_pages_of_the_general_query(db, make, s
             walks.append(seen)
         assert walks[0] == walks[1]
         assert sum(len(page) for page, _, _ in walks[0]) >= (7 if actor is SYSTEM else 3)
+
+
+def test_matching_and_the_change_feed_answer_on_the_read_only_engine(server, firms, committed):
+    with committed() as s:
+        key = Factory(s).api_key(scopes=("policies:read", "changes:read", "enterprises:read"), name="feed")
+        uscc = s.execute(text("SELECT uscc FROM enterprise WHERE id = :i"), {"i": firms["own"]}).scalar_one()
+        s.commit()
+    with httpx.Client(base_url=server.base, headers=bearer(key), timeout=30) as http:
+        by_id = http.get(
+            f"/api/v1/enterprises/{firms['own']}/eligible-policies", params={"as_of": "2023-06-30"}
+        )
+        assert by_id.status_code == 200, by_id.text
+        assert by_id.json()["enterprise"]["id"] == firms["own"] and by_id.json()["documents_in_force"]
+        by_uscc = http.get(
+            f"/api/v1/enterprises/by-uscc/{uscc}/eligible-policies", params={"as_of": "2023-06-30"}
+        )
+        assert by_uscc.json() == by_id.json()
+        assert http.get("/api/v1/enterprises/2147483000/eligible-policies").status_code == 404
+        feed = http.get("/api/v1/changes", params={"entity_type": "enterprise", "limit": 500}).json()
+        created = {c["enterprise_id"] for c in feed["items"] if c["action"] == "create"}
+        assert {firms["own"], firms["other"]} <= created
+        again = http.get(
+            "/api/v1/changes", params={"cursor": feed["next_cursor"], "entity_type": "enterprise"}
+        )
+        assert again.status_code == 200 and again.json()["items"] == []

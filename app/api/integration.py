@@ -7,7 +7,8 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Response
 
 from app.accounts.permissions import Principal
 from app.api.problems import responses
-from app.deps import CurrentEnterprise, CurrentPrincipal, SessionDep, scoped
+from app.api.reads import Reader, reading
+from app.deps import CurrentPrincipal, SessionDep, scoped
 from app.errors import ValidationFailed
 from app.integration import changes, matching, webhooks
 from app.integration import service as integration_service
@@ -171,21 +172,27 @@ _ELIGIBLE_DOC = """
     responses=responses(401, 403, 404, 422),
     description=_ELIGIBLE_DOC,
 )
-def eligible_policies(
+async def eligible_policies(
     enterprise_id: int,
-    _ent: CurrentEnterprise,
-    session: SessionDep,
-    principal: Annotated[Principal, scoped("policies:read")],
+    reader: Annotated[Reader, reading("policies:read")],
     as_of: AsOf = None,
     status: StatusFilter = None,
     kind: KindFilter = None,
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ):
-    result = integration_service.eligible_policies(
-        session, actor=principal, enterprise_id=enterprise_id, as_of=as_of, statuses=status, kinds=kind
-    )
-    return _page(result, cursor, limit)
+    def answer(session):
+        result = integration_service.eligible_policies(
+            session,
+            actor=reader.principal,
+            enterprise_id=enterprise_id,
+            as_of=as_of,
+            statuses=status,
+            kinds=kind,
+        )
+        return _page(result, cursor, limit)
+
+    return await reader.run(answer)
 
 
 @router.get(
@@ -195,21 +202,23 @@ def eligible_policies(
     responses=responses(401, 403, 404, 422),
     description=_ELIGIBLE_DOC + "\n统一社会信用代码校验位错误返回 422，未登记返回 404。",
 )
-def eligible_policies_by_uscc(
+async def eligible_policies_by_uscc(
     uscc: Uscc,
-    ent: UsccEnterprise,
-    session: SessionDep,
-    principal: Annotated[Principal, scoped("policies:read")],
+    reader: Annotated[Reader, reading("policies:read")],
     as_of: AsOf = None,
     status: StatusFilter = None,
     kind: KindFilter = None,
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ):
-    result = integration_service.eligible_policies(
-        session, actor=principal, enterprise_id=ent.id, as_of=as_of, statuses=status, kinds=kind
-    )
-    return _page(result, cursor, limit)
+    def answer(session):
+        ent = integration_service.enterprise_by_uscc(session, actor=reader.principal, uscc=uscc)
+        result = integration_service.eligible_policies(
+            session, actor=reader.principal, enterprise_id=ent.id, as_of=as_of, statuses=status, kinds=kind
+        )
+        return _page(result, cursor, limit)
+
+    return await reader.run(answer)
 
 
 @router.post(
@@ -345,9 +354,8 @@ def _change(c: changes.Change) -> ChangeRead:
     response_model=ChangePage,
     responses=responses(401, 403, 409, 422),
 )
-def list_changes(
-    session: SessionDep,
-    principal: Annotated[Principal, scoped("changes:read")],
+async def list_changes(
+    reader: Annotated[Reader, reading("changes:read")],
     cursor: Cursor = None,
     since: Annotated[
         str | None, Query(max_length=500, pattern=r"^[A-Za-z0-9_-]+$", description="同 cursor（二者择一）")
@@ -374,19 +382,23 @@ def list_changes(
     if cursor and since and cursor != since:
         raise ValidationFailed.one("since", "since 与 cursor 只能填一个")
     after = changes.decode(cursor or since, field="cursor" if cursor else "since")
-    page = changes.read(
-        session,
-        actor=principal,
-        after=after,
-        limit=limit,
-        entity_types=entity_type,
-        enterprise_id=enterprise_id,
-    )
-    return ChangePage(
-        items=[_change(c) for c in page.items],
-        next_cursor=page.next_position.cursor(),
-        has_more=page.has_more,
-    )
+
+    def answer(session):
+        page = changes.read(
+            session,
+            actor=reader.principal,
+            after=after,
+            limit=limit,
+            entity_types=entity_type,
+            enterprise_id=enterprise_id,
+        )
+        return ChangePage(
+            items=[_change(c) for c in page.items],
+            next_cursor=page.next_position.cursor(),
+            has_more=page.has_more,
+        )
+
+    return await reader.run(answer)
 
 
 # --- webhooks ------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from app.errors import FieldError, NotFound, ValidationFailed
 from app.pools import listing as pool_listing
 from app.pools import store as pool_store
 from app.reference import townships
-from app.reference.targets import RD_READINGS
+from app.reference.targets import RD_READINGS, rd_reading
 from app.reports import service as filing_service
 from app.targets import drafts, excel, progress
 from app.targets import service as target_service
@@ -60,8 +60,15 @@ def _opening_date(session, principal, key: str, as_of: date, asked: bool) -> tup
     return as_of, None
 
 
-def _trend(session, principal, ts, as_of: date) -> list[dict]:
-    """The monthly R&D growth over the table's year (up to the month last due), for the chart."""
+def _rd_reading(m) -> str:
+    """The reading the matrix's R&D growth row is judged by (the indicator's setting, else year on year)."""
+    row = next((r for r in m.rows if r.measure_kind == "rd_growth"), None)
+    return rd_reading(row.indicator.measure if row is not None else None)
+
+
+def _trend(session, principal, ts, as_of: date, reading: str) -> list[dict]:
+    """The monthly R&D growth over the table's year (up to the month last due), for the chart: `rd` is
+    the growth by `reading` (the one the R&D row is judged by), so the chart and the row's verdict agree."""
     start = filing_service.period_of(ts.period_start.year, ts.period_start.month)
     end = min(
         filing_service.period_of(ts.period_end.year, ts.period_end.month),
@@ -70,16 +77,18 @@ def _trend(session, principal, ts, as_of: date) -> list[dict]:
     if end < start:
         return []
     months = min(12, end - start + 1)
+    yoy = reading == "year_on_year"
     points = datacache.cached(
         session,
         "rd_trend",
-        (end, months, principal.township_filter()),
-        lambda: filing_service.trend(session, actor=principal, end_period=end, months=months, yoy=False),
+        (end, months, principal.township_filter(), yoy),
+        lambda: filing_service.trend(session, actor=principal, end_period=end, months=months, yoy=yoy),
     )
     return [
         {
             "month": p.month,
             "label": filing_service.month_label(p.period),
+            "rd": _r(p.rd_yoy_pct if yoy else p.rd_mom_pct),
             "rd_mom": _r(p.rd_mom_pct),
             "rd_yoy": _r(p.rd_yoy_pct),
             "filed": p.filed,
@@ -177,7 +186,9 @@ def _county_board(session, principal, key, as_of, today, period_note) -> str:
         "today": today,
         "period_note": period_note,
         "status_rules": STATUS_RULES,
-        "trend": _trend(session, principal, m.target_set, as_of),
+        "trend": _trend(session, principal, m.target_set, as_of, _rd_reading(m)),
+        "rd_reading": _rd_reading(m),
+        "RD_READINGS": RD_READINGS,
         "rd_target": next((num(r.indicator.total) for r in m.rows if r.measure_kind == "rd_growth"), None),
         "completion": [done[t["code"]] for t in m.townships],
         "town_counts": [m.status_counts(t["code"]) for t in m.townships],
@@ -196,7 +207,9 @@ def _township_board(session, principal, town, key, as_of, today, period_note) ->
         "today": today,
         "period_note": period_note,
         "status_rules": STATUS_RULES,
-        "trend": _trend(session, principal, m.target_set, as_of),
+        "trend": _trend(session, principal, m.target_set, as_of, _rd_reading(m)),
+        "rd_reading": _rd_reading(m),
+        "RD_READINGS": RD_READINGS,
         "rd_target": next((num(r.indicator.total) for r in m.rows if r.measure_kind == "rd_growth"), None),
         "counts": m.status_counts(town),
         "town": town,
@@ -236,6 +249,7 @@ def index(request: Request, session: SessionDep, principal: PagePrincipal):
             "section": "targets",
             "sets": sets,
             "copy_sources": _annual_published(sets),
+            "copy_year": _next_free_year(sets, date.today()),
             "copy_values": {},
             "copy_errors": [],
         },
@@ -456,6 +470,16 @@ def _annual_published(sets) -> list:
     return [s for s in sets if s.kind == "annual" and s.status == "published"]
 
 
+def _next_free_year(sets, today: date) -> int:
+    """The year a copied draft is for by default: the first year after today's with no annual table
+    (published or draft) yet."""
+    taken = {s.year for s in sets if s.kind == "annual"}
+    year = today.year + 1
+    while year in taken:
+        year += 1
+    return year
+
+
 # A table or a row the form or the path names may be gone (404): said beside the form, too.
 DRAFT_INLINE = (*INLINE, 404)
 
@@ -488,6 +512,7 @@ def copy(request: Request, session: SessionDep, principal: PagePrincipal, form: 
                 "section": "targets",
                 "sets": sets,
                 "copy_sources": _annual_published(sets),
+                "copy_year": _next_free_year(sets, date.today()),
                 "copy_values": values,
                 "copy_errors": done.messages(),
             },

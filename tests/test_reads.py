@@ -157,3 +157,18 @@ def test_matching_and_the_change_feed_answer_on_the_read_only_engine(server, fir
             "/api/v1/changes", params={"cursor": feed["next_cursor"], "entity_type": "enterprise"}
         )
         assert again.status_code == 200 and again.json()["items"] == []
+
+
+def test_a_list_page_is_the_schema_in_its_order(client, make):
+    """The list writes its rows without a second check: every page, filtered or not, is what the schema says."""
+    from app.enterprises.schemas import EnterprisePage, EnterpriseSummary
+
+    key = make.api_key(scopes=("enterprises:read",))
+    make.enterprise(township="qingquan", figures=[{"year": 2025, "revenue_yuan": 7_000_000}])
+    make.enterprise(township="dianzi", mu_class="A", above_scale=True)
+    for params in ({}, {"township": "qingquan"}, {"sort": "-revenue", "limit": 1}):
+        r = client.get("/api/v1/enterprises", headers=bearer(key), params=params)
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+        page = r.json()
+        assert EnterprisePage.model_validate(page).model_dump(mode="json") == page
+        assert page["items"] and all(list(i) == list(EnterpriseSummary.model_fields) for i in page["items"])

@@ -2,6 +2,7 @@
 
 from typing import Annotated
 
+import pydantic_core
 from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -72,6 +73,7 @@ def _read(ent) -> dict:
 
 
 _SUMMARY_FIELDS = tuple(f for f in EnterpriseSummary.model_fields if f != "revenue_yuan")
+_PAGE_FIELDS = tuple(EnterpriseSummary.model_fields)  # the summary's fields in its order, revenue last
 
 
 def _json(model: BaseModel, headers: dict | None = None) -> Response:
@@ -106,10 +108,12 @@ async def list_enterprises(
         limit=limit,
         columns=_SUMMARY_FIELDS,
     )
-    # The rows checked in one call (their attributes, by the schema's fields); returned as JSON bytes, so the
-    # page is not validated and encoded a second time.
-    page = {"items": [row for row, _revenue in rows], "next_cursor": next_cursor, "year": year}
-    return _json(EnterprisePage.model_validate(page, from_attributes=True))
+    # Each row's columns are the schema's fields as the database typed them (whole numbers, text, booleans,
+    # NULL): written in the schema's order by pydantic-core's encoder, without checking 50 rows field by field
+    # again (a fifth of the request's time); tests/test_reads.py holds the page to the schema.
+    items = [{f: getattr(row, f) for f in _PAGE_FIELDS} for row, _revenue in rows]
+    body = pydantic_core.to_json({"items": items, "next_cursor": next_cursor, "year": year})
+    return Response(body, media_type="application/json")
 
 
 @router.get(

@@ -1,5 +1,6 @@
 """JSON API for the enterprise registry: /api/v1/enterprises."""
 
+import operator
 from typing import Annotated
 
 import pydantic_core
@@ -111,7 +112,10 @@ async def list_enterprises(
     # Each row's columns are the schema's fields as the database typed them (whole numbers, text, booleans,
     # NULL): written in the schema's order by pydantic-core's encoder, without checking 50 rows field by field
     # again (a fifth of the request's time); tests/test_reads.py holds the page to the schema.
-    items = [{f: getattr(row, f) for f in _PAGE_FIELDS} for row, _revenue in rows]
+    items = []
+    if rows:
+        pick = operator.itemgetter(*[rows[0][0]._fields.index(f) for f in _PAGE_FIELDS])  # by position
+        items = [dict(zip(_PAGE_FIELDS, pick(row), strict=True)) for row, _revenue in rows]
     body = pydantic_core.to_json({"items": items, "next_cursor": next_cursor, "year": year})
     return Response(body, media_type="application/json")
 

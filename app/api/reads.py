@@ -27,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app import deps
-from app.accounts import service as accounts
 from app.accounts.permissions import Principal
 from app.config import get_settings
 from app.db import get_read_sessionmaker, get_session, request_slots
@@ -62,14 +61,9 @@ class Reader:
 async def _caller(request: Request, session: Session, run: Callable) -> Principal:
     principal = getattr(request.state, "principal", None)
     if principal is None:
-        auth = request.headers.get("authorization", "")
-        if auth.lower().startswith("bearer "):
-            principal = accounts.known_api_key(auth[7:].strip())
-            if principal is not None:
-                accounts.check_api_key_in(session, principal)  # by the first statement
-                request.state.principal = principal
-        if principal is None:
-            principal = await run(functools.partial(deps._principal, request))  # a key not yet seen, a cookie
+        principal = deps._known_key(request, session)  # checked by the first statement
+    if principal is None:
+        principal = await run(functools.partial(deps._principal, request))  # a key not yet seen, a cookie
     if principal is None:
         raise Unauthorized()
     return principal

@@ -288,14 +288,17 @@ def list_query(session: Session, *, actor: Principal, filters: ListFilters, sort
     if f.revenue_max is not None:
         stmt = stmt.where(fig.revenue_yuan <= f.revenue_max)
 
-    field = sort.lstrip("-")
-    key = {
+    return stmt, year, _sort_key(sort)
+
+
+def _sort_key(sort: str):
+    """The expression a list is ordered by (then by id); a missing revenue sorts as -1, as its cursor says."""
+    return {
         "name": Enterprise.name,
-        "revenue": func.coalesce(fig.revenue_yuan, -1),
+        "revenue": func.coalesce(EnterpriseFigure.revenue_yuan, -1),
         "created_at": Enterprise.created_at,
         "id": Enterprise.id,
-    }[field]
-    return stmt, year, key
+    }[sort.lstrip("-")]
 
 
 def list_page(
@@ -380,13 +383,7 @@ def _plain_page_statement(kind: str, sort: str, after: bool, columns: tuple[str,
     (the latest unless given), the request's key check and the page in one statement."""
     e, fig = Enterprise.__table__, EnterpriseFigure.__table__
     year = func.coalesce(bindparam("year", type_=Integer), select(func.max(fig.c.year)).scalar_subquery())
-    field = sort.lstrip("-")
-    key = {
-        "name": e.c.name,
-        "revenue": func.coalesce(fig.c.revenue_yuan, -1),
-        "created_at": e.c.created_at,
-        "id": e.c.id,
-    }[field]
+    key = _sort_key(sort)
     wanted = dict.fromkeys((*columns, "id", "name", "created_at"))
     stmt = (
         select(KEY_VALID, year.label("figures_year"), *[e.c[c] for c in wanted], fig.c.revenue_yuan)

@@ -68,3 +68,25 @@ def test_the_county_and_township_charts_plot_the_reading_the_row_is_judged_by(cl
     login(client, make.user(role="township_staff", township="qingquan"))
     page = client.get("/dashboard", params={"key": "2023", "as_of": AS_OF}).text
     assert _trend(page)[-1]["rd"] == town_actual and "环比（本月与上月相比）" in page
+
+
+def test_the_demo_data_gives_every_2023_month_its_year_on_year_point(client, make, reference, db):
+    """`make run`'s demo data: every firm files 2022 and 2023, so the county chart (同比 by default) has a point for
+    each month up to the one row 11 judges, the row has a figure in every township, and the figures are the order
+    of the 10% target (a demo that shows nothing, or growth of 100%, teaches a user nothing)."""
+    from app.cli import _demo_extras
+    from app.demo import seed
+
+    seed.load(db, 400, seed=7)
+    _demo_extras(db)
+    db.flush()
+    login(client, make.user(role="county_viewer"))
+    page = client.get("/dashboard", params={"key": "2023", "as_of": AS_OF}).text
+    trend = _trend(page)
+    assert [p["month"] for p in trend] == [f"2023-{m:02d}" for m in range(1, 12)]
+    assert all(p["rd"] is not None and p["rd"] == p["rd_yoy"] for p in trend)
+    assert all(-10 < p["rd"] < 30 for p in trend), [p["rd"] for p in trend]
+    key = make.api_key(scopes=["targets:read"])
+    body = client.get("/api/v1/targets/2023/progress", params={"as_of": AS_OF}, headers=bearer(key)).json()
+    row = next(r for r in body["rows"] if r["code"] == "rd_growth_rate")
+    assert all(cell["actual"] is not None for cell in row["townships"].values())

@@ -128,6 +128,9 @@ class Result(BaseModel):
         return totals
 
 
+# A plan entry's computed line (_Builder.compiled): (event, facts, lines so far, not computable so far).
+_Make = Callable[[Any, EnterpriseFacts, dict[str, Line], dict[str, NotComputable]], None]
+
 _new = object.__new__
 _set = object.__setattr__
 _FIELDS: dict[type[BaseModel], frozenset[str]] = {
@@ -165,6 +168,32 @@ def _round(value: Decimal) -> int:
 
 
 _ONE = Decimal(1)
+# Decimal's default context keeps 28 digits: an amount × percent below this is exact in Decimal, and so
+# is its division by 100, so `_percent_of` in integers rounds exactly as `_round` does.
+_EXACT_BELOW = 10**28
+
+
+def _exact_percent(percent: Decimal) -> tuple[int, int] | None:
+    """`percent / 100` as (multiplier, divisor) in integers, the divisor 1 or a power of ten; None for a
+    value the integer form does not take (negative, not finite)."""
+    sign, digits, exponent = percent.as_tuple()
+    if sign or not isinstance(exponent, int):
+        return None
+    coefficient = int("".join(map(str, digits)))
+    shift = exponent - 2
+    return (coefficient * 10**shift, 1) if shift >= 0 else (coefficient, 10**-shift)
+
+
+def _percent_of(amount: int, percent: Decimal, exact: tuple[int, int] | None) -> int:
+    """`_round(amount * percent / 100)`: in integers when the Decimal product is exact (a multiplier
+    from `_exact_percent`, amount ≥ 0, product below `_EXACT_BELOW`), half up as `_round`; else by
+    `_round` itself."""
+    if exact is not None and amount >= 0:
+        product = amount * exact[0]
+        if product < _EXACT_BELOW:
+            divisor = exact[1]
+            return (product + divisor // 2) // divisor
+    return _round(amount * percent / 100)
 
 
 def _answers(rule: Rule, day: date, policy_set: PolicySet) -> bool:
@@ -540,17 +569,20 @@ class _Builder:
             notes.append("此为上限，实际金额由审核确定")
         return "".join(f"。{n}" for n in notes)
 
+    def _kept_notes(self, rule: Rule, ceiling: bool) -> str:
+        if self.kept is None:
+            return self._notes(rule, ceiling)
+        # in a plan's run the notes depend on the rule, the period and the year (no what-if there)
+        key = (rule.id, ceiling)
+        notes = self.kept.notes.get(key)
+        if notes is None:
+            notes = self.kept.notes[key] = self._notes(rule, ceiling)
+        return notes
+
     def line(self, rule: Rule, *, kind: Kind, amount: int, ceiling: bool, text: str) -> None:
         if rule.funder is None:  # the policy schema gives every rule with an amount its funder
             raise ValueError(f"{rule.id} 未定出资层级")
-        if self.kept is None:
-            notes = self._notes(rule, ceiling)
-        else:  # the notes depend on the rule, the period and the year (no what-if in a plan's run)
-            key = (rule.id, ceiling)
-            kept = self.kept.notes.get(key)
-            if kept is None:
-                kept = self.kept.notes[key] = self._notes(rule, ceiling)
-            notes = kept
+        notes = self._kept_notes(rule, ceiling)
         fund = self.ps.fund_for(rule.id)
         self.lines[rule.id] = _construct(
             Line,
@@ -565,6 +597,162 @@ class _Builder:
                 "explanation": text + notes,
             },
         )
+
+    # ── a plan entry's computed lines, each made once into a function of the event ──
+
+    def compiled(self, rule: Rule) -> "_Make | None":
+        """For a plan entry (no what-if): the line of a percentage, range or share rule as one function
+        of (event, facts, lines so far, not computable so far), giving what `give` gives, with the
+        parts that are the same for every event of the entry (texts, notes, source) made here once and
+        the amount in integers (`_percent_of`). None when the rule takes `give` for every event."""
+        amount = rule.amount
+        if self.kept is None or self.overrides or rule.funder is None:
+            return None
+        match amount:
+            case PercentOf() | Range():
+                figures = _FIGURES.get(type(self.event), frozenset())
+                if amount.base not in figures:
+                    return None  # give raises, naming the figure
+                if isinstance(amount, Range):
+                    return self._compiled_range(rule, amount)
+                if amount.limit_to is not None and amount.limit_to not in figures:
+                    return None
+                return self._compiled_percent(rule, amount)
+            case Share():
+                return self._compiled_share(rule, amount)
+        return None
+
+    def _template(self, rule: Rule, ceiling: bool) -> dict[str, object]:
+        """A computed line's fields in their order, the amount and the explanation left to fill in."""
+        fund = self.ps.fund_for(rule.id)
+        return {
+            **self._source(rule),
+            "funder": rule.funder,
+            "kind": "computed",
+            "amount_yuan": 0,
+            "ceiling": ceiling,
+            "fund_id": fund.id if fund else None,
+            "overridden": False,
+            "explanation": "",
+        }
+
+    def _compiled_percent(self, rule: Rule, amount: PercentOf) -> "_Make":
+        percent, exact = amount.percent, _exact_percent(amount.percent)
+        head, times, tail = self._texts(rule, amount.base, percent)
+        tail += self._kept_notes(rule, amount.ceiling)
+        template = self._template(rule, amount.ceiling)
+        rule_id, funder, source = rule.id, rule.funder, self._source(rule)
+        figure = attrgetter(amount.base)
+        limit_of = None if amount.limit_to is None else attrgetter(amount.limit_to)
+        limit_label = "" if amount.limit_to is None else FIELD_LABELS[amount.limit_to]
+        cap = amount.cap_yuan
+        per_enterprise = cap is not None and amount.cap_scope == "enterprise"
+        over_cap = "" if cap is None else f"；超过上限 {_yuan(cap)}，按上限计"
+        cap_text = "" if cap is None else _yuan(cap)
+
+        def make(
+            event: Any, facts: EnterpriseFacts, lines: dict[str, Line], skipped: dict[str, NotComputable]
+        ) -> None:
+            base = figure(event)
+            value = raw = _percent_of(base, percent, exact)
+            text = f"{head}{base:,} 元{times}{raw:,} 元"
+            if limit_of is not None:
+                limit = limit_of(event)
+                if value > limit:
+                    value = limit
+                    text += f"；超过{limit_label} {limit:,} 元，按 {limit:,} 元计"
+            if per_enterprise:
+                grants = facts.prior_grants_yuan
+                if grants is None:
+                    skipped[rule_id] = _construct(
+                        NotComputable,
+                        {
+                            **source,
+                            "funder": funder,
+                            "reason": "未知企业此前已按本条获得的累计金额，无法扣减累计上限",
+                            "missing_facts": ["prior_grants_yuan"],
+                        },
+                    )
+                    return
+                prior = grants.get(rule_id, 0)
+                remaining = max(cap - prior, 0)  # type: ignore[operator]  # per_enterprise: cap is set
+                if value > remaining:
+                    text += f"；单户累计上限 {cap_text}，此前已获 {prior:,} 元，尚余 {remaining:,} 元，按 {remaining:,} 元计"
+                    value = remaining
+            elif cap is not None and value > cap:
+                text += over_cap
+                value = cap
+            values = template.copy()
+            values["amount_yuan"] = value
+            values["explanation"] = text + tail
+            lines[rule_id] = _construct(Line, values)
+
+        return make
+
+    def _compiled_range(self, rule: Rule, amount: Range) -> "_Make":
+        percent, exact = amount.percent, _exact_percent(amount.percent)
+        head, times, tail = self._texts(rule, amount.base, percent)
+        tail += self._kept_notes(rule, False)
+        template = self._template(rule, False)
+        rule_id, figure = rule.id, attrgetter(amount.base)
+        low, high = amount.min_yuan, amount.max_yuan
+        below, above = f"；低于下限 {_yuan(low)}，按下限计", f"；高于上限 {_yuan(high)}，按上限计"
+
+        def make(
+            event: Any, facts: EnterpriseFacts, lines: dict[str, Line], skipped: dict[str, NotComputable]
+        ) -> None:
+            base = figure(event)
+            raw = _percent_of(base, percent, exact)
+            text = f"{head}{base:,} 元{times}{raw:,} 元"
+            if raw < low:
+                value, text = low, text + below
+            elif raw > high:
+                value, text = high, text + above
+            else:
+                value = raw
+            values = template.copy()
+            values["amount_yuan"] = value
+            values["explanation"] = text + tail
+            lines[rule_id] = _construct(Line, values)
+
+        return make
+
+    def _compiled_share(self, rule: Rule, amount: Share) -> "_Make":
+        ref = self.ps.rules[amount.of_rule]
+        percent, exact = amount.percent, _exact_percent(amount.percent)
+        head, times = f"{rule.label} = {ref.label} ", f" × {_pct(percent)} = "
+        tail = f"（{rule.subject}；{_cite(rule, self.ps)}）"
+        # the line is a ceiling when the line it is a share of is one: both ways made here
+        ends = {ceiling: tail + self._kept_notes(rule, ceiling) for ceiling in (False, True)}
+        templates = {ceiling: self._template(rule, ceiling) for ceiling in (False, True)}
+        rule_id, funder, source, of_rule = rule.id, rule.funder, self._source(rule), amount.of_rule
+        cannot = f"所依据的{ref.label}无法计算："
+
+        def make(
+            event: Any, facts: EnterpriseFacts, lines: dict[str, Line], skipped: dict[str, NotComputable]
+        ) -> None:
+            if of_rule in skipped:
+                skipped[rule_id] = _construct(
+                    NotComputable,
+                    {
+                        **source,
+                        "funder": funder,
+                        "reason": cannot + skipped[of_rule].reason,
+                        "missing_facts": [],
+                    },
+                )
+                return
+            base_line = lines.get(of_rule)
+            if base_line is None:
+                return
+            base, ceiling = base_line.amount_yuan, base_line.ceiling
+            value = _percent_of(base, percent, exact)
+            values = templates[ceiling].copy()
+            values["amount_yuan"] = value
+            values["explanation"] = f"{head}{base:,} 元{times}{value:,} 元{ends[ceiling]}"
+            lines[rule_id] = _construct(Line, values)
+
+        return make
 
     def apply(self, rule: Rule) -> None:
         verdict = _check(rule, self.event, self.facts, self.ps)
@@ -859,20 +1047,30 @@ def _facts_test(rule: Rule, event: Event) -> Callable[[EnterpriseFacts], bool | 
         parts.append(lambda f: None if f.ownership is None else f.ownership in ownership)
     for code in c.holds or []:
 
-        def held(f: EnterpriseFacts, code: str = code) -> bool | None:
-            return f.holds(code)
+        def held(f: EnterpriseFacts, code: str = code) -> bool | None:  # f.holds(code), written out
+            honours = f.honours
+            if honours is None:
+                return None
+            for held_code, _level in honours:  # noqa: SIM110 (a loop: no generator made per call)
+                if held_code == code:
+                    return True
+            return False
 
         parts.append(held)
     if c.no_other_interest_subsidy:
         parts.append(lambda f: None if f.other_interest_subsidy is None else not f.other_interest_subsidy)
     if c.first_time and isinstance(event, HonourEvent):
-        codes = tuple(c.first_of or [event.honour])
+        codes = frozenset(c.first_of or [event.honour])  # never empty
         levels = c.levels
 
-        def first(f: EnterpriseFacts) -> bool | None:
-            each = [f.holds(code, levels) for code in codes]
-            held = True if any(each) else (None if None in each else False)
-            return None if held is None else not held
+        def first(f: EnterpriseFacts) -> bool | None:  # not f.holds(code, levels) for any of the codes
+            honours = f.honours
+            if honours is None:
+                return None
+            for code, level in honours:  # noqa: SIM110 (a loop: no generator made per call)
+                if code in codes and (levels is None or level in levels):
+                    return False
+            return True
 
         parts.append(first)
     if c.not_granted_under:
@@ -880,7 +1078,12 @@ def _facts_test(rule: Rule, event: Event) -> Callable[[EnterpriseFacts], bool | 
 
         def not_granted(f: EnterpriseFacts) -> bool | None:
             grants = f.prior_grants_yuan
-            return None if grants is None else not any(grants.get(r, 0) > 0 for r in under)
+            if grants is None:
+                return None
+            for r in under:  # noqa: SIM110 (a loop: no generator made per call)
+                if grants.get(r, 0) > 0:
+                    return False
+            return True
 
         parts.append(not_granted)
 
@@ -904,7 +1107,7 @@ class _Step:
     """One rule of a plan entry: the tests on the event's own fields left after the key, the test of
     the facts or the full check still to run, and how its outcome is built."""
 
-    __slots__ = ("benefit", "check", "facts", "flat", "rule", "tests")
+    __slots__ = ("benefit", "check", "computed", "facts", "flat", "kept", "make", "rule", "settled", "tests")
 
     def __init__(self, rule: Rule, event: Event):
         cls = type(event)
@@ -920,13 +1123,31 @@ class _Step:
         self.check = bool(left) and self.facts is None
         self.flat = rule.kind == "money" and isinstance(rule.amount, Fixed | UpTo)
         self.benefit = rule.kind == "benefit"
+        # its outcome is the same for every event it answers: kept in the entry once made
+        self.kept = self.flat or self.benefit
+        # ... and whether it answers is settled by the tests (no full check left)
+        self.settled = self.kept and not self.check
+        # a percentage, range or share line: made by `make` (_Builder.compiled), once that is built
+        self.computed = rule.kind == "money" and isinstance(rule.amount, PercentOf | Range | Share)
+        self.make: _Make | None = None
 
 
 class _Entry:
     """The rules answering events of one key (class, period, year and the keyed fields), and what
     they give that is the same for every such event."""
 
-    __slots__ = ("benefits", "lines", "notes", "order", "sources", "static", "steps", "texts")
+    __slots__ = (
+        "benefits",
+        "lines",
+        "may_keep",
+        "notes",
+        "order",
+        "outcomes",
+        "sources",
+        "static",
+        "steps",
+        "texts",
+    )
 
     def __init__(self, steps: tuple[_Step, ...], order: dict[str, int] | None):
         self.steps = steps  # shares last
@@ -939,6 +1160,18 @@ class _Entry:
         # Every rule answers without a condition left and gives a fixed line or a benefit: the
         # outcome of every such event, once known (lines, benefits).
         self.static: tuple[tuple[Line, ...], tuple[Benefit, ...]] | None = None
+        # When every rule whose tests hold is settled (a fixed line or a benefit, no full check left), the
+        # outcome depends only on which rules' tests hold: kept by that (a bit per step), once known.
+        # An entry with a rule that answers every event and is not settled never has such an outcome.
+        self.may_keep = not any(
+            not step.settled and step.tests is None and step.facts is None for step in steps
+        )
+        self.outcomes: dict[int, tuple[tuple[Line, ...], tuple[Benefit, ...]]] = {}
+
+
+# Events are looked up by (class, day, keyed fields); a day maps to its period's entry. A plan keeps at
+# most this many days (a batch over many years starts the map again).
+_DAYS_KEPT = 100_000
 
 
 class _Plan:
@@ -952,6 +1185,18 @@ class _Plan:
             bounds.add(doc.spec.issue_date)
         self.bounds = sorted(bounds)
         self.entries: dict[tuple[type, int, int, Hashable], _Entry] = {}
+        self.by_day: dict[tuple[type, date, Hashable], _Entry] = {}
+
+    def entry_of_day(self, key: tuple[type, date, Hashable], event: Event, policy_set: PolicySet) -> _Entry:
+        cls, day, fields = key
+        period_key = (cls, bisect_right(self.bounds, day), day.year, fields)
+        entry = self.entries.get(period_key)
+        if entry is None:
+            entry = self.entry(period_key, event, policy_set)
+        if len(self.by_day) >= _DAYS_KEPT:
+            self.by_day.clear()
+        self.by_day[key] = entry
+        return entry
 
     def entry(self, key: tuple[type, int, int, Hashable], event: Event, policy_set: PolicySet) -> _Entry:
         rules = [
@@ -999,26 +1244,62 @@ def compute(
     if overrides or key_of is None:
         return compute_rule_by_rule(event, facts, policy_set, overrides=overrides)
     plan = policy_set.derived.get("award_engine_plan") or _plan(policy_set)
-    day = event.date
-    key = (cls, bisect_right(plan.bounds, day), day.year, key_of(event))
-    entry = plan.entries.get(key)
+    key = (cls, event.date, key_of(event))
+    entry = plan.by_day.get(key)
     if entry is None:
-        entry = plan.entry(key, event, policy_set)
-    static = entry.static
-    if static is not None:  # _result, written out: most events take this way
-        result = _new(Result)
-        _set(
-            result, "__dict__", {"lines": list(static[0]), "benefits": list(static[1]), "not_computable": []}
-        )
-        _set(result, "__pydantic_fields_set__", set(_RESULT_FIELDS))
-        _set(result, "__pydantic_extra__", None)
-        _set(result, "__pydantic_private__", None)
-        return result
+        entry = plan.entry_of_day(key, event, policy_set)
+    kept = entry.static
+    if kept is None:
+        if facts is None:
+            facts = _UNKNOWN
+        if entry.may_keep:
+            kept = _kept_outcome(entry, event, facts, policy_set)
+        if kept is None:
+            return _run(entry, event, facts, policy_set)
+    # _result, written out: most events take this way
+    result = _new(Result)
+    _set(result, "__dict__", {"lines": list(kept[0]), "benefits": list(kept[1]), "not_computable": []})
+    _set(result, "__pydantic_fields_set__", set(_RESULT_FIELDS))
+    _set(result, "__pydantic_extra__", None)
+    _set(result, "__pydantic_private__", None)
+    return result
+
+
+def _kept_outcome(
+    entry: _Entry, event: Event, facts: EnterpriseFacts, policy_set: PolicySet
+) -> tuple[tuple[Line, ...], tuple[Benefit, ...]] | None:
+    """The event's outcome by which rules' tests hold, when every rule they hold for is settled (see
+    _Entry.outcomes); None when one is not, or a fact a test asks about is unknown (_run names it)."""
+    held = 0
+    bit = 1
+    for step in entry.steps:
+        tests = step.tests
+        if tests is None or tests(event):
+            test = step.facts
+            if test is not None:
+                known = test(facts)
+                if known is None:
+                    return None
+                if not known:
+                    bit <<= 1
+                    continue
+            if not step.settled:
+                return None
+            held |= bit
+        bit <<= 1
+    kept = entry.outcomes.get(held)
+    if kept is None:
+        result = _run(entry, event, facts, policy_set)
+        kept = entry.outcomes[held] = (tuple(result.lines), tuple(result.benefits))
+    return kept
+
+
+def _run(entry: _Entry, event: Event, facts: EnterpriseFacts, policy_set: PolicySet) -> Result:
+    """One event through its entry's steps: the tests, the full check where one is left, and each
+    rule's outcome, kept in the entry where it is the same for every event."""
     lines: dict[str, Line] = {}
     skipped: dict[str, NotComputable] = {}
     benefits: list[Benefit] = []
-    if facts is None:
-        facts = _UNKNOWN
     builder = None  # made for the first outcome that is not kept in the entry
     is_static = True
     for step in entry.steps:
@@ -1060,8 +1341,16 @@ def compute(
                 benefits.append(benefit)
         else:
             is_static = False
-            builder = builder or _Builder(event, facts, policy_set, {}, lines, skipped, benefits, entry)
-            builder.give(rule)
+            make = step.make
+            if make is None and step.computed:
+                builder = builder or _Builder(event, facts, policy_set, {}, lines, skipped, benefits, entry)
+                make = step.make = builder.compiled(rule)
+                step.computed = make is not None
+            if make is not None:
+                make(event, facts, lines, skipped)
+            else:
+                builder = builder or _Builder(event, facts, policy_set, {}, lines, skipped, benefits, entry)
+                builder.give(rule)
     line_list = list(lines.values())
     skipped_list = list(skipped.values())
     order = entry.order

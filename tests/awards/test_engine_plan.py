@@ -6,13 +6,15 @@ Pure: no database. `compute_rule_by_rule` is the engine without the plan.
 
 import random
 from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
 
 import pytest
+import yaml
 
 from app import reference
-from app.awards.engine import compute, compute_rule_by_rule
+from app.awards.engine import _exact_percent, _percent_of, _round, compute, compute_rule_by_rule
 from app.awards.event_models import EnterpriseFacts, parse_event
-from app.policies.loader import load_policies
+from app.policies.loader import DEFAULT_DIR, PolicySet, load_policies, read_policies
 
 
 def _event(rng: random.Random, day: date) -> dict:
@@ -163,3 +165,229 @@ def test_a_line_given_twice_is_the_same_line():
     first, second = compute(event, None, policies), compute(event, None, policies)
     assert first == second == compute_rule_by_rule(event, None, policies)
     assert first.lines and first.lines is not second.lines  # each result has a list of its own
+
+
+# ── the plan's percentage, range and share lines: integer amounts, texts made once ─────────────────
+
+
+_PERCENTS = [
+    "0",
+    "0.0",
+    "1",
+    "7",
+    "7.5",
+    "10",
+    "12.5",
+    "33.333",
+    "0.05",
+    "0.005",
+    "45.55",
+    "50",
+    "99.99",
+    "100",
+]
+_PERCENTS += [
+    "1E+1",
+    "1.0E+2",
+    "100.000",
+    "150",
+    "37.5",
+    "250",
+    "0.0000001",
+    "12345.6789",
+]  # range: above 100
+
+
+def _amounts(rng: random.Random) -> list[int]:
+    """Small amounts (every rounding edge of a short percentage), round ones, ordinary ones and ones
+    around where Decimal stops being exact (10**28) and beyond."""
+    out = list(range(0, 401)) + [10**k for k in range(0, 32)] + [10**k - 1 for k in range(1, 32)]
+    out += [5 * 10**k for k in range(0, 31)] + [rng.randint(0, 10**9) for _ in range(300)]
+    out += [rng.randint(10**26, 10**29) for _ in range(100)]
+    return out
+
+
+def test_integer_percentages_round_as_decimal_does():
+    rng = random.Random(14)
+    for text in _PERCENTS:
+        percent = Decimal(text)
+        exact = _exact_percent(percent)
+        assert exact is not None
+        for amount in _amounts(rng):
+            try:
+                expected = _round(amount * percent / 100)
+            except InvalidOperation:
+                with pytest.raises(InvalidOperation):
+                    _percent_of(amount, percent, exact)
+                continue
+            assert _percent_of(amount, percent, exact) == expected, (amount, text)
+    # what the integer form does not take is left to Decimal
+    assert _exact_percent(Decimal("-0")) is None and _exact_percent(Decimal("Infinity")) is None
+    assert _percent_of(5, Decimal("-0"), None) == 0 and _percent_of(-5, Decimal(10), (1, 10)) == -1
+
+
+def _edited(folder, amounts: dict[str, dict]) -> PolicySet:
+    """The shipped documents with the amounts of some rules replaced (rule id -> amount)."""
+    for path in sorted(DEFAULT_DIR.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for rule in data["rules"]:
+            if rule["id"] in amounts:
+                rule["amount"] = amounts[rule["id"]]
+        text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+        (folder / path.name).write_text(text, encoding="utf-8")
+    return read_policies(folder)
+
+
+_LOAN, _SHARE = "gzb2023-7.province.tech_loan_interest", "gzb2023-7.city.tech_loan_interest"
+_TECH, _SMART = "gzb2023-7.county.tech_upgrade", "gzb2023-7.city.smart_upgrade"
+_TALENT, _TALENT_LOAN = "gzb2023-7.city.talent_program", "gzb2023-7.county.talent_loan_interest"
+
+_EDITS = {
+    "as shipped": {},
+    "odd percentages, caps per event and per enterprise": {
+        _LOAN: {"shape": "percent", "base": "interest_paid_yuan", "percent": "12.5"},
+        _SHARE: {"shape": "share", "of_rule": _LOAN, "percent": "33.3"},
+        _TECH: {
+            "shape": "percent",
+            "base": "amount_yuan",
+            "percent": "7.5",
+            "ceiling": True,
+            "cap_yuan": 999_999,
+        },
+        _SMART: {
+            "shape": "percent",
+            "base": "amount_yuan",
+            "percent": "0.05",
+            "ceiling": True,
+            "cap_yuan": 5_000,
+            "cap_scope": "enterprise",
+        },
+        _TALENT: {
+            "shape": "range",
+            "base": "grant_yuan",
+            "percent": "37.5",
+            "min_yuan": 500_000,
+            "max_yuan": 1_000_000,
+        },
+        _TALENT_LOAN: {
+            "shape": "percent",
+            "base": "benchmark_interest_yuan",
+            "percent": "45.55",
+            "ceiling": True,
+            "limit_to": "interest_paid_yuan",
+            "cap_yuan": 200_000,
+            "cap_scope": "enterprise",
+        },
+    },
+    "a share of a capped ceiling, a range above 100 %, limits without caps": {
+        _LOAN: {
+            "shape": "percent",
+            "base": "interest_paid_yuan",
+            "percent": "33.333",
+            "ceiling": True,
+            "cap_yuan": 100_000,
+        },
+        _SHARE: {"shape": "share", "of_rule": _LOAN, "percent": "66.67"},
+        _TECH: {"shape": "percent", "base": "amount_yuan", "percent": "100", "cap_yuan": 5_000_000},
+        _SMART: {
+            "shape": "percent",
+            "base": "amount_yuan",
+            "percent": "99.99",
+            "cap_yuan": 12_345,
+            "cap_scope": "event",
+        },
+        _TALENT: {
+            "shape": "range",
+            "base": "grant_yuan",
+            "percent": "150",
+            "min_yuan": 0,
+            "max_yuan": 2_000_000,
+        },
+        _TALENT_LOAN: {
+            "shape": "percent",
+            "base": "benchmark_interest_yuan",
+            "percent": "0.5",
+            "limit_to": "interest_paid_yuan",
+        },
+    },
+    "a share of a line that may not be computable": {
+        _LOAN: {
+            "shape": "percent",
+            "base": "interest_paid_yuan",
+            "percent": "40",
+            "cap_yuan": 300_000,
+            "cap_scope": "enterprise",
+        },
+        _SHARE: {"shape": "share", "of_rule": _LOAN, "percent": "50"},
+    },
+}
+
+
+def _figure(rng: random.Random) -> int:
+    pick = rng.random()
+    if pick < 0.4:
+        return rng.randint(0, 2_000)  # every rounding edge of a short percentage
+    if pick < 0.8:
+        return rng.randint(0, 10_000_000)
+    if pick < 0.9:
+        return rng.choice([10**k for k in range(1, 12)] + [5 * 10**k for k in range(0, 12)])
+    return rng.randint(10**26, 10**29)  # where Decimal stops being exact (10**28)
+
+
+def _figure_event(rng: random.Random) -> dict:
+    day = (date(2022, 12, 20) + timedelta(days=rng.randint(0, 3 * 365))).isoformat()  # in and after 2023
+    kind = rng.choice(["loan_interest", "equipment_purchase", "talent_program", "talent_loan_interest"])
+    if kind == "loan_interest":
+        return {"type": kind, "date": day, "interest_paid_yuan": _figure(rng)}
+    if kind == "equipment_purchase":
+        purpose = rng.choice(["tech_upgrade", "smart_upgrade"])
+        return {"type": kind, "date": day, "purpose": purpose, "amount_yuan": _figure(rng)}
+    if kind == "talent_program":
+        level = rng.choice(["national", "provincial"])
+        return {"type": kind, "date": day, "level": level, "grant_yuan": _figure(rng)}
+    bench = _figure(rng)
+    paid = rng.choice([bench, bench // 2, bench * 2, _figure(rng)])
+    return {"type": kind, "date": day, "interest_paid_yuan": paid, "benchmark_interest_yuan": bench}
+
+
+def _figure_facts(rng: random.Random) -> EnterpriseFacts | None:
+    if rng.random() < 0.1:
+        return None
+    known: dict = {"honours": [("tech_sme", "national")] if rng.random() < 0.8 else []}
+    if rng.random() < 0.8:
+        known["prior_grants_yuan"] = {
+            rule: rng.choice([0, 1, 4_999, 5_000, 99_999, 200_000, 1_000_000, rng.randint(0, 6_000_000)])
+            for rule in (_LOAN, _SMART, _TALENT_LOAN)
+            if rng.random() < 0.7
+        }
+    if rng.random() < 0.8:
+        known["talent_founded_date"] = date(2022, 6, 1) + timedelta(days=rng.randint(0, 700))
+    if rng.random() < 0.8:
+        known["other_interest_subsidy"] = rng.random() < 0.2
+    return EnterpriseFacts(**known)
+
+
+@pytest.mark.parametrize("edit", list(_EDITS))
+def test_percentages_ranges_and_shares_give_what_checking_every_rule_gives(tmp_path, edit):
+    """Percentages at rounding edges, caps per event and per enterprise, limits, ranges (above 100 % too)
+    and shares of capped, ceiling and not-computable lines: every amount, text and entry as rule by rule."""
+    policies = _edited(tmp_path, _EDITS[edit])
+    rng = random.Random(edit)
+    seen: set[tuple[str, str]] = set()
+    for _ in range(3000):
+        event = parse_event(_figure_event(rng))
+        facts = _figure_facts(rng)
+        try:
+            expected = compute_rule_by_rule(event, facts, policies)
+        except InvalidOperation:  # a figure past what Decimal can round: the plan fails alike
+            with pytest.raises(InvalidOperation):
+                compute(event, facts, policies)
+            continue
+        planned = compute(event, facts, policies)
+        assert planned == expected, (event, facts)
+        assert planned.model_dump_json() == expected.model_dump_json()
+        seen |= {("line", line.rule_id) for line in planned.lines}
+        seen |= {("not computable", nc.rule_id) for nc in planned.not_computable}
+    # every edited rule gave lines; a share of a line that cannot be computed says so
+    assert {("line", rule) for rule in _EDITS[edit] or (_LOAN, _SHARE, _TECH, _SMART, _TALENT)} <= seen
+    assert ("not computable", _SHARE) in seen

@@ -281,11 +281,17 @@ def main() -> None:
         "small predicates, the conditions on the facts one compiled test per rule (the full check runs only to",
         "name what is unknown). A fixed or 最高 amount, a benefit and the notes of a computed line are the same",
         "for every event of a key, so they are built once; when every rule of a key is like that (most honour",
-        "events), the whole outcome is kept and an event costs the lookup and a new Result. A percentage, a",
-        "range, a share, a 首次突破 or a talent window is still computed per event. `compute_rule_by_rule` is",
-        "the engine without the plan (what-if overrides take it); the benchmark asserts both give equal",
-        "Results on every event of both mixes, and tests/awards/test_engine_plan.py on events before, in and",
-        "after both periods with facts known and unknown.",
+        "events), the whole outcome is kept and an event costs the lookup and a new Result. When every rule",
+        "that holds for an event is like that, the outcome is kept by which rules hold (a 首次 on known",
+        "honours, a loan of an enterprise without the honour, a sales figure crossing no threshold). A",
+        "percentage, range or share line is made by one function per rule and key: its texts, notes and",
+        "source made once, the amount in integer 元 wherever Decimal is exact (below 10^28), rounded half up",
+        "as Decimal rounds, by Decimal otherwise. A 首次突破 or a talent window is still checked in full per",
+        "event. `compute_rule_by_rule` is the engine without the plan (what-if overrides take it); the",
+        "benchmark asserts both give equal Results on every event of both mixes, and",
+        "tests/awards/test_engine_plan.py on events before, in and after both periods with facts known and",
+        "unknown, and on documents edited to odd percentages, caps, limits, ranges and shares with figures at",
+        "every rounding edge.",
     ]
     text = "\n".join(out)
     print(text)

@@ -44,6 +44,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from operator import attrgetter
+from types import MappingProxyType
 from typing import Any, Literal, TypeVar, assert_never
 
 from pydantic import BaseModel, ConfigDict
@@ -129,7 +130,10 @@ class Result(BaseModel):
 
 
 # A plan entry's computed line (_Builder.compiled): (event, facts, lines so far, not computable so far).
-_Make = Callable[[Any, EnterpriseFacts, dict[str, Line], dict[str, NotComputable]], None]
+_Make = Callable[
+    [Any, EnterpriseFacts, Mapping[str, "Line"], Mapping[str, "NotComputable"]], "Line | NotComputable | None"
+]
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
 
 _new = object.__new__
 _set = object.__setattr__
@@ -602,7 +606,7 @@ class _Builder:
 
     def compiled(self, rule: Rule) -> "_Make | None":
         """For a plan entry (no what-if): the line of a percentage, range or share rule as one function
-        of (event, facts, lines so far, not computable so far), giving what `give` gives, with the
+        of (event, facts, lines so far, not computable so far) returning what `give` would add, with the
         parts that are the same for every event of the entry (texts, notes, source) made here once and
         the amount in integers (`_percent_of`). None when the rule takes `give` for every event."""
         amount = rule.amount
@@ -651,20 +655,23 @@ class _Builder:
         cap_text = "" if cap is None else _yuan(cap)
 
         def make(
-            event: Any, facts: EnterpriseFacts, lines: dict[str, Line], skipped: dict[str, NotComputable]
-        ) -> None:
+            event: Any,
+            facts: EnterpriseFacts,
+            lines: Mapping[str, Line],
+            skipped: Mapping[str, NotComputable],
+        ) -> Line | NotComputable | None:
             base = figure(event)
             value = raw = _percent_of(base, percent, exact)
-            text = f"{head}{base:,} 元{times}{raw:,} 元"
+            steps = ""  # after the first step, each after a ；
             if limit_of is not None:
                 limit = limit_of(event)
                 if value > limit:
                     value = limit
-                    text += f"；超过{limit_label} {limit:,} 元，按 {limit:,} 元计"
+                    steps = f"；超过{limit_label} {limit:,} 元，按 {limit:,} 元计"
             if per_enterprise:
                 grants = facts.prior_grants_yuan
                 if grants is None:
-                    skipped[rule_id] = _construct(
+                    return _construct(
                         NotComputable,
                         {
                             **source,
@@ -673,19 +680,18 @@ class _Builder:
                             "missing_facts": ["prior_grants_yuan"],
                         },
                     )
-                    return
                 prior = grants.get(rule_id, 0)
                 remaining = max(cap - prior, 0)  # type: ignore[operator]  # per_enterprise: cap is set
                 if value > remaining:
-                    text += f"；单户累计上限 {cap_text}，此前已获 {prior:,} 元，尚余 {remaining:,} 元，按 {remaining:,} 元计"
+                    steps += f"；单户累计上限 {cap_text}，此前已获 {prior:,} 元，尚余 {remaining:,} 元，按 {remaining:,} 元计"
                     value = remaining
             elif cap is not None and value > cap:
-                text += over_cap
+                steps += over_cap
                 value = cap
             values = template.copy()
             values["amount_yuan"] = value
-            values["explanation"] = text + tail
-            lines[rule_id] = _construct(Line, values)
+            values["explanation"] = f"{head}{base:,} 元{times}{raw:,} 元{steps}{tail}"
+            return _construct(Line, values)
 
         return make
 
@@ -694,26 +700,28 @@ class _Builder:
         head, times, tail = self._texts(rule, amount.base, percent)
         tail += self._kept_notes(rule, False)
         template = self._template(rule, False)
-        rule_id, figure = rule.id, attrgetter(amount.base)
+        figure = attrgetter(amount.base)
         low, high = amount.min_yuan, amount.max_yuan
         below, above = f"；低于下限 {_yuan(low)}，按下限计", f"；高于上限 {_yuan(high)}，按上限计"
 
         def make(
-            event: Any, facts: EnterpriseFacts, lines: dict[str, Line], skipped: dict[str, NotComputable]
-        ) -> None:
+            event: Any,
+            facts: EnterpriseFacts,
+            lines: Mapping[str, Line],
+            skipped: Mapping[str, NotComputable],
+        ) -> Line | NotComputable | None:
             base = figure(event)
             raw = _percent_of(base, percent, exact)
-            text = f"{head}{base:,} 元{times}{raw:,} 元"
             if raw < low:
-                value, text = low, text + below
+                value, step = low, below
             elif raw > high:
-                value, text = high, text + above
+                value, step = high, above
             else:
-                value = raw
+                value, step = raw, ""
             values = template.copy()
             values["amount_yuan"] = value
-            values["explanation"] = text + tail
-            lines[rule_id] = _construct(Line, values)
+            values["explanation"] = f"{head}{base:,} 元{times}{raw:,} 元{step}{tail}"
+            return _construct(Line, values)
 
         return make
 
@@ -725,14 +733,17 @@ class _Builder:
         # the line is a ceiling when the line it is a share of is one: both ways made here
         ends = {ceiling: tail + self._kept_notes(rule, ceiling) for ceiling in (False, True)}
         templates = {ceiling: self._template(rule, ceiling) for ceiling in (False, True)}
-        rule_id, funder, source, of_rule = rule.id, rule.funder, self._source(rule), amount.of_rule
+        funder, source, of_rule = rule.funder, self._source(rule), amount.of_rule
         cannot = f"所依据的{ref.label}无法计算："
 
         def make(
-            event: Any, facts: EnterpriseFacts, lines: dict[str, Line], skipped: dict[str, NotComputable]
-        ) -> None:
+            event: Any,
+            facts: EnterpriseFacts,
+            lines: Mapping[str, Line],
+            skipped: Mapping[str, NotComputable],
+        ) -> Line | NotComputable | None:
             if of_rule in skipped:
-                skipped[rule_id] = _construct(
+                return _construct(
                     NotComputable,
                     {
                         **source,
@@ -741,16 +752,15 @@ class _Builder:
                         "missing_facts": [],
                     },
                 )
-                return
             base_line = lines.get(of_rule)
             if base_line is None:
-                return
+                return None
             base, ceiling = base_line.amount_yuan, base_line.ceiling
             value = _percent_of(base, percent, exact)
             values = templates[ceiling].copy()
             values["amount_yuan"] = value
             values["explanation"] = f"{head}{base:,} 元{times}{value:,} 元{ends[ceiling]}"
-            lines[rule_id] = _construct(Line, values)
+            return _construct(Line, values)
 
         return make
 
@@ -948,6 +958,10 @@ _KEY_OF: dict[type, Callable[[Event], Hashable]] = {
         StrongTownEvent,
     )
 }
+# What an event is looked up by in its class's map of days (_Plan.by_day): its date and the keyed fields.
+_DAY_KEY_OF: dict[type, Callable[[Event], Hashable]] = {
+    cls: attrgetter("date", *_KEY_FIELDS.get(cls, ())) for cls in _KEY_OF
+}
 _UNKNOWN = EnterpriseFacts()
 
 
@@ -1033,7 +1047,10 @@ _FACT_TESTED = frozenset(
 )
 
 
-def _facts_test(rule: Rule, event: Event) -> Callable[[EnterpriseFacts], bool | None]:
+_FactsTest = Callable[[EnterpriseFacts], bool | None]
+
+
+def _facts_test(rule: Rule, event: Event) -> _FactsTest:
     """The rule's conditions on the facts (those in _FACT_TESTED) as one test for events of `event`'s
     key: False when one fails, None when none fails but one is unknown, True when all hold (as
     _check_event_facts and _check_facts judge them)."""
@@ -1089,6 +1106,19 @@ def _facts_test(rule: Rule, event: Event) -> Callable[[EnterpriseFacts], bool | 
 
     if len(parts) == 1:
         return parts[0]
+    if len(parts) == 2:  # the loop below, written out for two parts
+        one, two = parts
+
+        def both(f: EnterpriseFacts) -> bool | None:
+            first = one(f)
+            if first is False:
+                return False
+            second = two(f)
+            if second is False:
+                return False
+            return None if first is None or second is None else True
+
+        return both
 
     def test(f: EnterpriseFacts) -> bool | None:
         unknown = False
@@ -1138,11 +1168,13 @@ class _Entry:
 
     __slots__ = (
         "benefits",
+        "conditional",
         "lines",
         "may_keep",
         "notes",
         "order",
         "outcomes",
+        "solo",
         "sources",
         "static",
         "steps",
@@ -1167,6 +1199,15 @@ class _Entry:
             not step.settled and step.tests is None and step.facts is None for step in steps
         )
         self.outcomes: dict[int, tuple[tuple[Line, ...], tuple[Benefit, ...]]] = {}
+        # for that, the steps with a test (the others answer every event): their bit and tests
+        self.conditional = [
+            (1 << i, step.tests, step.facts, step.settled)
+            for i, step in enumerate(steps)
+            if step.tests is not None or step.facts is not None
+        ]
+        # The entry's one rule answers every event with a computed line (a purchase's percentage, a
+        # talent grant's range): its `make`, once built.
+        self.solo: _Make | None = None
 
 
 # Events are looked up by (class, day, keyed fields); a day maps to its period's entry. A plan keeps at
@@ -1185,17 +1226,20 @@ class _Plan:
             bounds.add(doc.spec.issue_date)
         self.bounds = sorted(bounds)
         self.entries: dict[tuple[type, int, int, Hashable], _Entry] = {}
-        self.by_day: dict[tuple[type, date, Hashable], _Entry] = {}
+        # by event class, the entry of each (date, keyed fields) seen
+        self.by_day: dict[type, dict[Hashable, _Entry]] = {cls: {} for cls in _KEY_OF}
 
-    def entry_of_day(self, key: tuple[type, date, Hashable], event: Event, policy_set: PolicySet) -> _Entry:
-        cls, day, fields = key
-        period_key = (cls, bisect_right(self.bounds, day), day.year, fields)
+    def entry_of_day(
+        self, days: dict[Hashable, _Entry], key: Hashable, event: Event, policy_set: PolicySet
+    ) -> _Entry:
+        cls, day = type(event), event.date
+        period_key = (cls, bisect_right(self.bounds, day), day.year, _KEY_OF[cls](event))
         entry = self.entries.get(period_key)
         if entry is None:
             entry = self.entry(period_key, event, policy_set)
-        if len(self.by_day) >= _DAYS_KEPT:
-            self.by_day.clear()
-        self.by_day[key] = entry
+        if len(days) >= _DAYS_KEPT:
+            days.clear()
+        days[key] = entry
         return entry
 
     def entry(self, key: tuple[type, int, int, Hashable], event: Event, policy_set: PolicySet) -> _Entry:
@@ -1240,14 +1284,15 @@ def compute(
     Runs the policy set's plan (above); with what-if overrides, rule by rule (`compute_rule_by_rule`).
     Both give the same Result."""
     cls = type(event)
-    key_of = _KEY_OF.get(cls)
+    key_of = _DAY_KEY_OF.get(cls)
     if overrides or key_of is None:
         return compute_rule_by_rule(event, facts, policy_set, overrides=overrides)
     plan = policy_set.derived.get("award_engine_plan") or _plan(policy_set)
-    key = (cls, event.date, key_of(event))
-    entry = plan.by_day.get(key)
+    days = plan.by_day[cls]
+    key = key_of(event)
+    entry = days.get(key)
     if entry is None:
-        entry = plan.entry_of_day(key, event, policy_set)
+        entry = plan.entry_of_day(days, key, event, policy_set)
     kept = entry.static
     if kept is None:
         if facts is None:
@@ -1255,7 +1300,15 @@ def compute(
         if entry.may_keep:
             kept = _kept_outcome(entry, event, facts, policy_set)
         if kept is None:
-            return _run(entry, event, facts, policy_set)
+            solo = entry.solo
+            if solo is None:
+                return _run(entry, event, facts, policy_set)
+            made = solo(event, facts, _NOTHING, _NOTHING)
+            if made is None:
+                return _result([], [], [])
+            if isinstance(made, Line):
+                return _result([made], [], [])
+            return _result([], [], [made])
     # _result, written out: most events take this way
     result = _new(Result)
     _set(result, "__dict__", {"lines": list(kept[0]), "benefits": list(kept[1]), "not_computable": []})
@@ -1270,23 +1323,18 @@ def _kept_outcome(
 ) -> tuple[tuple[Line, ...], tuple[Benefit, ...]] | None:
     """The event's outcome by which rules' tests hold, when every rule they hold for is settled (see
     _Entry.outcomes); None when one is not, or a fact a test asks about is unknown (_run names it)."""
-    held = 0
-    bit = 1
-    for step in entry.steps:
-        tests = step.tests
+    held = 0  # the steps without a test answer every event (and are settled, or may_keep is False)
+    for bit, tests, test, settled in entry.conditional:
         if tests is None or tests(event):
-            test = step.facts
             if test is not None:
                 known = test(facts)
                 if known is None:
                     return None
                 if not known:
-                    bit <<= 1
                     continue
-            if not step.settled:
+            if not settled:
                 return None
             held |= bit
-        bit <<= 1
     kept = entry.outcomes.get(held)
     if kept is None:
         result = _run(entry, event, facts, policy_set)
@@ -1319,9 +1367,19 @@ def _run(entry: _Entry, event: Event, facts: EnterpriseFacts, policy_set: Policy
             verdict = _check_qualified(rule, event, facts, policy_set)
             if verdict.fails:
                 continue
-            if verdict.unknown:
-                builder = builder or _Builder(event, facts, policy_set, {}, lines, skipped, benefits, entry)
-                builder.skip(rule, "；".join(verdict.unknown), sorted(set(verdict.missing)))
+            if verdict.unknown:  # as _Builder.skip
+                source = entry.sources.get(rule.id)
+                if source is None:
+                    source = entry.sources[rule.id] = _source(rule, policy_set)
+                skipped[rule.id] = _construct(
+                    NotComputable,
+                    {
+                        **source,
+                        "funder": rule.funder,
+                        "reason": "；".join(verdict.unknown),
+                        "missing_facts": sorted(set(verdict.missing)),
+                    },
+                )
                 continue
         if step.flat:
             line = entry.lines.get(rule.id)
@@ -1346,8 +1404,15 @@ def _run(entry: _Entry, event: Event, facts: EnterpriseFacts, policy_set: Policy
                 builder = builder or _Builder(event, facts, policy_set, {}, lines, skipped, benefits, entry)
                 make = step.make = builder.compiled(rule)
                 step.computed = make is not None
+                if len(entry.steps) == 1 and step.tests is None and step.facts is None and not step.check:
+                    entry.solo = make  # nothing left to test on the entry's one rule
             if make is not None:
-                make(event, facts, lines, skipped)
+                made = make(event, facts, lines, skipped)
+                if made is not None:
+                    if isinstance(made, Line):
+                        lines[rule.id] = made
+                    else:
+                        skipped[rule.id] = made
             else:
                 builder = builder or _Builder(event, facts, policy_set, {}, lines, skipped, benefits, entry)
                 builder.give(rule)

@@ -9,7 +9,8 @@ sequence in one statement.
 """
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -37,6 +38,27 @@ def next_ids(session: Session, table: str, n: int) -> list[int]:
     )
 
 
+@contextmanager
+def exact_lookup(session: Session) -> Iterator[None]:
+    """Statements in the block find rows by exact value through b-tree indexes, never by a bitmap scan.
+
+    `uscc = v` can be served by the unique b-tree on uscc and by the trigram (GIN) index kept for searching,
+    and the planner may price the trigram index lower. But a county's codes share their leading trigrams
+    ("91" and the region code), so each such probe reads posting lists as long as the table: looking up a
+    file's 100,000 codes right after importing them ran past the statement timeout, on one fill and not on
+    the next (the choice turns on the table's statistics). Bitmap scans are switched off for the block only
+    (SET LOCAL, the previous setting restored after it); a failure inside leaves the transaction to be rolled
+    back, which restores the setting too."""
+    if not is_postgres(session):
+        yield
+        return
+    old = session.execute(
+        text("SELECT current_setting('enable_bitmapscan'), set_config('enable_bitmapscan', 'off', true)")
+    ).scalar_one()
+    yield
+    session.execute(text("SELECT set_config('enable_bitmapscan', :v, true)"), {"v": old})
+
+
 def among(session: Session, column, values: Sequence, item_type=String) -> ColumnElement[bool]:
     """`column IN values` for thousands of values: on PostgreSQL one array parameter, unnested (an IN list of
     100,000 bound values is slow to build and send, and `= ANY(array)` may be planned on a trigram index)."""
@@ -61,14 +83,15 @@ def existing(session: Session, table: str, column: str, values: list) -> list:
                 {f"v{j}": v for j, v in enumerate(chunk)},
             )
         return found
-    return list(
-        session.scalars(
-            text(
-                f"SELECT t.{column} FROM {table} t JOIN unnest(CAST(:v AS varchar[])) AS u(v) ON t.{column} = u.v"
-            ),
-            {"v": array_literal(values)},
+    with exact_lookup(session):
+        return list(
+            session.scalars(
+                text(
+                    f"SELECT t.{column} FROM {table} t JOIN unnest(CAST(:v AS varchar[])) AS u(v) ON t.{column} = u.v"
+                ),
+                {"v": array_literal(values)},
+            )
         )
-    )
 
 
 def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

@@ -158,3 +158,32 @@ def test_array_literals_carry_any_text_and_numbers_as_written(db):
         None,
         False,
     ]
+
+
+def test_exact_lookups_take_no_bitmap_scan_and_restore_the_setting(db, make):
+    """A file's codes are looked up through the unique b-tree on uscc, never by bitmap scans (the trigram
+    index's only way in: each probe reads posting lists as long as the table when the codes share their
+    leading trigrams); the session's setting is as it was after the block."""
+    from sqlalchemy import text
+
+    from app import bulk
+
+    ents = [make.enterprise() for _ in range(3)]
+    db.flush()
+    codes = [e.uscc for e in ents]
+    explain = text("EXPLAIN SELECT id FROM enterprise WHERE uscc IN (SELECT unnest(CAST(:v AS varchar[])))")
+
+    def plan() -> str:
+        return "\n".join(db.scalars(explain, {"v": bulk.array_literal(codes)}))
+
+    # pushed towards the trigram index, as a small table's statistics can do
+    db.execute(text("SET LOCAL enable_indexscan = off"))
+    db.execute(text("SET LOCAL enable_seqscan = off"))
+    assert "Bitmap" in plan()
+    with bulk.exact_lookup(db):
+        assert "Bitmap" not in plan()
+        ids = db.scalars(select(Enterprise.id).where(bulk.among(db, Enterprise.uscc, codes)))
+        assert sorted(ids) == sorted(e.id for e in ents)
+    assert db.scalar(text("SHOW enable_bitmapscan")) == "on"
+    assert sorted(bulk.existing(db, "enterprise", "uscc", [*codes, "nope"])) == sorted(codes)
+    assert db.scalar(text("SHOW enable_bitmapscan")) == "on"

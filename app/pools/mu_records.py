@@ -199,7 +199,8 @@ def import_mu_classes(session: Session, *, actor: Principal, year: int, data: by
     stmt = select(Enterprise.uscc, Enterprise.id, Enterprise.township).where(
         bulk.among(session, Enterprise.uscc, list(parsed)), Enterprise.deleted_at.is_(None)
     )
-    ids: dict[str, tuple[int, str]] = {u: (eid, t) for u, eid, t in session.execute(stmt)}
+    with bulk.exact_lookup(session):  # by uq_enterprise_uscc, not the trigram index
+        ids: dict[str, tuple[int, str]] = {u: (eid, t) for u, eid, t in session.execute(stmt)}
     bad_rows = {e.row for e in errors}
     for code, (_, rownum) in parsed.items():
         if code not in ids and rownum not in bad_rows:

@@ -364,9 +364,10 @@ def submit_rows(
             select(*cols).where(bulk.among(session, Enterprise.id, list(ids), Integer), *conds)
         ).all()
     if usccs:
-        found += session.execute(
-            select(*cols).where(bulk.among(session, Enterprise.uscc, list(usccs)), *conds)
-        ).all()
+        with bulk.exact_lookup(session):  # by uq_enterprise_uscc, not the trigram index
+            found += session.execute(
+                select(*cols).where(bulk.among(session, Enterprise.uscc, list(usccs)), *conds)
+            ).all()
     by_id = {e.id: e for e in found}
     by_uscc = {e.uscc: e for e in found}
     fields = list(FILING_FIELDS)

@@ -190,6 +190,52 @@ def test_list_filters_and_text_search(client, make):
     assert get(q="100%") == []  # LIKE wildcards are searched literally
 
 
+def test_short_and_long_searches_find_the_same_names(client, make):
+    """One or two characters are searched as a substring test the name order can stop on, longer ones with the
+    trigram index: both case-insensitive, with LIKE's wildcards as plain characters."""
+    key = make.api_key()
+    a = make.enterprise(name="冠县ABC机械有限公司")
+    b = make.enterprise(name="冠县恒通机械_有限公司")
+    c = make.enterprise(name="冠县百分100%纺织有限公司")
+
+    def get(q):
+        page = client.get("/api/v1/enterprises", headers=bearer(key), params={"q": q}).json()
+        return {e["id"] for e in page["items"]}
+
+    assert get("机械") == {a.id, b.id}
+    assert get("有限公司") == get("冠县") == {a.id, b.id, c.id}
+    assert get("机") == {a.id, b.id}
+    assert get("ab") == get("Ab") == get("abc") == {a.id}
+    assert get("_") == get("械_") == get("机械_有") == {b.id}
+    assert get("%") == get("0%") == get("100%") == {c.id}
+    assert get("Z") == get("ZZ") == set()
+
+
+def test_pages_by_revenue_within_bounds_visit_every_row_once(client, make):
+    key = make.api_key()
+    ids = {
+        make.enterprise(figures=[{"year": 2024, "revenue_yuan": 10_000_000 + (i % 4) * 1_000_000}]).id
+        for i in range(13)
+    }
+    make.enterprise(figures=[{"year": 2024, "revenue_yuan": 90_000_000}])  # outside the bounds
+    make.enterprise()  # no figures
+    for sort in ("-revenue", "revenue"):
+        seen, revenues, cursor = [], [], None
+        while True:
+            params = {"limit": 4, "sort": sort, "year": 2024, "revenue_min": 1, "revenue_max": 50_000_000}
+            if cursor:
+                params["cursor"] = cursor
+            page = client.get("/api/v1/enterprises", headers=bearer(key), params=params).json()
+            seen += [e["id"] for e in page["items"]]
+            revenues += [e["revenue_yuan"] for e in page["items"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert sorted(seen) == sorted(ids), sort
+        assert len(seen) == len(set(seen))
+        assert revenues == sorted(revenues, reverse=sort.startswith("-"))
+
+
 def test_keyset_pagination_visits_every_row_once(client, make):
     key = make.api_key()
     ids = {

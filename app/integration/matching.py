@@ -632,6 +632,34 @@ class _Matcher:
         return out
 
 
+# Rules judged on the enterprise's figures; every other rule is judged on its honours, size, ownership and
+# scale alone (the facts `_Matcher.facts` gives without `revenue_before`, `_holds`, `_fact_conditions`).
+_FIGURE_EVENTS = frozenset({"first_above_scale", "sales_milestone"})
+
+# The answers of the rules not judged on figures, and the rules in force, kept per policy files' versions and
+# day (and for the former per honours, size, ownership and scale): most firms share them (no honours, the same
+# size and ownership), so a batch of twenty firms judges the forty-odd honour rules a few times, not twenty.
+# Matches are immutable values.
+_BY_PROFILE: dict[tuple, tuple[Match, ...]] = {}
+_BY_PROFILE_MAX = 1_000  # some 65 KB an entry (2023 rules): at most about 65 MB per process
+_IN_FORCE: dict[tuple, tuple[list[Rule], list[Rule]]] = {}
+
+
+def _in_force(m: _Matcher, versions: tuple) -> tuple[list[Rule], list[Rule]]:
+    """(rules judged on figures, the others) in force on the matcher's day."""
+    key = (versions, m.as_of)
+    found = _IN_FORCE.get(key)
+    if found is None:
+        if len(_IN_FORCE) >= 100:
+            _IN_FORCE.clear()
+        rules = m.rules()
+        found = _IN_FORCE[key] = (
+            [r for r in rules if r.event in _FIGURE_EVENTS],
+            [r for r in rules if r.event not in _FIGURE_EVENTS],
+        )
+    return found
+
+
 def match(
     firm: EnterpriseSnapshot,
     *,
@@ -641,6 +669,14 @@ def match(
 ) -> list[Match]:
     """Every rule the enterprise meets or may still meet on `as_of`, closest first."""
     m = _Matcher(firm, as_of, policy_set)
-    found = [x for x in (m.rule(r) for r in m.rules()) if x is not None]
+    versions = tuple(d.version for d in policy_set.documents.values())
+    on_figures, others = _in_force(m, versions)
+    key = (versions, as_of, firm.size, firm.ownership, firm.above_scale, firm.honours)
+    shared = _BY_PROFILE.get(key)
+    if shared is None:
+        if len(_BY_PROFILE) >= _BY_PROFILE_MAX:
+            _BY_PROFILE.clear()
+        shared = _BY_PROFILE[key] = tuple(x for x in (m.rule(r) for r in others) if x is not None)
+    found = [*shared, *(x for x in (m.rule(r) for r in on_figures) if x is not None)]
     found.extend(m.pool_entries(pools))
     return sorted(found, key=Match.sort_key)

@@ -235,7 +235,6 @@ def update_enterprise(
     data: EnterpriseUpdate,
     session: SessionDep,
     principal: Annotated[Principal, scoped("enterprises:write")],
-    response: Response,
     if_match: IfMatch,
 ):
     """只修改请求中出现的字段。必须带 `If-Match`：缺少返回 428，版本不符返回 412。"""
@@ -243,9 +242,13 @@ def update_enterprise(
     ent = enterprise_service.update(
         session, actor=principal, enterprise_id=enterprise_id, data=data, if_match=version
     )
-    ent = enterprise_service.get(session, actor=principal, enterprise_id=ent.id)
-    response.headers["ETag"] = etag(ent.version)
-    return ent
+    # The record as written, read as GET reads it (one statement, no entities) and answered as a rendered
+    # response: the transaction commits on this thread (app.db.finish_on_handler_thread), with no second and
+    # third trip to the thread pool to check the answer against the schema and to commit.
+    out = EnterpriseRead.model_validate(
+        enterprise_service.read(session, actor=principal, enterprise_id=ent.id)
+    )
+    return _json(out, {"ETag": etag(out.version)})
 
 
 @router.delete(
@@ -285,7 +288,8 @@ def put_figures(
     """整体替换该企业该年度的数据（金额为整数元）。路径中的年度须与请求体一致。"""
     if data.year != year:
         raise ValidationFailed.one("year", "路径中的年度与请求体中的 year 不一致")
-    return enterprise_service.set_figures(session, actor=principal, enterprise_id=enterprise_id, figures=data)
+    row = enterprise_service.set_figures(session, actor=principal, enterprise_id=enterprise_id, figures=data)
+    return _json(FigureRead.model_validate(row))  # rendered: committed on this thread, as PATCH
 
 
 @router.post(

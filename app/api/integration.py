@@ -4,6 +4,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
+from pydantic import BaseModel
 
 from app.accounts.permissions import Principal
 from app.api.problems import responses
@@ -40,6 +41,12 @@ from app.integration.schemas import (
 from app.pagination import Cursor, decode_cursor, encode_cursor
 
 router = APIRouter(tags=["integration 政策通对接"])
+
+
+def _json(model: BaseModel) -> Response:
+    """A model of the route's response schema, rendered by its own serializer."""
+    return Response(model.__pydantic_serializer__.to_json(model), media_type="application/json")
+
 
 Uscc = Annotated[
     str,
@@ -283,9 +290,12 @@ def eligible_policies_batch(
         )
     as_of = items[0].eligibility.as_of if items and items[0].eligibility else (data.as_of or date.today())
     docs, message = integration_service.policy_coverage(session, as_of)
-    return EligibilityBatchOut(
+    out = EligibilityBatchOut(
         as_of=as_of, documents_in_force=_documents(docs), message=message, results=results
     )
+    return _json(
+        out
+    )  # built from the schema's own models: rendered here, not checked again on another thread
 
 
 # --- registrations -------------------------------------------------------------------------------
@@ -320,12 +330,13 @@ def put_registration(
     ent, _changed = integration_service.register_on_platform(
         session, actor=principal, uscc=uscc, registered_date=data.registered_date
     )
-    return RegistrationRead(
+    out = RegistrationRead(
         enterprise_id=ent.id,
         uscc=ent.uscc,
         name=ent.name,
         platform_registered_date=ent.platform_registered_date,
     )
+    return _json(out)  # rendered: the transaction commits on this thread (app.db.finish_on_handler_thread)
 
 
 # --- change feed ---------------------------------------------------------------------------------

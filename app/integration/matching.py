@@ -261,11 +261,17 @@ class _Matcher:
         self.as_of = as_of
         self.ps = policy_set
         self.year = firm.year_for(as_of)
+        self._held: dict[dt.date | None, frozenset[tuple[str, str]]] = {}  # by `before` (None: until as_of)
 
     def facts(
         self, before: dt.date | None = None, extra: tuple[str, ...] = (), revenue_before: int | None = None
     ) -> EnterpriseFacts:
-        held = self.firm.held(before=before) if before is not None else self.firm.held(until=self.as_of)
+        known = self._held.get(before)
+        if known is None:
+            known = self._held[before] = frozenset(
+                self.firm.held(before=before) if before is not None else self.firm.held(until=self.as_of)
+            )
+        held = set(known)
         for code in extra:  # assume a required honour is held, to see what else the rule asks
             if not any(c == code for c, _ in held):
                 held.add((code, reference.honours()[code]["levels"][0]))

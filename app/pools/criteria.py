@@ -6,6 +6,7 @@ judge), with a Chinese sentence that shows the figures used, e.g.
 """
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -171,6 +172,12 @@ def _honour_label(code: str, level: str | None = None) -> str:
 
 
 def _honour_list(codes: Sequence[str], levels: Sequence[str] | None) -> str:
+    return _honour_words(tuple(codes), None if levels is None else tuple(levels))
+
+
+@functools.lru_cache(maxsize=512)
+def _honour_words(codes: tuple[str, ...], levels: tuple[str, ...] | None) -> str:
+    """The honours a criterion names, in words: the same few lists for every firm judged, so said once."""
     names = "、".join(_honour_label(c) for c in codes)
     if levels:
         names += "（" + "、".join(reference.LEVEL_NAMES.get(lv, lv) for lv in levels) + "）"

@@ -240,7 +240,7 @@ def update_enterprise(
     """只修改请求中出现的字段。必须带 `If-Match`：缺少返回 428，版本不符返回 412。"""
     version = parse_if_match(if_match)
     ent = enterprise_service.update(
-        session, actor=principal, enterprise_id=enterprise_id, data=data, if_match=version
+        session, actor=principal, enterprise_id=enterprise_id, data=data, if_match=version, enterprise=_ent
     )
     # The record as written, read as GET reads it (one statement, no entities) and answered as a rendered
     # response: the transaction commits on this thread (app.db.finish_on_handler_thread), with no second and
@@ -288,7 +288,9 @@ def put_figures(
     """整体替换该企业该年度的数据（金额为整数元）。路径中的年度须与请求体一致。"""
     if data.year != year:
         raise ValidationFailed.one("year", "路径中的年度与请求体中的 year 不一致")
-    row = enterprise_service.set_figures(session, actor=principal, enterprise_id=enterprise_id, figures=data)
+    row = enterprise_service.set_figures(
+        session, actor=principal, enterprise_id=enterprise_id, figures=data, enterprise=_ent
+    )
     return _json(FigureRead.model_validate(row))  # rendered: committed on this thread, as PATCH
 
 

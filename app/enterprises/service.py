@@ -483,11 +483,19 @@ def create(session: Session, *, actor: Principal, data: EnterpriseCreate) -> Ent
 
 
 def update(
-    session: Session, *, actor: Principal, enterprise_id: int, data: EnterpriseUpdate, if_match: int | None
+    session: Session,
+    *,
+    actor: Principal,
+    enterprise_id: int,
+    data: EnterpriseUpdate,
+    if_match: int | None,
+    enterprise: Enterprise | None = None,
 ) -> Enterprise:
-    """Partial update guarded by the version the client last saw (If-Match)."""
+    """Partial update guarded by the version the client last saw (If-Match). `enterprise`: the same enterprise
+    as `get` found it for this actor earlier in this session (the request's path dependency), not looked up
+    again."""
     actor.require("enterprises:write")
-    ent = get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
+    ent = _resolved(session, actor, enterprise_id, enterprise)
     if if_match is not None and if_match != ent.version:
         raise PreconditionFailed()
     changes = data.model_dump(exclude_unset=True)
@@ -586,11 +594,25 @@ def _upsert_figures(session: Session, actor: Principal, ent: Enterprise, f: Figu
 
 
 def set_figures(
-    session: Session, *, actor: Principal, enterprise_id: int, figures: FigureIn
+    session: Session,
+    *,
+    actor: Principal,
+    enterprise_id: int,
+    figures: FigureIn,
+    enterprise: Enterprise | None = None,
 ) -> EnterpriseFigure:
+    """The year's figures replaced (`enterprise` as for `update`)."""
     actor.require("enterprises:write")
-    ent = get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
+    ent = _resolved(session, actor, enterprise_id, enterprise)
     return _upsert_figures(session, actor, ent, figures)
+
+
+def _resolved(session: Session, actor: Principal, enterprise_id: int, known: Enterprise | None) -> Enterprise:
+    """`known` when it is that enterprise, still registered (a second SELECT in the same transaction would
+    return the same object unchanged: loaded attributes are not overwritten), else `get`."""
+    if known is not None and known.id == enterprise_id and known.deleted_at is None and known in session:
+        return known
+    return get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
 
 
 def _add_honour(session: Session, actor: Principal, ent: Enterprise, h: HonourIn) -> Honour:

@@ -23,8 +23,9 @@ horizon, so filtered-out entries are not read again.
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, literal, select, text, tuple_
+from sqlalchemy import and_, bindparam, func, literal, select, text, tuple_
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from app.accounts.permissions import Principal
 from app.audit.models import AuditEntry
@@ -140,6 +141,11 @@ class FeedPage:
     has_more: bool
 
 
+_HIDDEN: BindParameter[list[str]] = bindparam(
+    "hidden_types", sorted(HIDDEN_TYPES), expanding=True, literal_execute=True
+)
+
+
 def check_types(entity_types: list[str] | None, field: str = "entity_type") -> list[str]:
     types = [t.strip() for t in entity_types or [] if t.strip()]
     bad = [t for t in types if len(t) > 40 or not t.replace("_", "").isalnum() or not t.isascii()]
@@ -167,7 +173,11 @@ def read(
         raise ValidationFailed.one("limit", "limit：每页条数须在 1–500 之间")
     types = check_types(entity_types)
     a = AuditEntry
-    conds = [a.entity_type.not_in(HIDDEN_TYPES)]
+    # The hidden types written into the SQL, not sent as parameters: the read path's statements are prepared,
+    # and the plan PostgreSQL keeps for parameters took "entity_type NOT IN ($4 … $10)" for a filter few rows
+    # pass, joining every audit entry to every page row (11 ms for a page of 100 at a few thousand entries, and
+    # growing with the log); with the types in the SQL the statistics see that nearly every row passes.
+    conds = [a.entity_type.not_in(_HIDDEN)]
     if types:
         conds.append(a.entity_type.in_(types))
     conds.append(in_township_of(actor, a.township))

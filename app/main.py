@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import wiring
 from app.api import contract, problems
+from app.balance import ConnectionBalanceMiddleware
 from app.config import get_settings
 from app.db import database_health, finish_on_handler_thread, request_slots, warm_up
 from app.errors import AppError, NotFound, ServiceBusy, ValidationFailed, db_error_to_app_error
@@ -92,6 +93,7 @@ def create_app() -> FastAPI:
     contract.install(app)  # rate limits; auth, scopes and problem+json errors in the OpenAPI document
     app.add_middleware(OriginCheckMiddleware)  # cross-site state-changing requests: 403
     app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(ConnectionBalanceMiddleware)  # keep-alive connections spread over the workers
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     from app.routers import api_routers, web_routers

@@ -13,9 +13,9 @@ Nothing changes for a single process (no sibling: `uvicorn` without `--workers`,
 connection is not known by the client's port (behind a proxy that forwards the client's address, port 0).
 """
 
-import atexit
 import multiprocessing
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -36,6 +36,15 @@ def _shared_dir() -> Path | None:
         d.mkdir(mode=0o700, exist_ok=True)
     except OSError:
         return None
+    for old in base.glob(
+        "yumiao-workers-*"
+    ):  # those of supervisors that have stopped (workers end without atexit)
+        try:
+            os.kill(int(old.name.rsplit("-", 1)[1]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(old, ignore_errors=True)
+        except (ValueError, OSError):
+            continue
     return d
 
 
@@ -52,7 +61,6 @@ class ConnectionBalanceMiddleware:
         if self.dir is not None:
             self.own = self.dir / str(os.getpid())
             self._publish(0)
-            atexit.register(self.own.unlink, missing_ok=True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.own is None:

@@ -76,8 +76,14 @@ UsccEnterprise = Annotated[_enterprise_type(), Depends(enterprise_by_uscc)]
 # --- policy matching -----------------------------------------------------------------------------
 
 
+# The matcher's conditions, amounts and matches are typed values made by this application (app/integration/
+# matching.py): put into the response models as they are (model_construct), not checked field by field again —
+# that was a fifth of a 20-firm batch request. tests/integration/test_eligible_policies.py holds the answers to
+# the schema.
+
+
 def _condition(c: matching.Condition) -> ConditionRead:
-    return ConditionRead(
+    return ConditionRead.model_construct(
         key=c.key,
         status=c.status,
         explanation=c.explanation,
@@ -89,7 +95,7 @@ def _condition(c: matching.Condition) -> ConditionRead:
 
 def _policy(m: matching.Match) -> EligiblePolicyRead:
     a = m.amount
-    return EligiblePolicyRead(
+    return EligiblePolicyRead.model_construct(
         id=m.id,
         kind=m.kind,
         status=m.status,
@@ -98,7 +104,9 @@ def _policy(m: matching.Match) -> EligiblePolicyRead:
         clause=m.clause,
         clause_text=m.clause_text,
         funder=m.funder,
-        amount=AmountRead(kind=a.kind, yuan=a.yuan, ceiling=a.ceiling, funder=a.funder, text=a.text)
+        amount=AmountRead.model_construct(
+            kind=a.kind, yuan=a.yuan, ceiling=a.ceiling, funder=a.funder, text=a.text
+        )
         if a
         else None,
         missing=[_condition(c) for c in m.missing],

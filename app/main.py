@@ -1,5 +1,6 @@
 """create_app(): settings, routers, static files, error handlers."""
 
+import gc
 import sys
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -61,6 +62,25 @@ class Health(BaseModel):
     requests: RequestSlots
 
 
+_gc_settled = False
+
+
+def _settle_garbage_collector() -> None:
+    """Once per process, after start-up: what start-up made (modules, mappers, schemas, the policy documents: some
+    300,000 objects, alive for the life of the process) is frozen out of the cyclic collector's scans, and the
+    youngest generation is collected every 10,000 allocations instead of 700. A request's objects then mostly die
+    young instead of being carried into the older generations, whose full collections walked every object of the
+    process (the caches of the policy matcher and the award engine included): on a 20-firm eligibility batch the
+    collector's time fell from some 30 ms to 4. Garbage made before the freeze is collected first."""
+    global _gc_settled
+    if _gc_settled:
+        return
+    _gc_settled = True
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     configure(settings.log_json)
@@ -79,6 +99,7 @@ def create_app() -> FastAPI:
         # Ready before the first request: mappers configured, engines made, a connection tried
         # (a cold worker that did all this under its first burst would answer slowly).
         await anyio.to_thread.run_sync(warm_up)
+        _settle_garbage_collector()
         yield
 
     app = FastAPI(

@@ -1,7 +1,7 @@
 """JSON API for 聊城企业政策通: policy matching, registrations, the change feed and webhooks."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from pydantic import BaseModel
@@ -39,6 +39,7 @@ from app.integration.schemas import (
     WebhookRead,
 )
 from app.pagination import Cursor, decode_cursor, encode_cursor
+from app.policies.schema import Funder
 
 router = APIRouter(tags=["integration 政策通对接"])
 
@@ -103,9 +104,9 @@ def _policy(m: matching.Match) -> EligiblePolicyRead:
         document=m.document,
         clause=m.clause,
         clause_text=m.clause_text,
-        funder=m.funder,
+        funder=cast(Funder | None, m.funder),
         amount=AmountRead.model_construct(
-            kind=a.kind, yuan=a.yuan, ceiling=a.ceiling, funder=a.funder, text=a.text
+            kind=a.kind, yuan=a.yuan, ceiling=a.ceiling, funder=cast(Funder | None, a.funder), text=a.text
         )
         if a
         else None,

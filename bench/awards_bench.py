@@ -49,8 +49,9 @@ HONOURS = [
 ]
 
 
-READING = """Reading the figures: the engine checks every rule that answers the event's type (about 27 per event
-on this mix, most of them honour rules), so an event costs some 70 µs; the HTTP preview's 3 ms is HTTP, the
+READING = """Reading the figures: the engine finds the rules answering an event in its plan (by type, honour, level,
+outcome and period, app/awards/engine.py) and keeps what is the same for every such event, so computing costs a
+few µs, about what parsing the event costs (bench/policies.md); the HTTP preview's milliseconds are HTTP, the
 API-key lookup and JSON around it, and with `enterprise_id` four indexed queries (the enterprise as the caller
 may see it, its fields, its honours, its award lines). The year's run stores every line with its receipt (event, facts, rule,
 policy versions: about 1.5 KB of JSON) and an audit entry, in one transaction; the lines go in by executemany
@@ -173,7 +174,8 @@ def main() -> None:
 
     rng = random.Random(2023)
     ps = load_policies()
-    load_before = os.getloadavg()[0]
+    load_before = os.getloadavg()
+    started = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
     out: list[str] = []
 
     # 1. the engine in one process
@@ -301,7 +303,8 @@ def main() -> None:
 
     cpu = os.cpu_count()
     out += [
-        f"Run {date.today()} on {platform.node() or 'this machine'} ({cpu} cores), PostgreSQL on the same host, "
+        f"Run {started} to {time.strftime('%H:%M', time.gmtime())} UTC on {platform.node() or 'this machine'} "
+        f"({cpu} cores), PostgreSQL on the same host, "
         f"Python {platform.python_version()}. Events are a generated mix of the DOMAIN.md event types dated in 2023 "
         f"(both policy documents in force), {lines_per_event:.2f} money lines per event on average.",
         "",
@@ -332,8 +335,11 @@ def main() -> None:
         f"{args.requests:,} requests per line after 50 to warm up; the client runs on the same 2 cores as the "
         f"server and PostgreSQL. {args.enterprises:,} generated enterprises loaded in {load_s:.1f} s; "
         f"{len(rows):,} recorded events inserted in {prep_s:.1f} s; {stored:,} award lines stored in all. "
-        f"Load average (1 min) {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end: other work on "
-        f"the machine shares the 2 cores.",
+        "Load average (1, 5, 15 min, as `uptime` shows it) "
+        + ", ".join(f"{x:.2f}" for x in load_before)
+        + " at the start, "
+        + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+        + " at the end: other work on the machine shares the 2 cores.",
         "",
         READING,
     ]

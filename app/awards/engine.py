@@ -137,8 +137,11 @@ _NOTHING: Mapping[str, Any] = MappingProxyType({})
 
 _new = object.__new__
 _set = object.__setattr__
-_FIELDS: dict[type[BaseModel], frozenset[str]] = {
-    cls: frozenset(cls.model_fields) for cls in (Line, Benefit, NotComputable, Result)
+# Every field of each model is set, so every object of a model has the same fields-set: one set per
+# model, shared. The models are frozen (pydantic refuses to set a field, which is what would add to
+# it), and pydantic copies the set when it copies a model (model_copy, copy, deepcopy).
+_FIELDS: dict[type[BaseModel], set[str]] = {
+    cls: set(cls.model_fields) for cls in (Line, Benefit, NotComputable, Result)
 }
 
 
@@ -147,11 +150,11 @@ _M = TypeVar("_M", bound=BaseModel)
 
 def _construct(cls: type[_M], values: dict[str, object]) -> _M:
     """`cls(**values)` for values the engine has built from validated rules, events and facts (every
-    field given, each of its declared type: amounts int 元), set as `model_construct` sets them,
-    without validating them a second time."""
+    field given, each of its declared type: amounts int 元), set as `model_construct` sets them (the
+    fields-set shared, see _FIELDS), without validating them a second time."""
     obj = _new(cls)
     _set(obj, "__dict__", values)
-    _set(obj, "__pydantic_fields_set__", set(_FIELDS[cls]))
+    _set(obj, "__pydantic_fields_set__", _FIELDS[cls])
     _set(obj, "__pydantic_extra__", None)
     _set(obj, "__pydantic_private__", None)
     return obj
@@ -958,10 +961,6 @@ _KEY_OF: dict[type, Callable[[Event], Hashable]] = {
         StrongTownEvent,
     )
 }
-# What an event is looked up by in its class's map of days (_Plan.by_day): its date and the keyed fields.
-_DAY_KEY_OF: dict[type, Callable[[Event], Hashable]] = {
-    cls: attrgetter("date", *_KEY_FIELDS.get(cls, ())) for cls in _KEY_OF
-}
 _UNKNOWN = EnterpriseFacts()
 
 
@@ -1210,11 +1209,6 @@ class _Entry:
         self.solo: _Make | None = None
 
 
-# Events are looked up by (class, day, keyed fields); a day maps to its period's entry. A plan keeps at
-# most this many days (a batch over many years starts the map again).
-_DAYS_KEPT = 100_000
-
-
 class _Plan:
     def __init__(self, policy_set: PolicySet):
         bounds: set[date] = set()
@@ -1226,21 +1220,6 @@ class _Plan:
             bounds.add(doc.spec.issue_date)
         self.bounds = sorted(bounds)
         self.entries: dict[tuple[type, int, int, Hashable], _Entry] = {}
-        # by event class, the entry of each (date, keyed fields) seen
-        self.by_day: dict[type, dict[Hashable, _Entry]] = {cls: {} for cls in _KEY_OF}
-
-    def entry_of_day(
-        self, days: dict[Hashable, _Entry], key: Hashable, event: Event, policy_set: PolicySet
-    ) -> _Entry:
-        cls, day = type(event), event.date
-        period_key = (cls, bisect_right(self.bounds, day), day.year, _KEY_OF[cls](event))
-        entry = self.entries.get(period_key)
-        if entry is None:
-            entry = self.entry(period_key, event, policy_set)
-        if len(days) >= _DAYS_KEPT:
-            days.clear()
-        days[key] = entry
-        return entry
 
     def entry(self, key: tuple[type, int, int, Hashable], event: Event, policy_set: PolicySet) -> _Entry:
         rules = [
@@ -1265,7 +1244,7 @@ def _plan(policy_set: PolicySet) -> _Plan:
     return plan
 
 
-_RESULT_FIELDS = frozenset(Result.model_fields)
+_RESULT_FIELDS = _FIELDS[Result]
 
 
 def _result(lines: list[Line], benefits: list[Benefit], not_computable: list[NotComputable]) -> Result:
@@ -1284,15 +1263,15 @@ def compute(
     Runs the policy set's plan (above); with what-if overrides, rule by rule (`compute_rule_by_rule`).
     Both give the same Result."""
     cls = type(event)
-    key_of = _DAY_KEY_OF.get(cls)
+    key_of = _KEY_OF.get(cls)
     if overrides or key_of is None:
         return compute_rule_by_rule(event, facts, policy_set, overrides=overrides)
     plan = policy_set.derived.get("award_engine_plan") or _plan(policy_set)
-    days = plan.by_day[cls]
-    key = key_of(event)
-    entry = days.get(key)
+    day = event.date
+    key = (cls, bisect_right(plan.bounds, day), day.year, key_of(event))
+    entry = plan.entries.get(key)
     if entry is None:
-        entry = plan.entry_of_day(days, key, event, policy_set)
+        entry = plan.entry(key, event, policy_set)
     kept = entry.static
     if kept is None:
         if facts is None:
@@ -1312,7 +1291,7 @@ def compute(
     # _result, written out: most events take this way
     result = _new(Result)
     _set(result, "__dict__", {"lines": list(kept[0]), "benefits": list(kept[1]), "not_computable": []})
-    _set(result, "__pydantic_fields_set__", set(_RESULT_FIELDS))
+    _set(result, "__pydantic_fields_set__", _RESULT_FIELDS)
     _set(result, "__pydantic_extra__", None)
     _set(result, "__pydantic_private__", None)
     return result

@@ -10,9 +10,10 @@ from decimal import Decimal, InvalidOperation
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from app import reference
-from app.awards.engine import _exact_percent, _percent_of, _round, compute, compute_rule_by_rule
+from app.awards.engine import Line, Result, _exact_percent, _percent_of, _round, compute, compute_rule_by_rule
 from app.awards.event_models import EnterpriseFacts, parse_event
 from app.policies.loader import DEFAULT_DIR, PolicySet, load_policies, read_policies
 
@@ -391,3 +392,32 @@ def test_percentages_ranges_and_shares_give_what_checking_every_rule_gives(tmp_p
     # every edited rule gave lines; a share of a line that cannot be computed says so
     assert {("line", rule) for rule in _EDITS[edit] or (_LOAN, _SHARE, _TECH, _SMART, _TALENT)} <= seen
     assert ("not computable", _SHARE) in seen
+
+
+def test_copying_a_result_or_a_line_leaves_the_others_as_they_were():
+    """Results, and lines, share one set of field names per model (every field is set): a copy with
+    an update, or an attempt to set a field, changes no other result."""
+    policies = load_policies()
+    event = parse_event(
+        {
+            "type": "honour",
+            "honour": "specialized_sme",
+            "level": "provincial",
+            "outcome": "new",
+            "date": "2023-05-01",
+        }
+    )
+    first, second = compute(event, None, policies), compute(event, None, policies)
+    every = set(Result.model_fields)
+    assert first.model_fields_set == second.model_fields_set == every
+    copied = first.model_copy(update={"lines": []})
+    assert copied.lines == [] and first.lines == second.lines != []
+    line = first.lines[0].model_copy(update={"amount_yuan": 1})
+    assert line.amount_yuan == 1 != first.lines[0].amount_yuan
+    with pytest.raises(ValidationError):
+        first.lines[0].amount_yuan = 1
+    with pytest.raises(ValidationError):
+        second.benefits = []
+    assert first.model_fields_set == second.model_fields_set == copied.model_fields_set == every
+    assert first.lines[0].model_fields_set == set(Line.model_fields)
+    assert first.model_dump(exclude_unset=True) == first.model_dump()

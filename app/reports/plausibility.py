@@ -53,7 +53,11 @@ def checks_many(
 
 
 def _screen(session: Session, period: int, values_by_enterprise: dict[int, dict]) -> set[int]:
-    """The firms whose figures may fail a check (a superset of those that do), in one statement."""
+    """The firms whose figures may fail a check (a superset of those that do), in one statement.
+
+    Each firm's latest annual revenue is read by its own probe of the (enterprise_id, year) index: a join
+    of the file's firms with all annual figures was planned as a sequential read of the whole table (4.1
+    million rows at a million firms: 2.9 s, growing with the registry where the probes do not)."""
     from app import bulk
 
     fields = list(FILING_FIELDS)
@@ -80,10 +84,12 @@ def _screen(session: Session, period: int, values_by_enterprise: dict[int, dict]
             WHERE m.period < :period AND m.period >= :period - 12
             GROUP BY m.enterprise_id
         ), a AS (
-            SELECT DISTINCT ON (f.enterprise_id) f.enterprise_id AS eid, f.revenue_yuan AS revenue
-            FROM enterprise_figure f JOIN u ON f.enterprise_id = u.eid
-            WHERE f.revenue_yuan > 0
-            ORDER BY f.enterprise_id, f.year DESC
+            SELECT u.eid, latest.revenue
+            FROM u CROSS JOIN LATERAL (
+                SELECT f.revenue_yuan AS revenue FROM enterprise_figure f
+                WHERE f.enterprise_id = u.eid AND f.revenue_yuan > 0
+                ORDER BY f.year DESC LIMIT 1
+            ) latest
         )
         SELECT u.eid FROM u LEFT JOIN h ON h.eid = u.eid LEFT JOIN a ON a.eid = u.eid
         WHERE {" OR ".join(tests)}

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from app.accounts.permissions import Principal
 from app.audit import service as audit
-from app.audit.models import AuditEntry
 from app.awards.engine import Result, compute
 from app.awards.event_models import EVENT_TYPE_NAMES, EnterpriseFacts, Event, parse_event
 from app.awards.facts import (
@@ -27,6 +26,7 @@ from app.awards.facts import (
     parse_event_data,
 )
 from app.awards.models import AwardLine, EnterpriseEvent, PolicySnapshot
+from app.bulk import audit_many
 from app.db import utcnow
 from app.enterprises import service as enterprise_service
 from app.enterprises.models import Enterprise, Honour
@@ -135,22 +135,6 @@ def _store_snapshots(session: Session, ps: PolicySet) -> None:
     session.flush()
 
 
-def _audit_rows(actor: Principal, rows: list[dict]) -> list[dict]:
-    now = utcnow()
-    return [
-        {
-            "at": now,
-            "actor_kind": actor.kind,
-            "actor_id": actor.id,
-            "actor_name": actor.name,
-            "note": None,
-            **r,
-            "entity_id": str(r["entity_id"]),
-        }
-        for r in rows
-    ]
-
-
 def _propose(session: Session, *, actor: Principal, events: list[StoredEvent], note: str) -> list[Proposal]:
     """Compute every event and store the lines it does not have yet, as `proposed`.
 
@@ -241,8 +225,7 @@ def _propose(session: Session, *, actor: Principal, events: list[StoredEvent], n
                     "note": note,
                 }
             )
-        for i in range(0, len(audit_rows), 2000):
-            session.execute(insert(AuditEntry), _audit_rows(actor, audit_rows[i : i + 2000]))
+        audit_many(session, actor, audit_rows, plain=True)
     return proposals
 
 
@@ -545,23 +528,22 @@ def _ensure_honour_events(session: Session, *, actor: Principal, year: int) -> i
         ids = session.scalars(
             insert(EnterpriseEvent).returning(EnterpriseEvent.id, sort_by_parameter_order=True), chunk
         ).all()
-        session.execute(
-            insert(AuditEntry),
-            _audit_rows(
-                actor,
-                [
-                    {
-                        "action": "record",
-                        "entity_type": "enterprise_event",
-                        "entity_id": ev_id,
-                        "enterprise_id": r["enterprise_id"],
-                        "township": t,
-                        "changes": {"type": [None, "honour"], "event_date": [None, r["data"]["date"]]},
-                        "note": describe_event(r["data"]),
-                    }
-                    for ev_id, r, t in zip(ids, chunk, townships[i : i + 2000], strict=True)
-                ],
+        audit_many(
+            session,
+            actor,
+            (
+                {
+                    "action": "record",
+                    "entity_type": "enterprise_event",
+                    "entity_id": ev_id,
+                    "enterprise_id": r["enterprise_id"],
+                    "township": t,
+                    "changes": {"type": [None, "honour"], "event_date": [None, r["data"]["date"]]},
+                    "note": describe_event(r["data"]),
+                }
+                for ev_id, r, t in zip(ids, chunk, townships[i : i + 2000], strict=True)
             ),
+            plain=True,
         )
     return len(new_rows)
 

@@ -55,7 +55,7 @@ few µs, about what parsing the event costs (bench/policies.md); the HTTP previe
 API-key lookup and JSON around it, and with `enterprise_id` four indexed queries (the enterprise as the caller
 may see it, its fields, its honours, its award lines). The year's run stores every line with its receipt (event, facts, rule,
 policy versions: about 1.5 KB of JSON) and an audit entry, in one transaction; the lines go in by executemany
-with ids drawn from the sequence. Run again, it only reads and recomputes, and stores nothing. Eight clients add
+with ids drawn from the sequence, their audit entries by one COPY. Run again, it only reads and recomputes, and stores nothing. Eight clients add
 little over one because the clients, the server and PostgreSQL share the same 2 cores."""
 
 

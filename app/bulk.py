@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
+from types import NoneType
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, Text, bindparam, cast, func, select, text
@@ -170,6 +171,10 @@ def audit_many(session: Session, actor, entries: Iterable[dict], *, plain: bool 
     return count
 
 
+_INT_KINDS = frozenset((int, NoneType))
+_TEXT_KINDS = frozenset((str, NoneType))
+
+
 def array_literal(values: Iterable[Any]) -> str:
     """A PostgreSQL array literal ('{1,NULL,"a \\"b\\""}') of whole numbers, booleans and text-like values, for
     CAST(:p AS type[]): built by one join, where adapting a Python list of 100,000 values element by element
@@ -177,9 +182,12 @@ def array_literal(values: Iterable[Any]) -> str:
     (commas, braces, "NULL") arrives as written."""
     values = values if isinstance(values, list) else list(values)
     # The common cases in one join each: whole numbers (and nulls), or text with no quote or backslash.
-    if all(type(v) is int or v is None for v in values):
+    kinds = set(map(type, values))
+    if kinds <= _INT_KINDS:
+        if NoneType not in kinds:
+            return "{" + ",".join(map(str, values)) + "}"
         return "{" + ",".join("NULL" if v is None else str(v) for v in values) + "}"
-    if all(type(v) is str or v is None for v in values):
+    if kinds <= _TEXT_KINDS:
         present = [v for v in values if v is not None]
         plain = "".join(present)
         if '"' not in plain and "\\" not in plain:

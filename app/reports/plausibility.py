@@ -46,14 +46,40 @@ def checks_many(
     if screen is None:
         screen = len(values_by_enterprise) >= SCREEN_FROM and bulk.is_postgres(session)
     if screen and values_by_enterprise:
-        suspect = _screen(session, period, values_by_enterprise)
+        ids = list(values_by_enterprise)
+        columns = [[values_by_enterprise[e].get(f) for e in ids] for f in FILING_FIELDS]
+        suspect = _screen(session, period, ids, columns)
         found = _checks(session, period, {eid: values_by_enterprise[eid] for eid in suspect})
         return {eid: found.get(eid, []) for eid in values_by_enterprise}
     return _checks(session, period, values_by_enterprise)
 
 
-def _screen(session: Session, period: int, values_by_enterprise: dict[int, dict]) -> set[int]:
-    """The firms whose figures may fail a check (a superset of those that do), in one statement.
+def failed_rows(session: Session, *, period: int, ids: list[int], rows: list[tuple]) -> dict[int, list[dict]]:
+    """`checks_many` for a batch as plain rows (`rows[i]`: firm `ids[i]`'s figures in FILING_FIELDS order),
+    returning only the firms that fail a check: a file's figures go to the screen as columns, with no
+    dictionary per row."""
+    from app import bulk
+
+    if len(ids) < SCREEN_FROM or not bulk.is_postgres(session):
+        found = _checks(session, period, _as_dicts(ids, rows))
+        return {eid: f for eid, f in found.items() if f}
+    columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in FILING_FIELDS]
+    suspect = _screen(session, period, ids, columns)
+    if not suspect:
+        return {}
+    picked = [(eid, r) for eid, r in zip(ids, rows, strict=True) if eid in suspect]
+    found = _checks(session, period, _as_dicts([e for e, _ in picked], [r for _, r in picked]))
+    return {eid: f for eid, f in found.items() if f}
+
+
+def _as_dicts(ids: list[int], rows: list[tuple]) -> dict[int, dict]:
+    fields = list(FILING_FIELDS)
+    return {eid: dict(zip(fields, r, strict=True)) for eid, r in zip(ids, rows, strict=True)}
+
+
+def _screen(session: Session, period: int, ids: list[int], columns: list[list]) -> set[int]:
+    """The firms whose figures may fail a check (a superset of those that do), in one statement; `columns`
+    holds the figures of `ids` a field at a time, in FILING_FIELDS order.
 
     Each firm's past 12 months and its latest annual revenue are read by its own probe of the
     (enterprise_id, period) and (enterprise_id, year) indexes: a join of the file's firms with all annual
@@ -98,14 +124,10 @@ def _screen(session: Session, period: int, values_by_enterprise: dict[int, dict]
         SELECT u.eid FROM u LEFT JOIN h ON h.eid = u.eid LEFT JOIN a ON a.eid = u.eid
         WHERE {" OR ".join(tests)}
     """
-    ids = list(values_by_enterprise)
     params = {
         "ids": bulk.array_literal(ids),
         "period": period,
-        **{
-            f"f{i}": bulk.array_literal([values_by_enterprise[e].get(f) for e in ids])
-            for i, f in enumerate(fields)
-        },
+        **{f"f{i}": bulk.array_literal(column) for i, column in enumerate(columns)},
     }
     return set(session.scalars(text(sql), params))
 

@@ -364,7 +364,10 @@ def submit_rows(
     actor.require("filings:write")
     _check_month_closed(period, today)
     ids = {eid for eid, _, _ in rows if eid is not None}
-    usccs = {normalise(uscc) for eid, uscc, _ in rows if eid is None and uscc}
+    # each row's code as looked up (None where the row names its firm by id or names none), normalised once
+    codes = [normalise(uscc) if eid is None and uscc else None for eid, uscc, _ in rows]
+    usccs = set(codes)
+    usccs.discard(None)
     conds = [visible_to(actor)]
     fields = list(FILING_FIELDS)
     # (id, uscc, name, township) rows — what the checks and the audit need, not whole entities — each with
@@ -407,11 +410,11 @@ def submit_rows(
     resolved: list[tuple[Any, tuple]] = []
     seen: dict[int, int] = {}
     scope = "不属于本乡镇或" if actor.township_filter() else ""
-    for (eid, uscc, values), n in zip(rows, row_numbers, strict=True):
+    for (eid, uscc, values), code, n in zip(rows, codes, row_numbers, strict=True):
         if eid is not None:
             ent = by_id.get(eid)
         elif uscc:
-            ent = by_uscc.get(normalise(uscc))
+            ent = by_uscc.get(code)  # type: ignore[arg-type]
         else:
             errors.append(
                 FieldError("enterprise", f"第 {n} 行，缺少企业（enterprise_id 或统一社会信用代码）", row=n)
@@ -465,33 +468,35 @@ def _save_many(
     server_audit = bulk.is_postgres(session)
     saved: list[Saved] = []
     new_rows, updates, entries, new_towns = [], [], [], []
-    # Implausible figures from a file or the API are saved flagged, to be confirmed on the grid.
-    values_by_enterprise = {ent.id: dict(zip(fields, r, strict=True)) for ent, r in resolved}
-    found_by = plausibility.checks_many(session, period=period, values_by_enterprise=values_by_enterprise)
+    # Implausible figures from a file or the API are saved flagged, to be confirmed on the grid (`failing`:
+    # only the firms that fail a check; the rows travel as tuples, a dictionary made only for an audit entry).
+    failing = plausibility.failed_rows(
+        session, period=period, ids=[ent.id for ent, _ in resolved], rows=[r for _, r in resolved]
+    )
     flags: list[dict] = []
     for ent, r in resolved:
         row = current.get(ent.id)
         if row is None:
             new_rows.append((ent.id, y, m, period, *r, now, actor.name, late, now, actor.name, False, 1))
             new_towns.append(ent.township)
-            if found_by[ent.id]:
-                flags.append({"eid": ent.id, "checks": found_by[ent.id]})
+            if ent.id in failing:
+                flags.append({"eid": ent.id, "checks": failing[ent.id]})
             if server_audit:
                 saved.append(Saved(None, True, late))
                 continue  # its audit entry is written below, by PostgreSQL from the row itself
-            values = values_by_enterprise[ent.id]
+            values = dict(zip(fields, r, strict=True))
             before: dict = {}
             action, created = "create", True
         else:
-            values = values_by_enterprise[ent.id]
-            before = dict(zip(fields, row[1], strict=True))
-            if before == values:
+            if tuple(row[1]) == tuple(r):
                 saved.append(Saved(None, False, False))  # nothing changed: no revision, no audit entry
                 continue
+            values = dict(zip(fields, r, strict=True))
+            before = dict(zip(fields, row[1], strict=True))
             updates.append({"fid": row[0], **values})
             action, created = "update", False
         if not created:
-            flags.append({"eid": ent.id, "checks": found_by[ent.id] or None})
+            flags.append({"eid": ent.id, "checks": failing.get(ent.id) or None})
         changes = audit.diff(before, values)
         changes["late"] = late
         entries.append(

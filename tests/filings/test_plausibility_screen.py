@@ -10,7 +10,7 @@ import openpyxl
 
 from app.accounts.permissions import SYSTEM
 from app.reports import excel, plausibility
-from app.reports.models import MonthlyFiling
+from app.reports.models import FILING_FIELDS, MonthlyFiling
 
 PERIOD = 2026 * 12 + 9  # 2026-10, the last closed month on 2026-11-30
 
@@ -118,12 +118,19 @@ def _codes(found: list[dict]) -> list[str]:
     return [f"{c['code']}:{c['field']}" for c in found]
 
 
-def test_the_screen_in_sql_flags_what_the_checks_flag(db, make, reference):
+def test_the_screen_in_sql_flags_what_the_checks_flag(db, make, reference, monkeypatch):
     cases = _cases(make, db)
     values = {ent.id: v for ent, v in cases.values()}
     one_by_one = plausibility.checks_many(db, period=PERIOD, values_by_enterprise=values, screen=False)
     screened = plausibility.checks_many(db, period=PERIOD, values_by_enterprise=values, screen=True)
     assert screened == one_by_one
+    # the batch's own entry (rows as tuples, only the failing firms returned), screened and not
+    ids = list(values)
+    rows = [tuple(values[e].get(f) for f in FILING_FIELDS) for e in ids]
+    failing = {eid: found for eid, found in one_by_one.items() if found}
+    assert plausibility.failed_rows(db, period=PERIOD, ids=ids, rows=rows) == failing
+    monkeypatch.setattr(plausibility, "SCREEN_FROM", 1)
+    assert plausibility.failed_rows(db, period=PERIOD, ids=ids, rows=rows) == failing
     assert {name: _codes(screened[ent.id]) for name, (ent, _) in cases.items()} == EXPECTED
     ent, _ = cases["even_above"]
     assert "近 4 个月通常水平（中位数 150,000 元）的 10 倍" in screened[ent.id][0]["message"]

@@ -88,6 +88,42 @@ def _int_cell(v, header: str, rownum: int, errors: list[FieldError], field: str)
     return None
 
 
+def _clean_sheet(
+    rows: list[list], uscc_col: int, value_cols: list[int | None]
+) -> tuple[list, list[int]] | None:
+    """The usual file read a column at a time: every row has its code as text and every figure as a whole
+    number (a float or int cell). None when any cell is otherwise (a blank, text, a fraction, a short row): the
+    row-by-row reading then names each bad cell."""
+    body = rows[1:]
+    if not body or None in value_cols:
+        return None
+    need = max(uscc_col, *value_cols) + 1  # type: ignore[type-var]
+    if min(map(len, body)) < need:
+        return None
+    columns = []
+    for j in value_cols:
+        col = [r[j] for r in body]
+        kinds = set(map(type, col))
+        if kinds == {float}:
+            if not all(map(float.is_integer, col)):
+                return None
+            columns.append(list(map(int, col)))
+        elif kinds == {int}:
+            columns.append(col)
+        else:
+            return None
+    codes = [r[uscc_col] for r in body]
+    if set(map(type, codes)) != {str}:
+        return None
+    codes = [c.strip() for c in codes]
+    if not all(codes):
+        return None
+    out: list[service.BatchRow] = [
+        (None, c, v) for c, v in zip(codes, zip(*columns, strict=True), strict=True)
+    ]
+    return out, list(range(2, len(body) + 2))
+
+
 def read_rows(data: bytes) -> tuple[list[service.BatchRow], list[int]]:
     """The filled rows of an uploaded template, as (None, 统一社会信用代码, figures in FILING_FIELDS order), and
     their sheet row numbers; a cell that is not a whole number is reported by row and column."""
@@ -106,6 +142,9 @@ def read_rows(data: bytes) -> tuple[list[service.BatchRow], list[int]]:
     # (field, column or None when the sheet lacks it, header)
     value_cols = [(f, index.get(f), labels[f]) for f in FILING_FIELDS]
     uscc_col = index["uscc"]
+    clean = _clean_sheet(rows, uscc_col, [j for _, j, _ in value_cols])
+    if clean is not None:
+        return clean
     for i, r in enumerate(rows[1:], start=2):
         width = len(r)
         values = []

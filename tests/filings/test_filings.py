@@ -352,3 +352,35 @@ def test_the_trend_leaves_out_deregistered_firms(db, make, reference, filed):
     assert (point.filed, point.rd, point.rd_mom_pct) == (1, 200, 100.0)
     (town,) = service.trend(db, actor=SYSTEM, end_period=may, months=1, township="qingquan", yoy=False)
     assert (town.filed, town.rd, town.rd_yoy_pct) == (1, 200, None)
+
+
+def test_a_clean_sheet_read_by_columns_matches_the_row_by_row_reading(monkeypatch):
+    """Every code as text and every figure a whole number: read a column at a time, the same rows as the
+    row-by-row reading; one cell otherwise (a fraction here) and the row-by-row reading names it."""
+    import pytest
+
+    from app.errors import ValidationFailed
+    from app.reports import excel
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append([h for h, _ in excel.HEADERS])
+    ws.append([" 91371599MA3C00001X ", "甲", "清泉街道", 5000, 80000.0, 0, 12])
+    ws.append(["91371599ma3c00002y", "乙", "清泉街道", 1.0, 2, 3, 4])
+    buf = io.BytesIO()
+    wb.save(buf)
+    fast = excel.read_rows(buf.getvalue())
+    assert fast == (
+        [(None, "91371599MA3C00001X", (5000, 80000, 0, 12)), (None, "91371599ma3c00002y", (1, 2, 3, 4))],
+        [2, 3],
+    )
+    assert all(type(v) is int for _, _, values in fast[0] for v in values)
+    monkeypatch.setattr(excel, "_clean_sheet", lambda *a: None)
+    assert excel.read_rows(buf.getvalue()) == fast
+    monkeypatch.undo()
+    ws.cell(3, 5).value = 2.5
+    buf = io.BytesIO()
+    wb.save(buf)
+    with pytest.raises(ValidationFailed) as e:
+        excel.read_rows(buf.getvalue())
+    assert [err.message for err in e.value.errors] == ["第 3 行“工业产值（元）”：“2.5”不是整数"]

@@ -95,13 +95,13 @@ def _clean_sheet(
     number (a float or int cell). None when any cell is otherwise (a blank, text, a fraction, a short row): the
     row-by-row reading then names each bad cell."""
     body = rows[1:]
-    if not body or None in value_cols:
+    present = [j for j in value_cols if j is not None]
+    if not body or len(present) < len(value_cols):
         return None
-    need = max(uscc_col, *value_cols) + 1  # type: ignore[type-var]
-    if min(map(len, body)) < need:
+    if min(map(len, body)) <= max(uscc_col, *present):
         return None
     columns = []
-    for j in value_cols:
+    for j in present:
         col = [r[j] for r in body]
         kinds = set(map(type, col))
         if kinds == {float}:

@@ -414,7 +414,7 @@ def submit_rows(
         if eid is not None:
             ent = by_id.get(eid)
         elif uscc:
-            ent = by_uscc.get(code)  # type: ignore[arg-type]
+            ent = by_uscc.get(code or "")
         else:
             errors.append(
                 FieldError("enterprise", f"第 {n} 行，缺少企业（enterprise_id 或统一社会信用代码）", row=n)

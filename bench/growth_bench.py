@@ -329,16 +329,46 @@ def part_import(n: int, url: str, args) -> dict:
         "changes, note"
     )
 
-    def bare_run(with_audit: bool) -> dict[str, float]:
-        """COPY of the rows the importer writes: the data rows, and (with_audit) their audit entries too."""
+    def bare_run(with_audit: bool, method: str = "copy") -> dict[str, float]:
+        """COPY (or, method "executemany", psycopg's executemany of INSERTs, pipelined) of the rows the importer
+        writes: the data rows, and (with_audit) their audit entries too."""
         took = {}
+
+        class _Rows:
+            """What `cursor.copy(...)` gives, for both methods: rows written one by one, sent at the end."""
+
+            def __init__(self, c, copy_sql: str):
+                self.c, self.copy_sql, self.rows = c, copy_sql, []
+
+            def __enter__(self):
+                if method == "copy":
+                    self.cp = self.c.cursor().copy(self.copy_sql)
+                    return self.cp.__enter__()
+                return self
+
+            def write_row(self, row):
+                self.rows.append(row)
+
+            def __exit__(self, *exc):
+                if method == "copy":
+                    return self.cp.__exit__(*exc)
+                if exc[0] is None and self.rows:
+                    m = re.match(r"COPY (\w+) \(([^)]*)\) FROM STDIN", self.copy_sql)
+                    table, cols = m.group(1), m.group(2)
+                    marks = ", ".join(["%s"] * len(self.rows[0]))
+                    self.c.cursor().executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", self.rows)
+                return False
+
+        def copy(c, copy_sql: str):
+            return _Rows(c, copy_sql)
+
         towns = {"清泉街道": "qingquan"}
         with psycopg.connect(dsn_of(url)) as c:
             now = datetime.now(UTC)
 
             def audit(rows):
                 if with_audit:
-                    with c.cursor().copy(f"COPY audit_entry ({audit_cols}) FROM STDIN") as cp:
+                    with copy(c, f"COPY audit_entry ({audit_cols}) FROM STDIN") as cp:
                         for r in rows:
                             cp.write_row(
                                 (
@@ -354,9 +384,10 @@ def part_import(n: int, url: str, args) -> dict:
                             )
 
             t = time.perf_counter()
-            with c.cursor().copy(
+            with copy(
+                c,
                 "COPY enterprise (uscc, name, township, chain, industry, size, ownership, above_scale, "
-                "mu_class, version, created_at, updated_at) FROM STDIN"
+                "mu_class, version, created_at, updated_at) FROM STDIN",
             ) as cp:
                 for r in ent:
                     cp.write_row(
@@ -376,9 +407,10 @@ def part_import(n: int, url: str, args) -> dict:
                         )
                     )
             ids = dict(c.execute("SELECT uscc, id FROM enterprise WHERE uscc LIKE '91371599%'").fetchall())
-            with c.cursor().copy(
+            with copy(
+                c,
                 "COPY enterprise_figure (enterprise_id, year, revenue_yuan, main_revenue_yuan, "
-                "output_value_yuan, rd_spend_yuan, tax_yuan, employees, land_mu, energy_tce) FROM STDIN"
+                "output_value_yuan, rd_spend_yuan, tax_yuan, employees, land_mu, energy_tce) FROM STDIN",
             ) as cp:
                 for r in ent:
                     cp.write_row((ids[r[0]], *r[9:]))
@@ -405,10 +437,11 @@ def part_import(n: int, url: str, args) -> dict:
             )
             took["enterprises"] = time.perf_counter() - t
             t = time.perf_counter()
-            with c.cursor().copy(
+            with copy(
+                c,
                 "COPY monthly_filing (enterprise_id, year, month, period, rd_spend_yuan, output_value_yuan, "
                 "revenue_yuan, electricity_kwh, filed_at, filed_by, filed_late, updated_at, updated_by, "
-                "corrected_late, revisions) FROM STDIN"
+                "corrected_late, revisions) FROM STDIN",
             ) as cp:
                 for i, r in enumerate(ent):
                     cp.write_row(
@@ -451,9 +484,10 @@ def part_import(n: int, url: str, args) -> dict:
             )
             took["filings"] = time.perf_counter() - t
             t = time.perf_counter()
-            with c.cursor().copy(
+            with copy(
+                c,
                 "COPY mu_class_record (enterprise_id, year, mu_class, source, note, recorded_by, "
-                "recorded_at) FROM STDIN"
+                "recorded_at) FROM STDIN",
             ) as cp:
                 for i, r in enumerate(ent):
                     cp.write_row((ids[r[0]], 2025, "ABCD"[i % 4], "imported", None, "bench", now))
@@ -486,11 +520,12 @@ def part_import(n: int, url: str, args) -> dict:
         )
     runs = []
     for _ in range(args.import_repeat):  # alternate, so drift hits both alike
-        runs.append((app_run(), bare_run(True), bare_run(False)))
+        runs.append((app_run(), bare_run(True), bare_run(False), bare_run(True, "executemany")))
     for kind in ("enterprises", "filings", "mu"):
         a = statistics.median(r[0][kind] for r in runs)
         b = statistics.median(r[1][kind] for r in runs)
         d = statistics.median(r[2][kind] for r in runs)
+        e = statistics.median(r[3][kind] for r in runs)
         out[kind] = {
             "app_s": a,
             "bare_s": b,
@@ -499,6 +534,8 @@ def part_import(n: int, url: str, args) -> dict:
             "ratio": b / a,
             "data_only_rps": rows / d,
             "data_only_ratio": d / a,
+            "executemany_rps": rows / e,
+            "executemany_ratio": e / a,
         }
         print(f"[{n:,}] import {kind}: {out[kind]}", flush=True)
     return out
@@ -680,6 +717,18 @@ ROWS = [
                 "{:,.0f}",
             ),
             ("import", "… app / data rows alone", lambda r, k=kind: r[k]["data_only_ratio"], "{:.2f}×"),
+            (
+                "import",
+                "… bare executemany of the same rows (data + audit entries) rows/s",
+                lambda r, k=kind: r[k]["executemany_rps"],
+                "{:,.0f}",
+            ),
+            (
+                "import",
+                "… app / bare executemany (target ≥ 0.5×)",
+                lambda r, k=kind: r[k]["executemany_ratio"],
+                "{:.2f}×",
+            ),
         )
     ],
     (

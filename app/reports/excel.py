@@ -127,6 +127,23 @@ def _clean_sheet(
 def read_rows(data: bytes) -> tuple[list[service.BatchRow], list[int]]:
     """The filled rows of an uploaded template, as (None, 统一社会信用代码, figures in FILING_FIELDS order), and
     their sheet row numbers; a cell that is not a whole number is reported by row and column."""
+    out, numbers, errors = _read(data)
+    if errors:
+        raise _refused(errors)
+    return out, numbers
+
+
+def _refused(errors: list[FieldError]) -> ValidationFailed:
+    errors = sorted(errors, key=lambda e: e.row or 0)
+    return ValidationFailed(
+        errors,
+        detail=f"文件有 {len(errors)} 处错误，全部未写入：" + "；".join(e.message for e in errors[:3]),
+    )
+
+
+def _read(data: bytes) -> tuple[list[service.BatchRow], list[int], list[FieldError]]:
+    """`read_rows` without refusing: the rows read and the cells' errors, so an upload with a bad cell can name
+    its unknown codes too."""
     rows = read_sheet(data)
     if not rows:
         raise ValidationFailed.one("file", "文件没有内容")
@@ -144,7 +161,7 @@ def read_rows(data: bytes) -> tuple[list[service.BatchRow], list[int]]:
     uscc_col = index["uscc"]
     clean = _clean_sheet(rows, uscc_col, [j for _, j, _ in value_cols])
     if clean is not None:
-        return clean
+        return (*clean, [])
     for i, r in enumerate(rows[1:], start=2):
         width = len(r)
         values = []
@@ -165,14 +182,9 @@ def read_rows(data: bytes) -> tuple[list[service.BatchRow], list[int]]:
             continue
         out.append((None, uscc, tuple(values)))
         numbers.append(i)
-    if errors:
-        raise ValidationFailed(
-            errors,
-            detail=f"文件有 {len(errors)} 处错误，全部未写入：" + "；".join(e.message for e in errors[:3]),
-        )
-    if not out:
+    if not out and not errors:
         raise ValidationFailed.one("file", "文件中没有填写任何数据")
-    return out, numbers
+    return out, numbers, errors
 
 
 def import_xlsx(
@@ -180,7 +192,9 @@ def import_xlsx(
 ) -> list[service.Saved]:
     """All-or-nothing: a bad cell, an enterprise of another township or a negative figure writes nothing."""
     actor.require("filings:write")
-    rows, numbers = read_rows(data)
+    rows, numbers, errors = _read(data)
+    if errors:  # the file is refused: name its unregistered codes too, not only on the next upload
+        raise _refused(errors + service.unknown_codes(session, actor=actor, rows=rows, row_numbers=numbers))
     return service.submit_rows(
         session, actor=actor, period=period, rows=rows, today=today, row_numbers=numbers
     )

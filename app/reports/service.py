@@ -351,6 +351,29 @@ class _Firm(NamedTuple):
 BatchRow = tuple[int | None, str | None, tuple]  # (enterprise_id, uscc, the FILING_FIELDS values in order)
 
 
+def unknown_codes(
+    session: Session, *, actor: Principal, rows: list[BatchRow], row_numbers: list[int]
+) -> list[FieldError]:
+    """The rows whose 统一社会信用代码 names no enterprise the actor may file for, with `submit_rows`' message."""
+    codes = {normalise(uscc) for eid, uscc, _ in rows if eid is None and uscc}
+    if not codes:
+        return []
+    with bulk.exact_lookup(session):
+        known = set(
+            session.scalars(
+                select(Enterprise.uscc).where(
+                    bulk.among(session, Enterprise.uscc, list(codes)), visible_to(actor)
+                )
+            )
+        )
+    scope = "不属于本乡镇或" if actor.township_filter() else ""
+    return [
+        FieldError("enterprise", f"第 {n} 行，统一社会信用代码 {normalise(uscc)}{scope}未登记", row=n)
+        for (eid, uscc, _), n in zip(rows, row_numbers, strict=True)
+        if eid is None and uscc and normalise(uscc) not in known
+    ]
+
+
 def submit_rows(
     session: Session,
     *,

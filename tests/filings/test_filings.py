@@ -325,6 +325,28 @@ def test_a_bad_upload_names_row_and_column_and_writes_nothing(client, db, make, 
     assert _count(db) == 0
 
 
+def test_a_refused_upload_names_its_bad_cells_and_its_unregistered_codes_at_once(client, db, make, reference):
+    """A file with a bad cell and a code of another township is refused once, naming both — the user fixes the
+    file in one pass instead of meeting the second error only on the next upload — and writes nothing."""
+    make.enterprise(township="qingquan", name="甲有限公司")
+    make.enterprise(township="qingquan", name="乙有限公司")
+    other = make.enterprise(township="kaifaqu", name="丙有限公司")
+    token = login(client, make.user(role="township_staff", township="qingquan"))
+    wb = _template(client)
+    ws = wb.active
+    ws.cell(2, 4).value, ws.cell(2, 5).value = 100, 2.5
+    ws.cell(3, 4).value, ws.cell(3, 5).value = 100, 200
+    ws.append([other.uscc, other.name, "开发区", 1, 1])
+    ws.append(["91371599MA3C0000XX", "丁有限公司", "清泉街道", 1, 1])
+    r = _upload(client, wb, token)
+    assert r.status_code == 422
+    assert "文件有 3 处错误，全部未写入" in r.text
+    assert "第 2 行“工业产值（元）”：“2.5”不是整数" in r.text
+    assert f"第 4 行，统一社会信用代码 {other.uscc}不属于本乡镇或未登记" in r.text
+    assert "第 5 行，统一社会信用代码 91371599MA3C0000XX不属于本乡镇或未登记" in r.text
+    assert _count(db) == 0
+
+
 def test_the_overview_page(client, make, reference, filed):
     filed(make.enterprise(township="qingquan"), "2023-04", 100)
     filed(make.enterprise(township="qingquan"), "2023-05", 100)

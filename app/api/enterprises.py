@@ -13,6 +13,7 @@ from app.accounts.permissions import Principal
 from app.api import idempotency
 from app.api.problems import file_response, responses
 from app.api.reads import Reader, reading
+from app.api.rendering import rendered
 from app.awards import proposals as award_proposals
 from app.config import get_settings
 from app.deps import CurrentEnterprise, PathId, SessionDep, scoped
@@ -75,12 +76,6 @@ def _read(ent) -> dict:
 
 _SUMMARY_FIELDS = tuple(f for f in EnterpriseSummary.model_fields if f != "revenue_yuan")
 _PAGE_FIELDS = tuple(EnterpriseSummary.model_fields)  # the summary's fields in its order, revenue last
-
-
-def _json(model: BaseModel, headers: dict | None = None) -> Response:
-    return Response(
-        model.__pydantic_serializer__.to_json(model), media_type="application/json", headers=headers
-    )
 
 
 @router.get(
@@ -220,7 +215,7 @@ async def get_enterprise(enterprise_id: int, reader: Annotated[Reader, reading("
     data = EnterpriseRead.model_validate(
         await reader.run(enterprise_service.read, actor=reader.principal, enterprise_id=enterprise_id)
     )
-    return _json(data, {"ETag": etag(data.version)})
+    return rendered(data, {"ETag": etag(data.version)})
 
 
 @router.patch(
@@ -248,7 +243,7 @@ def update_enterprise(
     out = EnterpriseRead.model_validate(
         enterprise_service.read(session, actor=principal, enterprise_id=ent.id)
     )
-    return _json(out, {"ETag": etag(out.version)})
+    return rendered(out, {"ETag": etag(out.version)})
 
 
 @router.delete(
@@ -291,7 +286,7 @@ def put_figures(
     row = enterprise_service.set_figures(
         session, actor=principal, enterprise_id=enterprise_id, figures=data, enterprise=_ent
     )
-    return _json(FigureRead.model_validate(row))  # rendered: committed on this thread, as PATCH
+    return rendered(FigureRead.model_validate(row))  # rendered: committed on this thread, as PATCH
 
 
 @router.post(

@@ -4,11 +4,11 @@ from datetime import date
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
-from pydantic import BaseModel
 
 from app.accounts.permissions import Principal
 from app.api.problems import responses
 from app.api.reads import Reader, reading
+from app.api.rendering import rendered
 from app.deps import CurrentPrincipal, SessionDep, scoped
 from app.errors import ValidationFailed
 from app.integration import changes, matching, webhooks
@@ -42,11 +42,6 @@ from app.pagination import Cursor, decode_cursor, encode_cursor
 from app.policies.schema import Funder
 
 router = APIRouter(tags=["integration 政策通对接"])
-
-
-def _json(model: BaseModel) -> Response:
-    """A model of the route's response schema, rendered by its own serializer."""
-    return Response(model.__pydantic_serializer__.to_json(model), media_type="application/json")
 
 
 Uscc = Annotated[
@@ -302,9 +297,7 @@ def eligible_policies_batch(
     out = EligibilityBatchOut(
         as_of=as_of, documents_in_force=_documents(docs), message=message, results=results
     )
-    return _json(
-        out
-    )  # built from the schema's own models: rendered here, not checked again on another thread
+    return rendered(out)  # built from the schema's own models: not checked again on another thread
 
 
 # --- registrations -------------------------------------------------------------------------------
@@ -345,7 +338,7 @@ def put_registration(
         name=ent.name,
         platform_registered_date=ent.platform_registered_date,
     )
-    return _json(out)  # rendered: the transaction commits on this thread (app.db.finish_on_handler_thread)
+    return rendered(out)  # rendered: the transaction commits on this thread (app.db.finish_on_handler_thread)
 
 
 # --- change feed ---------------------------------------------------------------------------------

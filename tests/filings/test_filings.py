@@ -300,12 +300,17 @@ def test_xlsx_template_and_upload(client, db, make, reference):
     )
 
 
-def test_a_bad_upload_names_row_and_column_and_writes_nothing(client, db, make, reference):
+def _two_firms_and_a_neighbour(client, make):
+    """甲 and 乙 in 清泉街道, 丙 in 开发区; a 清泉街道 user logged in; their template (甲 and 乙)."""
     make.enterprise(township="qingquan", name="甲有限公司")
     make.enterprise(township="qingquan", name="乙有限公司")
     other = make.enterprise(township="kaifaqu", name="丙有限公司")
     token = login(client, make.user(role="township_staff", township="qingquan"))
-    wb = _template(client)
+    return other, token, _template(client)
+
+
+def test_a_bad_upload_names_row_and_column_and_writes_nothing(client, db, make, reference):
+    other, token, wb = _two_firms_and_a_neighbour(client, make)
     ws = wb.active
     ws.cell(2, 4).value, ws.cell(2, 5).value = 100, 200
     ws.cell(3, 4).value, ws.cell(3, 5).value = "一百", 200
@@ -328,11 +333,7 @@ def test_a_bad_upload_names_row_and_column_and_writes_nothing(client, db, make, 
 def test_a_refused_upload_names_its_bad_cells_and_its_unregistered_codes_at_once(client, db, make, reference):
     """A file with a bad cell and a code of another township is refused once, naming both — the user fixes the
     file in one pass instead of meeting the second error only on the next upload — and writes nothing."""
-    make.enterprise(township="qingquan", name="甲有限公司")
-    make.enterprise(township="qingquan", name="乙有限公司")
-    other = make.enterprise(township="kaifaqu", name="丙有限公司")
-    token = login(client, make.user(role="township_staff", township="qingquan"))
-    wb = _template(client)
+    other, token, wb = _two_firms_and_a_neighbour(client, make)
     ws = wb.active
     ws.cell(2, 4).value, ws.cell(2, 5).value = 100, 2.5
     ws.cell(3, 4).value, ws.cell(3, 5).value = 100, 200

@@ -7,20 +7,16 @@ from datetime import datetime
 
 from sqlalchemy import (
     Integer,
-    Numeric,
     Text,
     and_,
     bindparam,
-    cast,
     exists,
     func,
     literal,
-    literal_column,
     or_,
     select,
     tuple_,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -32,6 +28,7 @@ from app.bulk import is_postgres
 from app.db import utcnow
 from app.enterprises.models import FIGURE_FIELDS, Enterprise, EnterpriseFigure, Honour
 from app.enterprises.schemas import SORTS, EnterpriseCreate, EnterpriseUpdate, FigureIn, HonourIn
+from app.enterprises.snapshot import json_rows
 from app.enterprises.uscc import normalise, uscc_error
 from app.enterprises.visibility import visibility_kind, visible_clause, visible_to
 from app.errors import Conflict, FieldError, Forbidden, NotFound, PreconditionFailed, ValidationFailed
@@ -112,28 +109,10 @@ def get(session: Session, *, actor: Principal, enterprise_id: int, with_details:
     return ent
 
 
-def _json_rows(table, columns, order_by):
-    """A correlated subquery: the enterprise's rows of `table` as one JSON array (decimals as text, so they
-    keep their digits), in the given order; [] when there are none."""
-    fields = []
-    for c in columns:
-        col = table.c[c]
-        fields += [
-            c,
-            cast(col, Text) if isinstance(col.type, Numeric) and not isinstance(col.type, Integer) else col,
-        ]
-    agg = func.json_agg(aggregate_order_by(func.json_build_object(*fields), *order_by))
-    return (
-        select(func.coalesce(agg, literal_column("'[]'::json")))
-        .where(table.c.enterprise_id == Enterprise.__table__.c.id)
-        .scalar_subquery()
-    )
-
-
-_FIGURES_JSON = _json_rows(
+_FIGURES_JSON = json_rows(
     EnterpriseFigure.__table__, ("year", *FIGURE_FIELDS), (EnterpriseFigure.__table__.c.year.desc(),)
 )
-_HONOURS_JSON = _json_rows(
+_HONOURS_JSON = json_rows(
     Honour.__table__,
     ("id", "code", "level", "outcome", "honour_date", "certificate_no"),
     (Honour.__table__.c.honour_date.desc(),),

@@ -8,11 +8,14 @@ criteria, `EnterpriseState` for the awards, the matcher reads the snapshot itsel
 """
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Integer, Numeric, Text, cast, func, literal_column, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from app.enterprises.models import FIGURE_FIELDS, Enterprise, EnterpriseFigure, Honour
@@ -65,19 +68,22 @@ class EnterpriseSnapshot:
         }
 
 
+_FIELDS = (
+    "id",
+    "uscc",
+    "name",
+    "township",
+    "size",
+    "ownership",
+    "above_scale",
+    "industry",
+    "chain",
+    "mu_class",
+)
+
+
 def _fields(e) -> dict:
-    return {
-        "id": e.id,
-        "uscc": e.uscc,
-        "name": e.name,
-        "township": e.township,
-        "size": e.size,
-        "ownership": e.ownership,
-        "above_scale": e.above_scale,
-        "industry": e.industry,
-        "chain": e.chain,
-        "mu_class": e.mu_class,
-    }
+    return {k: getattr(e, k) for k in _FIELDS}
 
 
 def of(ent: Enterprise) -> EnterpriseSnapshot:
@@ -137,9 +143,9 @@ def load(
                 figs[eid][year] = dict(zip(FIGURE_FIELDS, values, strict=True))
         if honours:
             for eid, code, level, outcome, day in session.execute(
-                select(
-                    Honour.enterprise_id, Honour.code, Honour.level, Honour.outcome, Honour.honour_date
-                ).where(Honour.enterprise_id.in_(chunk))
+                select(Honour.enterprise_id, Honour.code, Honour.level, Honour.outcome, Honour.honour_date)
+                .where(Honour.enterprise_id.in_(chunk))
+                .order_by(Honour.id)  # as `from_json` lists them: the honours' order shows in explanations
             ):
                 hons[eid].append(HonourRecord(code, level, outcome, day))
         if pools:
@@ -156,3 +162,73 @@ def load(
         for i in ids
         if i in rows
     }
+
+
+# --- one enterprise in one statement (PostgreSQL)
+
+
+def json_rows(table, columns, order_by, *where):
+    """A correlated subquery: the enterprise's rows of `table` (and `where`) as one JSON array (decimals as
+    text, so they keep their digits), in the given order; [] when there are none. PostgreSQL only."""
+    fields = []
+    for c in columns:
+        col = table.c[c]
+        fields += [
+            c,
+            cast(col, Text) if isinstance(col.type, Numeric) and not isinstance(col.type, Integer) else col,
+        ]
+    agg = func.json_agg(aggregate_order_by(func.json_build_object(*fields), *order_by))
+    return (
+        select(func.coalesce(agg, literal_column("'[]'::json")))
+        .where(table.c.enterprise_id == Enterprise.__table__.c.id, *where)
+        .scalar_subquery()
+    )
+
+
+_DECIMAL_FIGURES = frozenset(
+    k
+    for k in FIGURE_FIELDS
+    if isinstance(EnterpriseFigure.__table__.c[k].type, Numeric)
+    and not isinstance(EnterpriseFigure.__table__.c[k].type, Integer)
+)
+
+
+@functools.cache
+def json_columns() -> tuple:
+    """The columns `from_json` reads, for a statement on the enterprise table that selects one enterprise with
+    everything `load(..., pools=True)` reads in four: its fields, and its figures, honours and current pool
+    memberships as JSON arrays (in the order `load` gives them)."""
+    from app.pools.models import PoolMembership  # the registry sits below the pools domain
+
+    ent, fig, hon, mem = (
+        Enterprise.__table__,
+        EnterpriseFigure.__table__,
+        Honour.__table__,
+        PoolMembership.__table__,
+    )
+    return (
+        *(ent.c[k] for k in _FIELDS),
+        json_rows(fig, ("year", *FIGURE_FIELDS), (fig.c.year,)).label("figures"),
+        json_rows(hon, ("code", "level", "outcome", "honour_date"), (hon.c.id,)).label("honours"),
+        json_rows(mem, ("pool", "entered_date"), (mem.c.id,), mem.c.left_date.is_(None)).label("pools"),
+    )
+
+
+def from_json(row) -> EnterpriseSnapshot:
+    """The snapshot of a row selected with `json_columns()`: the same value `load(..., pools=True)` gives."""
+    figures = {}
+    for f in row.figures:
+        year = f.pop("year")
+        for k in _DECIMAL_FIGURES:
+            if f[k] is not None:
+                f[k] = Decimal(f[k])
+        figures[year] = f
+    return EnterpriseSnapshot(
+        **{k: getattr(row, k) for k in _FIELDS},
+        figures=figures,
+        honours=tuple(
+            HonourRecord(h["code"], h["level"], h["outcome"], dt.date.fromisoformat(h["honour_date"]))
+            for h in row.honours
+        ),
+        pools={p["pool"]: dt.date.fromisoformat(p["entered_date"]) for p in row.pools},
+    )

@@ -1,20 +1,22 @@
 """The 聊城企业政策通 integration: policy matching from the registry, and registrations the platform reports."""
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.accounts.permissions import Principal
+from app.accounts.service import KEY_VALID, key_checked, take_key_check
 from app.audit import service as audit
 from app.db import utcnow
 from app.enterprises import service as enterprise_service
 from app.enterprises import snapshot
 from app.enterprises.models import Enterprise
 from app.enterprises.uscc import normalise, uscc_error
-from app.enterprises.visibility import visible_to
+from app.enterprises.visibility import visibility_kind, visible_clause, visible_to
 from app.errors import FieldError, NotFound, PreconditionFailed, ValidationFailed
 from app.integration import matching
 from app.policies import coverage
@@ -27,7 +29,7 @@ BATCH_MAX = 100
 
 @dataclass
 class Eligibility:
-    enterprise: Enterprise
+    enterprise: snapshot.EnterpriseSnapshot
     as_of: dt.date
     year: int | None  # the figures year the rules were judged on
     matches: list[matching.Match]
@@ -58,16 +60,61 @@ def eligible_policies(
     """The rules one enterprise meets now or is closest to meeting, closest first."""
     actor.require("policies:read")
     if uscc is not None:
-        ent = enterprise_service.get_by_uscc(session, actor=actor, uscc=uscc, with_details=False)
+        enterprise_id = enterprise_service.get_by_uscc(session, actor=actor, uscc=uscc, with_details=False).id
+    assert enterprise_id is not None
+    if session.get_bind().dialect.name == "postgresql":
+        firm = _firm_in_one_statement(session, actor, enterprise_id)
     else:
         ent = enterprise_service.get(session, actor=actor, enterprise_id=enterprise_id, with_details=False)
+        firm = snapshot.load(session, [ent], pools=True)[ent.id]
     day = as_of or dt.date.today()
-    firm = snapshot.load(session, [ent], pools=True)[ent.id]
     found = matching.match(
         firm, as_of=day, policy_set=policy_store.current(session), pools=pool_store.pools(session, day)
     )
     docs, message = policy_coverage(session, day)
-    return Eligibility(ent, day, firm.year_for(day), _filter(found, statuses, kinds), docs, message)
+    return Eligibility(firm, day, firm.year_for(day), _filter(found, statuses, kinds), docs, message)
+
+
+@functools.cache
+def _eligible_statement(kind: str):
+    """The enterprise with its figures, honours and pool memberships, what policy documents and pool definitions
+    are published, and whether the request's API key still holds, for one kind of actor: built once."""
+    e = Enterprise.__table__
+    return (
+        select(
+            KEY_VALID,
+            *snapshot.json_columns(),
+            policy_store.published_json().label("published_policies"),
+            pool_store.published_json().label("published_pools"),
+        )
+        .select_from(e)
+        .where(e.c.id == bindparam("enterprise_id"), visible_clause(kind))
+    )
+
+
+def _firm_in_one_statement(
+    session: Session, actor: Principal, enterprise_id: int
+) -> snapshot.EnterpriseSnapshot:
+    """On PostgreSQL, all one request reads in one round trip instead of seven (the key check, the enterprise,
+    its figures, honours and memberships, the published policies and pools): the same answers, read in one
+    snapshot. 404 as `enterprise_service.get`."""
+    if not 0 < enterprise_id < 2**31:  # no such id can exist (and the database would refuse the number)
+        raise NotFound("未找到该企业")
+    kind, params = visibility_kind(actor)
+    key_id = take_key_check(session)  # checked by the same statement
+    row = (
+        session.connection()  # plain rows, no entities: the Core statement, not the ORM's
+        .execute(
+            _eligible_statement(kind), {"enterprise_id": enterprise_id, "check_key_id": key_id, **params}
+        )
+        .first()
+    )
+    key_checked(session, key_id, None if row is None else row.key_valid)
+    if row is None:
+        raise NotFound("未找到该企业")
+    policy_store.seed_published(session, row.published_policies)
+    pool_store.seed_published(session, row.published_pools)
+    return snapshot.from_json(row)
 
 
 @dataclass
@@ -133,7 +180,7 @@ def eligible_policies_batch(
         matches = matching.match(firm, as_of=day, policy_set=ps, pools=pools)
         items.append(
             BatchItem(
-                ref, ent, Eligibility(ent, day, firm.year_for(day), _filter(matches, statuses, kinds)), None
+                ref, ent, Eligibility(firm, day, firm.year_for(day), _filter(matches, statuses, kinds)), None
             )
         )
     return items

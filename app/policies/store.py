@@ -20,7 +20,8 @@ import re
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -70,19 +71,35 @@ def current(session: Session) -> PolicySet:
     Asked of the database once per transaction (a request sees one consistent set, and the next
     request of any worker sees a publish); publishing in this session forgets the answer."""
 
-    def read() -> PolicySet:
-        hashes = tuple(
-            session.scalars(
-                select(PolicyVersion.content_hash)
-                .where(PolicyVersion.status == "published")
-                .order_by(PolicyVersion.code)
-            )
-        )
-        ps = _set_of(session, hashes)
-        _LAST[:] = [ps]
-        return ps
+    return versioning.per_transaction(
+        session, _SESSION_KEY, lambda: _published_set(session, tuple(session.scalars(_PUBLISHED)))
+    )
 
-    return versioning.per_transaction(session, _SESSION_KEY, read)
+
+_PUBLISHED = (
+    select(PolicyVersion.content_hash).where(PolicyVersion.status == "published").order_by(PolicyVersion.code)
+)
+
+
+def _published_set(session: Session, hashes: tuple[str, ...]) -> PolicySet:
+    ps = _set_of(session, hashes)
+    _LAST[:] = [ps]
+    return ps
+
+
+def published_json():
+    """A scalar subquery (PostgreSQL): the hashes `current` asks for, as a JSON array (NULL when none), so a
+    caller can ask them within a statement it makes anyway; `seed_published` then takes its value."""
+    return (
+        select(func.json_agg(aggregate_order_by(PolicyVersion.content_hash, PolicyVersion.code)))
+        .where(PolicyVersion.status == "published")
+        .scalar_subquery()
+    )
+
+
+def seed_published(session: Session, hashes: list[str] | None) -> None:
+    """What is published, as `published_json()` read it in this transaction: `current` asks no more."""
+    versioning.per_transaction(session, _SESSION_KEY, lambda: _published_set(session, tuple(hashes or ())))
 
 
 def forget(session: Session) -> None:

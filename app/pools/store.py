@@ -26,7 +26,8 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -251,19 +252,36 @@ def _parsed(content_hash: str, content: str | None, session: Session | None = No
 def _published(session: Session) -> list[tuple[int, str, date | None]]:
     """(id, hash, effective from) of every published version, latest effective date first."""
     return versioning.per_transaction(
+        session, _TXN_KEY, lambda: [(i, h, eff) for i, h, eff in session.execute(_PUBLISHED)]
+    )
+
+
+_V = PoolDefinitionVersion
+_PUBLISHED = (
+    select(_V.id, _V.content_hash, _V.effective_from)
+    .where(_V.status == "published")
+    .order_by(_V.effective_from.desc(), _V.id.desc())
+)
+
+
+def published_json():
+    """A scalar subquery (PostgreSQL): the rows `_published` asks for, as a JSON array of [id, hash, effective
+    from] (NULL when none), so a caller can ask them within a statement it makes anyway; `seed_published`
+    then takes its value."""
+    row = func.json_build_array(_V.id, _V.content_hash, _V.effective_from)
+    return (
+        select(func.json_agg(aggregate_order_by(row, _V.effective_from.desc(), _V.id.desc())))
+        .where(_V.status == "published")
+        .scalar_subquery()
+    )
+
+
+def seed_published(session: Session, rows: list[list] | None) -> None:
+    """What is published, as `published_json()` read it in this transaction: `current` asks no more."""
+    versioning.per_transaction(
         session,
         _TXN_KEY,
-        lambda: list(
-            session.execute(
-                select(
-                    PoolDefinitionVersion.id,
-                    PoolDefinitionVersion.content_hash,
-                    PoolDefinitionVersion.effective_from,
-                )
-                .where(PoolDefinitionVersion.status == "published")
-                .order_by(PoolDefinitionVersion.effective_from.desc(), PoolDefinitionVersion.id.desc())
-            ).all()
-        ),
+        lambda: [(i, h, None if eff is None else date.fromisoformat(eff)) for i, h, eff in rows or ()],
     )
 
 

@@ -1,0 +1,114 @@
+"""What policy matching reads: on PostgreSQL one statement for the enterprise, its facts and what is published,
+the same values the general loader reads; on SQLite (`make run`) the general loader itself."""
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.orm import Session
+
+from app.accounts.permissions import SYSTEM
+from app.enterprises import snapshot
+from app.integration import matching
+from app.integration import service as integration_service
+from app.policies import store as policy_store
+from app.pools import store as pool_store
+
+AS_OF = dt.date(2023, 6, 30)
+
+FIGURES = [
+    {"year": 2022, "revenue_yuan": 18_000_000, "main_revenue_yuan": 17_500_000, "land_mu": "12.50"},
+    {
+        "year": 2023,
+        "revenue_yuan": 21_000_000,
+        "rd_spend_yuan": 900_000,
+        "energy_tce": "301.25",
+        "employees": 40,
+    },
+]
+HONOURS = [
+    {"code": "specialized_sme", "level": "provincial", "outcome": "new", "honour_date": "2023-05-10"},
+    {"code": "innovative_sme", "level": "provincial", "outcome": "new", "honour_date": "2022-03-01"},
+    {"code": "high_tech", "level": "national", "outcome": "rejected", "honour_date": "2021-11-20"},
+]
+
+
+def _answer(session, ent_id):
+    found = integration_service.eligible_policies(session, actor=SYSTEM, enterprise_id=ent_id, as_of=AS_OF)
+    firm = snapshot.load(session, [ent_id], pools=True)[ent_id]
+    fresh = matching.match(
+        firm, as_of=AS_OF, policy_set=policy_store.current(session), pools=pool_store.pools(session, AS_OF)
+    )
+    return found, firm, fresh
+
+
+def test_postgresql_reads_the_enterprise_its_facts_and_what_is_published_in_one_statement(db, make, stay):
+    ent = make.enterprise(industry="C3311", above_scale=False, figures=FIGURES, honours=HONOURS)
+    stay(ent, "primary_pool", dt.date(2022, 4, 1))
+    stay(ent, "yumiao_pool", dt.date(2021, 4, 1), left=dt.date(2022, 4, 1))  # left: not a current membership
+    integration_service.eligible_policies(db, actor=SYSTEM, enterprise_id=ent.id, as_of=AS_OF)  # parsed once
+    db.commit()  # the next request's transaction
+    statements = []
+    event.listen(db.connection(), "before_cursor_execute", lambda *a: statements.append(a[2]))
+    found = integration_service.eligible_policies(db, actor=SYSTEM, enterprise_id=ent.id, as_of=AS_OF)
+    statements = [s for s in statements if "SAVEPOINT" not in s]  # the test's own transaction
+    assert len(statements) == 1, statements
+
+    firm = snapshot.load(db, [ent.id], pools=True)[ent.id]
+    assert found.enterprise == firm  # figures (decimals with their digits), honours in order, memberships
+    assert firm.figures[2022]["land_mu"] == Decimal("12.50") and firm.pools == {
+        "primary_pool": dt.date(2022, 4, 1)
+    }
+    fresh = matching.match(
+        firm, as_of=AS_OF, policy_set=policy_store.current(db), pools=pool_store.pools(db, AS_OF)
+    )
+    assert found.matches == fresh and found.matches
+
+
+def test_an_unknown_or_invisible_enterprise_is_a_404_in_one_statement_too(db, make):
+    import pytest
+
+    from app.accounts.permissions import Principal
+    from app.errors import NotFound
+
+    ent = make.enterprise(township="qingquan")
+    other = Principal(
+        kind="user",
+        id=1,
+        name="t",
+        role="township_staff",
+        township="chongwen",
+        scopes=frozenset({"policies:read"}),
+    )
+    with pytest.raises(NotFound):
+        integration_service.eligible_policies(db, actor=other, enterprise_id=ent.id, as_of=AS_OF)
+    with pytest.raises(NotFound):
+        integration_service.eligible_policies(db, actor=SYSTEM, enterprise_id=2**31 - 1, as_of=AS_OF)
+
+
+def test_sqlite_matches_on_the_general_loader(tmp_path):
+    from app.cli import run_migrations
+    from app.enterprises import service as enterprise_service
+    from app.enterprises.schemas import EnterpriseCreate
+    from app.enterprises.uscc import generate
+
+    url = f"sqlite:///{tmp_path / 'match.db'}"
+    run_migrations(url)
+    eng = create_engine(url)
+    with Session(eng) as s:
+        data = {
+            "uscc": generate(__import__("random").Random("sqlite-match")),
+            "name": "匹配测试企业有限公司",
+            "township": "qingquan",
+            "size": "small",
+            "ownership": "private",
+            "industry": "C3311",
+            "above_scale": False,
+            "figures": FIGURES,
+            "honours": HONOURS,
+        }
+        ent = enterprise_service.create(s, actor=SYSTEM, data=EnterpriseCreate.model_validate(data))
+        s.commit()
+        found, firm, fresh = _answer(s, ent.id)
+        assert found.enterprise == firm and found.matches == fresh and found.matches
+    eng.dispose()

@@ -21,16 +21,30 @@ The cursor is the (xid, id) of the last entry served, opaque to clients and stab
 horizon, so filtered-out entries are not read again.
 """
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, bindparam, func, literal, select, text, tuple_
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Integer,
+    String,
+    bindparam,
+    false,
+    func,
+    literal_column,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.accounts.permissions import Principal
+from app.accounts.service import key_checked, take_key_check
 from app.audit.models import AuditEntry
 from app.enterprises.models import Enterprise
-from app.enterprises.visibility import in_township_of
 from app.errors import Conflict, ValidationFailed
 from app.integration.models import AuditEntryXid
 from app.pagination import decode_cursor, encode_cursor
@@ -91,7 +105,8 @@ def _is_pg(session: Session) -> bool:
 # The oldest transaction still running *in this database* (pg_snapshot_xmin would also wait for every
 # other database of the cluster): the snapshot's running xids (64-bit) that belong to a backend or a
 # prepared transaction of this database (32-bit there, so matched modulo 2^32). Below it, every
-# transaction that could write here has ended.
+# transaction that could write here has ended. The request's API key is checked by the same statement
+# (KEY_VALID's test: true when no key is to be checked), one round trip less.
 _HORIZON = text(
     """
     WITH snap AS (SELECT pg_current_snapshot() AS s),
@@ -105,17 +120,29 @@ _HORIZON = text(
                (SELECT min(x::text::bigint) FROM pg_snapshot_xip(snap.s) AS x
                 WHERE x::text::bigint % 4294967296 IN (SELECT x FROM here)),
                pg_snapshot_xmax(snap.s)::text::bigint),
-           pg_snapshot_xmax(snap.s)::text::bigint
+           pg_snapshot_xmax(snap.s)::text::bigint,
+           CAST(:check_key_id AS integer) IS NULL
+               OR EXISTS (SELECT 1 FROM api_key WHERE id = :check_key_id AND revoked_at IS NULL)
     FROM snap
     """
-)
+).bindparams(bindparam("check_key_id", type_=Integer))
+
+_ACTIVITY_READ = "changes.activity_read"
 
 
 def _snapshot(session: Session) -> tuple[int, int]:
     """(horizon, xmax): every transaction of this database with an xid below the horizon has ended;
     xmax is the next xid to be assigned."""
-    session.execute(text("SELECT pg_stat_clear_snapshot()"))  # activity is cached per transaction
-    row = session.execute(_HORIZON).one()
+    # PostgreSQL takes its view of pg_stat_activity at the first look in a transaction and keeps it to the
+    # end: a second horizon in the same transaction (the webhook worker's loop) must drop it first. The first
+    # look — every request: the API's reads run each statement in a transaction of its own — sees it fresh.
+    txn = session.get_transaction()
+    if txn is not None and session.info.get(_ACTIVITY_READ) is txn:
+        session.execute(text("SELECT pg_stat_clear_snapshot()"))
+    key_id = take_key_check(session)  # the request's key, checked by the same statement
+    row = session.connection().execute(_HORIZON, {"check_key_id": key_id}).one()
+    key_checked(session, key_id, row[2])
+    session.info[_ACTIVITY_READ] = session.get_transaction()
     return int(row[0]), int(row[1])
 
 
@@ -130,7 +157,8 @@ def head(session: Session) -> Position:
 @dataclass
 class Change:
     position: Position
-    entry: AuditEntry
+    entry: Any  # a row with AuditEntry's attributes: id, at, action, entity_type, entity_id, enterprise_id,
+    # township, changes, note
     uscc: str | None
 
 
@@ -141,9 +169,66 @@ class FeedPage:
     has_more: bool
 
 
-_HIDDEN: BindParameter[list[str]] = bindparam(
-    "hidden_types", sorted(HIDDEN_TYPES), expanding=True, literal_execute=True
+# The hidden types written into the SQL, not sent as parameters: the read path's statements are prepared, and
+# the plan PostgreSQL keeps for parameters took "entity_type NOT IN ($4 … $10)" for a filter few rows pass,
+# joining every audit entry to every page row (11 ms for a page of 100 at a few thousand entries, and growing
+# with the log); with the types in the SQL the statistics see that nearly every row passes.
+_SHOWN = literal_column(
+    "audit_entry.entity_type NOT IN (" + ", ".join(f"'{t}'" for t in sorted(HIDDEN_TYPES)) + ")", Boolean
 )
+_A, _X, _E = AuditEntry.__table__, AuditEntryXid.__table__, Enterprise.__table__
+# What a change shows (Change.entry): plain rows, not entities — the feed only reads them.
+_ENTRY_NAMES = [
+    "id",
+    "at",
+    "action",
+    "entity_type",
+    "entity_id",
+    "enterprise_id",
+    "township",
+    "changes",
+    "note",
+]
+_ENTRY_COLUMNS = tuple(_A.c[name] for name in _ENTRY_NAMES)
+
+
+@functools.cache
+def _page_statement(pg: bool, town: str, typed: bool, one_firm: bool):
+    """A page of the feed for one shape of request, built once (its SQL then comes from the compiled cache):
+    `town` is "all", "none" (no entry is visible) or "town" (the entries of :town); `typed`: only :types;
+    `one_firm`: only :enterprise_id. On PostgreSQL in (xid, id) order below :horizon, elsewhere in id order up
+    to :top."""
+    conds: list[ColumnElement[bool]] = [_SHOWN]
+    if typed:
+        conds.append(_A.c.entity_type.in_(bindparam("types", expanding=True)))
+    if town == "none":
+        conds.append(false())
+    elif town == "town":
+        conds.append(_A.c.township == bindparam("town", type_=String))
+    if one_firm:
+        conds.append(_A.c.enterprise_id == bindparam("enterprise_id", type_=Integer))
+    after_xid, after_id = bindparam("after_xid", type_=BigInteger), bindparam("after_id", type_=BigInteger)
+    if pg:
+        stmt = (
+            select(*_ENTRY_COLUMNS, _X.c.xid, _E.c.uscc)
+            .select_from(
+                _A.join(_X, _X.c.audit_entry_id == _A.c.id).outerjoin(_E, _E.c.id == _A.c.enterprise_id)
+            )
+            .where(
+                tuple_(_X.c.xid, _X.c.audit_entry_id) > tuple_(after_xid, after_id),
+                _X.c.xid < bindparam("horizon", type_=BigInteger),
+                *conds,
+            )
+            .order_by(_X.c.xid, _X.c.audit_entry_id)
+        )
+    else:
+        stmt = (
+            select(*_ENTRY_COLUMNS, literal_column("0", BigInteger).label("xid"), _E.c.uscc)
+            .select_from(_A.outerjoin(_E, _E.c.id == _A.c.enterprise_id))
+            .where(_A.c.id > after_id, _A.c.id <= bindparam("top", type_=BigInteger), *conds)
+            .order_by(_A.c.id)
+        )
+    return stmt.limit(bindparam("limit", type_=Integer))
 
 
 def check_types(entity_types: list[str] | None, field: str = "entity_type") -> list[str]:
@@ -172,47 +257,37 @@ def read(
     if not 1 <= limit <= 500:
         raise ValidationFailed.one("limit", "limit：每页条数须在 1–500 之间")
     types = check_types(entity_types)
-    a = AuditEntry
-    # The hidden types written into the SQL, not sent as parameters: the read path's statements are prepared,
-    # and the plan PostgreSQL keeps for parameters took "entity_type NOT IN ($4 … $10)" for a filter few rows
-    # pass, joining every audit entry to every page row (11 ms for a page of 100 at a few thousand entries, and
-    # growing with the log); with the types in the SQL the statistics see that nearly every row passes.
-    conds = [a.entity_type.not_in(_HIDDEN)]
+    params: dict[str, Any] = {"after_xid": after.xid, "after_id": after.id, "limit": limit + 1}
+    # The entries the actor sees (as in_township_of: county users and keys all, township staff their
+    # township's, department staff none — an entry is known only by its township).
+    if actor.department is not None:
+        town = "none"
+    elif (params_town := actor.township_filter()) is None:
+        town = "all"
+    else:
+        town, params["town"] = "town", params_town
     if types:
-        conds.append(a.entity_type.in_(types))
-    conds.append(in_township_of(actor, a.township))
+        params["types"] = types
     if enterprise_id is not None:
-        conds.append(a.enterprise_id == enterprise_id)
-    if _is_pg(session):
+        params["enterprise_id"] = enterprise_id
+    pg = _is_pg(session)
+    if pg:
         xmin, xmax = _snapshot(session)
         if after.xid >= xmax:
             raise Conflict(
                 "变更游标超前于本数据库（数据库可能已从备份恢复到另一台服务器）：请省略 cursor 从头读取，按条目 id 去重",
                 code="cursor_ahead",
             )
-        x = AuditEntryXid
-        stmt = (
-            select(a, x.xid, Enterprise.uscc)
-            .join(x, x.audit_entry_id == a.id)
-            .outerjoin(Enterprise, Enterprise.id == a.enterprise_id)
-            .where(tuple_(x.xid, x.audit_entry_id) > tuple_(after.xid, after.id), x.xid < xmin, *conds)
-            .order_by(x.xid, x.audit_entry_id)
-            .limit(limit + 1)
-        )
+        params["horizon"] = xmin
         settled = Position(xmin - 1, MAX_ID)
     else:
-        top = session.scalar(select(func.coalesce(func.max(a.id), 0)))
-        stmt = (
-            select(a, literal(0), Enterprise.uscc)
-            .outerjoin(Enterprise, Enterprise.id == a.enterprise_id)
-            .where(a.id > after.id, a.id <= top, and_(*conds))
-            .order_by(a.id)
-            .limit(limit + 1)
-        )
+        top = session.scalar(select(func.coalesce(func.max(_A.c.id), 0)))
+        params["top"] = top
         settled = Position(0, top)
-    rows = session.execute(stmt).all()
+    stmt = _page_statement(pg, town, bool(types), enterprise_id is not None)
+    rows = session.connection().execute(stmt, params).all()
     has_more = len(rows) > limit
-    items = [Change(Position(int(xid), e.id), e, uscc) for e, xid, uscc in rows[:limit]]
+    items = [Change(Position(int(r.xid), r.id), r, r.uscc) for r in rows[:limit]]
     nxt = items[-1].position if items else after
     if not has_more:  # everything up to the horizon has been looked at: skip what the filters left out
         nxt = max(nxt, settled)

@@ -271,3 +271,79 @@ def test_a_transaction_in_another_database_does_not_hold_the_feed_back(committed
         assert entry in _eventually(lambda: entry in served() and served(), timeout=5)
         c.rollback()
     other.dispose()
+
+
+@pytest.mark.parametrize("autocommit", [False, True], ids=["one transaction", "autocommit"])
+def test_a_reader_that_looks_again_in_one_session_does_not_pass_a_transaction_begun_since(
+    committed, engine, setup, autocommit
+):
+    """PostgreSQL keeps its view of pg_stat_activity from the first look to the end of the transaction: a
+    second horizon in the same transaction (the webhook worker) must not miss a writer that began after the
+    first look; in autocommit (the API's reads) every statement looks afresh."""
+    key, ent = setup
+    conn = engine.connect()
+    if autocommit:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+    reader = Session(bind=conn)
+    conn_a = engine.connect()
+    a = Session(bind=conn_a)
+    try:
+        first = changes.read(reader, actor=SYSTEM, after=changes.head(reader))
+        entry_a = audit.record(
+            a,
+            actor=SYSTEM,
+            action="update",
+            entity_type="enterprise",
+            entity_id=ent.id,
+            enterprise_id=ent.id,
+            township=ent.township,
+            changes={"name": ["x", "A"]},
+        ).id
+        xid_a = a.execute(text("SELECT pg_current_xact_id()::text::bigint")).scalar()
+        with committed() as b:  # a later entry, committed: served only once A has ended
+            entry_b = audit.record(
+                b, actor=SYSTEM, action="update", entity_type="enterprise", entity_id=ent.id, changes={}
+            ).id
+            b.commit()
+        again = changes.read(reader, actor=SYSTEM, after=first.next_position)
+        assert entry_a not in [c.entry.id for c in again.items]
+        assert entry_b not in [c.entry.id for c in again.items]
+        assert again.next_position < changes.Position(xid_a, entry_a)
+        a.commit()
+    finally:
+        a.close()
+        conn_a.close()
+        reader.close()
+        conn.close()
+
+    def served():
+        with committed() as r:
+            return [c.entry.id for c in changes.read(r, actor=SYSTEM, after=again.next_position).items]
+
+    ids = _eventually(lambda: (lambda got: got if entry_b in got else None)(served()))
+    assert ids.index(entry_a) < ids.index(entry_b)
+
+
+def test_the_page_is_written_as_its_schema_writes_it(app, committed, setup):
+    """The feed's page is written without the response model: the same bytes as ChangePage would write."""
+    from app.integration.schemas import ChangePage
+
+    key, ent = setup
+    with committed() as s:
+        enterprise_service.add_honour(
+            s,
+            actor=SYSTEM,
+            enterprise_id=ent.id,
+            honour=HonourIn(code="innovative_sme", level="provincial", honour_date="2023-02-01"),
+        )
+        audit.record(s, actor=SYSTEM, action="note", entity_type="enterprise", entity_id=ent.id, changes=None)
+        s.commit()
+    with TestClient(app) as client:
+        _eventually(lambda: len(_follow(client, key)[0]) >= 3)
+        for params in ({"limit": 2}, {"limit": 100}, {"entity_type": "honour"}):
+            r = client.get("/api/v1/changes", headers=bearer(key), params=params)
+            assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+            assert ChangePage.model_validate_json(r.content).model_dump_json().encode() == r.content
+        items = _follow(client, key)[0]
+        assert {i["uscc"] for i in items if i["enterprise_id"] == ent.id} == {ent.uscc}
+        assert any(i["changes"] == {} and i["enterprise_id"] is None for i in items)

@@ -172,3 +172,44 @@ def test_a_list_page_is_the_schema_in_its_order(client, make):
         page = r.json()
         assert EnterprisePage.model_validate(page).model_dump(mode="json") == page
         assert page["items"] and all(list(i) == list(EnterpriseSummary.model_fields) for i in page["items"])
+
+
+def test_a_key_revoked_behind_the_server_is_refused_at_its_next_write_and_feed_read(server, committed):
+    """The writes and the change feed check the request's key in their first statement (the path's enterprise,
+    the feed's horizon): a key revoked in the database is refused there, and nothing is written."""
+    with committed() as s:
+        make = Factory(s)
+        ent = make.enterprise(township="qingquan", figures=[{"year": 2024, "revenue_yuan": 5_000_000}])
+        key = make.api_key(scopes=("enterprises:read", "enterprises:write", "platform:write", "changes:read"))
+        s.commit()
+        uscc, ent_id = ent.uscc, ent.id
+    with httpx.Client(base_url=server.base, headers=bearer(key), timeout=30) as http:
+        for _ in range(3):  # now known to the server's process
+            tag = http.get(f"/api/v1/enterprises/{ent_id}").headers["etag"]
+            assert http.get("/api/v1/changes").status_code == 200
+        with committed() as s:
+            audits = s.execute(text("SELECT count(*) FROM audit_entry")).scalar()
+            s.execute(
+                text("UPDATE api_key SET revoked_at = now() WHERE key_hash = encode(sha256(:k), 'hex')"),
+                {"k": key.encode()},
+            )
+            s.commit()
+        answers = [
+            http.patch(f"/api/v1/enterprises/{ent_id}", headers={"If-Match": tag}, json={"chain": "轴承"}),
+            http.patch("/api/v1/enterprises/2147483000", headers={"If-Match": tag}, json={"chain": "轴承"}),
+            http.put(
+                f"/api/v1/enterprises/{ent_id}/figures/2024",
+                json={"year": 2024, "revenue_yuan": 7_000_000},
+            ),
+            http.put(f"/api/v1/platform/registrations/{uscc}", json={"registered_date": "2023-05-06"}),
+            http.get("/api/v1/changes"),
+        ]
+        assert [r.status_code for r in answers] == [401] * 5, [r.text for r in answers]
+        assert {r.json()["code"] for r in answers} == {"unauthorized"}
+    with committed() as s:
+        assert s.execute(text("SELECT count(*) FROM audit_entry")).scalar() == audits
+        row = s.execute(
+            text("SELECT chain, platform_registered_date, version FROM enterprise WHERE id = :i"),
+            {"i": ent_id},
+        ).one()
+        assert row.chain != "轴承" and row.platform_registered_date is None and f'"{row.version}"' == tag

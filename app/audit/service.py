@@ -2,13 +2,14 @@
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from app.accounts.permissions import Principal
 from app.audit.models import AuditEntry
+from app.db import utcnow
 
 
 def _plain(v: Any) -> Any:
@@ -40,24 +41,32 @@ def record(
     township: str | None = None,
     note: str | None = None,
 ) -> AuditEntry:
-    entry = AuditEntry(
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        enterprise_id=enterprise_id,
-        township=township,
-        changes={
+    values = {
+        "at": utcnow(),
+        "actor_kind": actor.kind,
+        "actor_id": actor.id,
+        "actor_name": actor.name,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": str(entity_id),
+        "enterprise_id": enterprise_id,
+        "township": township,
+        "changes": {
             k: [_plain(x) for x in v] if isinstance(v, list) else _plain(v)
             for k, v in (changes or {}).items()
         },
-        note=note,
-    )
-    session.add(entry)
+        "note": note,
+    }
+    # The session's pending changes first (as adding the entry and flushing did), then the entry as one
+    # prebuilt INSERT: the log is append-only and never read back through the session, so the unit of work's
+    # bookkeeping for it (about a tenth of a write request's time) bought nothing.
     session.flush()
-    return entry
+    new_id = session.connection().execute(_INSERT, values).inserted_primary_key
+    assert new_id is not None
+    return AuditEntry(id=new_id[0], **values)  # not in the session: a record of the row
+
+
+_INSERT = insert(cast(Table, AuditEntry.__table__))
 
 
 def for_enterprise(session: Session, enterprise_id: int, *, limit: int = 200) -> list[AuditEntry]:

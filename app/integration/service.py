@@ -201,7 +201,9 @@ def check_uscc(uscc: str, field: str = "uscc") -> str:
 def enterprise_by_uscc(session: Session, *, actor: Principal, uscc: str) -> Enterprise:
     """The visible enterprise with this USCC (a malformed code is a 422, an unknown one a 404)."""
     code = check_uscc(uscc)
-    ent = session.scalar(select(Enterprise).where(Enterprise.uscc == code, visible_to(actor)))
+    ent = enterprise_service.first_entity_checked(
+        session, select(Enterprise).where(Enterprise.uscc == code, visible_to(actor))
+    )
     if ent is None:
         raise NotFound("未找到该统一社会信用代码对应的企业")
     return ent

@@ -3,7 +3,7 @@
 import threading
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.accounts import service as accounts
 from app.enterprises.models import Enterprise
@@ -62,6 +62,15 @@ def test_two_updates_with_one_etag_one_wins_one_412(app, committed):
     assert final["version"] == 2
     winner = codes.index(200)
     assert final["name"] == f"写入者{winner}有限公司"
+    with committed() as s:  # the 412 wrote nothing: one audit entry, the winner's
+        updates = s.execute(
+            text(
+                "SELECT changes FROM audit_entry WHERE entity_type = 'enterprise' AND action = 'update' "
+                "AND enterprise_id = :e"
+            ),
+            {"e": eid},
+        ).all()
+    assert len(updates) == 1 and updates[0].changes["name"][1] == f"写入者{winner}有限公司"
 
 
 def test_concurrent_retries_with_one_idempotency_key_make_one_enterprise(app, committed):

@@ -1,5 +1,6 @@
 """JSON API for 聊城企业政策通: policy matching, registrations, the change feed and webhooks."""
 
+import weakref
 from datetime import date
 from typing import Annotated, cast
 
@@ -89,8 +90,29 @@ def _condition(c: matching.Condition) -> ConditionRead:
     )
 
 
+_OptionalFunder = Funder | None  # said once: a typing union made per call was a tenth of a batch request
+
+# The response model of a match, by the match's identity, for as long as the match lives. The matcher shares
+# immutable matches between firms and requests (`matching._BY_PROFILE`: the honour and event rules, most of a
+# page), so those are rendered once per process, not once per firm; a match made for one firm drops out when
+# it is freed. A model here is only ever serialised, never changed.
+_READS: dict[int, tuple[weakref.ref, EligiblePolicyRead]] = {}
+
+
 def _policy(m: matching.Match) -> EligiblePolicyRead:
+    key = id(m)
+    known = _READS.get(key)
+    if known is not None and known[0]() is m:
+        return known[1]
+    read = _policy_read(m)
+    _READS[key] = weakref.ref(m, lambda _, key=key: _READS.pop(key, None)), read
+    return read
+
+
+def _policy_read(m: matching.Match) -> EligiblePolicyRead:
     a = m.amount
+    reads = [_condition(c) for c in m.conditions]
+    by_condition = {id(c): r for c, r in zip(m.conditions, reads, strict=True)}  # `missing` is some of them
     return EligiblePolicyRead.model_construct(
         id=m.id,
         kind=m.kind,
@@ -99,14 +121,14 @@ def _policy(m: matching.Match) -> EligiblePolicyRead:
         document=m.document,
         clause=m.clause,
         clause_text=m.clause_text,
-        funder=cast(Funder | None, m.funder),
+        funder=cast(_OptionalFunder, m.funder),
         amount=AmountRead.model_construct(
-            kind=a.kind, yuan=a.yuan, ceiling=a.ceiling, funder=cast(Funder | None, a.funder), text=a.text
+            kind=a.kind, yuan=a.yuan, ceiling=a.ceiling, funder=cast(_OptionalFunder, a.funder), text=a.text
         )
         if a
         else None,
-        missing=[_condition(c) for c in m.missing],
-        conditions=[_condition(c) for c in m.conditions],
+        missing=[by_condition[id(c)] for c in m.missing],
+        conditions=reads,
         review=m.review,
         event_date=m.event_date,
     )

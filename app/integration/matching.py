@@ -28,7 +28,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -59,6 +59,7 @@ from app.pools.definitions import (
     FIGURE_NAMES,
     AnyOf,
     Criterion,
+    EntryClass,
     FigurePositive,
     Flag,
     HonourApplied,
@@ -134,6 +135,11 @@ class Match:
         )
 
     def sort_key(self) -> tuple:
+        return self._sort_key
+
+    @cached_property
+    def _sort_key(self) -> tuple:
+        # Said once per match: the matches of `_BY_PROFILE` are sorted again for every firm that shares them.
         rank = MATCH_STATUSES.index(self.status)
         failed = [c for c in self.conditions if c.status == "failed"]
         yuan = (self.amount.yuan or 0) if self.amount else 0
@@ -262,9 +268,21 @@ class _Matcher:
         self.ps = policy_set
         self.year = firm.year_for(as_of)
         self._held: dict[dt.date | None, frozenset[tuple[str, str]]] = {}  # by `before` (None: until as_of)
+        self._facts: dict[tuple, EnterpriseFacts] = {}
 
     def facts(
         self, before: dt.date | None = None, extra: tuple[str, ...] = (), revenue_before: int | None = None
+    ) -> EnterpriseFacts:
+        # Made once per firm and question: most rules ask the same (the honours held now), and the facts are a
+        # validated, immutable model.
+        key = (before, extra, revenue_before)
+        found = self._facts.get(key)
+        if found is None:
+            found = self._facts[key] = self._make_facts(before, extra, revenue_before)
+        return found
+
+    def _make_facts(
+        self, before: dt.date | None, extra: tuple[str, ...], revenue_before: int | None
     ) -> EnterpriseFacts:
         known = self._held.get(before)
         if known is None:
@@ -603,6 +621,21 @@ class _Matcher:
             return Condition(c.kind, "failed", r.explanation, reachable=False)
         return Condition(c.kind, "failed", r.explanation, reachable=False)  # size, industry
 
+    def _entry_conditions(
+        self, entry: EntryClass, facts: pool_criteria.FirmFacts, year: int
+    ) -> list[Condition] | None:
+        """The entry class's conditions, or None when one fails for good (the class is then not in prospect).
+
+        Judged one criterion at a time and left at the first such failure: most classes end there (size,
+        scale), and the sentences of the criteria after it would only be thrown away."""
+        conds = []
+        for c in entry.criteria:
+            cond = self._criterion(c, pool_criteria.evaluate_criterion(c, facts, year, entry.code), year)
+            if cond.status == "failed" and not cond.reachable:
+                return None
+            conds.append(cond)
+        return conds
+
     def pool_entries(self, pools: Mapping[str, PoolDefinition]) -> list[Match]:
         out = []
         facts = self.pool_facts()
@@ -611,9 +644,8 @@ class _Matcher:
             if not pool.in_force.covers(self.as_of) or pool.code in self.firm.pools:
                 continue
             for entry in pool.entry_classes:
-                results = pool_criteria.evaluate_entry_class(entry, facts, year)
-                conds = [self._criterion(c, r, year) for c, r in zip(entry.criteria, results, strict=True)]
-                if any(c.status == "failed" and not c.reachable for c in conds):
+                conds = self._entry_conditions(entry, facts, year)
+                if conds is None:
                     continue
                 if any(c.status == "failed" for c in conds):
                     status: MatchStatus = "near"

@@ -249,6 +249,7 @@ def section_divisions(section: str) -> list[str]:
     return []
 
 
+@functools.lru_cache(maxsize=1024)  # a few hundred codes in the registry, asked for every firm judged
 def industry_sections(industry: str | None) -> tuple[str, ...] | None:
     """The 门类 an industry entry may belong to: one for a code, several for a group word, else None."""
     section = industry_section(industry)
@@ -420,6 +421,11 @@ def _evaluate(c: Criterion, facts: FirmFacts, year: int, entry_class: str) -> Cr
 
 def evaluate_entry_class(entry: EntryClass, facts: FirmFacts, year: int) -> list[CriterionResult]:
     return [_evaluate(c, facts, year, entry.code) for c in entry.criteria]
+
+
+def evaluate_criterion(c: Criterion, facts: FirmFacts, year: int, entry_class: str) -> CriterionResult:
+    """One criterion of the entry class `entry_class`, as `evaluate_entry_class` judges it."""
+    return _evaluate(c, facts, year, entry_class)
 
 
 def evaluate(pool_def: PoolDefinition, facts: FirmFacts, year: int) -> list[CriterionResult]:

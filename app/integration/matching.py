@@ -630,11 +630,33 @@ class _Matcher:
         scale), and the sentences of the criteria after it would only be thrown away."""
         conds = []
         for c in entry.criteria:
-            cond = self._criterion(c, pool_criteria.evaluate_criterion(c, facts, year, entry.code), year)
+            cond = self._entry_condition(c, facts, year, entry.code)
             if cond.status == "failed" and not cond.reachable:
                 return None
             conds.append(cond)
         return conds
+
+    def _entry_condition(
+        self, c: Criterion, facts: pool_criteria.FirmFacts, year: int, entry: str
+    ) -> Condition:
+        read = _criterion_reads(c)
+        if read is None:  # a figure: each firm's own
+            return self._criterion(c, pool_criteria.evaluate_criterion(c, facts, year, entry), year)
+        values = (getattr(facts, f) for f in read)
+        key = (
+            id(c),
+            entry,
+            year,
+            *(tuple(v) if isinstance(v, list) else v for v in values),
+        )  # honours: a list
+        known = _CONDITIONS.get(key)
+        if known is not None and known[0] is c:
+            return known[1]
+        cond = self._criterion(c, pool_criteria.evaluate_criterion(c, facts, year, entry), year)
+        if len(_CONDITIONS) >= _CONDITIONS_MAX:
+            _CONDITIONS.clear()
+        _CONDITIONS[key] = c, cond
+        return cond
 
     def pool_entries(self, pools: Mapping[str, PoolDefinition]) -> list[Match]:
         out = []
@@ -668,6 +690,25 @@ class _Matcher:
                     )
                 )
         return out
+
+
+# The condition an entry criterion that reads no figure comes to, by the criterion (its identity: it is kept
+# with the condition), the entry class, the year and the facts it reads (app/pools/criteria.py `reads`): the
+# same few for most firms (the size, whether 规上, no honours). Conditions are immutable values.
+_CONDITIONS: dict[tuple, tuple[Criterion, Condition]] = {}
+_CONDITIONS_MAX = 20_000
+_READ_FIELDS: dict[int, tuple[Criterion, tuple[str, ...] | None]] = {}
+
+
+def _criterion_reads(c: Criterion) -> tuple[str, ...] | None:
+    """The facts `c` reads, in a fixed order; None when it reads a figure."""
+    known = _READ_FIELDS.get(id(c))
+    if known is None or known[0] is not c:
+        read = pool_criteria.reads(c)
+        if len(_READ_FIELDS) >= 10_000:  # criteria of versions no longer read
+            _READ_FIELDS.clear()
+        known = _READ_FIELDS[id(c)] = c, None if "figures" in read else tuple(sorted(read))
+    return known[1]
 
 
 # Rules judged on the enterprise's figures; every other rule is judged on its honours, size, ownership and

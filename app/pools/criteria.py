@@ -428,6 +428,29 @@ def evaluate_criterion(c: Criterion, facts: FirmFacts, year: int, entry_class: s
     return _evaluate(c, facts, year, entry_class)
 
 
+# The fields of FirmFacts each kind of criterion reads (besides the year), so that a caller may keep a result
+# for every firm whose facts agree on them. `_evaluate` reads nothing else: tests/pools/test_criteria_reads.py
+# changes every other field and finds the same result.
+_READS: dict[type, frozenset[str]] = {
+    RevenueBetween: frozenset({"figures"}),
+    FigurePositive: frozenset({"figures"}),
+    Flag: frozenset({"above_scale"}),
+    SizeIn: frozenset({"size"}),
+    IndustryIn: frozenset({"industry"}),
+    HonourHeld: frozenset({"honours"}),
+    HonourNotHeld: frozenset({"honours"}),
+    HonourApplied: frozenset({"honours"}),
+    Judgement: frozenset(),
+}
+
+
+def reads(c: Criterion) -> frozenset[str]:
+    """The fields of FirmFacts criterion `c` reads (an any_of: what its criteria read)."""
+    if isinstance(c, AnyOf):
+        return frozenset().union(*(reads(child) for child in c.criteria))
+    return _READS[type(c)]
+
+
 def evaluate(pool_def: PoolDefinition, facts: FirmFacts, year: int) -> list[CriterionResult]:
     """Every criterion of every entry class of the pool, in order, for the figures of `year`."""
     return [r for entry in pool_def.entry_classes for r in evaluate_entry_class(entry, facts, year)]

@@ -28,7 +28,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -135,15 +135,20 @@ class Match:
         )
 
     def sort_key(self) -> tuple:
-        return self._sort_key
-
-    @cached_property
-    def _sort_key(self) -> tuple:
-        # Said once per match: the matches of `_BY_PROFILE` are sorted again for every firm that shares them.
-        rank = MATCH_STATUSES.index(self.status)
-        failed = [c for c in self.conditions if c.status == "failed"]
-        yuan = (self.amount.yuan or 0) if self.amount else 0
-        return (rank, len(failed), max((c.ratio for c in failed), default=0.0), -yuan, self.id)
+        # Said once per match (kept beside its fields): a shared match is sorted again for every firm that has it.
+        key = self.__dict__.get("_sort_key")
+        if key is None:
+            rank = MATCH_STATUSES.index(self.status)
+            failed = [c for c in self.conditions if c.status == "failed"]
+            yuan = (self.amount.yuan or 0) if self.amount else 0
+            key = self.__dict__["_sort_key"] = (
+                rank,
+                len(failed),
+                max((c.ratio for c in failed), default=0.0),
+                -yuan,
+                self.id,
+            )
+        return key
 
 
 # --- formatting
@@ -621,43 +626,6 @@ class _Matcher:
             return Condition(c.kind, "failed", r.explanation, reachable=False)
         return Condition(c.kind, "failed", r.explanation, reachable=False)  # size, industry
 
-    def _entry_conditions(
-        self, entry: EntryClass, facts: pool_criteria.FirmFacts, year: int
-    ) -> list[Condition] | None:
-        """The entry class's conditions, or None when one fails for good (the class is then not in prospect).
-
-        Judged one criterion at a time and left at the first such failure: most classes end there (size,
-        scale), and the sentences of the criteria after it would only be thrown away."""
-        conds = []
-        for c in entry.criteria:
-            cond = self._entry_condition(c, facts, year, entry.code)
-            if cond.status == "failed" and not cond.reachable:
-                return None
-            conds.append(cond)
-        return conds
-
-    def _entry_condition(
-        self, c: Criterion, facts: pool_criteria.FirmFacts, year: int, entry: str
-    ) -> Condition:
-        read = _criterion_reads(c)
-        if read is None:  # a figure: each firm's own
-            return self._criterion(c, pool_criteria.evaluate_criterion(c, facts, year, entry), year)
-        values = (getattr(facts, f) for f in read)
-        key = (
-            id(c),
-            entry,
-            year,
-            *(tuple(v) if isinstance(v, list) else v for v in values),
-        )  # honours: a list
-        known = _CONDITIONS.get(key)
-        if known is not None and known[0] is c:
-            return known[1]
-        cond = self._criterion(c, pool_criteria.evaluate_criterion(c, facts, year, entry), year)
-        if len(_CONDITIONS) >= _CONDITIONS_MAX:
-            _CONDITIONS.clear()
-        _CONDITIONS[key] = c, cond
-        return cond
-
     def pool_entries(self, pools: Mapping[str, PoolDefinition]) -> list[Match]:
         out = []
         facts = self.pool_facts()
@@ -666,49 +634,105 @@ class _Matcher:
             if not pool.in_force.covers(self.as_of) or pool.code in self.firm.pools:
                 continue
             for entry in pool.entry_classes:
-                conds = self._entry_conditions(entry, facts, year)
-                if conds is None:
-                    continue
-                if any(c.status == "failed" for c in conds):
-                    status: MatchStatus = "near"
-                elif any(c.status == "unknown" for c in conds):
-                    status = "unknown"
-                else:
-                    status = "met"
-                out.append(
-                    Match(
-                        id=f"pool:{pool.code}.{entry.code}",
-                        kind="pool_entry",
-                        status=status,
-                        title=f"入{pool.name}：{entry.name}",
-                        document=pool.document,
-                        clause=entry.clause,
-                        clause_text=entry.text,
-                        funder=None,
-                        amount=None,
-                        conditions=tuple(conds),
-                    )
-                )
+                found = self._entry_match(pool, entry, facts, year)
+                if found is not None:
+                    out.append(found)
         return out
 
+    def _entry_match(
+        self, pool: PoolDefinition, entry: EntryClass, facts: pool_criteria.FirmFacts, year: int
+    ) -> Match | None:
+        """The entry class as a match, or None when a criterion fails for good. A class none of whose criteria
+        reads a figure comes to the same match for every firm whose facts agree on what they read: made once."""
+        read = _reads(entry)
+        if read is None:
+            return self._judge_entry(pool, entry, facts, year)
+        key = (id(entry), year, *_read_values(facts, read))
+        known = _ENTRY_MATCHES.get(key)
+        if known is not None and known[0] is entry and known[1] is pool:
+            return known[2]
+        found = self._judge_entry(pool, entry, facts, year)
+        if len(_ENTRY_MATCHES) >= _BY_FACTS_MAX:
+            _ENTRY_MATCHES.clear()
+        _ENTRY_MATCHES[key] = entry, pool, found
+        return found
 
-# The condition an entry criterion that reads no figure comes to, by the criterion (its identity: it is kept
-# with the condition), the entry class, the year and the facts it reads (app/pools/criteria.py `reads`): the
-# same few for most firms (the size, whether 规上, no honours). Conditions are immutable values.
+    def _judge_entry(
+        self, pool: PoolDefinition, entry: EntryClass, facts: pool_criteria.FirmFacts, year: int
+    ) -> Match | None:
+        # One criterion at a time, left at the first failure that will not change: most classes end there (size,
+        # scale), and the sentences of the criteria after it would only be thrown away.
+        conds = []
+        for c in entry.criteria:
+            cond = self._entry_condition(c, facts, year, entry.code)
+            if cond.status == "failed" and not cond.reachable:
+                return None
+            conds.append(cond)
+        if any(c.status == "failed" for c in conds):
+            status: MatchStatus = "near"
+        elif any(c.status == "unknown" for c in conds):
+            status = "unknown"
+        else:
+            status = "met"
+        return Match(
+            id=f"pool:{pool.code}.{entry.code}",
+            kind="pool_entry",
+            status=status,
+            title=f"入{pool.name}：{entry.name}",
+            document=pool.document,
+            clause=entry.clause,
+            clause_text=entry.text,
+            funder=None,
+            amount=None,
+            conditions=tuple(conds),
+        )
+
+    def _entry_condition(
+        self, c: Criterion, facts: pool_criteria.FirmFacts, year: int, entry: str
+    ) -> Condition:
+        """The criterion as a condition; one that reads no figure is judged once for the facts it reads."""
+        read = _reads(c)
+        if read is None:  # a figure: each firm's own
+            return self._criterion(c, pool_criteria.evaluate_criterion(c, facts, year, entry), year)
+        key = (id(c), year, *_read_values(facts, read))
+        known = _CONDITIONS.get(key)
+        if known is not None and known[0] is c:
+            return known[1]
+        cond = self._criterion(c, pool_criteria.evaluate_criterion(c, facts, year, entry), year)
+        if len(_CONDITIONS) >= _BY_FACTS_MAX:
+            _CONDITIONS.clear()
+        _CONDITIONS[key] = c, cond
+        return cond
+
+
+# The entry classes and criteria of the pools that read no figure, judged once per process for each year and
+# set of the facts they read (app/pools/criteria.py `reads`: the size, whether 规上, the industry, the honours):
+# the same few for most firms. Kept by the definition's identity, with the definition (so an id is not reused
+# while it is in here); matches and conditions are immutable values.
+_ENTRY_MATCHES: dict[tuple, tuple[EntryClass, PoolDefinition, Match | None]] = {}
 _CONDITIONS: dict[tuple, tuple[Criterion, Condition]] = {}
-_CONDITIONS_MAX = 20_000
-_READ_FIELDS: dict[int, tuple[Criterion, tuple[str, ...] | None]] = {}
+_BY_FACTS_MAX = 20_000
+_READS: dict[int, tuple[Criterion | EntryClass, tuple[str, ...] | None]] = {}
 
 
-def _criterion_reads(c: Criterion) -> tuple[str, ...] | None:
-    """The facts `c` reads, in a fixed order; None when it reads a figure."""
-    known = _READ_FIELDS.get(id(c))
-    if known is None or known[0] is not c:
-        read = pool_criteria.reads(c)
-        if len(_READ_FIELDS) >= 10_000:  # criteria of versions no longer read
-            _READ_FIELDS.clear()
-        known = _READ_FIELDS[id(c)] = c, None if "figures" in read else tuple(sorted(read))
+def _reads(what: Criterion | EntryClass) -> tuple[str, ...] | None:
+    """The facts a criterion, or the criteria of an entry class, read, in a fixed order; None when a figure."""
+    known = _READS.get(id(what))
+    if known is None or known[0] is not what:
+        if isinstance(what, EntryClass):
+            read = frozenset().union(*(pool_criteria.reads(c) for c in what.criteria))
+        else:
+            read = pool_criteria.reads(what)
+        if len(_READS) >= 10_000:  # definitions of versions no longer read
+            _READS.clear()
+        known = _READS[id(what)] = what, None if "figures" in read else tuple(sorted(read))
     return known[1]
+
+
+def _read_values(facts: pool_criteria.FirmFacts, read: tuple[str, ...]):
+    for name in read:
+        value = getattr(facts, name)
+        yield tuple(value) if isinstance(value, list) else value  # the honours: a list
 
 
 # Rules judged on the enterprise's figures; every other rule is judged on its honours, size, ownership and

@@ -112,3 +112,59 @@ def test_sqlite_matches_on_the_general_loader(tmp_path):
         found, firm, fresh = _answer(s, ent.id)
         assert found.enterprise == firm and found.matches == fresh and found.matches
     eng.dispose()
+
+
+def _page(session, ent_id, as_of=AS_OF):
+    from app.api import integration as api
+
+    found = integration_service.eligible_policies(session, actor=SYSTEM, enterprise_id=ent_id, as_of=as_of)
+    return api._page(found, None, 100).model_dump()
+
+
+def _forget_what_matching_keeps():
+    from app.api import integration as api
+
+    for kept in (
+        matching._RESULTS,
+        matching._BY_PROFILE,
+        matching._IN_FORCE,
+        matching._ENTRY_MATCHES,
+        matching._CONDITIONS,
+        api._READS,
+    ):
+        kept.clear()
+
+
+def test_answers_kept_for_firms_alike_are_the_answers_made_afresh(db, make):
+    fields = {"industry": "C3311", "above_scale": False, "size": "small"}
+    plain = make.enterprise(**fields, figures=FIGURES)
+    holder = make.enterprise(**fields, figures=FIGURES, honours=HONOURS)
+    alike = make.enterprise(**fields, figures=FIGURES[:1], honours=HONOURS)  # other figures, the same honours
+    held_later = make.enterprise(
+        **fields, figures=FIGURES, honours=[{**HONOURS[0], "honour_date": "2023-07-10"}]
+    )
+    firms = [plain, holder, alike, held_later, plain, holder, alike, held_later]
+    days = [AS_OF, dt.date(2024, 3, 1)]
+    kept = [_page(db, f.id, day) for day in days for f in firms]  # the later ones from what was kept
+    _forget_what_matching_keeps()
+    fresh = [_page(db, f.id, day) for day in days for f in firms]
+    assert kept == fresh
+    by_firm = {f.id: {i["id"]: i for i in kept[n]["items"]} for n, f in enumerate(firms[:4])}
+    # The honours tell the firms apart: 省级专精特新 held is no longer something to aim for.
+    assert "pool:specialized_sme_pool.candidate" in by_firm[plain.id]
+    assert "pool:specialized_sme_pool.candidate" not in by_firm[holder.id]
+
+
+def test_a_published_pool_definition_is_seen_by_the_next_request(db, make):
+    ent = make.enterprise(industry="C3311", above_scale=False, size="small", figures=FIGURES)
+    db.commit()
+    (before,) = [i for i in _page(db, ent.id)["items"] if i["id"] == "pool:yumiao_pool.high_growth"]
+    assert before["title"].endswith("：高成长性中小企业")
+    pool_store.copy_as_draft(db, actor=SYSTEM)
+    pool_store.save_class(
+        db, actor=SYSTEM, pool_code="yumiao_pool", class_code="high_growth", fields={"name": "高成长性企业"}
+    )
+    pool_store.publish(db, actor=SYSTEM, effective_from=dt.date(2023, 1, 1))
+    db.commit()
+    (after,) = [i for i in _page(db, ent.id)["items"] if i["id"] == "pool:yumiao_pool.high_growth"]
+    assert after["title"].endswith("：高成长性企业") and after["conditions"] == before["conditions"]

@@ -1,5 +1,6 @@
 """JSON API for 聊城企业政策通: policy matching, registrations, the change feed and webhooks."""
 
+import functools
 import weakref
 from datetime import date
 from typing import Annotated, cast
@@ -105,8 +106,12 @@ def _policy(m: matching.Match) -> EligiblePolicyRead:
     if known is not None and known[0]() is m:
         return known[1]
     read = _policy_read(m)
-    _READS[key] = weakref.ref(m, lambda _, key=key: _READS.pop(key, None)), read
+    _READS[key] = weakref.ref(m, functools.partial(_forget_read, key)), read
     return read
+
+
+def _forget_read(key: int, _ref: weakref.ref) -> None:
+    _READS.pop(key, None)
 
 
 def _policy_read(m: matching.Match) -> EligiblePolicyRead:

@@ -742,25 +742,62 @@ _FIGURE_EVENTS = frozenset({"first_above_scale", "sales_milestone"})
 # The answers of the rules not judged on figures, and the rules in force, kept per policy files' versions and
 # day (and for the former per honours, size, ownership and scale): most firms share them (no honours, the same
 # size and ownership), so a batch of twenty firms judges the forty-odd honour rules a few times, not twenty.
-# Matches are immutable values.
+# A firm with honours shares too: a rule reads the records (dates, outcomes) of one or two honours only
+# (`_records_read`), and of every other honour only whether it is held on the day; so the rules that read none
+# of the firm's records are kept per the honours held and the codes recorded (`_BY_HELD`), and only the few
+# that read them are judged for the firm itself. Matches are immutable values.
 _BY_PROFILE: dict[tuple, tuple[Match, ...]] = {}
 _BY_PROFILE_MAX = 1_000  # some 65 KB an entry (2023 rules): at most about 65 MB per process
-_IN_FORCE: dict[tuple, tuple[list[Rule], list[Rule]]] = {}
+_BY_HELD: dict[tuple, tuple[Match, ...]] = {}
+_IN_FORCE: dict[tuple, tuple[list[Rule], list[Rule], list[frozenset[str]]]] = {}
 
 
-def _in_force(m: _Matcher, versions: tuple) -> tuple[list[Rule], list[Rule]]:
-    """(rules judged on figures, the others) in force on the matcher's day."""
+def _records_read(rule: Rule) -> frozenset[str]:
+    """The honours whose records a rule not judged on figures reads: the one an honour rule rewards
+    (`_Matcher._honour`), those an event rule asks to be held (`_Matcher._holds`)."""
+    c = rule.conditions
+    if rule.event == "honour":
+        return frozenset([c.honour] if c.honour else [])
+    return frozenset(c.holds or ())
+
+
+def _in_force(m: _Matcher, versions: tuple) -> tuple[list[Rule], list[Rule], list[frozenset[str]]]:
+    """(rules judged on figures, the others, the honours whose records each of the others reads) in force on
+    the matcher's day."""
     key = (versions, m.as_of)
     found = _IN_FORCE.get(key)
     if found is None:
         if len(_IN_FORCE) >= 100:
             _IN_FORCE.clear()
         rules = m.rules()
+        others = [r for r in rules if r.event not in _FIGURE_EVENTS]
         found = _IN_FORCE[key] = (
             [r for r in rules if r.event in _FIGURE_EVENTS],
-            [r for r in rules if r.event not in _FIGURE_EVENTS],
+            others,
+            [_records_read(r) for r in others],
         )
     return found
+
+
+def _judged(m: _Matcher, rules: list[Rule]) -> tuple[Match, ...]:
+    return tuple(x for x in (m.rule(r) for r in rules) if x is not None)
+
+
+def _not_on_figures(m: _Matcher, versions: tuple, others: list[Rule], reads: list[frozenset[str]]):
+    """The matches of the rules not judged on figures: those that read none of the firm's honour records as
+    kept for firms alike (`_BY_HELD`), then the firm's own."""
+    firm = m.firm
+    recorded = frozenset(h.code for h in firm.honours)
+    alike = [r for r, read in zip(others, reads, strict=True) if not read & recorded]
+    own = [r for r, read in zip(others, reads, strict=True) if read & recorded]
+    held = frozenset(firm.held(until=m.as_of))
+    key = (versions, m.as_of, firm.size, firm.ownership, firm.above_scale, held, recorded)
+    common = _BY_HELD.get(key)
+    if common is None:
+        if len(_BY_HELD) >= _BY_PROFILE_MAX:
+            _BY_HELD.clear()
+        common = _BY_HELD[key] = _judged(m, alike)
+    return (*common, *_judged(m, own))
 
 
 def match(
@@ -773,13 +810,13 @@ def match(
     """Every rule the enterprise meets or may still meet on `as_of`, closest first."""
     m = _Matcher(firm, as_of, policy_set)
     versions = tuple(d.version for d in policy_set.documents.values())
-    on_figures, others = _in_force(m, versions)
+    on_figures, others, reads = _in_force(m, versions)
     key = (versions, as_of, firm.size, firm.ownership, firm.above_scale, firm.honours)
     shared = _BY_PROFILE.get(key)
     if shared is None:
         if len(_BY_PROFILE) >= _BY_PROFILE_MAX:
             _BY_PROFILE.clear()
-        shared = _BY_PROFILE[key] = tuple(x for x in (m.rule(r) for r in others) if x is not None)
-    found = [*shared, *(x for x in (m.rule(r) for r in on_figures) if x is not None)]
+        shared = _BY_PROFILE[key] = _not_on_figures(m, versions, others, reads)
+    found = [*shared, *_judged(m, on_figures)]
     found.extend(m.pool_entries(pools))
-    return sorted(found, key=Match.sort_key)
+    return sorted(found, key=Match.sort_key)  # ids differ: the order does not hang on the order judged

@@ -127,6 +127,7 @@ def _forget_what_matching_keeps():
     for kept in (
         matching._RESULTS,
         matching._BY_PROFILE,
+        matching._BY_HELD,
         matching._IN_FORCE,
         matching._ENTRY_MATCHES,
         matching._CONDITIONS,
@@ -143,11 +144,16 @@ def test_answers_kept_for_firms_alike_are_the_answers_made_afresh(db, make):
     held_later = make.enterprise(
         **fields, figures=FIGURES, honours=[{**HONOURS[0], "honour_date": "2023-07-10"}]
     )
-    firms = [plain, holder, alike, held_later, plain, holder, alike, held_later]
+    shifted = [{**h, "honour_date": h["honour_date"].replace("202", "201")} for h in HONOURS]
+    other_dates = make.enterprise(**fields, figures=FIGURES, honours=shifted)  # the same honours recorded
+    firms = [plain, holder, alike, held_later, other_dates] * 2
     days = [AS_OF, dt.date(2024, 3, 1)]
     kept = [_page(db, f.id, day) for day in days for f in firms]  # the later ones from what was kept
-    _forget_what_matching_keeps()
-    fresh = [_page(db, f.id, day) for day in days for f in firms]
+    fresh = []
+    for day in days:
+        for f in firms:
+            _forget_what_matching_keeps()  # each judged alone
+            fresh.append(_page(db, f.id, day))
     assert kept == fresh
     by_firm = {f.id: {i["id"]: i for i in kept[n]["items"]} for n, f in enumerate(firms[:4])}
     # The honours tell the firms apart: 省级专精特新 held is no longer something to aim for.

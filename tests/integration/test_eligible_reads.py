@@ -53,6 +53,13 @@ def test_postgresql_reads_the_enterprise_its_facts_and_what_is_published_in_one_
     found = integration_service.eligible_policies(db, actor=SYSTEM, enterprise_id=ent.id, as_of=AS_OF)
     statements = [s for s in statements if "SAVEPOINT" not in s]  # the test's own transaction
     assert len(statements) == 1, statements
+    db.commit()
+    statements.clear()
+    (item,) = integration_service.eligible_policies_batch(
+        db, actor=SYSTEM, enterprise_ids=[], usccs=[ent.uscc], as_of=AS_OF
+    )
+    assert len([s for s in statements if "SAVEPOINT" not in s]) == 1
+    assert item.eligibility.enterprise == found.enterprise and item.eligibility.matches == found.matches
 
     firm = snapshot.load(db, [ent.id], pools=True)[ent.id]
     assert found.enterprise == firm  # figures (decimals with their digits), honours in order, memberships

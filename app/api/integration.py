@@ -3,7 +3,7 @@
 import functools
 import weakref
 from datetime import date
-from typing import Annotated, cast
+from typing import Annotated
 
 import pydantic_core
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
@@ -17,18 +17,13 @@ from app.errors import ValidationFailed
 from app.integration import changes, matching, webhooks
 from app.integration import service as integration_service
 from app.integration.schemas import (
-    AmountRead,
     ChangePage,
-    ConditionRead,
     DeliveryPage,
     DeliveryRead,
     DocumentInForce,
     EligibilityBatchIn,
-    EligibilityBatchItem,
     EligibilityBatchOut,
     EligiblePolicyPage,
-    EligiblePolicyRead,
-    EnterpriseRef,
     EntityType,
     IsoDate,
     MatchKind,
@@ -41,7 +36,6 @@ from app.integration.schemas import (
     WebhookRead,
 )
 from app.pagination import Cursor, decode_cursor, encode_cursor
-from app.policies.schema import Funder
 
 router = APIRouter(tags=["integration 政策通对接"])
 
@@ -75,32 +69,31 @@ UsccEnterprise = Annotated[_enterprise_type(), Depends(enterprise_by_uscc)]
 
 
 # The matcher's conditions, amounts and matches are typed values made by this application (app/integration/
-# matching.py): put into the response models as they are (model_construct), not checked field by field again —
-# that was a fifth of a 20-firm batch request. tests/integration/test_eligible_policies.py holds the answers to
-# the schema.
+# matching.py): written as the response schemas show them (their fields in their order) by pydantic-core's
+# encoder, without a model per item checked or built again — model construction alone was a tenth of a 20-firm
+# batch request. tests/integration/test_eligible_policies.py holds the answers to the schema.
 
 
-def _condition(c: matching.Condition) -> ConditionRead:
-    return ConditionRead.model_construct(
-        key=c.key,
-        status=c.status,
-        explanation=c.explanation,
-        current_yuan=c.current_yuan,
-        target_yuan=c.target_yuan,
-        gap_yuan=c.gap_yuan,
-    )
+def _condition(c: matching.Condition) -> dict:
+    """A condition as ConditionRead shows it."""
+    return {
+        "key": c.key,
+        "status": c.status,
+        "explanation": c.explanation,
+        "current_yuan": c.current_yuan,
+        "target_yuan": c.target_yuan,
+        "gap_yuan": c.gap_yuan,
+    }
 
 
-_OptionalFunder = Funder | None  # said once: a typing union made per call was a tenth of a batch request
-
-# The response model of a match, by the match's identity, for as long as the match lives. The matcher shares
-# immutable matches between firms and requests (`matching._BY_PROFILE`: the honour and event rules, most of a
-# page), so those are rendered once per process, not once per firm; a match made for one firm drops out when
-# it is freed. A model here is only ever serialised, never changed.
-_READS: dict[int, tuple[weakref.ref, EligiblePolicyRead]] = {}
+# A match as EligiblePolicyRead shows it, by the match's identity, for as long as the match lives. The matcher
+# shares immutable matches between firms and requests (`matching._BY_PROFILE`, `_BY_HELD`, `_ENTRY_MATCHES`),
+# so those are rendered once per process, not once per firm; a match made for one firm drops out when it is
+# freed. A rendering here is only ever encoded, never changed.
+_READS: dict[int, tuple[weakref.ref, dict]] = {}
 
 
-def _policy(m: matching.Match) -> EligiblePolicyRead:
+def _policy(m: matching.Match) -> dict:
     key = id(m)
     known = _READS.get(key)
     if known is not None and known[0]() is m:
@@ -114,29 +107,32 @@ def _forget_read(key: int, _ref: weakref.ref) -> None:
     _READS.pop(key, None)
 
 
-def _policy_read(m: matching.Match) -> EligiblePolicyRead:
+def _policy_read(m: matching.Match) -> dict:
     a = m.amount
     reads = [_condition(c) for c in m.conditions]
     by_condition = {id(c): r for c, r in zip(m.conditions, reads, strict=True)}  # `missing` is some of them
-    return EligiblePolicyRead.model_construct(
-        id=m.id,
-        kind=m.kind,
-        status=m.status,
-        title=m.title,
-        document=m.document,
-        clause=m.clause,
-        clause_text=m.clause_text,
-        funder=cast(_OptionalFunder, m.funder),
-        amount=AmountRead.model_construct(
-            kind=a.kind, yuan=a.yuan, ceiling=a.ceiling, funder=cast(_OptionalFunder, a.funder), text=a.text
-        )
+    return {
+        "id": m.id,
+        "kind": m.kind,
+        "status": m.status,
+        "title": m.title,
+        "document": m.document,
+        "clause": m.clause,
+        "clause_text": m.clause_text,
+        "funder": m.funder,
+        "amount": {"kind": a.kind, "yuan": a.yuan, "ceiling": a.ceiling, "funder": a.funder, "text": a.text}
         if a
         else None,
-        missing=[by_condition[id(c)] for c in m.missing],
-        conditions=reads,
-        review=m.review,
-        event_date=m.event_date,
-    )
+        "missing": [by_condition[id(c)] for c in m.missing],
+        "conditions": reads,
+        "review": m.review,
+        "event_date": m.event_date,
+    }
+
+
+def _enterprise_ref(firm) -> dict:
+    """An enterprise as EnterpriseRef shows it."""
+    return {"id": firm.id, "uscc": firm.uscc, "name": firm.name, "township": firm.township}
 
 
 AsOf = Annotated[
@@ -169,7 +165,8 @@ def _documents(docs) -> list[DocumentInForce]:
     ]
 
 
-def _page(result: integration_service.Eligibility, cursor: str | None, limit: int) -> EligiblePolicyPage:
+def _page(result: integration_service.Eligibility, cursor: str | None, limit: int) -> bytes:
+    """The page as EligiblePolicyPage shows it, encoded."""
     start = 0
     if cursor:
         start, _ = decode_cursor(cursor, "eligible")
@@ -177,14 +174,16 @@ def _page(result: integration_service.Eligibility, cursor: str | None, limit: in
             raise ValidationFailed.one("cursor", "分页游标无效，请从第一页重新开始")
     items = result.matches[start : start + limit]
     more = start + limit < len(result.matches)
-    return EligiblePolicyPage(
-        enterprise=EnterpriseRef.model_validate(result.enterprise),
-        as_of=result.as_of,
-        documents_in_force=_documents(result.documents),
-        message=result.message,
-        year=result.year,
-        items=[_policy(m) for m in items],
-        next_cursor=encode_cursor("eligible", start + limit, start + limit) if more else None,
+    return pydantic_core.to_json(
+        {
+            "enterprise": _enterprise_ref(result.enterprise),
+            "as_of": result.as_of,
+            "documents_in_force": _documents(result.documents),
+            "message": result.message,
+            "year": result.year,
+            "items": [_policy(m) for m in items],
+            "next_cursor": encode_cursor("eligible", start + limit, start + limit) if more else None,
+        }
     )
 
 
@@ -230,7 +229,7 @@ async def eligible_policies(
         )
         return _page(result, cursor, limit)
 
-    return await reader.run(answer)
+    return Response(await reader.run(answer), media_type="application/json")
 
 
 @router.get(
@@ -256,7 +255,7 @@ async def eligible_policies_by_uscc(
         )
         return _page(result, cursor, limit)
 
-    return await reader.run(answer)
+    return Response(await reader.run(answer), media_type="application/json")
 
 
 @router.post(
@@ -302,29 +301,35 @@ def eligible_policies_batch(
     for it in items:
         if it.eligibility is None:
             results.append(
-                EligibilityBatchItem(
-                    ref=it.ref, found=False, error=it.error, enterprise=None, year=None, items=[], more=False
-                )
+                {
+                    "ref": it.ref,
+                    "found": False,
+                    "error": it.error,
+                    "enterprise": None,
+                    "year": None,
+                    "items": [],
+                    "more": False,
+                }
             )
             continue
         e = it.eligibility
         results.append(
-            EligibilityBatchItem(
-                ref=it.ref,
-                found=True,
-                error=None,
-                enterprise=EnterpriseRef.model_validate(e.enterprise),
-                year=e.year,
-                items=[_policy(m) for m in e.matches[: data.limit]],
-                more=len(e.matches) > data.limit,
-            )
+            {
+                "ref": it.ref,
+                "found": True,
+                "error": None,
+                "enterprise": _enterprise_ref(e.enterprise),
+                "year": e.year,
+                "items": [_policy(m) for m in e.matches[: data.limit]],
+                "more": len(e.matches) > data.limit,
+            }
         )
     as_of = items[0].eligibility.as_of if items and items[0].eligibility else (data.as_of or date.today())
     docs, message = integration_service.policy_coverage(session, as_of)
-    out = EligibilityBatchOut(
-        as_of=as_of, documents_in_force=_documents(docs), message=message, results=results
-    )
-    return rendered(out)  # built from the schema's own models: not checked again on another thread
+    out = {"as_of": as_of, "documents_in_force": _documents(docs), "message": message, "results": results}
+    return Response(
+        pydantic_core.to_json(out), media_type="application/json"
+    )  # as EligibilityBatchOut shows it
 
 
 # --- registrations -------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 the same values the general loader reads; on SQLite (`make run`) the general loader itself."""
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 from sqlalchemy import create_engine, event
@@ -125,7 +126,7 @@ def _page(session, ent_id, as_of=AS_OF):
     from app.api import integration as api
 
     found = integration_service.eligible_policies(session, actor=SYSTEM, enterprise_id=ent_id, as_of=as_of)
-    return api._page(found, None, 100).model_dump()
+    return json.loads(api._page(found, None, 100))
 
 
 def _forget_what_matching_keeps():
@@ -181,3 +182,28 @@ def test_a_published_pool_definition_is_seen_by_the_next_request(db, make):
     db.commit()
     (after,) = [i for i in _page(db, ent.id)["items"] if i["id"] == "pool:yumiao_pool.high_growth"]
     assert after["title"].endswith("：高成长性企业") and after["conditions"] == before["conditions"]
+
+
+def test_the_answers_are_written_as_their_schemas_show_them(client, make):
+    from app.integration.schemas import EligibilityBatchOut, EligiblePolicyPage
+    from tests.conftest import bearer
+
+    key = make.api_key(scopes=("policies:read",))
+    ent = make.enterprise(industry="C3311", above_scale=True, figures=FIGURES, honours=HONOURS)
+    r = client.get(
+        f"/api/v1/enterprises/{ent.id}/eligible-policies",
+        headers=bearer(key),
+        params={"as_of": AS_OF.isoformat(), "limit": 3},
+    )
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    page = EligiblePolicyPage.model_validate_json(r.content)
+    assert page.model_dump_json().encode() == r.content and page.next_cursor and page.items[0].event_date
+    r = client.post(
+        "/api/v1/eligible-policies:batch",
+        headers=bearer(key),
+        json={"enterprise_ids": [ent.id, 2**31 - 1], "usccs": [ent.uscc], "as_of": AS_OF.isoformat()},
+    )
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    out = EligibilityBatchOut.model_validate_json(r.content)
+    assert out.model_dump_json().encode() == r.content
+    assert [x.found for x in out.results] == [True, False, True] and out.results[0].items[0].amount

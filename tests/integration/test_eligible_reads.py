@@ -119,6 +119,12 @@ def test_sqlite_matches_on_the_general_loader(tmp_path):
         s.commit()
         found, firm, fresh = _answer(s, ent.id)
         assert found.enterprise == firm and found.matches == fresh and found.matches
+        by_id, missing, by_uscc = integration_service.eligible_policies_batch(
+            s, actor=SYSTEM, enterprise_ids=[ent.id, ent.id + 1], usccs=[ent.uscc], as_of=AS_OF
+        )
+        assert (
+            by_id.eligibility.matches == by_uscc.eligibility.matches == fresh and missing.eligibility is None
+        )
     eng.dispose()
 
 

@@ -47,6 +47,11 @@ def test_a_read_on_the_live_server_answers_what_the_service_reads(server, firms)
         page = http.get("/api/v1/enterprises", params={"q": "清泉读取测试"}).json()
         assert [i["id"] for i in page["items"]] == [firms["own"]]
         assert page["items"][0]["revenue_yuan"] == 21_000_000
+        assert page["year"] == 2025  # the latest figures year, found by the page's own statement
+        none = http.get("/api/v1/enterprises", params={"q": "没有这样的企业"}).json()
+        assert none == {"items": [], "next_cursor": None, "year": 2025}
+        older = http.get("/api/v1/enterprises", params={"q": "清泉读取测试", "year": 2024}).json()
+        assert older["year"] == 2024 and older["items"][0]["revenue_yuan"] is None
 
 
 def test_township_staff_read_their_own_township_only(server, firms):
@@ -80,6 +85,9 @@ def test_a_key_revoked_behind_the_server_is_refused_at_its_next_read(server, fir
         r = http.get(f"/api/v1/enterprises/{firms['own']}")
         assert r.status_code == 401 and r.json()["code"] == "unauthorized"
         assert http.get("/api/v1/enterprises").status_code == 401
+        # a filtered page checks the key in its own statement, and on its own when it finds nothing
+        assert http.get("/api/v1/enterprises", params={"township": "qingquan"}).status_code == 401
+        assert http.get("/api/v1/enterprises", params={"q": "没有这样的企业"}).status_code == 401
 
 
 def test_the_read_only_engine_refuses_a_write(engine):

@@ -5,19 +5,23 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from typing import cast as cast_type
 
 from sqlalchemy import (
     Integer,
+    Table,
     Text,
     and_,
     bindparam,
     exists,
     func,
+    insert,
     literal,
     or_,
     select,
     tuple_,
 )
+from sqlalchemy import update as sql_update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -203,6 +207,10 @@ def latest_figures_year(session: Session) -> int | None:
     return session.scalar(select(func.max(EnterpriseFigure.year)))
 
 
+# The latest figures year inside a statement (PostgreSQL computes an uncorrelated subquery once).
+_LATEST_YEAR = select(func.max(EnterpriseFigure.year)).scalar_subquery()
+
+
 @dataclass
 class ListFilters:
     q: str | None = None
@@ -223,18 +231,28 @@ def _escape_like(s: str) -> str:
     return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def list_query(session: Session, *, actor: Principal, filters: ListFilters, sort: str = "name"):
+def list_query(
+    session: Session, *, actor: Principal, filters: ListFilters, sort: str = "name", year_in_sql: bool = False
+):
     """The filtered query (without order and limit) and the figures year it uses.
 
-    Returns (select of (Enterprise, revenue_yuan), year, sort key expression).
+    Returns (select of (Enterprise, revenue_yuan), year, sort key expression). With `year_in_sql` and no year in
+    the filters, the latest year is not asked first: the query finds it itself (FIGURES_YEAR, a value computed
+    once per statement) and the year returned is None.
     """
     if sort not in SORTS:
         raise ValidationFailed.one("sort", f"排序方式须为 {', '.join(SORTS)} 之一")
-    year = filters.year or latest_figures_year(session)
+    year = filters.year or (None if year_in_sql else latest_figures_year(session))
     fig = EnterpriseFigure
     stmt = (
         select(Enterprise, fig.revenue_yuan)
-        .outerjoin(fig, and_(fig.enterprise_id == Enterprise.id, fig.year == year))
+        .outerjoin(
+            fig,
+            and_(
+                fig.enterprise_id == Enterprise.id,
+                fig.year == (_LATEST_YEAR if year is None and year_in_sql else year),
+            ),
+        )
         .where(visible_to(actor))
     )
     f = filters
@@ -334,7 +352,10 @@ def list_page(
         after = (k, last_id)
     if columns is not None and _unfiltered(filters) and is_postgres(session):
         return _plain_page(session, actor, filters.year, sort, after, limit, columns)
-    stmt, year, key = list_query(session, actor=actor, filters=filters, sort=sort)
+    pg_columns = columns is not None and is_postgres(session)
+    # On PostgreSQL a JSON page asks for the latest figures year and checks the request's key in its own
+    # statement (two round trips less); the export and the pages build on list_query as before.
+    stmt, year, key = list_query(session, actor=actor, filters=filters, sort=sort, year_in_sql=pg_columns)
     desc = sort.startswith("-")
     if after is not None:
         k, last_id = after
@@ -347,10 +368,24 @@ def list_page(
     order = (key.desc(), Enterprise.id.desc()) if desc else (key.asc(), Enterprise.id.asc())
     if columns is not None:
         wanted = dict.fromkeys((*columns, "id", "name", "created_at"))
+        extra: list[Any] = []
+        params: dict[str, Any] = {}
+        if pg_columns:
+            key_id = take_key_check(session)  # checked by the same statement
+            extra = [
+                KEY_VALID,
+                (_LATEST_YEAR if year is None else literal(year, Integer)).label("figures_year"),
+            ]
+            params["check_key_id"] = key_id
         stmt = stmt.with_only_columns(
-            *[Enterprise.__table__.c[c] for c in wanted], EnterpriseFigure.revenue_yuan
+            *[Enterprise.__table__.c[c] for c in wanted], EnterpriseFigure.revenue_yuan, *extra
         )
-        rows = [(r, r.revenue_yuan) for r in session.execute(stmt.order_by(*order).limit(limit + 1))]
+        found = session.execute(stmt.order_by(*order).limit(limit + 1), params).all()
+        if pg_columns:
+            key_checked(session, key_id, found[0].key_valid if found else None)
+            if year is None:
+                year = found[0].figures_year if found else latest_figures_year(session)
+        rows = [(r, r.revenue_yuan) for r in found]
     else:
         rows = session.execute(stmt.order_by(*order).limit(limit + 1)).all()
     return _finish_page(rows, limit, sort, year)
@@ -591,11 +626,58 @@ def set_figures(
     enterprise_id: int,
     figures: FigureIn,
     enterprise: Enterprise | None = None,
-) -> EnterpriseFigure:
-    """The year's figures replaced (`enterprise` as for `update`)."""
+) -> dict[str, Any]:
+    """The year's figures replaced (`enterprise` as for `update`); returns them as written (year and figures).
+
+    Written as plain statements, not through entities (one of the most frequent writes: the unit of work's
+    bookkeeping was a fifth of its time), with what the entity path did: only changed columns are updated, the
+    audit entry holds every field whose written form changed, and a figures row or collection the session had
+    loaded is expired so that it is read again."""
     actor.require("enterprises:write")
     ent = _resolved(session, actor, enterprise_id, enterprise)
-    return _upsert_figures(session, actor, ent, figures)
+    new_values = figures.model_dump(exclude={"year"})
+    session.flush()  # the session's pending changes first, as a flush before the figures' own did
+    conn = session.connection()
+    old = conn.execute(_FIGURE_ROW, {"enterprise_id": ent.id, "year": figures.year}).first()
+    if old is None:
+        before: dict[str, Any] = {}
+        action = "create"
+        conn.execute(_FIGURE_INSERT, {"enterprise_id": ent.id, "year": figures.year, **new_values})
+        if "figures" in ent.__dict__:  # a loaded collection no longer has every row
+            session.expire(ent, ["figures"])
+    else:
+        before = audit.snapshot(old, FIGURE_FIELDS)
+        action = "update"
+        # The columns whose value differs (as the entity's attribute history compares: ==).
+        changed = {k: v for k, v in new_values.items() if v != old._mapping[k]}
+        if changed:
+            conn.execute(_FIGURE_UPDATE, {"figure_id": old.id, **changed})
+        loaded = session.identity_map.get(session.identity_key(EnterpriseFigure, old.id))
+        if loaded is not None:
+            session.expire(loaded)
+    delta = audit.diff(before, audit.snapshot(figures, FIGURE_FIELDS))
+    if delta:
+        audit.record(
+            session,
+            actor=actor,
+            action=action,
+            entity_type="enterprise_figure",
+            entity_id=f"{ent.id}:{figures.year}",
+            enterprise_id=ent.id,
+            township=ent.township,
+            changes=delta,
+            note=f"{figures.year} 年度数据",
+        )
+    return {"year": figures.year, **new_values}
+
+
+_FIGURES = cast_type(Table, EnterpriseFigure.__table__)
+_FIGURE_INSERT = insert(_FIGURES)
+# SET: the columns given with the statement
+_FIGURE_UPDATE = sql_update(_FIGURES).where(_FIGURES.c.id == bindparam("figure_id"))
+_FIGURE_ROW = select(_FIGURES.c.id, *[_FIGURES.c[k] for k in FIGURE_FIELDS]).where(
+    _FIGURES.c.enterprise_id == bindparam("enterprise_id"), _FIGURES.c.year == bindparam("year")
+)
 
 
 def _resolved(session: Session, actor: Principal, enterprise_id: int, known: Enterprise | None) -> Enterprise:

@@ -277,3 +277,54 @@ def test_by_uscc_and_export_are_township_scoped(client, make):
     wb = load_workbook(io.BytesIO(client.get("/enterprises/export.xlsx").content))
     names = [r[1].value for r in wb.active.iter_rows(min_row=2)]
     assert "本乡镇企业有限公司" in names and "外乡镇企业有限公司" not in names
+
+
+def test_put_figures_answers_what_it_wrote_and_audits_only_what_changed(client, make, db):
+    """PUT figures is written as plain statements: the answer is the year as written, only changed fields are
+    audited, the same figures again write nothing, and an entity the session had loaded is read again."""
+    from app.enterprises.models import EnterpriseFigure
+
+    key = make.api_key()
+    ent = make.enterprise()
+    url = f"/api/v1/enterprises/{ent.id}/figures/2024"
+
+    def audits():
+        return db.execute(
+            select(AuditEntry.action, AuditEntry.changes)
+            .where(AuditEntry.entity_type == "enterprise_figure", AuditEntry.entity_id == f"{ent.id}:2024")
+            .order_by(AuditEntry.id)
+        ).all()
+
+    body = {"year": 2024, "revenue_yuan": 12_000_000, "employees": 40, "land_mu": "12.50"}
+    r = client.put(url, headers=bearer(key), json=body)
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "year": 2024,
+        "revenue_yuan": 12_000_000,
+        "main_revenue_yuan": None,
+        "output_value_yuan": None,
+        "rd_spend_yuan": None,
+        "tax_yuan": None,
+        "employees": 40,
+        "land_mu": "12.50",
+        "energy_tce": None,
+    }
+    assert audits()[-1] == (
+        "create",
+        {"revenue_yuan": [None, 12_000_000], "employees": [None, 40], "land_mu": [None, "12.50"]},
+    )
+    loaded = db.scalar(
+        select(EnterpriseFigure).where(
+            EnterpriseFigure.enterprise_id == ent.id, EnterpriseFigure.year == 2024
+        )
+    )
+    assert client.put(url, headers=bearer(key), json=body).status_code == 200
+    assert len(audits()) == 1  # the same figures again: nothing changed, nothing audited
+    r = client.put(url, headers=bearer(key), json={**body, "employees": 41, "land_mu": None})
+    assert r.status_code == 200 and r.json()["employees"] == 41 and r.json()["land_mu"] is None
+    assert audits()[-1] == ("update", {"employees": [40, 41], "land_mu": ["12.50", None]})
+    assert loaded.employees == 41 and loaded.land_mu is None  # expired, read again
+    assert (
+        client.get(f"/api/v1/enterprises/{ent.id}", headers=bearer(key)).json()["figures"][0]["employees"]
+        == 41
+    )

@@ -20,6 +20,11 @@ def _plain(v: Any) -> Any:
     return v
 
 
+def plain(v: Any) -> Any:
+    """A value as the log writes it (dates in ISO 8601, decimals as text)."""
+    return _plain(v)
+
+
 def snapshot(obj: Any, fields: tuple[str, ...] | list[str]) -> dict[str, Any]:
     return {f: _plain(getattr(obj, f)) for f in fields}
 

@@ -6,12 +6,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.accounts.permissions import Principal
 from app.accounts.service import KEY_VALID, key_checked, take_key_check
 from app.audit import service as audit
-from app.db import utcnow
 from app.enterprises import service as enterprise_service
 from app.enterprises import snapshot
 from app.enterprises.models import Enterprise
@@ -242,12 +240,8 @@ def register_on_platform(
     before = ent.platform_registered_date
     if before == registered_date:
         return ent, False
-    ent.platform_registered_date = registered_date
-    ent.updated_at = utcnow()
-    try:
-        session.flush()
-    except StaleDataError as e:
-        raise PreconditionFailed("企业记录正被他人修改，请重试") from e
+    if not enterprise_service.write_changes(session, ent, {"platform_registered_date": registered_date}):
+        raise PreconditionFailed("企业记录正被他人修改，请重试")
     audit.record(
         session,
         actor=actor,

@@ -328,3 +328,28 @@ def test_put_figures_answers_what_it_wrote_and_audits_only_what_changed(client, 
         client.get(f"/api/v1/enterprises/{ent.id}", headers=bearer(key)).json()["figures"][0]["employees"]
         == 41
     )
+
+
+def test_patch_writes_only_what_changed_once(client, make, db):
+    """PATCH writes the changed columns in one UPDATE guarded by the version: the version goes up by one per
+    change, the same values again change nothing (no version, no audit entry), and a stale If-Match is 412."""
+    key = make.api_key()
+    ent = make.enterprise(chain="纺织")
+    url = f"/api/v1/enterprises/{ent.id}"
+    r = client.patch(url, headers={**bearer(key), "If-Match": '"1"'}, json={"chain": "轴承", "size": "small"})
+    assert r.status_code == 200 and r.headers["etag"] == '"2"' and r.json()["chain"] == "轴承"
+    r = client.patch(url, headers={**bearer(key), "If-Match": '"2"'}, json={"chain": "轴承"})
+    assert r.status_code == 200 and r.headers["etag"] == '"2"'
+    db.expire_all()
+    assert db.scalar(select(Enterprise.version).where(Enterprise.id == ent.id)) == 2
+    changes = db.scalars(
+        select(AuditEntry.changes).where(
+            AuditEntry.enterprise_id == ent.id,
+            AuditEntry.entity_type == "enterprise",
+            AuditEntry.action == "update",
+        )
+    ).all()
+    assert changes == [{"chain": ["纺织", "轴承"]}]
+    r = client.patch(url, headers={**bearer(key), "If-Match": '"1"'}, json={"chain": "新材料"})
+    assert r.status_code == 412
+    assert client.get(url, headers=bearer(key)).json()["chain"] == "轴承"

@@ -381,7 +381,9 @@ def list_page(
         stmt = stmt.with_only_columns(
             *[Enterprise.__table__.c[c] for c in wanted], EnterpriseFigure.revenue_yuan, *extra
         )
-        found = session.execute(stmt.order_by(*order).limit(limit + 1), params).all()
+        # On the connection, not the session: plain rows need none of the ORM's result handling (a quarter of
+        # the page's time).
+        found = session.connection().execute(stmt.order_by(*order).limit(limit + 1), params).all()
         if pg_columns:
             key_checked(session, key_id, found[0].key_valid if found else None)
             if year is None:

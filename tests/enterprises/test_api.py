@@ -4,6 +4,7 @@ from sqlalchemy import func, select, text
 
 from app.audit.models import AuditEntry
 from app.enterprises.models import Enterprise
+from app.enterprises.uscc import check_char
 from tests.conftest import bearer
 
 VALID = "91350100M000100Y43"
@@ -194,9 +195,16 @@ def test_short_and_long_searches_find_the_same_names(client, make):
     """One or two characters are searched as a substring test the name order can stop on, longer ones with the
     trigram index: both case-insensitive, with LIKE's wildcards as plain characters."""
     key = make.api_key()
-    a = make.enterprise(name="冠县ABC机械有限公司")
-    b = make.enterprise(name="冠县恒通机械_有限公司")
-    c = make.enterprise(name="冠县百分100%纺织有限公司")
+    # Codes of digits (and a check character after a digit): a generated code may hold "AB", and the
+    # search reads codes as well as names.
+    a, b, c = (
+        make.enterprise(name=name, uscc=code + check_char(code))
+        for name, code in (
+            ("冠县ABC机械有限公司", "91371525193000001"),
+            ("冠县恒通机械_有限公司", "91371525193000002"),
+            ("冠县百分100%纺织有限公司", "91371525193000003"),
+        )
+    )
 
     def get(q):
         page = client.get("/api/v1/enterprises", headers=bearer(key), params={"q": q}).json()

@@ -380,20 +380,9 @@ def _change(c: changes.Change) -> dict:
     """A change as ChangeRead shows it (its fields in its order): the page is written by pydantic-core's encoder
     without checking each entry against the schema again (tests/integration/test_changes.py holds the page to
     ChangePage)."""
-    e = c.entry
-    return {
-        "id": e.id,
-        "cursor": c.position.cursor(),
-        "at": e.at,
-        "action": e.action,
-        "entity_type": e.entity_type,
-        "entity_id": e.entity_id,
-        "enterprise_id": e.enterprise_id,
-        "uscc": c.uscc,
-        "township": e.township,
-        "changes": e.changes or {},
-        "note": e.note,
-    }
+    out = c.fields()
+    out["changes"] = out["changes"] or {}
+    return out
 
 
 @router.get(

@@ -625,18 +625,7 @@ def _upsert_figures(session: Session, actor: Principal, ent: Enterprise, f: Figu
         action = "update"
     session.flush()
     delta = audit.diff(before, audit.snapshot(row, FIGURE_FIELDS))
-    if delta:
-        audit.record(
-            session,
-            actor=actor,
-            action=action,
-            entity_type="enterprise_figure",
-            entity_id=f"{ent.id}:{f.year}",
-            enterprise_id=ent.id,
-            township=ent.township,
-            changes=delta,
-            note=f"{f.year} 年度数据",
-        )
+    _audit_figures(session, actor, ent, f.year, action, delta)
     return row
 
 
@@ -677,19 +666,26 @@ def set_figures(
         if loaded is not None:
             session.expire(loaded)
     delta = audit.diff(before, audit.snapshot(figures, FIGURE_FIELDS))
+    _audit_figures(session, actor, ent, figures.year, action, delta)
+    return {"year": figures.year, **new_values}
+
+
+def _audit_figures(
+    session: Session, actor: Principal, ent: Enterprise, year: int, action: str, delta: dict
+) -> None:
+    """The audit entry of a year's figures written (none when nothing changed)."""
     if delta:
         audit.record(
             session,
             actor=actor,
             action=action,
             entity_type="enterprise_figure",
-            entity_id=f"{ent.id}:{figures.year}",
+            entity_id=f"{ent.id}:{year}",
             enterprise_id=ent.id,
             township=ent.township,
             changes=delta,
-            note=f"{figures.year} 年度数据",
+            note=f"{year} 年度数据",
         )
-    return {"year": figures.year, **new_values}
 
 
 _FIGURES = cast_type(Table, EnterpriseFigure.__table__)

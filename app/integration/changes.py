@@ -161,6 +161,23 @@ class Change:
     # township, changes, note
     uscc: str | None
 
+    def fields(self) -> dict[str, Any]:
+        """The change as the feed and the webhooks show it (ChangeRead's fields in its order)."""
+        e = self.entry
+        return {
+            "id": e.id,
+            "cursor": self.position.cursor(),
+            "at": e.at,
+            "action": e.action,
+            "entity_type": e.entity_type,
+            "entity_id": e.entity_id,
+            "enterprise_id": e.enterprise_id,
+            "uscc": self.uscc,
+            "township": e.township,
+            "changes": e.changes,
+            "note": e.note,
+        }
+
 
 @dataclass
 class FeedPage:

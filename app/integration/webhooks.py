@@ -223,20 +223,10 @@ class PassStats:
 
 
 def _change_dict(c: changes.Change) -> dict:
-    e = c.entry
-    return {
-        "id": e.id,
-        "cursor": c.position.cursor(),
-        "at": e.at.isoformat() if e.at else None,
-        "action": e.action,
-        "entity_type": e.entity_type,
-        "entity_id": e.entity_id,
-        "enterprise_id": e.enterprise_id,
-        "uscc": c.uscc,
-        "township": e.township,
-        "changes": e.changes,
-        "note": e.note,
-    }
+    """A change in a delivery's JSON: the feed's fields, the time as ISO text."""
+    out = c.fields()
+    out["at"] = out["at"].isoformat() if out["at"] else None
+    return out
 
 
 def enqueue(session: Session, sub: WebhookSubscription) -> WebhookDelivery | None:

@@ -3,7 +3,6 @@
 import operator
 from typing import Annotated
 
-import pydantic_core
 from fastapi import APIRouter, File, Header, Query, Request, Response, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -13,7 +12,7 @@ from app.accounts.permissions import Principal
 from app.api import idempotency
 from app.api.problems import file_response, responses
 from app.api.reads import Reader, reading
-from app.api.rendering import rendered
+from app.api.rendering import rendered, rendered_plain
 from app.awards import proposals as award_proposals
 from app.config import get_settings
 from app.deps import CurrentEnterprise, PathId, SessionDep, scoped
@@ -111,8 +110,7 @@ async def list_enterprises(
     if rows:
         pick = operator.itemgetter(*[rows[0][0]._fields.index(f) for f in _PAGE_FIELDS])  # by position
         items = [dict(zip(_PAGE_FIELDS, pick(row), strict=True)) for row, _revenue in rows]
-    body = pydantic_core.to_json({"items": items, "next_cursor": next_cursor, "year": year})
-    return Response(body, media_type="application/json")
+    return rendered_plain({"items": items, "next_cursor": next_cursor, "year": year})
 
 
 @router.get(

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from app.accounts.permissions import Principal
 from app.api.problems import responses
 from app.api.reads import Reader, reading
-from app.api.rendering import rendered
+from app.api.rendering import json_answer, rendered, rendered_plain
 from app.deps import CurrentPrincipal, SessionDep, scoped
 from app.errors import ValidationFailed
 from app.integration import changes, matching, webhooks
@@ -229,7 +229,7 @@ async def eligible_policies(
         )
         return _page(result, cursor, limit)
 
-    return Response(await reader.run(answer), media_type="application/json")
+    return json_answer(await reader.run(answer))
 
 
 @router.get(
@@ -255,7 +255,7 @@ async def eligible_policies_by_uscc(
         )
         return _page(result, cursor, limit)
 
-    return Response(await reader.run(answer), media_type="application/json")
+    return json_answer(await reader.run(answer))
 
 
 @router.post(
@@ -327,9 +327,7 @@ def eligible_policies_batch(
     as_of = items[0].eligibility.as_of if items and items[0].eligibility else (data.as_of or date.today())
     docs, message = integration_service.policy_coverage(session, as_of)
     out = {"as_of": as_of, "documents_in_force": _documents(docs), "message": message, "results": results}
-    return Response(
-        pydantic_core.to_json(out), media_type="application/json"
-    )  # as EligibilityBatchOut shows it
+    return rendered_plain(out)  # as EligibilityBatchOut shows it
 
 
 # --- registrations -------------------------------------------------------------------------------
@@ -437,7 +435,7 @@ async def list_changes(
             }
         )
 
-    return Response(await reader.run(answer), media_type="application/json")
+    return json_answer(await reader.run(answer))
 
 
 # --- webhooks ------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ from app.audit.models import AuditEntry
 from app.db import utcnow
 
 
-def _plain(v: Any) -> Any:
+def plain(v: Any) -> Any:
+    """A value as the log writes it (dates in ISO 8601, decimals as text)."""
     if isinstance(v, (date, datetime)):
         return v.isoformat()
     if isinstance(v, Decimal):
@@ -20,13 +21,8 @@ def _plain(v: Any) -> Any:
     return v
 
 
-def plain(v: Any) -> Any:
-    """A value as the log writes it (dates in ISO 8601, decimals as text)."""
-    return _plain(v)
-
-
 def snapshot(obj: Any, fields: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    return {f: _plain(getattr(obj, f)) for f in fields}
+    return {f: plain(getattr(obj, f)) for f in fields}
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
@@ -57,8 +53,7 @@ def record(
         "enterprise_id": enterprise_id,
         "township": township,
         "changes": {
-            k: [_plain(x) for x in v] if isinstance(v, list) else _plain(v)
-            for k, v in (changes or {}).items()
+            k: [plain(x) for x in v] if isinstance(v, list) else plain(v) for k, v in (changes or {}).items()
         },
         "note": note,
     }

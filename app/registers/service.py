@@ -284,9 +284,7 @@ def _write(
                 "entity_id": str(i),
                 "enterprise_id": e.id,
                 "township": e.township,
-                "changes": {
-                    k: [None, audit._plain(v)] for k, v in r.items() if v is not None and k != "uscc"
-                },
+                "changes": {k: [None, audit.plain(v)] for k, v in r.items() if v is not None and k != "uscc"},
                 "note": note,
             }
             for i, (e, r) in zip(ids, rows, strict=True)
